@@ -1,0 +1,127 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ValidationError;
+
+/// The identifier of an audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EventId(pub Uuid);
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The kind of entity an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntityKind {
+    /// A book (rentals of a book are recorded in the book's history).
+    Book,
+}
+
+impl EntityKind {
+    /// The stable name (`book`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Book => "book",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        match s {
+            "book" => Ok(Self::Book),
+            _ => Err(ValidationError::field(
+                "entity_type",
+                "unknown-entity-type",
+                "must be one of: book",
+            )),
+        }
+    }
+}
+
+/// Which entity: kind and identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EntityRef {
+    /// Kind.
+    #[serde(rename = "entity_type")]
+    pub kind: EntityKind,
+    /// Identifier as text.
+    #[serde(rename = "entity_id")]
+    pub id: String,
+}
+
+impl EntityRef {
+    /// A book's reference.
+    pub fn book(id: super::BookId) -> Self {
+        Self {
+            kind: EntityKind::Book,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuditAction {
+    /// Created.
+    Created,
+    /// Updated.
+    Updated,
+    /// Deleted.
+    Deleted,
+    /// A copy was rented (data holds the rental).
+    Rented,
+    /// A copy was returned (data holds the rental).
+    Returned,
+}
+
+impl AuditAction {
+    /// The stable name (`created`, `rented`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Rented => "rented",
+            Self::Returned => "returned",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => Self::Created,
+            "updated" => Self::Updated,
+            "deleted" => Self::Deleted,
+            "rented" => Self::Rented,
+            "returned" => Self::Returned,
+            _ => return None,
+        })
+    }
+}
+
+/// One audit event: who/what/when, with the data that changed as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Event id.
+    pub event_id: EventId,
+    /// What happened.
+    pub action: AuditAction,
+    /// To which entity.
+    #[serde(flatten)]
+    pub entity: EntityRef,
+    /// The data (the new state, or the rental).
+    pub data: serde_json::Value,
+    /// When (UTC; serialized as ISO-8601).
+    pub occurred_at: DateTime<Utc>,
+}

@@ -1,0 +1,24 @@
+//! Domain types: validated values and the entities the services work on.
+//!
+//! Every type here is valid by construction: the only way to get an [`Isbn`],
+//! a [`Money`] or a [`BookDraft`] is through a constructor that checks it.
+
+mod audit;
+mod book;
+mod isbn;
+mod money;
+mod query;
+mod rental;
+mod search;
+mod validation;
+
+pub use audit::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+pub use book::{Book, BookDraft, BookDraftBuilder, BookId, BookLimits};
+pub use isbn::Isbn;
+pub use money::Money;
+pub use query::{
+    BookFilter, BookQuery, BookSort, Cursor, CursorValue, Page, RentalQuery, SortKey, SortOrder,
+};
+pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
+pub use search::{fold, words, SearchTerms};
+pub use validation::{FieldError, ValidationError};

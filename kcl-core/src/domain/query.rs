@@ -1,0 +1,234 @@
+use std::str::FromStr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::{Book, BookId, Rental, RentalId, RentalStatusFilter, Renter, SearchTerms, ValidationError};
+
+/// What a book listing can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// Folded title.
+    Title,
+    /// Folded author.
+    Author,
+    /// Publication year.
+    Year,
+    /// Price.
+    Price,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// Ascending or descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// A sort: key and order; ties are broken by id in the same order.
+///
+/// ```
+/// use kcl_core::domain::{BookSort, SortKey, SortOrder};
+/// let s: BookSort = "-year".parse().unwrap();
+/// assert_eq!((s.key, s.order), (SortKey::Year, SortOrder::Desc));
+/// assert_eq!(s.to_string(), "-year");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BookSort {
+    /// Key.
+    pub key: SortKey,
+    /// Order.
+    pub order: SortOrder,
+}
+
+impl Default for BookSort {
+    fn default() -> Self {
+        Self {
+            key: SortKey::Title,
+            order: SortOrder::Asc,
+        }
+    }
+}
+
+impl FromStr for BookSort {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (order, name) = match s.strip_prefix('-') {
+            Some(n) => (SortOrder::Desc, n),
+            None => (SortOrder::Asc, s),
+        };
+        let key = match name {
+            "title" => SortKey::Title,
+            "author" => SortKey::Author,
+            "year" => SortKey::Year,
+            "price" => SortKey::Price,
+            "created_at" => SortKey::CreatedAt,
+            _ => {
+                return Err(ValidationError::field(
+                    "sort",
+                    "unknown-sort",
+                    "must be title, author, year, price or created_at, with an optional leading -",
+                ))
+            }
+        };
+        Ok(Self { key, order })
+    }
+}
+
+impl std::fmt::Display for BookSort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.order == SortOrder::Desc {
+            f.write_str("-")?;
+        }
+        f.write_str(match self.key {
+            SortKey::Title => "title",
+            SortKey::Author => "author",
+            SortKey::Year => "year",
+            SortKey::Price => "price",
+            SortKey::CreatedAt => "created_at",
+        })
+    }
+}
+
+/// The value of a sort key, as kept in a cursor and compared by adapters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CursorValue {
+    /// Integer keys (year, price in cents, creation time in microseconds).
+    Int(i64),
+    /// Text keys (folded title or author).
+    Text(String),
+}
+
+impl BookSort {
+    /// The sort value of `book` for this key.
+    pub fn value_of(&self, book: &Book) -> CursorValue {
+        match self.key {
+            SortKey::Title => CursorValue::Text(book.title_key()),
+            SortKey::Author => CursorValue::Text(book.author_key()),
+            SortKey::Year => CursorValue::Int(book.year as i64),
+            SortKey::Price => CursorValue::Int(book.price.cents()),
+            SortKey::CreatedAt => CursorValue::Int(book.created_at.timestamp_micros()),
+        }
+    }
+}
+
+/// Filters of a book listing. Text filters hold folded values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookFilter {
+    /// Full-text search terms.
+    pub search: Option<SearchTerms>,
+    /// Category, folded; compared for equality with the folded category.
+    pub category: Option<String>,
+    /// Author, folded; compared for equality with the folded author.
+    pub author: Option<String>,
+    /// Earliest year, inclusive.
+    pub year_from: Option<i32>,
+    /// Latest year, inclusive.
+    pub year_to: Option<i32>,
+    /// Only books with a free copy.
+    pub available_only: bool,
+}
+
+impl BookFilter {
+    /// Whether `book` passes the filter (the reference semantics for every adapter).
+    pub fn matches(&self, book: &Book) -> bool {
+        self.category.as_ref().is_none_or(|c| *c == book.category_key())
+            && self.author.as_ref().is_none_or(|a| *a == book.author_key())
+            && self.year_from.is_none_or(|y| book.year >= y)
+            && self.year_to.is_none_or(|y| book.year <= y)
+            && (!self.available_only || book.available() > 0)
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|s| s.matches(&book.search_document()))
+    }
+}
+
+/// A book listing as a repository receives it: return at most `limit` books that pass
+/// `filter`, ordered by `sort` then id, strictly after `after` when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookQuery {
+    /// Filters.
+    pub filter: BookFilter,
+    /// Order.
+    pub sort: BookSort,
+    /// Keyset position: sort value and id of the last book already seen.
+    pub after: Option<(CursorValue, BookId)>,
+    /// Maximum number of books.
+    pub limit: u32,
+}
+
+/// A rental listing as a repository receives it: at most `limit` rentals that match,
+/// newest first (`rented_at` descending, then id descending), strictly after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RentalQuery {
+    /// Only this book's rentals.
+    pub book_id: Option<BookId>,
+    /// Only this renter's rentals.
+    pub renter: Option<Renter>,
+    /// Only rentals in this state.
+    pub status: Option<RentalStatusFilter>,
+    /// Today (UTC), to tell overdue rentals.
+    pub today: NaiveDate,
+    /// Keyset position: `rented_at` and id of the last rental already seen.
+    pub after: Option<(DateTime<Utc>, RentalId)>,
+    /// Maximum number of rentals.
+    pub limit: u32,
+}
+
+impl RentalQuery {
+    /// Whether `r` passes the filters (the reference semantics for every adapter).
+    pub fn matches(&self, r: &Rental) -> bool {
+        self.book_id.is_none_or(|b| b == r.book_id)
+            && self.renter.as_ref().is_none_or(|x| *x == r.renter)
+            && match self.status {
+                None => true,
+                Some(RentalStatusFilter::Active) => r.returned_at.is_none(),
+                Some(RentalStatusFilter::Returned) => r.returned_at.is_some(),
+                Some(RentalStatusFilter::Overdue) => {
+                    r.returned_at.is_none() && r.due_date < self.today
+                }
+            }
+            && self
+                .after
+                .is_none_or(|(t, id)| (r.rented_at, r.id) < (t, id))
+    }
+}
+
+/// One page of a listing, with the opaque cursor of the next page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass it back as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// An opaque pagination cursor: base64url of a small JSON document.
+#[derive(Debug)]
+pub struct Cursor;
+
+impl Cursor {
+    /// Encodes a cursor payload.
+    pub fn encode<T: Serialize>(payload: &T) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(payload).unwrap_or_default())
+    }
+
+    /// Decodes a cursor payload; any tampering gives a validation error.
+    pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ValidationError> {
+        let bad = || ValidationError::field("cursor", "bad-cursor", "is not a cursor from this listing");
+        if cursor.len() > 1024 {
+            return Err(bad());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+        serde_json::from_slice(&bytes).map_err(|_| bad())
+    }
+}

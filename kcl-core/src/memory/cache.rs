@@ -1,0 +1,67 @@
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::ports::{Cache, CacheError};
+
+#[derive(Clone)]
+struct Entry {
+    value: Bytes,
+    expires: Instant,
+}
+
+/// An in-process cache (moka), bounded by entry count, with per-entry TTL.
+pub struct MemoryCache {
+    inner: moka::sync::Cache<String, Entry>,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::with_capacity(100_000)
+    }
+}
+
+impl MemoryCache {
+    /// A cache holding at most `entries` entries.
+    pub fn with_capacity(entries: u64) -> Self {
+        Self {
+            inner: moka::sync::Cache::new(entries),
+        }
+    }
+}
+
+fn check_key(key: &str) -> Result<(), CacheError> {
+    if key.is_empty() || key.len() > 512 {
+        return Err(CacheError::InvalidKey("a key has 1 to 512 bytes".into()));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
+        check_key(key)?;
+        Ok(match self.inner.get(key) {
+            Some(e) if e.expires > Instant::now() => Some(e.value),
+            Some(_) => {
+                self.inner.invalidate(key);
+                None
+            }
+            None => None,
+        })
+    }
+
+    async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
+        check_key(key)?;
+        let expires = Instant::now() + ttl;
+        self.inner.insert(key.to_owned(), Entry { value, expires });
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        check_key(key)?;
+        self.inner.invalidate(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,184 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Book, BookId, BookQuery, Isbn, Rental, RentalId, RentalQuery, SortOrder};
+use crate::ports::{BookRepo, BookRepoError, RentalRepo, RentalRepoError, ReturnOutcome};
+
+#[derive(Default)]
+struct State {
+    books: HashMap<BookId, Book>,
+    isbns: HashMap<Isbn, BookId>,
+    rentals: HashMap<RentalId, Rental>,
+}
+
+/// Books and rentals in memory, behind one lock (so renting is atomic).
+#[derive(Default)]
+pub struct MemoryCatalog {
+    state: Mutex<State>,
+}
+
+impl MemoryCatalog {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl BookRepo for MemoryCatalog {
+    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
+        let mut s = self.lock();
+        if s.books.contains_key(&book.id) {
+            return Err(BookRepoError::DuplicateId(book.id));
+        }
+        if s.isbns.contains_key(&book.isbn) {
+            return Err(BookRepoError::DuplicateIsbn(book.isbn.clone()));
+        }
+        let mut b = book.clone();
+        b.rented = 0;
+        s.isbns.insert(b.isbn.clone(), b.id);
+        s.books.insert(b.id, b);
+        Ok(())
+    }
+
+    async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
+        self.lock().books.get(&id).cloned().ok_or(BookRepoError::NotFound(id))
+    }
+
+    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
+        let mut s = self.lock();
+        let current = s.books.get(&book.id).ok_or(BookRepoError::NotFound(book.id))?;
+        if current.version != expected_version {
+            return Err(BookRepoError::VersionConflict {
+                id: book.id,
+                expected: expected_version,
+                actual: current.version,
+            });
+        }
+        if book.copies < current.rented {
+            return Err(BookRepoError::Rented {
+                id: book.id,
+                rented: current.rented,
+            });
+        }
+        if let Some(other) = s.isbns.get(&book.isbn) {
+            if *other != book.id {
+                return Err(BookRepoError::DuplicateIsbn(book.isbn.clone()));
+            }
+        }
+        let old_isbn = current.isbn.clone();
+        let mut next = book.clone();
+        next.rented = current.rented;
+        next.version = expected_version + 1;
+        next.created_at = current.created_at;
+        s.isbns.remove(&old_isbn);
+        s.isbns.insert(next.isbn.clone(), next.id);
+        s.books.insert(next.id, next.clone());
+        Ok(next)
+    }
+
+    async fn delete(&self, id: BookId, expected_version: Option<u64>) -> Result<Book, BookRepoError> {
+        let mut s = self.lock();
+        let current = s.books.get(&id).ok_or(BookRepoError::NotFound(id))?;
+        if let Some(v) = expected_version {
+            if current.version != v {
+                return Err(BookRepoError::VersionConflict {
+                    id,
+                    expected: v,
+                    actual: current.version,
+                });
+            }
+        }
+        if current.rented > 0 {
+            return Err(BookRepoError::Rented {
+                id,
+                rented: current.rented,
+            });
+        }
+        let book = s.books.remove(&id).ok_or(BookRepoError::NotFound(id))?;
+        s.isbns.remove(&book.isbn);
+        Ok(book)
+    }
+
+    async fn list(&self, q: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
+        let s = self.lock();
+        let mut rows: Vec<_> = s
+            .books
+            .values()
+            .filter(|b| q.filter.matches(b))
+            .map(|b| (q.sort.value_of(b), b.id, b))
+            .filter(|(v, id, _)| match &q.after {
+                None => true,
+                Some(after) => match q.sort.order {
+                    SortOrder::Asc => (v, id) > (&after.0, &after.1),
+                    SortOrder::Desc => (v, id) < (&after.0, &after.1),
+                },
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        if q.sort.order == SortOrder::Desc {
+            rows.reverse();
+        }
+        Ok(rows
+            .into_iter()
+            .take(q.limit as usize)
+            .map(|(_, _, b)| b.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl RentalRepo for MemoryCatalog {
+    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError> {
+        let mut s = self.lock();
+        if s.rentals.contains_key(&rental.id) {
+            return Err(RentalRepoError::DuplicateId(rental.id));
+        }
+        let book = s
+            .books
+            .get_mut(&rental.book_id)
+            .ok_or(RentalRepoError::BookNotFound(rental.book_id))?;
+        if book.rented >= book.copies {
+            return Err(RentalRepoError::NoCopyAvailable(rental.book_id));
+        }
+        book.rented += 1;
+        let mut r = rental.clone();
+        r.returned_at = None;
+        s.rentals.insert(r.id, r);
+        Ok(())
+    }
+
+    async fn return_rental(&self, id: RentalId, at: DateTime<Utc>) -> Result<ReturnOutcome, RentalRepoError> {
+        let mut s = self.lock();
+        let r = s.rentals.get_mut(&id).ok_or(RentalRepoError::NotFound(id))?;
+        if r.returned_at.is_some() {
+            return Ok(ReturnOutcome {
+                rental: r.clone(),
+                changed: false,
+            });
+        }
+        r.returned_at = Some(at);
+        let rental = r.clone();
+        if let Some(b) = s.books.get_mut(&rental.book_id) {
+            b.rented = b.rented.saturating_sub(1);
+        }
+        Ok(ReturnOutcome {
+            rental,
+            changed: true,
+        })
+    }
+
+    async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
+        self.lock().rentals.get(&id).cloned().ok_or(RentalRepoError::NotFound(id))
+    }
+
+    async fn list(&self, q: &RentalQuery) -> Result<Vec<Rental>, RentalRepoError> {
+        let s = self.lock();
+        let mut rows: Vec<_> = s.rentals.values().filter(|r| q.matches(r)).cloned().collect();
+        rows.sort_by(|a, b| (b.rented_at, b.id).cmp(&(a.rented_at, a.id)));
+        rows.truncate(q.limit as usize);
+        Ok(rows)
+    }
+}

@@ -1,0 +1,33 @@
+//! The conformance kits on the in-memory adapters.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::testkit;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn catalog_passes_the_book_and_rental_kits() {
+    let store = Arc::new(MemoryCatalog::default());
+    testkit::book_repo::run(store.as_ref()).await;
+    testkit::rental_repo::run(store.clone(), store.clone()).await;
+}
+
+#[tokio::test]
+async fn audit_log_passes_its_kit() {
+    testkit::audit_log::run(&MemoryAuditLog::default()).await;
+}
+
+#[tokio::test]
+async fn cache_passes_its_kit() {
+    testkit::cache::run(&MemoryCache::default()).await;
+}
+
+#[tokio::test]
+async fn blob_store_passes_its_kit() {
+    testkit::blob_store::run(&MemoryBlobStore::default()).await;
+}
+
+#[tokio::test]
+async fn queue_passes_its_kit() {
+    testkit::task_queue::run(&MemoryQueue::new(testkit::task_queue::CONFIG)).await;
+}

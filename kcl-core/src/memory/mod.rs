@@ -1,0 +1,67 @@
+//! In-memory adapters for every port: for tests, examples and embedding without
+//! persistence. They follow the same contracts as the persistent adapters (the
+//! conformance kits run against them too).
+
+mod audit;
+mod blobs;
+mod cache;
+mod catalog;
+mod queue;
+#[cfg(test)]
+mod conformance_tests;
+
+use std::sync::Arc;
+
+pub use audit::MemoryAuditLog;
+pub use blobs::MemoryBlobStore;
+pub use cache::MemoryCache;
+pub use catalog::MemoryCatalog;
+pub use queue::MemoryQueue;
+
+use crate::ports::{SystemClock, UuidV7Ids};
+use crate::services::{Ports, Services};
+
+/// Every in-memory adapter, wired together.
+///
+/// ```
+/// let kcl = kcl_core::memory::MemoryBackend::new().services();
+/// # let _ = kcl;
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryBackend {
+    /// Books and rentals.
+    pub catalog: Arc<MemoryCatalog>,
+    /// Audit events.
+    pub audit: Arc<MemoryAuditLog>,
+    /// Cache.
+    pub cache: Arc<MemoryCache>,
+    /// Blobs.
+    pub blobs: Arc<MemoryBlobStore>,
+    /// Task queue.
+    pub queue: Arc<MemoryQueue>,
+}
+
+impl MemoryBackend {
+    /// Empty stores.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The ports, with the system clock and UUIDv7 ids.
+    pub fn ports(&self) -> Ports {
+        Ports {
+            books: self.catalog.clone(),
+            rentals: self.catalog.clone(),
+            audit: self.audit.clone(),
+            cache: self.cache.clone(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+            probes: Vec::new(),
+        }
+    }
+
+    /// The services over these stores.
+    pub fn services(&self) -> Services {
+        Services::new(self.ports())
+    }
+}

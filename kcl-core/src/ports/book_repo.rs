@@ -1,0 +1,76 @@
+use async_trait::async_trait;
+
+use crate::domain::{Book, BookId, BookQuery, Isbn};
+use crate::BoxError;
+
+/// Why a [`BookRepo`] call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BookRepoError {
+    /// No book with this id.
+    #[error("book {0} not found")]
+    NotFound(BookId),
+    /// Another book already has this ISBN.
+    #[error("a book with ISBN {0} already exists")]
+    DuplicateIsbn(Isbn),
+    /// A book with this id already exists.
+    #[error("book {0} already exists")]
+    DuplicateId(BookId),
+    /// The stored version is not the expected one (someone else updated the book).
+    #[error("book {id} is at version {actual}, not {expected}")]
+    VersionConflict {
+        /// The book.
+        id: BookId,
+        /// The version the caller based its change on.
+        expected: u64,
+        /// The stored version.
+        actual: u64,
+    },
+    /// The book has copies out: it cannot be deleted, nor its copies reduced below them.
+    #[error("book {id} has {rented} copies rented")]
+    Rented {
+        /// The book.
+        id: BookId,
+        /// Copies currently rented.
+        rented: u32,
+    },
+    /// The request is malformed for this backend.
+    #[error("invalid book query: {0}")]
+    InvalidInput(String),
+    /// The store cannot be reached right now; retrying may succeed.
+    #[error("book store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// Anything else.
+    #[error("book store failure: {0}")]
+    Internal(#[source] BoxError),
+}
+
+/// Books, keyed by id and unique by ISBN.
+///
+/// The `rented` field of stored books is owned by the [`RentalRepo`](super::RentalRepo)
+/// on the same store: `insert` and `update` ignore the caller's value.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait BookRepo: Send + Sync {
+    /// Stores a new book.
+    async fn insert(&self, book: &Book) -> Result<(), BookRepoError>;
+
+    /// Reads a book.
+    async fn get(&self, id: BookId) -> Result<Book, BookRepoError>;
+
+    /// Replaces a book's fields if its stored version is `expected_version`;
+    /// the new state (`book.version` = expected + 1) is returned as stored.
+    /// Refuses `copies` below the copies rented.
+    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError>;
+
+    /// Deletes a book that has no copy rented (and is at `expected_version`, when given);
+    /// returns it as it was.
+    async fn delete(
+        &self,
+        id: BookId,
+        expected_version: Option<u64>,
+    ) -> Result<Book, BookRepoError>;
+
+    /// Lists books (see [`BookQuery`] for the contract).
+    async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError>;
+}

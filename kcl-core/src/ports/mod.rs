@@ -1,0 +1,28 @@
+//! Ports: the narrow, object-safe traits adapters implement.
+//!
+//! Each port has one error enum telling apart not-found, conflict, invalid input,
+//! unavailable (retryable) and internal failures. Services hold ports as
+//! `Arc<dyn Port>`.
+
+mod audit_log;
+mod blob_store;
+mod book_repo;
+mod cache;
+mod clock;
+mod health;
+mod rental_repo;
+mod task_queue;
+
+#[cfg(test)]
+pub(crate) mod audit_log_mock {
+    pub(crate) use super::audit_log::MockAuditLog;
+}
+
+pub use audit_log::{AuditLog, AuditLogError};
+pub use blob_store::{BlobKey, BlobMeta, BlobStore, BlobStoreError, Blob};
+pub use book_repo::{BookRepo, BookRepoError};
+pub use cache::{Cache, CacheError};
+pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
+pub use health::{HealthProbe, HealthReport};
+pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
+pub use task_queue::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};

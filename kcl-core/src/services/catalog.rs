@@ -1,0 +1,302 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{record, Ports, ServiceError};
+use crate::domain::{
+    AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Cursor,
+    CursorValue, EntityRef, EventId, Page, SearchTerms, ValidationError, fold,
+};
+use crate::ports::{AuditLog, BookRepo, Cache, Clock, IdSource};
+
+/// A book listing as a caller asks for it (for example from a query string).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListBooks {
+    /// Full-text query over title, author and summary.
+    pub q: Option<String>,
+    /// Category (case- and accent-insensitive equality).
+    pub category: Option<String>,
+    /// Author (case- and accent-insensitive equality).
+    pub author: Option<String>,
+    /// Earliest year.
+    pub year_from: Option<i32>,
+    /// Latest year.
+    pub year_to: Option<i32>,
+    /// Only books with a free copy.
+    pub available_only: bool,
+    /// `title` (default), `author`, `year`, `price`, `created_at`; `-` for descending.
+    pub sort: Option<String>,
+    /// 1..=100, default 20.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BookCursor {
+    s: String,
+    v: CursorValue,
+    id: Uuid,
+}
+
+/// The catalog: books with optimistic concurrency, listing, search and history.
+pub struct CatalogService {
+    books: Arc<dyn BookRepo>,
+    audit: Arc<dyn AuditLog>,
+    cache: Arc<dyn Cache>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    cache_ttl: Duration,
+}
+
+impl CatalogService {
+    /// The largest page.
+    pub const MAX_LIMIT: u32 = 100;
+    /// The page size when none is asked for.
+    pub const DEFAULT_LIMIT: u32 = 20;
+
+    pub(crate) fn new(p: &Ports) -> Self {
+        Self {
+            books: p.books.clone(),
+            audit: p.audit.clone(),
+            cache: p.cache.clone(),
+            clock: p.clock.clone(),
+            ids: p.ids.clone(),
+            cache_ttl: Duration::from_secs(300),
+        }
+    }
+
+    /// Adds a book.
+    pub async fn create(&self, draft: BookDraft) -> Result<Book, ServiceError> {
+        let now = self.clock.now();
+        let book = Book::new(BookId(self.ids.new_id()), draft, now);
+        self.books.insert(&book).await?;
+        self.audit(AuditAction::Created, &book, serde_json::to_value(&book))
+            .await;
+        Ok(book)
+    }
+
+    /// Reads a book (through the cache).
+    pub async fn get(&self, id: BookId) -> Result<Book, ServiceError> {
+        let key = cache_key(id);
+        match self.cache.get(&key).await {
+            Ok(Some(bytes)) => {
+                if let Ok(book) = serde_json::from_slice::<Book>(&bytes) {
+                    return Ok(book);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cache read failed"),
+        }
+        let book = self.books.get(id).await?;
+        if let Ok(json) = serde_json::to_vec(&book) {
+            if let Err(e) = self.cache.set(&key, Bytes::from(json), self.cache_ttl).await {
+                tracing::warn!(error = %e, "cache write failed");
+            }
+        }
+        Ok(book)
+    }
+
+    /// Replaces a book's fields if it is still at `expected_version`.
+    pub async fn update(
+        &self,
+        id: BookId,
+        draft: BookDraft,
+        expected_version: u64,
+    ) -> Result<Book, ServiceError> {
+        let current = self.books.get(id).await?;
+        if current.version != expected_version {
+            return Err(crate::ports::BookRepoError::VersionConflict {
+                id,
+                expected: expected_version,
+                actual: current.version,
+            }
+            .into());
+        }
+        let next = current.revised(draft, self.clock.now());
+        let stored = self.books.update(&next, expected_version).await;
+        self.invalidate(id).await;
+        let stored = stored?;
+        self.audit(AuditAction::Updated, &stored, serde_json::to_value(&stored))
+            .await;
+        Ok(stored)
+    }
+
+    /// Deletes a book with no copy rented (and at `expected_version`, when given).
+    pub async fn delete(&self, id: BookId, expected_version: Option<u64>) -> Result<(), ServiceError> {
+        let deleted = self.books.delete(id, expected_version).await;
+        self.invalidate(id).await;
+        let book = deleted?;
+        self.audit(AuditAction::Deleted, &book, serde_json::to_value(&book))
+            .await;
+        Ok(())
+    }
+
+    /// Lists books: filters, sort, keyset pagination with an opaque cursor.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use kcl_core::{memory::MemoryBackend, domain::{BookDraft, Isbn}, services::ListBooks};
+    /// let kcl = MemoryBackend::new().services();
+    /// for i in 0..3 {
+    ///     let d = BookDraft::builder(format!("Book {i}"), "Author", Isbn::synthetic(i).as_str())
+    ///         .year(2000 + i as i64).build().unwrap();
+    ///     kcl.catalog.create(d).await.unwrap();
+    /// }
+    /// let ask = ListBooks { sort: Some("-year".into()), limit: Some(2), ..Default::default() };
+    /// let page = kcl.catalog.list(ask.clone()).await.unwrap();
+    /// assert_eq!(page.items[0].year, 2002);
+    /// let rest = kcl.catalog.list(ListBooks { cursor: page.next_cursor, ..ask }).await.unwrap();
+    /// assert_eq!(rest.items.len(), 1);
+    /// assert!(rest.next_cursor.is_none());
+    /// # });
+    /// ```
+    pub async fn list(&self, ask: ListBooks) -> Result<Page<Book>, ServiceError> {
+        let query = self.parse_list(&ask)?;
+        let limit = query.limit;
+        let mut repo_query = query.clone();
+        repo_query.limit = limit + 1;
+        let mut items = self.books.list(&repo_query).await?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|b| {
+                Cursor::encode(&BookCursor {
+                    s: query.sort.to_string(),
+                    v: query.sort.value_of(b),
+                    id: b.id.0,
+                })
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Turns a caller's listing into a repository query, validating every part.
+    pub fn parse_list(&self, ask: &ListBooks) -> Result<BookQuery, ServiceError> {
+        let mut errors = Vec::new();
+        let mut check = |r: Result<(), ValidationError>| {
+            if let Err(e) = r {
+                errors.extend(e.errors);
+            }
+        };
+        let mut search = None;
+        if let Some(q) = &ask.q {
+            check(SearchTerms::parse(q).map(|s| search = s));
+        }
+        let sort: BookSort = match &ask.sort {
+            Some(s) if !s.is_empty() => match s.parse() {
+                Ok(s) => s,
+                Err(e) => {
+                    check(Err(e));
+                    BookSort::default()
+                }
+            },
+            _ => BookSort::default(),
+        };
+        let limit = ask.limit.unwrap_or(Self::DEFAULT_LIMIT);
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            check(Err(ValidationError::field(
+                "limit",
+                "out-of-range",
+                format!("must be between 1 and {}", Self::MAX_LIMIT),
+            )));
+        }
+        if let (Some(a), Some(b)) = (ask.year_from, ask.year_to) {
+            if a > b {
+                check(Err(ValidationError::field(
+                    "year_from",
+                    "bad-range",
+                    "must not be after year_to",
+                )));
+            }
+        }
+        let text_filter = |field: &str, v: &Option<String>| -> Result<Option<String>, ValidationError> {
+            match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(s) if s.chars().count() > 200 => Err(ValidationError::field(
+                    field,
+                    "too-long",
+                    "must have at most 200 characters",
+                )),
+                Some(s) => Ok(Some(fold(s))),
+            }
+        };
+        let category = text_filter("category", &ask.category);
+        let author = text_filter("author", &ask.author);
+        let (category, author) = match (category, author) {
+            (Ok(c), Ok(a)) => (c, a),
+            (c, a) => {
+                check(c.map(|_| ()));
+                check(a.map(|_| ()));
+                (None, None)
+            }
+        };
+        let mut after = None;
+        if let Some(c) = ask.cursor.as_deref().filter(|c| !c.is_empty()) {
+            match Cursor::decode::<BookCursor>(c) {
+                Ok(bc) if bc.s == sort.to_string() => after = Some((bc.v, BookId(bc.id))),
+                Ok(_) => check(Err(ValidationError::field(
+                    "cursor",
+                    "bad-cursor",
+                    "was made for another sort order",
+                ))),
+                Err(e) => check(Err(e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ValidationError { errors }.into());
+        }
+        Ok(BookQuery {
+            filter: BookFilter {
+                search,
+                category,
+                author,
+                year_from: ask.year_from,
+                year_to: ask.year_to,
+                available_only: ask.available_only,
+            },
+            sort,
+            after,
+            limit,
+        })
+    }
+
+    /// A book's history, oldest first (at most `limit` events, 1..=1000).
+    pub async fn history(&self, id: BookId, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
+        if !(1..=1000).contains(&limit) {
+            return Err(ValidationError::field("limit", "out-of-range", "must be between 1 and 1000").into());
+        }
+        Ok(self.audit.history(&EntityRef::book(id), limit).await?)
+    }
+
+    /// Drops a book from the cache (after any change to it, rentals included).
+    pub async fn invalidate(&self, id: BookId) {
+        if let Err(e) = self.cache.delete(&cache_key(id)).await {
+            tracing::error!(error = %e, book_id = %id, "cache invalidation failed");
+        }
+    }
+
+    async fn audit(
+        &self,
+        action: AuditAction,
+        book: &Book,
+        data: Result<serde_json::Value, serde_json::Error>,
+    ) {
+        let event = AuditEvent {
+            event_id: EventId(self.ids.new_id()),
+            action,
+            entity: EntityRef::book(book.id),
+            data: data.unwrap_or(serde_json::Value::Null),
+            occurred_at: self.clock.now(),
+        };
+        record(self.audit.as_ref(), event).await;
+    }
+}
+
+fn cache_key(id: BookId) -> String {
+    format!("kcl:book:{id}")
+}

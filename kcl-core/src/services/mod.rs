@@ -1,0 +1,85 @@
+//! Services: the business rules, written against ports only.
+
+mod catalog;
+mod error;
+mod health;
+mod rentals;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use catalog::{CatalogService, ListBooks};
+pub use error::ServiceError;
+pub use health::HealthService;
+pub use rentals::{ListRentals, RentalService};
+
+use crate::ports::{AuditLog, BookRepo, Cache, Clock, HealthProbe, IdSource, RentalRepo};
+
+/// Every port the services need, ready to use. The composition root fills this in.
+#[derive(Clone)]
+pub struct Ports {
+    /// Books.
+    pub books: Arc<dyn BookRepo>,
+    /// Rentals (on the same store as the books).
+    pub rentals: Arc<dyn RentalRepo>,
+    /// Audit log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Cache for reads.
+    pub cache: Arc<dyn Cache>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdSource>,
+    /// Readiness probes.
+    pub probes: Vec<Arc<dyn HealthProbe>>,
+}
+
+/// The services a host serves. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    /// Books.
+    pub catalog: Arc<CatalogService>,
+    /// Rentals.
+    pub rentals: Arc<RentalService>,
+    /// Readiness.
+    pub health: Arc<HealthService>,
+}
+
+impl Services {
+    /// Builds every service from the ports.
+    pub fn new(ports: Ports) -> Self {
+        let catalog = Arc::new(CatalogService::new(&ports));
+        Self {
+            rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
+            catalog,
+            health: Arc::new(HealthService::new(ports.probes)),
+        }
+    }
+}
+
+/// Writes an audit event; the change it records has already been committed, so a
+/// failing audit log is retried briefly and then reported in the logs, not to the caller.
+pub(crate) async fn record(audit: &dyn AuditLog, event: crate::domain::AuditEvent) {
+    let mut delay = std::time::Duration::from_millis(20);
+    for attempt in 1..=3 {
+        match audit.append(&event).await {
+            Ok(()) => return,
+            Err(crate::ports::AuditLogError::DuplicateId(_)) => return,
+            Err(e) if attempt == 3 => {
+                tracing::error!(
+                    error = %e,
+                    event_id = %event.event_id,
+                    action = event.action.as_str(),
+                    entity_id = %event.entity.id,
+                    "audit event lost"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "audit append failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+        }
+    }
+}

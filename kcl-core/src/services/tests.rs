@@ -1,0 +1,130 @@
+//! Service rules, on the in-memory adapters with a manual clock and sequential ids.
+
+use std::sync::Arc;
+
+use chrono::{Days, Duration};
+
+use super::*;
+use crate::domain::{AuditAction, BookDraft, Isbn};
+use crate::memory::MemoryBackend;
+use crate::ports::audit_log_mock::MockAuditLog;
+use crate::ports::{ManualClock, SequentialIds};
+
+fn draft(n: u64, copies: i64) -> BookDraft {
+    BookDraft::builder(format!("Book {n}"), "Author", Isbn::synthetic(n).as_str())
+        .year(2001)
+        .copies(copies)
+        .build()
+        .unwrap()
+}
+
+fn services() -> (Services, Arc<ManualClock>) {
+    let mem = MemoryBackend::new();
+    let clock = Arc::new(ManualClock::new("2026-11-29T10:00:00Z".parse().unwrap()));
+    let mut ports = mem.ports();
+    ports.clock = clock.clone();
+    ports.ids = Arc::new(SequentialIds::default());
+    (Services::new(ports), clock)
+}
+
+#[tokio::test]
+async fn rent_defaults_to_fourteen_days_and_goes_overdue() {
+    let (s, clock) = services();
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    let r = s.rentals.rent(book.id, "ana", None).await.unwrap();
+    assert_eq!(r.due_date, clock.now().date_naive() + Days::new(14));
+    let err = s.rentals.rent(book.id, "bia", None).await.unwrap_err();
+    assert_eq!(err.code(), "no-copy-available");
+    clock.advance(Duration::days(15));
+    let overdue = s
+        .rentals
+        .list(ListRentals {
+            status: Some("overdue".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(overdue.items, [r]);
+}
+
+#[tokio::test]
+async fn due_date_in_the_past_is_invalid() {
+    let (s, clock) = services();
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    let yesterday = clock.now().date_naive() - Days::new(1);
+    let err = s.rentals.rent(book.id, " ", Some(yesterday)).await.unwrap_err();
+    match err {
+        ServiceError::Invalid(v) => assert_eq!(v.errors.len(), 2, "renter and due date"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_audited_in_order() {
+    let (s, _) = services();
+    let book = s.catalog.create(draft(1, 2)).await.unwrap();
+    let book = s.catalog.update(book.id, draft(1, 3), 1).await.unwrap();
+    let r = s.rentals.rent(book.id, "ana", None).await.unwrap();
+    s.rentals.return_rental(r.id).await.unwrap();
+    s.rentals.return_rental(r.id).await.unwrap(); // no-op, no event
+    s.catalog.delete(book.id, Some(2)).await.unwrap();
+    let actions: Vec<_> = s
+        .catalog
+        .history(book.id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    use AuditAction::*;
+    assert_eq!(actions, [Created, Updated, Rented, Returned, Deleted]);
+}
+
+#[tokio::test]
+async fn stale_version_is_a_conflict_and_cache_is_invalidated() {
+    let (s, _) = services();
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    assert_eq!(s.catalog.get(book.id).await.unwrap().available(), 1); // cached now
+    s.rentals.rent(book.id, "ana", None).await.unwrap();
+    assert_eq!(s.catalog.get(book.id).await.unwrap().available(), 0, "rent invalidates");
+    s.catalog.update(book.id, draft(1, 2), 1).await.unwrap();
+    let err = s.catalog.update(book.id, draft(1, 2), 1).await.unwrap_err();
+    assert_eq!(err.code(), "version-conflict");
+    assert_eq!(s.catalog.get(book.id).await.unwrap().copies, 2, "update invalidates");
+    let err = s.catalog.delete(book.id, None).await.unwrap_err();
+    assert_eq!(err.code(), "book-rented");
+}
+
+#[tokio::test]
+async fn bad_listing_arguments_are_all_reported() {
+    let (s, _) = services();
+    let err = s
+        .catalog
+        .list(ListBooks {
+            sort: Some("colour".into()),
+            limit: Some(0),
+            cursor: Some("!!".into()),
+            year_from: Some(2000),
+            year_to: Some(1990),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    let ServiceError::Invalid(v) = err else { panic!() };
+    let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["sort", "limit", "year_from", "cursor"]);
+}
+
+#[tokio::test]
+async fn a_failing_audit_log_does_not_fail_the_write() {
+    let mem = MemoryBackend::new();
+    let mut audit = MockAuditLog::new();
+    audit.expect_append().times(3).returning(|_| {
+        Err(crate::ports::AuditLogError::Unavailable("down".into()))
+    });
+    let mut ports = mem.ports();
+    ports.audit = Arc::new(audit);
+    let s = Services::new(ports);
+    let book = s.catalog.create(draft(7, 1)).await.unwrap();
+    assert_eq!(s.catalog.get(book.id).await.unwrap().title, "Book 7");
+}

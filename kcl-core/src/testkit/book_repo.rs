@@ -1,0 +1,241 @@
+//! The [`BookRepo`] contract.
+
+use chrono::Duration;
+
+use super::fixtures::{book, book_at, random_isbn, tag};
+use crate::domain::{
+    fold, Book, BookFilter, BookId, BookQuery, BookSort, SearchTerms, SortKey, SortOrder,
+};
+use crate::ports::{BookRepo, BookRepoError, Clock, SystemClock};
+
+/// Runs every book-repository case.
+pub async fn run(repo: &dyn BookRepo) {
+    insert_and_get(repo).await;
+    duplicates_refused(repo).await;
+    optimistic_update(repo).await;
+    delete(repo).await;
+    list_filters(repo).await;
+    list_sort_and_pages(repo).await;
+    search(repo).await;
+}
+
+/// A stored book reads back equal; a missing one is `NotFound`.
+pub async fn insert_and_get(repo: &dyn BookRepo) {
+    let b = book("Dom Casmurro", "Machado de Assis", "Romance", 1899, 3990, 2);
+    repo.insert(&b).await.expect("insert");
+    let got = repo.get(b.id).await.expect("get");
+    assert_eq!(got, b, "a stored book must read back unchanged");
+    let missing = BookId(uuid::Uuid::new_v4());
+    assert!(
+        matches!(repo.get(missing).await, Err(BookRepoError::NotFound(id)) if id == missing),
+        "get of an unknown id must be NotFound"
+    );
+}
+
+/// Same id or same ISBN twice is refused.
+pub async fn duplicates_refused(repo: &dyn BookRepo) {
+    let a = book("A", "X", "Cat", 2000, 100, 1);
+    repo.insert(&a).await.expect("insert");
+    let mut same_isbn = book("B", "Y", "Cat", 2001, 100, 1);
+    same_isbn.isbn = a.isbn.clone();
+    assert!(
+        matches!(repo.insert(&same_isbn).await, Err(BookRepoError::DuplicateIsbn(_))),
+        "a second book with the same ISBN must be DuplicateIsbn"
+    );
+    let mut same_id = book("C", "Z", "Cat", 2002, 100, 1);
+    same_id.id = a.id;
+    assert!(
+        matches!(repo.insert(&same_id).await, Err(BookRepoError::DuplicateId(_)) | Err(BookRepoError::DuplicateIsbn(_))),
+        "a second book with the same id must be refused"
+    );
+}
+
+/// Updates apply at the expected version only, bump it, and keep ISBNs unique.
+pub async fn optimistic_update(repo: &dyn BookRepo) {
+    let b = book("Old title", "X", "Cat", 2000, 100, 1);
+    repo.insert(&b).await.expect("insert");
+    let mut next = b.clone();
+    next.title = "New title".into();
+    next.version = 2;
+    next.updated_at = b.updated_at + Duration::seconds(1);
+    let stored = repo.update(&next, 1).await.expect("update at the right version");
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.title, "New title");
+    assert_eq!(repo.get(b.id).await.expect("get").title, "New title");
+    let stale = repo.update(&next, 1).await;
+    assert!(
+        matches!(stale, Err(BookRepoError::VersionConflict { expected: 1, actual: 2, .. })),
+        "an update at a stale version must be VersionConflict, got {stale:?}"
+    );
+    let other = book("Other", "X", "Cat", 2000, 100, 1);
+    repo.insert(&other).await.expect("insert");
+    let mut clash = stored.clone();
+    clash.isbn = other.isbn.clone();
+    clash.version = 3;
+    assert!(
+        matches!(repo.update(&clash, 2).await, Err(BookRepoError::DuplicateIsbn(_))),
+        "an update to another book's ISBN must be DuplicateIsbn"
+    );
+    let mut missing = next.clone();
+    missing.id = BookId(uuid::Uuid::new_v4());
+    assert!(matches!(repo.update(&missing, 1).await, Err(BookRepoError::NotFound(_))));
+    let mut new_isbn = stored.clone();
+    new_isbn.isbn = random_isbn();
+    new_isbn.version = 3;
+    repo.update(&new_isbn, 2).await.expect("changing the ISBN");
+    let mut reuse = book("Reuse", "X", "Cat", 2000, 100, 1);
+    reuse.isbn = b.isbn.clone();
+    repo.insert(&reuse).await.expect("the old ISBN is free again after a change");
+}
+
+/// Delete returns the book, honours the version, and a second delete is NotFound.
+pub async fn delete(repo: &dyn BookRepo) {
+    let b = book("Gone", "X", "Cat", 2000, 100, 1);
+    repo.insert(&b).await.expect("insert");
+    assert!(matches!(
+        repo.delete(b.id, Some(7)).await,
+        Err(BookRepoError::VersionConflict { .. })
+    ));
+    let gone = repo.delete(b.id, Some(1)).await.expect("delete");
+    assert_eq!(gone.id, b.id);
+    assert!(matches!(repo.get(b.id).await, Err(BookRepoError::NotFound(_))));
+    assert!(matches!(repo.delete(b.id, None).await, Err(BookRepoError::NotFound(_))));
+    let mut again = book("Again", "X", "Cat", 2000, 100, 1);
+    again.isbn = b.isbn.clone();
+    repo.insert(&again).await.expect("a deleted book's ISBN is free");
+}
+
+fn query(filter: BookFilter, sort: BookSort, limit: u32) -> BookQuery {
+    BookQuery {
+        filter,
+        sort,
+        after: None,
+        limit,
+    }
+}
+
+fn titles(books: &[Book]) -> Vec<String> {
+    books.iter().map(|b| b.title.clone()).collect()
+}
+
+/// Category, author, year range and availability filters.
+pub async fn list_filters(repo: &dyn BookRepo) {
+    let cat = format!("Cat {}", tag());
+    let author = format!("Autor Ção {}", tag());
+    let books = [
+        book("F1", &author, &cat, 1990, 100, 1),
+        book("F2", &author, &cat, 2000, 100, 0),
+        book("F3", "Someone Else", &cat, 2010, 100, 3),
+    ];
+    for b in &books {
+        repo.insert(b).await.expect("insert");
+    }
+    let by_cat = BookFilter {
+        category: Some(fold(&cat.to_uppercase())),
+        ..Default::default()
+    };
+    let all = repo.list(&query(by_cat.clone(), BookSort::default(), 100)).await.expect("list");
+    assert_eq!(titles(&all), ["F1", "F2", "F3"], "category filter is case-insensitive equality");
+    let by_author = BookFilter {
+        author: Some(fold(&author)),
+        ..by_cat.clone()
+    };
+    let got = repo.list(&query(by_author, BookSort::default(), 100)).await.expect("list");
+    assert_eq!(titles(&got), ["F1", "F2"], "author filter (accent-insensitive)");
+    let years = BookFilter {
+        year_from: Some(2000),
+        year_to: Some(2010),
+        ..by_cat.clone()
+    };
+    let got = repo.list(&query(years, BookSort::default(), 100)).await.expect("list");
+    assert_eq!(titles(&got), ["F2", "F3"], "year range is inclusive");
+    let available = BookFilter {
+        available_only: true,
+        ..by_cat.clone()
+    };
+    let got = repo.list(&query(available, BookSort::default(), 100)).await.expect("list");
+    assert_eq!(titles(&got), ["F1", "F3"], "available_only drops books with no free copy");
+}
+
+/// Every sort key in both orders, ties broken by id, walked page by page.
+pub async fn list_sort_and_pages(repo: &dyn BookRepo) {
+    let cat = format!("Sort {}", tag());
+    let t0 = SystemClock.now();
+    let mut books = Vec::new();
+    for i in 0..7i64 {
+        // Repeated values make ties, so the id tiebreak is exercised.
+        let b = book_at(
+            &format!("Título {}", (b'a' + (i % 4) as u8) as char),
+            &format!("Author {}", 3 - i % 3),
+            &cat,
+            2000 + i % 3,
+            100 * (i % 2),
+            1,
+            t0 + Duration::milliseconds(i),
+        );
+        repo.insert(&b).await.expect("insert");
+        books.push(b);
+    }
+    let filter = BookFilter {
+        category: Some(fold(&cat)),
+        ..Default::default()
+    };
+    for key in [SortKey::Title, SortKey::Author, SortKey::Year, SortKey::Price, SortKey::CreatedAt] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            let sort = BookSort { key, order };
+            let mut expected: Vec<_> = books.iter().map(|b| (sort.value_of(b), b.id)).collect();
+            expected.sort();
+            if order == SortOrder::Desc {
+                expected.reverse();
+            }
+            let expected: Vec<BookId> = expected.into_iter().map(|(_, id)| id).collect();
+            let mut seen = Vec::new();
+            let mut q = query(filter.clone(), sort, 3);
+            loop {
+                let page = repo.list(&q).await.expect("list");
+                assert!(page.len() <= 3, "list must honour the limit");
+                seen.extend(page.iter().map(|b| b.id));
+                match page.last() {
+                    Some(last) if page.len() == 3 => q.after = Some((sort.value_of(last), last.id)),
+                    _ => break,
+                }
+            }
+            assert_eq!(seen, expected, "order and keyset pages for sort {sort}");
+        }
+    }
+}
+
+/// Word-prefix, accent-insensitive AND search over title, author and summary.
+pub async fn search(repo: &dyn BookRepo) {
+    let t = tag();
+    let cat = format!("Search {t}");
+    let a = book(&format!("Memórias Póstumas {t}"), "Machado de Assis", &cat, 1881, 100, 1);
+    let b = book(&format!("O Cortiço {t}"), "Aluísio Azevedo", &cat, 1890, 100, 1);
+    let mut c = book(&format!("Plain {t}"), "Nobody", &cat, 1900, 100, 1);
+    c.summary = "A story about a cortico and memories".into();
+    for x in [&a, &b, &c] {
+        repo.insert(x).await.expect("insert");
+    }
+    let find = |q: &str| {
+        let terms = SearchTerms::parse(q).expect("query").expect("terms");
+        query(
+            BookFilter {
+                search: Some(terms),
+                category: Some(fold(&cat)),
+                ..Default::default()
+            },
+            BookSort::default(),
+            100,
+        )
+    };
+    let got = repo.list(&find("memorias")).await.expect("search");
+    assert_eq!(titles(&got), [a.title.clone()], "accent-insensitive match");
+    let got = repo.list(&find("CORTI")).await.expect("search");
+    assert_eq!(titles(&got), [b.title.clone(), c.title.clone()], "prefix match in title and summary");
+    let got = repo.list(&find("machado póst")).await.expect("search");
+    assert_eq!(titles(&got), [a.title.clone()], "all terms must match (author + title)");
+    let got = repo.list(&find("machado cortiço")).await.expect("search");
+    assert!(got.is_empty(), "terms are ANDed");
+    let got = repo.list(&find(&format!("{t} \"\" * OR NEAR"))).await.expect("search with operators");
+    assert!(got.is_empty(), "query syntax characters are plain text, not operators");
+}

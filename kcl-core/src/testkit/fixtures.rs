@@ -1,0 +1,43 @@
+//! Test data builders shared by the kits, benches and seeds.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::{Book, BookDraft, BookId, Isbn};
+use crate::ports::{Clock, SystemClock};
+
+/// A random tag, to keep one run's data apart from others on a shared store.
+pub fn tag() -> String {
+    Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// A random valid ISBN.
+pub fn random_isbn() -> Isbn {
+    Isbn::synthetic((Uuid::new_v4().as_u128() % 1_000_000_000) as u64)
+}
+
+/// A book with the given fields and a random ISBN, created now.
+pub fn book(title: &str, author: &str, category: &str, year: i64, price_cents: i64, copies: i64) -> Book {
+    book_at(title, author, category, year, price_cents, copies, SystemClock.now())
+}
+
+/// Like [`book`], created at `at`.
+pub fn book_at(
+    title: &str,
+    author: &str,
+    category: &str,
+    year: i64,
+    price_cents: i64,
+    copies: i64,
+    at: DateTime<Utc>,
+) -> Book {
+    let draft = BookDraft::builder(title, author, random_isbn().as_str())
+        .category(category)
+        .year(year)
+        .price_cents(price_cents)
+        .copies(copies)
+        .summary(format!("A book called {title}, by {author}."))
+        .build()
+        .expect("fixture book is valid");
+    Book::new(BookId(Uuid::now_v7()), draft, at)
+}
