@@ -1,1 +1,20 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+mod runtime;
+
+pub use config::{Config, ConfigError};
+pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
+pub use runtime::{Kcl, StartError};
+
+/// The HTTP host (axum router, REST API, web UI).
+#[cfg(feature = "http")]
+pub use kcl_adapters::http;
+
+/// The embedded adapters (SQLite, files, SQLite queue).
+#[cfg(feature = "local")]
+pub use kcl_local as local;
+
+/// Conformance kits, to prove your own adapter honours a port's contract.
+#[cfg(feature = "testkit")]
+pub use kcl_core::testkit;

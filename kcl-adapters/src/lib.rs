@@ -1,1 +1,11 @@
-//! placeholder
+//! # kcl-adapters
+//!
+//! Hosts that serve KCL's services: the axum HTTP server (REST API under `/api`,
+//! health checks and a server-rendered web UI), behind the `http` feature.
+//!
+//! Hosts receive ready [`kcl_core::Services`]; they never know which adapters
+//! (SQLite, AWS, memory) sit behind them. The composition root in the `kcl` crate
+//! builds the services from configuration.
+
+#[cfg(feature = "http")]
+pub mod http;

@@ -1,0 +1,152 @@
+//! Wire formats of the REST API.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kcl_core::domain::{Book, BookDraft, Rental, RentalStatus, ValidationError};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A book as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct BookOut {
+    id: Uuid,
+    isbn: String,
+    title: String,
+    author: String,
+    category: String,
+    year: i32,
+    price_cents: i64,
+    price: String,
+    copies: u32,
+    available: u32,
+    summary: String,
+    version: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Book> for BookOut {
+    fn from(b: Book) -> Self {
+        Self {
+            available: b.available(),
+            id: b.id.0,
+            isbn: b.isbn.to_string(),
+            price: b.price.to_string(),
+            price_cents: b.price.cents(),
+            title: b.title,
+            author: b.author,
+            category: b.category,
+            year: b.year,
+            copies: b.copies,
+            summary: b.summary,
+            version: b.version,
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }
+    }
+}
+
+/// The body of `POST /api/books`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BookIn {
+    title: String,
+    author: String,
+    isbn: String,
+    #[serde(default)]
+    category: Option<String>,
+    year: i64,
+    #[serde(default)]
+    price_cents: i64,
+    #[serde(default = "one")]
+    copies: i64,
+    #[serde(default)]
+    summary: String,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl BookIn {
+    pub(crate) fn into_draft(self) -> Result<BookDraft, ValidationError> {
+        let mut b = BookDraft::builder(self.title, self.author, self.isbn)
+            .year(self.year)
+            .price_cents(self.price_cents)
+            .copies(self.copies)
+            .summary(self.summary);
+        if let Some(c) = self.category {
+            b = b.category(c);
+        }
+        b.build()
+    }
+}
+
+/// The body of `PUT /api/books/{id}`: every field, and the version it is based on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BookUpdateIn {
+    pub(crate) version: u64,
+    title: String,
+    author: String,
+    isbn: String,
+    #[serde(default)]
+    category: Option<String>,
+    year: i64,
+    #[serde(default)]
+    price_cents: i64,
+    #[serde(default = "one")]
+    copies: i64,
+    #[serde(default)]
+    summary: String,
+}
+
+impl BookUpdateIn {
+    pub(crate) fn into_draft(self) -> Result<(u64, BookDraft), ValidationError> {
+        let version = self.version;
+        BookIn {
+            title: self.title,
+            author: self.author,
+            isbn: self.isbn,
+            category: self.category,
+            year: self.year,
+            price_cents: self.price_cents,
+            copies: self.copies,
+            summary: self.summary,
+        }
+        .into_draft()
+        .map(|d| (version, d))
+    }
+}
+
+/// A rental as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RentalOut {
+    id: Uuid,
+    book_id: Uuid,
+    renter: String,
+    rented_at: DateTime<Utc>,
+    due_date: NaiveDate,
+    returned_at: Option<DateTime<Utc>>,
+    status: RentalStatus,
+}
+
+impl RentalOut {
+    pub(crate) fn new(r: Rental, today: NaiveDate) -> Self {
+        Self {
+            status: r.status(today),
+            id: r.id.0,
+            book_id: r.book_id.0,
+            renter: r.renter.to_string(),
+            rented_at: r.rented_at,
+            due_date: r.due_date,
+            returned_at: r.returned_at,
+        }
+    }
+}
+
+/// A page of items.
+#[derive(Debug, Serialize)]
+pub(crate) struct PageOut<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) next_cursor: Option<String>,
+}

@@ -1,0 +1,64 @@
+//! The HTTP host: one axum [`Router`] with the REST API, health checks and the web UI.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use kcl_adapters::http::router;
+//! use kcl_core::memory::MemoryBackend;
+//! use tower::ServiceExt;
+//!
+//! let app = router(MemoryBackend::new().services());
+//! let res = app
+//!     .oneshot(axum::http::Request::get("/health/live").body(axum::body::Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(res.status(), 200);
+//! # });
+//! ```
+
+mod api;
+mod extract;
+mod problem;
+mod ui;
+
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use kcl_core::Services;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use problem::Problem;
+
+/// Largest JSON or form body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The full application: `/api/...`, `/health`, `/health/live` and the web UI at `/`.
+pub fn router(services: Services) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(services)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then drains in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

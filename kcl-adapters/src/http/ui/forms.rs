@@ -1,0 +1,143 @@
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use kcl_core::domain::{BookDraft, BookId, RentalId};
+use kcl_core::{ServiceError, Services};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::error_page;
+use crate::http::extract::{ApiForm, ApiPath};
+use crate::http::problem::Problem;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BookForm {
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    isbn: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    year: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    copies: String,
+    #[serde(default)]
+    summary: String,
+}
+
+fn number(field: &str, v: &str) -> Result<i64, ServiceError> {
+    v.trim().parse().map_err(|_| {
+        kcl_core::domain::ValidationError::field(field, "bad-number", "must be a whole number").into()
+    })
+}
+
+impl BookForm {
+    fn draft(&self) -> Result<BookDraft, ServiceError> {
+        let year = number("year", &self.year)?;
+        let copies = number("copies", &self.copies)?;
+        let price = if self.price.trim().is_empty() { "0" } else { self.price.as_str() };
+        Ok(BookDraft::builder(&self.title, &self.author, &self.isbn)
+            .category(&self.category)
+            .year(year)
+            .price_text(price)
+            .copies(copies)
+            .summary(&self.summary)
+            .build()?)
+    }
+}
+
+/// Unwraps an extractor result or renders its problem as a page.
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(p) => return error_page(Problem::from(p)),
+        }
+    };
+}
+
+pub(crate) async fn create_book(
+    State(s): State<Services>,
+    form: Result<ApiForm<BookForm>, Problem>,
+) -> Response {
+    let ApiForm(f) = or_page!(form);
+    let draft = or_page!(f.draft());
+    let book = or_page!(s.catalog.create(draft).await);
+    Redirect::to(&format!("/books/{}", book.id)).into_response()
+}
+
+pub(crate) async fn update_book(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+    form: Result<ApiForm<BookForm>, Problem>,
+) -> Response {
+    let ApiPath(id) = or_page!(id);
+    let ApiForm(f) = or_page!(form);
+    let draft = or_page!(f.draft());
+    let version = or_page!(number("version", &f.version));
+    let book = or_page!(s.catalog.update(BookId(id), draft, version.max(0) as u64).await);
+    Redirect::to(&format!("/books/{}", book.id)).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(default)]
+    version: String,
+}
+
+pub(crate) async fn delete_book(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+    form: Result<ApiForm<DeleteForm>, Problem>,
+) -> Response {
+    let ApiPath(id) = or_page!(id);
+    let ApiForm(f) = or_page!(form);
+    let version = f.version.trim().parse::<u64>().ok();
+    or_page!(s.catalog.delete(BookId(id), version).await);
+    Redirect::to("/").into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RentForm {
+    #[serde(default)]
+    renter: String,
+    #[serde(default)]
+    due_date: String,
+}
+
+pub(crate) async fn rent(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+    form: Result<ApiForm<RentForm>, Problem>,
+) -> Response {
+    let ApiPath(id) = or_page!(id);
+    let ApiForm(f) = or_page!(form);
+    let due = match f.due_date.trim() {
+        "" => None,
+        d => Some(or_page!(d.parse::<NaiveDate>().map_err(|_| {
+            ServiceError::from(kcl_core::domain::ValidationError::field(
+                "due_date",
+                "bad-date",
+                "must be a date like 2026-12-31",
+            ))
+        }))),
+    };
+    or_page!(s.rentals.rent(BookId(id), &f.renter, due).await);
+    Redirect::to(&format!("/books/{id}")).into_response()
+}
+
+pub(crate) async fn return_rental(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+) -> Response {
+    let ApiPath(id) = or_page!(id);
+    let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
+    Redirect::to(&format!("/books/{}", r.book_id)).into_response()
+}

@@ -1,0 +1,290 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use kcl_core::domain::{AuditEvent, Book, BookId, Rental};
+use kcl_core::services::{ListBooks, ListRentals};
+use kcl_core::Services;
+use maud::{html, Markup, DOCTYPE};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::problem::Problem;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;color:#222}\
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}\
+form.inline{display:inline}fieldset{margin:1rem 0}label{display:block;margin:.3rem 0}input,textarea,select{font:inherit}\
+.error{background:#fee;border:1px solid #c00;padding:.5rem}.muted{color:#666}nav a{margin-right:1rem}";
+
+pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " · KCL" }
+                    style { (STYLE) }
+                }
+                body {
+                    nav { a href="/" { "Catalog" } }
+                    h1 { (title) }
+                    (body)
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+/// A problem shown as a page, with its status code.
+pub(crate) fn error_page(p: Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = html! {
+        div.error role="alert" {
+            p { strong { (p.detail) } }
+            @if !p.errors.is_empty() {
+                ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
+            }
+        }
+        p { a href="javascript:history.back()" { "Back" } " · " a href="/" { "Catalog" } }
+    };
+    (status, layout("Something is not right", body)).into_response()
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct IndexQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    author: String,
+    #[serde(default)]
+    available: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+pub(crate) async fn index(
+    State(s): State<Services>,
+    q: Result<ApiQuery<IndexQuery>, Problem>,
+) -> Response {
+    let q = match q {
+        Ok(ApiQuery(q)) => q,
+        Err(p) => return error_page(p),
+    };
+    let ask = ListBooks {
+        q: opt(&q.q),
+        category: opt(&q.category),
+        author: opt(&q.author),
+        available_only: q.available == "on" || q.available == "true",
+        sort: opt(&q.sort),
+        cursor: opt(&q.cursor),
+        limit: Some(25),
+        ..Default::default()
+    };
+    let page = match s.catalog.list(ask).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.into()),
+    };
+    let next = page.next_cursor.map(|c| {
+        let mut ser = form_urlencoded(&[
+            ("q", &q.q),
+            ("category", &q.category),
+            ("author", &q.author),
+            ("available", &q.available),
+            ("sort", &q.sort),
+            ("cursor", &c),
+        ]);
+        ser.insert(0, '?');
+        ser
+    });
+    let sorts = [
+        ("title", "Title"),
+        ("-title", "Title (Z-A)"),
+        ("author", "Author"),
+        ("-year", "Newest year"),
+        ("year", "Oldest year"),
+        ("price", "Cheapest"),
+        ("-created_at", "Recently added"),
+    ];
+    let body = html! {
+        form method="get" action="/" {
+            input type="search" name="q" value=(q.q) placeholder="Search title, author, summary" aria-label="Search";
+            " "
+            input name="category" value=(q.category) placeholder="Category" aria-label="Category";
+            " "
+            input name="author" value=(q.author) placeholder="Author" aria-label="Author";
+            " "
+            label style="display:inline" { input type="checkbox" name="available" checked[q.available == "on"]; " available only" }
+            " "
+            select name="sort" aria-label="Sort" {
+                @for (v, label) in sorts { option value=(v) selected[q.sort == v] { (label) } }
+            }
+            " "
+            button type="submit" { "Search" }
+        }
+        table {
+            thead { tr { th { "Title" } th { "Author" } th { "Category" } th { "Year" } th { "Price" } th { "Available" } th {} } }
+            tbody {
+                @for b in &page.items { (book_row(b)) }
+                @if page.items.is_empty() { tr { td colspan="7" class="muted" { "No books match." } } }
+            }
+        }
+        @if let Some(n) = next { p { a href=(n) { "Next page →" } } }
+        h2 { "Add a book" }
+        (book_form("/ui/books", None, "Add"))
+    };
+    layout("Catalog", body).into_response()
+}
+
+fn book_row(b: &Book) -> Markup {
+    html! {
+        tr {
+            td { a href={ "/books/" (b.id) } { (b.title) } }
+            td { (b.author) }
+            td { (b.category) }
+            td { (b.year) }
+            td { (b.price) }
+            td { (b.available()) " / " (b.copies) }
+            td {
+                @if b.available() > 0 {
+                    form.inline method="post" action={ "/ui/books/" (b.id) "/rent" } {
+                        input name="renter" placeholder="Renter" required aria-label="Renter" size="10";
+                        " " button type="submit" { "Rent" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn book_form(action: &str, book: Option<&Book>, submit: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            @if let Some(b) = book { input type="hidden" name="version" value=(b.version); }
+            label { "Title " input name="title" required maxlength="300" value=[book.map(|b| &b.title)]; }
+            label { "Author " input name="author" required maxlength="200" value=[book.map(|b| &b.author)]; }
+            label { "ISBN " input name="isbn" required maxlength="32" value=[book.map(|b| b.isbn.as_str())]; }
+            label { "Category " input name="category" required maxlength="80" value=(book.map_or("General", |b| b.category.as_str())); }
+            label { "Year " input name="year" type="number" required value=[book.map(|b| b.year)]; }
+            label { "Price " input name="price" inputmode="decimal" value=(book.map_or("0.00".to_owned(), |b| b.price.to_string())); }
+            label { "Copies " input name="copies" type="number" min="0" value=(book.map_or(1, |b| b.copies)); }
+            label { "Summary " br; textarea name="summary" rows="4" cols="60" maxlength="5000" { (book.map_or("", |b| b.summary.as_str())) } }
+            button type="submit" { (submit) }
+        }
+    }
+}
+
+pub(crate) async fn book(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+) -> Response {
+    let id = match id {
+        Ok(ApiPath(id)) => BookId(id),
+        Err(p) => return error_page(p),
+    };
+    let book = match s.catalog.get(id).await {
+        Ok(b) => b,
+        Err(e) => return error_page(e.into()),
+    };
+    let rentals = s
+        .rentals
+        .list(ListRentals {
+            book_id: Some(id),
+            limit: Some(50),
+            ..Default::default()
+        })
+        .await;
+    let history = s.catalog.history(id, 100).await;
+    let (rentals, history) = match (rentals, history) {
+        (Ok(r), Ok(h)) => (r.items, h),
+        (Err(e), _) | (_, Err(e)) => return error_page(e.into()),
+    };
+    let today = s.rentals.today();
+    let body = html! {
+        p { "by " strong { (book.author) } " · " (book.category) " · " (book.year) " · ISBN " (book.isbn) }
+        p { "Price " (book.price) " · " (book.available()) " of " (book.copies) " copies available · version " (book.version) }
+        @if !book.summary.is_empty() { p { (book.summary) } }
+        @if book.available() > 0 {
+            form method="post" action={ "/ui/books/" (book.id) "/rent" } {
+                fieldset { legend { "Rent a copy" }
+                    label { "Renter " input name="renter" required maxlength="100"; }
+                    label { "Due date (optional) " input name="due_date" type="date"; }
+                    button type="submit" { "Rent" }
+                }
+            }
+        }
+        h2 { "Rentals" }
+        (rentals_table(&rentals, today))
+        h2 { "Edit" }
+        (book_form(&format!("/ui/books/{}", book.id), Some(&book), "Save"))
+        form method="post" action={ "/ui/books/" (book.id) "/delete" } {
+            input type="hidden" name="version" value=(book.version);
+            fieldset { legend { "Delete" } button type="submit" { "Delete this book" } }
+        }
+        h2 { "History" }
+        (history_list(&history))
+    };
+    layout(&book.title, body).into_response()
+}
+
+fn rentals_table(rentals: &[Rental], today: chrono::NaiveDate) -> Markup {
+    html! {
+        @if rentals.is_empty() { p.muted { "No rentals yet." } } @else {
+            table {
+                thead { tr { th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {} } }
+                tbody { @for r in rentals {
+                    tr {
+                        td { (r.renter) }
+                        td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
+                        td { (r.due_date) }
+                        td { (format!("{:?}", r.status(today)).to_lowercase()) }
+                        td { @if r.returned_at.is_none() {
+                            form.inline method="post" action={ "/ui/rentals/" (r.id) "/return" } {
+                                button type="submit" { "Return" }
+                            }
+                        } }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn history_list(events: &[AuditEvent]) -> Markup {
+    html! {
+        ol { @for e in events {
+            li { (e.occurred_at.to_rfc3339()) " — " (e.action.as_str()) }
+        } }
+    }
+}
+
+fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

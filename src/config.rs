@@ -1,0 +1,224 @@
+//! Configuration from the environment: every adapter is chosen by a URL.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `KCL_DATA_DIR` | `./kcl-data` | where the embedded profile keeps its files |
+//! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
+//! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH` or `memory://` |
+//! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH` or `memory://` |
+//! | `KCL_QUEUE` | `sqlite` | `sqlite` (the database's file) or `memory://` |
+//! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) |
+//!
+//! A value KCL cannot use fails at start with a message naming the variable.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A configuration value KCL cannot use, naming the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}={value:?}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub variable: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Where the relational data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseConfig {
+    /// A SQLite file (the embedded default).
+    Sqlite(PathBuf),
+    /// Nothing persisted (tests, demos).
+    Memory,
+}
+
+/// Where blobs live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobsConfig {
+    /// A local folder.
+    File(PathBuf),
+    /// Nothing persisted.
+    Memory,
+}
+
+/// Where tasks are queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueKind {
+    /// A durable queue in the SQLite database.
+    Sqlite,
+    /// In memory.
+    Memory,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Data folder of the embedded profile.
+    pub data_dir: PathBuf,
+    /// HTTP listen address.
+    pub http_addr: SocketAddr,
+    /// Relational store.
+    pub database: DatabaseConfig,
+    /// Blob store.
+    pub blobs: BlobsConfig,
+    /// Task queue.
+    pub queue: QueueKind,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads a set of variables (what [`Config::from_env`] does with the environment).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use kcl::config::{Config, DatabaseConfig};
+    /// let vars = HashMap::from([("KCL_DATA_DIR".to_owned(), "/tmp/x".to_owned())]);
+    /// let c = Config::from_vars(&vars).unwrap();
+    /// assert_eq!(c.database, DatabaseConfig::Sqlite("/tmp/x/kcl.db".into()));
+    /// let bad = HashMap::from([("KCL_DATABASE_URL".to_owned(), "mysql://db".to_owned())]);
+    /// assert_eq!(Config::from_vars(&bad).unwrap_err().variable, "KCL_DATABASE_URL");
+    /// ```
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let data_dir = PathBuf::from(get("KCL_DATA_DIR").unwrap_or_else(|| "./kcl-data".into()));
+        let addr_text = get("KCL_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let http_addr = addr_text.parse().map_err(|_| ConfigError {
+            variable: "KCL_HTTP_ADDR",
+            value: addr_text.clone(),
+            reason: "must be an address and port such as 127.0.0.1:8080 or 0.0.0.0:80".into(),
+        })?;
+        let database = match get("KCL_DATABASE_URL") {
+            None => DatabaseConfig::Sqlite(data_dir.join("kcl.db")),
+            Some(url) => parse_database(&url)?,
+        };
+        let blobs = match get("KCL_BLOBS") {
+            None => BlobsConfig::File(data_dir.join("blobs")),
+            Some(url) => parse_blobs(&url)?,
+        };
+        let queue = match get("KCL_QUEUE").as_deref() {
+            None | Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
+            Some("memory") | Some("memory://") => QueueKind::Memory,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_QUEUE",
+                    value: other.to_owned(),
+                    reason: unsupported("sqlite or memory://", other, "sqs://"),
+                })
+            }
+        };
+        if queue == QueueKind::Sqlite && database == DatabaseConfig::Memory {
+            return Err(ConfigError {
+                variable: "KCL_QUEUE",
+                value: "sqlite".into(),
+                reason: "the SQLite queue needs a SQLite KCL_DATABASE_URL; use KCL_QUEUE=memory://".into(),
+            });
+        }
+        match get("KCL_CACHE_URL").as_deref() {
+            None | Some("memory") | Some("memory://") => {}
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_CACHE_URL",
+                    value: other.to_owned(),
+                    reason: unsupported("memory://", other, "redis://"),
+                })
+            }
+        }
+        Ok(Self {
+            data_dir,
+            http_addr,
+            database,
+            blobs,
+            queue,
+        })
+    }
+}
+
+fn unsupported(supported: &str, value: &str, later: &str) -> String {
+    if value.starts_with(later) {
+        format!("{later} is not available in this build (supported: {supported})")
+    } else {
+        format!("unsupported value (supported: {supported})")
+    }
+}
+
+fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
+    let err = |reason: String| ConfigError {
+        variable: "KCL_DATABASE_URL",
+        value: url.to_owned(),
+        reason,
+    };
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(err("sqlite:// needs a file path, such as sqlite://./kcl-data/kcl.db".into()));
+        }
+        return Ok(DatabaseConfig::Sqlite(PathBuf::from(path)));
+    }
+    if url == "memory://" || url == "memory" {
+        return Ok(DatabaseConfig::Memory);
+    }
+    Err(err(unsupported("sqlite://PATH or memory://", url, "postgres")))
+}
+
+fn parse_blobs(url: &str) -> Result<BlobsConfig, ConfigError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(ConfigError {
+                variable: "KCL_BLOBS",
+                value: url.to_owned(),
+                reason: "file:// needs a folder, such as file://./kcl-data/blobs".into(),
+            });
+        }
+        return Ok(BlobsConfig::File(PathBuf::from(path)));
+    }
+    if url == "memory://" || url == "memory" {
+        return Ok(BlobsConfig::Memory);
+    }
+    Err(ConfigError {
+        variable: "KCL_BLOBS",
+        value: url.to_owned(),
+        reason: unsupported("file://PATH or memory://", url, "s3://"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_profile() {
+        let c = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database, DatabaseConfig::Sqlite("./kcl-data/kcl.db".into()));
+        assert_eq!(c.blobs, BlobsConfig::File("./kcl-data/blobs".into()));
+        assert_eq!(c.queue, QueueKind::Sqlite);
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        for (k, v) in [
+            ("KCL_HTTP_ADDR", "localhost"),
+            ("KCL_DATABASE_URL", "postgres://x/y"),
+            ("KCL_DATABASE_URL", "sqlite://"),
+            ("KCL_BLOBS", "s3://bucket"),
+            ("KCL_QUEUE", "sqs://q"),
+            ("KCL_CACHE_URL", "redis://127.0.0.1"),
+        ] {
+            let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
+            assert_eq!(e.variable, k, "{v}");
+            assert!(e.to_string().starts_with(k));
+        }
+    }
+}
