@@ -1,0 +1,44 @@
+//! Readiness of the SQLite database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kcl_core::ports::HealthProbe;
+use sqlx::SqlitePool;
+
+use crate::SqliteStore;
+
+/// How long a check may take before the database counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A [`HealthProbe`] named `database`: runs `SELECT 1` on the store's readers.
+/// Fails once the store is [closed](SqliteStore::close).
+#[derive(Debug, Clone)]
+pub struct SqliteProbe {
+    pool: SqlitePool,
+}
+
+impl SqliteProbe {
+    /// A probe of `store`'s database.
+    pub fn new(store: &SqliteStore) -> Self {
+        Self {
+            pool: store.pool().clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl HealthProbe for SqliteProbe {
+    fn name(&self) -> &str {
+        "database"
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(CHECK_TIMEOUT, query).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!("SQLite: {e}")),
+            Err(_) => Err(format!("SQLite did not answer within {CHECK_TIMEOUT:?}")),
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! [`AuditLog`] on SQLite.
+
+use async_trait::async_trait;
+use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+use kcl_core::ports::{AuditLog, AuditLogError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::codec::{micros, time, uuid};
+use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::SqliteStore;
+
+fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, AuditLogError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+    let action = text("action")?;
+    let kind = text("entity_type")?;
+    let data = text("data")?;
+    Ok(AuditEvent {
+        event_id: EventId(uuid(&text("event_id")?)?),
+        action: AuditAction::parse(&action).ok_or_else(|| corrupt(format!("action {action:?}")))?,
+        entity: EntityRef {
+            kind: EntityKind::parse(&kind).map_err(|_| corrupt(format!("entity type {kind:?}")))?,
+            id: text("entity_id")?,
+        },
+        data: serde_json::from_str(&data).map_err(|e| corrupt(format!("event data: {e}")))?,
+        occurred_at: time(row.try_get("occurred_at").map_err(db_error)?)?,
+    })
+}
+
+impl SqliteStore {
+    async fn try_append(
+        &self,
+        event: &AuditEvent,
+        data: &str,
+    ) -> Result<(), TxError<AuditLogError>> {
+        let inserted = sqlx::query(
+            "INSERT INTO audit_events (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.event_id.to_string())
+        .bind(event.action.as_str())
+        .bind(event.entity.kind.as_str())
+        .bind(event.entity.id.clone())
+        .bind(data.to_owned())
+        .bind(micros(event.occurred_at))
+        .execute(&self.db.write)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => {
+                Err(TxError::Port(AuditLogError::DuplicateId(event.event_id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[async_trait]
+impl AuditLog for SqliteStore {
+    async fn append(&self, event: &AuditEvent) -> Result<(), AuditLogError> {
+        let data = serde_json::to_string(&event.data)
+            .map_err(|e| AuditLogError::InvalidInput(format!("event data: {e}")))?;
+        retry_busy(|| self.try_append(event, &data)).await
+    }
+
+    async fn history(
+        &self,
+        entity: &EntityRef,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, AuditLogError> {
+        let rows = sqlx::query(
+            "SELECT event_id, action, entity_type, entity_id, data, occurred_at FROM audit_events \
+             WHERE entity_type = ? AND entity_id = ? ORDER BY occurred_at, seq LIMIT ?",
+        )
+        .bind(entity.kind.as_str())
+        .bind(entity.id.clone())
+        .bind(i64::from(limit))
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+}

@@ -1,0 +1,343 @@
+//! [`BookRepo`] on SQLite.
+
+use async_trait::async_trait;
+use kcl_core::domain::{
+    Book, BookFilter, BookId, BookQuery, CursorValue, Isbn, Money, SortKey, SortOrder,
+};
+use kcl_core::ports::{BookRepo, BookRepoError};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::codec::{micros, time, unsigned, uuid};
+use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::{search, SqliteStore};
+
+type Attempt<T> = Result<T, TxError<BookRepoError>>;
+
+/// The columns a [`Book`] is read from, in [`book_from_row`]'s order.
+const BOOK_COLUMNS: &str = "id, isbn, title, author, category, year, price_cents, copies, \
+     rented, summary, version, created_at, updated_at";
+
+/// `?1` id, `?2`..`?13` the editable and derived fields ([`bind_fields`]),
+/// `?14` created_at, `?15` version.
+const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year, price_cents, \
+     copies, summary, updated_at, title_key, author_key, category_key, created_at, version, rented) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) \
+     RETURNING row_id";
+
+/// `?1` id, `?2`..`?13` as in [`INSERT`], `?14` the expected version. Applies only
+/// at that version and when the new copies (`?8`) cover the copies rented.
+const UPDATE: &str = "UPDATE books SET isbn = ?2, title = ?3, author = ?4, category = ?5, \
+     year = ?6, price_cents = ?7, copies = ?8, summary = ?9, updated_at = ?10, \
+     title_key = ?11, author_key = ?12, category_key = ?13, version = version + 1 \
+     WHERE id = ?1 AND version = ?14 AND rented <= ?8 \
+     RETURNING row_id, id, isbn, title, author, category, year, price_cents, copies, \
+     rented, summary, version, created_at, updated_at";
+
+/// `?1` id, `?2` the expected version or NULL.
+const DELETE: &str = "DELETE FROM books WHERE id = ?1 AND (?2 IS NULL OR version = ?2) \
+     AND rented = 0 \
+     RETURNING row_id, id, isbn, title, author, category, year, price_cents, copies, \
+     rented, summary, version, created_at, updated_at";
+
+type BookQueryArgs<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+
+/// Binds `?1` (id) to `?13`: the fields both `INSERT` and `UPDATE` write.
+fn bind_fields<'q>(q: BookQueryArgs<'q>, book: &Book) -> BookQueryArgs<'q> {
+    q.bind(book.id.to_string())
+        .bind(book.isbn.as_str().to_owned())
+        .bind(book.title.clone())
+        .bind(book.author.clone())
+        .bind(book.category.clone())
+        .bind(book.year)
+        .bind(book.price.cents())
+        .bind(book.copies)
+        .bind(book.summary.clone())
+        .bind(micros(book.updated_at))
+        .bind(book.title_key())
+        .bind(book.author_key())
+        .bind(book.category_key())
+}
+
+fn version_param(v: u64) -> Result<i64, BookRepoError> {
+    i64::try_from(v).map_err(|_| BookRepoError::InvalidInput(format!("version {v} is too large")))
+}
+
+/// Reads a book from a row holding [`BOOK_COLUMNS`] (after an optional `row_id`).
+fn book_from_row(row: &SqliteRow) -> Result<Book, BookRepoError> {
+    let get_text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+    let get_int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
+    let isbn = get_text("isbn")?;
+    let price = get_int("price_cents")?;
+    let year = get_int("year")?;
+    Ok(Book {
+        id: BookId(uuid(&get_text("id")?)?),
+        isbn: Isbn::parse(&isbn).map_err(|_| corrupt(format!("isbn {isbn:?}")))?,
+        title: get_text("title")?,
+        author: get_text("author")?,
+        category: get_text("category")?,
+        year: i32::try_from(year).map_err(|_| corrupt(format!("year {year}")))?,
+        price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
+        copies: unsigned(get_int("copies")?)?,
+        rented: unsigned(get_int("rented")?)?,
+        summary: get_text("summary")?,
+        version: unsigned(get_int("version")?)?,
+        created_at: time(get_int("created_at")?)?,
+        updated_at: time(get_int("updated_at")?)?,
+    })
+}
+
+/// The stored `(version, rented)` of a book, to explain why a conditional write
+/// matched no row.
+async fn version_and_rented(
+    conn: &mut SqliteConnection,
+    id: BookId,
+) -> Attempt<Option<(u64, u32)>> {
+    let row = sqlx::query("SELECT version, rented FROM books WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let version = unsigned(row.try_get::<i64, _>(0)?).map_err(TxError::Port)?;
+    let rented = unsigned(row.try_get::<i64, _>(1)?).map_err(TxError::Port)?;
+    Ok(Some((version, rented)))
+}
+
+/// Why a write conditioned on the version (when given) and on at most `max_rented`
+/// copies out matched no row, checked in the reference order: missing, stale
+/// version, copies out.
+async fn refusal(
+    conn: &mut SqliteConnection,
+    id: BookId,
+    expected: Option<u64>,
+    max_rented: u32,
+) -> TxError<BookRepoError> {
+    let (version, rented) = match version_and_rented(conn, id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return TxError::Port(BookRepoError::NotFound(id)),
+        Err(e) => return e,
+    };
+    let refused = match expected {
+        Some(expected) if expected != version => BookRepoError::VersionConflict {
+            id,
+            expected,
+            actual: version,
+        },
+        _ if rented > max_rented => BookRepoError::Rented { id, rented },
+        // Unreachable while the transaction holds the write lock; reported, not hidden.
+        _ => BookRepoError::Internal("conditional write matched no row".into()),
+    };
+    TxError::Port(refused)
+}
+
+impl SqliteStore {
+    async fn try_insert(&self, book: &Book) -> Attempt<()> {
+        let mut tx = self.db.begin().await?;
+        let version = version_param(book.version).map_err(TxError::Port)?;
+        let inserted = bind_fields(sqlx::query(INSERT), book)
+            .bind(micros(book.created_at))
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await;
+        let row_id: i64 = match inserted {
+            Ok(row) => row.try_get(0)?,
+            Err(e) if is_unique_violation(&e) => {
+                let refused = match version_and_rented(&mut tx, book.id).await? {
+                    Some(_) => BookRepoError::DuplicateId(book.id),
+                    None => BookRepoError::DuplicateIsbn(book.isbn.clone()),
+                };
+                return Err(TxError::Port(refused));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        sqlx::query("INSERT INTO books_fts (rowid, words) VALUES (?, ?)")
+            .bind(row_id)
+            .bind(search::document(book))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_update(&self, book: &Book, expected: u64) -> Attempt<Book> {
+        let mut tx = self.db.begin().await?;
+        let updated = bind_fields(sqlx::query(UPDATE), book)
+            .bind(version_param(expected).map_err(TxError::Port)?)
+            .fetch_optional(&mut *tx)
+            .await;
+        let row = match updated {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(TxError::Port(BookRepoError::DuplicateIsbn(
+                    book.isbn.clone(),
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let stored = book_from_row(&row).map_err(TxError::Port)?;
+        sqlx::query("UPDATE books_fts SET words = ? WHERE rowid = ?")
+            .bind(search::document(&stored))
+            .bind(row.try_get::<i64, _>("row_id")?)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn try_delete(&self, id: BookId, expected: Option<u64>) -> Attempt<Book> {
+        let mut tx = self.db.begin().await?;
+        let expected_param = expected
+            .map(version_param)
+            .transpose()
+            .map_err(TxError::Port)?;
+        let deleted = sqlx::query(DELETE)
+            .bind(id.to_string())
+            .bind(expected_param)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = deleted else {
+            return Err(refusal(&mut tx, id, expected, 0).await);
+        };
+        sqlx::query("DELETE FROM books_fts WHERE rowid = ?")
+            .bind(row.try_get::<i64, _>("row_id")?)
+            .execute(&mut *tx)
+            .await?;
+        let book = book_from_row(&row).map_err(TxError::Port)?;
+        tx.commit().await?;
+        Ok(book)
+    }
+}
+
+#[async_trait]
+impl BookRepo for SqliteStore {
+    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
+        retry_busy(|| self.try_insert(book)).await
+    }
+
+    async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
+        let sql = format!("SELECT {BOOK_COLUMNS} FROM books WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.db.read)
+            .await
+            .map_err(db_error)?;
+        row.map_or(Err(BookRepoError::NotFound(id)), |r| book_from_row(&r))
+    }
+
+    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
+        retry_busy(|| self.try_update(book, expected_version)).await
+    }
+
+    async fn delete(
+        &self,
+        id: BookId,
+        expected_version: Option<u64>,
+    ) -> Result<Book, BookRepoError> {
+        retry_busy(|| self.try_delete(id, expected_version)).await
+    }
+
+    async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
+        let Some(mut sql) = list_query(query) else {
+            return Ok(Vec::new());
+        };
+        let rows = sql
+            .build()
+            .fetch_all(&self.db.read)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(book_from_row).collect()
+    }
+}
+
+/// The column a sort key orders by (a fixed name: no user text reaches the SQL).
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Title => "title_key",
+        SortKey::Author => "author_key",
+        SortKey::Year => "year",
+        SortKey::Price => "price_cents",
+        SortKey::CreatedAt => "created_at",
+    }
+}
+
+/// Where a keyset cursor starts a page.
+enum Start<'a> {
+    /// At the first book.
+    First,
+    /// Strictly after this sort value and id.
+    After(&'a CursorValue, BookId),
+    /// Past the last book: the page is empty.
+    End,
+}
+
+/// The start of a page. A cursor whose value is of the other type than the sort
+/// key's compares as [`CursorValue`] orders them (every `Int` before every `Text`),
+/// like the reference implementation.
+fn start(query: &BookQuery) -> Start<'_> {
+    let Some((value, id)) = &query.after else {
+        return Start::First;
+    };
+    let key_is_text = matches!(query.sort.key, SortKey::Title | SortKey::Author);
+    let asc = query.sort.order == SortOrder::Asc;
+    match (value, key_is_text) {
+        (CursorValue::Text(_), true) | (CursorValue::Int(_), false) => Start::After(value, *id),
+        // An Int cursor is before every text value; a Text cursor after every number.
+        (CursorValue::Int(_), true) if asc => Start::First,
+        (CursorValue::Text(_), false) if !asc => Start::First,
+        _ => Start::End,
+    }
+}
+
+fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter) {
+    if let Some(category) = &f.category {
+        sql.push(" AND category_key = ").push_bind(category.clone());
+    }
+    if let Some(author) = &f.author {
+        sql.push(" AND author_key = ").push_bind(author.clone());
+    }
+    if let Some(from) = f.year_from {
+        sql.push(" AND year >= ").push_bind(from);
+    }
+    if let Some(to) = f.year_to {
+        sql.push(" AND year <= ").push_bind(to);
+    }
+    if f.available_only {
+        sql.push(" AND rented < copies");
+    }
+    if let Some(terms) = &f.search {
+        sql.push(" AND row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH ")
+            .push_bind(search::match_expression(terms))
+            .push(")");
+    }
+}
+
+/// The listing's SQL, or `None` when the page is known to be empty.
+fn list_query(query: &BookQuery) -> Option<QueryBuilder<'static, Sqlite>> {
+    if query.limit == 0 {
+        return None;
+    }
+    let column = sort_column(query.sort.key);
+    let (cmp, dir) = match query.sort.order {
+        SortOrder::Asc => (">", "ASC"),
+        SortOrder::Desc => ("<", "DESC"),
+    };
+    let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
+    push_filter(&mut sql, &query.filter);
+    match start(query) {
+        Start::First => {}
+        Start::End => return None,
+        Start::After(value, id) => {
+            sql.push(format!(" AND ({column}, id) {cmp} ("));
+            match value {
+                CursorValue::Int(v) => sql.push_bind(*v),
+                CursorValue::Text(v) => sql.push_bind(v.clone()),
+            };
+            sql.push(", ").push_bind(id.to_string()).push(")");
+        }
+    }
+    sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+        .push_bind(i64::from(query.limit));
+    Some(sql)
+}

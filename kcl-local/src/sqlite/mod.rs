@@ -1,0 +1,194 @@
+//! The SQLite store: opening the database, and the repositories on it.
+
+mod audit;
+mod books;
+pub(crate) mod codec;
+pub(crate) mod fault;
+mod rentals;
+mod search;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::Notify;
+
+use crate::LocalError;
+
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a free connection before getting `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Reader connections (WAL readers never block the writer nor each other).
+const READERS: u32 = 8;
+
+/// The embedded database: books, rentals, the audit log and task queues in one
+/// SQLite file.
+///
+/// It implements [`BookRepo`](kcl_core::ports::BookRepo),
+/// [`RentalRepo`](kcl_core::ports::RentalRepo) and
+/// [`AuditLog`](kcl_core::ports::AuditLog); [`SqliteQueue`](crate::SqliteQueue)s
+/// and [`SqliteProbe`](crate::SqliteProbe)s are built on it.
+///
+/// The file is in WAL mode (`synchronous=NORMAL`, `busy_timeout` 5 s, foreign keys
+/// on). Writes go through a single connection, each in one `BEGIN IMMEDIATE`
+/// transaction, and are retried briefly when another process holds the lock; reads
+/// use a pool of [`READERS`](Self::READERS) connections. Cheap to clone: clones share
+/// the connections.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) db: Arc<Db>,
+}
+
+/// What the store's clones share.
+pub(crate) struct Db {
+    /// Reads: several connections.
+    pub(crate) read: SqlitePool,
+    /// Writes: one connection, so writers in this process queue instead of spinning
+    /// on the file lock.
+    pub(crate) write: SqlitePool,
+    /// Wakes long polls of a queue (by name) when a message arrives in this process.
+    queue_signals: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Keeps the directory of an [`SqliteStore::in_memory`] database alive.
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl Db {
+    /// Starts a write transaction holding the database's write lock from its start,
+    /// so it never has to upgrade a read snapshot (which could fail under concurrency).
+    pub(crate) async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.write.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// The signal of the queue named `name`, shared by every handle on it.
+    pub(crate) fn queue_signal(&self, name: &str) -> Arc<Notify> {
+        let mut signals = self.queue_signals.lock().unwrap_or_else(|e| e.into_inner());
+        signals.entry(name.to_owned()).or_default().clone()
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("read", &self.db.read)
+            .field("write", &self.db.write)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// The number of reader connections.
+    pub const READERS: u32 = READERS;
+
+    /// Opens (or creates, with its parent directories) the database at `path` and
+    /// brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, LocalError> {
+        Self::open_with(path, None).await
+    }
+
+    /// A fresh, private database in a temporary directory, deleted when the last
+    /// clone of the store is dropped. For tests and demos: it behaves exactly like a
+    /// file opened with [`open`](Self::open).
+    pub async fn in_memory() -> Result<Self, LocalError> {
+        let dir = tempfile::Builder::new()
+            .prefix("kcl-sqlite-")
+            .tempdir()
+            .map_err(|source| LocalError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let path = dir.path().join("kcl.db");
+        Self::open_with(&path, Some(dir)).await
+    }
+
+    async fn open_with(
+        path: &Path,
+        temp_dir: Option<tempfile::TempDir>,
+    ) -> Result<Self, LocalError> {
+        create_parent(path).await?;
+        let open_error = |source| LocalError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let base = connect_options(path);
+        // The writer first: it creates the file and switches it to WAL (a persistent
+        // setting), then migrates, before any reader connects.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&write)
+            .await
+            .map_err(|source| LocalError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base)
+            .await
+            .map_err(open_error)?;
+        Ok(Self {
+            db: Arc::new(Db {
+                read,
+                write,
+                queue_signals: Mutex::default(),
+                _temp_dir: temp_dir,
+            }),
+        })
+    }
+
+    /// The reader pool, for read-only queries of your own.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.db.read
+    }
+
+    /// The single-connection writer pool; begin write transactions with
+    /// `BEGIN IMMEDIATE` (`pool.begin_with("BEGIN IMMEDIATE")`).
+    pub fn write_pool(&self) -> &SqlitePool {
+        &self.db.write
+    }
+
+    /// Closes every connection (of every clone). Later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.db.read.close().await;
+        self.db.write.close().await;
+    }
+}
+
+/// The settings every connection gets.
+fn connect_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+}
+
+async fn create_parent(path: &Path) -> Result<(), LocalError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    tokio::fs::create_dir_all(parent)
+        .await
+        .map_err(|source| LocalError::Io {
+            path: PathBuf::from(parent),
+            source,
+        })
+}

@@ -1,0 +1,104 @@
+//! Full-text search on FTS5, with exactly the semantics of
+//! [`SearchTerms::matches`]: every term is a prefix of some word of the folded
+//! document, words being [`kcl_core::domain::words`].
+//!
+//! FTS5's own tokenizers split and fold text by their own rules (`unicode61` uses
+//! Unicode 6.1 tables and folds `ſ` to `s`, for instance), which would make SQLite
+//! disagree with the other backends on rare inputs. So the index holds the book's
+//! words already split by [`words`], each encoded as ASCII with a *prefix-free*
+//! code per character, and uses the `ascii` tokenizer, which only splits on the
+//! spaces between them:
+//!
+//! - `a`-`z` (but `x`) and `0`-`9` stand for themselves (most text stays readable);
+//! - `x` is `xx`;
+//! - any other character is `xu` and its code point in six hex digits.
+//!
+//! Because no code is a prefix of another, a term is a prefix of a word exactly when
+//! its encoding is a prefix of the word's encoding, so an FTS5 prefix query
+//! (`"term"*`) matches exactly the words [`SearchTerms::matches`] accepts.
+
+use std::fmt::Write;
+
+use kcl_core::domain::{words, Book, SearchTerms};
+
+/// Appends the encoding of one word.
+fn encode_word(word: &str, out: &mut String) {
+    for c in word.chars() {
+        match c {
+            'x' => out.push_str("xx"),
+            'a'..='z' | '0'..='9' => out.push(c),
+            other => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "xu{:06x}", u32::from(other));
+            }
+        }
+    }
+}
+
+/// What the full-text index holds for `book`: its encoded words, space-separated.
+pub(super) fn document(book: &Book) -> String {
+    let folded = book.search_document();
+    let mut out = String::with_capacity(folded.len());
+    for w in words(&folded) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        encode_word(w, &mut out);
+    }
+    out
+}
+
+/// The FTS5 query: every term as a quoted prefix, ANDed. The encoding holds only
+/// `[a-z0-9]`, so no term can carry FTS5 syntax.
+pub(super) fn match_expression(terms: &SearchTerms) -> String {
+    let mut out = String::new();
+    for (i, term) in terms.terms().iter().enumerate() {
+        if i > 0 {
+            out.push_str(" AND ");
+        }
+        out.push('"');
+        encode_word(term, &mut out);
+        out.push_str("\"*");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(w: &str) -> String {
+        let mut s = String::new();
+        encode_word(w, &mut s);
+        s
+    }
+
+    #[test]
+    fn ascii_words_stay_readable() {
+        assert_eq!(enc("machado"), "machado");
+        assert_eq!(enc("xadrez42"), "xxadrez42");
+        assert_eq!(enc("ſ"), "xu00017f");
+    }
+
+    #[test]
+    fn encoding_preserves_prefixes_exactly() {
+        let words = [
+            "a", "ab", "x", "xu", "xx", "ſa", "ſ", "s", "ação", "日本", "日", "u0017f",
+        ];
+        for t in words {
+            for w in words {
+                assert_eq!(
+                    enc(w).starts_with(&enc(t)),
+                    w.starts_with(t),
+                    "term {t:?} word {w:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn query_quotes_every_term() {
+        let q = SearchTerms::parse("Machado \"x\" OR").unwrap().unwrap();
+        assert_eq!(match_expression(&q), r#""machado"* AND "xx"* AND "or"*"#);
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The full check, as CI runs it: format, lints, every test with every feature,
+# doc tests, and a smoke run of the server example. Installs what it needs.
+#
+#   scripts/ci.sh
+#
+# The cargo target dir lives outside the clone (CARGO_TARGET_DIR, default
+# ~/.cache/kcl-target) so repeated runs reuse the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
+export KCL_TEST_REQUIRE_ALL=1
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE=1
+
+step() { printf '\n==> %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+if command -v rustup >/dev/null; then
+  rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+fi
+cargo --version
+command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
+
+step "fmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-features --all-targets -- -D warnings
+
+step "tests (all features, doc tests included)"
+cargo test --workspace --all-features
+
+step "server smoke test"
+scripts/smoke-server.sh
+
+step "done"

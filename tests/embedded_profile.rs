@@ -1,0 +1,87 @@
+//! The embedded profile wired by the composition root: persistence across restarts,
+//! readiness when the database goes away, rentals over HTTP on SQLite.
+#![cfg(all(feature = "local", feature = "http"))]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use kcl::domain::{BookDraft, Isbn};
+use kcl::memory::MemoryBackend;
+use kcl::{Config, Kcl};
+use serde_json::Value;
+use tower::ServiceExt;
+
+fn config(dir: &std::path::Path) -> Config {
+    let vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.display().to_string())]);
+    Config::from_vars(&vars).expect("config")
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kcl = Kcl::open(&config(dir.path())).await.expect("open");
+    let draft = BookDraft::builder("Vidas Secas", "Graciliano Ramos", Isbn::synthetic(1).as_str())
+        .year(1938)
+        .copies(1)
+        .build()
+        .expect("draft");
+    let book = kcl.services.catalog.create(draft).await.expect("create");
+    kcl.services.rentals.rent(book.id, "ana", None).await.expect("rent");
+    kcl.close().await;
+
+    let kcl = Kcl::open(&config(dir.path())).await.expect("reopen");
+    let app = kcl::http::router(kcl.services.clone());
+    let (status, body) = get(&app, &format!("/api/books/{}", book.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["title"], "Vidas Secas");
+    assert_eq!(body["available"], 0, "the rental survived too");
+    let (_, history) = get(&app, &format!("/api/audit?entity_type=book&entity_id={}", book.id)).await;
+    assert_eq!(history["items"].as_array().expect("items").len(), 2);
+    let (status, _) = get(&app, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    kcl.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_when_the_database_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = kcl::local::SqliteStore::open(&dir.path().join("kcl.db")).await.expect("open");
+    let shared = Arc::new(store.clone());
+    let mut ports = MemoryBackend::new().ports();
+    ports.books = shared.clone();
+    ports.rentals = shared.clone();
+    ports.audit = shared;
+    ports.probes = vec![Arc::new(kcl::local::SqliteProbe::new(&store))];
+    let app = kcl::http::router(kcl::Services::new(ports));
+    assert_eq!(get(&app, "/health").await.0, StatusCode::OK);
+    store.close().await;
+    let (status, body) = get(&app, "/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["checks"][0]["name"], "database");
+    assert_eq!(body["checks"][0]["status"], "error");
+    assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
+    let (status, problem) = get(&app, "/api/books").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["code"], "unavailable");
+}
+
+#[tokio::test]
+async fn bad_configuration_names_the_variable() {
+    let vars = HashMap::from([("KCL_BLOBS".to_owned(), "ftp://x".to_owned())]);
+    let err = Config::from_vars(&vars).expect_err("refused");
+    assert!(err.to_string().starts_with("KCL_BLOBS="), "{err}");
+}
