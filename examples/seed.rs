@@ -13,19 +13,62 @@ use kcl::domain::{BookDraft, Isbn};
 use kcl::{Config, Kcl};
 
 const WORDS: &[&str] = &[
-    "amor", "tempo", "cidade", "mar", "noite", "casa", "memória", "guerra", "sertão", "rio",
-    "vento", "estrela", "sombra", "caminho", "jardim", "silêncio", "fogo", "viagem", "pedra", "luz",
+    "amor",
+    "tempo",
+    "cidade",
+    "mar",
+    "noite",
+    "casa",
+    "memória",
+    "guerra",
+    "sertão",
+    "rio",
+    "vento",
+    "estrela",
+    "sombra",
+    "caminho",
+    "jardim",
+    "silêncio",
+    "fogo",
+    "viagem",
+    "pedra",
+    "luz",
 ];
 const AUTHORS: &[&str] = &[
-    "Machado de Assis", "Clarice Lispector", "Jorge Amado", "Cecília Meireles", "Graciliano Ramos",
-    "Guimarães Rosa", "Rachel de Queiroz", "Lima Barreto", "Carlos Drummond", "Hilda Hilst",
+    "Machado de Assis",
+    "Clarice Lispector",
+    "Jorge Amado",
+    "Cecília Meireles",
+    "Graciliano Ramos",
+    "Guimarães Rosa",
+    "Rachel de Queiroz",
+    "Lima Barreto",
+    "Carlos Drummond",
+    "Hilda Hilst",
 ];
-const CATEGORIES: &[&str] = &["Romance", "Poesia", "Contos", "Ensaio", "Teatro", "Crônica", "Infantil", "História"];
+const CATEGORIES: &[&str] = &[
+    "Romance",
+    "Poesia",
+    "Contos",
+    "Ensaio",
+    "Teatro",
+    "Crônica",
+    "Infantil",
+    "História",
+];
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(100_000);
-    let offset: u64 = std::env::args().nth(2).map(|s| s.parse()).transpose()?.unwrap_or(0);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(100_000);
+    let offset: u64 = std::env::args()
+        .nth(2)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(0);
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
     let started = Instant::now();
@@ -60,7 +103,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         h.await??;
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("inserted {n} books in {secs:.1} s ({:.0} books/s)", n as f64 / secs);
+    println!(
+        "inserted {n} books in {secs:.1} s ({:.0} books/s)",
+        n as f64 / secs
+    );
     kcl.close().await;
     Ok(())
 }

@@ -42,7 +42,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         "KCL is serving on http://{}",
         listener.local_addr()?
     );
-    kcl::http::serve(listener, kcl::http::router(kcl.services.clone()), shutdown_signal()).await?;
+    kcl::http::serve(
+        listener,
+        kcl::http::router(kcl.services.clone()),
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("shutting down");
     kcl.close().await;
     Ok(())

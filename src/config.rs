@@ -87,7 +87,11 @@ impl Config {
     /// assert_eq!(Config::from_vars(&bad).unwrap_err().variable, "KCL_DATABASE_URL");
     /// ```
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let data_dir = PathBuf::from(get("KCL_DATA_DIR").unwrap_or_else(|| "./kcl-data".into()));
         let addr_text = get("KCL_HTTP_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
         let http_addr = addr_text.parse().map_err(|_| ConfigError {
@@ -118,7 +122,8 @@ impl Config {
             return Err(ConfigError {
                 variable: "KCL_QUEUE",
                 value: "sqlite".into(),
-                reason: "the SQLite queue needs a SQLite KCL_DATABASE_URL; use KCL_QUEUE=memory://".into(),
+                reason: "the SQLite queue needs a SQLite KCL_DATABASE_URL; use KCL_QUEUE=memory://"
+                    .into(),
             });
         }
         match get("KCL_CACHE_URL").as_deref() {
@@ -155,17 +160,26 @@ fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
         value: url.to_owned(),
         reason,
     };
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
-            return Err(err("sqlite:// needs a file path, such as sqlite://./kcl-data/kcl.db".into()));
+            return Err(err(
+                "sqlite:// needs a file path, such as sqlite://./kcl-data/kcl.db".into(),
+            ));
         }
         return Ok(DatabaseConfig::Sqlite(PathBuf::from(path)));
     }
     if url == "memory://" || url == "memory" {
         return Ok(DatabaseConfig::Memory);
     }
-    Err(err(unsupported("sqlite://PATH or memory://", url, "postgres")))
+    Err(err(unsupported(
+        "sqlite://PATH or memory://",
+        url,
+        "postgres",
+    )))
 }
 
 fn parse_blobs(url: &str) -> Result<BlobsConfig, ConfigError> {
@@ -194,14 +208,20 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_are_the_embedded_profile() {
         let c = Config::from_vars(&vars(&[])).unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.database, DatabaseConfig::Sqlite("./kcl-data/kcl.db".into()));
+        assert_eq!(
+            c.database,
+            DatabaseConfig::Sqlite("./kcl-data/kcl.db".into())
+        );
         assert_eq!(c.blobs, BlobsConfig::File("./kcl-data/blobs".into()));
         assert_eq!(c.queue, QueueKind::Sqlite);
     }

@@ -70,7 +70,8 @@ impl Kcl {
     pub async fn open(config: &Config) -> Result<Self, StartError> {
         let mut kcl = Self::in_memory();
         if let DatabaseConfig::Sqlite(path) = &config.database {
-            kcl.open_sqlite(path, config.queue == QueueKind::Sqlite).await?;
+            kcl.open_sqlite(path, config.queue == QueueKind::Sqlite)
+                .await?;
         }
         if let BlobsConfig::File(root) = &config.blobs {
             kcl.blobs = file_blobs(root)?;
@@ -80,10 +81,12 @@ impl Kcl {
 
     #[cfg(feature = "local")]
     async fn open_sqlite(&mut self, path: &std::path::Path, queue: bool) -> Result<(), StartError> {
-        let store = kcl_local::SqliteStore::open(path).await.map_err(|e| StartError::Adapter {
-            what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
-            source: Box::new(e),
-        })?;
+        let store = kcl_local::SqliteStore::open(path)
+            .await
+            .map_err(|e| StartError::Adapter {
+                what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
+                source: Box::new(e),
+            })?;
         let shared = Arc::new(store.clone());
         self.services = Services::new(Ports {
             books: shared.clone(),
@@ -95,7 +98,11 @@ impl Kcl {
             probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
         });
         if queue {
-            self.tasks = Arc::new(kcl_local::SqliteQueue::new(&store, "tasks", QueueConfig::default()));
+            self.tasks = Arc::new(kcl_local::SqliteQueue::new(
+                &store,
+                "tasks",
+                QueueConfig::default(),
+            ));
         }
         self.sqlite = Some(store);
         Ok(())

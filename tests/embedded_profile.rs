@@ -27,20 +27,31 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
         .expect("response");
     let status = res.status();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kcl = Kcl::open(&config(dir.path())).await.expect("open");
-    let draft = BookDraft::builder("Vidas Secas", "Graciliano Ramos", Isbn::synthetic(1).as_str())
-        .year(1938)
-        .copies(1)
-        .build()
-        .expect("draft");
+    let draft = BookDraft::builder(
+        "Vidas Secas",
+        "Graciliano Ramos",
+        Isbn::synthetic(1).as_str(),
+    )
+    .year(1938)
+    .copies(1)
+    .build()
+    .expect("draft");
     let book = kcl.services.catalog.create(draft).await.expect("create");
-    kcl.services.rentals.rent(book.id, "ana", None).await.expect("rent");
+    kcl.services
+        .rentals
+        .rent(book.id, "ana", None)
+        .await
+        .expect("rent");
     kcl.close().await;
 
     let kcl = Kcl::open(&config(dir.path())).await.expect("reopen");
@@ -49,7 +60,11 @@ async fn data_survives_a_restart() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["title"], "Vidas Secas");
     assert_eq!(body["available"], 0, "the rental survived too");
-    let (_, history) = get(&app, &format!("/api/audit?entity_type=book&entity_id={}", book.id)).await;
+    let (_, history) = get(
+        &app,
+        &format!("/api/audit?entity_type=book&entity_id={}", book.id),
+    )
+    .await;
     assert_eq!(history["items"].as_array().expect("items").len(), 2);
     let (status, _) = get(&app, "/health").await;
     assert_eq!(status, StatusCode::OK);
@@ -59,7 +74,9 @@ async fn data_survives_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_the_database_is_gone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = kcl::local::SqliteStore::open(&dir.path().join("kcl.db")).await.expect("open");
+    let store = kcl::local::SqliteStore::open(&dir.path().join("kcl.db"))
+        .await
+        .expect("open");
     let shared = Arc::new(store.clone());
     let mut ports = MemoryBackend::new().ports();
     ports.books = shared.clone();

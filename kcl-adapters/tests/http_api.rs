@@ -36,13 +36,23 @@ async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> R
 async fn send(app: &Router, req: Request<Body>) -> Reply {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
-    let h = |n| res.headers().get(n).map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned());
+    let h = |n| {
+        res.headers()
+            .get(n)
+            .map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned())
+    };
     let content_type = h(header::CONTENT_TYPE).unwrap_or_default();
     let location = h(header::LOCATION);
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, content_type, location, body, text }
+    Reply {
+        status,
+        content_type,
+        location,
+        body,
+        text,
+    }
 }
 
 fn app() -> Router {
@@ -76,7 +86,10 @@ async fn book_lifecycle() {
     let created = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(created.location.as_deref(), Some(&*format!("/api/books/{id}")));
+    assert_eq!(
+        created.location.as_deref(),
+        Some(&*format!("/api/books/{id}"))
+    );
     assert_eq!(created.body["version"], 1);
     assert_eq!(created.body["isbn"], "9788535910667");
     assert_eq!(created.body["price"], "39.90");
@@ -88,7 +101,13 @@ async fn book_lifecycle() {
     let mut update = book_json(ISBN, 3);
     update["version"] = json!(1);
     update["title"] = json!("Dom Casmurro (2a ed.)");
-    let updated = call(&app, Method::PUT, &format!("/api/books/{id}"), Some(update.clone())).await;
+    let updated = call(
+        &app,
+        Method::PUT,
+        &format!("/api/books/{id}"),
+        Some(update.clone()),
+    )
+    .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(updated.body["version"], 2);
     let stale = call(&app, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
@@ -97,23 +116,61 @@ async fn book_lifecycle() {
     let dup = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
     assert_problem(&dup, 409, "duplicate-isbn");
 
-    let rent = call(&app, Method::POST, "/api/rentals", Some(json!({"book_id": id, "renter": "ana"}))).await;
+    let rent = call(
+        &app,
+        Method::POST,
+        "/api/rentals",
+        Some(json!({"book_id": id, "renter": "ana"})),
+    )
+    .await;
     assert_eq!(rent.status, StatusCode::CREATED, "{}", rent.text);
     let refused = call(&app, Method::DELETE, &format!("/api/books/{id}"), None).await;
     assert_problem(&refused, 409, "book-rented");
     let rid = rent.body["id"].as_str().unwrap();
-    call(&app, Method::POST, &format!("/api/rentals/{rid}/return"), None).await;
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/rentals/{rid}/return"),
+        None,
+    )
+    .await;
 
-    let stale_delete = call(&app, Method::DELETE, &format!("/api/books/{id}?version=1"), None).await;
+    let stale_delete = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/books/{id}?version=1"),
+        None,
+    )
+    .await;
     assert_problem(&stale_delete, 409, "version-conflict");
-    let deleted = call(&app, Method::DELETE, &format!("/api/books/{id}?version=2"), None).await;
+    let deleted = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/books/{id}?version=2"),
+        None,
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let gone = call(&app, Method::GET, &format!("/api/books/{id}"), None).await;
     assert_problem(&gone, 404, "not-found");
 
-    let audit = call(&app, Method::GET, &format!("/api/audit?entity_type=book&entity_id={id}"), None).await;
-    let actions: Vec<_> = audit.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(actions, ["created", "updated", "rented", "returned", "deleted"]);
+    let audit = call(
+        &app,
+        Method::GET,
+        &format!("/api/audit?entity_type=book&entity_id={id}"),
+        None,
+    )
+    .await;
+    let actions: Vec<_> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        ["created", "updated", "rented", "returned", "deleted"]
+    );
     let first = &audit.body["items"][0];
     assert_eq!(first["entity_type"], "book");
     assert_eq!(first["entity_id"], id);
@@ -127,7 +184,13 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent() {
     let id = book.body["id"].as_str().unwrap();
     let mut ok = 0;
     for i in 0..5 {
-        let r = call(&app, Method::POST, "/api/rentals", Some(json!({"book_id": id, "renter": format!("r{i}"), "due_date": in_a_week()}))).await;
+        let r = call(
+            &app,
+            Method::POST,
+            "/api/rentals",
+            Some(json!({"book_id": id, "renter": format!("r{i}"), "due_date": in_a_week()})),
+        )
+        .await;
         match r.status.as_u16() {
             201 => ok += 1,
             409 => assert_problem(&r, 409, "no-copy-available"),
@@ -135,21 +198,54 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent() {
         }
     }
     assert_eq!(ok, 2);
-    let unknown = call(&app, Method::POST, "/api/rentals", Some(json!({"book_id": uuid::Uuid::new_v4(), "renter": "x"}))).await;
+    let unknown = call(
+        &app,
+        Method::POST,
+        "/api/rentals",
+        Some(json!({"book_id": uuid::Uuid::new_v4(), "renter": "x"})),
+    )
+    .await;
     assert_problem(&unknown, 404, "not-found");
 
-    let list = call(&app, Method::GET, &format!("/api/rentals?book_id={id}&status=active&limit=1"), None).await;
+    let list = call(
+        &app,
+        Method::GET,
+        &format!("/api/rentals?book_id={id}&status=active&limit=1"),
+        None,
+    )
+    .await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     let cursor = list.body["next_cursor"].as_str().unwrap();
-    let rest = call(&app, Method::GET, &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"), None).await;
+    let rest = call(
+        &app,
+        Method::GET,
+        &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"),
+        None,
+    )
+    .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
     assert!(rest.body["next_cursor"].is_null());
 
     let rid = list.body["items"][0]["id"].as_str().unwrap();
-    let first = call(&app, Method::POST, &format!("/api/rentals/{rid}/return"), None).await;
-    let second = call(&app, Method::POST, &format!("/api/rentals/{rid}/return"), None).await;
+    let first = call(
+        &app,
+        Method::POST,
+        &format!("/api/rentals/{rid}/return"),
+        None,
+    )
+    .await;
+    let second = call(
+        &app,
+        Method::POST,
+        &format!("/api/rentals/{rid}/return"),
+        None,
+    )
+    .await;
     assert_eq!(first.status, StatusCode::OK);
-    assert_eq!(first.body, second.body, "returning twice gives the same rental");
+    assert_eq!(
+        first.body, second.body,
+        "returning twice gives the same rental"
+    );
     assert_eq!(first.body["status"], "returned");
     let book = call(&app, Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(book.body["available"], 1);
@@ -158,29 +254,67 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent() {
 #[tokio::test]
 async fn listing_filters_sorts_and_pages() {
     let app = app();
-    for (i, (cat, year)) in [("Poesia", 1990), ("Romance", 2000), ("romance", 2010)].iter().enumerate() {
+    for (i, (cat, year)) in [("Poesia", 1990), ("Romance", 2000), ("romance", 2010)]
+        .iter()
+        .enumerate()
+    {
         let mut b = book_json(kcl_core::domain::Isbn::synthetic(i as u64).as_str(), 1);
         b["category"] = json!(cat);
         b["year"] = json!(year);
         b["title"] = json!(format!("Livro {i}"));
-        assert_eq!(call(&app, Method::POST, "/api/books", Some(b)).await.status, StatusCode::CREATED);
+        assert_eq!(
+            call(&app, Method::POST, "/api/books", Some(b)).await.status,
+            StatusCode::CREATED
+        );
     }
-    let r = call(&app, Method::GET, "/api/books?category=ROMANCE&sort=-year&limit=1", None).await;
+    let r = call(
+        &app,
+        Method::GET,
+        "/api/books?category=ROMANCE&sort=-year&limit=1",
+        None,
+    )
+    .await;
     assert_eq!(r.body["items"][0]["year"], 2010);
     let c = r.body["next_cursor"].as_str().unwrap();
-    let r2 = call(&app, Method::GET, &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"), None).await;
+    let r2 = call(
+        &app,
+        Method::GET,
+        &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"),
+        None,
+    )
+    .await;
     assert_eq!(r2.body["items"][0]["year"], 2000);
-    let wrong = call(&app, Method::GET, &format!("/api/books?sort=title&cursor={c}"), None).await;
+    let wrong = call(
+        &app,
+        Method::GET,
+        &format!("/api/books?sort=title&cursor={c}"),
+        None,
+    )
+    .await;
     assert_problem(&wrong, 422, "validation-failed");
-    let s = call(&app, Method::GET, "/api/books?q=livro&year_from=1980&year_to=1995", None).await;
+    let s = call(
+        &app,
+        Method::GET,
+        "/api/books?q=livro&year_from=1980&year_to=1995",
+        None,
+    )
+    .await;
     assert_eq!(s.body["items"].as_array().unwrap().len(), 1);
-    assert_eq!(s.body["items"][0]["title"], "Livro 0", "year filter narrows the search");
+    assert_eq!(
+        s.body["items"][0]["title"], "Livro 0",
+        "year filter narrows the search"
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_4xx_problems_never_500() {
     let app = app();
-    let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await.body["id"].as_str().unwrap().to_owned();
+    let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut unknown = book_json("9780306406157", 1);
     unknown["colour"] = json!("red");
     let mut wrong_type = book_json("9780306406157", 1);
@@ -192,46 +326,229 @@ async fn bad_input_gets_4xx_problems_never_500() {
     let mut huge_number = book_json("9780306406157", 1);
     huge_number["year"] = json!(1e300);
     let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
-        (Method::POST, "/api/books".into(), Some(unknown), 422, "bad-json-data"),
-        (Method::POST, "/api/books".into(), Some(wrong_type), 422, "bad-json-data"),
-        (Method::POST, "/api/books".into(), Some(huge_number), 422, "bad-json-data"),
-        (Method::POST, "/api/books".into(), Some(negative), 422, "validation-failed"),
-        (Method::POST, "/api/books".into(), Some(long), 422, "validation-failed"),
-        (Method::POST, "/api/books".into(), Some(book_json("978-85-359-1066-0", 1)), 422, "validation-failed"),
-        (Method::GET, "/api/books/not-a-uuid".into(), None, 400, "bad-path"),
-        (Method::GET, "/api/books?limit=0".into(), None, 422, "validation-failed"),
-        (Method::GET, "/api/books?limit=101".into(), None, 422, "validation-failed"),
-        (Method::GET, "/api/books?limit=-1".into(), None, 400, "bad-query"),
-        (Method::GET, "/api/books?year_from=abc".into(), None, 400, "bad-query"),
-        (Method::GET, "/api/books?colour=red".into(), None, 400, "bad-query"),
-        (Method::GET, "/api/books?cursor=%00%01".into(), None, 422, "validation-failed"),
-        (Method::GET, "/api/books?sort=colour".into(), None, 422, "validation-failed"),
-        (Method::GET, format!("/api/books?q={}", "a".repeat(500)), None, 422, "validation-failed"),
-        (Method::POST, "/api/rentals".into(), Some(json!({"book_id": "nope", "renter": "a"})), 422, "bad-json-data"),
-        (Method::POST, "/api/rentals".into(), Some(json!({"book_id": id, "renter": ""})), 422, "validation-failed"),
-        (Method::POST, "/api/rentals".into(), Some(json!({"book_id": id, "renter": "a", "due_date": "2001-01-01"})), 422, "validation-failed"),
-        (Method::POST, "/api/rentals".into(), Some(json!({"book_id": id, "renter": "a", "due_date": "31/12/2099"})), 422, "bad-json-data"),
-        (Method::GET, "/api/rentals?status=lost".into(), None, 422, "validation-failed"),
-        (Method::POST, "/api/rentals/nope/return".into(), None, 400, "bad-path"),
-        (Method::GET, "/api/audit?entity_type=spaceship&entity_id=1".into(), None, 422, "validation-failed"),
-        (Method::GET, "/api/audit?entity_type=book&entity_id=1".into(), None, 422, "validation-failed"),
-        (Method::GET, "/api/nothing-here".into(), None, 404, "no-such-route"),
-        (Method::PATCH, "/api/books".into(), None, 405, "method-not-allowed"),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(unknown),
+            422,
+            "bad-json-data",
+        ),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(wrong_type),
+            422,
+            "bad-json-data",
+        ),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(huge_number),
+            422,
+            "bad-json-data",
+        ),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(negative),
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(long),
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/books".into(),
+            Some(book_json("978-85-359-1066-0", 1)),
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/books/not-a-uuid".into(),
+            None,
+            400,
+            "bad-path",
+        ),
+        (
+            Method::GET,
+            "/api/books?limit=0".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/books?limit=101".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/books?limit=-1".into(),
+            None,
+            400,
+            "bad-query",
+        ),
+        (
+            Method::GET,
+            "/api/books?year_from=abc".into(),
+            None,
+            400,
+            "bad-query",
+        ),
+        (
+            Method::GET,
+            "/api/books?colour=red".into(),
+            None,
+            400,
+            "bad-query",
+        ),
+        (
+            Method::GET,
+            "/api/books?cursor=%00%01".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/books?sort=colour".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            format!("/api/books?q={}", "a".repeat(500)),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/rentals".into(),
+            Some(json!({"book_id": "nope", "renter": "a"})),
+            422,
+            "bad-json-data",
+        ),
+        (
+            Method::POST,
+            "/api/rentals".into(),
+            Some(json!({"book_id": id, "renter": ""})),
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/rentals".into(),
+            Some(json!({"book_id": id, "renter": "a", "due_date": "2001-01-01"})),
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/rentals".into(),
+            Some(json!({"book_id": id, "renter": "a", "due_date": "31/12/2099"})),
+            422,
+            "bad-json-data",
+        ),
+        (
+            Method::GET,
+            "/api/rentals?status=lost".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::POST,
+            "/api/rentals/nope/return".into(),
+            None,
+            400,
+            "bad-path",
+        ),
+        (
+            Method::GET,
+            "/api/audit?entity_type=spaceship&entity_id=1".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/audit?entity_type=book&entity_id=1".into(),
+            None,
+            422,
+            "validation-failed",
+        ),
+        (
+            Method::GET,
+            "/api/nothing-here".into(),
+            None,
+            404,
+            "no-such-route",
+        ),
+        (
+            Method::PATCH,
+            "/api/books".into(),
+            None,
+            405,
+            "method-not-allowed",
+        ),
     ];
     for (method, uri, body, status, code) in cases {
         let r = call(&app, method.clone(), &uri, body).await;
         assert!(r.status.is_client_error(), "{method} {uri}: {}", r.text);
         assert_problem(&r, status, code);
     }
-    let syntax = send(&app, Request::post("/api/books").header(header::CONTENT_TYPE, "application/json").body(Body::from("{not json")).unwrap()).await;
+    let syntax = send(
+        &app,
+        Request::post("/api/books")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{not json"))
+            .unwrap(),
+    )
+    .await;
     assert_problem(&syntax, 400, "bad-json");
-    let no_type = send(&app, Request::post("/api/books").body(Body::from("{}")).unwrap()).await;
+    let no_type = send(
+        &app,
+        Request::post("/api/books").body(Body::from("{}")).unwrap(),
+    )
+    .await;
     assert_problem(&no_type, 415, "unsupported-media-type");
-    let big = send(&app, Request::post("/api/books").header(header::CONTENT_TYPE, "application/json").body(Body::from(vec![b' '; 100_000])).unwrap()).await;
+    let big = send(
+        &app,
+        Request::post("/api/books")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(vec![b' '; 100_000]))
+            .unwrap(),
+    )
+    .await;
     assert_problem(&big, 413, "body-too-large");
-    let validation = call(&app, Method::POST, "/api/books", Some(json!({"title": "", "author": "a", "isbn": "1", "year": 1}))).await;
-    let fields: Vec<_> = validation.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["title", "isbn", "year"], "every bad field is reported");
+    let validation = call(
+        &app,
+        Method::POST,
+        "/api/books",
+        Some(json!({"title": "", "author": "a", "isbn": "1", "year": 1})),
+    )
+    .await;
+    let fields: Vec<_> = validation.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["title", "isbn", "year"],
+        "every bad field is reported"
+    );
 }
 
 struct Down;
@@ -250,7 +567,10 @@ impl HealthProbe for Down {
 async fn health_reports_dependencies() {
     let app = app();
     let live = call(&app, Method::GET, "/health/live", None).await;
-    assert_eq!((live.status, live.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    assert_eq!(
+        (live.status, live.body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
     let ready = call(&app, Method::GET, "/health", None).await;
     assert_eq!(ready.status, StatusCode::OK);
 
@@ -263,7 +583,11 @@ async fn health_reports_dependencies() {
     assert_eq!(r.body["checks"][0]["name"], "database");
     assert_eq!(r.body["checks"][0]["error"], "connection refused");
     let live = call(&down, Method::GET, "/health/live", None).await;
-    assert_eq!(live.status, StatusCode::OK, "liveness touches no dependency");
+    assert_eq!(
+        live.status,
+        StatusCode::OK,
+        "liveness touches no dependency"
+    );
 }
 
 fn form(uri: &str, body: &str) -> Request<Body> {
@@ -283,7 +607,10 @@ async fn web_ui_creates_edits_rents_returns_and_deletes() {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     let page_uri = created.location.unwrap();
     let page = call(&app, Method::GET, &page_uri, None).await;
-    assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "titles are escaped");
+    assert!(
+        page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "titles are escaped"
+    );
     assert!(!page.text.contains("<script>alert"), "no injection");
     assert!(page.text.contains("39.90"));
     let id = page_uri.trim_start_matches("/books/");
@@ -294,14 +621,34 @@ async fn web_ui_creates_edits_rents_returns_and_deletes() {
 
     let edit = send(&app, form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.text);
-    let rent = send(&app, form(&format!("/ui/books/{id}/rent"), "renter=bia&due_date=")).await;
+    let rent = send(
+        &app,
+        form(&format!("/ui/books/{id}/rent"), "renter=bia&due_date="),
+    )
+    .await;
     assert_eq!(rent.status, StatusCode::SEE_OTHER, "{}", rent.text);
     let page = call(&app, Method::GET, &page_uri, None).await;
-    assert!(page.text.contains("Edited") && page.text.contains("bia") && page.text.contains("1 of 2"));
-    let rental_id = page.text.split("/ui/rentals/").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    assert!(
+        page.text.contains("Edited") && page.text.contains("bia") && page.text.contains("1 of 2")
+    );
+    let rental_id = page
+        .text
+        .split("/ui/rentals/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let ret = send(&app, form(&format!("/ui/rentals/{rental_id}/return"), "")).await;
     assert_eq!(ret.status, StatusCode::SEE_OTHER);
-    let list = call(&app, Method::GET, "/?q=edited&available=on&sort=-year", None).await;
+    let list = call(
+        &app,
+        Method::GET,
+        "/?q=edited&available=on&sort=-year",
+        None,
+    )
+    .await;
     assert!(list.text.contains("Edited"));
     let del = send(&app, form(&format!("/ui/books/{id}/delete"), "version=2")).await;
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);

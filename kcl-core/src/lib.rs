@@ -33,7 +33,7 @@ pub mod services;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
-pub use services::{Services, ServiceError};
+pub use services::{ServiceError, Services};
 
 /// A boxed error used as the `source` of `Unavailable` and `Internal` port errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

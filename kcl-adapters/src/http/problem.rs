@@ -51,7 +51,8 @@ impl IntoResponse for Problem {
             HeaderValue::from_static("application/problem+json"),
         );
         if retry {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         res
     }
@@ -64,8 +65,12 @@ impl From<ServiceError> for Problem {
                 errors: v.errors.clone(),
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
             },
-            ServiceError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, e.code(), e.to_string()),
-            ServiceError::Conflict { .. } => Self::new(StatusCode::CONFLICT, e.code(), e.to_string()),
+            ServiceError::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, e.code(), e.to_string())
+            }
+            ServiceError::Conflict { .. } => {
+                Self::new(StatusCode::CONFLICT, e.code(), e.to_string())
+            }
             ServiceError::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
                 Self::new(
@@ -76,7 +81,11 @@ impl From<ServiceError> for Problem {
             }
             _ => {
                 tracing::error!(error = %e, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
             }
         }
     }
@@ -117,5 +126,10 @@ pub(crate) async fn method_not_allowed() -> Problem {
 
 pub(crate) fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error").into_response()
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error",
+    )
+    .into_response()
 }

@@ -247,7 +247,13 @@ impl BookDraftBuilder {
         let title = c.take(text("title", &self.title, 1, BookLimits::TITLE, false));
         let author = c.take(text("author", &self.author, 1, BookLimits::AUTHOR, false));
         let isbn = c.take(Isbn::parse(&self.isbn));
-        let category = c.take(text("category", &self.category, 1, BookLimits::CATEGORY, false));
+        let category = c.take(text(
+            "category",
+            &self.category,
+            1,
+            BookLimits::CATEGORY,
+            false,
+        ));
         let max_year = Utc::now().year() + 1;
         let year = match self.year {
             None => {
@@ -318,7 +324,11 @@ mod tests {
             .summary("x".repeat(5001))
             .build()
             .unwrap_err();
-        let codes: Vec<_> = e.errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        let codes: Vec<_> = e
+            .errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code))
+            .collect();
         assert_eq!(
             codes,
             [
@@ -333,7 +343,10 @@ mod tests {
 
     #[test]
     fn revised_keeps_identity_and_bumps_version() {
-        let d = BookDraft::builder("T", "A", "0-306-40615-2").year(2000).build().unwrap();
+        let d = BookDraft::builder("T", "A", "0-306-40615-2")
+            .year(2000)
+            .build()
+            .unwrap();
         let now = Utc::now();
         let mut b = Book::new(BookId(Uuid::nil()), d.clone(), now);
         b.rented = 1;

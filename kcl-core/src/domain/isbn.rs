@@ -42,7 +42,7 @@ impl Isbn {
                     };
                     sum += v * (10 - i as u32);
                 }
-                if sum % 11 != 0 {
+                if !sum.is_multiple_of(11) {
                     return bad("bad-checksum", "the ISBN-10 check digit does not match");
                 }
                 let body: String = std::iter::once("978")
@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn isbn10_converts_to_13() {
-        assert_eq!(Isbn::parse("0-306-40615-2").unwrap().as_str(), "9780306406157");
+        assert_eq!(
+            Isbn::parse("0-306-40615-2").unwrap().as_str(),
+            "9780306406157"
+        );
         assert!(Isbn::parse("0-306-40615-3").is_err());
         assert_eq!(Isbn::parse("080442957X").unwrap().as_str(), "9780804429573");
     }
@@ -152,7 +155,12 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for s in ["", "x", "9780306406157000000000000000000000000", "978\u{0}306406157"] {
+        for s in [
+            "",
+            "x",
+            "9780306406157000000000000000000000000",
+            "978\u{0}306406157",
+        ] {
             assert!(Isbn::parse(s).is_err(), "{s:?}");
         }
     }

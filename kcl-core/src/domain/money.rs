@@ -30,7 +30,11 @@ impl Money {
     /// From a number of cents; refuses negative and absurdly large amounts.
     pub fn from_cents(cents: i64) -> Result<Self, ValidationError> {
         if cents < 0 {
-            return Err(ValidationError::field("price", "negative", "must not be negative"));
+            return Err(ValidationError::field(
+                "price",
+                "negative",
+                "must not be negative",
+            ));
         }
         if cents > MAX_CENTS {
             return Err(ValidationError::field("price", "too-large", "is too large"));
@@ -52,17 +56,24 @@ impl Money {
             return Err(bad());
         }
         if s.starts_with('-') {
-            return Err(ValidationError::field("price", "negative", "must not be negative"));
+            return Err(ValidationError::field(
+                "price",
+                "negative",
+                "must not be negative",
+            ));
         }
         // The decimal separator is the last '.' or ',' if followed by 1 or 2 digits.
         let last_sep = s.rfind(['.', ',']);
         let (int_part, frac_part) = match last_sep {
-            Some(i) if s.len() - i - 1 <= 2 && s.len() - i - 1 >= 1 => (&s[..i], &s[i + 1..]),
+            Some(i) if (1..=2).contains(&(s.len() - i - 1)) => (&s[..i], &s[i + 1..]),
             Some(i) if s.len() - i - 1 == 3 => (s, ""), // thousands separator only
             Some(_) => return Err(bad()),
             None => (s, ""),
         };
-        let int_digits: String = int_part.chars().filter(|c| *c != '.' && *c != ',').collect();
+        let int_digits: String = int_part
+            .chars()
+            .filter(|c| *c != '.' && *c != ',')
+            .collect();
         if int_digits.is_empty() && frac_part.is_empty() {
             return Err(bad());
         }
@@ -118,7 +129,15 @@ mod tests {
         ] {
             assert_eq!(Money::parse(s).unwrap().cents(), c, "{s}");
         }
-        for s in ["", "abc", "1.2.3,4x", "-5", "1.2345", "99999999999999999999", "1e5"] {
+        for s in [
+            "",
+            "abc",
+            "1.2.3,4x",
+            "-5",
+            "1.2345",
+            "99999999999999999999",
+            "1e5",
+        ] {
             assert!(Money::parse(s).is_err(), "{s}");
         }
     }

@@ -5,7 +5,9 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::{Book, BookId, Rental, RentalId, RentalStatusFilter, Renter, SearchTerms, ValidationError};
+use super::{
+    Book, BookId, Rental, RentalId, RentalStatusFilter, Renter, SearchTerms, ValidationError,
+};
 
 /// What a book listing can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,20 +66,19 @@ impl FromStr for BookSort {
             Some(n) => (SortOrder::Desc, n),
             None => (SortOrder::Asc, s),
         };
-        let key = match name {
-            "title" => SortKey::Title,
-            "author" => SortKey::Author,
-            "year" => SortKey::Year,
-            "price" => SortKey::Price,
-            "created_at" => SortKey::CreatedAt,
-            _ => {
-                return Err(ValidationError::field(
+        let key =
+            match name {
+                "title" => SortKey::Title,
+                "author" => SortKey::Author,
+                "year" => SortKey::Year,
+                "price" => SortKey::Price,
+                "created_at" => SortKey::CreatedAt,
+                _ => return Err(ValidationError::field(
                     "sort",
                     "unknown-sort",
                     "must be title, author, year, price or created_at, with an optional leading -",
-                ))
-            }
-        };
+                )),
+            };
         Ok(Self { key, order })
     }
 }
@@ -140,7 +141,9 @@ pub struct BookFilter {
 impl BookFilter {
     /// Whether `book` passes the filter (the reference semantics for every adapter).
     pub fn matches(&self, book: &Book) -> bool {
-        self.category.as_ref().is_none_or(|c| *c == book.category_key())
+        self.category
+            .as_ref()
+            .is_none_or(|c| *c == book.category_key())
             && self.author.as_ref().is_none_or(|a| *a == book.author_key())
             && self.year_from.is_none_or(|y| book.year >= y)
             && self.year_to.is_none_or(|y| book.year <= y)
@@ -224,7 +227,8 @@ impl Cursor {
 
     /// Decodes a cursor payload; any tampering gives a validation error.
     pub fn decode<T: DeserializeOwned>(cursor: &str) -> Result<T, ValidationError> {
-        let bad = || ValidationError::field("cursor", "bad-cursor", "is not a cursor from this listing");
+        let bad =
+            || ValidationError::field("cursor", "bad-cursor", "is not a cursor from this listing");
         if cursor.len() > 1024 {
             return Err(bad());
         }

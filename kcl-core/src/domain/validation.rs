@@ -101,8 +101,7 @@ pub(crate) fn text(
             format!("must have at most {max} characters"),
         ));
     }
-    if v
-        .chars()
+    if v.chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
     {
         return Err(ValidationError::field(

@@ -22,9 +22,17 @@ impl AuditLog for MemoryAuditLog {
         Ok(())
     }
 
-    async fn history(&self, entity: &EntityRef, limit: u32) -> Result<Vec<AuditEvent>, AuditLogError> {
+    async fn history(
+        &self,
+        entity: &EntityRef,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, AuditLogError> {
         let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<_> = events.iter().filter(|e| e.entity == *entity).cloned().collect();
+        let mut out: Vec<_> = events
+            .iter()
+            .filter(|e| e.entity == *entity)
+            .cloned()
+            .collect();
         // Stable sort: equal times keep append order.
         out.sort_by_key(|e| e.occurred_at);
         out.truncate(limit as usize);

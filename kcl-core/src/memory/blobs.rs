@@ -15,7 +15,12 @@ pub struct MemoryBlobStore {
 
 #[async_trait]
 impl BlobStore for MemoryBlobStore {
-    async fn put(&self, key: &BlobKey, data: Bytes, content_type: &str) -> Result<BlobMeta, BlobStoreError> {
+    async fn put(
+        &self,
+        key: &BlobKey,
+        data: Bytes,
+        content_type: &str,
+    ) -> Result<BlobMeta, BlobStoreError> {
         if !BlobMeta::is_valid_content_type(content_type) {
             return Err(BlobStoreError::InvalidInput("bad content type".into()));
         }
@@ -25,10 +30,13 @@ impl BlobStore for MemoryBlobStore {
             content_type: content_type.to_owned(),
             last_modified: Utc::now(),
         };
-        self.blobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.clone(), Blob { meta: meta.clone(), data });
+        self.blobs.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            key.clone(),
+            Blob {
+                meta: meta.clone(),
+                data,
+            },
+        );
         Ok(meta)
     }
 
@@ -46,7 +54,10 @@ impl BlobStore for MemoryBlobStore {
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobStoreError> {
-        self.blobs.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.blobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
         Ok(())
     }
 

@@ -44,12 +44,19 @@ impl BookRepo for MemoryCatalog {
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
-        self.lock().books.get(&id).cloned().ok_or(BookRepoError::NotFound(id))
+        self.lock()
+            .books
+            .get(&id)
+            .cloned()
+            .ok_or(BookRepoError::NotFound(id))
     }
 
     async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
         let mut s = self.lock();
-        let current = s.books.get(&book.id).ok_or(BookRepoError::NotFound(book.id))?;
+        let current = s
+            .books
+            .get(&book.id)
+            .ok_or(BookRepoError::NotFound(book.id))?;
         if current.version != expected_version {
             return Err(BookRepoError::VersionConflict {
                 id: book.id,
@@ -79,7 +86,11 @@ impl BookRepo for MemoryCatalog {
         Ok(next)
     }
 
-    async fn delete(&self, id: BookId, expected_version: Option<u64>) -> Result<Book, BookRepoError> {
+    async fn delete(
+        &self,
+        id: BookId,
+        expected_version: Option<u64>,
+    ) -> Result<Book, BookRepoError> {
         let mut s = self.lock();
         let current = s.books.get(&id).ok_or(BookRepoError::NotFound(id))?;
         if let Some(v) = expected_version {
@@ -150,9 +161,16 @@ impl RentalRepo for MemoryCatalog {
         Ok(())
     }
 
-    async fn return_rental(&self, id: RentalId, at: DateTime<Utc>) -> Result<ReturnOutcome, RentalRepoError> {
+    async fn return_rental(
+        &self,
+        id: RentalId,
+        at: DateTime<Utc>,
+    ) -> Result<ReturnOutcome, RentalRepoError> {
         let mut s = self.lock();
-        let r = s.rentals.get_mut(&id).ok_or(RentalRepoError::NotFound(id))?;
+        let r = s
+            .rentals
+            .get_mut(&id)
+            .ok_or(RentalRepoError::NotFound(id))?;
         if r.returned_at.is_some() {
             return Ok(ReturnOutcome {
                 rental: r.clone(),
@@ -171,13 +189,22 @@ impl RentalRepo for MemoryCatalog {
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
-        self.lock().rentals.get(&id).cloned().ok_or(RentalRepoError::NotFound(id))
+        self.lock()
+            .rentals
+            .get(&id)
+            .cloned()
+            .ok_or(RentalRepoError::NotFound(id))
     }
 
     async fn list(&self, q: &RentalQuery) -> Result<Vec<Rental>, RentalRepoError> {
         let s = self.lock();
-        let mut rows: Vec<_> = s.rentals.values().filter(|r| q.matches(r)).cloned().collect();
-        rows.sort_by(|a, b| (b.rented_at, b.id).cmp(&(a.rented_at, a.id)));
+        let mut rows: Vec<_> = s
+            .rentals
+            .values()
+            .filter(|r| q.matches(r))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse((r.rented_at, r.id)));
         rows.truncate(q.limit as usize);
         Ok(rows)
     }

@@ -6,9 +6,9 @@ mod audit;
 mod blobs;
 mod cache;
 mod catalog;
-mod queue;
 #[cfg(test)]
 mod conformance_tests;
+mod queue;
 
 use std::sync::Arc;
 

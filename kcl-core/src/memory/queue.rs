@@ -59,7 +59,11 @@ impl MemoryQueue {
         let mut out = Vec::new();
         let mut next_visible: Option<Instant> = None;
         let mut to_dead = Vec::new();
-        let State { messages, by_receipt, .. } = &mut *s;
+        let State {
+            messages,
+            by_receipt,
+            ..
+        } = &mut *s;
         for (seq, m) in messages.iter_mut() {
             if out.len() >= max {
                 break;
@@ -150,13 +154,22 @@ impl TaskQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn extend_visibility(&self, receipt: &ReceiptHandle, timeout: Duration) -> Result<(), QueueError> {
+    async fn extend_visibility(
+        &self,
+        receipt: &ReceiptHandle,
+        timeout: Duration,
+    ) -> Result<(), QueueError> {
         if timeout > Duration::from_secs(12 * 3600) {
-            return Err(QueueError::InvalidInput("visibility is at most 12 hours".into()));
+            return Err(QueueError::InvalidInput(
+                "visibility is at most 12 hours".into(),
+            ));
         }
         {
             let mut s = self.lock();
-            let seq = *s.by_receipt.get(&receipt.0).ok_or(QueueError::StaleReceipt)?;
+            let seq = *s
+                .by_receipt
+                .get(&receipt.0)
+                .ok_or(QueueError::StaleReceipt)?;
             let m = s.messages.get_mut(&seq).ok_or(QueueError::StaleReceipt)?;
             m.visible_at = Instant::now() + timeout;
         }

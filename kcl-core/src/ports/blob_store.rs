@@ -43,7 +43,10 @@ impl BlobKey {
         if key.chars().any(|c| c.is_control() || c == '\\') {
             return bad("must not contain control characters or backslashes");
         }
-        if key.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        if key
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+        {
             return bad("must not contain empty, . or .. segments");
         }
         Ok(Self(key.to_owned()))

@@ -13,16 +13,16 @@ mod health;
 mod rental_repo;
 mod task_queue;
 
-#[cfg(test)]
-pub(crate) mod audit_log_mock {
-    pub(crate) use super::audit_log::MockAuditLog;
-}
-
 pub use audit_log::{AuditLog, AuditLogError};
-pub use blob_store::{BlobKey, BlobMeta, BlobStore, BlobStoreError, Blob};
+pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
 pub use book_repo::{BookRepo, BookRepoError};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use health::{HealthProbe, HealthReport};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
 pub use task_queue::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
+
+#[cfg(test)]
+pub(crate) mod audit_log_mock {
+    pub(crate) use super::audit_log::MockAuditLog;
+}

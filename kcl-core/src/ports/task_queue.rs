@@ -135,7 +135,9 @@ impl QueueConfig {
             )));
         }
         if wait > Self::MAX_WAIT {
-            return Err(QueueError::InvalidInput("receive waits at most 20 s".into()));
+            return Err(QueueError::InvalidInput(
+                "receive waits at most 20 s".into(),
+            ));
         }
         Ok(())
     }

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::{record, Ports, ServiceError};
 use crate::domain::{
-    AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Cursor,
-    CursorValue, EntityRef, EventId, Page, SearchTerms, ValidationError, fold,
+    fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
+    Cursor, CursorValue, EntityRef, EventId, Page, SearchTerms, ValidationError,
 };
 use crate::ports::{AuditLog, BookRepo, Cache, Clock, IdSource};
 
@@ -93,7 +93,11 @@ impl CatalogService {
         }
         let book = self.books.get(id).await?;
         if let Ok(json) = serde_json::to_vec(&book) {
-            if let Err(e) = self.cache.set(&key, Bytes::from(json), self.cache_ttl).await {
+            if let Err(e) = self
+                .cache
+                .set(&key, Bytes::from(json), self.cache_ttl)
+                .await
+            {
                 tracing::warn!(error = %e, "cache write failed");
             }
         }
@@ -126,7 +130,11 @@ impl CatalogService {
     }
 
     /// Deletes a book with no copy rented (and at `expected_version`, when given).
-    pub async fn delete(&self, id: BookId, expected_version: Option<u64>) -> Result<(), ServiceError> {
+    pub async fn delete(
+        &self,
+        id: BookId,
+        expected_version: Option<u64>,
+    ) -> Result<(), ServiceError> {
         let deleted = self.books.delete(id, expected_version).await;
         self.invalidate(id).await;
         let book = deleted?;
@@ -214,17 +222,18 @@ impl CatalogService {
                 )));
             }
         }
-        let text_filter = |field: &str, v: &Option<String>| -> Result<Option<String>, ValidationError> {
-            match v.as_deref().map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(s) if s.chars().count() > 200 => Err(ValidationError::field(
-                    field,
-                    "too-long",
-                    "must have at most 200 characters",
-                )),
-                Some(s) => Ok(Some(fold(s))),
-            }
-        };
+        let text_filter =
+            |field: &str, v: &Option<String>| -> Result<Option<String>, ValidationError> {
+                match v.as_deref().map(str::trim) {
+                    None | Some("") => Ok(None),
+                    Some(s) if s.chars().count() > 200 => Err(ValidationError::field(
+                        field,
+                        "too-long",
+                        "must have at most 200 characters",
+                    )),
+                    Some(s) => Ok(Some(fold(s))),
+                }
+            };
         let category = text_filter("category", &ask.category);
         let author = text_filter("author", &ask.author);
         let (category, author) = match (category, author) {
@@ -268,7 +277,12 @@ impl CatalogService {
     /// A book's history, oldest first (at most `limit` events, 1..=1000).
     pub async fn history(&self, id: BookId, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
         if !(1..=1000).contains(&limit) {
-            return Err(ValidationError::field("limit", "out-of-range", "must be between 1 and 1000").into());
+            return Err(ValidationError::field(
+                "limit",
+                "out-of-range",
+                "must be between 1 and 1000",
+            )
+            .into());
         }
         Ok(self.audit.history(&EntityRef::book(id), limit).await?)
     }

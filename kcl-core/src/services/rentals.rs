@@ -148,14 +148,17 @@ impl RentalService {
         let limit = ask.limit.unwrap_or(CatalogService::DEFAULT_LIMIT);
         if !(1..=CatalogService::MAX_LIMIT).contains(&limit) {
             errors.push(
-                ValidationError::field("limit", "out-of-range", "must be between 1 and 100").errors[0]
-                    .clone(),
+                ValidationError::field("limit", "out-of-range", "must be between 1 and 100").errors
+                    [0]
+                .clone(),
             );
         }
         let after = match ask.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => match Cursor::decode::<RentalCursor>(c) {
-                Ok(rc) => chrono::DateTime::from_timestamp_micros(rc.t).map(|t| (t, RentalId(rc.id))),
+                Ok(rc) => {
+                    chrono::DateTime::from_timestamp_micros(rc.t).map(|t| (t, RentalId(rc.id)))
+                }
                 Err(e) => {
                     errors.extend(e.errors);
                     None

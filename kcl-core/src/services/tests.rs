@@ -52,7 +52,11 @@ async fn due_date_in_the_past_is_invalid() {
     let (s, clock) = services();
     let book = s.catalog.create(draft(1, 1)).await.unwrap();
     let yesterday = clock.now().date_naive() - Days::new(1);
-    let err = s.rentals.rent(book.id, " ", Some(yesterday)).await.unwrap_err();
+    let err = s
+        .rentals
+        .rent(book.id, " ", Some(yesterday))
+        .await
+        .unwrap_err();
     match err {
         ServiceError::Invalid(v) => assert_eq!(v.errors.len(), 2, "renter and due date"),
         other => panic!("{other:?}"),
@@ -86,11 +90,19 @@ async fn stale_version_is_a_conflict_and_cache_is_invalidated() {
     let book = s.catalog.create(draft(1, 1)).await.unwrap();
     assert_eq!(s.catalog.get(book.id).await.unwrap().available(), 1); // cached now
     s.rentals.rent(book.id, "ana", None).await.unwrap();
-    assert_eq!(s.catalog.get(book.id).await.unwrap().available(), 0, "rent invalidates");
+    assert_eq!(
+        s.catalog.get(book.id).await.unwrap().available(),
+        0,
+        "rent invalidates"
+    );
     s.catalog.update(book.id, draft(1, 2), 1).await.unwrap();
     let err = s.catalog.update(book.id, draft(1, 2), 1).await.unwrap_err();
     assert_eq!(err.code(), "version-conflict");
-    assert_eq!(s.catalog.get(book.id).await.unwrap().copies, 2, "update invalidates");
+    assert_eq!(
+        s.catalog.get(book.id).await.unwrap().copies,
+        2,
+        "update invalidates"
+    );
     let err = s.catalog.delete(book.id, None).await.unwrap_err();
     assert_eq!(err.code(), "book-rented");
 }
@@ -110,7 +122,9 @@ async fn bad_listing_arguments_are_all_reported() {
         })
         .await
         .unwrap_err();
-    let ServiceError::Invalid(v) = err else { panic!() };
+    let ServiceError::Invalid(v) = err else {
+        panic!()
+    };
     let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["sort", "limit", "year_from", "cursor"]);
 }
@@ -119,9 +133,10 @@ async fn bad_listing_arguments_are_all_reported() {
 async fn a_failing_audit_log_does_not_fail_the_write() {
     let mem = MemoryBackend::new();
     let mut audit = MockAuditLog::new();
-    audit.expect_append().times(3).returning(|_| {
-        Err(crate::ports::AuditLogError::Unavailable("down".into()))
-    });
+    audit
+        .expect_append()
+        .times(3)
+        .returning(|_| Err(crate::ports::AuditLogError::Unavailable("down".into())));
     let mut ports = mem.ports();
     ports.audit = Arc::new(audit);
     let s = Services::new(ports);

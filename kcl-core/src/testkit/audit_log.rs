@@ -34,19 +34,36 @@ pub async fn run(log: &dyn AuditLog) {
     for e in [&created, &late, &updated, &rented] {
         log.append(e).await.expect("append");
     }
-    log.append(&event(&other, AuditAction::Created, 1)).await.expect("append");
+    log.append(&event(&other, AuditAction::Created, 1))
+        .await
+        .expect("append");
     assert!(
-        matches!(log.append(&created).await, Err(AuditLogError::DuplicateId(_))),
+        matches!(
+            log.append(&created).await,
+            Err(AuditLogError::DuplicateId(_))
+        ),
         "appending the same event id twice must be DuplicateId"
     );
     let history = log.history(&entity, 100).await.expect("history");
     assert_eq!(
         history.iter().map(|e| e.event_id).collect::<Vec<_>>(),
-        [created.event_id, updated.event_id, rented.event_id, late.event_id],
+        [
+            created.event_id,
+            updated.event_id,
+            rented.event_id,
+            late.event_id
+        ],
         "history is oldest first, ties in append order, only this entity"
     );
-    assert_eq!(history[0], created, "events read back unchanged (data, time, action)");
-    assert_eq!(log.history(&entity, 2).await.expect("history").len(), 2, "limit");
+    assert_eq!(
+        history[0], created,
+        "events read back unchanged (data, time, action)"
+    );
+    assert_eq!(
+        log.history(&entity, 2).await.expect("history").len(),
+        2,
+        "limit"
+    );
     let nobody = EntityRef {
         kind: EntityKind::Book,
         id: Uuid::new_v4().to_string(),

@@ -23,17 +23,37 @@ pub async fn run(store: &dyn BlobStore) {
     assert_eq!(blob.meta.content_type, "image/jpeg", "content type is kept");
     let head = store.head(&a).await.expect("head");
     assert_eq!(head.size, 6);
-    store.put(&a, Bytes::from_static(b"new"), "text/plain").await.expect("replace");
+    store
+        .put(&a, Bytes::from_static(b"new"), "text/plain")
+        .await
+        .expect("replace");
     let blob = store.get(&a).await.expect("get");
-    assert_eq!((&blob.data[..], blob.meta.content_type.as_str()), (&b"new"[..], "text/plain"));
+    assert_eq!(
+        (&blob.data[..], blob.meta.content_type.as_str()),
+        (&b"new"[..], "text/plain")
+    );
 
     let big = key(&format!("{root}/big.bin"));
     let data: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    store.put(&big, Bytes::from(data.clone()), "application/octet-stream").await.expect("put big");
-    assert_eq!(store.get(&big).await.expect("get big").data.as_ref(), &data[..], "3 MiB round-trip");
+    store
+        .put(&big, Bytes::from(data.clone()), "application/octet-stream")
+        .await
+        .expect("put big");
+    assert_eq!(
+        store.get(&big).await.expect("get big").data.as_ref(),
+        &data[..],
+        "3 MiB round-trip"
+    );
 
     for name in ["uploads/b.png", "uploads/c/d.gif", "thumb/a.jpg"] {
-        store.put(&key(&format!("{root}/{name}")), Bytes::from_static(b"x"), "image/png").await.expect("put");
+        store
+            .put(
+                &key(&format!("{root}/{name}")),
+                Bytes::from_static(b"x"),
+                "image/png",
+            )
+            .await
+            .expect("put");
     }
     let listed: Vec<String> = store
         .list(&format!("{root}/uploads/"), 100)
@@ -51,12 +71,29 @@ pub async fn run(store: &dyn BlobStore) {
         ],
         "list by prefix, in key order, nested keys included"
     );
-    assert_eq!(store.list(&format!("{root}/uploads/"), 2).await.expect("list").len(), 2, "limit");
+    assert_eq!(
+        store
+            .list(&format!("{root}/uploads/"), 2)
+            .await
+            .expect("list")
+            .len(),
+        2,
+        "limit"
+    );
 
     store.delete(&a).await.expect("delete");
-    assert!(matches!(store.get(&a).await, Err(BlobStoreError::NotFound(_))), "deleted");
-    assert!(matches!(store.head(&a).await, Err(BlobStoreError::NotFound(_))));
-    store.delete(&a).await.expect("deleting a missing blob is fine");
+    assert!(
+        matches!(store.get(&a).await, Err(BlobStoreError::NotFound(_))),
+        "deleted"
+    );
+    assert!(matches!(
+        store.head(&a).await,
+        Err(BlobStoreError::NotFound(_))
+    ));
+    store
+        .delete(&a)
+        .await
+        .expect("deleting a missing blob is fine");
     let missing = key(&format!("{root}/nope"));
     assert!(matches!(store.get(&missing).await, Err(BlobStoreError::NotFound(k)) if k == missing));
 }

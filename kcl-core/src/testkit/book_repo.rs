@@ -39,13 +39,19 @@ pub async fn duplicates_refused(repo: &dyn BookRepo) {
     let mut same_isbn = book("B", "Y", "Cat", 2001, 100, 1);
     same_isbn.isbn = a.isbn.clone();
     assert!(
-        matches!(repo.insert(&same_isbn).await, Err(BookRepoError::DuplicateIsbn(_))),
+        matches!(
+            repo.insert(&same_isbn).await,
+            Err(BookRepoError::DuplicateIsbn(_))
+        ),
         "a second book with the same ISBN must be DuplicateIsbn"
     );
     let mut same_id = book("C", "Z", "Cat", 2002, 100, 1);
     same_id.id = a.id;
     assert!(
-        matches!(repo.insert(&same_id).await, Err(BookRepoError::DuplicateId(_)) | Err(BookRepoError::DuplicateIsbn(_))),
+        matches!(
+            repo.insert(&same_id).await,
+            Err(BookRepoError::DuplicateId(_)) | Err(BookRepoError::DuplicateIsbn(_))
+        ),
         "a second book with the same id must be refused"
     );
 }
@@ -58,13 +64,23 @@ pub async fn optimistic_update(repo: &dyn BookRepo) {
     next.title = "New title".into();
     next.version = 2;
     next.updated_at = b.updated_at + Duration::seconds(1);
-    let stored = repo.update(&next, 1).await.expect("update at the right version");
+    let stored = repo
+        .update(&next, 1)
+        .await
+        .expect("update at the right version");
     assert_eq!(stored.version, 2);
     assert_eq!(stored.title, "New title");
     assert_eq!(repo.get(b.id).await.expect("get").title, "New title");
     let stale = repo.update(&next, 1).await;
     assert!(
-        matches!(stale, Err(BookRepoError::VersionConflict { expected: 1, actual: 2, .. })),
+        matches!(
+            stale,
+            Err(BookRepoError::VersionConflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
         "an update at a stale version must be VersionConflict, got {stale:?}"
     );
     let other = book("Other", "X", "Cat", 2000, 100, 1);
@@ -73,19 +89,27 @@ pub async fn optimistic_update(repo: &dyn BookRepo) {
     clash.isbn = other.isbn.clone();
     clash.version = 3;
     assert!(
-        matches!(repo.update(&clash, 2).await, Err(BookRepoError::DuplicateIsbn(_))),
+        matches!(
+            repo.update(&clash, 2).await,
+            Err(BookRepoError::DuplicateIsbn(_))
+        ),
         "an update to another book's ISBN must be DuplicateIsbn"
     );
     let mut missing = next.clone();
     missing.id = BookId(uuid::Uuid::new_v4());
-    assert!(matches!(repo.update(&missing, 1).await, Err(BookRepoError::NotFound(_))));
+    assert!(matches!(
+        repo.update(&missing, 1).await,
+        Err(BookRepoError::NotFound(_))
+    ));
     let mut new_isbn = stored.clone();
     new_isbn.isbn = random_isbn();
     new_isbn.version = 3;
     repo.update(&new_isbn, 2).await.expect("changing the ISBN");
     let mut reuse = book("Reuse", "X", "Cat", 2000, 100, 1);
     reuse.isbn = b.isbn.clone();
-    repo.insert(&reuse).await.expect("the old ISBN is free again after a change");
+    repo.insert(&reuse)
+        .await
+        .expect("the old ISBN is free again after a change");
 }
 
 /// Delete returns the book, honours the version, and a second delete is NotFound.
@@ -98,11 +122,19 @@ pub async fn delete(repo: &dyn BookRepo) {
     ));
     let gone = repo.delete(b.id, Some(1)).await.expect("delete");
     assert_eq!(gone.id, b.id);
-    assert!(matches!(repo.get(b.id).await, Err(BookRepoError::NotFound(_))));
-    assert!(matches!(repo.delete(b.id, None).await, Err(BookRepoError::NotFound(_))));
+    assert!(matches!(
+        repo.get(b.id).await,
+        Err(BookRepoError::NotFound(_))
+    ));
+    assert!(matches!(
+        repo.delete(b.id, None).await,
+        Err(BookRepoError::NotFound(_))
+    ));
     let mut again = book("Again", "X", "Cat", 2000, 100, 1);
     again.isbn = b.isbn.clone();
-    repo.insert(&again).await.expect("a deleted book's ISBN is free");
+    repo.insert(&again)
+        .await
+        .expect("a deleted book's ISBN is free");
 }
 
 fn query(filter: BookFilter, sort: BookSort, limit: u32) -> BookQuery {
@@ -134,27 +166,51 @@ pub async fn list_filters(repo: &dyn BookRepo) {
         category: Some(fold(&cat.to_uppercase())),
         ..Default::default()
     };
-    let all = repo.list(&query(by_cat.clone(), BookSort::default(), 100)).await.expect("list");
-    assert_eq!(titles(&all), ["F1", "F2", "F3"], "category filter is case-insensitive equality");
+    let all = repo
+        .list(&query(by_cat.clone(), BookSort::default(), 100))
+        .await
+        .expect("list");
+    assert_eq!(
+        titles(&all),
+        ["F1", "F2", "F3"],
+        "category filter is case-insensitive equality"
+    );
     let by_author = BookFilter {
         author: Some(fold(&author)),
         ..by_cat.clone()
     };
-    let got = repo.list(&query(by_author, BookSort::default(), 100)).await.expect("list");
-    assert_eq!(titles(&got), ["F1", "F2"], "author filter (accent-insensitive)");
+    let got = repo
+        .list(&query(by_author, BookSort::default(), 100))
+        .await
+        .expect("list");
+    assert_eq!(
+        titles(&got),
+        ["F1", "F2"],
+        "author filter (accent-insensitive)"
+    );
     let years = BookFilter {
         year_from: Some(2000),
         year_to: Some(2010),
         ..by_cat.clone()
     };
-    let got = repo.list(&query(years, BookSort::default(), 100)).await.expect("list");
+    let got = repo
+        .list(&query(years, BookSort::default(), 100))
+        .await
+        .expect("list");
     assert_eq!(titles(&got), ["F2", "F3"], "year range is inclusive");
     let available = BookFilter {
         available_only: true,
         ..by_cat.clone()
     };
-    let got = repo.list(&query(available, BookSort::default(), 100)).await.expect("list");
-    assert_eq!(titles(&got), ["F1", "F3"], "available_only drops books with no free copy");
+    let got = repo
+        .list(&query(available, BookSort::default(), 100))
+        .await
+        .expect("list");
+    assert_eq!(
+        titles(&got),
+        ["F1", "F3"],
+        "available_only drops books with no free copy"
+    );
 }
 
 /// Every sort key in both orders, ties broken by id, walked page by page.
@@ -180,7 +236,13 @@ pub async fn list_sort_and_pages(repo: &dyn BookRepo) {
         category: Some(fold(&cat)),
         ..Default::default()
     };
-    for key in [SortKey::Title, SortKey::Author, SortKey::Year, SortKey::Price, SortKey::CreatedAt] {
+    for key in [
+        SortKey::Title,
+        SortKey::Author,
+        SortKey::Year,
+        SortKey::Price,
+        SortKey::CreatedAt,
+    ] {
         for order in [SortOrder::Asc, SortOrder::Desc] {
             let sort = BookSort { key, order };
             let mut expected: Vec<_> = books.iter().map(|b| (sort.value_of(b), b.id)).collect();
@@ -209,8 +271,22 @@ pub async fn list_sort_and_pages(repo: &dyn BookRepo) {
 pub async fn search(repo: &dyn BookRepo) {
     let t = tag();
     let cat = format!("Search {t}");
-    let a = book(&format!("Memórias Póstumas {t}"), "Machado de Assis", &cat, 1881, 100, 1);
-    let b = book(&format!("O Cortiço {t}"), "Aluísio Azevedo", &cat, 1890, 100, 1);
+    let a = book(
+        &format!("Memórias Póstumas {t}"),
+        "Machado de Assis",
+        &cat,
+        1881,
+        100,
+        1,
+    );
+    let b = book(
+        &format!("O Cortiço {t}"),
+        "Aluísio Azevedo",
+        &cat,
+        1890,
+        100,
+        1,
+    );
     let mut c = book(&format!("Plain {t}"), "Nobody", &cat, 1900, 100, 1);
     c.summary = "A story about a cortico and memories".into();
     for x in [&a, &b, &c] {
@@ -229,13 +305,27 @@ pub async fn search(repo: &dyn BookRepo) {
         )
     };
     let got = repo.list(&find("memorias")).await.expect("search");
-    assert_eq!(titles(&got), [a.title.clone()], "accent-insensitive match");
+    assert_eq!(titles(&got), [a.title.as_str()], "accent-insensitive match");
     let got = repo.list(&find("CORTI")).await.expect("search");
-    assert_eq!(titles(&got), [b.title.clone(), c.title.clone()], "prefix match in title and summary");
+    assert_eq!(
+        titles(&got),
+        [b.title.as_str(), c.title.as_str()],
+        "prefix match in title and summary"
+    );
     let got = repo.list(&find("machado póst")).await.expect("search");
-    assert_eq!(titles(&got), [a.title.clone()], "all terms must match (author + title)");
+    assert_eq!(
+        titles(&got),
+        [a.title.as_str()],
+        "all terms must match (author + title)"
+    );
     let got = repo.list(&find("machado cortiço")).await.expect("search");
     assert!(got.is_empty(), "terms are ANDed");
-    let got = repo.list(&find(&format!("{t} \"\" * OR NEAR"))).await.expect("search with operators");
-    assert!(got.is_empty(), "query syntax characters are plain text, not operators");
+    let got = repo
+        .list(&find(&format!("{t} \"\" * OR NEAR")))
+        .await
+        .expect("search with operators");
+    assert!(
+        got.is_empty(),
+        "query syntax characters are plain text, not operators"
+    );
 }

@@ -17,8 +17,23 @@ pub fn random_isbn() -> Isbn {
 }
 
 /// A book with the given fields and a random ISBN, created now.
-pub fn book(title: &str, author: &str, category: &str, year: i64, price_cents: i64, copies: i64) -> Book {
-    book_at(title, author, category, year, price_cents, copies, SystemClock.now())
+pub fn book(
+    title: &str,
+    author: &str,
+    category: &str,
+    year: i64,
+    price_cents: i64,
+    copies: i64,
+) -> Book {
+    book_at(
+        title,
+        author,
+        category,
+        year,
+        price_cents,
+        copies,
+        SystemClock.now(),
+    )
 }
 
 /// Like [`book`], created at `at`.

@@ -39,16 +39,30 @@ pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
     let r2 = rental(b.id, "bia", 0, 14);
     rentals.rent(&r1).await.expect("first copy");
     rentals.rent(&r2).await.expect("second copy");
-    assert_eq!(rentals.get(r1.id).await.expect("get"), r1, "a rental reads back unchanged");
-    assert_eq!(books.get(b.id).await.expect("book").rented, 2, "rented follows rentals");
+    assert_eq!(
+        rentals.get(r1.id).await.expect("get"),
+        r1,
+        "a rental reads back unchanged"
+    );
+    assert_eq!(
+        books.get(b.id).await.expect("book").rented,
+        2,
+        "rented follows rentals"
+    );
     let r3 = rental(b.id, "caio", 0, 14);
     assert!(
         matches!(rentals.rent(&r3).await, Err(RentalRepoError::NoCopyAvailable(id)) if id == b.id),
         "a third rental of a two-copy book must be NoCopyAvailable"
     );
     let unknown = rental(BookId(Uuid::new_v4()), "ana", 0, 14);
-    assert!(matches!(rentals.rent(&unknown).await, Err(RentalRepoError::BookNotFound(_))));
-    assert!(matches!(rentals.rent(&r1).await, Err(RentalRepoError::DuplicateId(_)) | Err(RentalRepoError::NoCopyAvailable(_))));
+    assert!(matches!(
+        rentals.rent(&unknown).await,
+        Err(RentalRepoError::BookNotFound(_))
+    ));
+    assert!(matches!(
+        rentals.rent(&r1).await,
+        Err(RentalRepoError::DuplicateId(_)) | Err(RentalRepoError::NoCopyAvailable(_))
+    ));
 
     let at = SystemClock.now();
     let first = rentals.return_rental(r1.id, at).await.expect("return");
@@ -59,9 +73,19 @@ pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
         .await
         .expect("return twice");
     assert!(!again.changed, "returning twice changes nothing");
-    assert_eq!(again.rental, first.rental, "returning twice gives the same rental");
-    assert_eq!(books.get(b.id).await.expect("book").rented, 1, "a second return frees nothing");
-    rentals.rent(&r3).await.expect("the returned copy is free again");
+    assert_eq!(
+        again.rental, first.rental,
+        "returning twice gives the same rental"
+    );
+    assert_eq!(
+        books.get(b.id).await.expect("book").rented,
+        1,
+        "a second return frees nothing"
+    );
+    rentals
+        .rent(&r3)
+        .await
+        .expect("the returned copy is free again");
     assert!(matches!(
         rentals.return_rental(RentalId(Uuid::new_v4()), at).await,
         Err(RentalRepoError::NotFound(_))
@@ -75,21 +99,40 @@ pub async fn rented_books_are_protected(books: &dyn BookRepo, rentals: &dyn Rent
     let r = rental(b.id, "ana", 0, 14);
     rentals.rent(&r).await.expect("rent");
     assert!(
-        matches!(books.delete(b.id, None).await, Err(BookRepoError::Rented { rented: 1, .. })),
+        matches!(
+            books.delete(b.id, None).await,
+            Err(BookRepoError::Rented { rented: 1, .. })
+        ),
         "deleting a rented book must be refused"
     );
     let mut fewer = books.get(b.id).await.expect("get");
     fewer.copies = 0;
     fewer.version = 2;
     assert!(
-        matches!(books.update(&fewer, 1).await, Err(BookRepoError::Rented { .. })),
+        matches!(
+            books.update(&fewer, 1).await,
+            Err(BookRepoError::Rented { .. })
+        ),
         "copies below the rented count must be refused"
     );
     fewer.copies = 1;
-    let stored = books.update(&fewer, 1).await.expect("copies equal to rented are fine");
-    assert_eq!((stored.copies, stored.rented), (1, 1), "update keeps the rented count");
-    rentals.return_rental(r.id, SystemClock.now()).await.expect("return");
-    books.delete(b.id, None).await.expect("delete once returned");
+    let stored = books
+        .update(&fewer, 1)
+        .await
+        .expect("copies equal to rented are fine");
+    assert_eq!(
+        (stored.copies, stored.rented),
+        (1, 1),
+        "update keeps the rented count"
+    );
+    rentals
+        .return_rental(r.id, SystemClock.now())
+        .await
+        .expect("return");
+    books
+        .delete(b.id, None)
+        .await
+        .expect("delete once returned");
     let history = rentals.get(r.id).await.expect("rentals outlive their book");
     assert_eq!(history.book_id, b.id);
 }
@@ -106,7 +149,10 @@ pub async fn list_filters_and_pages(books: &dyn BookRepo, rentals: &dyn RentalRe
     for r in [&overdue, &active, &returned, &other] {
         rentals.rent(r).await.expect("rent");
     }
-    rentals.return_rental(returned.id, SystemClock.now()).await.expect("return");
+    rentals
+        .return_rental(returned.id, SystemClock.now())
+        .await
+        .expect("return");
     let today = SystemClock.now().date_naive();
     let q = |status| RentalQuery {
         book_id: Some(b.id),
@@ -118,12 +164,25 @@ pub async fn list_filters_and_pages(books: &dyn BookRepo, rentals: &dyn RentalRe
     };
     let ids = |rs: Vec<Rental>| rs.into_iter().map(|r| r.id).collect::<Vec<_>>();
     let all = ids(rentals.list(&q(None)).await.expect("list"));
-    assert_eq!(all, [active.id, returned.id, overdue.id], "newest first, renter filter");
-    let got = ids(rentals.list(&q(Some(RentalStatusFilter::Active))).await.expect("list"));
+    assert_eq!(
+        all,
+        [active.id, returned.id, overdue.id],
+        "newest first, renter filter"
+    );
+    let got = ids(rentals
+        .list(&q(Some(RentalStatusFilter::Active)))
+        .await
+        .expect("list"));
     assert_eq!(got, [active.id, overdue.id], "active = not returned");
-    let got = ids(rentals.list(&q(Some(RentalStatusFilter::Returned))).await.expect("list"));
+    let got = ids(rentals
+        .list(&q(Some(RentalStatusFilter::Returned)))
+        .await
+        .expect("list"));
     assert_eq!(got, [returned.id]);
-    let got = ids(rentals.list(&q(Some(RentalStatusFilter::Overdue))).await.expect("list"));
+    let got = ids(rentals
+        .list(&q(Some(RentalStatusFilter::Overdue)))
+        .await
+        .expect("list"));
     assert_eq!(got, [overdue.id], "overdue = not returned and past due");
     let mut page = q(None);
     page.book_id = Some(b.id);
@@ -163,7 +222,10 @@ pub async fn concurrent_rentals_never_overbook(
             Err(e) => panic!("a concurrent rental failed with {e:?}, not NoCopyAvailable"),
         }
     }
-    assert_eq!(ok, copies as usize, "exactly `copies` concurrent rentals succeed");
+    assert_eq!(
+        ok, copies as usize,
+        "exactly `copies` concurrent rentals succeed"
+    );
     let stored = books.get(b.id).await.expect("book");
     assert_eq!(stored.rented, copies, "the stored count matches");
     let active = rentals
@@ -177,5 +239,9 @@ pub async fn concurrent_rentals_never_overbook(
         })
         .await
         .expect("list");
-    assert_eq!(active.len(), copies as usize, "active rentals never exceed copies");
+    assert_eq!(
+        active.len(),
+        copies as usize,
+        "active rentals never exceed copies"
+    );
 }

@@ -24,11 +24,21 @@ pub async fn run(q: &dyn TaskQueue) {
 pub async fn bad_input(q: &dyn TaskQueue) {
     assert!(matches!(q.send("").await, Err(QueueError::InvalidInput(_))));
     let huge = "x".repeat(QueueConfig::MAX_BODY_BYTES + 1);
-    assert!(matches!(q.send(&huge).await, Err(QueueError::InvalidInput(_))));
-    assert!(matches!(q.receive(0, Duration::ZERO).await, Err(QueueError::InvalidInput(_))));
-    assert!(matches!(q.receive(11, Duration::ZERO).await, Err(QueueError::InvalidInput(_))));
     assert!(matches!(
-        q.extend_visibility(&ReceiptHandle("no-such-receipt".into()), Duration::ZERO).await,
+        q.send(&huge).await,
+        Err(QueueError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        q.receive(0, Duration::ZERO).await,
+        Err(QueueError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        q.receive(11, Duration::ZERO).await,
+        Err(QueueError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        q.extend_visibility(&ReceiptHandle("no-such-receipt".into()), Duration::ZERO)
+            .await,
         Err(QueueError::StaleReceipt)
     ));
 }
@@ -36,25 +46,39 @@ pub async fn bad_input(q: &dyn TaskQueue) {
 /// Messages come back in batches with their bodies and a receive count of 1; acked
 /// messages are gone.
 pub async fn send_receive_ack(q: &dyn TaskQueue) {
-    let bodies: Vec<String> = (0..3).map(|i| format!(r#"{{"n":{i},"s":"ação"}}"#)).collect();
+    let bodies: Vec<String> = (0..3)
+        .map(|i| format!(r#"{{"n":{i},"s":"ação"}}"#))
+        .collect();
     for b in &bodies {
         q.send(b).await.expect("send");
     }
     let mut got = Vec::new();
     while got.len() < 3 {
-        let batch = q.receive(10, Duration::from_secs(1)).await.expect("receive");
+        let batch = q
+            .receive(10, Duration::from_secs(1))
+            .await
+            .expect("receive");
         assert!(!batch.is_empty(), "sent messages must arrive");
         got.extend(batch);
     }
     let mut seen: Vec<_> = got.iter().map(|d| d.body.clone()).collect();
     seen.sort();
     assert_eq!(seen, bodies, "bodies arrive unchanged");
-    assert!(got.iter().all(|d| d.receive_count == 1), "first delivery counts 1");
+    assert!(
+        got.iter().all(|d| d.receive_count == 1),
+        "first delivery counts 1"
+    );
     for d in &got {
         q.ack(&d.receipt).await.expect("ack");
         q.ack(&d.receipt).await.expect("acking twice is fine");
     }
-    assert!(q.receive(10, Duration::ZERO).await.expect("receive").is_empty(), "acked messages are gone");
+    assert!(
+        q.receive(10, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty(),
+        "acked messages are gone"
+    );
     let stats = q.stats().await.expect("stats");
     assert_eq!((stats.visible, stats.in_flight), (0, 0));
 }
@@ -65,18 +89,33 @@ pub async fn visibility_and_redelivery(q: &dyn TaskQueue) {
     q.send("redeliver-me").await.expect("send");
     let first = q.receive(1, Duration::from_secs(1)).await.expect("receive");
     assert_eq!(first.len(), 1);
-    assert!(q.receive(1, Duration::ZERO).await.expect("receive").is_empty(), "hidden while in flight");
+    assert!(
+        q.receive(1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty(),
+        "hidden while in flight"
+    );
     let stats = q.stats().await.expect("stats");
     assert_eq!(stats.in_flight, 1, "in-flight count");
-    q.extend_visibility(&first[0].receipt, Duration::ZERO).await.expect("release");
+    q.extend_visibility(&first[0].receipt, Duration::ZERO)
+        .await
+        .expect("release");
     let second = q.receive(1, Duration::from_secs(1)).await.expect("receive");
     assert_eq!(second.len(), 1, "released message is delivered again");
     assert_eq!(second[0].message_id, first[0].message_id);
     assert_eq!(second[0].receive_count, 2, "receive count grows");
     let started = Instant::now();
     let third = q.receive(1, Duration::from_secs(5)).await.expect("receive");
-    assert_eq!(third.len(), 1, "the message returns after the visibility timeout");
-    assert!(started.elapsed() >= Duration::from_millis(1000), "not before the timeout");
+    assert_eq!(
+        third.len(),
+        1,
+        "the message returns after the visibility timeout"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "not before the timeout"
+    );
     assert_eq!(third[0].receive_count, 3);
     q.ack(&third[0].receipt).await.expect("ack");
 }
@@ -88,10 +127,18 @@ pub async fn dead_letter_after_max_receives(q: &dyn TaskQueue) {
         let d = q.receive(1, Duration::from_secs(1)).await.expect("receive");
         assert_eq!(d.len(), 1, "delivery {n}");
         assert_eq!(d[0].receive_count, n);
-        q.extend_visibility(&d[0].receipt, Duration::ZERO).await.expect("release");
+        q.extend_visibility(&d[0].receipt, Duration::ZERO)
+            .await
+            .expect("release");
     }
-    let after = q.receive(1, Duration::from_millis(500)).await.expect("receive");
-    assert!(after.is_empty(), "a message past max_receives is not delivered again");
+    let after = q
+        .receive(1, Duration::from_millis(500))
+        .await
+        .expect("receive");
+    assert!(
+        after.is_empty(),
+        "a message past max_receives is not delivered again"
+    );
     let stats = q.stats().await.expect("stats");
     assert_eq!(stats.dead_lettered, 1, "it sits in the dead-letter queue");
     assert_eq!((stats.visible, stats.in_flight), (0, 0));
@@ -100,16 +147,29 @@ pub async fn dead_letter_after_max_receives(q: &dyn TaskQueue) {
 /// `receive` waits for a message sent while it waits, and returns empty at the deadline.
 pub async fn long_poll(q: &dyn TaskQueue) {
     let started = Instant::now();
-    let none = q.receive(1, Duration::from_millis(700)).await.expect("receive");
+    let none = q
+        .receive(1, Duration::from_millis(700))
+        .await
+        .expect("receive");
     assert!(none.is_empty());
-    assert!(started.elapsed() >= Duration::from_millis(600), "an empty receive waits");
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "an empty receive waits"
+    );
     let started = Instant::now();
     let (got, _) = tokio::join!(q.receive(1, Duration::from_secs(5)), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         q.send("late").await.expect("send");
     });
     let got = got.expect("receive");
-    assert_eq!(got.len(), 1, "a long poll sees a message sent while it waits");
-    assert!(started.elapsed() < Duration::from_secs(4), "and returns soon after it arrives");
+    assert_eq!(
+        got.len(),
+        1,
+        "a long poll sees a message sent while it waits"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "and returns soon after it arrives"
+    );
     q.ack(&got[0].receipt).await.expect("ack");
 }

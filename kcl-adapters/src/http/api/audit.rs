@@ -27,10 +27,7 @@ pub(crate) async fn list(
     let kind = EntityKind::parse(&q.entity_type).map_err(kcl_core::ServiceError::from)?;
     let items = match kind {
         EntityKind::Book => {
-            let id: BookId = q
-                .entity_id
-                .parse()
-                .map_err(kcl_core::ServiceError::from)?;
+            let id: BookId = q.entity_id.parse().map_err(kcl_core::ServiceError::from)?;
             s.catalog.history(id, q.limit.unwrap_or(100)).await?
         }
         _ => Vec::new(),

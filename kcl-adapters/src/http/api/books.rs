@@ -80,7 +80,9 @@ pub(crate) async fn update(
     ApiJson(body): ApiJson<BookUpdateIn>,
 ) -> Result<Json<BookOut>, ApiError> {
     let (version, draft) = body.into_draft().map_err(kcl_core::ServiceError::from)?;
-    Ok(Json(s.catalog.update(BookId(id), draft, version).await?.into()))
+    Ok(Json(
+        s.catalog.update(BookId(id), draft, version).await?.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,7 +14,11 @@ pub(crate) struct Readiness {
 /// Readiness: 200 when every critical dependency answers, 503 otherwise.
 pub(crate) async fn ready(State(s): State<Services>) -> (StatusCode, Json<Readiness>) {
     let (ok, checks) = s.health.check().await;
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(Readiness {

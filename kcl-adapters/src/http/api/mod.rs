@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use kcl_core::Services;
 
-
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
         .route("/health", get(health::ready))

@@ -79,7 +79,11 @@ pub(crate) async fn list(
         .await?;
     let today = s.rentals.today();
     Ok(Json(PageOut {
-        items: page.items.into_iter().map(|r| RentalOut::new(r, today)).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|r| RentalOut::new(r, today))
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }

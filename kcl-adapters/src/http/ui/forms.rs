@@ -34,7 +34,8 @@ pub(crate) struct BookForm {
 
 fn number(field: &str, v: &str) -> Result<i64, ServiceError> {
     v.trim().parse().map_err(|_| {
-        kcl_core::domain::ValidationError::field(field, "bad-number", "must be a whole number").into()
+        kcl_core::domain::ValidationError::field(field, "bad-number", "must be a whole number")
+            .into()
     })
 }
 
@@ -42,7 +43,11 @@ impl BookForm {
     fn draft(&self) -> Result<BookDraft, ServiceError> {
         let year = number("year", &self.year)?;
         let copies = number("copies", &self.copies)?;
-        let price = if self.price.trim().is_empty() { "0" } else { self.price.as_str() };
+        let price = if self.price.trim().is_empty() {
+            "0"
+        } else {
+            self.price.as_str()
+        };
         Ok(BookDraft::builder(&self.title, &self.author, &self.isbn)
             .category(&self.category)
             .year(year)
@@ -82,7 +87,11 @@ pub(crate) async fn update_book(
     let ApiForm(f) = or_page!(form);
     let draft = or_page!(f.draft());
     let version = or_page!(number("version", &f.version));
-    let book = or_page!(s.catalog.update(BookId(id), draft, version.max(0) as u64).await);
+    let book = or_page!(
+        s.catalog
+            .update(BookId(id), draft, version.max(0) as u64)
+            .await
+    );
     Redirect::to(&format!("/books/{}", book.id)).into_response()
 }
 
