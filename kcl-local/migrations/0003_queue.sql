@@ -17,7 +17,7 @@ CREATE TABLE queue_messages (
 
 -- Claiming: live messages of a queue in send order.
 CREATE INDEX queue_live_fifo ON queue_messages (queue, seq) WHERE dead_at IS NULL;
--- Counting and the next visibility deadline.
-CREATE INDEX queue_live_visibility ON queue_messages (queue, visible_at) WHERE dead_at IS NULL;
+-- No index on visible_at: with one, the planner collected every visible message
+-- and sorted it on each receive; counts and the next deadline use queue_live_fifo.
 -- The dead-letter queue.
 CREATE INDEX queue_dead ON queue_messages (queue, dead_at) WHERE dead_at IS NOT NULL;

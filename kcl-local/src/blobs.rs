@@ -9,9 +9,13 @@
 //! ```
 //!
 //! Objects and metadata live in two separate trees of the same shape, so no key can
-//! ever collide with another key's metadata. A file system cannot hold a file and a
-//! directory of the same name: a key that is also a prefix of other keys (`a` and
-//! `a/b`) is refused with `InvalidInput`, whichever comes second.
+//! ever collide with another key's metadata.
+//!
+//! Limits that S3 does not have, all reported as `InvalidInput`: a file system cannot
+//! hold a file and a directory of the same name, so a key that is also a folder of
+//! other keys (`a` and `a/b`) is refused, whichever comes second; a key segment has
+//! at most 255 bytes. On a case-insensitive file system (macOS and Windows by
+//! default) keys differing only in case are the same blob.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -32,6 +36,8 @@ use crate::LocalError;
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 /// Leftover temporary files older than this are removed by [`FsBlobStore::open`].
 const STALE_TMP: Duration = Duration::from_secs(3600);
+/// The longest file name most file systems accept, in bytes.
+const MAX_SEGMENT_BYTES: usize = 255;
 /// Attempts to move a finished file into place while a concurrent delete removes
 /// the (then empty) directory it goes to.
 const PLACE_ATTEMPTS: u32 = 3;
@@ -315,6 +321,9 @@ fn resolve(base: &Path, key: &BlobKey) -> Result<PathBuf, BlobStoreError> {
         let plain = matches!(parts.next(), Some(Component::Normal(s)) if s == segment);
         if !plain || parts.next().is_some() || segment.contains('\0') {
             return refuse("has a segment that is not a plain file name");
+        }
+        if segment.len() > MAX_SEGMENT_BYTES {
+            return refuse("has a segment longer than 255 bytes, the file-system limit");
         }
         path.push(segment);
         if check_links {

@@ -15,9 +15,15 @@ use super::{search, SqliteStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
 
-/// The columns a [`Book`] is read from, in [`book_from_row`]'s order.
-const BOOK_COLUMNS: &str = "id, isbn, title, author, category, year, price_cents, copies, \
-     rented, summary, version, created_at, updated_at";
+/// The columns a [`Book`] is read from (by [`book_from_row`]), as a literal for `concat!`.
+macro_rules! book_columns {
+    () => {
+        "id, isbn, title, author, category, year, price_cents, copies, rented, summary, \
+         version, created_at, updated_at"
+    };
+}
+
+const BOOK_COLUMNS: &str = book_columns!();
 
 /// `?1` id, `?2`..`?13` the editable and derived fields ([`bind_fields`]),
 /// `?14` created_at, `?15` version.
@@ -28,18 +34,21 @@ const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year
 
 /// `?1` id, `?2`..`?13` as in [`INSERT`], `?14` the expected version. Applies only
 /// at that version and when the new copies (`?8`) cover the copies rented.
-const UPDATE: &str = "UPDATE books SET isbn = ?2, title = ?3, author = ?4, category = ?5, \
-     year = ?6, price_cents = ?7, copies = ?8, summary = ?9, updated_at = ?10, \
-     title_key = ?11, author_key = ?12, category_key = ?13, version = version + 1 \
+const UPDATE: &str = concat!(
+    "UPDATE books SET isbn = ?2, title = ?3, author = ?4, category = ?5, year = ?6, \
+     price_cents = ?7, copies = ?8, summary = ?9, updated_at = ?10, title_key = ?11, \
+     author_key = ?12, category_key = ?13, version = version + 1 \
      WHERE id = ?1 AND version = ?14 AND rented <= ?8 \
-     RETURNING row_id, id, isbn, title, author, category, year, price_cents, copies, \
-     rented, summary, version, created_at, updated_at";
+     RETURNING row_id, ",
+    book_columns!()
+);
 
 /// `?1` id, `?2` the expected version or NULL.
-const DELETE: &str = "DELETE FROM books WHERE id = ?1 AND (?2 IS NULL OR version = ?2) \
-     AND rented = 0 \
-     RETURNING row_id, id, isbn, title, author, category, year, price_cents, copies, \
-     rented, summary, version, created_at, updated_at";
+const DELETE: &str = concat!(
+    "DELETE FROM books WHERE id = ?1 AND (?2 IS NULL OR version = ?2) AND rented = 0 \
+     RETURNING row_id, ",
+    book_columns!()
+);
 
 type BookQueryArgs<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
 
@@ -64,7 +73,7 @@ fn version_param(v: u64) -> Result<i64, BookRepoError> {
     i64::try_from(v).map_err(|_| BookRepoError::InvalidInput(format!("version {v} is too large")))
 }
 
-/// Reads a book from a row holding [`BOOK_COLUMNS`] (after an optional `row_id`).
+/// Reads a book from a row holding [`BOOK_COLUMNS`] (and maybe others).
 fn book_from_row(row: &SqliteRow) -> Result<Book, BookRepoError> {
     let get_text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
     let get_int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
