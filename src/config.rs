@@ -8,6 +8,7 @@
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH` or `memory://` |
 //! | `KCL_QUEUE` | `sqlite` | `sqlite` (the database's file) or `memory://` |
 //! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) |
+//! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
 //!
 //! A value KCL cannot use fails at start with a message naming the variable.
 
@@ -67,6 +68,8 @@ pub struct Config {
     pub blobs: BlobsConfig,
     /// Task queue.
     pub queue: QueueKind,
+    /// Service tunables.
+    pub settings: kcl_core::services::Settings,
 }
 
 impl Config {
@@ -136,7 +139,21 @@ impl Config {
                 })
             }
         }
+        let mut settings = kcl_core::services::Settings::default();
+        if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
+            let secs: u64 = v
+                .parse()
+                .ok()
+                .filter(|s| *s <= 86_400)
+                .ok_or_else(|| ConfigError {
+                    variable: "KCL_LIST_CACHE_TTL_SECS",
+                    value: v.clone(),
+                    reason: "must be a number of seconds from 0 (off) to 86400".into(),
+                })?;
+            settings.list_cache_ttl = std::time::Duration::from_secs(secs);
+        }
         Ok(Self {
+            settings,
             data_dir,
             http_addr,
             database,
@@ -235,6 +252,7 @@ mod tests {
             ("KCL_BLOBS", "s3://bucket"),
             ("KCL_QUEUE", "sqs://q"),
             ("KCL_CACHE_URL", "redis://127.0.0.1"),
+            ("KCL_LIST_CACHE_TTL_SECS", "-1"),
         ] {
             let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.variable, k, "{v}");

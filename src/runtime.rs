@@ -48,17 +48,24 @@ impl Kcl {
     /// # let _ = kcl.services;
     /// ```
     pub fn in_memory() -> Self {
+        Self::in_memory_with(&kcl_core::services::Settings::default())
+    }
+
+    fn in_memory_with(settings: &kcl_core::services::Settings) -> Self {
         let catalog = Arc::new(MemoryCatalog::default());
         Self {
-            services: Services::new(Ports {
-                books: catalog.clone(),
-                rentals: catalog,
-                audit: Arc::new(MemoryAuditLog::default()),
-                cache: Arc::new(MemoryCache::default()),
-                clock: Arc::new(SystemClock),
-                ids: Arc::new(UuidV7Ids),
-                probes: Vec::new(),
-            }),
+            services: Services::with_settings(
+                Ports {
+                    books: catalog.clone(),
+                    rentals: catalog,
+                    audit: Arc::new(MemoryAuditLog::default()),
+                    cache: Arc::new(MemoryCache::default()),
+                    clock: Arc::new(SystemClock),
+                    ids: Arc::new(UuidV7Ids),
+                    probes: Vec::new(),
+                },
+                settings,
+            ),
             blobs: Arc::new(MemoryBlobStore::default()),
             tasks: Arc::new(MemoryQueue::default()),
             #[cfg(feature = "local")]
@@ -68,9 +75,9 @@ impl Kcl {
 
     /// Builds the adapters `config` names, and the services over them.
     pub async fn open(config: &Config) -> Result<Self, StartError> {
-        let mut kcl = Self::in_memory();
+        let mut kcl = Self::in_memory_with(&config.settings);
         if let DatabaseConfig::Sqlite(path) = &config.database {
-            kcl.open_sqlite(path, config.queue == QueueKind::Sqlite)
+            kcl.open_sqlite(path, config.queue == QueueKind::Sqlite, &config.settings)
                 .await?;
         }
         if let BlobsConfig::File(root) = &config.blobs {
@@ -80,7 +87,12 @@ impl Kcl {
     }
 
     #[cfg(feature = "local")]
-    async fn open_sqlite(&mut self, path: &std::path::Path, queue: bool) -> Result<(), StartError> {
+    async fn open_sqlite(
+        &mut self,
+        path: &std::path::Path,
+        queue: bool,
+        settings: &kcl_core::services::Settings,
+    ) -> Result<(), StartError> {
         let store = kcl_local::SqliteStore::open(path)
             .await
             .map_err(|e| StartError::Adapter {
@@ -88,15 +100,18 @@ impl Kcl {
                 source: Box::new(e),
             })?;
         let shared = Arc::new(store.clone());
-        self.services = Services::new(Ports {
-            books: shared.clone(),
-            rentals: shared.clone(),
-            audit: shared,
-            cache: Arc::new(MemoryCache::default()),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(UuidV7Ids),
-            probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
-        });
+        self.services = Services::with_settings(
+            Ports {
+                books: shared.clone(),
+                rentals: shared.clone(),
+                audit: shared,
+                cache: Arc::new(MemoryCache::default()),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(UuidV7Ids),
+                probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
+            },
+            settings,
+        );
         if queue {
             self.tasks = Arc::new(kcl_local::SqliteQueue::new(
                 &store,
@@ -109,7 +124,12 @@ impl Kcl {
     }
 
     #[cfg(not(feature = "local"))]
-    async fn open_sqlite(&mut self, _: &std::path::Path, _: bool) -> Result<(), StartError> {
+    async fn open_sqlite(
+        &mut self,
+        _: &std::path::Path,
+        _: bool,
+        _: &kcl_core::services::Settings,
+    ) -> Result<(), StartError> {
         Err(crate::ConfigError {
             variable: "KCL_DATABASE_URL",
             value: "sqlite://...".into(),

@@ -11,22 +11,27 @@ struct Entry {
     expires: Instant,
 }
 
-/// An in-process cache (moka), bounded by entry count, with per-entry TTL.
+/// An in-process cache (moka, TinyLFU eviction), bounded in bytes, with per-entry TTL.
 pub struct MemoryCache {
     inner: moka::sync::Cache<String, Entry>,
 }
 
 impl Default for MemoryCache {
     fn default() -> Self {
-        Self::with_capacity(100_000)
+        Self::with_max_bytes(64 * 1024 * 1024)
     }
 }
 
 impl MemoryCache {
-    /// A cache holding at most `entries` entries.
-    pub fn with_capacity(entries: u64) -> Self {
+    /// A cache holding at most about `max_bytes` of keys and values.
+    pub fn with_max_bytes(max_bytes: u64) -> Self {
         Self {
-            inner: moka::sync::Cache::new(entries),
+            inner: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &String, e: &Entry| {
+                    u32::try_from(k.len() + e.value.len() + 64).unwrap_or(u32::MAX)
+                })
+                .build(),
         }
     }
 }

@@ -50,6 +50,16 @@ pub struct CatalogService {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     cache_ttl: Duration,
+    list_cache_ttl: Duration,
+}
+
+/// A cached listing page, with the query it answers (checked on read, so a hash
+/// collision can never serve another query's page).
+#[derive(Serialize, Deserialize)]
+struct CachedPage {
+    query: String,
+    items: Vec<Book>,
+    next_cursor: Option<String>,
 }
 
 impl CatalogService {
@@ -58,14 +68,15 @@ impl CatalogService {
     /// The page size when none is asked for.
     pub const DEFAULT_LIMIT: u32 = 20;
 
-    pub(crate) fn new(p: &Ports) -> Self {
+    pub(crate) fn new(p: &Ports, settings: &super::Settings) -> Self {
         Self {
             books: p.books.clone(),
             audit: p.audit.clone(),
             cache: p.cache.clone(),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
-            cache_ttl: Duration::from_secs(300),
+            cache_ttl: settings.book_cache_ttl,
+            list_cache_ttl: settings.list_cache_ttl,
         }
     }
 
@@ -74,6 +85,7 @@ impl CatalogService {
         let now = self.clock.now();
         let book = Book::new(BookId(self.ids.new_id()), draft, now);
         self.books.insert(&book).await?;
+        self.invalidate(book.id).await;
         self.audit(AuditAction::Created, &book, serde_json::to_value(&book))
             .await;
         Ok(book)
@@ -164,6 +176,73 @@ impl CatalogService {
     /// ```
     pub async fn list(&self, ask: ListBooks) -> Result<Page<Book>, ServiceError> {
         let query = self.parse_list(&ask)?;
+        if self.list_cache_ttl.is_zero() {
+            return self.list_uncached(&query).await;
+        }
+        let canonical = format!("{query:?}");
+        let key = format!(
+            "kcl:books:{}:{}:{:016x}",
+            env!("CARGO_PKG_VERSION"),
+            self.generation().await,
+            stable_hash(&canonical)
+        );
+        match self.cache.get(&key).await {
+            Ok(Some(bytes)) => match serde_json::from_slice::<CachedPage>(&bytes) {
+                Ok(hit) if hit.query == canonical => {
+                    return Ok(Page {
+                        items: hit.items,
+                        next_cursor: hit.next_cursor,
+                    })
+                }
+                _ => {}
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cache read failed"),
+        }
+        let page = self.list_uncached(&query).await?;
+        let cached = CachedPage {
+            query: canonical,
+            items: page.items,
+            next_cursor: page.next_cursor,
+        };
+        if let Ok(json) = serde_json::to_vec(&cached) {
+            if let Err(e) = self
+                .cache
+                .set(&key, Bytes::from(json), self.list_cache_ttl)
+                .await
+            {
+                tracing::warn!(error = %e, "cache write failed");
+            }
+        }
+        Ok(Page {
+            items: cached.items,
+            next_cursor: cached.next_cursor,
+        })
+    }
+
+    /// The catalog's generation: listings are cached under it, and every write
+    /// replaces it, so no listing cached before a write is served after it.
+    async fn generation(&self) -> String {
+        match self.cache.get(GENERATION_KEY).await {
+            Ok(Some(g)) => String::from_utf8_lossy(&g).into_owned(),
+            _ => self.new_generation().await,
+        }
+    }
+
+    async fn new_generation(&self) -> String {
+        let g = Uuid::new_v4().simple().to_string();
+        let day = Duration::from_secs(24 * 3600);
+        if let Err(e) = self
+            .cache
+            .set(GENERATION_KEY, Bytes::from(g.clone()), day)
+            .await
+        {
+            tracing::error!(error = %e, "cannot renew the listing cache generation");
+        }
+        g
+    }
+
+    async fn list_uncached(&self, query: &BookQuery) -> Result<Page<Book>, ServiceError> {
         let limit = query.limit;
         let mut repo_query = query.clone();
         repo_query.limit = limit + 1;
@@ -292,6 +371,9 @@ impl CatalogService {
         if let Err(e) = self.cache.delete(&cache_key(id)).await {
             tracing::error!(error = %e, book_id = %id, "cache invalidation failed");
         }
+        if !self.list_cache_ttl.is_zero() {
+            self.new_generation().await;
+        }
     }
 
     async fn audit(
@@ -309,6 +391,15 @@ impl CatalogService {
         };
         record(self.audit.as_ref(), event).await;
     }
+}
+
+const GENERATION_KEY: &str = "kcl:books:generation";
+
+/// FNV-1a: a hash that is the same in every process and Rust version.
+fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 fn cache_key(id: BookId) -> String {

@@ -35,6 +35,25 @@ pub struct Ports {
     pub probes: Vec<Arc<dyn HealthProbe>>,
 }
 
+/// Tunables of the services; [`Settings::default`] is what the server uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a book read stays cached (invalidated on every change anyway).
+    pub book_cache_ttl: std::time::Duration,
+    /// How long a listing page stays cached; every write to the catalog (including
+    /// rentals) invalidates all pages at once. Zero disables listing caching.
+    pub list_cache_ttl: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            book_cache_ttl: std::time::Duration::from_secs(300),
+            list_cache_ttl: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// The services a host serves. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
@@ -47,9 +66,14 @@ pub struct Services {
 }
 
 impl Services {
-    /// Builds every service from the ports.
+    /// Builds every service from the ports, with default settings.
     pub fn new(ports: Ports) -> Self {
-        let catalog = Arc::new(CatalogService::new(&ports));
+        Self::with_settings(ports, &Settings::default())
+    }
+
+    /// Builds every service from the ports and settings.
+    pub fn with_settings(ports: Ports, settings: &Settings) -> Self {
+        let catalog = Arc::new(CatalogService::new(&ports, settings));
         Self {
             rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
             catalog,

@@ -143,3 +143,31 @@ async fn a_failing_audit_log_does_not_fail_the_write() {
     let book = s.catalog.create(draft(7, 1)).await.unwrap();
     assert_eq!(s.catalog.get(book.id).await.unwrap().title, "Book 7");
 }
+
+#[tokio::test]
+async fn cached_listings_never_outlive_a_write() {
+    let (s, _) = services();
+    let all = || ListBooks::default();
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    assert_eq!(s.catalog.list(all()).await.unwrap().items.len(), 1);
+    assert_eq!(
+        s.catalog.list(all()).await.unwrap().items.len(),
+        1,
+        "a cache hit"
+    );
+    s.catalog.create(draft(2, 1)).await.unwrap();
+    assert_eq!(
+        s.catalog.list(all()).await.unwrap().items.len(),
+        2,
+        "create invalidates"
+    );
+    s.rentals.rent(book.id, "ana", None).await.unwrap();
+    let page = s.catalog.list(all()).await.unwrap();
+    assert_eq!(page.items[0].available(), 0, "a rental invalidates");
+    s.catalog.delete(page.items[1].id, None).await.unwrap();
+    assert_eq!(
+        s.catalog.list(all()).await.unwrap().items.len(),
+        1,
+        "delete invalidates"
+    );
+}

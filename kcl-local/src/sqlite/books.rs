@@ -248,7 +248,8 @@ impl BookRepo for SqliteStore {
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
-        let Some(mut sql) = list_query(query) else {
+        let plan = self.list_plan(query).await?;
+        let Some(mut sql) = list_query(query, plan) else {
             return Ok(Vec::new());
         };
         let rows = sql
@@ -257,6 +258,51 @@ impl BookRepo for SqliteStore {
             .await
             .map_err(db_error)?;
         rows.iter().map(book_from_row).collect()
+    }
+}
+
+/// How a filtered listing is driven. SQLite's planner has no statistics on FTS5
+/// and none on how many rows a filter keeps, so it tends to collect every row that
+/// passes the filters and sort them all, even when walking the sort index would stop
+/// after one page. KCL counts first and chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListPlan {
+    /// Few rows pass the filters: read them through the filters' indexes and sort.
+    FromFilters,
+    /// Many rows pass: walk the sort index and keep the rows that pass, which stops
+    /// after one page instead of sorting thousands.
+    FromSortIndex,
+}
+
+/// From this many filtered rows on, a listing walks the sort index. A page of
+/// `limit` rows then visits about `limit * total / MANY_ROWS` index entries.
+const MANY_ROWS: i64 = 2000;
+
+impl SqliteStore {
+    /// Counts the rows that pass the filters, up to [`MANY_ROWS`], and picks a plan.
+    async fn list_plan(&self, query: &BookQuery) -> Result<ListPlan, BookRepoError> {
+        let f = &query.filter;
+        let narrowing = f.search.is_some()
+            || f.category.is_some()
+            || f.author.is_some()
+            || f.year_from.is_some()
+            || f.year_to.is_some();
+        if !narrowing {
+            return Ok(ListPlan::FromSortIndex);
+        }
+        let mut sql = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM books WHERE 1 = 1");
+        push_filter(&mut sql, f, ListPlan::FromFilters, "");
+        sql.push(" LIMIT ").push_bind(MANY_ROWS).push(")");
+        let (rows,): (i64,) = sql
+            .build_query_as()
+            .fetch_one(&self.db.read)
+            .await
+            .map_err(db_error)?;
+        Ok(if rows >= MANY_ROWS {
+            ListPlan::FromSortIndex
+        } else {
+            ListPlan::FromFilters
+        })
     }
 }
 
@@ -299,31 +345,51 @@ fn start(query: &BookQuery) -> Start<'_> {
     }
 }
 
-fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter) {
+/// Appends the filters. With [`ListPlan::FromSortIndex`], a unary `+` on every
+/// filtered column but the sort column keeps the planner from driving the query by
+/// that column's index.
+fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPlan, sort: &str) {
+    let col = |name: &'static str| -> &'static str {
+        match plan {
+            ListPlan::FromSortIndex if name != sort => match name {
+                "category_key" => "+category_key",
+                "author_key" => "+author_key",
+                "year" => "+year",
+                _ => "+row_id",
+            },
+            _ => name,
+        }
+    };
     if let Some(category) = &f.category {
-        sql.push(" AND category_key = ").push_bind(category.clone());
+        sql.push(format!(" AND {} = ", col("category_key")))
+            .push_bind(category.clone());
     }
     if let Some(author) = &f.author {
-        sql.push(" AND author_key = ").push_bind(author.clone());
+        sql.push(format!(" AND {} = ", col("author_key")))
+            .push_bind(author.clone());
     }
     if let Some(from) = f.year_from {
-        sql.push(" AND year >= ").push_bind(from);
+        sql.push(format!(" AND {} >= ", col("year")))
+            .push_bind(from);
     }
     if let Some(to) = f.year_to {
-        sql.push(" AND year <= ").push_bind(to);
+        sql.push(format!(" AND {} <= ", col("year"))).push_bind(to);
     }
     if f.available_only {
         sql.push(" AND rented < copies");
     }
     if let Some(terms) = &f.search {
-        sql.push(" AND row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH ")
-            .push_bind(search::match_expression(terms))
-            .push(")");
+        sql.push(format!(
+            " AND {} IN (SELECT rowid FROM books_fts WHERE books_fts MATCH ",
+            col("row_id")
+        ))
+        .push_bind(search::match_expression(terms))
+        .push(")");
     }
 }
 
 /// The listing's SQL, or `None` when the page is known to be empty.
-fn list_query(query: &BookQuery) -> Option<QueryBuilder<'static, Sqlite>> {
+fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static, Sqlite>> {
     if query.limit == 0 {
         return None;
     }
@@ -333,7 +399,7 @@ fn list_query(query: &BookQuery) -> Option<QueryBuilder<'static, Sqlite>> {
         SortOrder::Desc => ("<", "DESC"),
     };
     let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
-    push_filter(&mut sql, &query.filter);
+    push_filter(&mut sql, &query.filter, plan, column);
     match start(query) {
         Start::First => {}
         Start::End => return None,
