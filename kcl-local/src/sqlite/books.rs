@@ -274,31 +274,69 @@ enum ListPlan {
     FromSortIndex,
 }
 
-/// From this many filtered rows on, a listing walks the sort index. A page of
-/// `limit` rows then visits about `limit * total / MANY_ROWS` index entries.
-const MANY_ROWS: i64 = 2000;
-
 impl SqliteStore {
-    /// Counts the rows that pass the filters, up to [`MANY_ROWS`], and picks a plan.
+    /// Picks a plan from the most selective filter: each narrowing filter's rows are
+    /// counted on its own index alone, up to the sort-index threshold (no table rows
+    /// are read).
     async fn list_plan(&self, query: &BookQuery) -> Result<ListPlan, BookRepoError> {
+        let many_rows = self
+            .db
+            .sort_index_threshold
+            .load(std::sync::atomic::Ordering::Relaxed);
         let f = &query.filter;
-        let narrowing = f.search.is_some()
-            || f.category.is_some()
-            || f.author.is_some()
-            || f.year_from.is_some()
-            || f.year_to.is_some();
-        if !narrowing {
+        let years = f.year_from.is_some() || f.year_to.is_some();
+        let narrowing = [
+            f.search.is_some(),
+            f.category.is_some(),
+            f.author.is_some(),
+            years,
+        ];
+        let n = narrowing.iter().filter(|x| **x).count();
+        if n == 0 {
             return Ok(ListPlan::FromSortIndex);
         }
-        let mut sql = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM books WHERE 1 = 1");
-        push_filter(&mut sql, f, ListPlan::FromFilters, "");
-        sql.push(" LIMIT ").push_bind(MANY_ROWS).push(")");
+        // `min(a, b, ...)` of the per-filter counts; `min` of one value is an aggregate,
+        // so a single count is selected as it is.
+        let mut sql = QueryBuilder::<Sqlite>::new(if n == 1 { "SELECT (" } else { "SELECT min(" });
+        let mut first = true;
+        let mut open = |sql: &mut QueryBuilder<'_, Sqlite>, from_where: &str| {
+            if !std::mem::take(&mut first) {
+                sql.push(", ");
+            }
+            sql.push(format!("(SELECT count(*) FROM (SELECT 1 FROM {from_where}"));
+        };
+        let close = |sql: &mut QueryBuilder<'_, Sqlite>| {
+            sql.push(" LIMIT ").push_bind(many_rows).push("))");
+        };
+        if let Some(terms) = &f.search {
+            open(&mut sql, "books_fts WHERE books_fts MATCH ");
+            sql.push_bind(search::match_expression(terms));
+            close(&mut sql);
+        }
+        if let Some(category) = &f.category {
+            open(&mut sql, "books WHERE category_key = ");
+            sql.push_bind(category.clone());
+            close(&mut sql);
+        }
+        if let Some(author) = &f.author {
+            open(&mut sql, "books WHERE author_key = ");
+            sql.push_bind(author.clone());
+            close(&mut sql);
+        }
+        if years {
+            open(&mut sql, "books WHERE year BETWEEN ");
+            sql.push_bind(f.year_from.unwrap_or(i32::MIN))
+                .push(" AND ")
+                .push_bind(f.year_to.unwrap_or(i32::MAX));
+            close(&mut sql);
+        }
+        sql.push(")");
         let (rows,): (i64,) = sql
             .build_query_as()
             .fetch_one(&self.db.read)
             .await
             .map_err(db_error)?;
-        Ok(if rows >= MANY_ROWS {
+        Ok(if rows >= many_rows {
             ListPlan::FromSortIndex
         } else {
             ListPlan::FromFilters
@@ -354,8 +392,7 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
             ListPlan::FromSortIndex if name != sort => match name {
                 "category_key" => "+category_key",
                 "author_key" => "+author_key",
-                "year" => "+year",
-                _ => "+row_id",
+                _ => "+year",
             },
             _ => name,
         }
@@ -379,12 +416,24 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
         sql.push(" AND rented < copies");
     }
     if let Some(terms) = &f.search {
-        sql.push(format!(
-            " AND {} IN (SELECT rowid FROM books_fts WHERE books_fts MATCH ",
-            col("row_id")
-        ))
-        .push_bind(search::match_expression(terms))
-        .push(")");
+        let test = match plan {
+            // Few matches: read them all, then fetch their rows.
+            ListPlan::FromFilters => {
+                " AND row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
+            }
+            // Many matches, every term in a prefix index: test each row met on the
+            // sort index (a page visits a few hundred rows).
+            ListPlan::FromSortIndex if search::prefix_indexed(terms) => {
+                " AND EXISTS (SELECT 1 FROM books_fts WHERE rowid = books.row_id AND books_fts MATCH "
+            }
+            // A long term is costly to evaluate per row: list the matches once.
+            ListPlan::FromSortIndex => {
+                " AND +row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
+            }
+        };
+        sql.push(test)
+            .push_bind(search::match_expression(terms))
+            .push(")");
     }
 }
 

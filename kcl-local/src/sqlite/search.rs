@@ -63,6 +63,20 @@ pub(super) fn match_expression(terms: &SearchTerms) -> String {
     out
 }
 
+/// The longest (encoded) prefix the FTS5 table indexes (`prefix = '1 ... 8'` in
+/// the migration). A prefix query on a longer term merges the posting lists of every
+/// word it starts, which costs time in proportion to the matches.
+const LONGEST_INDEXED_PREFIX: usize = 8;
+
+/// Whether every term is answered from a prefix index (cheap to evaluate per row).
+pub(super) fn prefix_indexed(terms: &SearchTerms) -> bool {
+    terms.terms().iter().all(|t| {
+        let mut s = String::new();
+        encode_word(t, &mut s);
+        s.len() <= LONGEST_INDEXED_PREFIX
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
