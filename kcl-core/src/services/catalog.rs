@@ -51,6 +51,9 @@ pub struct CatalogService {
     ids: Arc<dyn IdSource>,
     cache_ttl: Duration,
     list_cache_ttl: Duration,
+    /// Decoded pages of this process, under the same keys as in the cache port (so
+    /// the generation invalidates them too): a hit costs no decoding.
+    pages: moka::sync::Cache<String, Arc<CachedPage>>,
 }
 
 /// A cached listing page, with the query it answers (checked on read, so a hash
@@ -60,6 +63,15 @@ struct CachedPage {
     query: String,
     items: Vec<Book>,
     next_cursor: Option<String>,
+}
+
+impl CachedPage {
+    fn page(&self) -> Page<Book> {
+        Page {
+            items: self.items.clone(),
+            next_cursor: self.next_cursor.clone(),
+        }
+    }
 }
 
 impl CatalogService {
@@ -77,6 +89,18 @@ impl CatalogService {
             ids: p.ids.clone(),
             cache_ttl: settings.book_cache_ttl,
             list_cache_ttl: settings.list_cache_ttl,
+            pages: moka::sync::Cache::builder()
+                .max_capacity(32 * 1024 * 1024)
+                .weigher(|k: &String, p: &Arc<CachedPage>| {
+                    let books: usize = p
+                        .items
+                        .iter()
+                        .map(|b| 256 + b.title.len() + b.author.len() + b.summary.len())
+                        .sum();
+                    u32::try_from(k.len() + p.query.len() + books).unwrap_or(u32::MAX)
+                })
+                .time_to_live(settings.list_cache_ttl.max(Duration::from_secs(1)))
+                .build(),
         }
     }
 
@@ -186,26 +210,30 @@ impl CatalogService {
             self.generation().await,
             stable_hash(&canonical)
         );
-        match self.cache.get(&key).await {
-            Ok(Some(bytes)) => match serde_json::from_slice::<CachedPage>(&bytes) {
-                Ok(hit) if hit.query == canonical => {
-                    return Ok(Page {
-                        items: hit.items,
-                        next_cursor: hit.next_cursor,
-                    })
+        let hit = match self.pages.get(&key) {
+            Some(local) => Some(local),
+            None => match self.cache.get(&key).await {
+                Ok(Some(bytes)) => serde_json::from_slice::<CachedPage>(&bytes)
+                    .ok()
+                    .map(Arc::new),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache read failed");
+                    None
                 }
-                _ => {}
             },
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "cache read failed"),
+        };
+        if let Some(hit) = hit.filter(|h| h.query == canonical) {
+            self.pages.insert(key, hit.clone());
+            return Ok(hit.page());
         }
         let page = self.list_uncached(&query).await?;
-        let cached = CachedPage {
+        let cached = Arc::new(CachedPage {
             query: canonical,
             items: page.items,
             next_cursor: page.next_cursor,
-        };
-        if let Ok(json) = serde_json::to_vec(&cached) {
+        });
+        if let Ok(json) = serde_json::to_vec(&*cached) {
             if let Err(e) = self
                 .cache
                 .set(&key, Bytes::from(json), self.list_cache_ttl)
@@ -214,10 +242,8 @@ impl CatalogService {
                 tracing::warn!(error = %e, "cache write failed");
             }
         }
-        Ok(Page {
-            items: cached.items,
-            next_cursor: cached.next_cursor,
-        })
+        self.pages.insert(key, cached.clone());
+        Ok(cached.page())
     }
 
     /// The catalog's generation: listings are cached under it, and every write

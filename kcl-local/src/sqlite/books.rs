@@ -270,9 +270,20 @@ enum ListPlan {
     /// Few rows pass the filters: read them through the filters' indexes and sort.
     FromFilters,
     /// Many rows pass: walk the sort index and keep the rows that pass, which stops
-    /// after one page instead of sorting thousands.
+    /// after one page instead of sorting thousands. The search's matches, if any,
+    /// are listed once (a cost in proportion to the matches).
     FromSortIndex,
+    /// Like `FromSortIndex` for a search alone that matches a large share of the
+    /// books with prefix-indexed terms: a page meets a match every few rows, so
+    /// testing each row costs less than listing every match.
+    DenseSearch,
 }
+
+/// A search alone is [`ListPlan::DenseSearch`] from this many times the sort-index
+/// threshold on (16,000 matches by default). On 100k books, testing rows beat
+/// listing matches from about 20k matches on (6 ms against 11 ms at 25k matches;
+/// 8 ms against 2 ms at 10k).
+const DENSE_FACTOR: i64 = 8;
 
 impl SqliteStore {
     /// Picks a plan from the most selective filter: each narrowing filter's rows are
@@ -336,11 +347,27 @@ impl SqliteStore {
             .fetch_one(&self.db.read)
             .await
             .map_err(db_error)?;
-        Ok(if rows >= many_rows {
-            ListPlan::FromSortIndex
-        } else {
-            ListPlan::FromFilters
-        })
+        if rows < many_rows {
+            return Ok(ListPlan::FromFilters);
+        }
+        match &f.search {
+            Some(terms) if n == 1 && search::prefix_indexed(terms) => {
+                let (matches,): (i64,) = sqlx::query_as(
+                    "SELECT count(*) FROM (SELECT 1 FROM books_fts WHERE books_fts MATCH ? LIMIT ?)",
+                )
+                .bind(search::match_expression(terms))
+                .bind(many_rows * DENSE_FACTOR)
+                .fetch_one(&self.db.read)
+                .await
+                .map_err(db_error)?;
+                Ok(if matches >= many_rows * DENSE_FACTOR {
+                    ListPlan::DenseSearch
+                } else {
+                    ListPlan::FromSortIndex
+                })
+            }
+            _ => Ok(ListPlan::FromSortIndex),
+        }
     }
 }
 
@@ -389,7 +416,7 @@ fn start(query: &BookQuery) -> Start<'_> {
 fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPlan, sort: &str) {
     let col = |name: &'static str| -> &'static str {
         match plan {
-            ListPlan::FromSortIndex if name != sort => match name {
+            ListPlan::FromSortIndex | ListPlan::DenseSearch if name != sort => match name {
                 "category_key" => "+category_key",
                 "author_key" => "+author_key",
                 _ => "+year",
@@ -423,10 +450,10 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
             }
             // Many matches, every term in a prefix index: test each row met on the
             // sort index (a page visits a few hundred rows).
-            ListPlan::FromSortIndex if search::prefix_indexed(terms) => {
+            ListPlan::DenseSearch => {
                 " AND EXISTS (SELECT 1 FROM books_fts WHERE rowid = books.row_id AND books_fts MATCH "
             }
-            // A long term is costly to evaluate per row: list the matches once.
+            // Otherwise list the matches once and walk the sort index.
             ListPlan::FromSortIndex => {
                 " AND +row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
             }
