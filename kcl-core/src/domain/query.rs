@@ -108,15 +108,47 @@ pub enum CursorValue {
     Text(String),
 }
 
+/// A book's folded texts, computed once: what filters, sorts and search compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookKeys {
+    /// [`Book::title_key`].
+    pub title: String,
+    /// [`Book::author_key`].
+    pub author: String,
+    /// [`Book::category_key`].
+    pub category: String,
+    /// [`Book::search_document`].
+    pub document: String,
+}
+
+impl BookKeys {
+    /// Computes the keys of `book`.
+    pub fn of(book: &Book) -> Self {
+        Self {
+            title: book.title_key(),
+            author: book.author_key(),
+            category: book.category_key(),
+            document: book.search_document(),
+        }
+    }
+}
+
 impl BookSort {
     /// The sort value of `book` for this key.
     pub fn value_of(&self, book: &Book) -> CursorValue {
-        match self.key {
-            SortKey::Title => CursorValue::Text(book.title_key()),
-            SortKey::Author => CursorValue::Text(book.author_key()),
-            SortKey::Year => CursorValue::Int(book.year as i64),
-            SortKey::Price => CursorValue::Int(book.price.cents()),
-            SortKey::CreatedAt => CursorValue::Int(book.created_at.timestamp_micros()),
+        self.value_with(book, None)
+    }
+
+    /// Like [`value_of`](Self::value_of), with the keys already computed.
+    pub fn value_with(&self, book: &Book, keys: Option<&BookKeys>) -> CursorValue {
+        match (self.key, keys) {
+            (SortKey::Title, Some(k)) => CursorValue::Text(k.title.clone()),
+            (SortKey::Author, Some(k)) => CursorValue::Text(k.author.clone()),
+            (SortKey::Title, None) => CursorValue::Text(book.title_key()),
+            (SortKey::Author, None) => CursorValue::Text(book.author_key()),
+            (SortKey::Year, _) => CursorValue::Int(book.year as i64),
+            (SortKey::Price, _) => CursorValue::Int(book.price.cents()),
+            (SortKey::CreatedAt, _) => CursorValue::Int(book.created_at.timestamp_micros()),
         }
     }
 }
@@ -141,17 +173,20 @@ pub struct BookFilter {
 impl BookFilter {
     /// Whether `book` passes the filter (the reference semantics for every adapter).
     pub fn matches(&self, book: &Book) -> bool {
-        self.category
-            .as_ref()
-            .is_none_or(|c| *c == book.category_key())
-            && self.author.as_ref().is_none_or(|a| *a == book.author_key())
+        self.matches_with(book, &BookKeys::of(book))
+    }
+
+    /// Like [`matches`](Self::matches), with the keys already computed.
+    pub fn matches_with(&self, book: &Book, keys: &BookKeys) -> bool {
+        self.category.as_ref().is_none_or(|c| *c == keys.category)
+            && self.author.as_ref().is_none_or(|a| *a == keys.author)
             && self.year_from.is_none_or(|y| book.year >= y)
             && self.year_to.is_none_or(|y| book.year <= y)
             && (!self.available_only || book.available() > 0)
             && self
                 .search
                 .as_ref()
-                .is_none_or(|s| s.matches(&book.search_document()))
+                .is_none_or(|s| s.matches(&keys.document))
     }
 }
 

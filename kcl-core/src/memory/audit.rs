@@ -1,3 +1,4 @@
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -5,20 +6,30 @@ use async_trait::async_trait;
 use crate::domain::{AuditEvent, EntityRef};
 use crate::ports::{AuditLog, AuditLogError};
 
-/// Audit events in memory, in append order.
+/// Audit events in memory, per entity in append order.
 #[derive(Default)]
 pub struct MemoryAuditLog {
-    events: Mutex<Vec<AuditEvent>>,
+    events: Mutex<Events>,
+}
+
+#[derive(Default)]
+struct Events {
+    ids: HashSet<crate::domain::EventId>,
+    by_entity: HashMap<EntityRef, Vec<AuditEvent>>,
 }
 
 #[async_trait]
 impl AuditLog for MemoryAuditLog {
     async fn append(&self, event: &AuditEvent) -> Result<(), AuditLogError> {
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        if events.iter().any(|e| e.event_id == event.event_id) {
+        if !events.ids.insert(event.event_id) {
             return Err(AuditLogError::DuplicateId(event.event_id));
         }
-        events.push(event.clone());
+        events
+            .by_entity
+            .entry(event.entity.clone())
+            .or_default()
+            .push(event.clone());
         Ok(())
     }
 
@@ -28,11 +39,7 @@ impl AuditLog for MemoryAuditLog {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, AuditLogError> {
         let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<_> = events
-            .iter()
-            .filter(|e| e.entity == *entity)
-            .cloned()
-            .collect();
+        let mut out = events.by_entity.get(entity).cloned().unwrap_or_default();
         // Stable sort: equal times keep append order.
         out.sort_by_key(|e| e.occurred_at);
         out.truncate(limit as usize);

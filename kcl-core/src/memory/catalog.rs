@@ -4,12 +4,16 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Book, BookId, BookQuery, Isbn, Rental, RentalId, RentalQuery, SortOrder};
+use crate::domain::{
+    Book, BookId, BookKeys, BookQuery, Isbn, Rental, RentalId, RentalQuery, SortOrder,
+};
 use crate::ports::{BookRepo, BookRepoError, RentalRepo, RentalRepoError, ReturnOutcome};
 
 #[derive(Default)]
 struct State {
     books: HashMap<BookId, Book>,
+    /// Folded texts of each book, computed on write rather than on every listing.
+    keys: HashMap<BookId, BookKeys>,
     isbns: HashMap<Isbn, BookId>,
     rentals: HashMap<RentalId, Rental>,
 }
@@ -39,6 +43,7 @@ impl BookRepo for MemoryCatalog {
         let mut b = book.clone();
         b.rented = 0;
         s.isbns.insert(b.isbn.clone(), b.id);
+        s.keys.insert(b.id, BookKeys::of(&b));
         s.books.insert(b.id, b);
         Ok(())
     }
@@ -82,6 +87,7 @@ impl BookRepo for MemoryCatalog {
         next.created_at = current.created_at;
         s.isbns.remove(&old_isbn);
         s.isbns.insert(next.isbn.clone(), next.id);
+        s.keys.insert(next.id, BookKeys::of(&next));
         s.books.insert(next.id, next.clone());
         Ok(next)
     }
@@ -110,6 +116,7 @@ impl BookRepo for MemoryCatalog {
         }
         let book = s.books.remove(&id).ok_or(BookRepoError::NotFound(id))?;
         s.isbns.remove(&book.isbn);
+        s.keys.remove(&id);
         Ok(book)
     }
 
@@ -118,8 +125,9 @@ impl BookRepo for MemoryCatalog {
         let mut rows: Vec<_> = s
             .books
             .values()
-            .filter(|b| q.filter.matches(b))
-            .map(|b| (q.sort.value_of(b), b.id, b))
+            .filter_map(|b| s.keys.get(&b.id).map(|k| (b, k)))
+            .filter(|(b, k)| q.filter.matches_with(b, k))
+            .map(|(b, k)| (q.sort.value_with(b, Some(k)), b.id, b))
             .filter(|(v, id, _)| match &q.after {
                 None => true,
                 Some(after) => match q.sort.order {
