@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use kcl_core::memory::{MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue};
-use kcl_core::ports::{BlobStore, QueueConfig, SystemClock, TaskQueue, UuidV7Ids};
-use kcl_core::services::Ports;
+use kcl_core::ports::{
+    AuditLog, BlobStore, BookRepo, HealthProbe, QueueConfig, RentalRepo, SystemClock, TaskQueue,
+    UuidV7Ids,
+};
+use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
 
 use crate::config::{BlobsConfig, Config, DatabaseConfig, QueueKind};
@@ -40,6 +43,68 @@ pub struct Kcl {
     sqlite: Option<kcl_local::SqliteStore>,
 }
 
+/// The relational side of a profile: repositories, audit log, queue, and probes.
+struct Relational {
+    books: Arc<dyn BookRepo>,
+    rentals: Arc<dyn RentalRepo>,
+    audit: Arc<dyn AuditLog>,
+    tasks: Option<Arc<dyn TaskQueue>>,
+    probes: Vec<Arc<dyn HealthProbe>>,
+    #[cfg(feature = "local")]
+    sqlite: Option<kcl_local::SqliteStore>,
+}
+
+impl Relational {
+    fn memory() -> Self {
+        let catalog = Arc::new(MemoryCatalog::default());
+        Self {
+            books: catalog.clone(),
+            rentals: catalog,
+            audit: Arc::new(MemoryAuditLog::default()),
+            tasks: None,
+            probes: Vec::new(),
+            #[cfg(feature = "local")]
+            sqlite: None,
+        }
+    }
+
+    #[cfg(feature = "local")]
+    async fn sqlite(path: &std::path::Path, queue: bool) -> Result<Self, StartError> {
+        let store = kcl_local::SqliteStore::open(path)
+            .await
+            .map_err(|e| StartError::Adapter {
+                what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
+                source: Box::new(e),
+            })?;
+        let shared = Arc::new(store.clone());
+        let tasks: Option<Arc<dyn TaskQueue>> = queue.then(|| {
+            Arc::new(kcl_local::SqliteQueue::new(
+                &store,
+                "tasks",
+                QueueConfig::default(),
+            )) as Arc<dyn TaskQueue>
+        });
+        Ok(Self {
+            books: shared.clone(),
+            rentals: shared.clone(),
+            audit: shared,
+            tasks,
+            probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
+            sqlite: Some(store),
+        })
+    }
+
+    #[cfg(not(feature = "local"))]
+    async fn sqlite(_: &std::path::Path, _: bool) -> Result<Self, StartError> {
+        Err(crate::ConfigError {
+            variable: "KCL_DATABASE_URL",
+            value: "sqlite://...".into(),
+            reason: "this build has no `local` feature; use memory:// or enable it".into(),
+        }
+        .into())
+    }
+}
+
 impl Kcl {
     /// Everything in memory: nothing persisted.
     ///
@@ -48,94 +113,51 @@ impl Kcl {
     /// # let _ = kcl.services;
     /// ```
     pub fn in_memory() -> Self {
-        Self::in_memory_with(&kcl_core::services::Settings::default())
-    }
-
-    fn in_memory_with(settings: &kcl_core::services::Settings) -> Self {
-        let catalog = Arc::new(MemoryCatalog::default());
-        Self {
-            services: Services::with_settings(
-                Ports {
-                    books: catalog.clone(),
-                    rentals: catalog,
-                    audit: Arc::new(MemoryAuditLog::default()),
-                    cache: Arc::new(MemoryCache::default()),
-                    clock: Arc::new(SystemClock),
-                    ids: Arc::new(UuidV7Ids),
-                    probes: Vec::new(),
-                },
-                settings,
-            ),
-            blobs: Arc::new(MemoryBlobStore::default()),
-            tasks: Arc::new(MemoryQueue::default()),
-            #[cfg(feature = "local")]
-            sqlite: None,
-        }
+        Self::assemble(
+            Relational::memory(),
+            Arc::new(MemoryBlobStore::default()),
+            &Settings::default(),
+        )
     }
 
     /// Builds the adapters `config` names, and the services over them.
     pub async fn open(config: &Config) -> Result<Self, StartError> {
-        let mut kcl = Self::in_memory_with(&config.settings);
-        if let DatabaseConfig::Sqlite(path) = &config.database {
-            kcl.open_sqlite(path, config.queue == QueueKind::Sqlite, &config.settings)
-                .await?;
-        }
-        if let BlobsConfig::File(root) = &config.blobs {
-            kcl.blobs = file_blobs(root)?;
-        }
-        Ok(kcl)
+        let relational = match &config.database {
+            DatabaseConfig::Sqlite(path) => {
+                Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
+            }
+            DatabaseConfig::Memory => Relational::memory(),
+        };
+        let blobs: Arc<dyn BlobStore> = match &config.blobs {
+            BlobsConfig::File(root) => file_blobs(root)?,
+            BlobsConfig::Memory => Arc::new(MemoryBlobStore::default()),
+        };
+        Ok(Self::assemble(relational, blobs, &config.settings))
     }
 
-    #[cfg(feature = "local")]
-    async fn open_sqlite(
-        &mut self,
-        path: &std::path::Path,
-        queue: bool,
-        settings: &kcl_core::services::Settings,
-    ) -> Result<(), StartError> {
-        let store = kcl_local::SqliteStore::open(path)
-            .await
-            .map_err(|e| StartError::Adapter {
-                what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
-                source: Box::new(e),
-            })?;
-        let shared = Arc::new(store.clone());
-        self.services = Services::with_settings(
-            Ports {
-                books: shared.clone(),
-                rentals: shared.clone(),
-                audit: shared,
-                cache: Arc::new(MemoryCache::default()),
-                clock: Arc::new(SystemClock),
-                ids: Arc::new(UuidV7Ids),
-                probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
-            },
-            settings,
-        );
-        if queue {
-            self.tasks = Arc::new(kcl_local::SqliteQueue::new(
-                &store,
-                "tasks",
-                QueueConfig::default(),
-            ));
+    fn assemble(r: Relational, blobs: Arc<dyn BlobStore>, settings: &Settings) -> Self {
+        let tasks = r
+            .tasks
+            .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
+        let mut probes = r.probes;
+        probes.push(Arc::new(BlobStoreProbe(blobs.clone())));
+        probes.push(Arc::new(QueueProbe(tasks.clone())));
+        let ports = Ports {
+            books: r.books,
+            rentals: r.rentals,
+            audit: r.audit,
+            cache: Arc::new(MemoryCache::default()),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(UuidV7Ids),
+            probes,
+        };
+        Self {
+            services: Services::with_settings(ports, settings),
+            blobs,
+            tasks,
+            #[cfg(feature = "local")]
+            sqlite: r.sqlite,
         }
-        self.sqlite = Some(store);
-        Ok(())
-    }
-
-    #[cfg(not(feature = "local"))]
-    async fn open_sqlite(
-        &mut self,
-        _: &std::path::Path,
-        _: bool,
-        _: &kcl_core::services::Settings,
-    ) -> Result<(), StartError> {
-        Err(crate::ConfigError {
-            variable: "KCL_DATABASE_URL",
-            value: "sqlite://...".into(),
-            reason: "this build has no `local` feature; use memory:// or enable it".into(),
-        }
-        .into())
     }
 
     /// Closes connections cleanly (waits for in-flight database work).

@@ -39,3 +39,33 @@ impl HealthService {
         (ready, reports)
     }
 }
+
+/// Readiness of a blob store: listing one key answers.
+pub struct BlobStoreProbe(pub std::sync::Arc<dyn crate::ports::BlobStore>);
+
+#[async_trait::async_trait]
+impl HealthProbe for BlobStoreProbe {
+    fn name(&self) -> &str {
+        "blobs"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0
+            .list("", 1)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Readiness of a task queue: its counts answer.
+pub struct QueueProbe(pub std::sync::Arc<dyn crate::ports::TaskQueue>);
+
+#[async_trait::async_trait]
+impl HealthProbe for QueueProbe {
+    fn name(&self) -> &str {
+        "queue"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.stats().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}

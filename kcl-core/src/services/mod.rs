@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub use catalog::{CatalogService, ListBooks};
 pub use error::ServiceError;
-pub use health::HealthService;
+pub use health::{BlobStoreProbe, HealthService, QueueProbe};
 pub use rentals::{ListRentals, RentalService};
 
 use crate::ports::{AuditLog, BookRepo, Cache, Clock, HealthProbe, IdSource, RentalRepo};
