@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Book, BookId, BookKeys, BookQuery, Isbn, Rental, RentalId, RentalQuery, SortOrder,
+    Book, BookId, BookKeys, BookQuery, CursorValue, Isbn, Rental, RentalId, RentalQuery, SortKey,
+    SortOrder,
 };
 use crate::ports::{BookRepo, BookRepoError, RentalRepo, RentalRepoError, ReturnOutcome};
 
@@ -122,13 +123,27 @@ impl BookRepo for MemoryCatalog {
 
     async fn list(&self, q: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
         let s = self.lock();
+        let after = q.after.as_ref().map(|(v, id)| {
+            let v = match v {
+                CursorValue::Int(i) => SortValue::Int(*i),
+                CursorValue::Text(t) => SortValue::Text(t.as_str()),
+            };
+            (v, *id)
+        });
+        let order = |a: &(SortValue<'_>, BookId, &Book), b: &(SortValue<'_>, BookId, &Book)| {
+            let asc = (&a.0, a.1).cmp(&(&b.0, b.1));
+            match q.sort.order {
+                SortOrder::Asc => asc,
+                SortOrder::Desc => asc.reverse(),
+            }
+        };
         let mut rows: Vec<_> = s
             .books
             .values()
             .filter_map(|b| s.keys.get(&b.id).map(|k| (b, k)))
             .filter(|(b, k)| q.filter.matches_with(b, k))
-            .map(|(b, k)| (q.sort.value_with(b, Some(k)), b.id, b))
-            .filter(|(v, id, _)| match &q.after {
+            .map(|(b, k)| (sort_value(q.sort.key, b, k), b.id, b))
+            .filter(|(v, id, _)| match &after {
                 None => true,
                 Some(after) => match q.sort.order {
                     SortOrder::Asc => (v, id) > (&after.0, &after.1),
@@ -136,16 +151,36 @@ impl BookRepo for MemoryCatalog {
                 },
             })
             .collect();
-        rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-        if q.sort.order == SortOrder::Desc {
-            rows.reverse();
+        // Only the first `limit` rows need sorting.
+        let limit = (q.limit as usize).min(rows.len());
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        Ok(rows
-            .into_iter()
-            .take(q.limit as usize)
-            .map(|(_, _, b)| b.clone())
-            .collect())
+        if rows.len() > limit {
+            rows.select_nth_unstable_by(limit - 1, order);
+            rows.truncate(limit);
+        }
+        rows.sort_by(order);
+        Ok(rows.into_iter().map(|(_, _, b)| b.clone()).collect())
     }
+}
+
+fn sort_value<'a>(key: SortKey, b: &Book, k: &'a BookKeys) -> SortValue<'a> {
+    match key {
+        SortKey::Title => SortValue::Text(&k.title),
+        SortKey::Author => SortValue::Text(&k.author),
+        SortKey::Year => SortValue::Int(i64::from(b.year)),
+        SortKey::Price => SortValue::Int(b.price.cents()),
+        SortKey::CreatedAt => SortValue::Int(b.created_at.timestamp_micros()),
+    }
+}
+
+/// A sort value borrowed from a stored book; orders like [`CursorValue`]
+/// (every integer before every text).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue<'a> {
+    Int(i64),
+    Text(&'a str),
 }
 
 #[async_trait]
