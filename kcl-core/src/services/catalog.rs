@@ -109,15 +109,16 @@ impl CatalogService {
         let now = self.clock.now();
         let book = Book::new(BookId(self.ids.new_id()), draft, now);
         self.books.insert(&book).await?;
-        self.invalidate(book.id).await;
-        self.audit(AuditAction::Created, &book, serde_json::to_value(&book))
+        self.committed(self.event(AuditAction::Created, book.id, &book))
             .await;
         Ok(book)
     }
 
     /// Reads a book (through the cache).
     pub async fn get(&self, id: BookId) -> Result<Book, ServiceError> {
-        let key = cache_key(id);
+        // Under the catalog's generation: a read that raced a write can only have
+        // stored its stale copy under a generation that write has already retired.
+        let key = format!("kcl:book:{}:{id}", self.generation().await);
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => {
                 if let Ok(book) = serde_json::from_slice::<Book>(&bytes) {
@@ -157,10 +158,8 @@ impl CatalogService {
             .into());
         }
         let next = current.revised(draft, self.clock.now());
-        let stored = self.books.update(&next, expected_version).await;
-        self.invalidate(id).await;
-        let stored = stored?;
-        self.audit(AuditAction::Updated, &stored, serde_json::to_value(&stored))
+        let stored = self.books.update(&next, expected_version).await?;
+        self.committed(self.event(AuditAction::Updated, id, &stored))
             .await;
         Ok(stored)
     }
@@ -171,10 +170,8 @@ impl CatalogService {
         id: BookId,
         expected_version: Option<u64>,
     ) -> Result<(), ServiceError> {
-        let deleted = self.books.delete(id, expected_version).await;
-        self.invalidate(id).await;
-        let book = deleted?;
-        self.audit(AuditAction::Deleted, &book, serde_json::to_value(&book))
+        let book = self.books.delete(id, expected_version).await?;
+        self.committed(self.event(AuditAction::Deleted, id, &book))
             .await;
         Ok(())
     }
@@ -251,21 +248,8 @@ impl CatalogService {
     async fn generation(&self) -> String {
         match self.cache.get(GENERATION_KEY).await {
             Ok(Some(g)) => String::from_utf8_lossy(&g).into_owned(),
-            _ => self.new_generation().await,
+            _ => renew_generation(self.cache.as_ref()).await,
         }
-    }
-
-    async fn new_generation(&self) -> String {
-        let g = Uuid::new_v4().simple().to_string();
-        let day = Duration::from_secs(24 * 3600);
-        if let Err(e) = self
-            .cache
-            .set(GENERATION_KEY, Bytes::from(g.clone()), day)
-            .await
-        {
-            tracing::error!(error = %e, "cannot renew the listing cache generation");
-        }
-        g
     }
 
     async fn list_uncached(&self, query: &BookQuery) -> Result<Page<Book>, ServiceError> {
@@ -392,31 +376,51 @@ impl CatalogService {
         Ok(self.audit.history(&EntityRef::book(id), limit).await?)
     }
 
-    /// Drops a book from the cache (after any change to it, rentals included).
-    pub async fn invalidate(&self, id: BookId) {
-        if let Err(e) = self.cache.delete(&cache_key(id)).await {
-            tracing::error!(error = %e, book_id = %id, "cache invalidation failed");
-        }
-        if !self.list_cache_ttl.is_zero() {
-            self.new_generation().await;
+    /// Drops every cached book and listing of this catalog (every process sharing
+    /// the cache port sees it).
+    pub async fn invalidate(&self) {
+        renew_generation(self.cache.as_ref()).await;
+    }
+
+    /// What follows a committed change: retire the cache generation, then record the
+    /// audit event. It runs in its own task, so a caller that stops waiting (an HTTP
+    /// client hanging up) cannot cut it short.
+    pub(crate) async fn committed(&self, event: AuditEvent) {
+        let cache = self.cache.clone();
+        let audit = self.audit.clone();
+        let task = tokio::spawn(async move {
+            renew_generation(cache.as_ref()).await;
+            record(audit.as_ref(), event).await;
+        });
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "post-commit task failed");
         }
     }
 
-    async fn audit(
+    /// An audit event about book `id`, now.
+    pub(crate) fn event(
         &self,
         action: AuditAction,
-        book: &Book,
-        data: Result<serde_json::Value, serde_json::Error>,
-    ) {
-        let event = AuditEvent {
+        id: BookId,
+        data: &impl Serialize,
+    ) -> AuditEvent {
+        AuditEvent {
             event_id: EventId(self.ids.new_id()),
             action,
-            entity: EntityRef::book(book.id),
-            data: data.unwrap_or(serde_json::Value::Null),
+            entity: EntityRef::book(id),
+            data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
             occurred_at: self.clock.now(),
-        };
-        record(self.audit.as_ref(), event).await;
+        }
     }
+}
+
+async fn renew_generation(cache: &dyn Cache) -> String {
+    let g = Uuid::new_v4().simple().to_string();
+    let day = Duration::from_secs(24 * 3600);
+    if let Err(e) = cache.set(GENERATION_KEY, Bytes::from(g.clone()), day).await {
+        tracing::error!(error = %e, "cannot renew the catalog cache generation");
+    }
+    g
 }
 
 const GENERATION_KEY: &str = "kcl:books:generation";
@@ -426,8 +430,4 @@ fn stable_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
-}
-
-fn cache_key(id: BookId) -> String {
-    format!("kcl:book:{id}")
 }

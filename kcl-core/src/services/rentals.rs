@@ -4,12 +4,12 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{record, CatalogService, Ports, ServiceError};
+use super::{CatalogService, Ports, ServiceError};
 use crate::domain::{
-    AuditAction, AuditEvent, BookId, Cursor, EntityRef, EventId, Page, Rental, RentalId,
-    RentalQuery, RentalStatusFilter, Renter, ValidationError,
+    AuditAction, BookId, Cursor, Page, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter,
+    ValidationError,
 };
-use crate::ports::{AuditLog, Clock, IdSource, RentalRepo};
+use crate::ports::{Clock, IdSource, RentalRepo};
 
 /// A rental listing as a caller asks for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,7 +36,6 @@ struct RentalCursor {
 pub struct RentalService {
     rentals: Arc<dyn RentalRepo>,
     catalog: Arc<CatalogService>,
-    audit: Arc<dyn AuditLog>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     loan_days: u64,
@@ -52,7 +51,6 @@ impl RentalService {
         Self {
             rentals: p.rentals.clone(),
             catalog,
-            audit: p.audit.clone(),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
             loan_days: Self::DEFAULT_LOAN_DAYS,
@@ -102,12 +100,10 @@ impl RentalService {
             due_date: due,
             returned_at: None,
         };
-        let outcome = self.rentals.rent(&rental).await;
-        if outcome.is_ok() {
-            self.catalog.invalidate(book_id).await;
-        }
-        outcome?;
-        self.audit(AuditAction::Rented, &rental).await;
+        self.rentals.rent(&rental).await?;
+        self.catalog
+            .committed(self.catalog.event(AuditAction::Rented, book_id, &rental))
+            .await;
         Ok(rental)
     }
 
@@ -115,8 +111,10 @@ impl RentalService {
     pub async fn return_rental(&self, id: RentalId) -> Result<Rental, ServiceError> {
         let outcome = self.rentals.return_rental(id, self.clock.now()).await?;
         if outcome.changed {
-            self.catalog.invalidate(outcome.rental.book_id).await;
-            self.audit(AuditAction::Returned, &outcome.rental).await;
+            let r = &outcome.rental;
+            self.catalog
+                .committed(self.catalog.event(AuditAction::Returned, r.book_id, r))
+                .await;
         }
         Ok(outcome.rental)
     }
@@ -189,16 +187,5 @@ impl RentalService {
             None
         };
         Ok(Page { items, next_cursor })
-    }
-
-    async fn audit(&self, action: AuditAction, rental: &Rental) {
-        let event = AuditEvent {
-            event_id: EventId(self.ids.new_id()),
-            action,
-            entity: EntityRef::book(rental.book_id),
-            data: serde_json::to_value(rental).unwrap_or(serde_json::Value::Null),
-            occurred_at: self.clock.now(),
-        };
-        record(self.audit.as_ref(), event).await;
     }
 }

@@ -171,3 +171,88 @@ async fn cached_listings_never_outlive_a_write() {
         "delete invalidates"
     );
 }
+
+/// A book repository whose next `get` reads, then waits for a signal before answering:
+/// a read that raced a write.
+struct PausingReads {
+    inner: Arc<crate::memory::MemoryCatalog>,
+    pause_next: std::sync::atomic::AtomicBool,
+    release: tokio::sync::Notify,
+    paused: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::BookRepo for PausingReads {
+    async fn insert(&self, b: &crate::domain::Book) -> Result<(), crate::ports::BookRepoError> {
+        self.inner.insert(b).await
+    }
+    async fn get(
+        &self,
+        id: crate::domain::BookId,
+    ) -> Result<crate::domain::Book, crate::ports::BookRepoError> {
+        let read = crate::ports::BookRepo::get(self.inner.as_ref(), id).await;
+        if self
+            .pause_next
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.paused.notify_one();
+            self.release.notified().await;
+        }
+        read
+    }
+    async fn update(
+        &self,
+        b: &crate::domain::Book,
+        v: u64,
+    ) -> Result<crate::domain::Book, crate::ports::BookRepoError> {
+        self.inner.update(b, v).await
+    }
+    async fn delete(
+        &self,
+        id: crate::domain::BookId,
+        v: Option<u64>,
+    ) -> Result<crate::domain::Book, crate::ports::BookRepoError> {
+        self.inner.delete(id, v).await
+    }
+    async fn list(
+        &self,
+        q: &crate::domain::BookQuery,
+    ) -> Result<Vec<crate::domain::Book>, crate::ports::BookRepoError> {
+        crate::ports::BookRepo::list(self.inner.as_ref(), q).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_that_raced_a_write_never_caches_the_old_book() {
+    let mem = MemoryBackend::new();
+    let repo = Arc::new(PausingReads {
+        inner: mem.catalog.clone(),
+        pause_next: false.into(),
+        release: tokio::sync::Notify::new(),
+        paused: tokio::sync::Notify::new(),
+    });
+    let mut ports = mem.ports();
+    ports.books = repo.clone();
+    let s = Services::new(ports);
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    repo.pause_next
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let reader = tokio::spawn({
+        let s = s.clone();
+        async move { s.catalog.get(book.id).await.unwrap() }
+    });
+    repo.paused.notified().await; // the reader holds version 1
+    s.catalog.update(book.id, draft(1, 5), 1).await.unwrap();
+    repo.release.notify_one();
+    assert_eq!(
+        reader.await.unwrap().version,
+        1,
+        "the raced read answers what it read"
+    );
+    let after = s.catalog.get(book.id).await.unwrap();
+    assert_eq!(
+        (after.version, after.copies),
+        (2, 5),
+        "but never caches it past the write"
+    );
+}
