@@ -16,14 +16,30 @@ export RUST_BACKTRACE=1
 
 step() { printf '\n==> %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
-step "toolchain"
+# Debian packages, as root or through sudo.
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@"
+}
+
+step "toolchain and system packages"
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+need="1.95"
+have="$(rustc --version | awk '{print $2}')"
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "KCL needs Rust $need or newer; this machine has $have (rustup update)"; exit 1
+fi
 if command -v rustup >/dev/null; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 cargo --version
-command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
+missing=()
+command -v cc >/dev/null || missing+=(build-essential) # the bundled SQLite is C
+command -v curl >/dev/null || missing+=(curl)
+[ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 step "fmt"
 cargo fmt --all -- --check

@@ -8,7 +8,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 cargo build --quiet --example server
 bin="$CARGO_TARGET_DIR/debug/examples/server"
 data="$(mktemp -d)"
-port=$(( 20000 + RANDOM % 20000 ))
+# A free port, asked of the kernel.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
+  || echo $(( 20000 + RANDOM % 20000 )))
 export KCL_DATA_DIR="$data" KCL_HTTP_ADDR="127.0.0.1:$port"
 base="http://127.0.0.1:$port"
 pid=""
@@ -32,17 +34,21 @@ stop() {
 }
 
 start
-curl -fsS "$base/health" | grep -q '"status":"ok"'
+# Captured, then matched: `curl | grep -q` can fail under pipefail (SIGPIPE).
+health=$(curl -fsS "$base/health")
+grep -q '"status":"ok"' <<<"$health" || { echo "not ready: $health"; exit 1; }
 created=$(curl -fsS -X POST "$base/api/books" -H 'content-type: application/json' \
   -d '{"title":"Dom Casmurro","author":"Machado de Assis","isbn":"9788535910667","year":1899,"copies":1}')
 id=$(printf '%s' "$created" | sed -E 's/.*"id":"([0-9a-f-]+)".*/\1/')
 status=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/api/books" -H 'content-type: application/json' -d '{"title":1}')
 [ "$status" = 422 ] || { echo "bad input answered $status"; exit 1; }
-curl -fsS "$base/" | grep -q 'Dom Casmurro'
+page=$(curl -fsS "$base/")
+grep -q 'Dom Casmurro' <<<"$page" || { echo "the web page does not list the book"; exit 1; }
 stop
 grep -q 'shutting down' "$data/server.log" || { cat "$data/server.log"; echo "no graceful shutdown"; exit 1; }
 
 start
-curl -fsS "$base/api/books/$id" | grep -q '"title":"Dom Casmurro"'
+book=$(curl -fsS "$base/api/books/$id")
+grep -q '"title":"Dom Casmurro"' <<<"$book" || { echo "the book did not survive: $book"; exit 1; }
 stop
 echo "smoke test passed: create, SIGTERM, restart, data kept"

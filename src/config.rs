@@ -75,7 +75,20 @@ pub struct Config {
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&std::env::vars().collect())
+        let mut vars = HashMap::new();
+        // Only KCL's own variables are read; others may hold anything (even non-UTF-8).
+        for (k, v) in std::env::vars_os() {
+            let Some(k) = k.to_str().filter(|k| k.starts_with("KCL_")) else {
+                continue;
+            };
+            let v = v.into_string().map_err(|v| ConfigError {
+                variable: known_variable(k),
+                value: v.to_string_lossy().into_owned(),
+                reason: "is not valid UTF-8".into(),
+            })?;
+            vars.insert(k.to_owned(), v);
+        }
+        Self::from_vars(&vars)
     }
 
     /// Reads a set of variables (what [`Config::from_env`] does with the environment).
@@ -161,6 +174,22 @@ impl Config {
             queue,
         })
     }
+}
+
+/// The static name of a known variable (for errors), or `KCL_*`.
+fn known_variable(name: &str) -> &'static str {
+    [
+        "KCL_DATA_DIR",
+        "KCL_HTTP_ADDR",
+        "KCL_DATABASE_URL",
+        "KCL_BLOBS",
+        "KCL_QUEUE",
+        "KCL_CACHE_URL",
+        "KCL_LIST_CACHE_TTL_SECS",
+    ]
+    .into_iter()
+    .find(|k| *k == name)
+    .unwrap_or("KCL_*")
 }
 
 fn unsupported(supported: &str, value: &str, later: &str) -> String {

@@ -129,7 +129,7 @@ impl Kcl {
             DatabaseConfig::Memory => Relational::memory(),
         };
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
-            BlobsConfig::File(root) => file_blobs(root)?,
+            BlobsConfig::File(root) => file_blobs(root).await?,
             BlobsConfig::Memory => Arc::new(MemoryBlobStore::default()),
         };
         Ok(Self::assemble(relational, blobs, &config.settings))
@@ -170,16 +170,19 @@ impl Kcl {
 }
 
 #[cfg(feature = "local")]
-fn file_blobs(root: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
-    std::fs::create_dir_all(root).map_err(|e| StartError::Adapter {
-        what: format!("KCL_BLOBS: cannot create {}", root.display()),
-        source: Box::new(e),
-    })?;
-    Ok(Arc::new(kcl_local::FsBlobStore::new(root.to_path_buf())))
+async fn file_blobs(root: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
+    // `open` creates the folders and clears temporary files a crash left behind.
+    let store = kcl_local::FsBlobStore::open(root.to_path_buf())
+        .await
+        .map_err(|e| StartError::Adapter {
+            what: format!("KCL_BLOBS: cannot open {}", root.display()),
+            source: Box::new(e),
+        })?;
+    Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "local"))]
-fn file_blobs(_: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
+async fn file_blobs(_: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
     Err(crate::ConfigError {
         variable: "KCL_BLOBS",
         value: "file://...".into(),

@@ -11,7 +11,7 @@ use crate::SqliteStore;
 /// How long a check may take before the database counts as down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A [`HealthProbe`] named `database`: runs `SELECT 1` on the store's readers.
+/// A [`HealthProbe`] named `database`: reads the schema through the store's readers.
 /// Fails once the store is [closed](SqliteStore::close).
 #[derive(Debug, Clone)]
 pub struct SqliteProbe {
@@ -34,7 +34,9 @@ impl HealthProbe for SqliteProbe {
     }
 
     async fn check(&self) -> Result<(), String> {
-        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        // Reads the schema: a missing, unreadable or corrupt file fails, not just a
+        // closed pool.
+        let query = sqlx::query("SELECT count(*) FROM sqlite_schema").execute(&self.pool);
         match tokio::time::timeout(CHECK_TIMEOUT, query).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!("SQLite: {e}")),

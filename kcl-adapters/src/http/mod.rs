@@ -26,10 +26,12 @@ use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use kcl_core::Services;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use problem::Problem;
+
+/// Longest a request may take before it is answered `503 timeout`.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Largest JSON or form body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -43,10 +45,13 @@ pub fn router(services: Services) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    problem::timed_out,
+                ))
+                .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
+        )
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(TraceLayer::new_for_http())
 }

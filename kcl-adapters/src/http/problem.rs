@@ -124,6 +124,14 @@ pub(crate) async fn method_not_allowed() -> Problem {
     )
 }
 
+pub(crate) async fn timed_out(_: tower::BoxError) -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "timeout",
+        "the request took too long; retry later",
+    )
+}
+
 pub(crate) fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     Problem::new(

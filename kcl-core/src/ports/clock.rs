@@ -33,18 +33,21 @@ impl Clock for SystemClock {
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
 impl ManualClock {
-    /// A clock stopped at `at`.
+    /// A clock stopped at `at` (truncated to microseconds, like [`SystemClock`]).
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
+        use chrono::SubsecRound;
+        Self(Mutex::new(at.trunc_subsecs(6)))
     }
-    /// Moves the clock.
+    /// Moves the clock (to the microsecond).
     pub fn advance(&self, by: chrono::Duration) {
+        use chrono::SubsecRound;
         let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *t += by;
+        *t = (*t + by).trunc_subsecs(6);
     }
     /// Sets the clock.
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at;
+        use chrono::SubsecRound;
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = at.trunc_subsecs(6);
     }
 }
 

@@ -148,6 +148,7 @@ impl CatalogService {
         draft: BookDraft,
         expected_version: u64,
     ) -> Result<Book, ServiceError> {
+        check_version(expected_version)?;
         let current = self.books.get(id).await?;
         if current.version != expected_version {
             return Err(crate::ports::BookRepoError::VersionConflict {
@@ -170,6 +171,9 @@ impl CatalogService {
         id: BookId,
         expected_version: Option<u64>,
     ) -> Result<(), ServiceError> {
+        if let Some(v) = expected_version {
+            check_version(v)?;
+        }
         let book = self.books.delete(id, expected_version).await?;
         self.committed(self.event(AuditAction::Deleted, id, &book))
             .await;
@@ -412,6 +416,18 @@ impl CatalogService {
             occurred_at: self.clock.now(),
         }
     }
+}
+
+/// Versions are positive and fit every database's signed 64-bit integers.
+fn check_version(v: u64) -> Result<(), ValidationError> {
+    if v == 0 || v > i64::MAX as u64 {
+        return Err(ValidationError::field(
+            "version",
+            "out-of-range",
+            "must be a version read from the book (1 or more)",
+        ));
+    }
+    Ok(())
 }
 
 async fn renew_generation(cache: &dyn Cache) -> String {

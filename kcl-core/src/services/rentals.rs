@@ -154,9 +154,20 @@ impl RentalService {
         let after = match ask.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => match Cursor::decode::<RentalCursor>(c) {
-                Ok(rc) => {
-                    chrono::DateTime::from_timestamp_micros(rc.t).map(|t| (t, RentalId(rc.id)))
-                }
+                Ok(rc) => match chrono::DateTime::from_timestamp_micros(rc.t) {
+                    Some(t) => Some((t, RentalId(rc.id))),
+                    None => {
+                        errors.extend(
+                            ValidationError::field(
+                                "cursor",
+                                "bad-cursor",
+                                "is not a cursor from this listing",
+                            )
+                            .errors,
+                        );
+                        None
+                    }
+                },
                 Err(e) => {
                     errors.extend(e.errors);
                     None

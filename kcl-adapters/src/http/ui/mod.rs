@@ -4,9 +4,15 @@
 mod forms;
 mod pages;
 
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use kcl_core::Services;
+
+use crate::http::problem::Problem;
 
 pub(crate) fn routes() -> Router<Services> {
     Router::new()
@@ -17,4 +23,32 @@ pub(crate) fn routes() -> Router<Services> {
         .route("/ui/books/{id}/delete", post(forms::delete_book))
         .route("/ui/books/{id}/rent", post(forms::rent))
         .route("/ui/rentals/{id}/return", post(forms::return_rental))
+        .route_layer(axum::middleware::from_fn(same_origin))
+}
+
+/// Refuses form posts from other sites (cross-site request forgery): the browser's
+/// `Sec-Fetch-Site` must not say `cross-site`, and an `Origin` must name this host.
+async fn same_origin(req: Request, next: Next) -> Response {
+    if req.method() == Method::POST && !from_this_site(&req) {
+        return pages::error_page(Problem::new(
+            StatusCode::FORBIDDEN,
+            "cross-site-form",
+            "this form was posted from another site",
+        ));
+    }
+    next.run(req).await
+}
+
+fn from_this_site(req: &Request) -> bool {
+    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if h("sec-fetch-site") == Some("cross-site") {
+        return false;
+    }
+    match (h(header::ORIGIN.as_str()), h(header::HOST.as_str())) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
 }

@@ -1,5 +1,6 @@
-//! The HTTP API end to end (in-process, on the in-memory adapters).
-#![cfg(feature = "http")]
+//! The HTTP API end to end, in-process, on every backend: each check runs on the
+//! in-memory adapters and on the embedded SQLite profile.
+#![cfg(all(feature = "http", feature = "local"))]
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use kcl_adapters::http::router;
+use kcl::http::router;
 use kcl_core::memory::MemoryBackend;
 use kcl_core::ports::HealthProbe;
 use serde_json::{json, Value};
@@ -55,9 +56,51 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
     }
 }
 
-fn app() -> Router {
+fn memory_app() -> Router {
     router(MemoryBackend::new().services())
 }
+
+async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = std::collections::HashMap::from([(
+        "KCL_DATA_DIR".to_owned(),
+        dir.path().display().to_string(),
+    )]);
+    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
+        .await
+        .unwrap();
+    (router(kcl.services.clone()), kcl, dir)
+}
+
+/// Runs each named check once per backend.
+macro_rules! on_every_backend {
+    ($($check:ident),* $(,)?) => {
+        $(
+            mod $check {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn memory() {
+                    super::$check(&super::memory_app()).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let (app, kcl, _dir) = super::sqlite_app().await;
+                    super::$check(&app).await;
+                    kcl.close().await;
+                }
+            }
+        )*
+    };
+}
+
+on_every_backend!(
+    book_lifecycle,
+    rentals_never_exceed_copies_and_return_is_idempotent,
+    listing_filters_sorts_and_pages,
+    bad_input_gets_4xx_problems_never_500,
+    web_ui_creates_edits_rents_returns_and_deletes,
+    web_forms_posted_from_another_site_are_refused,
+    out_of_range_versions_are_invalid_not_conflicts,
+);
 
 fn book_json(isbn: &str, copies: i64) -> Value {
     json!({
@@ -80,9 +123,7 @@ fn assert_problem(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.body["status"], status);
 }
 
-#[tokio::test]
-async fn book_lifecycle() {
-    let app = app();
+async fn book_lifecycle(app: &Router) {
     let created = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -177,9 +218,7 @@ async fn book_lifecycle() {
     assert!(first["event_id"].is_string() && first["occurred_at"].as_str().unwrap().ends_with('Z'));
 }
 
-#[tokio::test]
-async fn rentals_never_exceed_copies_and_return_is_idempotent() {
-    let app = app();
+async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
     let book = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 2))).await;
     let id = book.body["id"].as_str().unwrap();
     let mut ok = 0;
@@ -251,9 +290,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent() {
     assert_eq!(book.body["available"], 1);
 }
 
-#[tokio::test]
-async fn listing_filters_sorts_and_pages() {
-    let app = app();
+async fn listing_filters_sorts_and_pages(app: &Router) {
     for (i, (cat, year)) in [("Poesia", 1990), ("Romance", 2000), ("romance", 2010)]
         .iter()
         .enumerate()
@@ -306,9 +343,7 @@ async fn listing_filters_sorts_and_pages() {
     );
 }
 
-#[tokio::test]
-async fn bad_input_gets_4xx_problems_never_500() {
-    let app = app();
+async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
     let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
         .await
         .body["id"]
@@ -565,7 +600,7 @@ impl HealthProbe for Down {
 
 #[tokio::test]
 async fn health_reports_dependencies() {
-    let app = app();
+    let app = memory_app();
     let live = call(&app, Method::GET, "/health/live", None).await;
     assert_eq!(
         (live.status, live.body["status"].as_str()),
@@ -597,9 +632,7 @@ fn form(uri: &str, body: &str) -> Request<Body> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn web_ui_creates_edits_rents_returns_and_deletes() {
-    let app = app();
+async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
     let home = call(&app, Method::GET, "/", None).await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.content_type.starts_with("text/html"));
@@ -654,4 +687,62 @@ async fn web_ui_creates_edits_rents_returns_and_deletes() {
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);
     let gone = call(&app, Method::GET, &page_uri, None).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
+}
+
+async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
+    let body = "title=T&author=A&isbn=9780306406157&category=C&year=2001&price=1&copies=1&summary=";
+    let mut req = form("/ui/books", body);
+    req.headers_mut()
+        .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+    req.headers_mut()
+        .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+    assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    let mut req = form("/ui/books", body);
+    req.headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    let mut req = form("/ui/books", body);
+    req.headers_mut()
+        .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+    req.headers_mut()
+        .insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+    req.headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().unwrap());
+    assert_eq!(
+        send(&app, req).await.status,
+        StatusCode::SEE_OTHER,
+        "same origin is fine"
+    );
+    let list = call(&app, Method::GET, "/api/books", None).await;
+    assert_eq!(
+        list.body["items"].as_array().unwrap().len(),
+        1,
+        "only the same-origin post created a book"
+    );
+}
+
+async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
+    let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/books/{id}?version=18446744073709551615"),
+        None,
+    )
+    .await;
+    assert_problem(&r, 422, "validation-failed");
+    assert_eq!(r.body["errors"][0]["field"], "version");
+    let r = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/books/{id}?version=0"),
+        None,
+    )
+    .await;
+    assert_problem(&r, 422, "validation-failed");
 }
