@@ -124,7 +124,7 @@ fn assert_problem(r: &Reply, status: u16, code: &str) {
 }
 
 async fn book_lifecycle(app: &Router) {
-    let created = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
+    let created = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -136,14 +136,14 @@ async fn book_lifecycle(app: &Router) {
     assert_eq!(created.body["price"], "39.90");
     assert_eq!(created.body["available"], 1);
 
-    let got = call(&app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let got = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(got.body, created.body);
 
     let mut update = book_json(ISBN, 3);
     update["version"] = json!(1);
     update["title"] = json!("Dom Casmurro (2a ed.)");
     let updated = call(
-        &app,
+        app,
         Method::PUT,
         &format!("/api/books/{id}"),
         Some(update.clone()),
@@ -151,25 +151,25 @@ async fn book_lifecycle(app: &Router) {
     .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(updated.body["version"], 2);
-    let stale = call(&app, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
+    let stale = call(app, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
     assert_problem(&stale, 409, "version-conflict");
 
-    let dup = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
+    let dup = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
     assert_problem(&dup, 409, "duplicate-isbn");
 
     let rent = call(
-        &app,
+        app,
         Method::POST,
         "/api/rentals",
         Some(json!({"book_id": id, "renter": "ana"})),
     )
     .await;
     assert_eq!(rent.status, StatusCode::CREATED, "{}", rent.text);
-    let refused = call(&app, Method::DELETE, &format!("/api/books/{id}"), None).await;
+    let refused = call(app, Method::DELETE, &format!("/api/books/{id}"), None).await;
     assert_problem(&refused, 409, "book-rented");
     let rid = rent.body["id"].as_str().unwrap();
     call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/rentals/{rid}/return"),
         None,
@@ -177,7 +177,7 @@ async fn book_lifecycle(app: &Router) {
     .await;
 
     let stale_delete = call(
-        &app,
+        app,
         Method::DELETE,
         &format!("/api/books/{id}?version=1"),
         None,
@@ -185,18 +185,18 @@ async fn book_lifecycle(app: &Router) {
     .await;
     assert_problem(&stale_delete, 409, "version-conflict");
     let deleted = call(
-        &app,
+        app,
         Method::DELETE,
         &format!("/api/books/{id}?version=2"),
         None,
     )
     .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let gone = call(&app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let gone = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
     assert_problem(&gone, 404, "not-found");
 
     let audit = call(
-        &app,
+        app,
         Method::GET,
         &format!("/api/audit?entity_type=book&entity_id={id}"),
         None,
@@ -219,12 +219,12 @@ async fn book_lifecycle(app: &Router) {
 }
 
 async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
-    let book = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 2))).await;
+    let book = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 2))).await;
     let id = book.body["id"].as_str().unwrap();
     let mut ok = 0;
     for i in 0..5 {
         let r = call(
-            &app,
+            app,
             Method::POST,
             "/api/rentals",
             Some(json!({"book_id": id, "renter": format!("r{i}"), "due_date": in_a_week()})),
@@ -238,7 +238,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
     }
     assert_eq!(ok, 2);
     let unknown = call(
-        &app,
+        app,
         Method::POST,
         "/api/rentals",
         Some(json!({"book_id": uuid::Uuid::new_v4(), "renter": "x"})),
@@ -247,7 +247,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
     assert_problem(&unknown, 404, "not-found");
 
     let list = call(
-        &app,
+        app,
         Method::GET,
         &format!("/api/rentals?book_id={id}&status=active&limit=1"),
         None,
@@ -256,7 +256,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     let cursor = list.body["next_cursor"].as_str().unwrap();
     let rest = call(
-        &app,
+        app,
         Method::GET,
         &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"),
         None,
@@ -267,14 +267,14 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
 
     let rid = list.body["items"][0]["id"].as_str().unwrap();
     let first = call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/rentals/{rid}/return"),
         None,
     )
     .await;
     let second = call(
-        &app,
+        app,
         Method::POST,
         &format!("/api/rentals/{rid}/return"),
         None,
@@ -286,7 +286,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
         "returning twice gives the same rental"
     );
     assert_eq!(first.body["status"], "returned");
-    let book = call(&app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let book = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(book.body["available"], 1);
 }
 
@@ -300,12 +300,12 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
         b["year"] = json!(year);
         b["title"] = json!(format!("Livro {i}"));
         assert_eq!(
-            call(&app, Method::POST, "/api/books", Some(b)).await.status,
+            call(app, Method::POST, "/api/books", Some(b)).await.status,
             StatusCode::CREATED
         );
     }
     let r = call(
-        &app,
+        app,
         Method::GET,
         "/api/books?category=ROMANCE&sort=-year&limit=1",
         None,
@@ -314,7 +314,7 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
     assert_eq!(r.body["items"][0]["year"], 2010);
     let c = r.body["next_cursor"].as_str().unwrap();
     let r2 = call(
-        &app,
+        app,
         Method::GET,
         &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"),
         None,
@@ -322,7 +322,7 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
     .await;
     assert_eq!(r2.body["items"][0]["year"], 2000);
     let wrong = call(
-        &app,
+        app,
         Method::GET,
         &format!("/api/books?sort=title&cursor={c}"),
         None,
@@ -330,7 +330,7 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
     .await;
     assert_problem(&wrong, 422, "validation-failed");
     let s = call(
-        &app,
+        app,
         Method::GET,
         "/api/books?q=livro&year_from=1980&year_to=1995",
         None,
@@ -344,7 +344,7 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
 }
 
 async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
-    let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+    let id = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
         .await
         .body["id"]
         .as_str()
@@ -538,12 +538,12 @@ async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
         ),
     ];
     for (method, uri, body, status, code) in cases {
-        let r = call(&app, method.clone(), &uri, body).await;
+        let r = call(app, method.clone(), &uri, body).await;
         assert!(r.status.is_client_error(), "{method} {uri}: {}", r.text);
         assert_problem(&r, status, code);
     }
     let syntax = send(
-        &app,
+        app,
         Request::post("/api/books")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from("{not json"))
@@ -552,13 +552,13 @@ async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
     .await;
     assert_problem(&syntax, 400, "bad-json");
     let no_type = send(
-        &app,
+        app,
         Request::post("/api/books").body(Body::from("{}")).unwrap(),
     )
     .await;
     assert_problem(&no_type, 415, "unsupported-media-type");
     let big = send(
-        &app,
+        app,
         Request::post("/api/books")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(vec![b' '; 100_000]))
@@ -567,7 +567,7 @@ async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
     .await;
     assert_problem(&big, 413, "body-too-large");
     let validation = call(
-        &app,
+        app,
         Method::POST,
         "/api/books",
         Some(json!({"title": "", "author": "a", "isbn": "1", "year": 1})),
@@ -600,13 +600,13 @@ impl HealthProbe for Down {
 
 #[tokio::test]
 async fn health_reports_dependencies() {
-    let app = memory_app();
-    let live = call(&app, Method::GET, "/health/live", None).await;
+    let app = &memory_app();
+    let live = call(app, Method::GET, "/health/live", None).await;
     assert_eq!(
         (live.status, live.body["status"].as_str()),
         (StatusCode::OK, Some("ok"))
     );
-    let ready = call(&app, Method::GET, "/health", None).await;
+    let ready = call(app, Method::GET, "/health", None).await;
     assert_eq!(ready.status, StatusCode::OK);
 
     let mem = MemoryBackend::new();
@@ -633,13 +633,13 @@ fn form(uri: &str, body: &str) -> Request<Body> {
 }
 
 async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
-    let home = call(&app, Method::GET, "/", None).await;
+    let home = call(app, Method::GET, "/", None).await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.content_type.starts_with("text/html"));
-    let created = send(&app, form("/ui/books", "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=39%2C90&copies=1&summary=")).await;
+    let created = send(app, form("/ui/books", "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=39%2C90&copies=1&summary=")).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     let page_uri = created.location.unwrap();
-    let page = call(&app, Method::GET, &page_uri, None).await;
+    let page = call(app, Method::GET, &page_uri, None).await;
     assert!(
         page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "titles are escaped"
@@ -648,19 +648,19 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
     assert!(page.text.contains("39.90"));
     let id = page_uri.trim_start_matches("/books/");
 
-    let bad = send(&app, form("/ui/books", "title=&author=&isbn=1&year=x")).await;
+    let bad = send(app, form("/ui/books", "title=&author=&isbn=1&year=x")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text.contains("must be a whole number"));
 
-    let edit = send(&app, form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
+    let edit = send(app, form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.text);
     let rent = send(
-        &app,
+        app,
         form(&format!("/ui/books/{id}/rent"), "renter=bia&due_date="),
     )
     .await;
     assert_eq!(rent.status, StatusCode::SEE_OTHER, "{}", rent.text);
-    let page = call(&app, Method::GET, &page_uri, None).await;
+    let page = call(app, Method::GET, &page_uri, None).await;
     assert!(
         page.text.contains("Edited") && page.text.contains("bia") && page.text.contains("1 of 2")
     );
@@ -673,19 +673,13 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
         .next()
         .unwrap()
         .to_owned();
-    let ret = send(&app, form(&format!("/ui/rentals/{rental_id}/return"), "")).await;
+    let ret = send(app, form(&format!("/ui/rentals/{rental_id}/return"), "")).await;
     assert_eq!(ret.status, StatusCode::SEE_OTHER);
-    let list = call(
-        &app,
-        Method::GET,
-        "/?q=edited&available=on&sort=-year",
-        None,
-    )
-    .await;
+    let list = call(app, Method::GET, "/?q=edited&available=on&sort=-year", None).await;
     assert!(list.text.contains("Edited"));
-    let del = send(&app, form(&format!("/ui/books/{id}/delete"), "version=2")).await;
+    let del = send(app, form(&format!("/ui/books/{id}/delete"), "version=2")).await;
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);
-    let gone = call(&app, Method::GET, &page_uri, None).await;
+    let gone = call(app, Method::GET, &page_uri, None).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
@@ -696,11 +690,11 @@ async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
         .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
     req.headers_mut()
         .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
-    assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(app, req).await.status, StatusCode::FORBIDDEN);
     let mut req = form("/ui/books", body);
     req.headers_mut()
         .insert("sec-fetch-site", "cross-site".parse().unwrap());
-    assert_eq!(send(&app, req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(app, req).await.status, StatusCode::FORBIDDEN);
     let mut req = form("/ui/books", body);
     req.headers_mut()
         .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
@@ -709,11 +703,11 @@ async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
     req.headers_mut()
         .insert("sec-fetch-site", "same-origin".parse().unwrap());
     assert_eq!(
-        send(&app, req).await.status,
+        send(app, req).await.status,
         StatusCode::SEE_OTHER,
         "same origin is fine"
     );
-    let list = call(&app, Method::GET, "/api/books", None).await;
+    let list = call(app, Method::GET, "/api/books", None).await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         1,
@@ -722,14 +716,14 @@ async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
 }
 
 async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
-    let id = call(&app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+    let id = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
         .await
         .body["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let r = call(
-        &app,
+        app,
         Method::DELETE,
         &format!("/api/books/{id}?version=18446744073709551615"),
         None,
@@ -738,7 +732,7 @@ async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
     assert_problem(&r, 422, "validation-failed");
     assert_eq!(r.body["errors"][0]["field"], "version");
     let r = call(
-        &app,
+        app,
         Method::DELETE,
         &format!("/api/books/{id}?version=0"),
         None,

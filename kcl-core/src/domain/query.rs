@@ -242,7 +242,7 @@ impl RentalQuery {
 }
 
 /// One page of a listing, with the opaque cursor of the next page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,

@@ -53,7 +53,7 @@ pub struct CatalogService {
     list_cache_ttl: Duration,
     /// Decoded pages of this process, under the same keys as in the cache port (so
     /// the generation invalidates them too): a hit costs no decoding.
-    pages: moka::sync::Cache<String, Arc<CachedPage>>,
+    pages: moka::future::Cache<String, Arc<CachedPage>>,
 }
 
 /// A cached listing page, with the query it answers (checked on read, so a hash
@@ -61,17 +61,15 @@ pub struct CatalogService {
 #[derive(Serialize, Deserialize)]
 struct CachedPage {
     query: String,
-    items: Vec<Book>,
-    next_cursor: Option<String>,
+    page: Arc<Page<Book>>,
 }
 
-impl CachedPage {
-    fn page(&self) -> Page<Book> {
-        Page {
-            items: self.items.clone(),
-            next_cursor: self.next_cursor.clone(),
-        }
-    }
+/// The error of a load shared by several callers, for each of them.
+fn unshare(e: Arc<ServiceError>) -> ServiceError {
+    Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
+        ServiceError::Unavailable(_) => ServiceError::Unavailable(shared.to_string().into()),
+        _ => ServiceError::Internal(shared.to_string().into()),
+    })
 }
 
 impl CatalogService {
@@ -89,10 +87,11 @@ impl CatalogService {
             ids: p.ids.clone(),
             cache_ttl: settings.book_cache_ttl,
             list_cache_ttl: settings.list_cache_ttl,
-            pages: moka::sync::Cache::builder()
+            pages: moka::future::Cache::builder()
                 .max_capacity(32 * 1024 * 1024)
                 .weigher(|k: &String, p: &Arc<CachedPage>| {
                     let books: usize = p
+                        .page
                         .items
                         .iter()
                         .map(|b| 256 + b.title.len() + b.author.len() + b.summary.len())
@@ -200,9 +199,17 @@ impl CatalogService {
     /// # });
     /// ```
     pub async fn list(&self, ask: ListBooks) -> Result<Page<Book>, ServiceError> {
+        Ok(Page::clone(&*self.list_shared(ask).await?))
+    }
+
+    /// Like [`list`](Self::list), sharing the page with the cache instead of copying
+    /// it (what a host that only serializes the page wants).
+    ///
+    /// Concurrent misses of one listing in this process run one query, not one each.
+    pub async fn list_shared(&self, ask: ListBooks) -> Result<Arc<Page<Book>>, ServiceError> {
         let query = self.parse_list(&ask)?;
         if self.list_cache_ttl.is_zero() {
-            return self.list_uncached(&query).await;
+            return Ok(Arc::new(self.list_uncached(&query).await?));
         }
         let canonical = format!("{query:?}");
         let key = format!(
@@ -211,40 +218,48 @@ impl CatalogService {
             self.generation().await,
             stable_hash(&canonical)
         );
-        let hit = match self.pages.get(&key) {
-            Some(local) => Some(local),
-            None => match self.cache.get(&key).await {
-                Ok(Some(bytes)) => serde_json::from_slice::<CachedPage>(&bytes)
-                    .ok()
-                    .map(Arc::new),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cache read failed");
-                    None
-                }
-            },
-        };
-        if let Some(hit) = hit.filter(|h| h.query == canonical) {
-            self.pages.insert(key, hit.clone());
-            return Ok(hit.page());
+        let load = self.load_page(&key, &query, &canonical);
+        let cached = self
+            .pages
+            .try_get_with(key.clone(), load)
+            .await
+            .map_err(unshare)?;
+        if cached.query == canonical {
+            return Ok(cached.page.clone());
         }
-        let page = self.list_uncached(&query).await?;
-        let cached = Arc::new(CachedPage {
-            query: canonical,
-            items: page.items,
-            next_cursor: page.next_cursor,
-        });
-        if let Ok(json) = serde_json::to_vec(&*cached) {
+        // Two queries with one hash (never seen; possible): answer uncached.
+        Ok(Arc::new(self.list_uncached(&query).await?))
+    }
+
+    /// A page from the shared cache, or from the repository (then stored there).
+    async fn load_page(
+        &self,
+        key: &str,
+        query: &BookQuery,
+        canonical: &str,
+    ) -> Result<Arc<CachedPage>, ServiceError> {
+        match self.cache.get(key).await {
+            Ok(Some(bytes)) => match serde_json::from_slice::<CachedPage>(&bytes) {
+                Ok(hit) if hit.query == canonical => return Ok(Arc::new(hit)),
+                _ => {}
+            },
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cache read failed"),
+        }
+        let cached = CachedPage {
+            query: canonical.to_owned(),
+            page: Arc::new(self.list_uncached(query).await?),
+        };
+        if let Ok(json) = serde_json::to_vec(&cached) {
             if let Err(e) = self
                 .cache
-                .set(&key, Bytes::from(json), self.list_cache_ttl)
+                .set(key, Bytes::from(json), self.list_cache_ttl)
                 .await
             {
                 tracing::warn!(error = %e, "cache write failed");
             }
         }
-        self.pages.insert(key, cached.clone());
-        Ok(cached.page())
+        Ok(Arc::new(cached))
     }
 
     /// The catalog's generation: listings are cached under it, and every write

@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kcl_core::domain::BookId;
 use kcl_core::services::ListBooks;
@@ -45,12 +45,14 @@ impl From<ListQuery> for ListBooks {
 pub(crate) async fn list(
     State(s): State<Services>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<PageOut<BookOut>>, ApiError> {
-    let page = s.catalog.list(q.into()).await?;
+) -> Result<Response, ApiError> {
+    // A shared page: a cached listing is serialized straight from the cache.
+    let page = s.catalog.list_shared(q.into()).await?;
     Ok(Json(PageOut {
-        items: page.items.into_iter().map(BookOut::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+        items: page.items.iter().map(BookOut::from).collect(),
+        next_cursor: page.next_cursor.clone(),
+    })
+    .into_response())
 }
 
 pub(crate) async fn create(
@@ -63,26 +65,27 @@ pub(crate) async fn create(
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        Json(BookOut::from(book)),
-    ))
+        Json(BookOut::from(&book)),
+    )
+        .into_response())
 }
 
 pub(crate) async fn get(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<BookOut>, ApiError> {
-    Ok(Json(s.catalog.get(BookId(id)).await?.into()))
+) -> Result<Response, ApiError> {
+    let book = s.catalog.get(BookId(id)).await?;
+    Ok(Json(BookOut::from(&book)).into_response())
 }
 
 pub(crate) async fn update(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<BookUpdateIn>,
-) -> Result<Json<BookOut>, ApiError> {
+) -> Result<Response, ApiError> {
     let (version, draft) = body.into_draft().map_err(kcl_core::ServiceError::from)?;
-    Ok(Json(
-        s.catalog.update(BookId(id), draft, version).await?.into(),
-    ))
+    let book = s.catalog.update(BookId(id), draft, version).await?;
+    Ok(Json(BookOut::from(&book)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

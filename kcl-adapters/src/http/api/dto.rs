@@ -1,43 +1,48 @@
 //! Wire formats of the REST API.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kcl_core::domain::{Book, BookDraft, Rental, RentalStatus, ValidationError};
+use kcl_core::domain::{Book, BookDraft, Money, Rental, RentalStatus, ValidationError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A book as the API shows it.
+/// A book as the API shows it, borrowed from the book (serialized without copies).
 #[derive(Debug, Serialize)]
-pub(crate) struct BookOut {
+pub(crate) struct BookOut<'a> {
     id: Uuid,
-    isbn: String,
-    title: String,
-    author: String,
-    category: String,
+    isbn: &'a str,
+    title: &'a str,
+    author: &'a str,
+    category: &'a str,
     year: i32,
     price_cents: i64,
-    price: String,
+    #[serde(serialize_with = "as_text")]
+    price: Money,
     copies: u32,
     available: u32,
-    summary: String,
+    summary: &'a str,
     version: u64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
-impl From<Book> for BookOut {
-    fn from(b: Book) -> Self {
+fn as_text<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(m)
+}
+
+impl<'a> From<&'a Book> for BookOut<'a> {
+    fn from(b: &'a Book) -> Self {
         Self {
-            available: b.available(),
             id: b.id.0,
-            isbn: b.isbn.to_string(),
-            price: b.price.to_string(),
-            price_cents: b.price.cents(),
-            title: b.title,
-            author: b.author,
-            category: b.category,
+            isbn: b.isbn.as_str(),
+            title: &b.title,
+            author: &b.author,
+            category: &b.category,
             year: b.year,
+            price_cents: b.price.cents(),
+            price: b.price,
             copies: b.copies,
-            summary: b.summary,
+            available: b.available(),
+            summary: &b.summary,
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,
