@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use kcl_core::memory::{MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue};
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, HealthProbe, QueueConfig, RentalRepo, SystemClock, TaskQueue,
-    UuidV7Ids,
+    AuditLog, BlobStore, BookRepo, HealthProbe, RentalRepo, SystemClock, TaskQueue, UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -81,7 +80,7 @@ impl Relational {
             Arc::new(kcl_local::SqliteQueue::new(
                 &store,
                 "tasks",
-                QueueConfig::default(),
+                kcl_core::ports::QueueConfig::default(),
             )) as Arc<dyn TaskQueue>
         });
         Ok(Self {
