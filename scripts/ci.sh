@@ -47,6 +47,11 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-features --all-targets -- -D warnings
 
+step "feature sets (a bare build, and each adapter alone)"
+cargo check --quiet -p kcl --no-default-features
+cargo check --quiet -p kcl --no-default-features --features local
+cargo check --quiet -p kcl --no-default-features --features http
+
 step "tests (all features, doc tests included)"
 cargo test --workspace --all-features
 
