@@ -542,6 +542,22 @@ async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
         assert!(r.status.is_client_error(), "{method} {uri}: {}", r.text);
         assert_problem(&r, status, code);
     }
+    let mut with_version = book_json("9780306406157", 1);
+    with_version["version"] = json!(1);
+    let r = call(app, Method::POST, "/api/books", Some(with_version)).await;
+    assert_problem(&r, 422, "validation-failed");
+    let r = call(
+        app,
+        Method::PUT,
+        &format!("/api/books/{id}"),
+        Some(book_json(ISBN, 1)),
+    )
+    .await;
+    assert_problem(&r, 422, "validation-failed");
+    assert_eq!(
+        r.body["errors"][0]["field"], "version",
+        "PUT needs the version"
+    );
     let syntax = send(
         app,
         Request::post("/api/books")

@@ -8,7 +8,7 @@ use kcl_core::Services;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::dto::{BookIn, BookOut, BookUpdateIn, PageOut};
+use super::dto::{BookIn, BookOut, PageOut};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::problem::ApiError;
 
@@ -59,7 +59,7 @@ pub(crate) async fn create(
     State(s): State<Services>,
     ApiJson(body): ApiJson<BookIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let draft = body.into_draft().map_err(kcl_core::ServiceError::from)?;
+    let draft = body.into_new().map_err(kcl_core::ServiceError::from)?;
     let book = s.catalog.create(draft).await?;
     let location = format!("/api/books/{}", book.id);
     Ok((
@@ -81,9 +81,9 @@ pub(crate) async fn get(
 pub(crate) async fn update(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<BookUpdateIn>,
+    ApiJson(body): ApiJson<BookIn>,
 ) -> Result<Response, ApiError> {
-    let (version, draft) = body.into_draft().map_err(kcl_core::ServiceError::from)?;
+    let (version, draft) = body.into_update().map_err(kcl_core::ServiceError::from)?;
     let book = s.catalog.update(BookId(id), draft, version).await?;
     Ok(Json(BookOut::from(&book)).into_response())
 }

@@ -50,10 +50,13 @@ impl<'a> From<&'a Book> for BookOut<'a> {
     }
 }
 
-/// The body of `POST /api/books`.
+/// The body of `POST /api/books` and `PUT /api/books/{id}`; `version` (the version
+/// the change is based on) is required by `PUT` and refused by `POST`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BookIn {
+    #[serde(default)]
+    version: Option<u64>,
     title: String,
     author: String,
     isbn: String,
@@ -73,7 +76,7 @@ fn one() -> i64 {
 }
 
 impl BookIn {
-    pub(crate) fn into_draft(self) -> Result<BookDraft, ValidationError> {
+    fn draft(self) -> Result<BookDraft, ValidationError> {
         let mut b = BookDraft::builder(self.title, self.author, self.isbn)
             .year(self.year)
             .price_cents(self.price_cents)
@@ -84,42 +87,29 @@ impl BookIn {
         }
         b.build()
     }
-}
 
-/// The body of `PUT /api/books/{id}`: every field, and the version it is based on.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct BookUpdateIn {
-    pub(crate) version: u64,
-    title: String,
-    author: String,
-    isbn: String,
-    #[serde(default)]
-    category: Option<String>,
-    year: i64,
-    #[serde(default)]
-    price_cents: i64,
-    #[serde(default = "one")]
-    copies: i64,
-    #[serde(default)]
-    summary: String,
-}
-
-impl BookUpdateIn {
-    pub(crate) fn into_draft(self) -> Result<(u64, BookDraft), ValidationError> {
-        let version = self.version;
-        BookIn {
-            title: self.title,
-            author: self.author,
-            isbn: self.isbn,
-            category: self.category,
-            year: self.year,
-            price_cents: self.price_cents,
-            copies: self.copies,
-            summary: self.summary,
+    /// A new book's draft.
+    pub(crate) fn into_new(self) -> Result<BookDraft, ValidationError> {
+        if self.version.is_some() {
+            return Err(ValidationError::field(
+                "version",
+                "unexpected",
+                "is only sent with an update (PUT)",
+            ));
         }
-        .into_draft()
-        .map(|d| (version, d))
+        self.draft()
+    }
+
+    /// An update's draft and the version it is based on.
+    pub(crate) fn into_update(self) -> Result<(u64, BookDraft), ValidationError> {
+        let Some(version) = self.version else {
+            return Err(ValidationError::field(
+                "version",
+                "required",
+                "is required: the version of the book the change is based on",
+            ));
+        };
+        self.draft().map(|d| (version, d))
     }
 }
 
