@@ -41,6 +41,14 @@ command -v cc >/dev/null || missing+=(build-essential) # the bundled SQLite is C
 command -v curl >/dev/null || missing+=(curl)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
+step "services (PostgreSQL)"
+if [ -z "${KCL_TEST_POSTGRES_URL:-}" ]; then
+  command -v psql >/dev/null || apt_install postgresql-client
+  eval "$(scripts/services.sh start)"
+  trap 'scripts/services.sh stop' EXIT
+fi
+echo "KCL_TEST_POSTGRES_URL=$KCL_TEST_POSTGRES_URL"
+
 step "fmt"
 cargo fmt --all -- --check
 

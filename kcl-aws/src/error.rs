@@ -1,0 +1,20 @@
+/// Why an AWS-profile adapter could not be set up.
+///
+/// Errors of the ports themselves are the ports' own enums
+/// ([`BookRepoError`](kcl_core::ports::BookRepoError) and the others).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AwsError {
+    /// A connection URL or setting is malformed (the message never repeats a
+    /// password).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The PostgreSQL server could not be reached or refused the connection.
+    #[cfg(feature = "postgres")]
+    #[error("cannot connect to PostgreSQL: {0}")]
+    PostgresConnect(#[source] sqlx::Error),
+    /// The PostgreSQL schema could not be brought up to date.
+    #[cfg(feature = "postgres")]
+    #[error("cannot migrate the PostgreSQL database: {0}")]
+    PostgresMigrate(#[source] sqlx::migrate::MigrateError),
+}

@@ -1,0 +1,33 @@
+//! # kcl-aws
+//!
+//! The adapters of KCL's AWS profile: the same ports as the embedded profile
+//! (`kcl-local`), on the services a deployment on AWS uses, so that several servers
+//! and workers can share one state.
+//!
+//! | feature | port | adapter | storage |
+//! |---|---|---|---|
+//! | `postgres` | [`BookRepo`](kcl_core::ports::BookRepo), [`RentalRepo`](kcl_core::ports::RentalRepo), [`AuditLog`](kcl_core::ports::AuditLog) | `PgStore` | tables `books` (+ GIN full-text index), `rentals`, `audit_events` |
+//! | `postgres` | [`HealthProbe`](kcl_core::ports::HealthProbe) | `PgProbe` | `SELECT 1` |
+//!
+//! Every feature is opt-in: enable the ones you deploy on.
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn demo() -> Result<(), kcl_aws::AwsError> {
+//! use std::sync::Arc;
+//! use kcl_aws::PgStore;
+//!
+//! let store = PgStore::connect("postgres://kcl@db.internal:5432/kcl").await?;
+//! let books: Arc<dyn kcl_core::ports::BookRepo> = Arc::new(store.clone());
+//! # let _ = books;
+//! store.close().await;
+//! # Ok(()) }
+//! ```
+
+mod error;
+#[cfg(feature = "postgres")]
+mod postgres;
+
+pub use error::AwsError;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgProbe, PgStore};

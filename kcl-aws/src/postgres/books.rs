@@ -1,0 +1,384 @@
+//! [`BookRepo`] on PostgreSQL.
+
+use async_trait::async_trait;
+use kcl_core::domain::{
+    Book, BookFilter, BookId, BookQuery, CursorValue, Isbn, Money, SortKey, SortOrder,
+};
+use kcl_core::ports::{BookRepo, BookRepoError};
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::codec::{micros, storable, time, unsigned};
+use super::fault::{corrupt, db_error, retry, TxError};
+use super::{search, PgStore};
+
+type Attempt<T> = Result<T, TxError<BookRepoError>>;
+
+/// The columns a [`Book`] is read from (by [`book_from_row`]), as a literal for `concat!`.
+macro_rules! book_columns {
+    () => {
+        "id, isbn, title, author, category, year, price_cents, copies, rented, summary, \
+         version, created_at, updated_at"
+    };
+}
+
+const BOOK_COLUMNS: &str = book_columns!();
+
+/// `$1` id, `$2`..`$14` the editable and derived fields ([`bind_fields`]),
+/// `$15` created_at, `$16` version. A conflict on the id or the ISBN inserts
+/// nothing (and keeps the transaction usable, to tell which).
+const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year, price_cents, \
+     copies, summary, updated_at, title_key, author_key, category_key, search, created_at, \
+     version, rented) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     array_to_tsvector($14::text[]), $15, $16, 0) \
+     ON CONFLICT DO NOTHING";
+
+/// `$1` id, `$2`..`$14` as in [`INSERT`], `$15` the expected version. Applies only
+/// at that version and when the new copies (`$8`) cover the copies rented.
+const UPDATE: &str = concat!(
+    "UPDATE books SET isbn = $2, title = $3, author = $4, category = $5, year = $6, \
+     price_cents = $7, copies = $8, summary = $9, updated_at = $10, title_key = $11, \
+     author_key = $12, category_key = $13, search = array_to_tsvector($14::text[]), \
+     version = version + 1 \
+     WHERE id = $1 AND version = $15 AND rented <= $8 \
+     RETURNING ",
+    book_columns!()
+);
+
+/// `$1` id, `$2` the expected version or NULL.
+const DELETE: &str = concat!(
+    "DELETE FROM books WHERE id = $1 AND ($2::bigint IS NULL OR version = $2) AND rented = 0 \
+     RETURNING ",
+    book_columns!()
+);
+
+type BookQueryArgs<'q> = Query<'q, Postgres, PgArguments>;
+
+/// Binds `$1` (id) to `$14`: the fields both `INSERT` and `UPDATE` write.
+fn bind_fields<'q>(q: BookQueryArgs<'q>, book: &Book) -> BookQueryArgs<'q> {
+    q.bind(book.id.0)
+        .bind(book.isbn.as_str().to_owned())
+        .bind(book.title.clone())
+        .bind(book.author.clone())
+        .bind(book.category.clone())
+        .bind(book.year)
+        .bind(book.price.cents())
+        .bind(i64::from(book.copies))
+        .bind(book.summary.clone())
+        .bind(micros(book.updated_at))
+        .bind(book.title_key())
+        .bind(book.author_key())
+        .bind(book.category_key())
+        .bind(search::lexemes(book))
+}
+
+fn version_param(v: u64) -> Result<i64, BookRepoError> {
+    i64::try_from(v).map_err(|_| BookRepoError::InvalidInput(format!("version {v} is too large")))
+}
+
+/// Refuses texts PostgreSQL cannot store (U+0000).
+fn check_storable(book: &Book) -> Result<(), BookRepoError> {
+    let texts = [
+        book.isbn.as_str(),
+        &book.title,
+        &book.author,
+        &book.category,
+        &book.summary,
+    ];
+    if texts.iter().all(|t| storable(t)) {
+        Ok(())
+    } else {
+        Err(BookRepoError::InvalidInput(
+            "book text holds U+0000, which PostgreSQL cannot store".into(),
+        ))
+    }
+}
+
+/// Reads a book from a row holding [`BOOK_COLUMNS`] (and maybe others).
+fn book_from_row(row: &PgRow) -> Result<Book, BookRepoError> {
+    let get_text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+    let get_int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
+    let isbn = get_text("isbn")?;
+    let price = get_int("price_cents")?;
+    Ok(Book {
+        id: BookId(row.try_get::<Uuid, _>("id").map_err(db_error)?),
+        isbn: Isbn::parse(&isbn).map_err(|_| corrupt(format!("isbn {isbn:?}")))?,
+        title: get_text("title")?,
+        author: get_text("author")?,
+        category: get_text("category")?,
+        year: row.try_get::<i32, _>("year").map_err(db_error)?,
+        price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
+        copies: unsigned(get_int("copies")?)?,
+        rented: unsigned(get_int("rented")?)?,
+        summary: get_text("summary")?,
+        version: unsigned(get_int("version")?)?,
+        created_at: time(get_int("created_at")?)?,
+        updated_at: time(get_int("updated_at")?)?,
+    })
+}
+
+/// The stored `(version, rented)` of a book, to explain why a conditional write
+/// matched no row.
+async fn version_and_rented(conn: &mut PgConnection, id: BookId) -> Attempt<Option<(u64, u32)>> {
+    let row = sqlx::query("SELECT version, rented FROM books WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let version = unsigned(row.try_get::<i64, _>(0)?).map_err(TxError::Port)?;
+    let rented = unsigned(row.try_get::<i64, _>(1)?).map_err(TxError::Port)?;
+    Ok(Some((version, rented)))
+}
+
+/// Why a write conditioned on the version (when given) and on at most `max_rented`
+/// copies out matched no row, checked in the reference order: missing, stale
+/// version, copies out. When the row changed in between so that nothing explains
+/// it, the attempt is [raced](TxError::Raced) and runs again.
+async fn refusal(
+    conn: &mut PgConnection,
+    id: BookId,
+    expected: Option<u64>,
+    max_rented: u32,
+) -> TxError<BookRepoError> {
+    let (version, rented) = match version_and_rented(conn, id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return TxError::Port(BookRepoError::NotFound(id)),
+        Err(e) => return e,
+    };
+    match expected {
+        Some(expected) if expected != version => {
+            TxError::Port(BookRepoError::VersionConflict {
+                id,
+                expected,
+                actual: version,
+            })
+        }
+        _ if rented > max_rented => TxError::Port(BookRepoError::Rented { id, rented }),
+        _ => TxError::Raced,
+    }
+}
+
+impl PgStore {
+    async fn try_insert(&self, book: &Book) -> Attempt<()> {
+        let version = version_param(book.version).map_err(TxError::Port)?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = bind_fields(sqlx::query(INSERT), book)
+            .bind(micros(book.created_at))
+            .bind(version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            // The id or the ISBN is taken; the id is checked first, like the reference.
+            let refused = match version_and_rented(&mut tx, book.id).await? {
+                Some(_) => BookRepoError::DuplicateId(book.id),
+                None => BookRepoError::DuplicateIsbn(book.isbn.clone()),
+            };
+            return Err(TxError::Port(refused));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_update(&self, book: &Book, expected: u64) -> Attempt<Book> {
+        let expected_param = version_param(expected).map_err(TxError::Port)?;
+        let mut tx = self.pool.begin().await?;
+        let updated = bind_fields(sqlx::query(UPDATE), book)
+            .bind(expected_param)
+            .fetch_optional(&mut *tx)
+            .await;
+        let row = match updated {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await),
+            Err(e) if super::fault::unique_violation(&e).is_some() => {
+                return Err(TxError::Port(BookRepoError::DuplicateIsbn(
+                    book.isbn.clone(),
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let stored = book_from_row(&row).map_err(TxError::Port)?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn try_delete(&self, id: BookId, expected: Option<u64>) -> Attempt<Book> {
+        let expected_param = expected
+            .map(version_param)
+            .transpose()
+            .map_err(TxError::Port)?;
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query(DELETE)
+            .bind(id.0)
+            .bind(expected_param)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = deleted else {
+            return Err(refusal(&mut tx, id, expected, 0).await);
+        };
+        let book = book_from_row(&row).map_err(TxError::Port)?;
+        tx.commit().await?;
+        Ok(book)
+    }
+}
+
+#[async_trait]
+impl BookRepo for PgStore {
+    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
+        check_storable(book)?;
+        retry(|| self.try_insert(book)).await
+    }
+
+    async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
+        let sql = format!("SELECT {BOOK_COLUMNS} FROM books WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map_or(Err(BookRepoError::NotFound(id)), |r| book_from_row(&r))
+    }
+
+    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
+        check_storable(book)?;
+        retry(|| self.try_update(book, expected_version)).await
+    }
+
+    async fn delete(
+        &self,
+        id: BookId,
+        expected_version: Option<u64>,
+    ) -> Result<Book, BookRepoError> {
+        retry(|| self.try_delete(id, expected_version)).await
+    }
+
+    async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
+        let Some(mut sql) = list_query(query)? else {
+            return Ok(Vec::new());
+        };
+        let rows = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(book_from_row).collect()
+    }
+}
+
+/// The column a sort key orders by (a fixed name: no user text reaches the SQL).
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Title => "title_key",
+        SortKey::Author => "author_key",
+        SortKey::Year => "year",
+        SortKey::Price => "price_cents",
+        SortKey::CreatedAt => "created_at",
+    }
+}
+
+/// Where a keyset cursor starts a page.
+enum Start<'a> {
+    /// At the first book.
+    First,
+    /// Strictly after this sort value and id.
+    After(&'a CursorValue, BookId),
+    /// Past the last book: the page is empty.
+    End,
+}
+
+/// The start of a page. A cursor whose value is of the other type than the sort
+/// key's compares as [`CursorValue`] orders them (every `Int` before every `Text`),
+/// like the reference implementation.
+fn start(query: &BookQuery) -> Start<'_> {
+    let Some((value, id)) = &query.after else {
+        return Start::First;
+    };
+    let key_is_text = matches!(query.sort.key, SortKey::Title | SortKey::Author);
+    let asc = query.sort.order == SortOrder::Asc;
+    match (value, key_is_text) {
+        (CursorValue::Text(_), true) | (CursorValue::Int(_), false) => Start::After(value, *id),
+        // An Int cursor is before every text value; a Text cursor after every number.
+        (CursorValue::Int(_), true) if asc => Start::First,
+        (CursorValue::Text(_), false) if !asc => Start::First,
+        _ => Start::End,
+    }
+}
+
+/// Appends the filters.
+fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &BookFilter) {
+    if let Some(category) = &f.category {
+        sql.push(" AND category_key = ").push_bind(category.clone());
+    }
+    if let Some(author) = &f.author {
+        sql.push(" AND author_key = ").push_bind(author.clone());
+    }
+    if let Some(from) = f.year_from {
+        sql.push(" AND year >= ").push_bind(from);
+    }
+    if let Some(to) = f.year_to {
+        sql.push(" AND year <= ").push_bind(to);
+    }
+    if f.available_only {
+        sql.push(" AND rented < copies");
+    }
+    if let Some(terms) = &f.search {
+        sql.push(" AND search @@ ")
+            .push_bind(search::tsquery(terms))
+            .push("::tsquery");
+    }
+}
+
+/// The listing's SQL, or `None` when the page is known to be empty.
+///
+/// PostgreSQL's planner has statistics on every filtered column and on the
+/// full-text index, so one statement is enough: it chooses between walking the
+/// sort index (`ORDER BY key, id` on a `(key, id)` index, stopping after one page)
+/// and collecting the rows that pass a selective filter.
+fn list_query(query: &BookQuery) -> Result<Option<QueryBuilder<'static, Postgres>>, BookRepoError> {
+    if query.limit == 0 {
+        return Ok(None);
+    }
+    let f = &query.filter;
+    // No stored text holds U+0000: such a filter matches nothing.
+    if [&f.category, &f.author]
+        .into_iter()
+        .flatten()
+        .any(|t| !storable(t))
+    {
+        return Ok(None);
+    }
+    let column = sort_column(query.sort.key);
+    let (cmp, dir) = match query.sort.order {
+        SortOrder::Asc => (">", "ASC"),
+        SortOrder::Desc => ("<", "DESC"),
+    };
+    let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE TRUE"));
+    push_filter(&mut sql, f);
+    match start(query) {
+        Start::First => {}
+        Start::End => return Ok(None),
+        Start::After(value, id) => {
+            sql.push(format!(" AND ({column}, id) {cmp} ("));
+            match value {
+                CursorValue::Int(v) => {
+                    sql.push_bind(*v);
+                }
+                CursorValue::Text(v) if storable(v) => {
+                    sql.push_bind(v.clone());
+                }
+                CursorValue::Text(_) => {
+                    return Err(BookRepoError::InvalidInput(
+                        "a cursor holds U+0000, which PostgreSQL cannot compare".into(),
+                    ))
+                }
+            };
+            sql.push(", ").push_bind(id.0).push(")");
+        }
+    }
+    sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+        .push_bind(i64::from(query.limit));
+    Ok(Some(sql))
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Starts (or finds) the services the tests need and prints `export` lines for them:
+#
+#   eval "$(scripts/services.sh start)"   # sets KCL_TEST_POSTGRES_URL
+#   scripts/services.sh stop              # stops what `start` started
+#
+# PostgreSQL: uses a server already answering on 127.0.0.1:5432 (trust auth), else
+# installs Debian's packages if needed and starts a private cluster under
+# $KCL_SERVICES_DIR (default ~/.cache/kcl-services) on port 54329. Each run gets a
+# fresh database; the tests create their own databases next to it.
+# KCL_SERVICES_PRIVATE=1 always starts the private cluster.
+set -euo pipefail
+dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
+mkdir -p "$dir"
+pg_port=54329
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
+start_postgres() {
+  local base
+  if [ -z "${KCL_SERVICES_PRIVATE:-}" ] && command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then
+    base="postgres://postgres@127.0.0.1:5432"
+  else
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+    if [ -z "$bin" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
+    local data="$dir/pg"
+    mkdir -p "$data" && chmod 700 "$data"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir" "$data"
+    [ -f "$data/PG_VERSION" ] || as_postgres "$bin/initdb -D '$data' -A trust -U postgres" >&2
+    as_postgres "$bin/pg_ctl -D '$data' -w -l '$data/log' -o \"-h 127.0.0.1 -p $pg_port -k '$data' -c fsync=off\" start" >&2
+    touch "$dir/pg.started-by-us"
+    base="postgres://postgres@127.0.0.1:$pg_port"
+  fi
+  local db="kcl_ci_$(date +%s)_$$"
+  psql -q "$base/postgres" -c "CREATE DATABASE $db" >&2
+  echo "$db" > "$dir/pg.database"
+  echo "$base" > "$dir/pg.base"
+  echo "export KCL_TEST_POSTGRES_URL='$base/$db'"
+}
+
+stop_postgres() {
+  if [ -f "$dir/pg.database" ] && [ -f "$dir/pg.base" ]; then
+    psql -q "$(cat "$dir/pg.base")/postgres" -c "DROP DATABASE IF EXISTS $(cat "$dir/pg.database") WITH (FORCE)" >&2 || true
+    rm -f "$dir/pg.database"
+  fi
+  if [ -f "$dir/pg.started-by-us" ]; then
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    as_postgres "$bin/pg_ctl -D '$dir/pg' -w stop" >&2 || true
+    rm -f "$dir/pg.started-by-us"
+  fi
+}
+
+case "${1:-}" in
+  start) start_postgres ;;
+  stop) stop_postgres ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
