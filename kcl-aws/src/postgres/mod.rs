@@ -9,6 +9,8 @@ mod rentals;
 mod search;
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -36,10 +38,12 @@ const MAX_CONNECTIONS: u32 = 10;
 /// copies)` guards the invariant. Serialization failures and deadlocks are retried
 /// a few times.
 ///
-/// Cheap to clone: clones share the pool.
+/// Cheap to clone: clones share the pool (and the settings).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// See [`PgStore::set_sort_index_threshold`].
+    sort_index_threshold: Arc<AtomicI64>,
 }
 
 impl PgStore {
@@ -48,6 +52,11 @@ impl PgStore {
     /// [`MAX_CONNECTIONS`](Self::MAX_CONNECTIONS) connections, and brings its schema
     /// up to date (concurrent starts are safe: migrations take an advisory lock).
     pub async fn connect(url: &str) -> Result<Self, AwsError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(AwsError::Config(
+                "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
+            ));
+        }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| AwsError::Config(format!("bad PostgreSQL URL: {}", redact(&e))))?;
         Self::connect_with(options, Self::pool_options()).await
@@ -74,7 +83,30 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(AwsError::PostgresMigrate)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
+        })
+    }
+
+    /// The default of [`set_sort_index_threshold`](Self::set_sort_index_threshold).
+    pub const DEFAULT_SORT_INDEX_THRESHOLD: i64 = 2000;
+
+    /// Below how many rows passing its most selective filter a listing with a
+    /// search collects those rows through the filters' indexes and sorts them,
+    /// instead of leaving the plan to PostgreSQL (which, for a rare full-text prefix
+    /// it has no statistics about, tends to walk the sort index through the whole
+    /// table). Counting stops at the threshold, so a search matching many books costs
+    /// one count of this many matches more.
+    /// Tuning only: results are the same either way (tests set it to 1 and to
+    /// `i64::MAX` to exercise both plans).
+    pub fn set_sort_index_threshold(&self, rows: i64) {
+        self.sort_index_threshold
+            .store(rows.max(1), Ordering::Relaxed);
+    }
+
+    fn sort_index_threshold(&self) -> i64 {
+        self.sort_index_threshold.load(Ordering::Relaxed)
     }
 
     /// The default largest number of connections of one store.

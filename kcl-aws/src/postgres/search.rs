@@ -125,6 +125,7 @@ mod tests {
                 "A",
                 kcl_core::domain::Isbn::synthetic(1).as_str(),
             )
+            .year(2000)
             .build()
             .unwrap(),
             chrono::DateTime::UNIX_EPOCH,

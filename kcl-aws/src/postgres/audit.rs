@@ -1,0 +1,92 @@
+//! [`AuditLog`] on PostgreSQL.
+
+use async_trait::async_trait;
+use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+use kcl_core::ports::{AuditLog, AuditLogError};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::codec::{micros, storable, time};
+use super::fault::{corrupt, db_error, retry, TxError};
+use super::PgStore;
+
+fn event_from_row(row: &PgRow) -> Result<AuditEvent, AuditLogError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+    let action = text("action")?;
+    let kind = text("entity_type")?;
+    let data = text("data")?;
+    Ok(AuditEvent {
+        event_id: EventId(row.try_get::<Uuid, _>("event_id").map_err(db_error)?),
+        action: AuditAction::parse(&action).ok_or_else(|| corrupt(format!("action {action:?}")))?,
+        entity: EntityRef {
+            kind: EntityKind::parse(&kind).map_err(|_| corrupt(format!("entity type {kind:?}")))?,
+            id: text("entity_id")?,
+        },
+        data: serde_json::from_str(&data).map_err(|e| corrupt(format!("event data: {e}")))?,
+        occurred_at: time(row.try_get("occurred_at").map_err(db_error)?)?,
+    })
+}
+
+impl PgStore {
+    async fn try_append(
+        &self,
+        event: &AuditEvent,
+        data: &str,
+    ) -> Result<(), TxError<AuditLogError>> {
+        let inserted = sqlx::query(
+            "INSERT INTO audit_events (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5::json, $6) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event.event_id.0)
+        .bind(event.action.as_str())
+        .bind(event.entity.kind.as_str())
+        .bind(event.entity.id.clone())
+        .bind(data.to_owned())
+        .bind(micros(event.occurred_at))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(TxError::Port(AuditLogError::DuplicateId(event.event_id)));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditLog for PgStore {
+    async fn append(&self, event: &AuditEvent) -> Result<(), AuditLogError> {
+        if !storable(&event.entity.id) {
+            return Err(AuditLogError::InvalidInput(
+                "entity id holds U+0000, which PostgreSQL cannot store".into(),
+            ));
+        }
+        // serde_json escapes U+0000 in strings, so the JSON text is always storable.
+        let data = serde_json::to_string(&event.data)
+            .map_err(|e| AuditLogError::InvalidInput(format!("event data: {e}")))?;
+        retry(|| self.try_append(event, &data)).await
+    }
+
+    async fn history(
+        &self,
+        entity: &EntityRef,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, AuditLogError> {
+        if limit == 0 || !storable(&entity.id) {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT event_id, action, entity_type, entity_id, data::text AS data, occurred_at \
+             FROM audit_events WHERE entity_type = $1 AND entity_id = $2 \
+             ORDER BY occurred_at, seq LIMIT $3",
+        )
+        .bind(entity.kind.as_str())
+        .bind(entity.id.clone())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+}

@@ -1,0 +1,214 @@
+//! [`RentalRepo`] on PostgreSQL: renting and returning are one transaction each
+//! with the book's `rented` count.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use kcl_core::domain::{BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter};
+use kcl_core::ports::{RentalRepo, RentalRepoError, ReturnOutcome};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::codec::{micros, storable, time};
+use super::fault::{corrupt, db_error, retry, TxError};
+use super::PgStore;
+
+type Attempt<T> = Result<T, TxError<RentalRepoError>>;
+
+/// The columns a [`Rental`] is read from.
+const RENTAL_COLUMNS: &str = "id, book_id, renter, rented_at, due_date, returned_at";
+
+fn rental_from_row(row: &PgRow) -> Result<Rental, RentalRepoError> {
+    let renter: String = row.try_get("renter").map_err(db_error)?;
+    let returned_at: Option<i64> = row.try_get("returned_at").map_err(db_error)?;
+    Ok(Rental {
+        id: RentalId(row.try_get::<Uuid, _>("id").map_err(db_error)?),
+        book_id: BookId(row.try_get::<Uuid, _>("book_id").map_err(db_error)?),
+        renter: Renter::parse(&renter).map_err(|_| corrupt(format!("renter {renter:?}")))?,
+        rented_at: time(row.try_get("rented_at").map_err(db_error)?)?,
+        due_date: row.try_get::<NaiveDate, _>("due_date").map_err(db_error)?,
+        returned_at: returned_at.map(time).transpose()?,
+    })
+}
+
+async fn exists(conn: &mut PgConnection, sql: &str, id: Uuid) -> Attempt<bool> {
+    Ok(sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
+async fn find_rental(conn: &mut PgConnection, id: RentalId) -> Attempt<Option<Rental>> {
+    let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = $1");
+    let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
+    row.map(|r| rental_from_row(&r))
+        .transpose()
+        .map_err(TxError::Port)
+}
+
+/// Why taking a copy of the book failed, in the reference order: a rental with this
+/// id already exists, the book does not, or no copy is free.
+async fn rent_refusal(conn: &mut PgConnection, rental: &Rental) -> TxError<RentalRepoError> {
+    let checks = async {
+        if exists(conn, "SELECT 1 FROM rentals WHERE id = $1", rental.id.0).await? {
+            return Ok(RentalRepoError::DuplicateId(rental.id));
+        }
+        if exists(conn, "SELECT 1 FROM books WHERE id = $1", rental.book_id.0).await? {
+            return Ok(RentalRepoError::NoCopyAvailable(rental.book_id));
+        }
+        Ok(RentalRepoError::BookNotFound(rental.book_id))
+    };
+    match checks.await {
+        Ok(refused) => TxError::Port(refused),
+        Err(e) => e,
+    }
+}
+
+impl PgStore {
+    async fn try_rent(&self, rental: &Rental) -> Attempt<()> {
+        let mut tx = self.pool.begin().await?;
+        // The conditional increment is the check: no copy free, no row changed. The
+        // row lock it takes makes concurrent renters of the book (from any server)
+        // wait for this transaction, then re-check `rented < copies`.
+        let took =
+            sqlx::query("UPDATE books SET rented = rented + 1 WHERE id = $1 AND rented < copies")
+                .bind(rental.book_id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if took == 0 {
+            return Err(rent_refusal(&mut tx, rental).await);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO rentals (id, book_id, renter, rented_at, due_date, returned_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(rental.id.0)
+        .bind(rental.book_id.0)
+        .bind(rental.renter.as_str().to_owned())
+        .bind(micros(rental.rented_at))
+        .bind(rental.due_date)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // Dropping the transaction rolls the increment back.
+            return Err(TxError::Port(RentalRepoError::DuplicateId(rental.id)));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn try_return(&self, id: RentalId, at: DateTime<Utc>) -> Attempt<ReturnOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE rentals SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL \
+             RETURNING {RENTAL_COLUMNS}"
+        );
+        let returned = sqlx::query(&sql)
+            .bind(micros(at))
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = returned else {
+            // Already returned (nothing to change) or unknown.
+            let rental = find_rental(&mut tx, id).await?;
+            tx.commit().await?;
+            let rental = rental.ok_or(TxError::Port(RentalRepoError::NotFound(id)))?;
+            return Ok(ReturnOutcome {
+                rental,
+                changed: false,
+            });
+        };
+        let rental = rental_from_row(&row).map_err(TxError::Port)?;
+        // The book may have been deleted since (it cannot while rented, but a
+        // restored backup could disagree): then there is nothing to free.
+        sqlx::query("UPDATE books SET rented = rented - 1 WHERE id = $1 AND rented > 0")
+            .bind(rental.book_id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ReturnOutcome {
+            rental,
+            changed: true,
+        })
+    }
+}
+
+#[async_trait]
+impl RentalRepo for PgStore {
+    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError> {
+        if !storable(rental.renter.as_str()) {
+            return Err(RentalRepoError::InvalidInput(
+                "renter holds U+0000, which PostgreSQL cannot store".into(),
+            ));
+        }
+        retry(|| self.try_rent(rental)).await
+    }
+
+    async fn return_rental(
+        &self,
+        id: RentalId,
+        at: DateTime<Utc>,
+    ) -> Result<ReturnOutcome, RentalRepoError> {
+        retry(|| self.try_return(id, at)).await
+    }
+
+    async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
+        let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.map_or(Err(RentalRepoError::NotFound(id)), |r| rental_from_row(&r))
+    }
+
+    async fn list(&self, query: &RentalQuery) -> Result<Vec<Rental>, RentalRepoError> {
+        if query.limit == 0 || query.renter.as_ref().is_some_and(|r| !storable(r.as_str())) {
+            return Ok(Vec::new());
+        }
+        let rows = list_query(query)
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(rental_from_row).collect()
+    }
+}
+
+/// Newest first, filtered as [`RentalQuery::matches`], strictly after the cursor.
+fn list_query(q: &RentalQuery) -> QueryBuilder<'static, Postgres> {
+    let mut sql = QueryBuilder::new(format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE TRUE"));
+    if let Some(book) = q.book_id {
+        sql.push(" AND book_id = ").push_bind(book.0);
+    }
+    if let Some(renter) = &q.renter {
+        sql.push(" AND renter = ")
+            .push_bind(renter.as_str().to_owned());
+    }
+    match q.status {
+        None => {}
+        Some(RentalStatusFilter::Active) => {
+            sql.push(" AND returned_at IS NULL");
+        }
+        Some(RentalStatusFilter::Returned) => {
+            sql.push(" AND returned_at IS NOT NULL");
+        }
+        Some(RentalStatusFilter::Overdue) => {
+            sql.push(" AND returned_at IS NULL AND due_date < ")
+                .push_bind(q.today);
+        }
+    }
+    if let Some((at, id)) = q.after {
+        sql.push(" AND (rented_at, id) < (")
+            .push_bind(micros(at))
+            .push(", ")
+            .push_bind(id.0)
+            .push(")");
+    }
+    sql.push(" ORDER BY rented_at DESC, id DESC LIMIT ")
+        .push_bind(i64::from(q.limit));
+    sql
+}

@@ -1,0 +1,841 @@
+//! The Postgres store against a real server: the port conformance kits, agreement
+//! with the in-memory reference on many listings, and two servers (two pools) on
+//! one database that never overbook a book.
+//!
+//! The server comes from `KCL_TEST_POSTGRES_URL` (for example
+//! `postgres://postgres@127.0.0.1:5432/test`); every test creates a database of its
+//! own on it (`kcl_test_<random>`) and drops it at the end, so tests run in parallel.
+//! Unset, the tests print `skipped: ...` and pass, unless `KCL_TEST_REQUIRE_ALL=1`.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kcl_aws::{AwsError, PgProbe, PgStore};
+use kcl_core::domain::{
+    fold, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, CursorValue, Isbn, Rental,
+    RentalId, RentalQuery, RentalStatusFilter, Renter, SearchTerms, SortKey, SortOrder,
+};
+use kcl_core::memory::MemoryCatalog;
+use kcl_core::ports::{BookRepo, BookRepoError, HealthProbe, RentalRepo, RentalRepoError};
+use kcl_core::testkit;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+use uuid::Uuid;
+
+const URL_VAR: &str = "KCL_TEST_POSTGRES_URL";
+
+/// A database of one test's own, dropped (best effort) by [`TestDb::drop_now`].
+struct TestDb {
+    admin: PgConnectOptions,
+    name: String,
+    options: PgConnectOptions,
+}
+
+impl TestDb {
+    /// A fresh database, or `None` (after printing why) when no server is configured.
+    async fn create() -> Option<Self> {
+        let Ok(url) = std::env::var(URL_VAR) else {
+            let why = format!("{URL_VAR} is not set");
+            if std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+                panic!("KCL_TEST_REQUIRE_ALL=1 but {why}");
+            }
+            println!("skipped: {why}");
+            return None;
+        };
+        let admin = PgConnectOptions::from_str(&url).expect("KCL_TEST_POSTGRES_URL");
+        let name = format!("kcl_test_{}", Uuid::new_v4().simple());
+        let mut conn = admin.connect().await.expect("connect to the test server");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let _ = conn.close().await;
+        let options = admin.clone().database(&name);
+        Some(Self {
+            admin,
+            name,
+            options,
+        })
+    }
+
+    async fn store(&self) -> PgStore {
+        PgStore::connect_with(self.options.clone(), PgStore::pool_options())
+            .await
+            .expect("open store")
+    }
+
+    /// Drops the database now (also done on drop, even when the test panics).
+    async fn drop_now(self) {
+        drop(self);
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the database, best effort, on a thread of its own (this may run while
+    /// a test unwinds, inside or outside a runtime); `WITH (FORCE)` ends the
+    /// connections of pools still open.
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = admin.connect().await {
+                    let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+        let _ = dropped.join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn book_repo_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::book_repo::run(&store).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::book_repo::run(&store).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rental_repo_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = Arc::new(db.store().await);
+    let books: Arc<dyn BookRepo> = store.clone();
+    let rentals: Arc<dyn RentalRepo> = store.clone();
+    testkit::rental_repo::run(books, rentals).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audit_log_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::audit_log::run(&store).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const WORDS: &[&str] = &[
+    "Ação",
+    "acao",
+    "São",
+    "sao",
+    "ſtar",
+    "star",
+    "Straße",
+    "xadrez",
+    "xu",
+    "日本",
+    "日",
+    "Ωmega",
+    "ωmega",
+    "İstanbul",
+    "istanbul",
+    "a",
+    "ab",
+    "Abc",
+    "naïve",
+    "co-op",
+    "x86",
+    "42",
+    "1e5",
+    "don't",
+    "Zebra",
+    "zebra",
+];
+
+fn at(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).expect("time")
+}
+
+fn random_book(rng: &mut Rng, n: u64) -> Book {
+    let mut text = |k: usize| {
+        (0..k)
+            .map(|_| rng.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (title, author, summary) = (text(2), text(1), text(3));
+    let category = rng.pick(&["Romance", "romance", "Poesia", "Ciência"]);
+    let draft = BookDraft::builder(title, author, Isbn::synthetic(n).as_str())
+        .category(category)
+        .year(1990 + (rng.next() % 5) as i64)
+        .price_cents((rng.next() % 4) as i64 * 500)
+        .copies((rng.next() % 3) as i64)
+        .summary(summary)
+        .build()
+        .expect("draft");
+    // Few distinct creation times, so sorting by them makes ties.
+    let created = at(1_700_000_000_000_000 + (rng.next() % 4) as i64 * 1_000);
+    // Random ids (not time-ordered), so the id tiebreak is exercised.
+    Book::new(
+        BookId(Uuid::from_u128(
+            u128::from(rng.next()) << 64 | u128::from(rng.next()),
+        )),
+        draft,
+        created,
+    )
+}
+
+fn rental_of(book: &Book, i: u64, rented_at: DateTime<Utc>, due: NaiveDate) -> Rental {
+    Rental {
+        id: RentalId(Uuid::from_u128(u128::from(i) * 7919 + 13)),
+        book_id: book.id,
+        renter: Renter::parse(if i.is_multiple_of(2) { "ana" } else { "bia" }).expect("renter"),
+        rented_at,
+        due_date: due,
+        returned_at: None,
+    }
+}
+
+fn due(i: u64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 1, 1 + (i % 20) as u32).expect("date")
+}
+
+/// Both stores hold the same books and rentals.
+async fn seed(pg: &PgStore, memory: &MemoryCatalog, rng: &mut Rng) -> (Vec<Book>, Vec<Rental>) {
+    let mut books = Vec::new();
+    let mut rentals = Vec::new();
+    for n in 0..60 {
+        let book = random_book(rng, n);
+        BookRepo::insert(pg, &book).await.expect("insert");
+        BookRepo::insert(memory, &book).await.expect("insert");
+        for copy in 0..book.copies {
+            if rng.next().is_multiple_of(2) {
+                let i = n * 10 + u64::from(copy);
+                // Same time for some rentals, so the id tiebreak is exercised.
+                let r = rental_of(&book, i, at(1_700_000_000_000_000 + (i % 5) as i64), due(i));
+                pg.rent(&r).await.expect("rent");
+                memory.rent(&r).await.expect("rent");
+                if i % 3 == 0 {
+                    let when = at(1_700_000_100_000_000);
+                    pg.return_rental(r.id, when).await.expect("return");
+                    memory.return_rental(r.id, when).await.expect("return");
+                }
+                rentals.push(r);
+            }
+        }
+        books.push(book);
+    }
+    (books, rentals)
+}
+
+fn filters(rng: &mut Rng) -> Vec<BookFilter> {
+    let mut out = vec![BookFilter::default()];
+    for _ in 0..30 {
+        let words: Vec<&str> = (0..1 + rng.next() % 2).map(|_| rng.pick(WORDS)).collect();
+        // Prefixes of the words too.
+        let query: String = words
+            .iter()
+            .map(|w| {
+                w.chars()
+                    .take(1 + (rng.next() % 3) as usize)
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push(BookFilter {
+            search: SearchTerms::parse(&query).expect("terms"),
+            category: rng
+                .next()
+                .is_multiple_of(3)
+                .then(|| fold(rng.pick(&["ROMANCE", "poesia", "Ciencia"]))),
+            author: rng.next().is_multiple_of(5).then(|| fold(rng.pick(WORDS))),
+            year_from: rng.next().is_multiple_of(3).then_some(1991),
+            year_to: rng.next().is_multiple_of(3).then_some(1993),
+            available_only: rng.next().is_multiple_of(2),
+        });
+    }
+    // Filters no stored book can pass.
+    out.push(BookFilter {
+        category: Some("romance\0".into()),
+        ..BookFilter::default()
+    });
+    out.push(BookFilter {
+        author: Some("\0".into()),
+        search: SearchTerms::parse("a").expect("terms"),
+        ..BookFilter::default()
+    });
+    // Whole words, and words Postgres' own parser would split or normalize.
+    for q in [
+        "日本",
+        "Straße",
+        "ωmega istanbul",
+        "xadrez",
+        "co op",
+        "1e5",
+        "don t",
+        "zebra",
+    ] {
+        out.push(BookFilter {
+            search: SearchTerms::parse(q).expect("terms"),
+            ..BookFilter::default()
+        });
+    }
+    out
+}
+
+/// Walks every page of a listing on both stores and compares them page by page;
+/// returns how many books the listing has.
+async fn compare_pages(pg: &PgStore, memory: &MemoryCatalog, mut q: BookQuery) -> usize {
+    let mut seen = 0;
+    loop {
+        let ours = BookRepo::list(pg, &q).await.expect("list");
+        let reference = BookRepo::list(memory, &q).await.expect("list");
+        assert_eq!(ours, reference, "listing {q:?}");
+        seen += ours.len();
+        match ours.last() {
+            Some(last) if ours.len() == q.limit as usize => {
+                q.after = Some((q.sort.value_of(last), last.id))
+            }
+            _ => return seen,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn listings_agree_with_the_reference() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let pg = db.store().await;
+    let memory = MemoryCatalog::default();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (books, rentals) = seed(&pg, &memory, &mut rng).await;
+    let keys = [
+        SortKey::Title,
+        SortKey::Author,
+        SortKey::Year,
+        SortKey::Price,
+        SortKey::CreatedAt,
+    ];
+    let (mut searches, mut found) = (0, 0);
+    let all_filters = filters(&mut rng);
+    // Both plans: one statement planned by PostgreSQL (threshold 1), and collecting
+    // the filtered rows then sorting them (a threshold no count reaches).
+    for threshold in [PgStore::DEFAULT_SORT_INDEX_THRESHOLD, 1, i64::MAX] {
+        pg.set_sort_index_threshold(threshold);
+        for filter in all_filters.clone() {
+            for key in keys {
+                for order in [SortOrder::Asc, SortOrder::Desc] {
+                    let q = BookQuery {
+                        filter: filter.clone(),
+                        sort: BookSort { key, order },
+                        after: None,
+                        limit: 7,
+                    };
+                    let n = compare_pages(&pg, &memory, q).await;
+                    if filter.search.is_some() {
+                        searches += 1;
+                        found += usize::from(n > 0);
+                    }
+                }
+            }
+        }
+    }
+    pg.set_sort_index_threshold(PgStore::DEFAULT_SORT_INDEX_THRESHOLD);
+    assert!(
+        found > searches / 4,
+        "searches find books ({found} of {searches})"
+    );
+    // Cursors of the other type than the sort key, text cursors between stored
+    // values, and limit 0.
+    let any = books[0].id;
+    for key in keys {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
+            for value in [
+                CursorValue::Int(1995),
+                CursorValue::Int(i64::MIN),
+                CursorValue::Text("m".into()),
+                CursorValue::Text("日".into()),
+                CursorValue::Text(String::new()),
+                // U+0000 cannot be stored in PostgreSQL, but a cursor can hold it.
+                CursorValue::Text("sao\0x".into()),
+                CursorValue::Text("\0".into()),
+            ] {
+                let q = BookQuery {
+                    filter: BookFilter::default(),
+                    sort: BookSort { key, order },
+                    after: Some((value, any)),
+                    limit: 100,
+                };
+                compare_pages(&pg, &memory, q.clone()).await;
+                let none = BookQuery { limit: 0, ..q };
+                assert!(BookRepo::list(&pg, &none).await.expect("list").is_empty());
+            }
+        }
+    }
+    compare_rentals(&pg, &memory, &books, &rentals).await;
+    pg.close().await;
+    db.drop_now().await;
+}
+
+async fn compare_rentals(pg: &PgStore, memory: &MemoryCatalog, books: &[Book], rentals: &[Rental]) {
+    let statuses = [
+        None,
+        Some(RentalStatusFilter::Active),
+        Some(RentalStatusFilter::Returned),
+        Some(RentalStatusFilter::Overdue),
+    ];
+    let renters = [None, Some(Renter::parse("ana").expect("renter"))];
+    let book_ids = [None, rentals.first().map(|r| r.book_id), Some(books[0].id)];
+    for status in statuses {
+        for renter in &renters {
+            for book_id in book_ids {
+                let mut q = RentalQuery {
+                    book_id,
+                    renter: renter.clone(),
+                    status,
+                    today: NaiveDate::from_ymd_opt(2026, 1, 10).expect("date"),
+                    after: None,
+                    limit: 4,
+                };
+                loop {
+                    let ours = RentalRepo::list(pg, &q).await.expect("list");
+                    assert_eq!(
+                        ours,
+                        RentalRepo::list(memory, &q).await.expect("list"),
+                        "{q:?}"
+                    );
+                    match ours.last() {
+                        Some(last) if ours.len() == 4 => q.after = Some((last.rented_at, last.id)),
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn plain_book(n: u64, copies: i64) -> Book {
+    let draft = BookDraft::builder(format!("Book {n}"), "Author", Isbn::synthetic(n).as_str())
+        .year(2000)
+        .copies(copies)
+        .summary("Ação e reação")
+        .build()
+        .expect("draft");
+    Book::new(BookId(Uuid::now_v7()), draft, Utc::now())
+}
+
+fn search(q: &str) -> BookQuery {
+    BookQuery {
+        filter: BookFilter {
+            search: SearchTerms::parse(q).expect("terms"),
+            ..Default::default()
+        },
+        sort: BookSort::default(),
+        after: None,
+        limit: 10,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_follows_updates_and_deletes() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let draft = BookDraft::builder(
+        "Vidas Secas",
+        "Graciliano Ramos",
+        Isbn::synthetic(7).as_str(),
+    )
+    .year(1938)
+    .build()
+    .expect("draft");
+    let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
+    store.insert(&book).await.expect("insert");
+    let hits = |q: &'static str| {
+        let store = store.clone();
+        async move {
+            BookRepo::list(&store, &search(q))
+                .await
+                .expect("list")
+                .len()
+        }
+    };
+    assert_eq!(hits("vid sec").await, 1);
+    let mut next = book.clone();
+    next.title = "Angústia".into();
+    store.update(&next, 1).await.expect("update");
+    assert_eq!(hits("vidas").await, 0, "old words gone");
+    assert_eq!(hits("angust").await, 1, "new words found");
+    store.delete(book.id, Some(2)).await.expect("delete");
+    assert_eq!(hits("angust").await, 0, "deleted books are not found");
+    // Words as `kcl_core::domain::words` splits them, prefixes byte for byte, and
+    // no tsquery syntax gets through.
+    let mut odd = plain_book(8, 1);
+    odd.title = "ſtar x86 日本 co-op".into();
+    odd.summary = "日".repeat(2000);
+    store.insert(&odd).await.expect("insert");
+    for (q, expected) in [
+        ("s", 0),
+        ("ſ", 1),
+        ("ſt", 1),
+        ("x8", 1),
+        ("86", 0),
+        ("日", 1),
+        ("本", 0),
+        ("co op", 1),
+        ("' | !ſtar & x86", 1),
+        ("star:* | b", 0),
+        (&"日".repeat(200), 1),
+    ] {
+        let got = BookRepo::list(&store, &search(q)).await.expect("list");
+        assert_eq!(got.len(), expected, "{q:?}");
+        let terms = SearchTerms::parse(q).expect("terms").expect("words");
+        assert_eq!(
+            usize::from(terms.matches(&odd.search_document())),
+            expected,
+            "the reference agrees on {q:?}"
+        );
+    }
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn data_survives_reconnecting_and_times_round_trip() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let mut book = plain_book(11, 2);
+    // Times the domain can hold, at microsecond precision.
+    book.created_at = at(-62_135_596_800_000_001);
+    book.updated_at = at(253_402_300_799_999_999);
+    let rental = rental_of(&book, 1, at(1_234_567), due(1));
+    {
+        let store = db.store().await;
+        store.insert(&book).await.expect("insert");
+        store.rent(&rental).await.expect("rent");
+        store.close().await;
+    }
+    let store = db.store().await; // migrations already applied
+    let mut expected = book.clone();
+    expected.rented = 1;
+    assert_eq!(BookRepo::get(&store, book.id).await.expect("get"), expected);
+    assert_eq!(
+        RentalRepo::get(&store, rental.id).await.expect("get"),
+        rental
+    );
+    assert_eq!(
+        BookRepo::list(&store, &search("reac"))
+            .await
+            .expect("search"),
+        [expected]
+    );
+    store.close().await;
+    db.drop_now().await;
+}
+
+/// `tasks` concurrent rentals of `book`, spread over `stores`; how many succeed.
+async fn rent_from_many_tasks(stores: &[PgStore], book: &Book, tasks: u64) -> usize {
+    let mut joins = Vec::new();
+    for i in 0..tasks {
+        let store = stores[i as usize % stores.len()].clone();
+        let rental = rental_of(book, 1000 + i, Utc::now(), due(i));
+        joins.push(tokio::spawn(async move { store.rent(&rental).await }));
+    }
+    let mut ok = 0;
+    for j in joins {
+        match j.await.expect("task") {
+            Ok(()) => ok += 1,
+            Err(RentalRepoError::NoCopyAvailable(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    ok
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_never_overbook() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    // Two stores with pools of their own stand for two servers on one database.
+    let a = db.store().await;
+    let b = db.store().await;
+    let mut book = plain_book(21, 7);
+    a.insert(&book).await.expect("insert");
+    // Two copies out already: the last 5 are contended for.
+    for i in 0..2 {
+        b.rent(&rental_of(&book, 500 + i, Utc::now(), due(i)))
+            .await
+            .expect("rent");
+    }
+    let ok = rent_from_many_tasks(&[a.clone(), b.clone()], &book, 40).await;
+    assert_eq!(ok, 5, "exactly the free copies are rented");
+    book = BookRepo::get(&b, book.id).await.expect("get");
+    assert_eq!((book.rented, book.copies), (7, 7));
+    let active = RentalRepo::list(
+        &a,
+        &RentalQuery {
+            book_id: Some(book.id),
+            renter: None,
+            status: Some(RentalStatusFilter::Active),
+            today: Utc::now().date_naive(),
+            after: None,
+            limit: 100,
+        },
+    )
+    .await
+    .expect("list");
+    assert_eq!(active.len(), 7);
+    // The invariant also holds against SQL that bypasses the store.
+    let bypass = sqlx::query("UPDATE books SET rented = rented + 1 WHERE id = $1")
+        .bind(book.id.0)
+        .execute(a.pool())
+        .await;
+    assert!(bypass.is_err(), "CHECK (rented <= copies) refuses it");
+    a.close().await;
+    b.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_race_on_updates_and_isbns() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let stores = [db.store().await, db.store().await];
+    let book = plain_book(31, 1);
+    stores[0].insert(&book).await.expect("insert");
+    // 20 updates based on version 1: one wins, the others see version 2.
+    let mut joins = Vec::new();
+    for i in 0..20 {
+        let store = stores[i % 2].clone();
+        let mut next = book.clone();
+        next.title = format!("Edition {i}");
+        joins.push(tokio::spawn(async move { store.update(&next, 1).await }));
+    }
+    let mut won = 0;
+    for j in joins {
+        match j.await.expect("task") {
+            Ok(stored) => {
+                won += 1;
+                assert_eq!(stored.version, 2);
+            }
+            Err(BookRepoError::VersionConflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won, 1, "exactly one update applies");
+    // 20 new books with one ISBN: one is stored, the others are duplicates.
+    let mut joins = Vec::new();
+    for i in 0..20 {
+        let store = stores[i % 2].clone();
+        let twin = plain_book(32, 1);
+        joins.push(tokio::spawn(async move { store.insert(&twin).await }));
+    }
+    let mut stored = 0;
+    for j in joins {
+        match j.await.expect("task") {
+            Ok(()) => stored += 1,
+            Err(BookRepoError::DuplicateIsbn(_)) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(stored, 1, "exactly one book gets the ISBN");
+    for store in &stores {
+        store.close().await;
+    }
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_fails_once_the_store_is_closed() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let probe = PgProbe::new(&store);
+    assert_eq!(probe.name(), "database");
+    probe.check().await.expect("healthy");
+    store.close().await;
+    assert!(probe.check().await.is_err(), "a closed store is not ready");
+    let err = BookRepo::get(&store, BookId(Uuid::nil()))
+        .await
+        .expect_err("closed");
+    assert!(matches!(err, BookRepoError::Unavailable(_)), "{err:?}");
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_urls_and_unreachable_servers_are_errors() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let err = PgStore::connect("mysql://nowhere")
+        .await
+        .expect_err("not a postgres URL");
+    assert!(matches!(err, AwsError::Config(_)), "{err}");
+    let err = PgStore::connect("postgres://[::1")
+        .await
+        .expect_err("malformed");
+    assert!(matches!(err, AwsError::Config(_)), "{err}");
+    let secret = PgStore::connect("postgres://u:hunter2@127.0.0.1:1/db?sslmode=nonsense")
+        .await
+        .expect_err("bad option");
+    assert!(!secret.to_string().contains("hunter2"), "{secret}");
+    // A port where nothing listens: an error, quickly.
+    let unreachable = PgConnectOptions::from_str("postgres://postgres@127.0.0.1:1/x").expect("url");
+    let err = PgStore::connect_with(
+        unreachable,
+        PgPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(2)),
+    )
+    .await
+    .expect_err("nothing listens");
+    assert!(matches!(err, AwsError::PostgresConnect(_)), "{err}");
+    db.drop_now().await;
+}
+
+/// Not a test of results (those are above) but of plans: seeds 100,000 books and
+/// prints how long each listing shape takes (a bad plan reads the whole table:
+/// 100+ ms instead of a few). Run by hand:
+/// `cargo test -p kcl-aws --all-features --test postgres -- --ignored --nocapture plans`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "slow: seeds 100k books; prints timings"]
+async fn plans_at_scale() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    const WORDS: &[&str] = &[
+        "amor", "tempo", "cidade", "mar", "noite", "casa", "memória", "guerra", "sertão", "rio",
+    ];
+    const CATEGORIES: &[&str] = &["Romance", "Poesia", "Contos", "Ensaio"];
+    let started = std::time::Instant::now();
+    let mut joins = Vec::new();
+    for part in 0..8u64 {
+        let store = store.clone();
+        joins.push(tokio::spawn(async move {
+            for k in (part..100_000).step_by(8) {
+                let w = |j: u64| WORDS[((k / 3 + j * 7) % WORDS.len() as u64) as usize];
+                let d = BookDraft::builder(
+                    format!("{} {} {k}", w(0), w(1)),
+                    format!("Autor {}", k % 100),
+                    Isbn::synthetic(k).as_str(),
+                )
+                .category(CATEGORIES[(k % 4) as usize])
+                .year(1900 + (k % 125) as i64)
+                .price_cents(1000 + k as i64)
+                .copies((k % 3) as i64 + 1)
+                .summary(format!("Sobre {} e {} n{k}.", w(2), w(3)))
+                .build()
+                .expect("valid");
+                let book = Book::new(BookId(Uuid::now_v7()), d, Utc::now());
+                store.insert(&book).await.expect("insert");
+            }
+        }));
+    }
+    for j in joins {
+        j.await.expect("seed");
+    }
+    println!("seeded 100k books in {:?}", started.elapsed());
+    sqlx::raw_sql("ANALYZE books")
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+    let shapes = [
+        ("first page by title", BookFilter::default()),
+        (
+            "category + available + years",
+            BookFilter {
+                category: Some("poesia".into()),
+                available_only: true,
+                year_from: Some(1950),
+                year_to: Some(2000),
+                ..Default::default()
+            },
+        ),
+        (
+            "search 'amor tem' (dense)",
+            BookFilter {
+                search: SearchTerms::parse("amor tem").expect("terms"),
+                ..Default::default()
+            },
+        ),
+        (
+            "search 'n4242' (rare, prefix)",
+            BookFilter {
+                search: SearchTerms::parse("n4242").expect("terms"),
+                ..Default::default()
+            },
+        ),
+        (
+            "search 'n77777' (one)",
+            BookFilter {
+                search: SearchTerms::parse("n77777").expect("terms"),
+                ..Default::default()
+            },
+        ),
+        (
+            "author 'autor 7' + search 'amor'",
+            BookFilter {
+                author: Some("autor 7".into()),
+                search: SearchTerms::parse("amor").expect("terms"),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, filter) in shapes {
+        for sort in ["title", "-year"] {
+            let q = BookQuery {
+                filter: filter.clone(),
+                sort: sort.parse().expect("sort"),
+                after: None,
+                limit: 20,
+            };
+            let t = std::time::Instant::now();
+            let n = BookRepo::list(&store, &q).await.expect("list").len();
+            let first = t.elapsed();
+            let t = std::time::Instant::now();
+            for _ in 0..20 {
+                BookRepo::list(&store, &q).await.expect("list");
+            }
+            println!(
+                "{name}, sort {sort}: {n} rows, first {first:?}, then {:?} each",
+                t.elapsed() / 20
+            );
+        }
+    }
+    store.close().await;
+    db.drop_now().await;
+}
