@@ -4,9 +4,9 @@
 //! |---|---|---|
 //! | `KCL_DATA_DIR` | `./kcl-data` | where the embedded profile keeps its files |
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
-//! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH` or `memory://` |
+//! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH` or `memory://` |
-//! | `KCL_QUEUE` | `sqlite` | `sqlite` (the database's file) or `memory://` |
+//! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file) or `memory://` |
 //! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
 //!
@@ -33,6 +33,8 @@ pub struct ConfigError {
 pub enum DatabaseConfig {
     /// A SQLite file (the embedded default).
     Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://user:password@host:port/database`).
+    Postgres(String),
     /// Nothing persisted (tests, demos).
     Memory,
 }
@@ -117,14 +119,22 @@ impl Config {
         })?;
         let database = match get("KCL_DATABASE_URL") {
             None => DatabaseConfig::Sqlite(data_dir.join("kcl.db")),
-            Some(url) => parse_database(&url)?,
+            Some(url) => parse_database(&url).map_err(|e| ConfigError {
+                value: redact(&e.value),
+                ..e
+            })?,
         };
         let blobs = match get("KCL_BLOBS") {
             None => BlobsConfig::File(data_dir.join("blobs")),
             Some(url) => parse_blobs(&url)?,
         };
+        let default_queue = match database {
+            DatabaseConfig::Sqlite(_) => QueueKind::Sqlite,
+            _ => QueueKind::Memory,
+        };
         let queue = match get("KCL_QUEUE").as_deref() {
-            None | Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
+            None => default_queue,
+            Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
             Some("memory") | Some("memory://") => QueueKind::Memory,
             Some(other) => {
                 return Err(ConfigError {
@@ -134,7 +144,7 @@ impl Config {
                 })
             }
         };
-        if queue == QueueKind::Sqlite && database == DatabaseConfig::Memory {
+        if queue == QueueKind::Sqlite && !matches!(database, DatabaseConfig::Sqlite(_)) {
             return Err(ConfigError {
                 variable: "KCL_QUEUE",
                 value: "sqlite".into(),
@@ -173,6 +183,20 @@ impl Config {
             blobs,
             queue,
         })
+    }
+}
+
+/// A URL with its password replaced by `***`, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -221,11 +245,12 @@ fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
     if url == "memory://" || url == "memory" {
         return Ok(DatabaseConfig::Memory);
     }
-    Err(err(unsupported(
-        "sqlite://PATH or memory://",
-        url,
-        "postgres",
-    )))
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(DatabaseConfig::Postgres(url.to_owned()));
+    }
+    Err(err(
+        "unsupported value (supported: sqlite://PATH, postgres://..., memory://)".into(),
+    ))
 }
 
 fn parse_blobs(url: &str) -> Result<BlobsConfig, ConfigError> {
@@ -273,10 +298,28 @@ mod tests {
     }
 
     #[test]
+    fn postgres_urls_choose_postgres_and_never_print_the_password() {
+        let c = Config::from_vars(&vars(&[(
+            "KCL_DATABASE_URL",
+            "postgres://u:pw@db:5432/kcl",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.database,
+            DatabaseConfig::Postgres("postgres://u:pw@db:5432/kcl".into())
+        );
+        assert_eq!(c.queue, QueueKind::Memory, "no SQLite file for the queue");
+        let e = Config::from_vars(&vars(&[("KCL_DATABASE_URL", "mysql://u:secret@db/kcl")]))
+            .unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(e.to_string().contains("u:***@db"), "{e}");
+    }
+
+    #[test]
     fn every_bad_value_names_its_variable() {
         for (k, v) in [
             ("KCL_HTTP_ADDR", "localhost"),
-            ("KCL_DATABASE_URL", "postgres://x/y"),
+            ("KCL_DATABASE_URL", "mysql://x/y"),
             ("KCL_DATABASE_URL", "sqlite://"),
             ("KCL_BLOBS", "s3://bucket"),
             ("KCL_QUEUE", "sqs://q"),

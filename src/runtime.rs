@@ -40,6 +40,8 @@ pub struct Kcl {
     pub tasks: Arc<dyn TaskQueue>,
     #[cfg(feature = "local")]
     sqlite: Option<kcl_local::SqliteStore>,
+    #[cfg(feature = "aws")]
+    postgres: Option<kcl_aws::PgStore>,
 }
 
 /// The relational side of a profile: repositories, audit log, queue, and probes.
@@ -51,6 +53,8 @@ struct Relational {
     probes: Vec<Arc<dyn HealthProbe>>,
     #[cfg(feature = "local")]
     sqlite: Option<kcl_local::SqliteStore>,
+    #[cfg(feature = "aws")]
+    postgres: Option<kcl_aws::PgStore>,
 }
 
 impl Relational {
@@ -64,6 +68,8 @@ impl Relational {
             probes: Vec::new(),
             #[cfg(feature = "local")]
             sqlite: None,
+            #[cfg(feature = "aws")]
+            postgres: None,
         }
     }
 
@@ -90,7 +96,40 @@ impl Relational {
             tasks,
             probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
             sqlite: Some(store),
+            #[cfg(feature = "aws")]
+            postgres: None,
         })
+    }
+
+    #[cfg(feature = "aws")]
+    async fn postgres(url: &str) -> Result<Self, StartError> {
+        let store = kcl_aws::PgStore::connect(url)
+            .await
+            .map_err(|e| StartError::Adapter {
+                what: "KCL_DATABASE_URL: cannot use the PostgreSQL server".into(),
+                source: Box::new(e),
+            })?;
+        let shared = Arc::new(store.clone());
+        Ok(Self {
+            books: shared.clone(),
+            rentals: shared.clone(),
+            audit: shared,
+            tasks: None,
+            probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
+            #[cfg(feature = "local")]
+            sqlite: None,
+            postgres: Some(store),
+        })
+    }
+
+    #[cfg(not(feature = "aws"))]
+    async fn postgres(_: &str) -> Result<Self, StartError> {
+        Err(crate::ConfigError {
+            variable: "KCL_DATABASE_URL",
+            value: "postgres://...".into(),
+            reason: "this build has no `aws` feature (cargo ... --features aws)".into(),
+        }
+        .into())
     }
 
     #[cfg(not(feature = "local"))]
@@ -125,6 +164,7 @@ impl Kcl {
             DatabaseConfig::Sqlite(path) => {
                 Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
             }
+            DatabaseConfig::Postgres(url) => Relational::postgres(url).await?,
             DatabaseConfig::Memory => Relational::memory(),
         };
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
@@ -156,6 +196,8 @@ impl Kcl {
             tasks,
             #[cfg(feature = "local")]
             sqlite: r.sqlite,
+            #[cfg(feature = "aws")]
+            postgres: r.postgres,
         }
     }
 
@@ -163,6 +205,10 @@ impl Kcl {
     pub async fn close(self) {
         #[cfg(feature = "local")]
         if let Some(store) = self.sqlite {
+            store.close().await;
+        }
+        #[cfg(feature = "aws")]
+        if let Some(store) = self.postgres {
             store.close().await;
         }
     }

@@ -1,5 +1,7 @@
 //! The HTTP API end to end, in-process, on every backend: each check runs on the
-//! in-memory adapters and on the embedded SQLite profile.
+//! in-memory adapters, on the embedded SQLite profile and, with the `aws` feature,
+//! on PostgreSQL (`KCL_TEST_POSTGRES_URL`; skipped when unset unless
+//! `KCL_TEST_REQUIRE_ALL=1`).
 #![cfg(all(feature = "http", feature = "local"))]
 
 use std::sync::Arc;
@@ -72,6 +74,55 @@ async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
     (router(kcl.services.clone()), kcl, dir)
 }
 
+/// A fresh database on the test PostgreSQL server, dropped by [`PgDb::drop_db`].
+#[cfg(feature = "aws")]
+struct PgDb {
+    admin_url: String,
+    name: String,
+}
+
+#[cfg(feature = "aws")]
+impl PgDb {
+    async fn create() -> Option<(Self, String)> {
+        use sqlx::Connection;
+        let Ok(admin_url) = std::env::var("KCL_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+                "KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
+            );
+            println!("skipped: KCL_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let name = format!("kcl_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let base = admin_url.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        Some((Self { admin_url, name }, url))
+    }
+
+    async fn drop_db(self) {
+        use sqlx::Connection;
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn postgres_app() -> Option<(Router, kcl::Kcl, PgDb)> {
+    let (db, url) = PgDb::create().await?;
+    let vars = std::collections::HashMap::from([("KCL_DATABASE_URL".to_owned(), url)]);
+    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
+        .await
+        .unwrap();
+    Some((router(kcl.services.clone()), kcl, db))
+}
+
 /// Runs each named check once per backend.
 macro_rules! on_every_backend {
     ($($check:ident),* $(,)?) => {
@@ -86,6 +137,16 @@ macro_rules! on_every_backend {
                     let (app, kcl, _dir) = super::sqlite_app().await;
                     super::$check(&app).await;
                     kcl.close().await;
+                }
+                #[cfg(feature = "aws")]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some((app, kcl, db)) = super::postgres_app().await else {
+                        return;
+                    };
+                    super::$check(&app).await;
+                    kcl.close().await;
+                    db.drop_db().await;
                 }
             }
         )*
