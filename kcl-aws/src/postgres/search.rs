@@ -19,29 +19,13 @@
 //! built from encoded terms: they hold only `[a-z0-9]`, so no user text can carry
 //! `tsquery` syntax.
 
-use std::fmt::Write;
-
-use kcl_core::domain::{words, Book, SearchTerms};
+use kcl_core::domain::{encode_word, words, Book, SearchTerms};
 
 /// The longest lexeme PostgreSQL stores is 2,047 bytes; longer encoded words are
 /// cut to this length. A search term has at most 200 characters (`SearchTerms`),
 /// 1,600 bytes encoded, so it is a prefix of a cut word exactly when it is a
 /// prefix of the whole word.
 const MAX_LEXEME_BYTES: usize = 2046;
-
-/// Appends the encoding of one word.
-fn encode_word(word: &str, out: &mut String) {
-    for c in word.chars() {
-        match c {
-            'x' => out.push_str("xx"),
-            'a'..='z' | '0'..='9' => out.push(c),
-            other => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "xu{:06x}", u32::from(other));
-            }
-        }
-    }
-}
 
 /// What the `search` column holds for `book`: its encoded words (duplicates are
 /// removed by `array_to_tsvector`).

@@ -21,5 +21,5 @@ pub use query::{
     SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
-pub use search::{fold, words, SearchTerms};
+pub use search::{encode_word, fold, words, SearchTerms};
 pub use validation::{FieldError, ValidationError};

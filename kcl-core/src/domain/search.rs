@@ -20,6 +20,37 @@ pub fn words(folded: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
+/// Appends a prefix-free ASCII encoding of `word` to `out`, for adapters whose
+/// full-text index splits or folds words by rules of its own (SQLite FTS5,
+/// PostgreSQL `tsvector`): index the encoded [`words`] of a book, query with encoded
+/// terms, and a term matches a word exactly when [`SearchTerms::matches`] says so.
+///
+/// - `a`-`z` (but `x`) and `0`-`9` stand for themselves (most text stays readable);
+/// - `x` is `xx`;
+/// - any other character is `xu` and its code point in six hex digits.
+///
+/// No code is a prefix of another, so a term is a prefix of a word exactly when its
+/// encoding is a prefix of the word's encoding; and the output holds only
+/// `[a-z0-9]`, so no user text can carry query syntax.
+///
+/// ```
+/// use kcl_core::domain::encode_word;
+/// let mut s = String::new();
+/// encode_word("xadrez42", &mut s);
+/// assert_eq!(s, "xxadrez42");
+/// ```
+pub fn encode_word(word: &str, out: &mut String) {
+    use std::fmt::Write;
+    for c in word.chars() {
+        match c {
+            'x' => out.push_str("xx"),
+            'a'..='z' | '0'..='9' => out.push(c),
+            // Writing to a String cannot fail.
+            other => drop(write!(out, "xu{:06x}", u32::from(other))),
+        }
+    }
+}
+
 /// A parsed full-text query: folded words, every one of which must match
 /// the start of a word in the title, author or summary (AND of prefixes).
 ///

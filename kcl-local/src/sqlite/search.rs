@@ -17,23 +17,7 @@
 //! its encoding is a prefix of the word's encoding, so an FTS5 prefix query
 //! (`"term"*`) matches exactly the words [`SearchTerms::matches`] accepts.
 
-use std::fmt::Write;
-
-use kcl_core::domain::{words, Book, SearchTerms};
-
-/// Appends the encoding of one word.
-fn encode_word(word: &str, out: &mut String) {
-    for c in word.chars() {
-        match c {
-            'x' => out.push_str("xx"),
-            'a'..='z' | '0'..='9' => out.push(c),
-            other => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "xu{:06x}", u32::from(other));
-            }
-        }
-    }
-}
+use kcl_core::domain::{encode_word, words, Book, SearchTerms};
 
 /// What the full-text index holds for `book`: its encoded words, space-separated.
 pub(super) fn document(book: &Book) -> String {
