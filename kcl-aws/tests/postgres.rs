@@ -96,6 +96,28 @@ impl Drop for TestDb {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_read_committed_with_bounded_waits() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    for (setting, expected) in [
+        ("transaction_isolation", "read committed"),
+        ("statement_timeout", "15s"),
+        ("lock_timeout", "10s"),
+        ("idle_in_transaction_session_timeout", "30s"),
+    ] {
+        let (value,): (String,) = sqlx::query_as(&format!("SHOW {setting}"))
+            .fetch_one(store.pool())
+            .await
+            .expect("show");
+        assert_eq!(value, expected, "{setting}");
+    }
+    store.close().await;
+    db.drop_now().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn book_repo_kit() {
     let Some(db) = TestDb::create().await else {

@@ -78,14 +78,24 @@ fn sqlstate(e: &sqlx::Error) -> Option<String> {
 /// Maps a database failure onto a port error: `Unavailable` when retrying may help
 /// (no connection, a closed pool, I/O, the server shutting down or out of
 /// resources, a read-only server during a fail-over, a statement timeout, a
-/// serialization failure or deadlock that outlived the retries), `InvalidInput` for
-/// a value the database cannot hold (SQLSTATE class 22), `Internal` otherwise.
+/// serialization failure or deadlock that outlived the retries, a lock wait over
+/// `lock_timeout`), `InvalidInput` for a user value the database cannot hold
+/// (untranslatable or out-of-range values, a key too long for an index),
+/// `Internal` otherwise.
 pub(super) fn db_error<E: PortError>(e: sqlx::Error) -> E {
     if is_transient(&e) {
         return E::unavailable(Box::new(e));
     }
     match sqlstate(&e) {
-        Some(code) if code.starts_with("22") => {
+        // 22P05 untranslatable character, 22021 bad encoding, 22008 date out of
+        // range, 22003 number out of range, 54000 index row too large (a very long
+        // folded title). Other class-22 errors come from KCL's own SQL: Internal.
+        Some(code)
+            if matches!(
+                code.as_str(),
+                "22P05" | "22021" | "22008" | "22003" | "54000"
+            ) =>
+        {
             let message = e
                 .as_database_error()
                 .map_or_else(|| e.to_string(), |d| d.message().to_owned());
@@ -130,6 +140,7 @@ fn is_transient(e: &sqlx::Error) -> bool {
                     "40001" | "40P01" // serialization failure, deadlock (after retries)
                         | "57P01" | "57P02" | "57P03" // shutting down, cannot connect now
                         | "57014" // statement timeout / cancelled
+                        | "55P03" // lock not available (lock_timeout)
                         | "25006" // read-only transaction (a fail-over in progress)
                 )
         }),

@@ -75,6 +75,17 @@ impl PgStore {
         options: PgConnectOptions,
         pool: PgPoolOptions,
     ) -> Result<Self, AwsError> {
+        // Every session: the isolation the rental invariant is written for (a server
+        // or role default of REPEATABLE READ would turn concurrent rentals into
+        // serialization failures), and bounds so a dropped request or a partition
+        // cannot hold a connection or a row lock forever.
+        let options = options.options([
+            // A space in an option value is escaped with a backslash.
+            ("default_transaction_isolation", "read\\ committed"),
+            ("statement_timeout", "15s"),
+            ("lock_timeout", "10s"),
+            ("idle_in_transaction_session_timeout", "30s"),
+        ]);
         let pool = pool
             .connect_with(options)
             .await
