@@ -105,11 +105,32 @@ impl PgDb {
     }
 
     async fn drop_db(self) {
+        drop(self);
+    }
+}
+
+#[cfg(feature = "aws")]
+impl Drop for PgDb {
+    /// Drops the database, best effort, on a thread of its own: this also runs when a
+    /// check panics, inside or outside a runtime.
+    fn drop(&mut self) {
         use sqlx::Connection;
-        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
-        }
+        let admin_url = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
+                }
+            });
+        });
+        let _ = dropped.join();
     }
 }
 
