@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Starts (or finds) the services the tests need and prints `export` lines for them:
 #
-#   eval "$(scripts/services.sh start)"   # sets KCL_TEST_POSTGRES_URL
+#   eval "$(scripts/services.sh start)"   # sets KCL_TEST_POSTGRES_URL, KCL_TEST_REDIS_URL
 #   scripts/services.sh stop              # stops what `start` started
 #
 # PostgreSQL: uses a server already answering on 127.0.0.1:5432 (trust auth), else
 # installs Debian's packages if needed and starts a private cluster under
 # $KCL_SERVICES_DIR (default ~/.cache/kcl-services) on port 54329. Each run gets a
 # fresh database; the tests create their own databases next to it.
-# KCL_SERVICES_PRIVATE=1 always starts the private cluster.
+# Redis: uses one answering on 127.0.0.1:6379, else installs `redis-server` if needed
+# and starts a private one on port 63799 (nothing kept on disk).
+# KCL_SERVICES_PRIVATE=1 always starts private servers.
 set -euo pipefail
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
 mkdir -p "$dir"
@@ -59,8 +61,32 @@ stop_postgres() {
   fi
 }
 
+start_redis() {
+  if [ -z "${KCL_SERVICES_PRIVATE:-}" ] && command -v redis-cli >/dev/null \
+    && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]; then
+    echo "export KCL_TEST_REDIS_URL='redis://127.0.0.1:6379'"
+    return
+  fi
+  command -v redis-server >/dev/null || apt_install redis-server
+  redis-server --daemonize yes --bind 127.0.0.1 --port 63799 --save "" --appendonly no \
+    --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >&2
+  for _ in $(seq 1 50); do
+    [ "$(redis-cli -h 127.0.0.1 -p 63799 ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+  done
+  touch "$dir/redis.started-by-us"
+  echo "export KCL_TEST_REDIS_URL='redis://127.0.0.1:63799'"
+}
+
+stop_redis() {
+  if [ -f "$dir/redis.started-by-us" ]; then
+    redis-cli -h 127.0.0.1 -p 63799 shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$dir/redis.started-by-us"
+  fi
+}
+
 case "${1:-}" in
-  start) start_postgres ;;
-  stop) stop_postgres ;;
+  start) start_postgres; start_redis ;;
+  stop) stop_postgres; stop_redis ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH` or `memory://` |
 //! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file) or `memory://` |
-//! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) |
+//! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]` (feature `aws`; shared by every server) |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
 //!
 //! A value KCL cannot use fails at start with a message naming the variable.
@@ -70,6 +70,8 @@ pub struct Config {
     pub blobs: BlobsConfig,
     /// Task queue.
     pub queue: QueueKind,
+    /// Cache: `None` for the in-process cache, else a Redis URL.
+    pub cache_url: Option<String>,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
 }
@@ -152,16 +154,18 @@ impl Config {
                     .into(),
             });
         }
-        match get("KCL_CACHE_URL").as_deref() {
-            None | Some("memory") | Some("memory://") => {}
+        let cache_url = match get("KCL_CACHE_URL") {
+            None => None,
+            Some(v) if v == "memory" || v == "memory://" => None,
+            Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => Some(v),
             Some(other) => {
                 return Err(ConfigError {
                     variable: "KCL_CACHE_URL",
-                    value: other.to_owned(),
-                    reason: unsupported("memory://", other, "redis://"),
+                    value: redact(&other),
+                    reason: "unsupported value (supported: memory://, redis://host:port)".into(),
                 })
             }
-        }
+        };
         let mut settings = kcl_core::services::Settings::default();
         if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
             let secs: u64 = v
@@ -176,6 +180,7 @@ impl Config {
             settings.list_cache_ttl = std::time::Duration::from_secs(secs);
         }
         Ok(Self {
+            cache_url,
             settings,
             data_dir,
             http_addr,
@@ -323,7 +328,7 @@ mod tests {
             ("KCL_DATABASE_URL", "sqlite://"),
             ("KCL_BLOBS", "s3://bucket"),
             ("KCL_QUEUE", "sqs://q"),
-            ("KCL_CACHE_URL", "redis://127.0.0.1"),
+            ("KCL_CACHE_URL", "memcached://127.0.0.1"),
             ("KCL_LIST_CACHE_TTL_SECS", "-1"),
         ] {
             let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use kcl_core::memory::{MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue};
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, HealthProbe, RentalRepo, SystemClock, TaskQueue, UuidV7Ids,
+    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, RentalRepo, SystemClock, TaskQueue,
+    UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -154,6 +155,7 @@ impl Kcl {
         Self::assemble(
             Relational::memory(),
             Arc::new(MemoryBlobStore::default()),
+            None,
             &Settings::default(),
         )
     }
@@ -171,21 +173,37 @@ impl Kcl {
             BlobsConfig::File(root) => file_blobs(root).await?,
             BlobsConfig::Memory => Arc::new(MemoryBlobStore::default()),
         };
-        Ok(Self::assemble(relational, blobs, &config.settings))
+        let cache = match &config.cache_url {
+            None => None,
+            Some(url) => Some(redis_cache(url).await?),
+        };
+        Ok(Self::assemble(relational, blobs, cache, &config.settings))
     }
 
-    fn assemble(r: Relational, blobs: Arc<dyn BlobStore>, settings: &Settings) -> Self {
+    fn assemble(
+        r: Relational,
+        blobs: Arc<dyn BlobStore>,
+        cache: Option<(Arc<dyn Cache>, Arc<dyn HealthProbe>)>,
+        settings: &Settings,
+    ) -> Self {
         let tasks = r
             .tasks
             .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
         let mut probes = r.probes;
         probes.push(Arc::new(BlobStoreProbe(blobs.clone())));
         probes.push(Arc::new(QueueProbe(tasks.clone())));
+        let cache = match cache {
+            Some((cache, probe)) => {
+                probes.push(probe);
+                cache
+            }
+            None => Arc::new(MemoryCache::default()),
+        };
         let ports = Ports {
             books: r.books,
             rentals: r.rentals,
             audit: r.audit,
-            cache: Arc::new(MemoryCache::default()),
+            cache,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
             probes,
@@ -232,6 +250,27 @@ async fn file_blobs(_: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartErro
         variable: "KCL_BLOBS",
         value: "file://...".into(),
         reason: "this build has no `local` feature; use memory:// or enable it".into(),
+    }
+    .into())
+}
+
+#[cfg(feature = "aws")]
+async fn redis_cache(url: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
+    let cache = kcl_aws::RedisCache::connect(url)
+        .await
+        .map_err(|e| StartError::Adapter {
+            what: "KCL_CACHE_URL: cannot use the Redis server".into(),
+            source: Box::new(e),
+        })?;
+    Ok((Arc::new(cache.clone()), Arc::new(cache)))
+}
+
+#[cfg(not(feature = "aws"))]
+async fn redis_cache(_: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
+    Err(crate::ConfigError {
+        variable: "KCL_CACHE_URL",
+        value: "redis://...".into(),
+        reason: "this build has no `aws` feature (cargo ... --features aws)".into(),
     }
     .into())
 }

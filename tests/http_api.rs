@@ -838,3 +838,85 @@ async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
     .await;
     assert_problem(&r, 422, "validation-failed");
 }
+
+/// Two servers on one PostgreSQL database and one Redis cache, as behind a load
+/// balancer: a write acknowledged by one is never answered stale by the other, and
+/// rentals split across both never exceed the copies.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_truth() {
+    let Ok(redis) = std::env::var("KCL_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+            "KCL_TEST_REDIS_URL is not set and KCL_TEST_REQUIRE_ALL=1"
+        );
+        println!("skipped: KCL_TEST_REDIS_URL is not set");
+        return;
+    };
+    let Some((db, url)) = PgDb::create().await else {
+        return;
+    };
+    let vars = std::collections::HashMap::from([
+        ("KCL_DATABASE_URL".to_owned(), url),
+        ("KCL_CACHE_URL".to_owned(), redis),
+    ]);
+    let config = kcl::Config::from_vars(&vars).unwrap();
+    let a_kcl = kcl::Kcl::open(&config).await.unwrap();
+    let b_kcl = kcl::Kcl::open(&config).await.unwrap();
+    let (a, b) = (
+        router(a_kcl.services.clone()),
+        router(b_kcl.services.clone()),
+    );
+
+    let created = call(&a, Method::POST, "/api/books", Some(book_json(ISBN, 3))).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let on_b = call(&b, Method::GET, &format!("/api/books/{id}"), None).await;
+    assert_eq!(
+        on_b.status,
+        StatusCode::OK,
+        "a book created on A is served by B"
+    );
+    // A caches the book and the listing.
+    call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
+    call(&a, Method::GET, "/api/books", None).await;
+    let mut update = book_json(ISBN, 3);
+    update["version"] = json!(1);
+    update["title"] = json!("Changed on B");
+    let updated = call(&b, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    let on_a = call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
+    assert_eq!(
+        on_a.body["title"], "Changed on B",
+        "A never serves its stale copy"
+    );
+    let list_a = call(&a, Method::GET, "/api/books", None).await;
+    assert_eq!(list_a.body["items"][0]["title"], "Changed on B");
+
+    // Interleaved on both servers (each request awaits the database in turn).
+    let rents = (0..10).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let body = json!({"book_id": id, "renter": format!("r{i}")});
+        async move {
+            call(app, Method::POST, "/api/rentals", Some(body))
+                .await
+                .status
+        }
+    });
+    let mut created = 0;
+    for status in futures::future::join_all(rents).await {
+        match status.as_u16() {
+            201 => created += 1,
+            409 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        created, 3,
+        "rentals split across two servers never exceed the copies"
+    );
+    let seen = call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
+    assert_eq!(seen.body["available"], 0);
+    a_kcl.close().await;
+    b_kcl.close().await;
+    db.drop_db().await;
+}

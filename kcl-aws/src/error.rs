@@ -13,6 +13,10 @@ pub enum AwsError {
     #[cfg(feature = "postgres")]
     #[error("cannot connect to PostgreSQL: {0}")]
     PostgresConnect(#[source] sqlx::Error),
+    /// The Redis server could not be reached or refused the connection.
+    #[cfg(feature = "redis")]
+    #[error("cannot connect to Redis: {0}")]
+    RedisConnect(#[source] redis::RedisError),
     /// The PostgreSQL schema could not be brought up to date.
     #[cfg(feature = "postgres")]
     #[error("cannot migrate the PostgreSQL database: {0}")]

@@ -8,6 +8,7 @@
 //! |---|---|---|---|
 //! | `postgres` | [`BookRepo`](kcl_core::ports::BookRepo), [`RentalRepo`](kcl_core::ports::RentalRepo), [`AuditLog`](kcl_core::ports::AuditLog) | `PgStore` | tables `books` (+ GIN full-text index), `rentals`, `audit_events` |
 //! | `postgres` | [`HealthProbe`](kcl_core::ports::HealthProbe) | `PgProbe` | `SELECT 1` |
+//! | `redis` | [`Cache`](kcl_core::ports::Cache), [`HealthProbe`](kcl_core::ports::HealthProbe) | `RedisCache` | keys with `PX` expiry |
 //!
 //! Every feature is opt-in: enable the ones you deploy on.
 //!
@@ -27,7 +28,11 @@
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "redis")]
+mod redis_cache;
 
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgProbe, PgStore};
+#[cfg(feature = "redis")]
+pub use redis_cache::RedisCache;
