@@ -65,35 +65,6 @@ pub(super) fn prefix_indexed(terms: &SearchTerms) -> bool {
 mod tests {
     use super::*;
 
-    fn enc(w: &str) -> String {
-        let mut s = String::new();
-        encode_word(w, &mut s);
-        s
-    }
-
-    #[test]
-    fn ascii_words_stay_readable() {
-        assert_eq!(enc("machado"), "machado");
-        assert_eq!(enc("xadrez42"), "xxadrez42");
-        assert_eq!(enc("ſ"), "xu00017f");
-    }
-
-    #[test]
-    fn encoding_preserves_prefixes_exactly() {
-        let words = [
-            "a", "ab", "x", "xu", "xx", "ſa", "ſ", "s", "ação", "日本", "日", "u0017f",
-        ];
-        for t in words {
-            for w in words {
-                assert_eq!(
-                    enc(w).starts_with(&enc(t)),
-                    w.starts_with(t),
-                    "term {t:?} word {w:?}"
-                );
-            }
-        }
-    }
-
     #[test]
     fn query_quotes_every_term() {
         let q = SearchTerms::parse("Machado \"x\" OR").unwrap().unwrap();
