@@ -10,15 +10,15 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 use kcl_aws::{AwsError, PgProbe, PgStore};
 use kcl_core::domain::{
-    fold, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, CursorValue, Isbn, Rental,
-    RentalId, RentalQuery, RentalStatusFilter, Renter, SearchTerms, SortKey, SortOrder,
+    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, RentalQuery,
+    RentalStatusFilter, SearchTerms,
 };
-use kcl_core::memory::MemoryCatalog;
 use kcl_core::ports::{BookRepo, BookRepoError, HealthProbe, RentalRepo, RentalRepoError};
 use kcl_core::testkit;
+use kcl_core::testkit::reference::{at, due, rental_of};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
@@ -155,311 +155,26 @@ async fn audit_log_kit() {
     db.drop_now().await;
 }
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
-const WORDS: &[&str] = &[
-    "Ação",
-    "acao",
-    "São",
-    "sao",
-    "ſtar",
-    "star",
-    "Straße",
-    "xadrez",
-    "xu",
-    "日本",
-    "日",
-    "Ωmega",
-    "ωmega",
-    "İstanbul",
-    "istanbul",
-    "a",
-    "ab",
-    "Abc",
-    "naïve",
-    "co-op",
-    "x86",
-    "42",
-    "1e5",
-    "don't",
-    "Zebra",
-    "zebra",
-];
-
-fn at(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).expect("time")
-}
-
-fn random_book(rng: &mut Rng, n: u64) -> Book {
-    let mut text = |k: usize| {
-        (0..k)
-            .map(|_| rng.pick(WORDS))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let (title, author, summary) = (text(2), text(1), text(3));
-    let category = rng.pick(&["Romance", "romance", "Poesia", "Ciência"]);
-    let draft = BookDraft::builder(title, author, Isbn::synthetic(n).as_str())
-        .category(category)
-        .year(1990 + (rng.next() % 5) as i64)
-        .price_cents((rng.next() % 4) as i64 * 500)
-        .copies((rng.next() % 3) as i64)
-        .summary(summary)
-        .build()
-        .expect("draft");
-    // Few distinct creation times, so sorting by them makes ties.
-    let created = at(1_700_000_000_000_000 + (rng.next() % 4) as i64 * 1_000);
-    // Random ids (not time-ordered), so the id tiebreak is exercised.
-    Book::new(
-        BookId(Uuid::from_u128(
-            u128::from(rng.next()) << 64 | u128::from(rng.next()),
-        )),
-        draft,
-        created,
-    )
-}
-
-fn rental_of(book: &Book, i: u64, rented_at: DateTime<Utc>, due: NaiveDate) -> Rental {
-    Rental {
-        id: RentalId(Uuid::from_u128(u128::from(i) * 7919 + 13)),
-        book_id: book.id,
-        renter: Renter::parse(if i.is_multiple_of(2) { "ana" } else { "bia" }).expect("renter"),
-        rented_at,
-        due_date: due,
-        returned_at: None,
-    }
-}
-
-fn due(i: u64) -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 1, 1 + (i % 20) as u32).expect("date")
-}
-
-/// Both stores hold the same books and rentals.
-async fn seed(pg: &PgStore, memory: &MemoryCatalog, rng: &mut Rng) -> (Vec<Book>, Vec<Rental>) {
-    let mut books = Vec::new();
-    let mut rentals = Vec::new();
-    for n in 0..60 {
-        let book = random_book(rng, n);
-        BookRepo::insert(pg, &book).await.expect("insert");
-        BookRepo::insert(memory, &book).await.expect("insert");
-        for copy in 0..book.copies {
-            if rng.next().is_multiple_of(2) {
-                let i = n * 10 + u64::from(copy);
-                // Same time for some rentals, so the id tiebreak is exercised.
-                let r = rental_of(&book, i, at(1_700_000_000_000_000 + (i % 5) as i64), due(i));
-                pg.rent(&r).await.expect("rent");
-                memory.rent(&r).await.expect("rent");
-                if i % 3 == 0 {
-                    let when = at(1_700_000_100_000_000);
-                    pg.return_rental(r.id, when).await.expect("return");
-                    memory.return_rental(r.id, when).await.expect("return");
-                }
-                rentals.push(r);
-            }
-        }
-        books.push(book);
-    }
-    (books, rentals)
-}
-
-fn filters(rng: &mut Rng) -> Vec<BookFilter> {
-    let mut out = vec![BookFilter::default()];
-    for _ in 0..30 {
-        let words: Vec<&str> = (0..1 + rng.next() % 2).map(|_| rng.pick(WORDS)).collect();
-        // Prefixes of the words too.
-        let query: String = words
-            .iter()
-            .map(|w| {
-                w.chars()
-                    .take(1 + (rng.next() % 3) as usize)
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        out.push(BookFilter {
-            search: SearchTerms::parse(&query).expect("terms"),
-            category: rng
-                .next()
-                .is_multiple_of(3)
-                .then(|| fold(rng.pick(&["ROMANCE", "poesia", "Ciencia"]))),
-            author: rng.next().is_multiple_of(5).then(|| fold(rng.pick(WORDS))),
-            year_from: rng.next().is_multiple_of(3).then_some(1991),
-            year_to: rng.next().is_multiple_of(3).then_some(1993),
-            available_only: rng.next().is_multiple_of(2),
-        });
-    }
-    // Filters no stored book can pass.
-    out.push(BookFilter {
-        category: Some("romance\0".into()),
-        ..BookFilter::default()
-    });
-    out.push(BookFilter {
-        author: Some("\0".into()),
-        search: SearchTerms::parse("a").expect("terms"),
-        ..BookFilter::default()
-    });
-    // Whole words, and words Postgres' own parser would split or normalize.
-    for q in [
-        "日本",
-        "Straße",
-        "ωmega istanbul",
-        "xadrez",
-        "co op",
-        "1e5",
-        "don t",
-        "zebra",
-    ] {
-        out.push(BookFilter {
-            search: SearchTerms::parse(q).expect("terms"),
-            ..BookFilter::default()
-        });
-    }
-    out
-}
-
-/// Walks every page of a listing on both stores and compares them page by page;
-/// returns how many books the listing has.
-async fn compare_pages(pg: &PgStore, memory: &MemoryCatalog, mut q: BookQuery) -> usize {
-    let mut seen = 0;
-    loop {
-        let ours = BookRepo::list(pg, &q).await.expect("list");
-        let reference = BookRepo::list(memory, &q).await.expect("list");
-        assert_eq!(ours, reference, "listing {q:?}");
-        seen += ours.len();
-        match ours.last() {
-            Some(last) if ours.len() == q.limit as usize => {
-                q.after = Some((q.sort.value_of(last), last.id))
-            }
-            _ => return seen,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn listings_agree_with_the_reference() {
     let Some(db) = TestDb::create().await else {
         return;
     };
     let pg = db.store().await;
-    let memory = MemoryCatalog::default();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (books, rentals) = seed(&pg, &memory, &mut rng).await;
-    let keys = [
-        SortKey::Title,
-        SortKey::Author,
-        SortKey::Year,
-        SortKey::Price,
-        SortKey::CreatedAt,
-    ];
-    let (mut searches, mut found) = (0, 0);
-    let all_filters = filters(&mut rng);
-    // Both plans: one statement planned by PostgreSQL (threshold 1), and collecting
-    // the filtered rows then sorting them (a threshold no count reaches).
-    for threshold in [PgStore::DEFAULT_SORT_INDEX_THRESHOLD, 1, i64::MAX] {
-        pg.set_sort_index_threshold(threshold);
-        for filter in all_filters.clone() {
-            for key in keys {
-                for order in [SortOrder::Asc, SortOrder::Desc] {
-                    let q = BookQuery {
-                        filter: filter.clone(),
-                        sort: BookSort { key, order },
-                        after: None,
-                        limit: 7,
-                    };
-                    let n = compare_pages(&pg, &memory, q).await;
-                    if filter.search.is_some() {
-                        searches += 1;
-                        found += usize::from(n > 0);
-                    }
-                }
-            }
-        }
-    }
-    pg.set_sort_index_threshold(PgStore::DEFAULT_SORT_INDEX_THRESHOLD);
-    assert!(
-        found > searches / 4,
-        "searches find books ({found} of {searches})"
+    // The thresholds select each plan: the default, one statement planned by
+    // PostgreSQL (1), and collecting the filtered rows then sorting them (a threshold
+    // no count reaches).
+    let store = &pg;
+    let plan = |t: i64| move || store.set_sort_index_threshold(t);
+    let (default, planned, collected) = (
+        plan(PgStore::DEFAULT_SORT_INDEX_THRESHOLD),
+        plan(1),
+        plan(i64::MAX),
     );
-    // Cursors of the other type than the sort key, text cursors between stored
-    // values, and limit 0.
-    let any = books[0].id;
-    for key in keys {
-        for order in [SortOrder::Asc, SortOrder::Desc] {
-            for value in [
-                CursorValue::Int(1995),
-                CursorValue::Int(i64::MIN),
-                CursorValue::Text("m".into()),
-                CursorValue::Text("日".into()),
-                CursorValue::Text(String::new()),
-                // U+0000 cannot be stored in PostgreSQL, but a cursor can hold it.
-                CursorValue::Text("sao\0x".into()),
-                CursorValue::Text("\0".into()),
-            ] {
-                let q = BookQuery {
-                    filter: BookFilter::default(),
-                    sort: BookSort { key, order },
-                    after: Some((value, any)),
-                    limit: 100,
-                };
-                compare_pages(&pg, &memory, q.clone()).await;
-                let none = BookQuery { limit: 0, ..q };
-                assert!(BookRepo::list(&pg, &none).await.expect("list").is_empty());
-            }
-        }
-    }
-    compare_rentals(&pg, &memory, &books, &rentals).await;
+    testkit::reference::listings_agree(&pg, &pg, &[&default, &planned, &collected]).await;
+    pg.set_sort_index_threshold(PgStore::DEFAULT_SORT_INDEX_THRESHOLD);
     pg.close().await;
     db.drop_now().await;
-}
-
-async fn compare_rentals(pg: &PgStore, memory: &MemoryCatalog, books: &[Book], rentals: &[Rental]) {
-    let statuses = [
-        None,
-        Some(RentalStatusFilter::Active),
-        Some(RentalStatusFilter::Returned),
-        Some(RentalStatusFilter::Overdue),
-    ];
-    let renters = [None, Some(Renter::parse("ana").expect("renter"))];
-    let book_ids = [None, rentals.first().map(|r| r.book_id), Some(books[0].id)];
-    for status in statuses {
-        for renter in &renters {
-            for book_id in book_ids {
-                let mut q = RentalQuery {
-                    book_id,
-                    renter: renter.clone(),
-                    status,
-                    today: NaiveDate::from_ymd_opt(2026, 1, 10).expect("date"),
-                    after: None,
-                    limit: 4,
-                };
-                loop {
-                    let ours = RentalRepo::list(pg, &q).await.expect("list");
-                    assert_eq!(
-                        ours,
-                        RentalRepo::list(memory, &q).await.expect("list"),
-                        "{q:?}"
-                    );
-                    match ours.last() {
-                        Some(last) if ours.len() == 4 => q.after = Some((last.rented_at, last.id)),
-                        _ => break,
-                    }
-                }
-            }
-        }
-    }
 }
 
 fn plain_book(n: u64, copies: i64) -> Book {

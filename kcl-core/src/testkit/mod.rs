@@ -21,5 +21,6 @@ pub mod blob_store;
 pub mod book_repo;
 pub mod cache;
 pub mod fixtures;
+pub mod reference;
 pub mod rental_repo;
 pub mod task_queue;
