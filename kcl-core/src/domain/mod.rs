@@ -17,8 +17,8 @@ pub use book::{Book, BookDraft, BookDraftBuilder, BookId, BookLimits};
 pub use isbn::Isbn;
 pub use money::Money;
 pub use query::{
-    BookFilter, BookKeys, BookQuery, BookSort, Cursor, CursorValue, Page, RentalQuery, SortKey,
-    SortOrder,
+    BookFilter, BookKeys, BookQuery, BookSort, Cursor, CursorValue, KeysetStart, Page, RentalQuery,
+    SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
 pub use search::{encode_word, fold, words, SearchTerms};

@@ -204,6 +204,40 @@ pub struct BookQuery {
     pub limit: u32,
 }
 
+/// Where a keyset page starts, for adapters that compare sort values in storage
+/// (where an integer column cannot be compared with a text cursor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysetStart<'a> {
+    /// At the first book.
+    First,
+    /// Strictly after this sort value and id (the value has the key's type).
+    After(&'a CursorValue, BookId),
+    /// Past the last book: the page is empty.
+    End,
+}
+
+impl BookQuery {
+    /// The start of the page. A cursor whose value is of the other type than the
+    /// sort key's compares as [`CursorValue`] orders them (every `Int` before every
+    /// `Text`), as in the reference implementation.
+    pub fn keyset_start(&self) -> KeysetStart<'_> {
+        let Some((value, id)) = &self.after else {
+            return KeysetStart::First;
+        };
+        let key_is_text = matches!(self.sort.key, SortKey::Title | SortKey::Author);
+        let asc = self.sort.order == SortOrder::Asc;
+        match (value, key_is_text) {
+            (CursorValue::Text(_), true) | (CursorValue::Int(_), false) => {
+                KeysetStart::After(value, *id)
+            }
+            // An Int cursor is before every text value; a Text cursor after every number.
+            (CursorValue::Int(_), true) if asc => KeysetStart::First,
+            (CursorValue::Text(_), false) if !asc => KeysetStart::First,
+            _ => KeysetStart::End,
+        }
+    }
+}
+
 /// A rental listing as a repository receives it: at most `limit` rentals that match,
 /// newest first (`rented_at` descending, then id descending), strictly after `after`.
 #[derive(Debug, Clone, PartialEq, Eq)]

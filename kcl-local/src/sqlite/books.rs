@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{
-    Book, BookFilter, BookId, BookQuery, CursorValue, Isbn, Money, SortKey, SortOrder,
+    Book, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart, Money, SortKey, SortOrder,
 };
 use kcl_core::ports::{BookRepo, BookRepoError};
 use sqlx::query::Query;
@@ -382,34 +382,6 @@ fn sort_column(key: SortKey) -> &'static str {
     }
 }
 
-/// Where a keyset cursor starts a page.
-enum Start<'a> {
-    /// At the first book.
-    First,
-    /// Strictly after this sort value and id.
-    After(&'a CursorValue, BookId),
-    /// Past the last book: the page is empty.
-    End,
-}
-
-/// The start of a page. A cursor whose value is of the other type than the sort
-/// key's compares as [`CursorValue`] orders them (every `Int` before every `Text`),
-/// like the reference implementation.
-fn start(query: &BookQuery) -> Start<'_> {
-    let Some((value, id)) = &query.after else {
-        return Start::First;
-    };
-    let key_is_text = matches!(query.sort.key, SortKey::Title | SortKey::Author);
-    let asc = query.sort.order == SortOrder::Asc;
-    match (value, key_is_text) {
-        (CursorValue::Text(_), true) | (CursorValue::Int(_), false) => Start::After(value, *id),
-        // An Int cursor is before every text value; a Text cursor after every number.
-        (CursorValue::Int(_), true) if asc => Start::First,
-        (CursorValue::Text(_), false) if !asc => Start::First,
-        _ => Start::End,
-    }
-}
-
 /// Appends the filters. With [`ListPlan::FromSortIndex`], a unary `+` on every
 /// filtered column but the sort column keeps the planner from driving the query by
 /// that column's index.
@@ -476,10 +448,10 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
     };
     let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
     push_filter(&mut sql, &query.filter, plan, column);
-    match start(query) {
-        Start::First => {}
-        Start::End => return None,
-        Start::After(value, id) => {
+    match query.keyset_start() {
+        KeysetStart::First => {}
+        KeysetStart::End => return None,
+        KeysetStart::After(value, id) => {
             sql.push(format!(" AND ({column}, id) {cmp} ("));
             match value {
                 CursorValue::Int(v) => sql.push_bind(*v),
