@@ -41,13 +41,13 @@ command -v cc >/dev/null || missing+=(build-essential) # the bundled SQLite is C
 command -v curl >/dev/null || missing+=(curl)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
-step "services (PostgreSQL, Redis)"
-if [ -z "${KCL_TEST_POSTGRES_URL:-}" ] || [ -z "${KCL_TEST_REDIS_URL:-}" ]; then
+step "services (PostgreSQL, Redis, the moto AWS emulator)"
+if [ -z "${KCL_TEST_POSTGRES_URL:-}" ] || [ -z "${KCL_TEST_REDIS_URL:-}" ] || [ -z "${KCL_TEST_AWS_ENDPOINT:-}" ]; then
   command -v psql >/dev/null || apt_install postgresql-client
   eval "$(scripts/services.sh start)"
   trap 'scripts/services.sh stop' EXIT
 fi
-echo "KCL_TEST_POSTGRES_URL=$KCL_TEST_POSTGRES_URL KCL_TEST_REDIS_URL=$KCL_TEST_REDIS_URL"
+echo "KCL_TEST_POSTGRES_URL=$KCL_TEST_POSTGRES_URL KCL_TEST_REDIS_URL=$KCL_TEST_REDIS_URL KCL_TEST_AWS_ENDPOINT=$KCL_TEST_AWS_ENDPOINT"
 
 step "fmt"
 cargo fmt --all -- --check

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts (or finds) the services the tests need and prints `export` lines for them:
 #
-#   eval "$(scripts/services.sh start)"   # sets KCL_TEST_POSTGRES_URL, KCL_TEST_REDIS_URL
+#   eval "$(scripts/services.sh start)"   # sets KCL_TEST_POSTGRES_URL, KCL_TEST_REDIS_URL,
+#                                         # KCL_TEST_AWS_ENDPOINT
 #   scripts/services.sh stop              # stops what `start` started
 #
 # PostgreSQL: uses a server already answering on 127.0.0.1:5432 (trust auth), else
@@ -10,6 +11,9 @@
 # fresh database; the tests create their own databases next to it.
 # Redis: uses one answering on 127.0.0.1:6379, else installs `redis-server` if needed
 # and starts a private one on port 63799 (nothing kept on disk).
+# AWS emulator: installs moto (PyPI `moto[server]`) into a virtualenv under
+# $KCL_SERVICES_DIR and starts it on 127.0.0.1:${KCL_MOTO_PORT:-5599} with a pid file;
+# it keeps state in memory only, so every run starts empty.
 # KCL_SERVICES_PRIVATE=1 always starts private servers.
 set -euo pipefail
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
@@ -85,8 +89,37 @@ stop_redis() {
   fi
 }
 
+moto_port="${KCL_MOTO_PORT:-5599}"
+
+start_moto() {
+  local venv="$dir/moto-venv"
+  if [ ! -x "$venv/bin/moto_server" ]; then
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv" >&2 || { apt_install python3-venv; python3 -m venv "$venv" >&2; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5,<6' >&2
+  fi
+  if ! curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null; then
+    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
+    echo $! > "$dir/moto.pid"
+    for _ in $(seq 1 100); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null && break
+      sleep 0.2
+    done
+    curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" \
+      || { echo "moto did not start; see $dir/moto.log" >&2; exit 1; }
+  fi
+  echo "export KCL_TEST_AWS_ENDPOINT='http://127.0.0.1:$moto_port'"
+}
+
+stop_moto() {
+  if [ -f "$dir/moto.pid" ]; then
+    kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
+    rm -f "$dir/moto.pid"
+  fi
+}
+
 case "${1:-}" in
-  start) start_postgres; start_redis ;;
-  stop) stop_postgres; stop_redis ;;
+  start) start_postgres; start_redis; start_moto ;;
+  stop) stop_postgres; stop_redis; stop_moto ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

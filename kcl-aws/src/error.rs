@@ -21,4 +21,8 @@ pub enum AwsError {
     #[cfg(feature = "postgres")]
     #[error("cannot migrate the PostgreSQL database: {0}")]
     PostgresMigrate(#[source] sqlx::migrate::MigrateError),
+    /// An AWS service (S3, SQS, DynamoDB) could not be reached, or the resource
+    /// (bucket, queue, table) does not exist or cannot be created.
+    #[error("{0}")]
+    Unreachable(String),
 }

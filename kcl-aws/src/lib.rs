@@ -25,14 +25,30 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis_cache;
+#[cfg(feature = "s3")]
+mod s3;
+#[cfg(feature = "sdk")]
+mod sdk;
+#[cfg(feature = "sqs")]
+mod sqs;
 
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{DynamoAuditLog, DynamoStatusStore, DynamoTable};
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgProbe, PgStore};
 #[cfg(feature = "redis")]
 pub use redis_cache::RedisCache;
+#[cfg(feature = "s3")]
+pub use s3::{S3BlobStore, S3Location};
+#[cfg(feature = "sdk")]
+pub use sdk::{config_from_env, emulator_config};
+#[cfg(feature = "sqs")]
+pub use sqs::SqsQueue;

@@ -31,3 +31,8 @@ async fn blob_store_passes_its_kit() {
 async fn queue_passes_its_kit() {
     testkit::task_queue::run(&MemoryQueue::new(testkit::task_queue::CONFIG)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_store_passes_its_kit() {
+    testkit::status_store::run(Arc::new(MemoryStatusStore::default())).await;
+}

@@ -9,6 +9,7 @@ mod catalog;
 #[cfg(test)]
 mod conformance_tests;
 mod queue;
+mod status;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub use blobs::MemoryBlobStore;
 pub use cache::MemoryCache;
 pub use catalog::MemoryCatalog;
 pub use queue::MemoryQueue;
+pub use status::MemoryStatusStore;
 
 use crate::ports::{SystemClock, UuidV7Ids};
 use crate::services::{Ports, Services};

@@ -128,6 +128,17 @@ pub trait BlobStore: Send + Sync {
 
     /// Blobs whose key starts with `prefix`, in key order, at most `limit`.
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobMeta>, BlobStoreError>;
+
+    /// A URL a browser can GET the blob from directly for `ttl` (a presigned S3 URL),
+    /// or `None` when this store has no such URLs (then serve the bytes yourself).
+    async fn presigned_get(
+        &self,
+        key: &BlobKey,
+        ttl: std::time::Duration,
+    ) -> Result<Option<String>, BlobStoreError> {
+        let _ = (key, ttl);
+        Ok(None)
+    }
 }
 
 /// Checks a content type: printable ASCII, at most 255 bytes.

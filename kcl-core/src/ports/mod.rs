@@ -11,6 +11,7 @@ mod cache;
 mod clock;
 mod health;
 mod rental_repo;
+mod status_store;
 mod task_queue;
 
 pub use audit_log::{AuditLog, AuditLogError};
@@ -20,6 +21,9 @@ pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use health::{HealthProbe, HealthReport};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
+pub use status_store::{
+    ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,
+};
 pub use task_queue::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 
 #[cfg(test)]

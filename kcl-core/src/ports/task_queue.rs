@@ -107,6 +107,27 @@ pub trait TaskQueue: Send + Sync {
 
     /// Approximate counts.
     async fn stats(&self) -> Result<QueueStats, QueueError>;
+
+    /// Sends several messages; returns their ids in order. All bodies are checked
+    /// before any is sent. Adapters with a batch call (SQS) send 10 per request.
+    async fn send_batch(&self, bodies: &[&str]) -> Result<Vec<String>, QueueError> {
+        for b in bodies {
+            check_body(b)?;
+        }
+        let mut ids = Vec::with_capacity(bodies.len());
+        for b in bodies {
+            ids.push(self.send(b).await?);
+        }
+        Ok(ids)
+    }
+
+    /// Acks several deliveries (one request per 10 on SQS).
+    async fn ack_batch(&self, receipts: &[ReceiptHandle]) -> Result<(), QueueError> {
+        for r in receipts {
+            self.ack(r).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks `send`/`receive` arguments the same way in every adapter.

@@ -23,4 +23,5 @@ pub mod cache;
 pub mod fixtures;
 pub mod reference;
 pub mod rental_repo;
+pub mod status_store;
 pub mod task_queue;

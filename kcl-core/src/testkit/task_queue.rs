@@ -15,6 +15,7 @@ pub const CONFIG: QueueConfig = QueueConfig {
 pub async fn run(q: &dyn TaskQueue) {
     bad_input(q).await;
     send_receive_ack(q).await;
+    batches(q).await;
     visibility_and_redelivery(q).await;
     dead_letter_after_max_receives(q).await;
     long_poll(q).await;
@@ -81,6 +82,47 @@ pub async fn send_receive_ack(q: &dyn TaskQueue) {
     );
     let stats = q.stats().await.expect("stats");
     assert_eq!((stats.visible, stats.in_flight), (0, 0));
+}
+
+/// `send_batch` sends every body (or none when one is bad); `ack_batch` acks them all.
+pub async fn batches(q: &dyn TaskQueue) {
+    assert!(
+        matches!(
+            q.send_batch(&["ok", ""]).await,
+            Err(QueueError::InvalidInput(_))
+        ),
+        "a bad body refuses the batch"
+    );
+    let bodies: Vec<String> = (0..13).map(|i| format!("batch-{i}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let ids = q.send_batch(&refs).await.expect("send_batch");
+    assert_eq!(ids.len(), 13, "one id per body");
+    let mut got = Vec::new();
+    let started = Instant::now();
+    while got.len() < 13 && started.elapsed() < Duration::from_secs(10) {
+        got.extend(
+            q.receive(10, Duration::from_secs(1))
+                .await
+                .expect("receive"),
+        );
+    }
+    let mut seen: Vec<_> = got.iter().map(|d| d.body.clone()).collect();
+    seen.sort();
+    let mut want = bodies.clone();
+    want.sort();
+    assert_eq!(
+        seen, want,
+        "the bad batch sent nothing; the good one arrives whole"
+    );
+    let receipts: Vec<_> = got.iter().map(|d| d.receipt.clone()).collect();
+    q.ack_batch(&receipts).await.expect("ack_batch");
+    assert!(
+        q.receive(10, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty(),
+        "acked in a batch"
+    );
 }
 
 /// An unacked message comes back after its visibility timeout with a higher count;
