@@ -64,3 +64,9 @@ async fn task_queue_kit() {
     let queue = SqliteQueue::new(&store, "kit", testkit::task_queue::CONFIG);
     testkit::task_queue::run(&queue).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_store_kit() {
+    let store = SqliteStore::in_memory().await.expect("open");
+    testkit::status_store::run(std::sync::Arc::new(store)).await;
+}

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kcl_core::ports::{AuditLogError, BookRepoError, QueueError, RentalRepoError};
+use kcl_core::ports::{
+    AuditLogError, BookRepoError, QueueError, RentalRepoError, StatusStoreError,
+};
 use kcl_core::BoxError;
 
 /// How many times a write is retried when the database stays locked.
@@ -40,7 +42,13 @@ macro_rules! port_error {
     )*};
 }
 
-port_error!(BookRepoError, RentalRepoError, AuditLogError, QueueError);
+port_error!(
+    BookRepoError,
+    RentalRepoError,
+    AuditLogError,
+    QueueError,
+    StatusStoreError
+);
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a
 /// retry) or a verdict of the port (final).

@@ -6,6 +6,7 @@ pub(crate) mod codec;
 pub(crate) mod fault;
 mod rentals;
 mod search;
+mod status;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
