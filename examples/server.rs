@@ -6,12 +6,15 @@
 //! # KCL_HTTP_ADDR=0.0.0.0:8080 KCL_DATA_DIR=/var/lib/kcl cargo run --release --example server
 //! ```
 //!
+//! With `--features aws`, the AWS profile is chosen by the same variables (see the
+//! README): `KCL_DATABASE_URL=postgres://...`, `KCL_BLOBS=s3://...`,
+//! `KCL_QUEUE=sqs://...`, `KCL_AUDIT=dynamodb://...`.
+//!
 //! Ctrl-C or SIGTERM stops accepting connections, finishes in-flight requests and
 //! closes the database.
 
 use std::process::ExitCode;
 
-use kcl::{Config, Kcl};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,36 +24,13 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match run().await {
+    match kcl::serve_from_env(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kcl: {e}");
             ExitCode::FAILURE
         }
     }
-}
-
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
-    let kcl = Kcl::open(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|e| format!("KCL_HTTP_ADDR={}: cannot listen: {e}", config.http_addr))?;
-    tracing::info!(
-        addr = %listener.local_addr()?,
-        data_dir = %config.data_dir.display(),
-        "KCL is serving on http://{}",
-        listener.local_addr()?
-    );
-    kcl::http::serve(
-        listener,
-        kcl::http::router(kcl.services.clone()),
-        shutdown_signal(),
-    )
-    .await?;
-    tracing::info!("shutting down");
-    kcl.close().await;
-    Ok(())
 }
 
 async fn shutdown_signal() {

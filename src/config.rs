@@ -5,8 +5,11 @@
 //! | `KCL_DATA_DIR` | `./kcl-data` | where the embedded profile keeps its files |
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
-//! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH` or `memory://` |
-//! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file) or `memory://` |
+//! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
+//! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file), `sqs://<queue name or URL>` (feature `aws`) or `memory://` |
+//! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log in DynamoDB |
+//! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
+//! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
 //! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]` (feature `aws`; shared by every server) |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
 //!
@@ -39,11 +42,24 @@ pub enum DatabaseConfig {
     Memory,
 }
 
+impl DatabaseConfig {
+    /// A description for logs, without the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(url) => redact(url),
+            Self::Memory => "memory://".into(),
+        }
+    }
+}
+
 /// Where blobs live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BlobsConfig {
     /// A local folder.
     File(PathBuf),
+    /// An S3 bucket (`s3://bucket[/prefix][?options]`).
+    S3(String),
     /// Nothing persisted.
     Memory,
 }
@@ -53,6 +69,8 @@ pub enum BlobsConfig {
 pub enum QueueKind {
     /// A durable queue in the SQLite database.
     Sqlite,
+    /// An SQS queue, by name or URL.
+    Sqs(String),
     /// In memory.
     Memory,
 }
@@ -72,6 +90,12 @@ pub struct Config {
     pub queue: QueueKind,
     /// Cache: `None` for the in-process cache, else a Redis URL.
     pub cache_url: Option<String>,
+    /// Audit log: `None` for the database, else a DynamoDB table.
+    pub audit_table: Option<String>,
+    /// Processing statuses: `None` for the database, else a DynamoDB table.
+    pub status_table: Option<String>,
+    /// Create missing buckets, queues and tables at start.
+    pub auto_provision: bool,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
 }
@@ -138,13 +162,16 @@ impl Config {
             None => default_queue,
             Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
             Some("memory") | Some("memory://") => QueueKind::Memory,
-            Some(other) => {
-                return Err(ConfigError {
-                    variable: "KCL_QUEUE",
-                    value: other.to_owned(),
-                    reason: unsupported("sqlite or memory://", other, "sqs://"),
-                })
+            Some(q) if q.starts_with("sqs://") && q.len() > "sqs://".len() => {
+                QueueKind::Sqs(q["sqs://".len()..].to_owned())
             }
+            Some(other) => return Err(ConfigError {
+                variable: "KCL_QUEUE",
+                value: other.to_owned(),
+                reason:
+                    "unsupported value (supported: sqlite, sqs://<queue name or URL>, memory://)"
+                        .into(),
+            }),
         };
         if queue == QueueKind::Sqlite && !matches!(database, DatabaseConfig::Sqlite(_)) {
             return Err(ConfigError {
@@ -166,6 +193,34 @@ impl Config {
                 })
             }
         };
+        let table = |variable: &'static str, v: String| match v.strip_prefix("dynamodb://") {
+            Some(t) if !t.is_empty() => Ok(Some(t.to_owned())),
+            _ if variable == "KCL_STATUS" && v == "database" => Ok(None),
+            _ => Err(ConfigError {
+                variable,
+                value: v.clone(),
+                reason: "unsupported value (supported: dynamodb://<table>)".into(),
+            }),
+        };
+        let audit_table = get("KCL_AUDIT")
+            .map(|v| table("KCL_AUDIT", v))
+            .transpose()?
+            .flatten();
+        let status_table = match get("KCL_STATUS") {
+            None => audit_table.clone(),
+            Some(v) => table("KCL_STATUS", v)?,
+        };
+        let auto_provision = match get("KCL_AUTO_PROVISION").as_deref() {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_AUTO_PROVISION",
+                    value: other.to_owned(),
+                    reason: "must be 1 (create missing buckets, queues and tables) or 0".into(),
+                })
+            }
+        };
         let mut settings = kcl_core::services::Settings::default();
         if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
             let secs: u64 = v
@@ -181,6 +236,9 @@ impl Config {
         }
         Ok(Self {
             cache_url,
+            audit_table,
+            status_table,
+            auto_provision,
             settings,
             data_dir,
             http_addr,
@@ -215,18 +273,13 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_QUEUE",
         "KCL_CACHE_URL",
         "KCL_LIST_CACHE_TTL_SECS",
+        "KCL_AUDIT",
+        "KCL_STATUS",
+        "KCL_AUTO_PROVISION",
     ]
     .into_iter()
     .find(|k| *k == name)
     .unwrap_or("KCL_*")
-}
-
-fn unsupported(supported: &str, value: &str, later: &str) -> String {
-    if value.starts_with(later) {
-        format!("{later} is not available in this build (supported: {supported})")
-    } else {
-        format!("unsupported value (supported: {supported})")
-    }
 }
 
 fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
@@ -272,10 +325,14 @@ fn parse_blobs(url: &str) -> Result<BlobsConfig, ConfigError> {
     if url == "memory://" || url == "memory" {
         return Ok(BlobsConfig::Memory);
     }
+    if url.starts_with("s3://") {
+        return Ok(BlobsConfig::S3(url.to_owned()));
+    }
     Err(ConfigError {
         variable: "KCL_BLOBS",
         value: url.to_owned(),
-        reason: unsupported("file://PATH or memory://", url, "s3://"),
+        reason: "unsupported value (supported: file://PATH, s3://bucket[/prefix], memory://)"
+            .into(),
     })
 }
 
@@ -321,13 +378,44 @@ mod tests {
     }
 
     #[test]
+    fn the_aws_profile_is_chosen_by_urls() {
+        let c = Config::from_vars(&vars(&[
+            ("KCL_DATABASE_URL", "postgres://db/kcl"),
+            ("KCL_BLOBS", "s3://media/kcl"),
+            ("KCL_QUEUE", "sqs://kcl-tasks"),
+            ("KCL_AUDIT", "dynamodb://kcl-audit"),
+            ("KCL_AUTO_PROVISION", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(c.blobs, BlobsConfig::S3("s3://media/kcl".into()));
+        assert_eq!(c.queue, QueueKind::Sqs("kcl-tasks".into()));
+        assert_eq!(c.audit_table.as_deref(), Some("kcl-audit"));
+        assert_eq!(
+            c.status_table.as_deref(),
+            Some("kcl-audit"),
+            "status follows audit"
+        );
+        assert!(c.auto_provision);
+        let c = Config::from_vars(&vars(&[
+            ("KCL_AUDIT", "dynamodb://kcl-audit"),
+            ("KCL_STATUS", "database"),
+        ]))
+        .unwrap();
+        assert_eq!(c.status_table, None);
+    }
+
+    #[test]
     fn every_bad_value_names_its_variable() {
         for (k, v) in [
             ("KCL_HTTP_ADDR", "localhost"),
             ("KCL_DATABASE_URL", "mysql://x/y"),
             ("KCL_DATABASE_URL", "sqlite://"),
-            ("KCL_BLOBS", "s3://bucket"),
-            ("KCL_QUEUE", "sqs://q"),
+            ("KCL_BLOBS", "gs://bucket"),
+            ("KCL_QUEUE", "sqs://"),
+            ("KCL_QUEUE", "amqp://q"),
+            ("KCL_AUDIT", "postgres://x"),
+            ("KCL_STATUS", "dynamodb://"),
+            ("KCL_AUTO_PROVISION", "yes"),
             ("KCL_CACHE_URL", "memcached://127.0.0.1"),
             ("KCL_LIST_CACHE_TTL_SECS", "-1"),
         ] {

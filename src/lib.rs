@@ -1,11 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+mod cloud;
 pub mod config;
 mod runtime;
+#[cfg(feature = "http")]
+mod server;
 
 pub use config::{Config, ConfigError};
 pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
 pub use runtime::{Kcl, StartError};
+#[cfg(feature = "http")]
+pub use server::serve_from_env;
 
 /// The HTTP host (axum router, REST API, web UI).
 #[cfg(feature = "http")]

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use kcl_core::memory::{MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue};
+use kcl_core::memory::{
+    MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue, MemoryStatusStore,
+};
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, RentalRepo, SystemClock, TaskQueue,
-    UuidV7Ids,
+    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, RentalRepo, StatusStore, SystemClock,
+    TaskQueue, UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -39,6 +41,8 @@ pub struct Kcl {
     pub blobs: Arc<dyn BlobStore>,
     /// The task queue.
     pub tasks: Arc<dyn TaskQueue>,
+    /// Processing statuses by object key.
+    pub status: Arc<dyn StatusStore>,
     #[cfg(feature = "local")]
     sqlite: Option<kcl_local::SqliteStore>,
     #[cfg(feature = "aws")]
@@ -50,6 +54,7 @@ struct Relational {
     books: Arc<dyn BookRepo>,
     rentals: Arc<dyn RentalRepo>,
     audit: Arc<dyn AuditLog>,
+    status: Arc<dyn StatusStore>,
     tasks: Option<Arc<dyn TaskQueue>>,
     probes: Vec<Arc<dyn HealthProbe>>,
     #[cfg(feature = "local")]
@@ -65,6 +70,7 @@ impl Relational {
             books: catalog.clone(),
             rentals: catalog,
             audit: Arc::new(MemoryAuditLog::default()),
+            status: Arc::new(MemoryStatusStore::default()),
             tasks: None,
             probes: Vec::new(),
             #[cfg(feature = "local")]
@@ -93,7 +99,8 @@ impl Relational {
         Ok(Self {
             books: shared.clone(),
             rentals: shared.clone(),
-            audit: shared,
+            audit: shared.clone(),
+            status: shared,
             tasks,
             probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
             sqlite: Some(store),
@@ -114,7 +121,8 @@ impl Relational {
         Ok(Self {
             books: shared.clone(),
             rentals: shared.clone(),
-            audit: shared,
+            audit: shared.clone(),
+            status: shared,
             tasks: None,
             probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
             #[cfg(feature = "local")]
@@ -161,18 +169,35 @@ impl Kcl {
     }
 
     /// Builds the adapters `config` names, and the services over them.
+    ///
+    /// Every remote resource (database, bucket, queue, table) is checked here, so a
+    /// wrong setting fails at start with a message naming its variable; with
+    /// `auto_provision`, missing buckets, queues and tables are created first.
     pub async fn open(config: &Config) -> Result<Self, StartError> {
-        let relational = match &config.database {
+        let mut relational = match &config.database {
             DatabaseConfig::Sqlite(path) => {
                 Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
             }
             DatabaseConfig::Postgres(url) => Relational::postgres(url).await?,
             DatabaseConfig::Memory => Relational::memory(),
         };
+        let mut cloud = crate::cloud::Cloud::new(config.auto_provision);
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
             BlobsConfig::File(root) => file_blobs(root).await?,
             BlobsConfig::Memory => Arc::new(MemoryBlobStore::default()),
+            BlobsConfig::S3(url) => cloud.s3(url).await?,
         };
+        if let QueueKind::Sqs(name) = &config.queue {
+            relational.tasks = Some(cloud.sqs(name).await?);
+        }
+        if let Some(table) = &config.audit_table {
+            let (audit, probe) = cloud.audit(table).await?;
+            relational.audit = audit;
+            relational.probes.push(probe);
+        }
+        if let Some(table) = &config.status_table {
+            relational.status = cloud.status(table).await?;
+        }
         let cache = match &config.cache_url {
             None => None,
             Some(url) => Some(redis_cache(url).await?),
@@ -212,6 +237,7 @@ impl Kcl {
             services: Services::with_settings(ports, settings),
             blobs,
             tasks,
+            status: r.status,
             #[cfg(feature = "local")]
             sqlite: r.sqlite,
             #[cfg(feature = "aws")]

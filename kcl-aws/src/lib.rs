@@ -39,6 +39,8 @@ mod sdk;
 #[cfg(feature = "sqs")]
 mod sqs;
 
+#[cfg(feature = "sdk")]
+pub use aws_config::SdkConfig;
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoAuditLog, DynamoStatusStore, DynamoTable};
 pub use error::AwsError;

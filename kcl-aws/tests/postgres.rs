@@ -156,6 +156,17 @@ async fn audit_log_kit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_store_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::status_store::run(Arc::new(store.clone())).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn listings_agree_with_the_reference() {
     let Some(db) = TestDb::create().await else {
         return;

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kcl_core::ports::{AuditLogError, BookRepoError, RentalRepoError};
+use kcl_core::ports::{AuditLogError, BookRepoError, RentalRepoError, StatusStoreError};
 use kcl_core::BoxError;
 
 /// How many times a transaction is retried after a serialization failure, a
@@ -39,7 +39,12 @@ macro_rules! port_error {
     )*};
 }
 
-port_error!(BookRepoError, RentalRepoError, AuditLogError);
+port_error!(
+    BookRepoError,
+    RentalRepoError,
+    AuditLogError,
+    StatusStoreError
+);
 
 /// The outcome of one attempt at a transaction.
 #[derive(Debug)]

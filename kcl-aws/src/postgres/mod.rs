@@ -7,6 +7,7 @@ mod fault;
 mod health;
 mod rentals;
 mod search;
+mod status;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -1,0 +1,274 @@
+//! Two server *processes* on the AWS profile: one PostgreSQL database, one SQS queue,
+//! one S3 bucket, one DynamoDB table (the moto emulator) and, when
+//! `KCL_TEST_REDIS_URL` is set, one Redis cache. Needs `KCL_TEST_POSTGRES_URL` and
+//! `KCL_TEST_AWS_ENDPOINT`; skipped when unset unless `KCL_TEST_REQUIRE_ALL=1`.
+//!
+//! The servers are this test binary started again with `KCL_TEST_SERVE=1`: each
+//! child runs [`kcl::serve_from_env`], exactly what `cargo run --example server
+//! --features aws` runs, configured only by environment variables.
+#![cfg(all(feature = "aws", feature = "http"))]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The child's entry point: serves until SIGTERM. Does nothing in a normal run.
+#[test]
+fn serve_when_asked() {
+    if std::env::var("KCL_TEST_SERVE").as_deref() != Ok("1") {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        kcl::serve_from_env(async move {
+            term.recv().await;
+        })
+        .await
+        .expect("server");
+    });
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM for a graceful stop, then make sure.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
+}
+
+fn start(env: &[(String, String)]) -> Server {
+    let addr = free_port();
+    let child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "serve_when_asked",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KCL_TEST_SERVE", "1")
+        .env("KCL_HTTP_ADDR", addr.to_string())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start a server process");
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns status and JSON body.
+async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    sock.read_to_end(&mut buf).await.expect("read");
+    let text = String::from_utf8_lossy(&buf);
+    let status = text[9..12].parse().expect("status");
+    let (head, rest) = text.split_once("\r\n\r\n").expect("head");
+    let rest = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    (status, serde_json::from_str(&rest).unwrap_or(Value::Null))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+async fn wait_ready(s: &mut Server) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = s.child.try_wait() {
+            panic!("server exited early: {status}");
+        }
+        if tokio::net::TcpStream::connect(s.addr).await.is_ok() {
+            let (status, body) = call(s.addr, "GET", "/health", None).await;
+            assert_eq!(status, 200, "ready: {body}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "server did not start in 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            assert!(
+                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+                "{var} is not set and KCL_TEST_REQUIRE_ALL=1"
+            );
+            println!("skipped: {var} is not set");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_share_one_truth() {
+    let (Some(pg), Some(aws)) = (
+        service_url("KCL_TEST_POSTGRES_URL"),
+        service_url("KCL_TEST_AWS_ENDPOINT"),
+    ) else {
+        return;
+    };
+    use sqlx::Connection;
+    let db = format!("kcl_multi_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&pg).await.expect("postgres");
+    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = pg.split('?').next().unwrap();
+    let db_url = format!("{}/{db}", &base[..base.rfind('/').unwrap()]);
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let mut env: Vec<(String, String)> = [
+        ("KCL_DATABASE_URL", db_url.as_str()),
+        ("KCL_BLOBS", &format!("s3://kcl-multi-{tag}/media")),
+        ("KCL_QUEUE", &format!("sqs://kcl-multi-{tag}")),
+        ("KCL_AUDIT", &format!("dynamodb://kcl-multi-{tag}")),
+        ("KCL_AUTO_PROVISION", "1"),
+        ("AWS_ENDPOINT_URL", aws.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("KCL_LOG", "warn"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    if let Ok(redis) = std::env::var("KCL_TEST_REDIS_URL") {
+        env.push(("KCL_CACHE_URL".into(), redis));
+    }
+    // The first server provisions; the second starts once it is up.
+    let mut a = start(&env);
+    wait_ready(&mut a).await;
+    let mut b = start(&env);
+    wait_ready(&mut b).await;
+    let (_, health) = call(b.addr, "GET", "/health", None).await;
+    let names: Vec<&str> = health["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for probe in ["database", "blobs", "queue", "audit"] {
+        assert!(names.contains(&probe), "{probe} is checked: {health}");
+    }
+
+    // A book created on A is served by B.
+    let (status, book) = call(
+        a.addr,
+        "POST",
+        "/api/books",
+        Some(json!({
+            "title": "Dom Casmurro", "author": "Machado de Assis",
+            "isbn": "978-85-359-1066-7", "category": "Romance", "year": 1899,
+            "price_cents": 3990, "copies": 5
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{book}");
+    let id = book["id"].as_str().expect("id").to_owned();
+    let (status, seen) = call(b.addr, "GET", &format!("/api/books/{id}"), None).await;
+    assert_eq!((status, &seen["title"]), (200, &book["title"]));
+
+    // 40 concurrent rentals split across both processes: exactly 5 succeed.
+    let due = (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let addr = if i % 2 == 0 { a.addr } else { b.addr };
+        let body = json!({"book_id": id, "renter": format!("r{i}"), "due_date": due});
+        tasks.push(tokio::spawn(async move {
+            call(addr, "POST", "/api/rentals", Some(body)).await.0
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.expect("task"));
+    }
+    let created = codes.iter().filter(|c| **c == 201).count();
+    assert_eq!(created, 5, "never more rentals than copies: {codes:?}");
+    assert!(
+        codes.iter().all(|c| *c == 201 || *c == 409),
+        "the others are refused as conflicts: {codes:?}"
+    );
+    for s in [a.addr, b.addr] {
+        let (_, b) = call(s, "GET", &format!("/api/books/{id}"), None).await;
+        assert_eq!(b["available"], 0, "both see no copy left: {b}");
+    }
+    // The history (in DynamoDB) has the creation and the five rentals, read from B.
+    let (status, audit) = call(
+        b.addr,
+        "GET",
+        &format!("/api/audit?entity_type=book&entity_id={id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{audit}");
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "rented").count(),
+        5,
+        "{actions:?}"
+    );
+    assert_eq!(actions.first(), Some(&"created"), "{actions:?}");
+
+    drop(a);
+    drop(b);
+    drop(admin);
+    let mut admin = sqlx::PgConnection::connect(&pg).await.expect("postgres");
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await;
+}
