@@ -20,6 +20,10 @@ pub use kcl_adapters::http;
 #[cfg(feature = "local")]
 pub use kcl_local as local;
 
+/// The AWS profile's adapters (PostgreSQL, Redis, S3, SQS, DynamoDB).
+#[cfg(feature = "aws")]
+pub use kcl_aws as aws;
+
 /// Conformance kits, to prove your own adapter honours a port's contract.
 #[cfg(feature = "testkit")]
 pub use kcl_core::testkit;

@@ -8,7 +8,16 @@
 //! |---|---|---|---|
 //! | `postgres` | [`BookRepo`](kcl_core::ports::BookRepo), [`RentalRepo`](kcl_core::ports::RentalRepo), [`AuditLog`](kcl_core::ports::AuditLog) | `PgStore` | tables `books` (+ GIN full-text index), `rentals`, `audit_events` |
 //! | `postgres` | [`HealthProbe`](kcl_core::ports::HealthProbe) | `PgProbe` | `SELECT 1` |
+//! | `postgres` | [`StatusStore`](kcl_core::ports::StatusStore) | `PgStore` | table `processing_status` |
 //! | `redis` | [`Cache`](kcl_core::ports::Cache), [`HealthProbe`](kcl_core::ports::HealthProbe) | `RedisCache` | keys with `PX` expiry |
+//! | `s3` | [`BlobStore`](kcl_core::ports::BlobStore), [`HealthProbe`](kcl_core::ports::HealthProbe) | `S3BlobStore` | one bucket, optional key prefix; presigned GET, streaming |
+//! | `sqs` | [`TaskQueue`](kcl_core::ports::TaskQueue), [`HealthProbe`](kcl_core::ports::HealthProbe) | `SqsQueue` | a standard queue with a redrive policy to `{name}-dlq` |
+//! | `dynamodb` | [`AuditLog`](kcl_core::ports::AuditLog), [`StatusStore`](kcl_core::ports::StatusStore) | `DynamoAuditLog`, `DynamoStatusStore` | one table, `pk`/`sk` strings (`docs/dynamodb.md`) |
+//!
+//! The SDK adapters take an `SdkConfig`: `config_from_env` reads
+//! the standard AWS chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`);
+//! `emulator_config` points at an emulator such as moto. Each has a `provision` method
+//! creating what is missing (development and tests) and a `check` used at start.
 //!
 //! Every feature is opt-in: enable the ones you deploy on.
 //!

@@ -140,7 +140,17 @@ impl S3BlobStore {
             .await
             .map(|_| ())
             .map_err(|e| {
-                AwsError::Unreachable(format!("S3 bucket {}: {}", self.bucket, sdk::describe(&e)))
+                let why = match &e {
+                    SdkError::ServiceError(s) if s.err().is_not_found() => {
+                        "does not exist (create it, or set KCL_AUTO_PROVISION=1 in development)"
+                            .to_owned()
+                    }
+                    SdkError::ServiceError(s) if s.raw().status().as_u16() == 403 => {
+                        "access denied (check the credentials and the bucket policy)".to_owned()
+                    }
+                    _ => sdk::describe(&e),
+                };
+                AwsError::Unreachable(format!("S3 bucket {}: {why}", self.bucket))
             })
     }
 

@@ -13,6 +13,7 @@ mod health;
 mod rental_repo;
 mod status_store;
 mod task_queue;
+mod thumbnailer;
 
 pub use audit_log::{AuditLog, AuditLogError};
 pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
@@ -25,6 +26,7 @@ pub use status_store::{
     ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,
 };
 pub use task_queue::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
+pub use thumbnailer::{ImageError, ImageFormat, ImageInfo, ImageLimits, Thumbnail, Thumbnailer};
 
 #[cfg(test)]
 pub(crate) mod audit_log_mock {
