@@ -77,6 +77,18 @@ pub struct Book {
     pub created_at: DateTime<Utc>,
     /// Last update time.
     pub updated_at: DateTime<Utc>,
+    /// The cover image, if one was uploaded (set through
+    /// [`BookRepo::set_cover`](crate::ports::BookRepo::set_cover) only; `update` keeps it).
+    pub cover: Option<BookCover>,
+}
+
+/// A book's cover: the uploaded original and, once a worker made it, its thumbnail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookCover {
+    /// Blob key of the original (`uploads/{book_id}/{uuid}.{ext}`).
+    pub original: String,
+    /// Blob key of the thumbnail (`thumb/{book_id}/{uuid}.{ext}`), when made.
+    pub thumbnail: Option<String>,
 }
 
 impl Book {
@@ -96,6 +108,7 @@ impl Book {
             version: 1,
             created_at: now,
             updated_at: now,
+            cover: None,
         }
     }
 
@@ -104,6 +117,7 @@ impl Book {
         Self {
             version: self.version + 1,
             updated_at: now,
+            cover: self.cover.clone(),
             ..Self::new(self.id, draft, self.created_at)
         }
         .with_rented(self.rented)

@@ -6,6 +6,7 @@
 mod audit;
 mod book;
 mod isbn;
+mod media;
 mod money;
 mod query;
 mod rental;
@@ -13,8 +14,9 @@ mod search;
 mod validation;
 
 pub use audit::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
-pub use book::{Book, BookDraft, BookDraftBuilder, BookId, BookLimits};
+pub use book::{Book, BookCover, BookDraft, BookDraftBuilder, BookId, BookLimits};
 pub use isbn::Isbn;
+pub use media::{BadMessage, CoverKey, TaskMessage, ThumbnailTask};
 pub use money::Money;
 pub use query::{
     BookFilter, BookKeys, BookQuery, BookSort, Cursor, CursorValue, KeysetStart, Page, RentalQuery,

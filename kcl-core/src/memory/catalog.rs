@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Book, BookId, BookKeys, BookQuery, CursorValue, Isbn, Rental, RentalId, RentalQuery, SortKey,
-    SortOrder,
+    Book, BookCover, BookId, BookKeys, BookQuery, CursorValue, Isbn, Rental, RentalId, RentalQuery,
+    SortKey, SortOrder,
 };
-use crate::ports::{BookRepo, BookRepoError, RentalRepo, RentalRepoError, ReturnOutcome};
+use crate::ports::{
+    BookRepo, BookRepoError, CoverSwap, RentalRepo, RentalRepoError, ReturnOutcome,
+};
 
 #[derive(Default)]
 struct State {
@@ -43,6 +45,7 @@ impl BookRepo for MemoryCatalog {
         }
         let mut b = book.clone();
         b.rented = 0;
+        b.cover = None;
         s.isbns.insert(b.isbn.clone(), b.id);
         s.keys.insert(b.id, BookKeys::of(&b));
         s.books.insert(b.id, b);
@@ -84,6 +87,7 @@ impl BookRepo for MemoryCatalog {
         let old_isbn = current.isbn.clone();
         let mut next = book.clone();
         next.rented = current.rented;
+        next.cover = current.cover.clone();
         next.version = expected_version + 1;
         next.created_at = current.created_at;
         s.isbns.remove(&old_isbn);
@@ -91,6 +95,23 @@ impl BookRepo for MemoryCatalog {
         s.keys.insert(next.id, BookKeys::of(&next));
         s.books.insert(next.id, next.clone());
         Ok(next)
+    }
+
+    async fn set_cover(
+        &self,
+        id: BookId,
+        cover: Option<BookCover>,
+        if_original: Option<String>,
+    ) -> Result<CoverSwap, BookRepoError> {
+        let mut s = self.lock();
+        let book = s.books.get_mut(&id).ok_or(BookRepoError::NotFound(id))?;
+        if let Some(expected) = if_original {
+            if book.cover.as_ref().map(|c| &c.original) != Some(&expected) {
+                return Ok(CoverSwap::Superseded);
+            }
+        }
+        let previous = std::mem::replace(&mut book.cover, cover);
+        Ok(CoverSwap::Done { previous })
     }
 
     async fn delete(

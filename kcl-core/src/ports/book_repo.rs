@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::domain::{Book, BookId, BookQuery, Isbn};
+use crate::domain::{Book, BookCover, BookId, BookQuery, Isbn};
 use crate::BoxError;
 
 /// Why a [`BookRepo`] call failed.
@@ -45,10 +45,24 @@ pub enum BookRepoError {
     Internal(#[source] BoxError),
 }
 
+/// The outcome of [`BookRepo::set_cover`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoverSwap {
+    /// The cover was set; this was the one before.
+    Done {
+        /// The previous cover, whose files the caller may now delete.
+        previous: Option<BookCover>,
+    },
+    /// The cover is no longer the one `if_original` named (replaced meanwhile);
+    /// nothing changed.
+    Superseded,
+}
+
 /// Books, keyed by id and unique by ISBN.
 ///
 /// The `rented` field of stored books is owned by the [`RentalRepo`](super::RentalRepo)
-/// on the same store: `insert` and `update` ignore the caller's value.
+/// on the same store, and `cover` by [`set_cover`](Self::set_cover): `insert` and
+/// `update` ignore the caller's values (a new book has no cover).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BookRepo: Send + Sync {
@@ -73,4 +87,15 @@ pub trait BookRepo: Send + Sync {
 
     /// Lists books (see [`BookQuery`] for the contract).
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError>;
+
+    /// Sets (or, with `None`, clears) a book's cover, atomically and without
+    /// changing its version. With `if_original`, only when the stored cover's original
+    /// is that key (a worker linking the thumbnail of the upload it processed must not
+    /// overwrite a newer upload).
+    async fn set_cover(
+        &self,
+        id: BookId,
+        cover: Option<BookCover>,
+        if_original: Option<String>,
+    ) -> Result<CoverSwap, BookRepoError>;
 }

@@ -17,7 +17,7 @@ mod thumbnailer;
 
 pub use audit_log::{AuditLog, AuditLogError};
 pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
-pub use book_repo::{BookRepo, BookRepoError};
+pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use health::{HealthProbe, HealthReport};

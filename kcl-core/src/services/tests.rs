@@ -220,6 +220,14 @@ impl crate::ports::BookRepo for PausingReads {
     ) -> Result<Vec<crate::domain::Book>, crate::ports::BookRepoError> {
         crate::ports::BookRepo::list(self.inner.as_ref(), q).await
     }
+    async fn set_cover(
+        &self,
+        id: crate::domain::BookId,
+        cover: Option<crate::domain::BookCover>,
+        if_original: Option<String>,
+    ) -> Result<crate::ports::CoverSwap, crate::ports::BookRepoError> {
+        self.inner.set_cover(id, cover, if_original).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,108 @@ pub async fn run(repo: &dyn BookRepo) {
     list_filters(repo).await;
     list_sort_and_pages(repo).await;
     search(repo).await;
+    covers(repo).await;
+}
+
+/// `set_cover` sets, replaces, conditionally links and clears a cover without
+/// touching the version; `update` keeps the cover; lists and gets show it.
+pub async fn covers(repo: &dyn BookRepo) {
+    use crate::domain::BookCover;
+    use crate::ports::CoverSwap;
+    let b = book("Capa", "Autora", "Contos", 2001, 1000, 1);
+    repo.insert(&b).await.expect("insert");
+    let first = BookCover {
+        original: format!("uploads/{}/a.jpg", b.id),
+        thumbnail: None,
+    };
+    assert_eq!(
+        repo.set_cover(b.id, Some(first.clone()), None)
+            .await
+            .expect("set"),
+        CoverSwap::Done { previous: None }
+    );
+    let got = repo.get(b.id).await.expect("get");
+    assert_eq!(got.cover.as_ref(), Some(&first), "cover stored");
+    assert_eq!(got.version, b.version, "a cover does not bump the version");
+    // The worker links the thumbnail of the upload it processed.
+    let linked = BookCover {
+        thumbnail: Some(format!("thumb/{}/a.jpg", b.id)),
+        ..first.clone()
+    };
+    assert_eq!(
+        repo.set_cover(b.id, Some(linked.clone()), Some(first.original.clone()))
+            .await
+            .expect("link"),
+        CoverSwap::Done {
+            previous: Some(first.clone())
+        }
+    );
+    // A newer upload replaces it; a late worker for the old one is superseded.
+    let second = BookCover {
+        original: format!("uploads/{}/b.png", b.id),
+        thumbnail: None,
+    };
+    assert_eq!(
+        repo.set_cover(b.id, Some(second.clone()), None)
+            .await
+            .expect("replace"),
+        CoverSwap::Done {
+            previous: Some(linked.clone())
+        }
+    );
+    assert_eq!(
+        repo.set_cover(b.id, Some(linked.clone()), Some(first.original.clone()))
+            .await
+            .expect("late link"),
+        CoverSwap::Superseded,
+        "a late worker does not overwrite a newer upload"
+    );
+    // `update` keeps the stored cover whatever the caller's book says.
+    let mut edited = repo.get(b.id).await.expect("get");
+    edited.title = "Capa nova".into();
+    edited.cover = None;
+    let updated = repo.update(&edited, edited.version).await.expect("update");
+    assert_eq!(
+        updated.cover.as_ref(),
+        Some(&second),
+        "update keeps the cover"
+    );
+    assert_eq!(
+        repo.get(b.id).await.expect("get").cover,
+        Some(second.clone())
+    );
+    let listed = repo
+        .list(&crate::domain::BookQuery {
+            filter: crate::domain::BookFilter {
+                category: Some(b.category_key()),
+                author: Some(b.author_key()),
+                ..Default::default()
+            },
+            sort: crate::domain::BookSort::default(),
+            after: None,
+            limit: 100,
+        })
+        .await
+        .expect("list");
+    assert!(
+        listed
+            .iter()
+            .any(|x| x.id == b.id && x.cover == Some(second.clone())),
+        "listings carry the cover"
+    );
+    assert_eq!(
+        repo.set_cover(b.id, None, None).await.expect("clear"),
+        CoverSwap::Done {
+            previous: Some(second)
+        }
+    );
+    assert_eq!(repo.get(b.id).await.expect("get").cover, None);
+    let missing = BookId(uuid::Uuid::new_v4());
+    assert!(matches!(
+        repo.set_cover(missing, None, None).await,
+        Err(BookRepoError::NotFound(_))
+    ));
+    repo.delete(b.id, None).await.expect("delete");
 }
 
 /// A stored book reads back equal; a missing one is `NotFound`.

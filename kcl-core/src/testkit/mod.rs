@@ -25,3 +25,4 @@ pub mod reference;
 pub mod rental_repo;
 pub mod status_store;
 pub mod task_queue;
+pub mod thumbnailer;

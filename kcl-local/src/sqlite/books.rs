@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{
-    Book, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart, Money, SortKey, SortOrder,
+    Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart, Money, SortKey,
+    SortOrder,
 };
-use kcl_core::ports::{BookRepo, BookRepoError};
+use kcl_core::ports::{BookRepo, BookRepoError, CoverSwap};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -19,7 +20,7 @@ type Attempt<T> = Result<T, TxError<BookRepoError>>;
 macro_rules! book_columns {
     () => {
         "id, isbn, title, author, category, year, price_cents, copies, rented, summary, \
-         version, created_at, updated_at"
+         version, created_at, updated_at, cover_key, thumb_key"
     };
 }
 
@@ -94,6 +95,7 @@ fn book_from_row(row: &SqliteRow) -> Result<Book, BookRepoError> {
         version: unsigned(get_int("version")?)?,
         created_at: time(get_int("created_at")?)?,
         updated_at: time(get_int("updated_at")?)?,
+        cover: cover_from_row(row)?,
     })
 }
 
@@ -219,6 +221,48 @@ impl SqliteStore {
     }
 }
 
+/// The cover columns of a row (`cover_key`, `thumb_key`).
+fn cover_from_row(row: &SqliteRow) -> Result<Option<BookCover>, BookRepoError> {
+    let original: Option<String> = row.try_get("cover_key").map_err(db_error)?;
+    let thumbnail: Option<String> = row.try_get("thumb_key").map_err(db_error)?;
+    Ok(original.map(|original| BookCover {
+        original,
+        thumbnail,
+    }))
+}
+
+impl SqliteStore {
+    async fn try_set_cover(
+        &self,
+        id: BookId,
+        cover: Option<&BookCover>,
+        if_original: Option<&str>,
+    ) -> Attempt<CoverSwap> {
+        let mut tx = self.db.begin().await?;
+        let row = sqlx::query("SELECT cover_key, thumb_key FROM books WHERE id = ?1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(TxError::Port(BookRepoError::NotFound(id)));
+        };
+        let previous = cover_from_row(&row).map_err(TxError::Port)?;
+        if let Some(expected) = if_original {
+            if previous.as_ref().map(|c| c.original.as_str()) != Some(expected) {
+                return Ok(CoverSwap::Superseded);
+            }
+        }
+        sqlx::query("UPDATE books SET cover_key = ?2, thumb_key = ?3 WHERE id = ?1")
+            .bind(id.to_string())
+            .bind(cover.map(|c| c.original.clone()))
+            .bind(cover.and_then(|c| c.thumbnail.clone()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(CoverSwap::Done { previous })
+    }
+}
+
 #[async_trait]
 impl BookRepo for SqliteStore {
     async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
@@ -245,6 +289,25 @@ impl BookRepo for SqliteStore {
         expected_version: Option<u64>,
     ) -> Result<Book, BookRepoError> {
         retry_busy(|| self.try_delete(id, expected_version)).await
+    }
+
+    async fn set_cover(
+        &self,
+        id: BookId,
+        cover: Option<BookCover>,
+        if_original: Option<String>,
+    ) -> Result<CoverSwap, BookRepoError> {
+        for text in cover
+            .iter()
+            .flat_map(|c| std::iter::once(&c.original).chain(c.thumbnail.iter()))
+        {
+            if text.is_empty() || text.len() > 1024 || text.contains('\0') {
+                return Err(BookRepoError::InvalidInput(
+                    "a cover key has 1 to 1024 bytes and no NUL".into(),
+                ));
+            }
+        }
+        retry_busy(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref())).await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

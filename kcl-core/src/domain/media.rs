@@ -1,0 +1,231 @@
+//! Cover images: object keys and the thumbnail task's wire formats.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::BookId;
+use crate::ports::{BlobKey, ImageFormat};
+
+/// The thumbnail task KCL publishes after an upload (the seed's message).
+///
+/// ```
+/// use kcl_core::domain::ThumbnailTask;
+/// let t = ThumbnailTask { bucket: "media".into(), key: "uploads/1/a.jpg".into() };
+/// assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"bucket":"media","key":"uploads/1/a.jpg"}"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbnailTask {
+    /// The bucket (`local` on the embedded profile).
+    pub bucket: String,
+    /// The object key of the original, `uploads/{book_id}/{uuid}.{ext}`.
+    pub key: String,
+}
+
+/// Why a queue message is not a task KCL can run (it is dropped, never retried).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unusable task message: {0}")]
+pub struct BadMessage(pub String);
+
+/// What a message on the thumbnail queue asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskMessage {
+    /// Thumbnail these objects (one for KCL's own message; one per record of an S3
+    /// event notification).
+    Thumbnails(Vec<ThumbnailTask>),
+    /// S3's `s3:TestEvent`, sent when a notification is configured: nothing to do.
+    TestEvent,
+}
+
+impl TaskMessage {
+    /// The longest message accepted, in bytes (SQS's limit).
+    pub const MAX_BYTES: usize = 256 * 1024;
+
+    /// Decodes a message body: KCL's `{"bucket","key"}`, or an S3 event notification
+    /// (`{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":..},
+    /// "object":{"key":..}}}]}`, keys URL-encoded with `+` for spaces), read
+    /// tolerantly: fields S3 emulators leave out are not required, records that are
+    /// not `ObjectCreated:*` are skipped.
+    ///
+    /// ```
+    /// use kcl_core::domain::TaskMessage;
+    /// let m = TaskMessage::decode(r#"{"Records":[{"eventName":"ObjectCreated:Put",
+    ///   "s3":{"bucket":{"name":"media"},"object":{"key":"uploads/1/my+cover%C3%A7.jpg"}}}]}"#)
+    ///   .unwrap();
+    /// let TaskMessage::Thumbnails(tasks) = m else { panic!() };
+    /// assert_eq!(tasks[0].key, "uploads/1/my coverç.jpg");
+    /// assert!(TaskMessage::decode("not json").is_err());
+    /// ```
+    pub fn decode(body: &str) -> Result<Self, BadMessage> {
+        if body.len() > Self::MAX_BYTES {
+            return Err(BadMessage("over 256 KiB".into()));
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(body).map_err(|e| BadMessage(format!("not JSON: {e}")))?;
+        if v.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+            return Ok(Self::TestEvent);
+        }
+        if let Some(records) = v.get("Records") {
+            let records = records
+                .as_array()
+                .ok_or_else(|| BadMessage("Records is not an array".into()))?;
+            let mut tasks = Vec::new();
+            for (i, r) in records.iter().enumerate() {
+                let name = r.get("eventName").and_then(|n| n.as_str()).unwrap_or("");
+                if !name.starts_with("ObjectCreated:") {
+                    continue;
+                }
+                let s3 = r.get("s3");
+                let field = |path: [&str; 2]| {
+                    s3.and_then(|s| s.get(path[0]))
+                        .and_then(|o| o.get(path[1]))
+                        .and_then(|k| k.as_str())
+                        .ok_or_else(|| BadMessage(format!("record {i}: no s3.{}.{}", path[0], path[1])))
+                };
+                let bucket = field(["bucket", "name"])?.to_owned();
+                let key = url_decode(field(["object", "key"])?)
+                    .ok_or_else(|| BadMessage(format!("record {i}: bad URL-encoded key")))?;
+                tasks.push(ThumbnailTask { bucket, key });
+            }
+            return Ok(Self::Thumbnails(tasks));
+        }
+        let task: ThumbnailTask = serde_json::from_value(v)
+            .map_err(|e| BadMessage(format!("expected {{\"bucket\",\"key\"}}: {e}")))?;
+        Ok(Self::Thumbnails(vec![task]))
+    }
+}
+
+/// S3's event key encoding: `+` is a space, then percent-decoding (UTF-8).
+fn url_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Where a book's cover files live: `uploads/{book_id}/{id}.{ext}` for the original,
+/// `thumb/{book_id}/{id}.{ext}` for its thumbnail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoverKey {
+    /// The book.
+    pub book_id: BookId,
+    /// This upload's id.
+    pub upload_id: Uuid,
+}
+
+impl CoverKey {
+    /// The original's key.
+    pub fn original(&self, format: ImageFormat) -> BlobKey {
+        BlobKey::parse(&format!(
+            "uploads/{}/{}.{}",
+            self.book_id,
+            self.upload_id,
+            format.extension()
+        ))
+        .expect("a valid key")
+    }
+
+    /// The thumbnail's key.
+    pub fn thumbnail(&self, format: ImageFormat) -> BlobKey {
+        BlobKey::parse(&format!(
+            "thumb/{}/{}.{}",
+            self.book_id,
+            self.upload_id,
+            format.extension()
+        ))
+        .expect("a valid key")
+    }
+
+    /// Parses an original's key, `uploads/{book_id}/{uuid}.{ext}`.
+    ///
+    /// ```
+    /// use kcl_core::domain::CoverKey;
+    /// let k = CoverKey::parse_original(
+    ///     "uploads/0190b3f0-0000-7000-8000-000000000001/0190b3f0-0000-7000-8000-000000000002.jpg",
+    /// );
+    /// assert!(k.is_some());
+    /// assert!(CoverKey::parse_original("uploads/x/y.jpg").is_none());
+    /// assert!(CoverKey::parse_original("thumb/a/b.jpg").is_none());
+    /// ```
+    pub fn parse_original(key: &str) -> Option<Self> {
+        let rest = key.strip_prefix("uploads/")?;
+        let (book, file) = rest.split_once('/')?;
+        let (id, _ext) = file.rsplit_once('.')?;
+        Some(Self {
+            book_id: BookId(book.parse().ok()?),
+            upload_id: id.parse().ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_decode_or_say_why() {
+        assert_eq!(
+            TaskMessage::decode(r#"{"bucket":"b","key":"uploads/1/a.jpg"}"#).unwrap(),
+            TaskMessage::Thumbnails(vec![ThumbnailTask {
+                bucket: "b".into(),
+                key: "uploads/1/a.jpg".into()
+            }])
+        );
+        assert_eq!(
+            TaskMessage::decode(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#).unwrap(),
+            TaskMessage::TestEvent
+        );
+        // Removal events are skipped; created ones kept; emulator-shaped records OK.
+        let m = TaskMessage::decode(
+            r#"{"Records":[{"eventName":"ObjectRemoved:Delete","s3":{}},
+               {"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"m"},"object":{"key":"uploads/a%20b.jpg","size":3}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m,
+            TaskMessage::Thumbnails(vec![ThumbnailTask {
+                bucket: "m".into(),
+                key: "uploads/a b.jpg".into()
+            }])
+        );
+        for bad in [
+            "",
+            "[]",
+            "{}",
+            r#"{"bucket":1,"key":"x"}"#,
+            r#"{"Records":{}}"#,
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"m"}}}]}"#,
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"m"},"object":{"key":"%zz"}}}]}"#,
+            r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"m"},"object":{"key":"%ff"}}}]}"#,
+        ] {
+            assert!(TaskMessage::decode(bad).is_err(), "{bad:?}");
+        }
+        assert!(TaskMessage::decode(&"x".repeat(300 * 1024)).is_err());
+    }
+
+    #[test]
+    fn cover_keys_round_trip() {
+        let k = CoverKey {
+            book_id: BookId(Uuid::now_v7()),
+            upload_id: Uuid::now_v7(),
+        };
+        let original = k.original(ImageFormat::Png);
+        assert_eq!(CoverKey::parse_original(original.as_str()), Some(k));
+        assert!(k
+            .thumbnail(ImageFormat::Jpeg)
+            .as_str()
+            .starts_with("thumb/"));
+    }
+}

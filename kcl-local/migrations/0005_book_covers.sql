@@ -1,0 +1,3 @@
+-- A book's cover: the uploaded original's blob key and its thumbnail's, when made.
+ALTER TABLE books ADD COLUMN cover_key TEXT;
+ALTER TABLE books ADD COLUMN thumb_key TEXT;
