@@ -9,6 +9,9 @@
 //! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file), `sqs://<queue name or URL>` (feature `aws`) or `memory://` |
 //! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log in DynamoDB |
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
+//! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
+//! | `KCL_WORKER` | `on` | `on` runs the queue worker inside the server; `off` leaves tasks to separate workers (`examples/worker.rs`) |
+//! | `KCL_WORKER_CONCURRENCY` | the number of cores | tasks a worker runs at once (1 to 64) |
 //! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
 //! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]` (feature `aws`; shared by every server) |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
@@ -96,6 +99,10 @@ pub struct Config {
     pub status_table: Option<String>,
     /// Create missing buckets, queues and tables at start.
     pub auto_provision: bool,
+    /// Run the queue worker inside the server.
+    pub in_process_worker: bool,
+    /// Tasks a worker runs at once.
+    pub worker_concurrency: usize,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
 }
@@ -221,7 +228,42 @@ impl Config {
                 })
             }
         };
+        let in_process_worker = match get("KCL_WORKER").as_deref() {
+            None | Some("on") | Some("1") => true,
+            Some("off") | Some("0") => false,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_WORKER",
+                    value: other.to_owned(),
+                    reason: "must be on (run the queue worker in the server) or off".into(),
+                })
+            }
+        };
+        let number = |var: &'static str, range: std::ops::RangeInclusive<u64>| {
+            get(var)
+                .map(|v| {
+                    v.parse::<u64>()
+                        .ok()
+                        .filter(|n| range.contains(n))
+                        .ok_or_else(|| ConfigError {
+                            variable: var,
+                            value: v.clone(),
+                            reason: format!(
+                                "must be a number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        })
+                })
+                .transpose()
+        };
+        let worker_concurrency = number("KCL_WORKER_CONCURRENCY", 1..=64)?
+            .map(|n| n as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let mut settings = kcl_core::services::Settings::default();
+        if let Some(px) = number("KCL_THUMB_SIZE", 16..=2048)? {
+            settings.covers.thumb_size = px as u32;
+        }
         if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
             let secs: u64 = v
                 .parse()
@@ -239,6 +281,8 @@ impl Config {
             audit_table,
             status_table,
             auto_provision,
+            in_process_worker,
+            worker_concurrency,
             settings,
             data_dir,
             http_addr,
@@ -276,6 +320,9 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_AUDIT",
         "KCL_STATUS",
         "KCL_AUTO_PROVISION",
+        "KCL_THUMB_SIZE",
+        "KCL_WORKER",
+        "KCL_WORKER_CONCURRENCY",
     ]
     .into_iter()
     .find(|k| *k == name)
@@ -416,6 +463,10 @@ mod tests {
             ("KCL_AUDIT", "postgres://x"),
             ("KCL_STATUS", "dynamodb://"),
             ("KCL_AUTO_PROVISION", "yes"),
+            ("KCL_THUMB_SIZE", "8"),
+            ("KCL_THUMB_SIZE", "big"),
+            ("KCL_WORKER", "maybe"),
+            ("KCL_WORKER_CONCURRENCY", "0"),
             ("KCL_CACHE_URL", "memcached://127.0.0.1"),
             ("KCL_LIST_CACHE_TTL_SECS", "-1"),
         ] {

@@ -16,6 +16,10 @@ pub use server::serve_from_env;
 #[cfg(feature = "http")]
 pub use kcl_adapters::http;
 
+/// The queue worker host.
+#[cfg(feature = "worker")]
+pub use kcl_adapters::worker;
+
 /// The embedded adapters (SQLite, files, SQLite queue).
 #[cfg(feature = "local")]
 pub use kcl_local as local;

@@ -224,6 +224,11 @@ impl Kcl {
             }
             None => Arc::new(MemoryCache::default()),
         };
+        #[cfg(feature = "media")]
+        let thumbnailer: Option<Arc<dyn kcl_core::ports::Thumbnailer>> =
+            Some(Arc::new(kcl_media::ImageThumbnailer::default()));
+        #[cfg(not(feature = "media"))]
+        let thumbnailer = None;
         let ports = Ports {
             books: r.books,
             rentals: r.rentals,
@@ -232,6 +237,10 @@ impl Kcl {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
             probes,
+            blobs: blobs.clone(),
+            tasks: tasks.clone(),
+            status: r.status.clone(),
+            thumbnailer,
         };
         Self {
             services: Services::with_settings(ports, settings),

@@ -4,7 +4,9 @@ use crate::{Config, Kcl};
 
 /// Runs the HTTP server on the profile the environment chooses (see
 /// [`config`](crate::config)) until `shutdown` completes, then finishes in-flight
-/// requests and closes the stores. What `cargo run --example server` runs.
+/// requests, lets the in-process queue worker finish or release its tasks
+/// (`KCL_WORKER=on`, the default), and closes the stores. What
+/// `cargo run --example server` runs.
 ///
 /// Errors name the variable at fault (`KCL_HTTP_ADDR=...: cannot listen: ...`).
 pub async fn serve_from_env(
@@ -21,13 +23,43 @@ pub async fn serve_from_env(
         database = %config.database.describe(),
         "KCL is serving on http://{addr}"
     );
+    // One signal, two listeners: the HTTP server and the in-process worker.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = config.in_process_worker.then(|| {
+        let mut rx = stop_rx.clone();
+        let wc = kcl_adapters::worker::WorkerConfig {
+            concurrency: config.worker_concurrency,
+            ..Default::default()
+        };
+        tokio::spawn(kcl_adapters::worker::run(
+            kcl.tasks.clone(),
+            kcl.services.covers.clone(),
+            wc,
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        ))
+    });
+    let mut http_rx = stop_rx;
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     crate::http::serve(
         listener,
         crate::http::router(kcl.services.clone()),
-        shutdown,
+        async move {
+            let _ = http_rx.wait_for(|stop| *stop).await;
+        },
     )
     .await?;
     tracing::info!("shutting down");
+    signal.abort();
+    if let Some(w) = worker {
+        if let Ok(stats) = w.await {
+            tracing::info!(?stats, "worker stopped");
+        }
+    }
     kcl.close().await;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! # kcl-adapters
 //!
 //! Hosts that serve KCL's services: the axum HTTP server (REST API under `/api`,
-//! health checks and a server-rendered web UI), behind the `http` feature.
+//! health checks and a server-rendered web UI, feature `http`) and the queue worker
+//! (feature `worker`).
 //!
 //! Hosts receive ready [`kcl_core::Services`]; they never know which adapters
 //! (SQLite, AWS, memory) sit behind them. The composition root in the `kcl` crate
@@ -9,3 +10,5 @@
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "worker")]
+pub mod worker;

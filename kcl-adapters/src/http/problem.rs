@@ -71,6 +71,12 @@ impl From<ServiceError> for Problem {
             ServiceError::Conflict { .. } => {
                 Self::new(StatusCode::CONFLICT, e.code(), e.to_string())
             }
+            ServiceError::UnsupportedMedia(_) => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), e.to_string())
+            }
+            ServiceError::TooLarge(_) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.to_string())
+            }
             ServiceError::Unavailable(source) => {
                 tracing::warn!(error = %source, "dependency unavailable");
                 Self::new(

@@ -83,6 +83,10 @@ pub enum AuditAction {
     Rented,
     /// A copy was returned (data holds the rental).
     Returned,
+    /// A cover image was uploaded (data holds its key and format).
+    CoverUploaded,
+    /// A cover's thumbnail was made (data holds its key and size).
+    ThumbnailCreated,
 }
 
 impl AuditAction {
@@ -94,6 +98,8 @@ impl AuditAction {
             Self::Deleted => "deleted",
             Self::Rented => "rented",
             Self::Returned => "returned",
+            Self::CoverUploaded => "cover_uploaded",
+            Self::ThumbnailCreated => "thumbnail_created",
         }
     }
 
@@ -105,6 +111,8 @@ impl AuditAction {
             "deleted" => Self::Deleted,
             "rented" => Self::Rented,
             "returned" => Self::Returned,
+            "cover_uploaded" => Self::CoverUploaded,
+            "thumbnail_created" => Self::ThumbnailCreated,
             _ => return None,
         })
     }

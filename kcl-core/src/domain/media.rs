@@ -79,7 +79,9 @@ impl TaskMessage {
                     s3.and_then(|s| s.get(path[0]))
                         .and_then(|o| o.get(path[1]))
                         .and_then(|k| k.as_str())
-                        .ok_or_else(|| BadMessage(format!("record {i}: no s3.{}.{}", path[0], path[1])))
+                        .ok_or_else(|| {
+                            BadMessage(format!("record {i}: no s3.{}.{}", path[0], path[1]))
+                        })
                 };
                 let bucket = field(["bucket", "name"])?.to_owned();
                 let key = url_decode(field(["object", "key"])?)
@@ -117,12 +119,13 @@ fn url_decode(s: &str) -> Option<String> {
 
 /// Where a book's cover files live: `uploads/{book_id}/{id}.{ext}` for the original,
 /// `thumb/{book_id}/{id}.{ext}` for its thumbnail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoverKey {
     /// The book.
     pub book_id: BookId,
-    /// This upload's id.
-    pub upload_id: Uuid,
+    /// This upload's name: a UUID for uploads through KCL; for files dropped into
+    /// the bucket, their name without extension (1 to 128 of `A-Z a-z 0-9 - _`).
+    pub upload_id: String,
 }
 
 impl CoverKey {
@@ -148,7 +151,15 @@ impl CoverKey {
         .expect("a valid key")
     }
 
-    /// Parses an original's key, `uploads/{book_id}/{uuid}.{ext}`.
+    /// A key for a new upload.
+    pub fn new(book_id: BookId, upload_id: Uuid) -> Self {
+        Self {
+            book_id,
+            upload_id: upload_id.to_string(),
+        }
+    }
+
+    /// Parses an original's key, `uploads/{book_id}/{name}.{ext}`.
     ///
     /// ```
     /// use kcl_core::domain::CoverKey;
@@ -156,16 +167,25 @@ impl CoverKey {
     ///     "uploads/0190b3f0-0000-7000-8000-000000000001/0190b3f0-0000-7000-8000-000000000002.jpg",
     /// );
     /// assert!(k.is_some());
-    /// assert!(CoverKey::parse_original("uploads/x/y.jpg").is_none());
+    /// assert!(CoverKey::parse_original("uploads/x/y.jpg").is_none(), "not a book id");
+    /// assert!(CoverKey::parse_original(
+    ///     "uploads/0190b3f0-0000-7000-8000-000000000001/a b.jpg").is_none(), "bad name");
     /// assert!(CoverKey::parse_original("thumb/a/b.jpg").is_none());
     /// ```
     pub fn parse_original(key: &str) -> Option<Self> {
         let rest = key.strip_prefix("uploads/")?;
         let (book, file) = rest.split_once('/')?;
         let (id, _ext) = file.rsplit_once('.')?;
+        let ok = (1..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return None;
+        }
         Some(Self {
             book_id: BookId(book.parse().ok()?),
-            upload_id: id.parse().ok()?,
+            upload_id: id.to_owned(),
         })
     }
 }
@@ -217,12 +237,9 @@ mod tests {
 
     #[test]
     fn cover_keys_round_trip() {
-        let k = CoverKey {
-            book_id: BookId(Uuid::now_v7()),
-            upload_id: Uuid::now_v7(),
-        };
+        let k = CoverKey::new(BookId(Uuid::now_v7()), Uuid::now_v7());
         let original = k.original(ImageFormat::Png);
-        assert_eq!(CoverKey::parse_original(original.as_str()), Some(k));
+        assert_eq!(CoverKey::parse_original(original.as_str()), Some(k.clone()));
         assert!(k
             .thumbnail(ImageFormat::Jpeg)
             .as_str()

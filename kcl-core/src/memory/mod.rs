@@ -41,6 +41,8 @@ pub struct MemoryBackend {
     pub blobs: Arc<MemoryBlobStore>,
     /// Task queue.
     pub queue: Arc<MemoryQueue>,
+    /// Processing statuses.
+    pub status: Arc<MemoryStatusStore>,
 }
 
 impl MemoryBackend {
@@ -59,6 +61,10 @@ impl MemoryBackend {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
             probes: Vec::new(),
+            blobs: self.blobs.clone(),
+            tasks: self.queue.clone(),
+            status: self.status.clone(),
+            thumbnailer: None,
         }
     }
 

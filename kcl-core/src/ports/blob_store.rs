@@ -129,6 +129,22 @@ pub trait BlobStore: Send + Sync {
     /// Blobs whose key starts with `prefix`, in key order, at most `limit`.
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobMeta>, BlobStoreError>;
 
+    /// Where the blob lives as the outside world names it: `(bucket, object key)`.
+    /// Stores without buckets answer `("local", key)`; S3 adds its key prefix.
+    fn object_location(&self, key: &BlobKey) -> (String, String) {
+        ("local".to_owned(), key.as_str().to_owned())
+    }
+
+    /// The blob key of an object named by `(bucket, object key)` (an S3 event's
+    /// record), or `None` when it is not in this store (another bucket, outside the
+    /// prefix, or not a valid key). The inverse of [`object_location`](Self::object_location).
+    fn key_of(&self, bucket: &str, object_key: &str) -> Option<BlobKey> {
+        if bucket != "local" {
+            return None;
+        }
+        BlobKey::parse(object_key).ok()
+    }
+
     /// A URL a browser can GET the blob from directly for `ttl` (a presigned S3 URL),
     /// or `None` when this store has no such URLs (then serve the bytes yourself).
     async fn presigned_get(

@@ -26,6 +26,12 @@ pub enum ServiceError {
         /// Human-readable explanation.
         message: String,
     },
+    /// The upload is not a type this endpoint takes (HTTP 415).
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// The upload is over a size limit (HTTP 413).
+    #[error("{0}")]
+    TooLarge(String),
     /// A dependency is unavailable; retrying later may succeed.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -41,6 +47,8 @@ impl ServiceError {
             Self::Invalid(_) => "validation-failed",
             Self::NotFound { .. } => "not-found",
             Self::Conflict { code, .. } => code,
+            Self::UnsupportedMedia(_) => "unsupported-media-type",
+            Self::TooLarge(_) => "too-large",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

@@ -1,6 +1,7 @@
 //! Services: the business rules, written against ports only.
 
 mod catalog;
+mod covers;
 mod error;
 mod health;
 mod rentals;
@@ -10,11 +11,17 @@ mod tests;
 use std::sync::Arc;
 
 pub use catalog::{CatalogService, ListBooks};
+pub use covers::{
+    CoverAccepted, CoverImage, CoverService, CoverSettings, TaskHandler, TaskOutcome,
+};
 pub use error::ServiceError;
 pub use health::{BlobStoreProbe, HealthService, QueueProbe};
 pub use rentals::{ListRentals, RentalService};
 
-use crate::ports::{AuditLog, BookRepo, Cache, Clock, HealthProbe, IdSource, RentalRepo};
+use crate::ports::{
+    AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, RentalRepo, StatusStore,
+    TaskQueue, Thumbnailer,
+};
 
 /// Every port the services need, ready to use. The composition root fills this in.
 #[derive(Clone)]
@@ -33,6 +40,14 @@ pub struct Ports {
     pub ids: Arc<dyn IdSource>,
     /// Readiness probes.
     pub probes: Vec<Arc<dyn HealthProbe>>,
+    /// Blob storage (cover images).
+    pub blobs: Arc<dyn BlobStore>,
+    /// The task queue (thumbnail tasks).
+    pub tasks: Arc<dyn TaskQueue>,
+    /// Processing statuses.
+    pub status: Arc<dyn StatusStore>,
+    /// The thumbnailer; without one, cover uploads answer 503.
+    pub thumbnailer: Option<Arc<dyn Thumbnailer>>,
 }
 
 /// Tunables of the services; [`Settings::default`] is what the server uses.
@@ -43,6 +58,8 @@ pub struct Settings {
     /// How long a listing page stays cached; every write to the catalog (including
     /// rentals) invalidates all pages at once. Zero disables listing caching.
     pub list_cache_ttl: std::time::Duration,
+    /// Cover uploads and thumbnails.
+    pub covers: CoverSettings,
 }
 
 impl Default for Settings {
@@ -50,6 +67,7 @@ impl Default for Settings {
         Self {
             book_cache_ttl: std::time::Duration::from_secs(300),
             list_cache_ttl: std::time::Duration::from_secs(60),
+            covers: CoverSettings::default(),
         }
     }
 }
@@ -63,6 +81,8 @@ pub struct Services {
     pub rentals: Arc<RentalService>,
     /// Readiness.
     pub health: Arc<HealthService>,
+    /// Cover images and thumbnails.
+    pub covers: Arc<CoverService>,
 }
 
 impl Services {
@@ -74,9 +94,21 @@ impl Services {
     /// Builds every service from the ports and settings.
     pub fn with_settings(ports: Ports, settings: &Settings) -> Self {
         let catalog = Arc::new(CatalogService::new(&ports, settings));
+        let covers = Arc::new(CoverService::new(
+            ports.books.clone(),
+            ports.blobs.clone(),
+            ports.tasks.clone(),
+            ports.status.clone(),
+            ports.thumbnailer.clone(),
+            catalog.clone(),
+            ports.clock.clone(),
+            ports.ids.clone(),
+            settings.covers,
+        ));
         Self {
             rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
             catalog,
+            covers,
             health: Arc::new(HealthService::new(ports.probes)),
         }
     }

@@ -23,6 +23,18 @@ pub(crate) struct BookOut<'a> {
     version: u64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover: Option<CoverOut>,
+}
+
+/// A book's cover as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct CoverOut {
+    key: String,
+    url: String,
+    status_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thumbnail_url: Option<String>,
 }
 
 fn as_text<S: serde::Serializer>(m: &Money, s: S) -> Result<S::Ok, S::Error> {
@@ -46,6 +58,15 @@ impl<'a> From<&'a Book> for BookOut<'a> {
             version: b.version,
             created_at: b.created_at,
             updated_at: b.updated_at,
+            cover: b.cover.as_ref().map(|c| CoverOut {
+                key: c.original.clone(),
+                url: format!("/api/books/{}/cover", b.id),
+                status_url: super::covers::status_url(&c.original),
+                thumbnail_url: c
+                    .thumbnail
+                    .as_ref()
+                    .map(|_| format!("/api/books/{}/cover/thumb", b.id)),
+            }),
         }
     }
 }

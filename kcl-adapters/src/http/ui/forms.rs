@@ -150,3 +150,15 @@ pub(crate) async fn return_rental(
     let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
     Redirect::to(&format!("/books/{}", r.book_id)).into_response()
 }
+
+pub(crate) async fn upload_cover(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+    req: axum::extract::Request,
+) -> Response {
+    let ApiPath(id) = or_page!(id);
+    let limit = s.covers.settings().limits.max_bytes;
+    let data = or_page!(crate::http::api::read_upload(req, limit).await);
+    or_page!(s.covers.upload(BookId(id), data).await);
+    Redirect::to(&format!("/books/{id}")).into_response()
+}

@@ -14,8 +14,14 @@ use kcl_core::Services;
 
 use crate::http::problem::Problem;
 
-pub(crate) fn routes() -> Router<Services> {
+pub(crate) fn routes(upload_limit: u64) -> Router<Services> {
     Router::new()
+        .route(
+            "/ui/books/{id}/cover",
+            post(forms::upload_cover).layer(axum::extract::DefaultBodyLimit::max(
+                upload_limit as usize + crate::http::api::MULTIPART_OVERHEAD,
+            )),
+        )
         .route("/", get(pages::index))
         .route("/books/{id}", get(pages::book))
         .route("/ui/books", post(forms::create_book))

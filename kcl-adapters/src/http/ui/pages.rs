@@ -150,7 +150,12 @@ pub(crate) async fn index(
 fn book_row(b: &Book) -> Markup {
     html! {
         tr {
-            td { a href={ "/books/" (b.id) } { (b.title) } }
+            td {
+                @if b.cover.as_ref().is_some_and(|c| c.thumbnail.is_some()) {
+                    img src={ "/api/books/" (b.id) "/cover/thumb" } alt="" height="48" loading="lazy" style="vertical-align:middle;margin-right:.5em";
+                }
+                a href={ "/books/" (b.id) } { (b.title) }
+            }
             td { (b.author) }
             td { (b.category) }
             td { (b.year) }
@@ -215,6 +220,24 @@ pub(crate) async fn book(
         p { "by " strong { (book.author) } " · " (book.category) " · " (book.year) " · ISBN " (book.isbn) }
         p { "Price " (book.price) " · " (book.available()) " of " (book.copies) " copies available · version " (book.version) }
         @if !book.summary.is_empty() { p { (book.summary) } }
+        @match &book.cover {
+            Some(c) if c.thumbnail.is_some() => {
+                p { a href={ "/api/books/" (book.id) "/cover" } {
+                    img src={ "/api/books/" (book.id) "/cover/thumb" } alt={ "Cover of " (book.title) };
+                } }
+            }
+            Some(c) => {
+                p.muted { "Cover uploaded; its thumbnail is being made ("
+                    a href=(crate::http::api::status_url(&c.original)) { "status" } ")." }
+            }
+            None => { p.muted { "No cover yet." } }
+        }
+        form method="post" action={ "/ui/books/" (book.id) "/cover" } enctype="multipart/form-data" {
+            fieldset { legend { "Cover image" }
+                label { "JPEG, PNG, WebP or GIF " input name="file" type="file" accept="image/jpeg,image/png,image/webp,image/gif" required; }
+                button type="submit" { "Upload" }
+            }
+        }
         @if book.available() > 0 {
             form method="post" action={ "/ui/books/" (book.id) "/rent" } {
                 fieldset { legend { "Rent a copy" }

@@ -1,0 +1,179 @@
+//! Cover uploads, processing statuses and cover images.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use bytes::Bytes;
+use kcl_core::domain::BookId;
+use kcl_core::services::CoverImage;
+use kcl_core::Services;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::problem::{ApiError, Problem};
+
+/// Room for multipart framing around the image.
+pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Accepted {
+    key: String,
+    status: &'static str,
+    status_url: String,
+}
+
+/// The URL of a key's processing status.
+pub(crate) fn status_url(key: &str) -> String {
+    let mut out = String::from("/api/processing?key=");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn too_large(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!("the upload is over the {limit}-byte limit"),
+    )
+}
+
+/// The image of an upload: the multipart field `file`, or the whole body.
+pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64) {
+        return Err(too_large(limit));
+    }
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return axum::body::to_bytes(req.into_body(), limit as usize)
+            .await
+            .map_err(|_| too_large(limit));
+    }
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    loop {
+        let field = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
+        let Some(field) = field else {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "missing-file",
+                "the form has no `file` field",
+            ));
+        };
+        if field.name() == Some("file") {
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
+            if data.len() as u64 > limit {
+                return Err(too_large(limit));
+            }
+            return Ok(data);
+        }
+    }
+}
+
+fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(limit)
+    } else {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", text)
+    }
+}
+
+/// `POST /api/books/{id}/cover`: 202 with the key and the status URL.
+pub(crate) async fn upload(
+    State(s): State<Services>,
+    ApiPath(id): ApiPath<Uuid>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let limit = s.covers.settings().limits.max_bytes;
+    let data = read_upload(req, limit).await?;
+    let accepted = s.covers.upload(BookId(id), data).await?;
+    let url = status_url(&accepted.key);
+    let mut res = (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            status: accepted.status.status.as_str(),
+            status_url: url.clone(),
+            key: accepted.key,
+        }),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&url) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusQuery {
+    key: String,
+}
+
+/// `GET /api/processing?key=...`.
+pub(crate) async fn status(
+    State(s): State<Services>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> Result<Response, ApiError> {
+    Ok(Json(s.covers.status(&q.key).await?).into_response())
+}
+
+/// `GET /api/books/{id}/cover` and `/cover/thumb`.
+async fn image(s: Services, id: Uuid, thumbnail: bool) -> Result<Response, ApiError> {
+    match s.covers.image(BookId(id), thumbnail).await? {
+        CoverImage::Redirect(url) => Ok(Redirect::temporary(&url).into_response()),
+        CoverImage::Bytes(blob) => {
+            let ct = HeaderValue::from_str(&blob.meta.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            Ok((
+                [
+                    (header::CONTENT_TYPE, ct),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                    (
+                        header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    ),
+                ],
+                Body::from(blob.data),
+            )
+                .into_response())
+        }
+    }
+}
+
+pub(crate) async fn cover(
+    State(s): State<Services>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    image(s, id, false).await
+}
+
+pub(crate) async fn thumbnail(
+    State(s): State<Services>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    image(s, id, true).await
+}

@@ -1,0 +1,246 @@
+//! The queue worker host: receives tasks in batches, runs up to N at once, keeps each
+//! message hidden while it runs, acks what is done, retries transient failures with
+//! back-off, and lets messages that keep failing go to the dead-letter queue after
+//! recording why.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use kcl_adapters::worker::{run, WorkerConfig};
+//! use kcl_core::memory::MemoryBackend;
+//!
+//! let backend = MemoryBackend::new();
+//! let services = backend.services();
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let worker = tokio::spawn(run(
+//!     backend.queue.clone(),
+//!     services.covers.clone(),
+//!     WorkerConfig::default(),
+//!     async { let _ = stopped.await; },
+//! ));
+//! stop.send(()).unwrap();
+//! let stats = worker.await.unwrap();
+//! assert_eq!(stats.received, 0);
+//! # });
+//! ```
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kcl_core::ports::{Delivery, QueueConfig, TaskQueue};
+use kcl_core::services::{TaskHandler, TaskOutcome};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// How a worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerConfig {
+    /// Tasks run at once (default: the number of cores).
+    pub concurrency: usize,
+    /// Longest wait of one long poll (at most 20 s).
+    pub wait: Duration,
+    /// How long a received message stays hidden per extension while its task runs.
+    pub visibility: Duration,
+    /// After this many receives, a message that still asks for a retry is recorded as
+    /// failed and left to the dead-letter queue (set it to the queue's `max_receives`).
+    pub give_up_after: u32,
+    /// How long shutdown waits for running tasks before releasing them to other workers.
+    pub grace: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            wait: Duration::from_secs(20),
+            visibility: Duration::from_secs(30),
+            give_up_after: QueueConfig::default().max_receives,
+            grace: Duration::from_secs(25),
+        }
+    }
+}
+
+/// What a worker did, for logs and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Messages received.
+    pub received: u64,
+    /// Acked after success (or nothing to do).
+    pub done: u64,
+    /// Acked after a permanent failure (the status says why).
+    pub failed: u64,
+    /// Released for a later retry.
+    pub retried: u64,
+    /// Left to the dead-letter queue after too many retries.
+    pub given_up: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    received: AtomicU64,
+    done: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    given_up: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> WorkerStats {
+        WorkerStats {
+            received: self.received.load(Ordering::Relaxed),
+            done: self.done.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            given_up: self.given_up.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Back-off before the `n`th retry: 2, 4, 8... seconds, at most 5 minutes.
+pub fn backoff(receive_count: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(receive_count.clamp(1, 9)).min(300))
+}
+
+/// Runs the worker until `shutdown` completes; then stops receiving, waits up to
+/// `config.grace` for running tasks, and makes the rest visible again at once so
+/// another worker takes them. Returns what it did.
+pub async fn run(
+    queue: Arc<dyn TaskQueue>,
+    handler: Arc<dyn TaskHandler>,
+    config: WorkerConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> WorkerStats {
+    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    let counters = Arc::new(Counters::default());
+    let mut running = JoinSet::new();
+    let mut in_flight: Vec<(tokio::task::AbortHandle, Delivery)> = Vec::new();
+    tokio::pin!(shutdown);
+    let mut failures = 0u32;
+    loop {
+        // Wait for a free slot (or shutdown) before asking for work.
+        let free = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let max = (slots.available_permits() + 1).min(QueueConfig::MAX_BATCH);
+        let received = tokio::select! {
+            _ = &mut shutdown => break,
+            r = queue.receive(max, config.wait.min(QueueConfig::MAX_WAIT)) => r,
+        };
+        let batch = match received {
+            Ok(b) => {
+                failures = 0;
+                b
+            }
+            Err(e) => {
+                failures += 1;
+                let pause = backoff(failures).min(Duration::from_secs(30));
+                tracing::warn!(error = %e, ?pause, "worker: receive failed");
+                drop(free);
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(pause) => continue,
+                }
+            }
+        };
+        drop(free);
+        in_flight.retain(|(h, _)| !h.is_finished());
+        for delivery in batch {
+            counters.received.fetch_add(1, Ordering::Relaxed);
+            let permit = slots.clone().acquire_owned().await.expect("open semaphore");
+            let (queue, handler, counters) = (queue.clone(), handler.clone(), counters.clone());
+            let d = delivery.clone();
+            let handle = running.spawn(async move {
+                let _permit = permit;
+                run_one(queue.as_ref(), handler.as_ref(), &d, config, &counters).await;
+            });
+            in_flight.push((handle, delivery));
+        }
+        while running.try_join_next().is_some() {}
+    }
+    // Shutdown: finish what runs, within the grace period.
+    let deadline = Instant::now() + config.grace;
+    while !running.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, running.join_next())
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    for (handle, delivery) in in_flight {
+        if !handle.is_finished() {
+            handle.abort();
+            // Visible again now: another worker takes it without waiting.
+            let _ = queue
+                .extend_visibility(&delivery.receipt, Duration::ZERO)
+                .await;
+            tracing::info!(message_id = %delivery.message_id, "worker: released an unfinished task");
+        }
+    }
+    running.shutdown().await;
+    counters.snapshot()
+}
+
+async fn run_one(
+    queue: &dyn TaskQueue,
+    handler: &dyn TaskHandler,
+    d: &Delivery,
+    config: WorkerConfig,
+    counters: &Counters,
+) {
+    let started = Instant::now();
+    // Keep the message hidden while the task runs.
+    let heartbeat = async {
+        let every = (config.visibility / 2).max(Duration::from_secs(1));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = queue.extend_visibility(&d.receipt, config.visibility).await {
+                tracing::warn!(message_id = %d.message_id, error = %e, "worker: could not extend visibility");
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        o = handler.handle(&d.body) => o,
+        _ = heartbeat => unreachable!("the heartbeat never ends"),
+    };
+    let ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        TaskOutcome::Done => {
+            counters.done.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(message_id = %d.message_id, ms, "task done");
+            ack(queue, d).await;
+        }
+        TaskOutcome::Failed(why) => {
+            counters.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(message_id = %d.message_id, ms, reason = %why, "task failed for good");
+            ack(queue, d).await;
+        }
+        TaskOutcome::Retry(why) if d.receive_count >= config.give_up_after => {
+            counters.given_up.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(message_id = %d.message_id, receives = d.receive_count, reason = %why, "task given up: left to the dead-letter queue");
+            handler.give_up(&d.body, &why).await;
+            // Visible at once: the next receive moves it to the dead-letter queue.
+            let _ = queue.extend_visibility(&d.receipt, Duration::ZERO).await;
+        }
+        TaskOutcome::Retry(why) => {
+            counters.retried.fetch_add(1, Ordering::Relaxed);
+            let pause = backoff(d.receive_count);
+            tracing::warn!(message_id = %d.message_id, receives = d.receive_count, ?pause, reason = %why, "task will be retried");
+            let _ = queue.extend_visibility(&d.receipt, pause).await;
+        }
+    }
+}
+
+async fn ack(queue: &dyn TaskQueue, d: &Delivery) {
+    if let Err(e) = queue.ack(&d.receipt).await {
+        // It will come back and, the handler being idempotent, be acked then.
+        tracing::warn!(message_id = %d.message_id, error = %e, "worker: ack failed");
+    }
+}

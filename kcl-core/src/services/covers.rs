@@ -1,0 +1,536 @@
+//! Cover images: validated uploads, the thumbnail task, and the worker's side of it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{CatalogService, ServiceError};
+use crate::domain::{
+    AuditAction, BookCover, BookId, CoverKey, TaskMessage, ThumbnailTask, ValidationError,
+};
+use crate::ports::{
+    Blob, BlobKey, BlobStore, BlobStoreError, BookRepo, BookRepoError, Clock, CoverSwap, IdSource,
+    ImageError, ImageLimits, ProcessingState, ProcessingStatus, StatusCondition, StatusStore,
+    StatusStoreError, TaskQueue, Thumbnailer,
+};
+
+/// Cover settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoverSettings {
+    /// Limits an upload must respect (checked on the header, before decoding).
+    pub limits: ImageLimits,
+    /// The thumbnail's longest side, in pixels (`KCL_THUMB_SIZE`, default 256).
+    pub thumb_size: u32,
+}
+
+impl Default for CoverSettings {
+    fn default() -> Self {
+        Self {
+            limits: ImageLimits::default(),
+            thumb_size: 256,
+        }
+    }
+}
+
+/// An accepted upload: where it is and how its processing goes.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverAccepted {
+    /// The original's blob key (the status key).
+    pub key: String,
+    /// Its status (PENDING).
+    pub status: ProcessingStatus,
+}
+
+/// What a task handler says about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// Done (or nothing to do: a repeated, stale or test message). Ack it.
+    Done,
+    /// Failed for good; the status says why. Ack it: retrying cannot help.
+    Failed(String),
+    /// Failed for now (storage unavailable); retry later with back-off.
+    Retry(String),
+}
+
+/// Runs the messages of one queue (what a worker host or a Lambda handler calls).
+#[async_trait]
+pub trait TaskHandler: Send + Sync {
+    /// Handles one message body. Must be idempotent: a message may come more than once.
+    async fn handle(&self, body: &str) -> TaskOutcome;
+
+    /// Called when a message is about to be dead-lettered after failing `Retry` too
+    /// often: record the failure where users can see it.
+    async fn give_up(&self, body: &str, reason: &str);
+}
+
+/// Cover uploads and thumbnails.
+pub struct CoverService {
+    books: Arc<dyn BookRepo>,
+    blobs: Arc<dyn BlobStore>,
+    tasks: Arc<dyn TaskQueue>,
+    status: Arc<dyn StatusStore>,
+    thumbnailer: Option<Arc<dyn Thumbnailer>>,
+    catalog: Arc<CatalogService>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    settings: CoverSettings,
+}
+
+fn blob_error(e: BlobStoreError) -> ServiceError {
+    match e {
+        BlobStoreError::NotFound(k) => ServiceError::NotFound {
+            entity: "object",
+            id: k.to_string(),
+        },
+        BlobStoreError::InvalidInput(m) => {
+            ServiceError::Invalid(ValidationError::field("file", "invalid", m))
+        }
+        BlobStoreError::Unavailable(s) => ServiceError::Unavailable(s),
+        other => ServiceError::Internal(Box::new(other)),
+    }
+}
+
+fn status_error(e: StatusStoreError) -> ServiceError {
+    match e {
+        StatusStoreError::InvalidInput(m) => {
+            ServiceError::Invalid(ValidationError::field("key", "invalid", m))
+        }
+        StatusStoreError::Unavailable(s) => ServiceError::Unavailable(s),
+        other => ServiceError::Internal(Box::new(other)),
+    }
+}
+
+fn image_error(e: ImageError) -> ServiceError {
+    match e {
+        ImageError::Unsupported(m) => ServiceError::UnsupportedMedia(format!(
+            "{m}; accepted: JPEG, PNG, WebP, GIF (told apart by their content)"
+        )),
+        ImageError::TooLarge(m) => ServiceError::TooLarge(m),
+        ImageError::Corrupt(m) => ServiceError::Invalid(ValidationError::field(
+            "file",
+            "corrupt-image",
+            format!("the image header is unreadable: {m}"),
+        )),
+        other => ServiceError::Internal(Box::new(other)),
+    }
+}
+
+/// Why processing one thumbnail task stopped.
+enum Stop {
+    /// Nothing to do (already final, stale, superseded).
+    Quiet,
+    /// For good.
+    Fail(String),
+    /// For now.
+    Retry(String),
+}
+
+impl From<BlobStoreError> for Stop {
+    fn from(e: BlobStoreError) -> Self {
+        match e {
+            BlobStoreError::Unavailable(s) => Stop::Retry(format!("storage unavailable: {s}")),
+            other => Stop::Fail(other.to_string()),
+        }
+    }
+}
+
+impl From<StatusStoreError> for Stop {
+    fn from(e: StatusStoreError) -> Self {
+        match e {
+            StatusStoreError::Unavailable(s) => {
+                Stop::Retry(format!("status store unavailable: {s}"))
+            }
+            other => Stop::Retry(other.to_string()),
+        }
+    }
+}
+
+impl From<BookRepoError> for Stop {
+    fn from(e: BookRepoError) -> Self {
+        match e {
+            BookRepoError::NotFound(id) => Stop::Fail(format!("book {id} no longer exists")),
+            BookRepoError::Unavailable(s) => Stop::Retry(format!("database unavailable: {s}")),
+            other => Stop::Retry(other.to_string()),
+        }
+    }
+}
+
+impl CoverService {
+    /// The service over these ports.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        books: Arc<dyn BookRepo>,
+        blobs: Arc<dyn BlobStore>,
+        tasks: Arc<dyn TaskQueue>,
+        status: Arc<dyn StatusStore>,
+        thumbnailer: Option<Arc<dyn Thumbnailer>>,
+        catalog: Arc<CatalogService>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        settings: CoverSettings,
+    ) -> Self {
+        Self {
+            books,
+            blobs,
+            tasks,
+            status,
+            thumbnailer,
+            catalog,
+            clock,
+            ids,
+            settings,
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &CoverSettings {
+        &self.settings
+    }
+
+    fn thumbnailer(&self) -> Result<&Arc<dyn Thumbnailer>, ServiceError> {
+        self.thumbnailer.as_ref().ok_or_else(|| {
+            ServiceError::Unavailable(
+                "covers need a thumbnailer: build with the `media` feature (on by default)".into(),
+            )
+        })
+    }
+
+    fn now_status(
+        &self,
+        key: &str,
+        st: ProcessingState,
+        msg: impl Into<String>,
+    ) -> ProcessingStatus {
+        ProcessingStatus::new(key, st, msg, self.clock.now())
+    }
+
+    /// Accepts a cover for a book: checks the bytes (type by magic bytes, byte,
+    /// side and pixel limits, on the header only), stores the original, records
+    /// PENDING, makes it the book's cover and queues the thumbnail task. A rejected
+    /// upload stores nothing. The previous cover's files are removed once the new one
+    /// is queued.
+    pub async fn upload(
+        &self,
+        book_id: BookId,
+        data: Bytes,
+    ) -> Result<CoverAccepted, ServiceError> {
+        let thumbnailer = self.thumbnailer()?.clone();
+        if data.len() as u64 > self.settings.limits.max_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "the upload has {} bytes; the limit is {}",
+                data.len(),
+                self.settings.limits.max_bytes
+            )));
+        }
+        // The header is small; reading it is cheap enough for the runtime.
+        let info = thumbnailer
+            .probe(&data, &self.settings.limits)
+            .map_err(image_error)?;
+        self.books.get(book_id).await?;
+        let key = CoverKey::new(book_id, self.ids.new_id()).original(info.format);
+        self.blobs
+            .put(&key, data, info.format.media_type())
+            .await
+            .map_err(blob_error)?;
+        let pending = self.now_status(key.as_str(), ProcessingState::Pending, "queued");
+        let undo = |why: ServiceError| async {
+            let _ = self.blobs.delete(&key).await;
+            let _ = self.status.delete(key.as_str()).await;
+            why
+        };
+        if let Err(e) = self.status.put(&pending, StatusCondition::Always).await {
+            return Err(undo(status_error(e)).await);
+        }
+        let cover = BookCover {
+            original: key.to_string(),
+            thumbnail: None,
+        };
+        let previous = match self.books.set_cover(book_id, Some(cover), None).await {
+            Ok(CoverSwap::Done { previous }) => previous,
+            Ok(CoverSwap::Superseded) => None, // not possible without `if_original`
+            Err(e) => return Err(undo(e.into()).await),
+        };
+        let (bucket, object_key) = self.blobs.object_location(&key);
+        let task = serde_json::to_string(&ThumbnailTask {
+            bucket,
+            key: object_key,
+        })
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        if let Err(e) = self.tasks.send(&task).await {
+            // Put the previous cover back (unless a newer upload won meanwhile).
+            let _ = self
+                .books
+                .set_cover(book_id, previous, Some(key.to_string()))
+                .await;
+            return Err(undo(ServiceError::Unavailable(Box::new(e))).await);
+        }
+        if let Some(old) = previous {
+            self.remove_files(&old).await;
+        }
+        self.catalog
+            .committed(self.catalog.event(
+                AuditAction::CoverUploaded,
+                book_id,
+                &serde_json::json!({
+                    "key": key.as_str(),
+                    "format": info.format,
+                    "width": info.width,
+                    "height": info.height,
+                }),
+            ))
+            .await;
+        Ok(CoverAccepted {
+            key: key.to_string(),
+            status: pending,
+        })
+    }
+
+    /// Deletes a cover's files and statuses (best effort: a failure is logged; an
+    /// orphan file is harmless).
+    async fn remove_files(&self, cover: &BookCover) {
+        for k in std::iter::once(&cover.original).chain(cover.thumbnail.iter()) {
+            if let Ok(key) = BlobKey::parse(k) {
+                if let Err(e) = self.blobs.delete(&key).await {
+                    tracing::warn!(key = %k, error = %e, "could not delete a replaced cover file");
+                }
+            }
+            let _ = self.status.delete(k).await;
+        }
+    }
+
+    /// The processing status of an object key.
+    pub async fn status(&self, key: &str) -> Result<ProcessingStatus, ServiceError> {
+        self.status
+            .get(key)
+            .await
+            .map_err(status_error)?
+            .ok_or_else(|| ServiceError::NotFound {
+                entity: "status",
+                id: key.to_owned(),
+            })
+    }
+
+    /// A book's cover image (`thumbnail` false) or thumbnail: a URL to redirect to
+    /// when the store has presigned URLs, else the bytes.
+    pub async fn image(
+        &self,
+        book_id: BookId,
+        thumbnail: bool,
+    ) -> Result<CoverImage, ServiceError> {
+        let book = self.catalog.get(book_id).await?;
+        let key = book
+            .cover
+            .as_ref()
+            .and_then(|c| {
+                if thumbnail {
+                    c.thumbnail.clone()
+                } else {
+                    Some(c.original.clone())
+                }
+            })
+            .ok_or_else(|| ServiceError::NotFound {
+                entity: if thumbnail { "thumbnail" } else { "cover" },
+                id: book_id.to_string(),
+            })?;
+        let key = BlobKey::parse(&key).map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        if let Some(url) = self
+            .blobs
+            .presigned_get(&key, Duration::from_secs(300))
+            .await
+            .map_err(blob_error)?
+        {
+            return Ok(CoverImage::Redirect(url));
+        }
+        Ok(CoverImage::Bytes(
+            self.blobs.get(&key).await.map_err(blob_error)?,
+        ))
+    }
+
+    /// Processes one thumbnail task (see [`TaskHandler::handle`]).
+    async fn process(&self, task: &ThumbnailTask) -> TaskOutcome {
+        let Some(key) = self.blobs.key_of(&task.bucket, &task.key) else {
+            return TaskOutcome::Failed(format!(
+                "object {}/{} is not in this worker's store",
+                task.bucket, task.key
+            ));
+        };
+        let Some(cover) = CoverKey::parse_original(key.as_str()) else {
+            let why =
+                format!("{key} is not a cover upload key (uploads/{{book_id}}/{{uuid}}.{{ext}})");
+            if key.as_str().starts_with("uploads/") {
+                let st = self.now_status(key.as_str(), ProcessingState::Error, &why);
+                let _ = self
+                    .status
+                    .put(
+                        &st,
+                        StatusCondition::AbsentOrIn(&[ProcessingState::Pending]),
+                    )
+                    .await;
+            }
+            return TaskOutcome::Failed(why);
+        };
+        match self.make_thumbnail(&key, cover).await {
+            Ok(()) | Err(Stop::Quiet) => TaskOutcome::Done,
+            Err(Stop::Retry(why)) => TaskOutcome::Retry(why),
+            Err(Stop::Fail(why)) => {
+                let st = self.now_status(key.as_str(), ProcessingState::Error, &why);
+                let unfinished = [ProcessingState::Pending, ProcessingState::Processing];
+                match self
+                    .status
+                    .put(&st, StatusCondition::AbsentOrIn(&unfinished))
+                    .await
+                {
+                    Ok(_) => TaskOutcome::Failed(why),
+                    Err(e) => {
+                        TaskOutcome::Retry(format!("{why}; and the status could not be set: {e}"))
+                    }
+                }
+            }
+        }
+    }
+
+    async fn make_thumbnail(&self, key: &BlobKey, cover: CoverKey) -> Result<(), Stop> {
+        let thumbnailer = self.thumbnailer.clone().ok_or_else(|| {
+            Stop::Retry("this worker has no thumbnailer (feature `media`)".into())
+        })?;
+        let before = self.status.get(key.as_str()).await?;
+        if before.as_ref().is_some_and(|s| s.status.is_final()) {
+            return Err(Stop::Quiet); // a repeated delivery: already done
+        }
+        // Dropped straight into the bucket (an S3 event): there is no status yet.
+        let dropped_in = before.is_none();
+        let blob: Blob = match self.blobs.get(key).await {
+            Ok(b) => b,
+            Err(BlobStoreError::NotFound(_)) if dropped_in => return Err(Stop::Quiet),
+            Err(BlobStoreError::NotFound(_)) => {
+                return Err(Stop::Fail("the uploaded image no longer exists".into()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let working = self.now_status(key.as_str(), ProcessingState::Processing, "");
+        let unfinished = [ProcessingState::Pending, ProcessingState::Processing];
+        if !self
+            .status
+            .put(&working, StatusCondition::AbsentOrIn(&unfinished))
+            .await?
+        {
+            return Err(Stop::Quiet);
+        }
+        let (size, limits) = (self.settings.thumb_size, self.settings.limits);
+        let made =
+            tokio::task::spawn_blocking(move || thumbnailer.thumbnail(&blob.data, size, &limits))
+                .await
+                .map_err(|e| Stop::Fail(format!("the thumbnailer crashed: {e}")))?
+                .map_err(|e| match e {
+                    ImageError::Internal(e) => Stop::Retry(format!("thumbnailer failure: {e}")),
+                    other => Stop::Fail(other.to_string()),
+                })?;
+        let thumb_key = cover.thumbnail(made.format);
+        let (w, h) = (made.width, made.height);
+        self.blobs
+            .put(&thumb_key, made.data, made.format.media_type())
+            .await?;
+        let linked = BookCover {
+            original: key.to_string(),
+            thumbnail: Some(thumb_key.to_string()),
+        };
+        let if_original = (!dropped_in).then(|| key.to_string());
+        let message = match self
+            .books
+            .set_cover(cover.book_id, Some(linked), if_original)
+            .await
+        {
+            Ok(CoverSwap::Done { previous }) => {
+                if dropped_in {
+                    if let Some(old) = previous.filter(|p| p.original != key.as_str()) {
+                        self.remove_files(&old).await;
+                    }
+                }
+                format!("thumbnail {thumb_key} ({w}x{h})")
+            }
+            Ok(CoverSwap::Superseded) => {
+                let _ = self.blobs.delete(&thumb_key).await;
+                "superseded by a newer cover".to_owned()
+            }
+            Err(BookRepoError::NotFound(id)) => {
+                let _ = self.blobs.delete(&thumb_key).await;
+                return Err(Stop::Fail(format!("book {id} no longer exists")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let done = self.now_status(key.as_str(), ProcessingState::Done, message);
+        self.status
+            .put(&done, StatusCondition::In(&[ProcessingState::Processing]))
+            .await?;
+        self.catalog
+            .committed(self.catalog.event(
+                AuditAction::ThumbnailCreated,
+                cover.book_id,
+                &serde_json::json!({"key": key.as_str(), "thumbnail": thumb_key.as_str(), "width": w, "height": h}),
+            ))
+            .await;
+        Ok(())
+    }
+}
+
+/// A cover image to answer with.
+#[derive(Debug)]
+pub enum CoverImage {
+    /// Redirect the client here (a presigned URL).
+    Redirect(String),
+    /// Serve these bytes.
+    Bytes(Blob),
+}
+
+#[async_trait]
+impl TaskHandler for CoverService {
+    async fn handle(&self, body: &str) -> TaskOutcome {
+        let tasks = match TaskMessage::decode(body) {
+            Ok(TaskMessage::TestEvent) => return TaskOutcome::Done,
+            Ok(TaskMessage::Thumbnails(tasks)) => tasks,
+            Err(e) => return TaskOutcome::Failed(e.to_string()),
+        };
+        // An S3 event may hold several records: retry if any needs it.
+        let mut outcome = TaskOutcome::Done;
+        for task in tasks.iter().filter(|t| {
+            // S3 events for thumbnails KCL wrote itself are not tasks.
+            !t.key.contains("thumb/")
+        }) {
+            match self.process(task).await {
+                TaskOutcome::Done => {}
+                TaskOutcome::Failed(why) if outcome == TaskOutcome::Done => {
+                    outcome = TaskOutcome::Failed(why)
+                }
+                TaskOutcome::Failed(_) => {}
+                retry @ TaskOutcome::Retry(_) => outcome = retry,
+            }
+        }
+        outcome
+    }
+
+    async fn give_up(&self, body: &str, reason: &str) {
+        let Ok(TaskMessage::Thumbnails(tasks)) = TaskMessage::decode(body) else {
+            return;
+        };
+        for t in tasks {
+            if let Some(key) = self.blobs.key_of(&t.bucket, &t.key) {
+                let st = self.now_status(
+                    key.as_str(),
+                    ProcessingState::Error,
+                    format!("gave up after repeated failures: {reason}"),
+                );
+                let unfinished = [ProcessingState::Pending, ProcessingState::Processing];
+                if let Err(e) = self
+                    .status
+                    .put(&st, StatusCondition::AbsentOrIn(&unfinished))
+                    .await
+                {
+                    tracing::error!(key = %key, error = %e, "could not record a failed task");
+                }
+            }
+        }
+    }
+}
