@@ -397,6 +397,17 @@ impl BlobStore for S3BlobStore {
         Ok(metas.into_iter().flatten().collect())
     }
 
+    fn object_location(&self, key: &BlobKey) -> (String, String) {
+        (self.bucket.clone(), self.object_key(key))
+    }
+
+    fn key_of(&self, bucket: &str, object_key: &str) -> Option<BlobKey> {
+        if bucket != self.bucket {
+            return None;
+        }
+        self.blob_key(object_key)
+    }
+
     async fn presigned_get(
         &self,
         key: &BlobKey,
