@@ -82,39 +82,57 @@ fn start(env: &[(String, String)]) -> Server {
 
 /// One HTTP/1.1 request with `Connection: close`; returns status and JSON body.
 async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let req = format!(
+    let (status, _, bytes) = raw(addr, method, path, "application/json", body.as_bytes()).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// One HTTP/1.1 request; returns status, head and body bytes.
+async fn raw(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    sock.write_all(req.as_bytes()).await.expect("write");
+    sock.write_all(head.as_bytes()).await.expect("write");
+    sock.write_all(body).await.expect("write body");
     let mut buf = Vec::new();
     sock.read_to_end(&mut buf).await.expect("read");
-    let text = String::from_utf8_lossy(&buf);
-    let status = text[9..12].parse().expect("status");
-    let (head, rest) = text.split_once("\r\n\r\n").expect("head");
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let status = head[9..12].parse().expect("status");
+    let rest = buf[split + 4..].to_vec();
     let rest = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(rest)
+        dechunk(&rest)
     } else {
-        rest.to_owned()
+        rest
     };
-    (status, serde_json::from_str(&rest).unwrap_or(Value::Null))
+    (status, head, rest)
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
+        let n = usize::from_str_radix(std::str::from_utf8(&s[..eol]).unwrap_or("0").trim(), 16)
+            .unwrap_or(0);
         if n == 0 {
             break;
         }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
+        out.extend_from_slice(&s[eol + 2..eol + 2 + n]);
+        s = &s[eol + 2 + n + 2..];
     }
     out
 }
@@ -263,6 +281,60 @@ async fn two_server_processes_share_one_truth() {
         "{actions:?}"
     );
     assert_eq!(actions.first(), Some(&"created"), "{actions:?}");
+
+    // A cover uploaded to A is thumbnailed by a worker (in either process, both
+    // receive from the one SQS queue), and B serves it through a presigned S3 URL.
+    let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let (status, _, body) = raw(
+        a.addr,
+        "POST",
+        &format!("/api/books/{id}/cover"),
+        "image/jpeg",
+        jpeg.get_ref(),
+    )
+    .await;
+    let up: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    assert_eq!(status, 202, "{up}");
+    let status_url = up["status_url"].as_str().expect("status url").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, st) = call(b.addr, "GET", &status_url, None).await;
+        match st["status"].as_str() {
+            Some("DONE") => break,
+            Some("ERROR") => panic!("thumbnail failed: {st}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "no thumbnail in 60 s: {st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, head, _) = raw(
+        b.addr,
+        "GET",
+        &format!("/api/books/{id}/cover/thumb"),
+        "text/plain",
+        b"",
+    )
+    .await;
+    assert_eq!(status, 307, "a redirect to S3: {head}");
+    let url = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("location")
+                .then(|| value.trim().to_owned())
+        })
+        .expect("a Location header");
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').expect("path"));
+    let s3: SocketAddr = tokio::net::lookup_host(host).await.unwrap().next().unwrap();
+    let (status, _, thumb) = raw(s3, "GET", path, "text/plain", b"").await;
+    assert_eq!(status, 200, "the presigned URL serves the thumbnail");
+    let t = image::load_from_memory(&thumb).expect("a decodable thumbnail");
+    assert_eq!((t.width(), t.height()), (256, 192));
 
     drop(a);
     drop(b);
