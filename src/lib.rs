@@ -31,3 +31,26 @@ pub use kcl_aws as aws;
 /// Conformance kits, to prove your own adapter honours a port's contract.
 #[cfg(feature = "testkit")]
 pub use kcl_core::testkit;
+
+/// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the
+/// shutdown signal of the server and worker hosts.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

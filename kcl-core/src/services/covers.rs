@@ -105,9 +105,7 @@ fn status_error(e: StatusStoreError) -> ServiceError {
 
 fn image_error(e: ImageError) -> ServiceError {
     match e {
-        ImageError::Unsupported(m) => ServiceError::UnsupportedMedia(format!(
-            "{m}; accepted: JPEG, PNG, WebP, GIF (told apart by their content)"
-        )),
+        ImageError::Unsupported(m) => ServiceError::UnsupportedMedia(m),
         ImageError::TooLarge(m) => ServiceError::TooLarge(m),
         ImageError::Corrupt(m) => ServiceError::Invalid(ValidationError::field(
             "file",
