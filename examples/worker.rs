@@ -38,7 +38,13 @@ async fn main() -> ExitCode {
         ..Default::default()
     };
     tracing::info!(concurrency = wc.concurrency, "KCL worker started");
-    let stats = run(kcl.tasks.clone(), kcl.services.covers.clone(), wc, kcl::shutdown_signal()).await;
+    let stats = run(
+        kcl.tasks.clone(),
+        kcl.services.covers.clone(),
+        wc,
+        kcl::shutdown_signal(),
+    )
+    .await;
     tracing::info!(?stats, "KCL worker stopped");
     kcl.close().await;
     ExitCode::SUCCESS

@@ -20,6 +20,14 @@ pub use kcl_adapters::http;
 #[cfg(feature = "worker")]
 pub use kcl_adapters::worker;
 
+/// The media adapters (the image thumbnailer).
+#[cfg(feature = "media")]
+pub use kcl_media as media;
+
+/// Lambda handlers.
+#[cfg(feature = "lambda")]
+pub use kcl_adapters::lambda;
+
 /// The embedded adapters (SQLite, files, SQLite queue).
 #[cfg(feature = "local")]
 pub use kcl_local as local;

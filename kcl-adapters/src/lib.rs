@@ -1,8 +1,8 @@
 //! # kcl-adapters
 //!
 //! Hosts that serve KCL's services: the axum HTTP server (REST API under `/api`,
-//! health checks and a server-rendered web UI, feature `http`) and the queue worker
-//! (feature `worker`).
+//! health checks and a server-rendered web UI, feature `http`), the queue worker
+//! (feature `worker`) and Lambda handlers for SQS events (feature `lambda`).
 //!
 //! Hosts receive ready [`kcl_core::Services`]; they never know which adapters
 //! (SQLite, AWS, memory) sit behind them. The composition root in the `kcl` crate
@@ -10,5 +10,7 @@
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 #[cfg(feature = "worker")]
 pub mod worker;

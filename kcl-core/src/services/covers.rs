@@ -286,8 +286,9 @@ impl CoverService {
         })
     }
 
-    /// Deletes a cover's files and statuses (best effort: a failure is logged; an
-    /// orphan file is harmless).
+    /// Deletes a cover's files (best effort: a failure is logged; an orphan file is
+    /// harmless). Their statuses stay, so a client polling an old key still learns
+    /// how it ended.
     async fn remove_files(&self, cover: &BookCover) {
         for k in std::iter::once(&cover.original).chain(cover.thumbnail.iter()) {
             if let Ok(key) = BlobKey::parse(k) {
@@ -295,7 +296,6 @@ impl CoverService {
                     tracing::warn!(key = %k, error = %e, "could not delete a replaced cover file");
                 }
             }
-            let _ = self.status.delete(k).await;
         }
     }
 

@@ -1,0 +1,26 @@
+//! The thumbnail worker as an AWS Lambda function behind an SQS event source
+//! (enable `ReportBatchItemFailures` on the mapping). Configured like the server, by
+//! environment variables: typically `KCL_DATABASE_URL=postgres://...`,
+//! `KCL_BLOBS=s3://...`, `KCL_QUEUE=sqs://...`, `KCL_AUDIT=dynamodb://...`.
+//!
+//! ```sh
+//! cargo build --release --example lambda_thumbnails --features aws,lambda
+//! # locally, with `pip install cargo-lambda`: cargo lambda watch / cargo lambda invoke
+//! ```
+
+use kcl::{Config, Kcl};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("KCL_LOG").unwrap_or_else(|_| "info".into()),
+        ))
+        .without_time() // CloudWatch adds its own
+        .init();
+    let config = Config::from_env()?;
+    let kcl = Kcl::open(&config).await?;
+    let give_up_after = kcl::ports::QueueConfig::default().max_receives;
+    kcl::lambda::run_sqs_handler(kcl.services.covers.clone(), give_up_after).await?;
+    Ok(())
+}
