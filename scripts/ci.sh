@@ -39,6 +39,9 @@ cargo --version
 missing=()
 command -v cc >/dev/null || missing+=(build-essential) # the bundled SQLite is C
 command -v curl >/dev/null || missing+=(curl)
+command -v cmake >/dev/null || missing+=(cmake)   # libjpeg-turbo (kcl-media's JPEG path)
+command -v nasm >/dev/null || missing+=(nasm)     # its SIMD code
+command -v python3 >/dev/null || missing+=(python3 python3-venv) # the moto emulator
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 step "services (PostgreSQL, Redis, the moto AWS emulator)"
@@ -59,6 +62,7 @@ step "feature sets (a bare build, and each adapter alone)"
 cargo check --quiet -p kcl --no-default-features
 cargo check --quiet -p kcl --no-default-features --features local
 cargo check --quiet -p kcl --no-default-features --features http
+cargo check --quiet -p kcl-media --no-default-features
 
 step "tests (all features, doc tests included)"
 cargo test --workspace --all-features
