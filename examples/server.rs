@@ -15,15 +15,9 @@
 
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    kcl::init_tracing();
     match kcl::serve_from_env(kcl::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

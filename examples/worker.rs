@@ -12,15 +12,10 @@ use std::process::ExitCode;
 
 use kcl::worker::{run, WorkerConfig};
 use kcl::{Config, Kcl};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    kcl::init_tracing();
     let start = async {
         let config = Config::from_env()?;
         let kcl = Kcl::open(&config).await?;

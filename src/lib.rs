@@ -40,6 +40,16 @@ pub use kcl_aws as aws;
 #[cfg(feature = "testkit")]
 pub use kcl_core::testkit;
 
+/// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+}
+
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the
 /// shutdown signal of the server and worker hosts.
 pub async fn shutdown_signal() {

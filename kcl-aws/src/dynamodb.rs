@@ -19,7 +19,7 @@ use kcl_core::ports::{
     StatusStore, StatusStoreError,
 };
 
-use crate::sdk::{self, Fault};
+use crate::sdk;
 use crate::AwsError;
 
 type Item = HashMap<String, AttributeValue>;
@@ -182,14 +182,6 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, String> {
         .ok_or_else(|| format!("item without string attribute {name}"))
 }
 
-fn is_transient<E, R>(e: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-    R: crate::sdk::HasStatus,
-{
-    matches!(sdk::fault(e), Fault::Transient)
-}
-
 /// Nanosecond, fixed-width UTC time: sorts as text in time order (years 0 to 9999).
 fn sort_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
@@ -221,12 +213,7 @@ impl DynamoAuditLog {
             + 'static,
         R: std::fmt::Debug + crate::sdk::HasStatus,
     {
-        let text = sdk::describe(e);
-        if is_transient(e) {
-            AuditLogError::Unavailable(text.into())
-        } else {
-            AuditLogError::Internal(text.into())
-        }
+        sdk::port_error(e, AuditLogError::Unavailable, AuditLogError::Internal)
     }
 }
 
@@ -378,12 +365,7 @@ impl DynamoStatusStore {
             + 'static,
         R: std::fmt::Debug + crate::sdk::HasStatus,
     {
-        let text = sdk::describe(e);
-        if is_transient(e) {
-            StatusStoreError::Unavailable(text.into())
-        } else {
-            StatusStoreError::Internal(text.into())
-        }
+        sdk::port_error(e, StatusStoreError::Unavailable, StatusStoreError::Internal)
     }
 }
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use kcl_core::ports::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError, HealthProbe};
 
-use crate::sdk::{self, Fault};
+use crate::sdk;
 use crate::AwsError;
 
 /// Where and how to store blobs on S3, parsed from `s3://bucket[/prefix][?options]`.
@@ -231,15 +231,12 @@ impl S3BlobStore {
                 Some("NoSuchKey" | "NotFound") => BlobStoreError::NotFound(key.clone()),
                 _ => blob_error(&e),
             })?;
-        let meta = BlobMeta {
-            key: key.clone(),
-            size: out.content_length().unwrap_or_default().max(0) as u64,
-            content_type: out
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
-            last_modified: time(out.last_modified()),
-        };
+        let meta = meta(
+            key,
+            out.content_length(),
+            out.content_type(),
+            out.last_modified(),
+        );
         Ok((meta, out.body))
     }
 
@@ -278,6 +275,23 @@ fn check_content_type(ct: &str) -> Result<(), BlobStoreError> {
     }
 }
 
+/// A blob's metadata from an S3 response's headers.
+fn meta(
+    key: &BlobKey,
+    length: Option<i64>,
+    content_type: Option<&str>,
+    modified: Option<&aws_sdk_s3::primitives::DateTime>,
+) -> BlobMeta {
+    BlobMeta {
+        key: key.clone(),
+        size: length.unwrap_or_default().max(0) as u64,
+        content_type: content_type
+            .unwrap_or("application/octet-stream")
+            .to_owned(),
+        last_modified: time(modified),
+    }
+}
+
 fn time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> DateTime<Utc> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
         .unwrap_or_else(Utc::now)
@@ -288,11 +302,7 @@ where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + crate::sdk::HasStatus,
 {
-    let text = sdk::describe(e);
-    match sdk::fault(e) {
-        Fault::Transient => BlobStoreError::Unavailable(text.into()),
-        Fault::Permanent => BlobStoreError::Internal(text.into()),
-    }
+    sdk::port_error(e, BlobStoreError::Unavailable, BlobStoreError::Internal)
 }
 
 #[async_trait]
@@ -332,15 +342,12 @@ impl BlobStore for S3BlobStore {
                 }
                 _ => blob_error(&e),
             })?;
-        Ok(BlobMeta {
-            key: key.clone(),
-            size: out.content_length().unwrap_or_default().max(0) as u64,
-            content_type: out
-                .content_type()
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
-            last_modified: time(out.last_modified()),
-        })
+        Ok(meta(
+            key,
+            out.content_length(),
+            out.content_type(),
+            out.last_modified(),
+        ))
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobStoreError> {

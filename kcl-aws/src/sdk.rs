@@ -136,3 +136,20 @@ where
         }
     }
 }
+
+/// An SDK error as a port error: `unavailable` when retrying may help, else `internal`.
+pub(crate) fn port_error<E, R, P>(
+    e: &SdkError<E, R>,
+    unavailable: fn(kcl_core::BoxError) -> P,
+    internal: fn(kcl_core::BoxError) -> P,
+) -> P
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    let text = describe(e);
+    match fault(e) {
+        Fault::Transient => unavailable(text.into()),
+        Fault::Permanent => internal(text.into()),
+    }
+}

@@ -15,7 +15,7 @@ use kcl_core::ports::{
     Delivery, HealthProbe, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue,
 };
 
-use crate::sdk::{self, Fault};
+use crate::sdk;
 use crate::AwsError;
 
 /// A [`TaskQueue`] on an SQS standard queue whose redrive policy names a dead-letter
@@ -229,11 +229,7 @@ where
     E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + crate::sdk::HasStatus,
 {
-    let text = sdk::describe(e);
-    match sdk::fault(e) {
-        Fault::Transient => QueueError::Unavailable(text.into()),
-        Fault::Permanent => QueueError::Internal(text.into()),
-    }
+    sdk::port_error(e, QueueError::Unavailable, QueueError::Internal)
 }
 
 fn stale<E: aws_sdk_sqs::error::ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
@@ -310,11 +306,7 @@ impl TaskQueue for SqsQueue {
         receipt: &ReceiptHandle,
         timeout: Duration,
     ) -> Result<(), QueueError> {
-        if timeout > Duration::from_secs(12 * 3600) {
-            return Err(QueueError::InvalidInput(
-                "visibility is at most 12 hours".into(),
-            ));
-        }
+        QueueConfig::check_visibility(timeout)?;
         self.client
             .change_message_visibility()
             .queue_url(&self.url)

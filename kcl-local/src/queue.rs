@@ -19,8 +19,6 @@ use crate::sqlite::{Db, SqliteStore};
 /// How often a long poll looks at the table, for messages sent by other processes
 /// (senders in this process wake it at once).
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// The longest visibility timeout (SQS's limit).
-const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
 
 type Attempt<T> = Result<T, TxError<QueueError>>;
 
@@ -243,11 +241,7 @@ impl TaskQueue for SqliteQueue {
         receipt: &ReceiptHandle,
         timeout: Duration,
     ) -> Result<(), QueueError> {
-        if timeout > MAX_VISIBILITY {
-            return Err(QueueError::InvalidInput(
-                "visibility is at most 12 hours".into(),
-            ));
-        }
+        QueueConfig::check_visibility(timeout)?;
         retry_busy(|| self.try_extend(receipt, timeout)).await?;
         if timeout.is_zero() {
             self.arrived.notify_waiters();

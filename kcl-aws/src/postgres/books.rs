@@ -303,15 +303,8 @@ impl BookRepo for PgStore {
         cover: Option<BookCover>,
         if_original: Option<String>,
     ) -> Result<CoverSwap, BookRepoError> {
-        for text in cover
-            .iter()
-            .flat_map(|c| std::iter::once(&c.original).chain(c.thumbnail.iter()))
-        {
-            if text.is_empty() || text.len() > 1024 || text.contains('\0') {
-                return Err(BookRepoError::InvalidInput(
-                    "a cover key has 1 to 1024 bytes and no NUL".into(),
-                ));
-            }
+        if let Some(c) = &cover {
+            c.check().map_err(BookRepoError::InvalidInput)?;
         }
         retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref())).await
     }

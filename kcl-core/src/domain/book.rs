@@ -91,6 +91,18 @@ pub struct BookCover {
     pub thumbnail: Option<String>,
 }
 
+impl BookCover {
+    /// Checks what every store can keep: keys of 1 to 1024 bytes without NUL.
+    pub fn check(&self) -> Result<(), String> {
+        for key in std::iter::once(&self.original).chain(self.thumbnail.iter()) {
+            if key.is_empty() || key.len() > 1024 || key.contains('\0') {
+                return Err("a cover key has 1 to 1024 bytes and no NUL".into());
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Book {
     /// A new book (version 1, nothing rented) from a validated draft.
     pub fn new(id: BookId, draft: BookDraft, now: DateTime<Utc>) -> Self {

@@ -159,11 +159,7 @@ impl TaskQueue for MemoryQueue {
         receipt: &ReceiptHandle,
         timeout: Duration,
     ) -> Result<(), QueueError> {
-        if timeout > Duration::from_secs(12 * 3600) {
-            return Err(QueueError::InvalidInput(
-                "visibility is at most 12 hours".into(),
-            ));
-        }
+        QueueConfig::check_visibility(timeout)?;
         {
             let mut s = self.lock();
             let seq = *s

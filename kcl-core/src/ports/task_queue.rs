@@ -147,6 +147,19 @@ impl QueueConfig {
         check_body(body)
     }
 
+    /// The longest visibility timeout (SQS's limit).
+    pub const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 3600);
+
+    /// Validates an `extend_visibility` timeout (the rule every adapter applies).
+    pub fn check_visibility(timeout: Duration) -> Result<(), QueueError> {
+        if timeout > Self::MAX_VISIBILITY {
+            return Err(QueueError::InvalidInput(
+                "visibility is at most 12 hours".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Validates receive arguments (the rule every adapter applies).
     pub fn check_receive(max: usize, wait: Duration) -> Result<(), QueueError> {
         if max == 0 || max > Self::MAX_BATCH {
