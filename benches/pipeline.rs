@@ -38,25 +38,24 @@ fn photo(seed: u32) -> Bytes {
 
 async fn measure(name: &str, vars: HashMap<String, String>, photos: &[Bytes]) {
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let book = kcl
-        .services
-        .catalog
-        .create(
-            BookDraft::builder("Bench", "KCL", Isbn::synthetic(u64::from(rand())).as_str())
-                .year(2026)
-                .build()
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    // Uploads first (each replaces the previous cover), then the worker alone.
+    // One book per photo (a new cover replaces the old one and its pending task).
+    let mut books = Vec::new();
+    let base = u64::from(rand()) * 1000;
+    for i in 0..photos.len() as u64 {
+        let draft = BookDraft::builder("Bench", "KCL", Isbn::synthetic(base + i).as_str())
+            .year(2026)
+            .build()
+            .unwrap();
+        books.push(kcl.services.catalog.create(draft).await.unwrap().id);
+    }
+    // Uploads first, then the worker alone.
     let started = Instant::now();
     let mut keys = Vec::new();
-    for p in photos {
+    for (p, book) in photos.iter().zip(&books) {
         keys.push(
             kcl.services
                 .covers
-                .upload(book.id, p.clone())
+                .upload(*book, p.clone())
                 .await
                 .unwrap()
                 .key,
@@ -69,6 +68,10 @@ async fn measure(name: &str, vars: HashMap<String, String>, photos: &[Bytes]) {
         kcl.services.covers.clone(),
         WorkerConfig {
             wait: Duration::from_secs(1),
+            concurrency: std::env::var("KCL_WORKER_CONCURRENCY")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| WorkerConfig::default().concurrency),
             ..Default::default()
         },
         async {
@@ -119,7 +122,7 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let photos: Vec<Bytes> = (0..n as u32).map(photo).collect();
     println!(
-        "{} photos of 1600x1200, {:.0} KB each on average; worker concurrency = cores",
+        "{} photos of 1600x1200, {:.0} KB each on average; worker concurrency = cores (KCL_WORKER_CONCURRENCY to change)",
         n,
         photos.iter().map(|p| p.len()).sum::<usize>() as f64 / n as f64 / 1024.0
     );

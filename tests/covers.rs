@@ -313,6 +313,25 @@ async fn flow(sqlite: bool) {
         "{actions:?}"
     );
 
+    // Two uploads before the worker runs: the first is superseded, and says so.
+    let first = upload_raw(&p.app, &book, jpeg(64, 64), "image/jpeg").await;
+    let second = upload_raw(&p.app, &book, jpeg(80, 40), "image/jpeg").await;
+    let (k1, k2) = (
+        first.body["key"].as_str().unwrap().to_owned(),
+        second.body["key"].as_str().unwrap().to_owned(),
+    );
+    let st = work_until_final(&p, &[&k1, &k2]).await;
+    assert_eq!(st[0]["status"], "ERROR");
+    assert!(
+        st[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("replaced by a newer cover"),
+        "{:?}",
+        st[0]
+    );
+    assert_eq!(st[1]["status"], "DONE");
+
     bad_input(&p, &book).await;
     p.kcl.close().await;
 }

@@ -404,7 +404,13 @@ impl CoverService {
             Ok(b) => b,
             Err(BlobStoreError::NotFound(_)) if dropped_in => return Err(Stop::Quiet),
             Err(BlobStoreError::NotFound(_)) => {
-                return Err(Stop::Fail("the uploaded image no longer exists".into()))
+                let current = self.books.get(cover.book_id).await?.cover;
+                let why = if current.is_some_and(|c| c.original != key.as_str()) {
+                    "replaced by a newer cover before its thumbnail was made"
+                } else {
+                    "the uploaded image no longer exists"
+                };
+                return Err(Stop::Fail(why.into()));
             }
             Err(e) => return Err(e.into()),
         };

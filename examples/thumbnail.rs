@@ -1,7 +1,7 @@
 //! Thumbnails every image in a folder.
 //!
 //! ```sh
-//! cargo run --release -p kcl-media --example thumbnail -- --size 256 [--threads N] IN_DIR OUT_DIR
+//! cargo run --release --example thumbnail -- --size 256 [--threads N] IN_DIR OUT_DIR
 //! ```
 //!
 //! Writes `OUT_DIR/<name>.jpg` (or `.png` for sources with transparency), prints each
@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use clap::Parser;
-use kcl_core::ports::{ImageLimits, Thumbnailer};
-use kcl_media::ImageThumbnailer;
+use kcl::media::ImageThumbnailer;
+use kcl::ports::{ImageLimits, Thumbnailer};
 
 /// Thumbnails every image (JPEG, PNG, WebP, GIF) in IN_DIR into OUT_DIR.
 #[derive(Debug, Parser)]
@@ -28,7 +28,7 @@ struct Args {
     #[arg(long)]
     threads: Option<usize>,
     /// JPEG quality of the thumbnails (1-100).
-    #[arg(long, default_value_t = kcl_media::DEFAULT_JPEG_QUALITY)]
+    #[arg(long, default_value_t = kcl::media::DEFAULT_JPEG_QUALITY)]
     quality: u8,
     /// Folder of source images (not recursive).
     in_dir: PathBuf,
