@@ -101,6 +101,7 @@ start_moto() {
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null; then
     nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
     echo $! > "$dir/moto.pid"
+    touch "$dir/moto.started-by-us"
     for _ in $(seq 1 100); do
       curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null && break
       sleep 0.2
@@ -112,9 +113,9 @@ start_moto() {
 }
 
 stop_moto() {
-  if [ -f "$dir/moto.pid" ]; then
+  if [ -f "$dir/moto.started-by-us" ] && [ -f "$dir/moto.pid" ]; then
     kill "$(cat "$dir/moto.pid")" 2>/dev/null || true
-    rm -f "$dir/moto.pid"
+    rm -f "$dir/moto.pid" "$dir/moto.started-by-us"
   fi
 }
 
