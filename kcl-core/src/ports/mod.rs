@@ -10,6 +10,7 @@ mod book_repo;
 mod cache;
 mod clock;
 mod health;
+mod ocr;
 mod rental_repo;
 mod status_store;
 mod task_queue;
@@ -21,6 +22,7 @@ pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use health::{HealthProbe, HealthReport};
+pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
 pub use status_store::{
     ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,
