@@ -6,6 +6,7 @@
 mod audit;
 mod book;
 mod isbn;
+mod jobs;
 mod media;
 mod money;
 mod query;
@@ -16,6 +17,7 @@ mod validation;
 pub use audit::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
 pub use book::{Book, BookCover, BookDraft, BookDraftBuilder, BookId, BookLimits};
 pub use isbn::Isbn;
+pub use jobs::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, OcrTask, StatusCounts};
 pub use media::{BadMessage, CoverKey, TaskMessage, ThumbnailTask};
 pub use money::Money;
 pub use query::{

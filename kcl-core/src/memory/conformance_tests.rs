@@ -36,3 +36,8 @@ async fn queue_passes_its_kit() {
 async fn status_store_passes_its_kit() {
     testkit::status_store::run(Arc::new(MemoryStatusStore::default())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_pass_their_kit() {
+    testkit::job_repo::run(Arc::new(MemoryJobs::default())).await;
+}

@@ -8,6 +8,7 @@ mod cache;
 mod catalog;
 #[cfg(test)]
 mod conformance_tests;
+mod jobs;
 mod queue;
 mod status;
 
@@ -17,6 +18,7 @@ pub use audit::MemoryAuditLog;
 pub use blobs::MemoryBlobStore;
 pub use cache::MemoryCache;
 pub use catalog::MemoryCatalog;
+pub use jobs::MemoryJobs;
 pub use queue::MemoryQueue;
 pub use status::MemoryStatusStore;
 

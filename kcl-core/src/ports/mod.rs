@@ -10,6 +10,7 @@ mod book_repo;
 mod cache;
 mod clock;
 mod health;
+mod job_repo;
 mod ocr;
 mod rental_repo;
 mod status_store;
@@ -22,6 +23,7 @@ pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use health::{HealthProbe, HealthReport};
+pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
 pub use status_store::{

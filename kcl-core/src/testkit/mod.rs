@@ -21,6 +21,7 @@ pub mod blob_store;
 pub mod book_repo;
 pub mod cache;
 pub mod fixtures;
+pub mod job_repo;
 pub mod reference;
 pub mod rental_repo;
 pub mod status_store;

@@ -1,0 +1,144 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts};
+use crate::ports::{ItemStart, JobPage, JobRepo, JobRepoError};
+
+/// OCR jobs in memory.
+#[derive(Default)]
+pub struct MemoryJobs {
+    jobs: Mutex<HashMap<JobId, (Job, Vec<JobItem>)>>,
+}
+
+impl MemoryJobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, (Job, Vec<JobItem>)>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn apply(item: &mut JobItem, result: &ItemResult, now: DateTime<Utc>) {
+    match result {
+        ItemResult::Done { text, confidence } => {
+            item.status = ItemStatus::Done;
+            item.text = Some(text.clone());
+            item.confidence = Some(*confidence);
+            item.error = None;
+        }
+        ItemResult::Error(why) => {
+            item.status = ItemStatus::Error;
+            item.error = Some(why.clone());
+        }
+    }
+    item.updated_at = now;
+}
+
+#[async_trait]
+impl JobRepo for MemoryJobs {
+    async fn create(&self, job: &Job, items: &[JobItem]) -> Result<(), JobRepoError> {
+        let mut jobs = self.lock();
+        if jobs.contains_key(&job.id) {
+            return Err(JobRepoError::Duplicate(job.id.to_string()));
+        }
+        let mut ids = std::collections::HashSet::new();
+        if let Some(dup) = items.iter().find(|i| !ids.insert(i.id)) {
+            return Err(JobRepoError::Duplicate(dup.id.to_string()));
+        }
+        jobs.insert(job.id, (job.clone(), items.to_vec()));
+        Ok(())
+    }
+
+    async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
+        self.lock()
+            .get(&id)
+            .cloned()
+            .ok_or(JobRepoError::NotFound(id))
+    }
+
+    async fn list(&self, offset: u64, limit: u32) -> Result<JobPage, JobRepoError> {
+        let jobs = self.lock();
+        let mut all: Vec<_> = jobs.values().collect();
+        all.sort_by(|a, b| (b.0.created_at, b.0.id).cmp(&(a.0.created_at, a.0.id)));
+        Ok(JobPage {
+            total: all.len() as u64,
+            jobs: all
+                .into_iter()
+                .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                .take(limit as usize)
+                .map(|(j, items)| (j.clone(), StatusCounts::of(items.iter().map(|i| i.status))))
+                .collect(),
+        })
+    }
+
+    async fn rename(&self, id: JobId, name: &str, now: DateTime<Utc>) -> Result<Job, JobRepoError> {
+        let mut jobs = self.lock();
+        let (job, _) = jobs.get_mut(&id).ok_or(JobRepoError::NotFound(id))?;
+        job.name = name.to_owned();
+        job.updated_at = now;
+        Ok(job.clone())
+    }
+
+    async fn delete(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
+        self.lock().remove(&id).ok_or(JobRepoError::NotFound(id))
+    }
+
+    async fn start_item(
+        &self,
+        job: JobId,
+        item: ItemId,
+        now: DateTime<Utc>,
+    ) -> Result<ItemStart, JobRepoError> {
+        let mut jobs = self.lock();
+        let Some(it) = jobs
+            .get_mut(&job)
+            .and_then(|(_, items)| items.iter_mut().find(|i| i.id == item))
+        else {
+            return Ok(ItemStart::Gone);
+        };
+        if it.status.is_final() {
+            return Ok(ItemStart::Final(it.clone()));
+        }
+        it.status = ItemStatus::Processing;
+        it.updated_at = now;
+        Ok(ItemStart::Started(it.clone()))
+    }
+
+    async fn finish_item(
+        &self,
+        job: JobId,
+        item: ItemId,
+        result: &ItemResult,
+        now: DateTime<Utc>,
+    ) -> Result<u64, JobRepoError> {
+        let mut jobs = self.lock();
+        let Some((_, items)) = jobs.get_mut(&job) else {
+            return Ok(0);
+        };
+        let mut changed = 0;
+        for it in items.iter_mut() {
+            if (it.id == item || it.duplicate_of == Some(item)) && !it.status.is_final() {
+                apply(it, result, now);
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
+        let mut jobs = self.lock();
+        let mut n = 0;
+        for (_, items) in jobs.values_mut() {
+            for it in items.iter_mut() {
+                if !it.status.is_final() && it.expires_at < now {
+                    it.status = ItemStatus::Expired;
+                    it.error = Some(JobItem::EXPIRED_MESSAGE.into());
+                    it.updated_at = now;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
