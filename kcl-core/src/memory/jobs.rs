@@ -60,7 +60,7 @@ impl JobRepo for MemoryJobs {
     async fn list(&self, offset: u64, limit: u32) -> Result<JobPage, JobRepoError> {
         let jobs = self.lock();
         let mut all: Vec<_> = jobs.values().collect();
-        all.sort_by(|a, b| (b.0.created_at, b.0.id).cmp(&(a.0.created_at, a.0.id)));
+        all.sort_by_key(|(j, _)| std::cmp::Reverse((j.created_at, j.id)));
         Ok(JobPage {
             total: all.len() as u64,
             jobs: all
