@@ -10,6 +10,9 @@
 //! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log in DynamoDB |
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
 //! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
+//! | `KCL_OCR_LANG` | `eng` | Tesseract's language(s), such as `por` or `eng+por` (feature `tesseract`; run with `OMP_THREAD_LIMIT=1`) |
+//! | `KCL_JOB_MAX_IMAGES` | `50` | most images in one OCR job (1 to 1000) |
+//! | `KCL_JOB_RETENTION_SECS` | `172800` (2 days) | an OCR item unfinished this long after its job was created becomes EXPIRED |
 //! | `KCL_WORKER` | `on` | `on` runs the queue worker inside the server; `off` leaves tasks to separate workers (`examples/worker.rs`) |
 //! | `KCL_WORKER_CONCURRENCY` | the number of cores | tasks a worker runs at once (1 to 64) |
 //! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
@@ -101,6 +104,8 @@ pub struct Config {
     pub auto_provision: bool,
     /// Run the queue worker inside the server.
     pub in_process_worker: bool,
+    /// Tesseract's language(s).
+    pub ocr_language: String,
     /// Tasks a worker runs at once.
     pub worker_concurrency: usize,
     /// Service tunables.
@@ -264,6 +269,25 @@ impl Config {
         if let Some(px) = number("KCL_THUMB_SIZE", 16..=2048)? {
             settings.covers.thumb_size = px as u32;
         }
+        if let Some(n) = number("KCL_JOB_MAX_IMAGES", 1..=1000)? {
+            settings.jobs.max_images = n as usize;
+        }
+        if let Some(secs) = number("KCL_JOB_RETENTION_SECS", 60..=30 * 24 * 3600)? {
+            settings.jobs.retention = std::time::Duration::from_secs(secs);
+        }
+        let ocr_language = get("KCL_OCR_LANG").unwrap_or_else(|| "eng".into());
+        let lang_ok = ocr_language.split('+').all(|l| {
+            !l.is_empty()
+                && l.len() <= 32
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+        if !lang_ok {
+            return Err(ConfigError {
+                variable: "KCL_OCR_LANG",
+                value: ocr_language,
+                reason: "must be Tesseract language codes such as eng, por or eng+por".into(),
+            });
+        }
         if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
             let secs: u64 = v
                 .parse()
@@ -282,6 +306,7 @@ impl Config {
             status_table,
             auto_provision,
             in_process_worker,
+            ocr_language,
             worker_concurrency,
             settings,
             data_dir,
@@ -323,6 +348,9 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_THUMB_SIZE",
         "KCL_WORKER",
         "KCL_WORKER_CONCURRENCY",
+        "KCL_OCR_LANG",
+        "KCL_JOB_MAX_IMAGES",
+        "KCL_JOB_RETENTION_SECS",
     ]
     .into_iter()
     .find(|k| *k == name)
@@ -467,6 +495,9 @@ mod tests {
             ("KCL_THUMB_SIZE", "big"),
             ("KCL_WORKER", "maybe"),
             ("KCL_WORKER_CONCURRENCY", "0"),
+            ("KCL_OCR_LANG", "../eng"),
+            ("KCL_JOB_MAX_IMAGES", "0"),
+            ("KCL_JOB_RETENTION_SECS", "1"),
             ("KCL_CACHE_URL", "memcached://127.0.0.1"),
             ("KCL_LIST_CACHE_TTL_SECS", "-1"),
         ] {

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use kcl_core::memory::{
-    MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryQueue, MemoryStatusStore,
+    MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryJobs, MemoryQueue,
+    MemoryStatusStore,
 };
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, RentalRepo, StatusStore, SystemClock,
-    TaskQueue, UuidV7Ids,
+    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo, StatusStore,
+    SystemClock, TaskQueue, UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -39,8 +40,10 @@ pub struct Kcl {
     pub services: Services,
     /// Blob storage.
     pub blobs: Arc<dyn BlobStore>,
-    /// The task queue.
+    /// The thumbnail task queue.
     pub tasks: Arc<dyn TaskQueue>,
+    /// The OCR task queue.
+    pub ocr_tasks: Arc<dyn TaskQueue>,
     /// Processing statuses by object key.
     pub status: Arc<dyn StatusStore>,
     #[cfg(feature = "local")]
@@ -55,7 +58,9 @@ struct Relational {
     rentals: Arc<dyn RentalRepo>,
     audit: Arc<dyn AuditLog>,
     status: Arc<dyn StatusStore>,
+    jobs: Arc<dyn JobRepo>,
     tasks: Option<Arc<dyn TaskQueue>>,
+    ocr_tasks: Option<Arc<dyn TaskQueue>>,
     probes: Vec<Arc<dyn HealthProbe>>,
     #[cfg(feature = "local")]
     sqlite: Option<kcl_local::SqliteStore>,
@@ -71,7 +76,9 @@ impl Relational {
             rentals: catalog,
             audit: Arc::new(MemoryAuditLog::default()),
             status: Arc::new(MemoryStatusStore::default()),
+            jobs: Arc::new(MemoryJobs::default()),
             tasks: None,
+            ocr_tasks: None,
             probes: Vec::new(),
             #[cfg(feature = "local")]
             sqlite: None,
@@ -89,19 +96,24 @@ impl Relational {
                 source: Box::new(e),
             })?;
         let shared = Arc::new(store.clone());
-        let tasks: Option<Arc<dyn TaskQueue>> = queue.then(|| {
-            Arc::new(kcl_local::SqliteQueue::new(
-                &store,
-                "tasks",
-                kcl_core::ports::QueueConfig::default(),
-            )) as Arc<dyn TaskQueue>
-        });
+        let named = |name: &str| {
+            queue.then(|| {
+                Arc::new(kcl_local::SqliteQueue::new(
+                    &store,
+                    name,
+                    kcl_core::ports::QueueConfig::default(),
+                )) as Arc<dyn TaskQueue>
+            })
+        };
+        let (tasks, ocr_tasks) = (named("tasks"), named("ocr"));
         Ok(Self {
             books: shared.clone(),
             rentals: shared.clone(),
             audit: shared.clone(),
-            status: shared,
+            status: shared.clone(),
+            jobs: shared,
             tasks,
+            ocr_tasks,
             probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
             sqlite: Some(store),
             #[cfg(feature = "aws")]
@@ -122,8 +134,10 @@ impl Relational {
             books: shared.clone(),
             rentals: shared.clone(),
             audit: shared.clone(),
-            status: shared,
+            status: shared.clone(),
+            jobs: shared,
             tasks: None,
+            ocr_tasks: None,
             probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
             #[cfg(feature = "local")]
             sqlite: None,
@@ -164,6 +178,7 @@ impl Kcl {
             Relational::memory(),
             Arc::new(MemoryBlobStore::default()),
             None,
+            None,
             &Settings::default(),
         )
     }
@@ -189,6 +204,7 @@ impl Kcl {
         };
         if let QueueKind::Sqs(name) = &config.queue {
             relational.tasks = Some(cloud.sqs(name).await?);
+            relational.ocr_tasks = Some(cloud.sqs(&format!("{name}-ocr")).await?);
         }
         if let Some(table) = &config.audit_table {
             let (audit, probe) = cloud.audit(table).await?;
@@ -202,15 +218,26 @@ impl Kcl {
             None => None,
             Some(url) => Some(redis_cache(url).await?),
         };
-        Ok(Self::assemble(relational, blobs, cache, &config.settings))
+        let ocr = ocr_engine(&config.ocr_language)?;
+        Ok(Self::assemble(
+            relational,
+            blobs,
+            cache,
+            ocr,
+            &config.settings,
+        ))
     }
 
     fn assemble(
         r: Relational,
         blobs: Arc<dyn BlobStore>,
         cache: Option<(Arc<dyn Cache>, Arc<dyn HealthProbe>)>,
+        ocr: Option<Arc<dyn OcrEngine>>,
         settings: &Settings,
     ) -> Self {
+        let ocr_tasks = r
+            .ocr_tasks
+            .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
         let tasks = r
             .tasks
             .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
@@ -241,11 +268,15 @@ impl Kcl {
             tasks: tasks.clone(),
             status: r.status.clone(),
             thumbnailer,
+            jobs: r.jobs,
+            ocr_tasks: ocr_tasks.clone(),
+            ocr,
         };
         Self {
             services: Services::with_settings(ports, settings),
             blobs,
             tasks,
+            ocr_tasks,
             status: r.status,
             #[cfg(feature = "local")]
             sqlite: r.sqlite,
@@ -308,4 +339,20 @@ async fn redis_cache(_: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), 
         reason: "this build has no `aws` feature (cargo ... --features aws)".into(),
     }
     .into())
+}
+
+/// The OCR engine for `language`, when this build has one (feature `tesseract`).
+#[cfg(feature = "tesseract")]
+fn ocr_engine(language: &str) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
+    let engine = kcl_media::TesseractEngine::new(language).map_err(|e| StartError::Adapter {
+        what: format!("KCL_OCR_LANG={language}"),
+        source: Box::new(e),
+    })?;
+    Ok(Some(Arc::new(engine)))
+}
+
+/// Without the `tesseract` feature there is no engine: OCR endpoints answer 503.
+#[cfg(not(feature = "tesseract"))]
+fn ocr_engine(_: &str) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
+    Ok(None)
 }

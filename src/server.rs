@@ -1,5 +1,9 @@
 //! The whole server: configuration from the environment, adapters, HTTP.
 
+use std::sync::Arc;
+
+use kcl_core::services::TaskHandler;
+
 use crate::{Config, Kcl};
 
 /// Runs the HTTP server on the profile the environment chooses (see
@@ -25,21 +29,43 @@ pub async fn serve_from_env(
     );
     // One signal, two listeners: the HTTP server and the in-process worker.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = config.in_process_worker.then(|| {
-        let mut rx = stop_rx.clone();
+    let mut background = Vec::new();
+    if config.in_process_worker {
         let wc = kcl_adapters::worker::WorkerConfig {
             concurrency: config.worker_concurrency,
             ..Default::default()
         };
-        tokio::spawn(kcl_adapters::worker::run(
-            kcl.tasks.clone(),
-            kcl.services.covers.clone(),
-            wc,
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            },
-        ))
-    });
+        let queues: [(_, Arc<dyn TaskHandler>); 2] = [
+            (kcl.tasks.clone(), kcl.services.covers.clone()),
+            (kcl.ocr_tasks.clone(), kcl.services.jobs.clone()),
+        ];
+        for (queue, handler) in queues {
+            let mut rx = stop_rx.clone();
+            background.push(tokio::spawn(async move {
+                let stats = kcl_adapters::worker::run(queue, handler, wc, async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+                tracing::info!(?stats, "worker stopped");
+            }));
+        }
+    }
+    // The sweeper: unfinished OCR items past their deadline become EXPIRED.
+    let jobs = kcl.services.jobs.clone();
+    let mut rx = stop_rx.clone();
+    background.push(tokio::spawn(async move {
+        loop {
+            match jobs.sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "OCR items expired"),
+                Err(e) => tracing::warn!(error = %e, "sweeper failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+                _ = rx.wait_for(|stop| *stop) => break,
+            }
+        }
+    }));
     let mut http_rx = stop_rx;
     let signal = tokio::spawn(async move {
         shutdown.await;
@@ -55,10 +81,8 @@ pub async fn serve_from_env(
     .await?;
     tracing::info!("shutting down");
     signal.abort();
-    if let Some(w) = worker {
-        if let Ok(stats) = w.await {
-            tracing::info!(?stats, "worker stopped");
-        }
+    for task in background {
+        let _ = task.await;
     }
     kcl.close().await;
     Ok(())

@@ -128,6 +128,9 @@ async fn sqs_handler_reports_partial_batch_failures() {
             tasks: queue.clone(),
             status: status.clone(),
             thumbnailer: Some(Arc::new(kcl::media::ImageThumbnailer::default())),
+            jobs: Arc::new(kcl::memory::MemoryJobs::default()),
+            ocr_tasks: Arc::new(kcl::memory::MemoryQueue::default()),
+            ocr: None,
         },
         &Settings::default(),
     );

@@ -9,6 +9,7 @@
 //! | `postgres` | [`BookRepo`](kcl_core::ports::BookRepo), [`RentalRepo`](kcl_core::ports::RentalRepo), [`AuditLog`](kcl_core::ports::AuditLog) | `PgStore` | tables `books` (+ GIN full-text index), `rentals`, `audit_events` |
 //! | `postgres` | [`HealthProbe`](kcl_core::ports::HealthProbe) | `PgProbe` | `SELECT 1` |
 //! | `postgres` | [`StatusStore`](kcl_core::ports::StatusStore) | `PgStore` | table `processing_status` |
+//! | `postgres` | [`JobRepo`](kcl_core::ports::JobRepo) | `PgStore` | tables `ocr_jobs`, `ocr_items` |
 //! | `redis` | [`Cache`](kcl_core::ports::Cache), [`HealthProbe`](kcl_core::ports::HealthProbe) | `RedisCache` | keys with `PX` expiry |
 //! | `s3` | [`BlobStore`](kcl_core::ports::BlobStore), [`HealthProbe`](kcl_core::ports::HealthProbe) | `S3BlobStore` | one bucket, optional key prefix; presigned GET, streaming |
 //! | `sqs` | [`TaskQueue`](kcl_core::ports::TaskQueue), [`HealthProbe`](kcl_core::ports::HealthProbe) | `SqsQueue` | a standard queue with a redrive policy to `{name}-dlq` |

@@ -167,6 +167,74 @@ async fn status_store_kit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn job_repo_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::job_repo::run(Arc::new(store.clone())).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::job_repo::run(Arc::new(store.clone())).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn job_repo_edges() {
+    use kcl_core::domain::ItemResult;
+    use kcl_core::ports::{JobRepo, JobRepoError};
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let pg = db.store().await;
+    let store: &dyn JobRepo = &pg;
+    let ttl = chrono::Duration::days(1);
+    let (a, a_items) = testkit::job_repo::job("a", Utc::now(), 2, 0, ttl);
+    store.create(&a, &a_items).await.expect("create");
+    // An item id another job holds: Duplicate, and nothing of the job is stored.
+    let (b, mut b_items) = testkit::job_repo::job("b", Utc::now(), 2, 0, ttl);
+    b_items[1].id = a_items[0].id;
+    b_items[1].job_id = b.id;
+    assert!(matches!(
+        store.create(&b, &b_items).await,
+        Err(JobRepoError::Duplicate(id)) if id == a_items[0].id.to_string()
+    ));
+    assert!(matches!(
+        store.get(b.id).await,
+        Err(JobRepoError::NotFound(_))
+    ));
+    // Text PostgreSQL cannot hold is refused, not mangled.
+    let (c, c_items) = testkit::job_repo::job("nul\0name", Utc::now(), 1, 0, ttl);
+    assert!(matches!(
+        store.create(&c, &c_items).await,
+        Err(JobRepoError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        store
+            .finish_item(
+                a.id,
+                a_items[0].id,
+                &ItemResult::Error("x\0".into()),
+                Utc::now()
+            )
+            .await,
+        Err(JobRepoError::InvalidInput(_))
+    ));
+    // A job without items; a page past the end still has the total.
+    let (empty, _) = testkit::job_repo::job("empty", Utc::now(), 0, 0, ttl);
+    store.create(&empty, &[]).await.expect("create");
+    assert!(store.get(empty.id).await.expect("get").1.is_empty());
+    let page = store.list(0, 10).await.expect("list");
+    assert_eq!(page.total, 2);
+    assert_eq!(page.jobs.len(), 2);
+    assert_eq!(page.jobs[0].1.total(), 0, "the empty job is the newest");
+    let past = store.list(5, 10).await.expect("list");
+    assert_eq!((past.total, past.jobs.len()), (2, 0));
+    pg.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn listings_agree_with_the_reference() {
     let Some(db) = TestDb::create().await else {
         return;

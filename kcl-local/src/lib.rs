@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`BookRepo`](kcl_core::ports::BookRepo), [`RentalRepo`](kcl_core::ports::RentalRepo), [`AuditLog`](kcl_core::ports::AuditLog) | [`SqliteStore`] | tables `books` (+ FTS5 index), `rentals`, `audit_events` |
 //! | [`StatusStore`](kcl_core::ports::StatusStore) | [`SqliteStore`] | table `processing_status` (conditional upserts) |
+//! | [`JobRepo`](kcl_core::ports::JobRepo) | [`SqliteStore`] | tables `ocr_jobs`, `ocr_items` (conditional status updates) |
 //! | [`TaskQueue`](kcl_core::ports::TaskQueue) | [`SqliteQueue`] | table `queue_messages`, several named queues per file |
 //! | [`BlobStore`](kcl_core::ports::BlobStore) | [`FsBlobStore`] | `root/objects/<key>`, metadata in `root/meta/<key>` |
 //! | [`HealthProbe`](kcl_core::ports::HealthProbe) | [`SqliteProbe`] | `SELECT 1` |

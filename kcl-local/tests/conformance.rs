@@ -70,3 +70,60 @@ async fn status_store_kit() {
     let store = SqliteStore::in_memory().await.expect("open");
     testkit::status_store::run(std::sync::Arc::new(store)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn job_repo_kit() {
+    let store = SqliteStore::in_memory().await.expect("open");
+    testkit::job_repo::run(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn job_repo_kit_on_a_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(file_store(&dir).await);
+    testkit::job_repo::run(store.clone()).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::job_repo::run(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn job_repo_edges() {
+    use kcl_core::domain::ItemResult;
+    use kcl_core::ports::{JobRepo, JobRepoError};
+    let store = SqliteStore::in_memory().await.expect("open");
+    let store: &dyn JobRepo = &store;
+    let ttl = chrono::Duration::days(1);
+    let now = chrono::Utc::now();
+    let (a, a_items) = testkit::job_repo::job("a", now, 2, 0, ttl);
+    store.create(&a, &a_items).await.expect("create");
+    // An item id another job holds: Duplicate, and nothing of the job is stored.
+    let (b, mut b_items) = testkit::job_repo::job("b", now, 2, 0, ttl);
+    b_items[1].id = a_items[0].id;
+    assert!(matches!(
+        store.create(&b, &b_items).await,
+        Err(JobRepoError::Duplicate(id)) if id == a_items[0].id.to_string()
+    ));
+    assert!(matches!(
+        store.get(b.id).await,
+        Err(JobRepoError::NotFound(_))
+    ));
+    // SQLite would store a NaN confidence as NULL: refused.
+    let nan = ItemResult::Done {
+        text: "x".into(),
+        confidence: f32::NAN,
+    };
+    assert!(matches!(
+        store.finish_item(a.id, a_items[0].id, &nan, now).await,
+        Err(JobRepoError::InvalidInput(_))
+    ));
+    // A job without items; a page past the end still has the total.
+    let (empty, _) = testkit::job_repo::job("empty", now + chrono::Duration::seconds(1), 0, 0, ttl);
+    store.create(&empty, &[]).await.expect("create");
+    assert!(store.get(empty.id).await.expect("get").1.is_empty());
+    let page = store.list(0, 10).await.expect("list");
+    assert_eq!(page.total, 2);
+    assert_eq!(page.jobs.len(), 2);
+    assert_eq!(page.jobs[0].1.total(), 0, "the empty job is the newest");
+    let past = store.list(5, 10).await.expect("list");
+    assert_eq!((past.total, past.jobs.len()), (2, 0));
+}

@@ -1,6 +1,7 @@
 //! # kcl-media
 //!
-//! Media adapters: the [`Thumbnailer`] port as [`ImageThumbnailer`].
+//! Media adapters: the [`Thumbnailer`] port as [`ImageThumbnailer`] and, with the
+//! feature `tesseract`, the `OcrEngine` port as `TesseractEngine`.
 //!
 //! - `probe` reads only the header (JPEG SOF, PNG IHDR, GIF screen descriptor, WebP
 //!   `VP8 `/`VP8L`/`VP8X`) and checks the byte, side and pixel limits before anything
@@ -12,6 +13,11 @@
 //!   crate under allocation limits. Resizing is `fast_image_resize` (Lanczos3), the
 //!   EXIF orientation is applied, and the result is a JPEG, or a PNG when the source
 //!   uses its alpha channel. Only a GIF's first frame is used.
+//!
+//! - `TesseractEngine` (feature `tesseract`: needs libtesseract-dev, libleptonica-dev,
+//!   tesseract-ocr-eng and clang) decodes the same formats under the same limits, makes
+//!   the image grayscale (upscaling small text) and reads it with a pool of warm
+//!   Tesseract engines, one per concurrent caller. Run with `OMP_THREAD_LIMIT=1`.
 //!
 //! ```
 //! use kcl_core::ports::{ImageFormat, ImageLimits, Thumbnailer};
@@ -27,8 +33,13 @@
 //! ```
 
 mod header;
+#[cfg(feature = "tesseract")]
+mod ocr;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
+
+#[cfg(feature = "tesseract")]
+pub use ocr::{PageSegmentation, TesseractEngine};
 
 use std::io::Cursor;
 

@@ -39,9 +39,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The full application: `/api/...`, `/health`, `/health/live` and the web UI at `/`.
 pub fn router(services: Services) -> Router {
     let upload_limit = services.covers.settings().limits.max_bytes;
+    let jobs_limit = services.jobs.settings().max_total_bytes;
     Router::new()
-        .merge(api::routes(upload_limit))
-        .merge(ui::routes(upload_limit))
+        .merge(api::routes(upload_limit, jobs_limit))
+        .merge(ui::routes(upload_limit, jobs_limit))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)

@@ -74,6 +74,9 @@ impl From<ServiceError> for Problem {
             ServiceError::UnsupportedMedia(_) => {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.code(), e.to_string())
             }
+            ServiceError::NotEnabled(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e.to_string())
+            }
             ServiceError::TooLarge(_) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.code(), e.to_string())
             }

@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kcl_core::ports::{AuditLogError, BookRepoError, RentalRepoError, StatusStoreError};
+use kcl_core::ports::{
+    AuditLogError, BookRepoError, JobRepoError, RentalRepoError, StatusStoreError,
+};
 use kcl_core::BoxError;
 
 /// How many times a transaction is retried after a serialization failure, a
@@ -43,7 +45,8 @@ port_error!(
     BookRepoError,
     RentalRepoError,
     AuditLogError,
-    StatusStoreError
+    StatusStoreError,
+    JobRepoError
 );
 
 /// The outcome of one attempt at a transaction.

@@ -5,6 +5,7 @@ mod books;
 mod codec;
 mod fault;
 mod health;
+mod jobs;
 mod rentals;
 mod search;
 mod status;

@@ -24,6 +24,8 @@ impl fmt::Display for EventId {
 pub enum EntityKind {
     /// A book (rentals of a book are recorded in the book's history).
     Book,
+    /// An OCR job.
+    Job,
 }
 
 impl EntityKind {
@@ -31,6 +33,7 @@ impl EntityKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Book => "book",
+            Self::Job => "job",
         }
     }
 
@@ -38,10 +41,11 @@ impl EntityKind {
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         match s {
             "book" => Ok(Self::Book),
+            "job" => Ok(Self::Job),
             _ => Err(ValidationError::field(
                 "entity_type",
                 "unknown-entity-type",
-                "must be one of: book",
+                "must be one of: book, job",
             )),
         }
     }
@@ -63,6 +67,14 @@ impl EntityRef {
     pub fn book(id: super::BookId) -> Self {
         Self {
             kind: EntityKind::Book,
+            id: id.to_string(),
+        }
+    }
+
+    /// An OCR job's reference.
+    pub fn job(id: super::JobId) -> Self {
+        Self {
+            kind: EntityKind::Job,
             id: id.to_string(),
         }
     }

@@ -45,6 +45,10 @@ pub struct MemoryBackend {
     pub queue: Arc<MemoryQueue>,
     /// Processing statuses.
     pub status: Arc<MemoryStatusStore>,
+    /// OCR jobs.
+    pub jobs: Arc<MemoryJobs>,
+    /// The OCR task queue.
+    pub ocr_queue: Arc<MemoryQueue>,
 }
 
 impl MemoryBackend {
@@ -67,6 +71,9 @@ impl MemoryBackend {
             tasks: self.queue.clone(),
             status: self.status.clone(),
             thumbnailer: None,
+            jobs: self.jobs.clone(),
+            ocr_tasks: self.ocr_queue.clone(),
+            ocr: None,
         }
     }
 

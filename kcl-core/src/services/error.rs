@@ -32,6 +32,10 @@ pub enum ServiceError {
     /// The upload is over a size limit (HTTP 413).
     #[error("{0}")]
     TooLarge(String),
+    /// A capability is not in this build or not configured (HTTP 503, with the
+    /// message saying how to enable it).
+    #[error("{0}")]
+    NotEnabled(String),
     /// A dependency is unavailable; retrying later may succeed.
     #[error("service unavailable: {0}")]
     Unavailable(#[source] BoxError),
@@ -49,6 +53,7 @@ impl ServiceError {
             Self::Conflict { code, .. } => code,
             Self::UnsupportedMedia(_) => "unsupported-media-type",
             Self::TooLarge(_) => "too-large",
+            Self::NotEnabled(_) => "not-enabled",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -123,6 +128,25 @@ impl From<AuditLogError> for ServiceError {
             }
             AuditLogError::Unavailable(s) => Self::Unavailable(s),
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<crate::ports::JobRepoError> for ServiceError {
+    fn from(e: crate::ports::JobRepoError) -> Self {
+        use crate::ports::JobRepoError as E;
+        match e {
+            E::NotFound(id) => Self::NotFound {
+                entity: "job",
+                id: id.to_string(),
+            },
+            E::Duplicate(_) => Self::Conflict {
+                code: "duplicate-id",
+                message: e.to_string(),
+            },
+            E::InvalidInput(m) => Self::Invalid(ValidationError::field("job", "invalid", m)),
+            E::Unavailable(s) => Self::Unavailable(s),
+            E::Internal(s) => Self::Internal(s),
         }
     }
 }

@@ -4,6 +4,7 @@ mod catalog;
 mod covers;
 mod error;
 mod health;
+mod jobs;
 mod rentals;
 #[cfg(test)]
 mod tests;
@@ -16,11 +17,12 @@ pub use covers::{
 };
 pub use error::ServiceError;
 pub use health::{BlobStoreProbe, HealthService, QueueProbe};
+pub use jobs::{JobList, JobService, JobSettings, JobView};
 pub use rentals::{ListRentals, RentalService};
 
 use crate::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, RentalRepo, StatusStore,
-    TaskQueue, Thumbnailer,
+    AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo, OcrEngine,
+    RentalRepo, StatusStore, TaskQueue, Thumbnailer,
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
@@ -48,6 +50,12 @@ pub struct Ports {
     pub status: Arc<dyn StatusStore>,
     /// The thumbnailer; without one, cover uploads answer 503.
     pub thumbnailer: Option<Arc<dyn Thumbnailer>>,
+    /// OCR jobs.
+    pub jobs: Arc<dyn JobRepo>,
+    /// The OCR task queue (its own, apart from the thumbnail tasks).
+    pub ocr_tasks: Arc<dyn TaskQueue>,
+    /// The OCR engine; without one, OCR endpoints answer 503.
+    pub ocr: Option<Arc<dyn OcrEngine>>,
 }
 
 /// Tunables of the services; [`Settings::default`] is what the server uses.
@@ -60,6 +68,8 @@ pub struct Settings {
     pub list_cache_ttl: std::time::Duration,
     /// Cover uploads and thumbnails.
     pub covers: CoverSettings,
+    /// OCR jobs.
+    pub jobs: JobSettings,
 }
 
 impl Default for Settings {
@@ -68,6 +78,7 @@ impl Default for Settings {
             book_cache_ttl: std::time::Duration::from_secs(300),
             list_cache_ttl: std::time::Duration::from_secs(60),
             covers: CoverSettings::default(),
+            jobs: JobSettings::default(),
         }
     }
 }
@@ -83,6 +94,8 @@ pub struct Services {
     pub health: Arc<HealthService>,
     /// Cover images and thumbnails.
     pub covers: Arc<CoverService>,
+    /// OCR jobs.
+    pub jobs: Arc<JobService>,
 }
 
 impl Services {
@@ -105,10 +118,22 @@ impl Services {
             ports.ids.clone(),
             settings.covers,
         ));
+        let jobs = Arc::new(JobService::new(
+            ports.jobs.clone(),
+            ports.blobs.clone(),
+            ports.ocr_tasks.clone(),
+            ports.audit.clone(),
+            ports.thumbnailer.clone(),
+            ports.ocr.clone(),
+            ports.clock.clone(),
+            ports.ids.clone(),
+            settings.jobs,
+        ));
         Self {
             rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
             catalog,
             covers,
+            jobs,
             health: Arc::new(HealthService::new(ports.probes)),
         }
     }

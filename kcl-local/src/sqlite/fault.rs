@@ -4,7 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, QueueError, RentalRepoError, StatusStoreError,
+    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -47,7 +47,8 @@ port_error!(
     RentalRepoError,
     AuditLogError,
     QueueError,
-    StatusStoreError
+    StatusStoreError,
+    JobRepoError
 );
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a

@@ -4,6 +4,7 @@ mod audit;
 mod books;
 pub(crate) mod codec;
 pub(crate) mod fault;
+mod jobs;
 mod rentals;
 mod search;
 mod status;

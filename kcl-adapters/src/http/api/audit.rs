@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::Json;
-use kcl_core::domain::{AuditEvent, BookId, EntityKind};
+use kcl_core::domain::{AuditEvent, BookId, EntityKind, JobId};
 use kcl_core::Services;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,16 @@ pub(crate) async fn list(
         EntityKind::Book => {
             let id: BookId = q.entity_id.parse().map_err(kcl_core::ServiceError::from)?;
             s.catalog.history(id, q.limit.unwrap_or(100)).await?
+        }
+        EntityKind::Job => {
+            let id = q.entity_id.parse().map(JobId).map_err(|_| {
+                kcl_core::ServiceError::from(kcl_core::domain::ValidationError::field(
+                    "entity_id",
+                    "bad-id",
+                    "must be a job id (a UUID)",
+                ))
+            })?;
+            s.jobs.history(id, q.limit.unwrap_or(100)).await?
         }
         _ => Vec::new(),
     };

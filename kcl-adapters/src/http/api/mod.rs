@@ -5,6 +5,7 @@ mod books;
 mod covers;
 mod dto;
 mod health;
+mod jobs;
 mod rentals;
 
 use axum::extract::DefaultBodyLimit;
@@ -13,9 +14,11 @@ use axum::Router;
 use kcl_core::Services;
 
 pub(crate) use covers::{read_upload, status_url, MULTIPART_OVERHEAD};
+pub(crate) use jobs::read_job_form;
 
-/// The API routes; `upload_limit` is the largest cover upload, in bytes.
-pub(crate) fn routes(upload_limit: u64) -> Router<Services> {
+/// The API routes; `upload_limit` is the largest cover upload, `jobs_limit` the
+/// largest OCR job request, in bytes.
+pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
     Router::new()
         .route("/health", get(health::ready))
         .route("/health/live", get(health::live))
@@ -34,6 +37,18 @@ pub(crate) fn routes(upload_limit: u64) -> Router<Services> {
         )
         .route("/api/books/{id}/cover/thumb", get(covers::thumbnail))
         .route("/api/processing", get(covers::status))
+        .route(
+            "/api/jobs",
+            get(jobs::list)
+                .post(jobs::create)
+                .layer(DefaultBodyLimit::max(
+                    jobs_limit as usize + covers::MULTIPART_OVERHEAD,
+                )),
+        )
+        .route(
+            "/api/jobs/{id}",
+            get(jobs::get).patch(jobs::rename).delete(jobs::delete),
+        )
         .route("/api/rentals", get(rentals::list).post(rentals::create))
         .route("/api/rentals/{id}", get(rentals::get))
         .route("/api/rentals/{id}/return", post(rentals::return_rental))

@@ -2,6 +2,7 @@
 //! books, create, edit and delete them, rent and return copies, see a book's history.
 
 mod forms;
+mod jobs;
 mod pages;
 
 use axum::extract::Request;
@@ -14,8 +15,17 @@ use kcl_core::Services;
 
 use crate::http::problem::Problem;
 
-pub(crate) fn routes(upload_limit: u64) -> Router<Services> {
+pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
     Router::new()
+        .route("/jobs", get(jobs::index))
+        .route("/jobs/{id}", get(jobs::job))
+        .route(
+            "/ui/jobs",
+            post(jobs::create).layer(axum::extract::DefaultBodyLimit::max(
+                jobs_limit as usize + crate::http::api::MULTIPART_OVERHEAD,
+            )),
+        )
+        .route("/ui/jobs/{id}/delete", post(jobs::delete))
         .route(
             "/ui/books/{id}/cover",
             post(forms::upload_cover).layer(axum::extract::DefaultBodyLimit::max(

@@ -1,0 +1,130 @@
+//! OCR job pages: the list with an upload form, and a job's texts.
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use kcl_core::domain::{ItemStatus, JobId};
+use kcl_core::Services;
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{error_page, layout};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::problem::Problem;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+fn badge(s: ItemStatus) -> &'static str {
+    s.as_str()
+}
+
+/// `GET /jobs`.
+pub(crate) async fn index(
+    State(s): State<Services>,
+    q: Result<ApiQuery<PageQuery>, Problem>,
+) -> Response {
+    let page = match q {
+        Ok(ApiQuery(q)) => q.page,
+        Err(p) => return error_page(p),
+    };
+    let list = match s.jobs.list(page, Some(20)).await {
+        Ok(l) => l,
+        Err(e) => return error_page(e.into()),
+    };
+    let engine = s.jobs.engine();
+    let more = list.page * u64::from(list.per_page) < list.total;
+    let body = html! {
+        @match &engine {
+            Some(e) => p.muted { "Engine: " (e) },
+            None => div.error { p { "OCR is not enabled in this build (cargo feature `tesseract`); jobs cannot be created." } },
+        }
+        table {
+            thead { tr { th { "Name" } th { "Status" } th { "Images" } th { "Done" } th { "Errors" } th { "Created (UTC)" } } }
+            tbody {
+                @for j in &list.items {
+                    tr {
+                        td { a href={ "/jobs/" (j.job.id) } { (j.job.name) } }
+                        td { (badge(j.status)) }
+                        td { (j.counts.total()) }
+                        td { (j.counts.done) }
+                        td { (j.counts.error + j.counts.expired) }
+                        td { (j.job.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                    }
+                }
+                @if list.items.is_empty() { tr { td colspan="6" class="muted" { "No jobs yet." } } }
+            }
+        }
+        p.muted { (list.total) " jobs" @if more { " · " a href={ "/jobs?page=" (list.page + 1) } { "Next page →" } } }
+        h2 { "New job" }
+        form method="post" action="/ui/jobs" enctype="multipart/form-data" {
+            fieldset {
+                label { "Name " input name="name" required maxlength="200"; }
+                label { "Images " input name="images" type="file" multiple required accept="image/jpeg,image/png,image/webp,image/gif"; }
+                button type="submit" { "Read the text" }
+            }
+        }
+    };
+    layout("OCR jobs", body).into_response()
+}
+
+/// `GET /jobs/{id}`.
+pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Problem>) -> Response {
+    let id = match id {
+        Ok(ApiPath(id)) => JobId(id),
+        Err(p) => return error_page(p),
+    };
+    let view = match s.jobs.get(id).await {
+        Ok(v) => v,
+        Err(e) => return error_page(e.into()),
+    };
+    let body = html! {
+        p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) " images · created "
+            (view.job.created_at.to_rfc3339()) }
+        @for (n, item) in view.items.iter().enumerate() {
+            h2 { "Image " (n + 1) " · " (badge(item.status)) }
+            @if let Some(text) = &item.text {
+                pre style="white-space:pre-wrap;background:#f6f6f6;padding:.5rem" { (text) }
+                @if let Some(c) = item.confidence { p.muted { "confidence " (format!("{c:.0}")) } }
+            }
+            @if let Some(err) = &item.error { div.error { p { (err) } } }
+            @if item.duplicate_of.is_some() { p.muted { "same image as an earlier one: read once" } }
+        }
+        form method="post" action={ "/ui/jobs/" (view.job.id) "/delete" } {
+            fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
+        }
+    };
+    layout(&view.job.name, body).into_response()
+}
+
+/// `POST /ui/jobs` (the upload form).
+pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
+    let set = *s.jobs.settings();
+    let (name, images) =
+        match crate::http::api::read_job_form(req, set.max_images, set.max_total_bytes).await {
+            Ok(v) => v,
+            Err(p) => return error_page(p),
+        };
+    match s.jobs.create(&name, images).await {
+        Ok(v) => Redirect::to(&format!("/jobs/{}", v.job.id)).into_response(),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+/// `POST /ui/jobs/{id}/delete`.
+pub(crate) async fn delete(
+    State(s): State<Services>,
+    id: Result<ApiPath<Uuid>, Problem>,
+) -> Response {
+    let id = match id {
+        Ok(ApiPath(id)) => JobId(id),
+        Err(p) => return error_page(p),
+    };
+    match s.jobs.delete(id).await {
+        Ok(()) => Redirect::to("/jobs").into_response(),
+        Err(e) => error_page(e.into()),
+    }
+}

@@ -1,0 +1,467 @@
+//! OCR with Tesseract, through `leptess` (feature `tesseract`).
+
+use std::ffi::CString;
+use std::fmt;
+use std::io::Cursor;
+use std::sync::{Mutex, PoisonError};
+
+use fast_image_resize::{
+    images::Image as FirImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
+use image::metadata::Orientation;
+use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, Limits};
+use kcl_core::ports::{ImageError, ImageFormat, ImageLimits, OcrEngine, OcrError, OcrText};
+use leptess::tesseract::TessApi;
+use leptess::Variable;
+
+/// Text lines shorter than this (in pixels, ascender to descender) are upscaled
+/// before recognition, so that their height reaches about [`TARGET_TEXT_HEIGHT`].
+const MIN_TEXT_HEIGHT: u32 = 20;
+/// The text height upscaling aims at.
+const TARGET_TEXT_HEIGHT: u32 = 32;
+/// Largest upscaling factor.
+const MAX_UPSCALE: u32 = 3;
+
+/// How Tesseract splits a page into blocks and lines before reading them (its "page
+/// segmentation mode", `--psm` of the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PageSegmentation {
+    /// Fully automatic layout analysis (PSM 3, the command line's default): columns,
+    /// blocks and paragraphs are found first. The default: photos and scans of
+    /// documents.
+    #[default]
+    Auto,
+    /// One uniform block of text (PSM 6): no layout analysis; labels, receipts.
+    SingleBlock,
+    /// One line of text (PSM 7).
+    SingleLine,
+    /// As much text as possible, in no particular order (PSM 11): signs, covers.
+    SparseText,
+}
+
+impl PageSegmentation {
+    /// Tesseract's number for the mode.
+    pub fn psm(self) -> u8 {
+        match self {
+            Self::Auto => 3,
+            Self::SingleBlock => 6,
+            Self::SingleLine => 7,
+            Self::SparseText => 11,
+        }
+    }
+
+    /// The mode for Tesseract's number (3, 6, 7 or 11).
+    pub fn from_psm(psm: u8) -> Option<Self> {
+        match psm {
+            3 => Some(Self::Auto),
+            6 => Some(Self::SingleBlock),
+            7 => Some(Self::SingleLine),
+            11 => Some(Self::SparseText),
+            _ => None,
+        }
+    }
+}
+
+/// The [`OcrEngine`] on Tesseract (through `leptess`).
+///
+/// - The image is decoded with the `image` crate under [`ImageLimits`] (JPEG, PNG,
+///   GIF, WebP; the header is checked before anything is decoded), turned upright by
+///   its EXIF orientation, flattened onto white when it has transparency, and made
+///   grayscale; text smaller than 20 pixels is upscaled (bicubic) to about 32 pixels.
+///   The grayscale pixels are handed to Tesseract as they are (no re-encoding).
+/// - Tesseract engines are pooled: a call takes an idle engine (or creates one) and
+///   gives it back, so `N` concurrent callers use `N` warm engines and a single-threaded
+///   caller reuses one. Loading an engine takes tens of milliseconds; reading a
+///   1000x300 image about 30 ms.
+/// - Run the process with `OMP_THREAD_LIMIT=1` in its environment: Tesseract's OpenMP
+///   threads otherwise oversubscribe the caller's threads and each image takes several
+///   times longer. It must be set before the library loads (setting it from inside the
+///   program is too late); [`TesseractEngine::new`] logs a warning when it is missing.
+///
+/// ```no_run
+/// use kcl_core::ports::OcrEngine;
+/// use kcl_media::TesseractEngine;
+///
+/// let engine = TesseractEngine::new("eng").expect("tesseract-ocr-eng is installed");
+/// let text = engine.recognize(&std::fs::read("page.png").unwrap()).unwrap();
+/// println!("{} ({:.0}%)", text.text, text.confidence);
+/// ```
+pub struct TesseractEngine {
+    language: String,
+    version: String,
+    segmentation: PageSegmentation,
+    limits: ImageLimits,
+    /// Idle engines.
+    pool: Mutex<Vec<TessApi>>,
+}
+
+impl fmt::Debug for TesseractEngine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TesseractEngine")
+            .field("language", &self.language)
+            .field("version", &self.version)
+            .field("segmentation", &self.segmentation)
+            .field("limits", &self.limits)
+            .field("idle_engines", &self.idle_engines())
+            .finish()
+    }
+}
+
+/// The Debian package holding `language`'s data (`chi_sim` → `tesseract-ocr-chi-sim`).
+fn package_of(language: &str) -> String {
+    format!(
+        "tesseract-ocr-{}",
+        language.to_ascii_lowercase().replace('_', "-")
+    )
+}
+
+impl TesseractEngine {
+    /// An engine for `language`: a Tesseract language code such as `eng` (the usual
+    /// choice), `por`, or several joined by `+` (`eng+por`). Loads one engine to check
+    /// that the language data is installed.
+    ///
+    /// # Errors
+    ///
+    /// [`OcrError::Unavailable`] when the language data cannot be loaded (the message
+    /// names the package to install, such as `tesseract-ocr-por`) or the code is
+    /// malformed.
+    pub fn new(language: &str) -> Result<Self, OcrError> {
+        let valid = !language.is_empty()
+            && language.split('+').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+        if !valid {
+            return Err(OcrError::Unavailable(format!(
+                "{language:?} is not a Tesseract language code (such as `eng` or `eng+por`)"
+            )));
+        }
+        if std::env::var("OMP_THREAD_LIMIT").as_deref() != Ok("1") {
+            tracing::warn!(
+                "OMP_THREAD_LIMIT is not 1: Tesseract's OpenMP threads will oversubscribe \
+                 the worker's threads and make OCR several times slower; set \
+                 OMP_THREAD_LIMIT=1 in the process environment before it starts \
+                 (setting it from inside the program is too late)"
+            );
+        }
+        let version = tesseract_plumbing::version().to_string_lossy().into_owned();
+        let engine = Self {
+            language: language.to_owned(),
+            version,
+            segmentation: PageSegmentation::default(),
+            limits: ImageLimits::default(),
+            pool: Mutex::new(Vec::new()),
+        };
+        let first = engine.create()?;
+        engine.give_back(first);
+        Ok(engine)
+    }
+
+    /// The same engine with another page segmentation (default
+    /// [`PageSegmentation::Auto`]).
+    pub fn with_page_segmentation(mut self, segmentation: PageSegmentation) -> Self {
+        self.segmentation = segmentation;
+        self
+    }
+
+    /// The same engine with other limits on the images it decodes (default
+    /// [`ImageLimits::default`]).
+    pub fn with_limits(mut self, limits: ImageLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The language code given to [`TesseractEngine::new`].
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// Tesseract's version (`5.3.0`).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Engines loaded and idle (at least one after [`TesseractEngine::new`]; as many as
+    /// the most concurrent calls so far).
+    pub fn idle_engines(&self) -> usize {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Loads a new Tesseract engine.
+    fn create(&self) -> Result<TessApi, OcrError> {
+        let mut api = TessApi::new(None, &self.language).map_err(|_| {
+            let packages: Vec<String> = self.language.split('+').map(package_of).collect();
+            OcrError::Unavailable(format!(
+                "Tesseract cannot load the language data for {:?}: install {} \
+                 (or point TESSDATA_PREFIX at a folder holding {})",
+                self.language,
+                packages.join(" and "),
+                self.language
+                    .split('+')
+                    .map(|l| format!("{l}.traineddata"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ))
+        })?;
+        // Tesseract's progress and warnings ("Estimating resolution as ...") would go to
+        // stderr for every image.
+        set(&mut api, Variable::DebugFile, "/dev/null")?;
+        Ok(api)
+    }
+
+    fn give_back(&self, api: TessApi) {
+        self.pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(api);
+    }
+
+    fn take(&self) -> Result<TessApi, OcrError> {
+        let idle = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(api) => Ok(api),
+            None => self.create(),
+        }
+    }
+
+    /// Runs Tesseract on 8-bit grayscale pixels.
+    fn read(&self, api: &mut TessApi, gray: &GrayImage) -> Result<OcrText, OcrError> {
+        let psm = self.segmentation.psm().to_string();
+        set(api, Variable::TesseditPagesegMode, &psm)?;
+        let (width, height) = gray.dimensions();
+        let w = i32::try_from(width).map_err(|_| internal("image too wide"))?;
+        let h = i32::try_from(height).map_err(|_| internal("image too tall"))?;
+        api.raw
+            .set_image(gray.as_raw(), w, h, 1, w)
+            .map_err(|e| OcrError::Internal(Box::new(e)))?;
+        api.raw
+            .recognize()
+            .map_err(|e| OcrError::Internal(Box::new(e)))?;
+        let text = api
+            .get_utf8_text()
+            .map_err(|e| OcrError::Internal(Box::new(e)))?;
+        let text = tidy(&text);
+        let confidence = if text.is_empty() {
+            0.0
+        } else {
+            api.mean_text_conf().clamp(0, 100) as f32
+        };
+        Ok(OcrText { text, confidence })
+    }
+}
+
+fn set(api: &mut TessApi, name: Variable, value: &str) -> Result<(), OcrError> {
+    let value = CString::new(value).map_err(|e| OcrError::Internal(Box::new(e)))?;
+    api.raw
+        .set_variable(name.as_cstr(), &value)
+        .map_err(|e| OcrError::Internal(Box::new(e)))
+}
+
+fn internal(message: &str) -> OcrError {
+    OcrError::Internal(message.to_owned().into())
+}
+
+/// Lines trimmed at their ends, at most one empty line in a row (between paragraphs),
+/// none at the start or the end.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = false;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if blank {
+                out.push('\n');
+            }
+        }
+        blank = false;
+        out.push_str(line);
+    }
+    out
+}
+
+impl OcrEngine for TesseractEngine {
+    fn recognize(&self, image: &[u8]) -> Result<OcrText, OcrError> {
+        let gray = decode_gray(image, &self.limits)?;
+        let gray = upscale_small_text(gray)?;
+        let mut api = self.take()?;
+        let result = self.read(&mut api, &gray);
+        self.give_back(api);
+        result
+    }
+
+    fn describe(&self) -> String {
+        format!("tesseract {}, {}", self.version, self.language)
+    }
+}
+
+/// Maps the thumbnailer's decoding errors onto OCR errors: anything about the input is
+/// [`OcrError::Corrupt`].
+fn from_image_error(err: ImageError) -> OcrError {
+    match err {
+        ImageError::Internal(e) => OcrError::Internal(e),
+        other => OcrError::Corrupt(other.to_string()),
+    }
+}
+
+/// Decodes `data` (after checking its header against `limits`), turns it upright and
+/// makes it 8-bit grayscale, transparent parts white.
+fn decode_gray(data: &[u8], limits: &ImageLimits) -> Result<GrayImage, OcrError> {
+    let (format, header) = crate::check(data, limits).map_err(from_image_error)?;
+    if format == ImageFormat::Jpeg && !crate::header::jpeg_is_complete(data) {
+        return Err(OcrError::Corrupt(
+            "JPEG: truncated (no end-of-image marker after the scan)".to_owned(),
+        ));
+    }
+    let image_format = match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::WebP => image::ImageFormat::WebP,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+    };
+    let mut image_limits = Limits::default();
+    image_limits.max_image_width = Some(header.width);
+    image_limits.max_image_height = Some(header.height);
+    // At most 16 bits x 4 channels a pixel, plus slack for the decoders' own buffers.
+    image_limits.max_alloc =
+        Some(u64::from(header.width) * u64::from(header.height) * 8 + (4 << 20));
+    let mut reader = ImageReader::with_format(Cursor::new(data), image_format);
+    reader.limits(image_limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| from_image_error(crate::from_image(e)))?;
+    let orientation = match format {
+        ImageFormat::Jpeg => header.orientation.and_then(Orientation::from_exif),
+        _ => decoder.orientation().ok(),
+    }
+    .unwrap_or(Orientation::NoTransforms);
+    let mut image =
+        DynamicImage::from_decoder(decoder).map_err(|e| from_image_error(crate::from_image(e)))?;
+    image.apply_orientation(orientation);
+    Ok(if image.color().has_alpha() {
+        let la = image.into_luma_alpha8();
+        let (width, height) = la.dimensions();
+        let flat = la
+            .pixels()
+            .map(|p| {
+                let [l, a] = p.0;
+                // l * a + 255 * (255 - a), over 255
+                ((u32::from(l) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8
+            })
+            .collect();
+        GrayImage::from_raw(width, height, flat).ok_or_else(|| internal("pixel buffer size"))?
+    } else {
+        image.into_luma8()
+    })
+}
+
+/// The median height of the text lines, estimated from the rows holding ink (rows
+/// noticeably darker than the page); `None` when there is no clear text.
+fn text_height(gray: &GrayImage) -> Option<u32> {
+    let (width, height) = gray.dimensions();
+    if width == 0 || height == 0 {
+        return None;
+    }
+    let raw = gray.as_raw();
+    let total: u64 = raw.iter().map(|&v| u64::from(v)).sum();
+    let mean = (total / raw.len() as u64) as i32;
+    let threshold = mean - 60;
+    if threshold <= 0 {
+        return None;
+    }
+    let min_ink = (width / 500).max(2) as usize;
+    let mut runs = Vec::new();
+    let mut run = 0u32;
+    for row in raw.chunks_exact(width as usize) {
+        let ink = row.iter().filter(|&&v| i32::from(v) < threshold).count();
+        if ink >= min_ink {
+            run += 1;
+        } else {
+            if run >= 3 {
+                runs.push(run);
+            }
+            run = 0;
+        }
+    }
+    if run >= 3 {
+        runs.push(run);
+    }
+    if runs.is_empty() {
+        return None;
+    }
+    runs.sort_unstable();
+    Some(runs[runs.len() / 2])
+}
+
+/// Upscales the image when its text is small (see [`MIN_TEXT_HEIGHT`]).
+fn upscale_small_text(gray: GrayImage) -> Result<GrayImage, OcrError> {
+    let Some(text) = text_height(&gray) else {
+        return Ok(gray);
+    };
+    if text >= MIN_TEXT_HEIGHT {
+        return Ok(gray);
+    }
+    let factor = TARGET_TEXT_HEIGHT
+        .div_ceil(text.max(1))
+        .clamp(2, MAX_UPSCALE);
+    let (width, height) = gray.dimensions();
+    let (Some(tw), Some(th)) = (width.checked_mul(factor), height.checked_mul(factor)) else {
+        return Ok(gray);
+    };
+    if u64::from(tw) * u64::from(th) > 100_000_000 {
+        return Ok(gray);
+    }
+    let src = FirImage::from_vec_u8(width, height, gray.into_raw(), PixelType::U8)
+        .map_err(|e| internal(&format!("upscale source: {e}")))?;
+    let mut dst = FirImage::new(tw, th, PixelType::U8);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom));
+    Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| internal(&format!("upscale: {e}")))?;
+    GrayImage::from_raw(tw, th, dst.into_vec()).ok_or_else(|| internal("pixel buffer size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tidy_text() {
+        assert_eq!(
+            tidy("  \n\nHello  \nworld\n\n\n\nagain \n\x0c"),
+            "Hello\nworld\n\nagain"
+        );
+        assert_eq!(tidy("\n \n"), "");
+    }
+
+    #[test]
+    fn packages() {
+        assert_eq!(package_of("eng"), "tesseract-ocr-eng");
+        assert_eq!(package_of("chi_sim"), "tesseract-ocr-chi-sim");
+    }
+
+    #[test]
+    fn text_height_of_stripes() {
+        let mut gray = GrayImage::from_pixel(200, 100, image::Luma([255]));
+        for y in (10..22).chain(50..62) {
+            for x in 10..190 {
+                gray.put_pixel(x, y, image::Luma([0]));
+            }
+        }
+        assert_eq!(text_height(&gray), Some(12));
+        assert_eq!(
+            text_height(&GrayImage::from_pixel(50, 50, image::Luma([255]))),
+            None
+        );
+    }
+}

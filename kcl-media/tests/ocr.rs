@@ -1,0 +1,172 @@
+//! The Tesseract engine on rendered text (fixtures in `tests/fixtures/ocr/`, rendered
+//! with DejaVu Sans and Liberation fonts). Skips when Tesseract's English data is
+//! missing, unless `KCL_TEST_REQUIRE_ALL=1`. Run with `OMP_THREAD_LIMIT=1` for speed.
+#![cfg(feature = "tesseract")]
+
+use std::io::Cursor;
+
+use image::{GrayImage, ImageFormat, Luma, Rgba, RgbaImage};
+use kcl_core::ports::{OcrEngine, OcrError};
+use kcl_media::{PageSegmentation, TesseractEngine};
+
+const TWO_LINES: &[u8] = include_bytes!("fixtures/ocr/two-lines.png");
+const TWO_LINES_TEXT: &str = "KCL reads this text.\nThe quick brown fox jumps over 13 lazy dogs.";
+const SMALL_PRINT: &[u8] = include_bytes!("fixtures/ocr/small-print.png");
+const SMALL_PRINT_TEXT: &str = "Small print: return by 3 March 2024.";
+const PHOTO: &[u8] = include_bytes!("fixtures/ocr/photo.jpg");
+const PHOTO_TEXT: &str = "Dom Casmurro, first published in 1899.";
+
+/// The English engine, or `None` (with the reason printed) when Tesseract's data is
+/// missing; panics then instead when `KCL_TEST_REQUIRE_ALL=1`.
+fn engine() -> Option<TesseractEngine> {
+    match TesseractEngine::new("eng") {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            if std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+                panic!("KCL_TEST_REQUIRE_ALL=1 and Tesseract is unavailable: {e}");
+            }
+            eprintln!("skipped: Tesseract is unavailable ({e}); apt-get install tesseract-ocr-eng");
+            None
+        }
+    }
+}
+
+/// Words separated by single spaces (line breaks too).
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image.into().write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn reads_rendered_text() {
+    let Some(engine) = engine() else { return };
+    for (image, expected) in [
+        (TWO_LINES, TWO_LINES_TEXT),
+        (SMALL_PRINT, SMALL_PRINT_TEXT),
+        (PHOTO, PHOTO_TEXT),
+    ] {
+        let text = engine.recognize(image).unwrap();
+        assert_eq!(words(&text.text), words(expected), "{text:?}");
+        assert!(
+            (0.0..=100.0).contains(&text.confidence) && text.confidence > 50.0,
+            "{text:?}"
+        );
+    }
+    // Lines stay lines.
+    assert_eq!(engine.recognize(TWO_LINES).unwrap().text, TWO_LINES_TEXT);
+}
+
+#[test]
+fn describes_itself() {
+    let Some(engine) = engine() else { return };
+    let description = engine.describe();
+    assert!(description.starts_with("tesseract "), "{description}");
+    assert!(description.ends_with(", eng"), "{description}");
+    assert_eq!(engine.language(), "eng");
+    assert!(engine.version().starts_with(|c: char| c.is_ascii_digit()));
+}
+
+#[test]
+fn other_page_segmentations_read_a_block() {
+    let Some(engine) = engine() else { return };
+    let engine = engine.with_page_segmentation(PageSegmentation::SingleBlock);
+    let text = engine.recognize(TWO_LINES).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+    assert_eq!(
+        PageSegmentation::from_psm(6),
+        Some(PageSegmentation::SingleBlock)
+    );
+    assert_eq!(PageSegmentation::default().psm(), 3);
+    assert_eq!(PageSegmentation::from_psm(0), None);
+}
+
+#[test]
+fn transparent_background_is_white() {
+    let Some(engine) = engine() else { return };
+    // Black text drawn only through the alpha channel (transparent pixels are black).
+    let gray = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
+    let rgba = RgbaImage::from_fn(gray.width(), gray.height(), |x, y| {
+        Rgba([0, 0, 0, 255 - gray.get_pixel(x, y).0[0]])
+    });
+    let text = engine.recognize(&png(rgba)).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+}
+
+#[test]
+fn blank_image_has_no_text() {
+    let Some(engine) = engine() else { return };
+    let blank = png(GrayImage::from_pixel(800, 300, Luma([255])));
+    let text = engine.recognize(&blank).unwrap();
+    assert_eq!(text.text, "");
+    assert_eq!(text.confidence, 0.0);
+}
+
+#[test]
+fn corrupt_input_is_corrupt() {
+    let Some(engine) = engine() else { return };
+    let cases: [(&str, &[u8]); 5] = [
+        ("empty", b""),
+        ("not an image", b"%PDF-1.7 definitely not an image"),
+        ("truncated PNG", &TWO_LINES[..TWO_LINES.len() / 2]),
+        ("truncated JPEG", &PHOTO[..PHOTO.len() / 2]),
+        ("PNG header only", &TWO_LINES[..40]),
+    ];
+    for (what, data) in cases {
+        match engine.recognize(data) {
+            Err(OcrError::Corrupt(_)) => {}
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // The engine still works afterwards.
+    assert_eq!(words(&engine.recognize(PHOTO).unwrap().text), PHOTO_TEXT);
+}
+
+#[test]
+fn missing_language_names_its_package() {
+    if engine().is_none() {
+        return;
+    }
+    match TesseractEngine::new("zzz_qq") {
+        Err(OcrError::Unavailable(message)) => {
+            assert!(message.contains("tesseract-ocr-zzz-qq"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in ["", "eng+", "../eng", "en g", "eng\0"] {
+        assert!(
+            matches!(TesseractEngine::new(bad), Err(OcrError::Unavailable(_))),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn concurrent_callers_get_their_own_engines() {
+    let Some(engine) = engine() else { return };
+    let cases = [
+        (TWO_LINES, TWO_LINES_TEXT),
+        (PHOTO, PHOTO_TEXT),
+        (SMALL_PRINT, SMALL_PRINT_TEXT),
+        (TWO_LINES, TWO_LINES_TEXT),
+    ];
+    std::thread::scope(|scope| {
+        for (thread, _) in cases.iter().enumerate() {
+            let engine = &engine;
+            let cases = &cases;
+            scope.spawn(move || {
+                for round in 0..3 {
+                    let (image, expected) = cases[(thread + round) % cases.len()];
+                    let text = engine.recognize(image).unwrap();
+                    assert_eq!(words(&text.text), words(expected), "thread {thread}");
+                }
+            });
+        }
+    });
+    let idle = engine.idle_engines();
+    assert!((1..=4).contains(&idle), "{idle} engines");
+}

@@ -1,0 +1,312 @@
+//! OCR jobs end to end over HTTP, in-process, with real Tesseract: create (multipart,
+//! duplicates detected), worker, list with counts, detail with texts, rename, cascade
+//! delete, bad input; on the in-memory and the SQLite profiles. Without an engine
+//! (`Kcl::in_memory`), the endpoints answer 503 saying how to enable OCR.
+#![cfg(all(feature = "http", feature = "local", feature = "tesseract"))]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use kcl::http::router;
+use kcl::{Config, Kcl};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const TWO_LINES: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
+const TWO_LINES_TEXT: &str = "KCL reads this text. The quick brown fox jumps over 13 lazy dogs.";
+const SMALL_PRINT: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/small-print.png");
+const SMALL_PRINT_TEXT: &str = "Small print: return by 3 March 2024.";
+
+async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, Value) {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn form(name: Option<&str>, images: &[&[u8]]) -> Request<Body> {
+    let b = "kclJobBoundary42";
+    let mut body = Vec::new();
+    if let Some(name) = name {
+        body.extend_from_slice(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (i, img) in images.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"{i}.png\"\r\n\
+                 Content-Type: image/png\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(img);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    Request::builder()
+        .method(Method::POST)
+        .uri("/api/jobs")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn words(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn open(sqlite: bool) -> (Kcl, Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
+    if !sqlite {
+        for (k, v) in [
+            ("KCL_DATABASE_URL", "memory://"),
+            ("KCL_BLOBS", "memory://"),
+            ("KCL_QUEUE", "memory://"),
+        ] {
+            vars.insert(k.into(), v.into());
+        }
+    }
+    vars.insert("KCL_JOB_MAX_IMAGES".into(), "5".into());
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let app = router(kcl.services.clone());
+    (kcl, app, dir)
+}
+
+/// Runs the OCR worker until job `id` is final; returns its detail.
+async fn work(kcl: &Kcl, app: &Router, id: &str) -> Value {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(kcl::worker::run(
+        kcl.ocr_tasks.clone(),
+        kcl.services.jobs.clone(),
+        kcl::worker::WorkerConfig {
+            concurrency: 2,
+            wait: Duration::from_millis(200),
+            ..Default::default()
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let detail = loop {
+        let (_, job) = get(app, &format!("/api/jobs/{id}")).await;
+        let st = job["status"].as_str().unwrap_or("");
+        if !matches!(st, "PENDING" | "PROCESSING") {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "job still {st} after 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+    detail
+}
+
+async fn flow(sqlite: bool) {
+    let (kcl, app, _dir) = open(sqlite).await;
+
+    // Create: three images, the first twice.
+    let (status, job) = send(
+        &app,
+        form(
+            Some("Recibos de março"),
+            &[TWO_LINES, SMALL_PRINT, TWO_LINES],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(job["status"], "PENDING");
+    assert_eq!(job["counts"]["pending"], 3);
+    let items = job["items"].as_array().unwrap();
+    assert!(items[0]["key"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("jobs/{id}/")));
+    assert_eq!(
+        items[2]["duplicate_of"], items[0]["id"],
+        "the repeated image is detected"
+    );
+    assert!(
+        items[0]["expires_at"].as_str().unwrap().ends_with('Z'),
+        "UTC ISO-8601"
+    );
+
+    // The worker reads each distinct image once; the duplicate shares the text.
+    let done = work(&kcl, &app, &id).await;
+    assert_eq!(done["status"], "DONE", "{done}");
+    let items = done["items"].as_array().unwrap();
+    assert_eq!(words(items[0]["text"].as_str().unwrap()), TWO_LINES_TEXT);
+    assert_eq!(words(items[1]["text"].as_str().unwrap()), SMALL_PRINT_TEXT);
+    assert_eq!(items[2]["text"], items[0]["text"]);
+    let c = items[0]["confidence"].as_f64().unwrap();
+    assert!((50.0..=100.0).contains(&c), "confidence {c}");
+
+    // Listing: counts and total.
+    let (status, list) = get(&app, "/api/jobs?page=1&per_page=10").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["counts"]["done"], 3);
+    assert_eq!(list["items"][0]["status"], "DONE");
+    assert_eq!(
+        get(&app, "/api/jobs?per_page=0").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        get(&app, "/api/jobs?page=x").await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Rename; malformed renames are refused.
+    let patch = |body: &str| {
+        Request::builder()
+            .method(Method::PATCH)
+            .uri(format!("/api/jobs/{id}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    let (status, renamed) = send(&app, patch(r#"{"name": "Recibos"}"#)).await;
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (StatusCode::OK, Some("Recibos"))
+    );
+    assert_eq!(
+        send(&app, patch(r#"{"name": ""}"#)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        send(&app, patch(r#"{"nome": "x"}"#)).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(send(&app, patch("{")).await.0, StatusCode::BAD_REQUEST);
+
+    // Delete cascades: job, rows, images; the deletion is in the job's history.
+    let del = Request::delete(format!("/api/jobs/{id}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, del).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&app, &format!("/api/jobs/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(kcl
+        .blobs
+        .list(&format!("jobs/{id}/"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let (_, history) = get(&app, &format!("/api/audit?entity_type=job&entity_id={id}")).await;
+    let actions: Vec<_> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(actions, ["created", "updated", "deleted"]);
+
+    // A job deleted before the worker ran: its tasks are acked quietly.
+    let (_, gone) = send(&app, form(Some("gone"), &[SMALL_PRINT])).await;
+    let gone_id = gone["id"].as_str().unwrap().to_owned();
+    let del = Request::delete(format!("/api/jobs/{gone_id}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, del).await.0, StatusCode::NO_CONTENT);
+    // A truncated image: accepted (its header is fine), then ERROR with the reason.
+    let truncated = &TWO_LINES[..TWO_LINES.len() / 2];
+    let (status, bad) = send(&app, form(Some("broken"), &[truncated])).await;
+    assert_eq!(status, StatusCode::CREATED, "{bad}");
+    let bad = work(&kcl, &app, bad["id"].as_str().unwrap()).await;
+    assert_eq!(bad["status"], "ERROR", "{bad}");
+    assert!(!bad["items"][0]["error"].as_str().unwrap().is_empty());
+    let stats = kcl.ocr_tasks.stats().await.unwrap();
+    assert_eq!(
+        (stats.visible, stats.in_flight),
+        (0, 0),
+        "nothing left looping: {stats:?}"
+    );
+
+    // Bad requests: clear 4xx, nothing created.
+    let before = get(&app, "/api/jobs").await.1["total"].clone();
+    for (req, want) in [
+        (
+            form(Some("text"), &[b"just text"]),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (form(Some("none"), &[]), StatusCode::UNPROCESSABLE_ENTITY),
+        (form(None, &[TWO_LINES]), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            form(Some("   "), &[TWO_LINES]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            form(Some("six"), &[SMALL_PRINT; 6]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            form(Some("empty image"), &[b""]),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let (status, body) = send(&app, req).await;
+        assert_eq!(status, want, "{body}");
+        assert!(body["code"].is_string(), "a problem document: {body}");
+    }
+    assert_eq!(
+        get(&app, "/api/jobs").await.1["total"],
+        before,
+        "nothing was created"
+    );
+    let unknown = uuid::Uuid::new_v4();
+    assert_eq!(
+        get(&app, &format!("/api/jobs/{unknown}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/api/jobs/not-a-uuid").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    kcl.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_on_memory() {
+    flow(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_on_sqlite() {
+    flow(true).await;
+}
+
+#[tokio::test]
+async fn without_an_engine_ocr_answers_503_saying_how_to_enable_it() {
+    let app = router(Kcl::in_memory().services.clone());
+    let (status, body) = send(&app, form(Some("x"), &[TWO_LINES])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "not-enabled");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--features tesseract"),
+        "{body}"
+    );
+}
