@@ -13,6 +13,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 export KCL_TEST_REQUIRE_ALL=1
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export RUST_BACKTRACE=1
+# Tesseract's OpenMP threads must be off before the library loads (in-process engines
+# run one per worker thread); see docs/ocr.md.
+export OMP_THREAD_LIMIT=1
 
 step() { printf '\n==> %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
@@ -42,6 +45,12 @@ command -v curl >/dev/null || missing+=(curl)
 command -v cmake >/dev/null || missing+=(cmake)   # libjpeg-turbo (kcl-media's JPEG path)
 command -v nasm >/dev/null || missing+=(nasm)     # its SIMD code
 command -v python3 >/dev/null || missing+=(python3 python3-venv) # the moto emulator
+# Tesseract for the `tesseract` feature (leptess builds its bindings with clang).
+[ -e /usr/include/tesseract/baseapi.h ] || missing+=(libtesseract-dev)
+[ -e /usr/include/leptonica/allheaders.h ] || missing+=(libleptonica-dev)
+ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
+command -v clang >/dev/null || missing+=(clang libclang-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 step "services (PostgreSQL, Redis, the moto AWS emulator)"
