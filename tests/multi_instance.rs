@@ -196,6 +196,7 @@ async fn two_server_processes_share_one_truth() {
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("KCL_LOG", "warn"),
+        ("OMP_THREAD_LIMIT", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -335,6 +336,50 @@ async fn two_server_processes_share_one_truth() {
     assert_eq!(status, 200, "the presigned URL serves the thumbnail");
     let t = image::load_from_memory(&thumb).expect("a decodable thumbnail");
     assert_eq!((t.width(), t.height()), (256, 192));
+
+    // An OCR job created on A (with the `tesseract` feature) is read by a worker in
+    // either process through its own SQS queue; B shows the text, and its delete
+    // cascades to S3.
+    #[cfg(feature = "tesseract")]
+    {
+        let png: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
+        let b_ = "kclMultiBoundary";
+        let mut form = format!(
+            "--{b_}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nmulti\r\n\
+             --{b_}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
+             Content-Type: image/png\r\n\r\n"
+        )
+        .into_bytes();
+        form.extend_from_slice(png);
+        form.extend_from_slice(format!("\r\n--{b_}--\r\n").as_bytes());
+        let (status, _, body) = raw(
+            a.addr,
+            "POST",
+            "/api/jobs",
+            &format!("multipart/form-data; boundary={b_}"),
+            &form,
+        )
+        .await;
+        let job: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert_eq!(status, 201, "{job}");
+        let job_id = job["id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let done = loop {
+            let (_, j) = call(b.addr, "GET", &format!("/api/jobs/{job_id}"), None).await;
+            if j["status"] == "DONE" || j["status"] == "ERROR" {
+                break j;
+            }
+            assert!(Instant::now() < deadline, "OCR not done in 60 s: {j}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(done["status"], "DONE", "{done}");
+        let text = done["items"][0]["text"].as_str().unwrap();
+        assert!(text.contains("quick brown fox"), "{text}");
+        let (status, _) = call(b.addr, "DELETE", &format!("/api/jobs/{job_id}"), None).await;
+        assert_eq!(status, 204);
+        let (status, _) = call(a.addr, "GET", &format!("/api/jobs/{job_id}"), None).await;
+        assert_eq!(status, 404, "deleted for both");
+    }
 
     drop(a);
     drop(b);
