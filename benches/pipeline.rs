@@ -7,8 +7,11 @@
 //! ```sh
 //! KCL_BENCH_AWS_ENDPOINT=http://127.0.0.1:5599 \
 //! KCL_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
-//! cargo bench --features aws --bench pipeline -- 200
+//! OMP_THREAD_LIMIT=1 cargo bench --features aws,tesseract --bench pipeline -- 200
 //! ```
+//!
+//! With `tesseract`, the same for OCR jobs: `n` one-image jobs of a 1000x300 rendered
+//! text, then the OCR worker.
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
@@ -102,6 +105,58 @@ async fn measure(name: &str, vars: HashMap<String, String>, photos: &[Bytes]) {
     kcl.close().await;
 }
 
+/// OCR end to end: `n` one-image jobs (a 1000x300 rendered text), then the OCR worker
+/// until every job is final.
+#[cfg(feature = "tesseract")]
+async fn measure_ocr(name: &str, vars: HashMap<String, String>, n: usize) {
+    const PNG: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let mut ids = Vec::new();
+    let started = Instant::now();
+    for k in 0..n {
+        let job = kcl
+            .services
+            .jobs
+            .create(&format!("bench {k}"), vec![Bytes::from_static(PNG)])
+            .await
+            .unwrap();
+        ids.push(job.job.id);
+    }
+    let create_s = started.elapsed().as_secs_f64();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run(
+        kcl.ocr_tasks.clone(),
+        kcl.services.jobs.clone(),
+        WorkerConfig {
+            wait: Duration::from_secs(1),
+            ..Default::default()
+        },
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let started = Instant::now();
+    for id in &ids {
+        loop {
+            let v = kcl.services.jobs.get(*id).await.unwrap();
+            if v.status.is_final() {
+                assert_eq!(v.status, kcl::domain::ItemStatus::Done, "{v:?}");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let work_s = started.elapsed().as_secs_f64();
+    stop.send(()).unwrap();
+    worker.await.unwrap();
+    println!(
+        "OCR {name:<10} {n} images: jobs created {:.1}/s, worker {:.1} images/s",
+        n as f64 / create_s,
+        n as f64 / work_s
+    );
+    kcl.close().await;
+}
+
 fn rand() -> u32 {
     uuid::Uuid::new_v4().as_u128() as u32 % 1_000_000
 }
@@ -128,7 +183,9 @@ fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     let embedded = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
-    rt.block_on(measure("embedded", embedded, &photos));
+    rt.block_on(measure("embedded", embedded.clone(), &photos));
+    #[cfg(feature = "tesseract")]
+    rt.block_on(measure_ocr("embedded", embedded, n));
     match (aws, std::env::var("KCL_BENCH_DATABASE_URL")) {
         (Some(_), Ok(db)) => {
             let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -142,7 +199,9 @@ fn main() {
                 ]
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
             );
-            rt.block_on(measure("aws (moto)", vars, &photos));
+            rt.block_on(measure("aws (moto)", vars.clone(), &photos));
+            #[cfg(feature = "tesseract")]
+            rt.block_on(measure_ocr("aws (moto)", vars, n));
         }
         _ => eprintln!(
             "KCL_BENCH_AWS_ENDPOINT / KCL_BENCH_DATABASE_URL not set: AWS profile skipped"
