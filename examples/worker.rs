@@ -1,5 +1,6 @@
-//! The queue worker alone: takes thumbnail tasks from the configured queue until
-//! Ctrl-C or SIGTERM, then finishes (or releases) the tasks it holds.
+//! The queue workers alone (thumbnails and OCR, and the OCR sweeper): take tasks from
+//! the configured queues until Ctrl-C or SIGTERM, then finish (or release) the tasks
+//! they hold. With OCR (`--features tesseract`), run it with `OMP_THREAD_LIMIT=1`.
 //!
 //! ```sh
 //! # Beside servers started with KCL_WORKER=off, on the same configuration:
@@ -10,7 +11,6 @@
 
 use std::process::ExitCode;
 
-use kcl::worker::{run, WorkerConfig};
 use kcl::{Config, Kcl};
 
 #[tokio::main]
@@ -28,19 +28,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let wc = WorkerConfig {
-        concurrency: config.worker_concurrency,
-        ..Default::default()
-    };
-    tracing::info!(concurrency = wc.concurrency, "KCL worker started");
-    let stats = run(
-        kcl.tasks.clone(),
-        kcl.services.covers.clone(),
-        wc,
-        kcl::shutdown_signal(),
-    )
-    .await;
-    tracing::info!(?stats, "KCL worker stopped");
+    tracing::info!(
+        concurrency = config.worker_concurrency,
+        "KCL worker started (thumbnail and OCR queues)"
+    );
+    let _ = kcl::spawn_workers(&kcl, config.worker_concurrency, kcl::shutdown_signal()).await;
+    tracing::info!("KCL worker stopped");
     kcl.close().await;
     ExitCode::SUCCESS
 }

@@ -5,12 +5,16 @@ pub mod config;
 mod runtime;
 #[cfg(feature = "http")]
 mod server;
+#[cfg(feature = "worker")]
+mod workers;
 
 pub use config::{Config, ConfigError};
 pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
 pub use runtime::{Kcl, StartError};
 #[cfg(feature = "http")]
 pub use server::serve_from_env;
+#[cfg(feature = "worker")]
+pub use workers::spawn_workers;
 
 /// The HTTP host (axum router, REST API, web UI).
 #[cfg(feature = "http")]

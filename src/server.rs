@@ -1,9 +1,5 @@
 //! The whole server: configuration from the environment, adapters, HTTP.
 
-use std::sync::Arc;
-
-use kcl_core::services::TaskHandler;
-
 use crate::{Config, Kcl};
 
 /// Runs the HTTP server on the profile the environment chooses (see
@@ -27,45 +23,14 @@ pub async fn serve_from_env(
         database = %config.database.describe(),
         "KCL is serving on http://{addr}"
     );
-    // One signal, two listeners: the HTTP server and the in-process worker.
+    // One signal for the HTTP server and the in-process workers.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut background = Vec::new();
-    if config.in_process_worker {
-        let wc = kcl_adapters::worker::WorkerConfig {
-            concurrency: config.worker_concurrency,
-            ..Default::default()
-        };
-        let queues: [(_, Arc<dyn TaskHandler>); 2] = [
-            (kcl.tasks.clone(), kcl.services.covers.clone()),
-            (kcl.ocr_tasks.clone(), kcl.services.jobs.clone()),
-        ];
-        for (queue, handler) in queues {
-            let mut rx = stop_rx.clone();
-            background.push(tokio::spawn(async move {
-                let stats = kcl_adapters::worker::run(queue, handler, wc, async move {
-                    let _ = rx.wait_for(|stop| *stop).await;
-                })
-                .await;
-                tracing::info!(?stats, "worker stopped");
-            }));
-        }
-    }
-    // The sweeper: unfinished OCR items past their deadline become EXPIRED.
-    let jobs = kcl.services.jobs.clone();
-    let mut rx = stop_rx.clone();
-    background.push(tokio::spawn(async move {
-        loop {
-            match jobs.sweep().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "OCR items expired"),
-                Err(e) => tracing::warn!(error = %e, "sweeper failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-                _ = rx.wait_for(|stop| *stop) => break,
-            }
-        }
-    }));
+    let workers = config.in_process_worker.then(|| {
+        let mut rx = stop_rx.clone();
+        crate::workers::spawn_workers(&kcl, config.worker_concurrency, async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+    });
     let mut http_rx = stop_rx;
     let signal = tokio::spawn(async move {
         shutdown.await;
@@ -81,8 +46,8 @@ pub async fn serve_from_env(
     .await?;
     tracing::info!("shutting down");
     signal.abort();
-    for task in background {
-        let _ = task.await;
+    if let Some(w) = workers {
+        let _ = w.await;
     }
     kcl.close().await;
     Ok(())

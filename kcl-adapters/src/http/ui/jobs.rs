@@ -83,7 +83,7 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
     };
     let body = html! {
         p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) " images · created "
-            (view.job.created_at.to_rfc3339()) }
+            (view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) }
         @for (n, item) in view.items.iter().enumerate() {
             h2 { "Image " (n + 1) " · " (badge(item.status)) }
             @if let Some(text) = &item.text {
