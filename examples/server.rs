@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    kcl::ensure_omp_thread_limit();
     kcl::init_tracing();
     match kcl::serve_from_env(kcl::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,

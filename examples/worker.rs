@@ -15,6 +15,7 @@ use kcl::{Config, Kcl};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    kcl::ensure_omp_thread_limit();
     kcl::init_tracing();
     let start = async {
         let config = Config::from_env()?;

@@ -44,6 +44,26 @@ pub use kcl_aws as aws;
 #[cfg(feature = "testkit")]
 pub use kcl_core::testkit;
 
+/// Makes sure `OMP_THREAD_LIMIT=1` is in this process's environment before Tesseract's
+/// OpenMP runtime reads it (at library load, before `main`): when it is missing, the
+/// program starts itself again with it set (Unix), so every host runs Tesseract one
+/// thread per engine. Call it first thing in `main`; a no-op when already set or
+/// without the `tesseract` feature.
+pub fn ensure_omp_thread_limit() {
+    #[cfg(all(unix, feature = "tesseract"))]
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
+            // Only reached when the new image could not start: go on as we are.
+            eprintln!("kcl: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower");
+        }
+    }
+}
+
 /// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do.
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
