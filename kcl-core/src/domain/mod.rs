@@ -11,6 +11,7 @@ mod media;
 mod money;
 mod query;
 mod rental;
+mod sales;
 mod search;
 mod validation;
 
@@ -25,5 +26,11 @@ pub use query::{
     SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
+pub use sales::{
+    validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,
+    SalesReader, SalesRow, SalesValidation, ValidateOptions, MAX_DUPLICATE_KEYS, MAX_ID_CHARS,
+    MAX_KEPT_ERRORS, MAX_PRODUCT_NAME_CHARS, MAX_QUANTITY_THOUSANDTHS, MAX_RAW_CHARS,
+    MAX_RECEIPT_CHARS, MAX_RECORD_BYTES, MIN_SALE_DATE,
+};
 pub use search::{encode_word, fold, words, SearchTerms};
 pub use validation::{FieldError, ValidationError};

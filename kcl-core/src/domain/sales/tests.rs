@@ -1,0 +1,510 @@
+use super::*;
+use std::io::Read;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+}
+
+fn opts() -> ValidateOptions {
+    ValidateOptions::new(today())
+}
+
+fn run(csv: &[u8]) -> Result<SalesValidation, SalesFileError> {
+    validate(csv, opts())
+}
+
+fn rows(csv: &[u8]) -> Vec<RowResult> {
+    SalesReader::new(csv, opts())
+        .unwrap()
+        .map(|i| i.unwrap())
+        .collect()
+}
+
+const HEAD: &str = "store_id,sale_date,receipt_id,sku,product_name,quantity,unit_price,total\n";
+
+/// The one error of a file with HEAD and the given single data line.
+fn err_of(line: &str) -> RowError {
+    let csv = format!("{HEAD}{line}\n");
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!(s.rows_rejected, 1, "{line}: {s:?}");
+    s.errors.into_iter().next().unwrap()
+}
+
+fn ok_of(line: &str) -> SalesRow {
+    let csv = format!("{HEAD}{line}\n");
+    let mut r = rows(csv.as_bytes());
+    assert_eq!(r.len(), 1);
+    r.remove(0).unwrap_or_else(|e| panic!("{line}: {e:?}"))
+}
+
+#[test]
+fn a_valid_row_with_every_column() {
+    let r = ok_of("S1,2026-11-23,R1,789-1,Café,\"1,250\",\"10,00\",\"12,50\"");
+    assert_eq!(r.store_id, "S1");
+    assert_eq!(r.sale_date, NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
+    assert_eq!(r.receipt_id.as_deref(), Some("R1"));
+    assert_eq!(r.sku, "789-1");
+    assert_eq!(r.product_name.as_deref(), Some("Café"));
+    assert_eq!(r.quantity.thousandths(), 1250);
+    assert_eq!(r.unit_price.cents(), 1000);
+    assert_eq!(r.total.unwrap().cents(), 1250);
+    assert_eq!(r.line, 2);
+    assert_eq!(r.revenue_cents(), 1250);
+}
+
+#[test]
+fn optional_columns_may_be_absent_or_empty() {
+    let s = run(b"sku,store_id,sale_date,quantity,unit_price\nA,S,2026-01-01,1,0\n").unwrap();
+    assert_eq!((s.rows_total, s.rows_valid), (1, 1));
+    let r = ok_of("S1,2026-11-23,,A,,2,1.50,");
+    assert_eq!(
+        (&r.receipt_id, &r.product_name, r.total),
+        (&None, &None, None)
+    );
+    assert_eq!(r.revenue_cents(), 300);
+}
+
+#[test]
+fn portuguese_headers_any_order_any_case_and_ignored_columns() {
+    let csv = "Preço Unitário; QUANTIDADE ;Código;Data;Loja;Cupom;Produto;Total;Operador\n\
+               1.234,56;0,5;A1;23/11/2026;L1;C9;Pão;617,28;Ana\n";
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!(s.delimiter, ';');
+    assert_eq!(s.ignored_columns, vec!["Operador".to_owned()]);
+    assert_eq!((s.rows_valid, s.rows_rejected), (1, 0), "{s:?}");
+    let r = rows(csv.as_bytes()).remove(0).unwrap();
+    assert_eq!(r.unit_price.cents(), 123_456);
+    assert_eq!(r.quantity.thousandths(), 500);
+}
+
+#[test]
+fn header_problems_reject_the_file() {
+    assert!(matches!(run(b""), Err(SalesFileError::Empty)));
+    assert!(matches!(
+        run(b"\xEF\xBB\xBF \r\n"),
+        Err(SalesFileError::Empty)
+    ));
+    assert!(matches!(run(HEAD.as_bytes()), Err(SalesFileError::NoRows)));
+    assert!(matches!(
+        run(format!("{HEAD},,,\n,,,,,,,\n\n").as_bytes()),
+        Err(SalesFileError::NoRows)
+    ));
+    match run(b"store_id,sku,quantity\nS,A,1\n") {
+        Err(SalesFileError::MissingColumns(m)) => assert_eq!(m, vec!["sale_date", "unit_price"]),
+        other => panic!("{other:?}"),
+    }
+    match run(b"store_id,loja,sale_date,sku,quantity,unit_price\n") {
+        Err(e @ SalesFileError::DuplicateColumn { .. }) => {
+            assert_eq!(e.code(), "duplicate-column");
+            assert!(e.to_string().contains("store_id"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        run(b"\xFF\xFEs\0t\0"),
+        Err(SalesFileError::UnsupportedEncoding(_))
+    ));
+}
+
+#[test]
+fn binary_garbage_is_refused() {
+    let mut garbage = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..100_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push((x >> 16) as u8);
+    }
+    let e = run(&garbage).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SalesFileError::NotText | SalesFileError::MissingColumns(_)
+        ),
+        "{e:?}"
+    );
+    assert!(matches!(
+        run(b"\0\0\0\0PK\x03\x04"),
+        Err(SalesFileError::NotText)
+    ));
+}
+
+#[test]
+fn bom_crlf_and_lf() {
+    let csv = "\u{FEFF}store_id,sale_date,sku,quantity,unit_price\r\nS,2026-01-01,A,1,1\r\nS,2026-01-02,B,1,1\n";
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!((s.rows_valid, s.rows_rejected), (2, 0), "{s:?}");
+    let r = rows(csv.as_bytes());
+    assert_eq!(r[0].as_ref().unwrap().line, 2);
+    assert_eq!(r[1].as_ref().unwrap().line, 3);
+    // blank lines, CR-only ends: line numbers stay those of the file
+    let csv = "store_id,sale_date,sku,quantity,unit_price\r\n\r\nS,2026-01-01,A,1,1\r\rS,2026-01-01,B,x,1\n\nS,2026-01-01,C,x,1\r\n";
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!(
+        s.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![3, 5]
+    );
+}
+
+#[test]
+fn windows_1252_is_detected_and_converted_or_refused() {
+    let csv = b"loja;data;codigo;produto;quantidade;preco_unitario\nS;2026-01-01;A;P\xE3o de a\xE7\xFAcar;1;1,00\n";
+    let s = run(csv).unwrap();
+    assert_eq!(s.encoding, DetectedEncoding::Windows1252);
+    let r = rows(csv).remove(0).unwrap();
+    assert_eq!(r.product_name.as_deref(), Some("Pão de açúcar"));
+    let utf8 = run(b"sku,store_id,sale_date,quantity,unit_price\nA,S,2026-01-01,1,0\n").unwrap();
+    assert_eq!(utf8.encoding, DetectedEncoding::Utf8);
+    let mut o = opts();
+    o.encoding = EncodingPolicy::Utf8Only;
+    let s = validate(&csv[..], o).unwrap();
+    assert_eq!(s.errors[0].code, "bad-encoding");
+    assert_eq!(s.errors[0].column, Some("product_name"));
+}
+
+#[test]
+fn quoted_fields_per_rfc_4180() {
+    let r = ok_of("S,2026-01-01,R,A,\"Vinho \"\"Tinto\"\", 750 ml\",1,\"1,234.50\",");
+    assert_eq!(r.product_name.as_deref(), Some("Vinho \"Tinto\", 750 ml"));
+    assert_eq!(r.unit_price.cents(), 123_450);
+    // A quoted field may span lines, but a line break is a control character; the
+    // next record's line number accounts for it.
+    let csv = format!("{HEAD}S,2026-01-01,R,A,\"two\nlines\",1,1,\nS,2026-01-01,R,B,P,1,1,\n");
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!(
+        (s.errors[0].code, s.errors[0].line),
+        ("control-character", 2)
+    );
+    assert_eq!(rows(csv.as_bytes())[1].as_ref().unwrap().line, 4);
+}
+
+#[test]
+fn every_row_rule_has_its_code() {
+    let cases: &[(&str, Option<&str>, &str)] = &[
+        ("S,2026-01-01,R,A,P,1,1", None, "bad-field-count"),
+        ("S,2026-01-01,R,A,P,1,1,1,1", None, "bad-field-count"),
+        (",2026-01-01,R,A,P,1,1,", Some("store_id"), "missing"),
+        ("S,,R,A,P,1,1,", Some("sale_date"), "missing"),
+        ("S,2026-01-01,R,,P,1,1,", Some("sku"), "missing"),
+        ("S,2026-01-01,R,A,P,,1,", Some("quantity"), "missing"),
+        ("S,2026-01-01,R,A,P,1,,", Some("unit_price"), "missing"),
+        (
+            "loja 1,2026-01-01,R,A,P,1,1,",
+            Some("store_id"),
+            "bad-format",
+        ),
+        ("S,2026-01-01,R,a/b,P,1,1,", Some("sku"), "bad-format"),
+        (
+            "S,2026-01-01,R,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,P,1,1,",
+            Some("sku"),
+            "bad-format",
+        ),
+        ("S,31/02/2026,R,A,P,1,1,", Some("sale_date"), "bad-date"),
+        ("S,2026-13-01,R,A,P,1,1,", Some("sale_date"), "bad-date"),
+        ("S,yesterday,R,A,P,1,1,", Some("sale_date"), "bad-date"),
+        ("S,02/12/2026,R,A,P,1,1,", Some("sale_date"), "future-date"),
+        ("S,31/12/1999,R,A,P,1,1,", Some("sale_date"), "date-too-old"),
+        ("S,2026-01-01,R,A,P,-2,1,", Some("quantity"), "not-positive"),
+        ("S,2026-01-01,R,A,P,0,1,", Some("quantity"), "not-positive"),
+        (
+            "S,2026-01-01,R,A,P,1.2345,1,",
+            Some("quantity"),
+            "too-many-decimals",
+        ),
+        ("S,2026-01-01,R,A,P,abc,1,", Some("quantity"), "bad-number"),
+        (
+            "S,2026-01-01,R,A,P,99999999,1,",
+            Some("quantity"),
+            "too-large",
+        ),
+        ("S,2026-01-01,R,A,P,1,-1,", Some("unit_price"), "negative"),
+        (
+            "S,2026-01-01,R,A,P,1,0.999,",
+            Some("unit_price"),
+            "too-many-decimals",
+        ),
+        (
+            "S,2026-01-01,R,A,P,1,1e3,",
+            Some("unit_price"),
+            "bad-number",
+        ),
+        (
+            "S,2026-01-01,R,A,P,1,2000000000,",
+            Some("unit_price"),
+            "too-large",
+        ),
+        (
+            "S,2026-01-01,R,A,P,2,1.50,3.02",
+            Some("total"),
+            "total-mismatch",
+        ),
+        ("S,2026-01-01,R,A,P,1,1,-1", Some("total"), "negative"),
+        (
+            "S,2026-01-01,R,A,P\u{7},1,1,",
+            Some("product_name"),
+            "control-character",
+        ),
+        (
+            "S,2026-01-01,R,A,P\0,1,1,",
+            Some("product_name"),
+            "control-character",
+        ),
+        (
+            "S,2026-01-01,R\tX,A,P,1,1,",
+            Some("receipt_id"),
+            "control-character",
+        ),
+    ];
+    for (line, column, code) in cases {
+        let e = err_of(line);
+        assert_eq!((e.column, e.code), (*column, *code), "{line}: {e:?}");
+        assert_eq!(e.line, 2);
+        assert!(!e.message.is_empty());
+    }
+    let long_name = format!("S,2026-01-01,R,A,{},1,1,", "é".repeat(201));
+    assert_eq!(err_of(&long_name).code, "too-long");
+    assert!(ok_of(&format!("S,2026-01-01,R,A,{},1,1,", "é".repeat(200)))
+        .product_name
+        .is_some());
+    let long_receipt = format!("S,2026-01-01,{},A,P,1,1,", "9".repeat(65));
+    assert_eq!(err_of(&long_receipt).code, "too-long");
+    // boundaries that pass
+    ok_of("S,2026-12-01,R,A,P,1,1,");
+    ok_of("S,01/01/2000,R,A,P,1,1,");
+    ok_of("S,2026-01-01,R,A,P,0.001,0,0");
+    ok_of("S,2026-01-01,R,A,P,3,0.33,1.00"); // 0.99 vs 1.00: within one cent
+    ok_of("S,2026-01-01,R,A,P,1.5,\"1,99\",2.99"); // 2.985 rounds either way
+    assert_eq!(
+        err_of("S,2026-01-01,R,A,P,3,0.33,1.01").code,
+        "total-mismatch"
+    );
+}
+
+#[test]
+fn semicolon_files_with_comma_decimals() {
+    let csv = "loja;data;cupom;codigo;quantidade;preco_unitario;total\n\
+               S;23/11/2026;1;A;0,755;12,90;9,74\n\
+               S;23/11/2026;1;B;2;1.299,00;2.598,00\n";
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!((s.rows_valid, s.rows_rejected), (2, 0), "{s:?}");
+    let r = rows(csv.as_bytes());
+    assert_eq!(r[0].as_ref().unwrap().quantity.thousandths(), 755);
+    assert_eq!(r[1].as_ref().unwrap().unit_price.cents(), 129_900);
+}
+
+#[test]
+fn duplicates_need_a_receipt() {
+    let csv = format!(
+        "{HEAD}S,2026-01-01,R1,A,P,1,1,\nS,2026-01-01,R1,B,P,1,1,\nS,2026-01-01,R2,A,P,1,1,\nS,2026-01-01,R1,A,Q,2,1,\nS,2026-01-01,,A,P,1,1,\nS,2026-01-01,,A,P,1,1,\n"
+    );
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!((s.rows_total, s.rows_valid, s.rows_rejected), (6, 5, 1));
+    assert_eq!(s.errors[0].code, "duplicate-line");
+    assert_eq!(s.errors[0].line, 5);
+    assert!(s.duplicate_check_complete);
+}
+
+#[test]
+fn the_duplicate_set_is_capped() {
+    let mut csv = HEAD.to_owned();
+    for i in 0..10 {
+        csv.push_str(&format!("S,2026-01-01,R{i},A,P,1,1,\n"));
+    }
+    csv.push_str("S,2026-01-01,R0,A,P,1,1,\n"); // remembered: caught
+    csv.push_str("S,2026-01-01,R9,A,P,1,1,\n"); // past the cap: missed
+    let mut o = opts();
+    o.max_duplicate_keys = 5;
+    let s = validate(csv.as_bytes(), o).unwrap();
+    assert_eq!((s.rows_valid, s.rows_rejected), (11, 1));
+    assert!(!s.duplicate_check_complete);
+}
+
+#[test]
+fn formula_text_is_accepted_as_data() {
+    let r = ok_of("S,2026-01-01,R,A,=cmd|' /C calc'!A0,1,1,");
+    assert_eq!(r.product_name.as_deref(), Some("=cmd|' /C calc'!A0"));
+}
+
+#[test]
+fn mixed_delimiters_give_bad_field_count() {
+    let csv =
+        "store_id;sale_date;sku;quantity;unit_price\nS;2026-01-01;A;1;1\nS,2026-01-01,B,1,1\n";
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!((s.rows_valid, s.rows_rejected), (1, 1));
+    assert_eq!((s.errors[0].code, s.errors[0].line), ("bad-field-count", 3));
+    assert_eq!(s.errors[0].raw, "S,2026-01-01,B,1,1");
+}
+
+#[test]
+fn unbalanced_quotes_are_a_file_error_with_the_line() {
+    let csv = format!(
+        "{HEAD}S,2026-01-01,R,A,P,1,1,\nS,2026-01-01,R,B,\"open,1,1,\nS,2026-01-01,R,C,P,1,1,\n"
+    );
+    let mut r = SalesReader::new(csv.as_bytes(), opts()).unwrap();
+    assert!(r.next().unwrap().unwrap().is_ok());
+    match r.next() {
+        Some(Err(SalesFileError::UnbalancedQuote { line })) => assert_eq!(line, 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.next().is_none());
+    assert!(matches!(
+        run(csv.as_bytes()),
+        Err(SalesFileError::UnbalancedQuote { line: 3 })
+    ));
+}
+
+#[test]
+fn raw_text_is_bounded_and_rejected_rows_keep_their_reason() {
+    let name = "x".repeat(5000);
+    let e = err_of(&format!("S,2026-01-01,R,A,{name},1,1,"));
+    assert_eq!(e.code, "too-long");
+    assert_eq!(e.raw.chars().count(), MAX_RAW_CHARS);
+    assert!(e.to_string().starts_with("line 2: product_name:"));
+}
+
+#[test]
+fn errors_are_counted_all_but_kept_first_n() {
+    let mut csv = HEAD.to_owned();
+    for _ in 0..250 {
+        csv.push_str("S,2026-01-01,R,A,P,-1,1,\n");
+    }
+    csv.push_str("S,2026-01-01,R,A,P,1,1,\n");
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!((s.rows_total, s.rows_valid, s.rows_rejected), (251, 1, 250));
+    assert_eq!(s.errors.len(), MAX_KEPT_ERRORS);
+    assert_eq!(s.errors[99].line, 101);
+    assert_eq!(
+        s.date_range,
+        Some((
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+        ))
+    );
+}
+
+/// Yields `len` bytes of `fill` after `prefix`, never holding them.
+struct Endless {
+    prefix: Vec<u8>,
+    pos: usize,
+    left: u64,
+    fill: u8,
+    read_total: u64,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos < self.prefix.len() {
+            let n = (self.prefix.len() - self.pos).min(buf.len());
+            buf[..n].copy_from_slice(&self.prefix[self.pos..self.pos + n]);
+            self.pos += n;
+            self.read_total += n as u64;
+            return Ok(n);
+        }
+        let n = (self.left.min(buf.len() as u64)) as usize;
+        buf[..n].fill(self.fill);
+        self.left -= n as u64;
+        self.read_total += n as u64;
+        Ok(n)
+    }
+}
+
+const HUNDRED_MB: u64 = 100 * 1024 * 1024;
+
+#[test]
+fn a_huge_line_is_refused_without_reading_it_all() {
+    // A 100 MB data line: refused once the limit is passed, long before the end.
+    let mut src = Endless {
+        prefix: format!("{HEAD}S,2026-01-01,R,A,P,1,1,\n").into_bytes(),
+        pos: 0,
+        left: HUNDRED_MB,
+        fill: b'a',
+        read_total: 0,
+    };
+    let e = validate(&mut src, opts()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SalesFileError::RecordTooLong {
+                line: 3,
+                limit: MAX_RECORD_BYTES
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        src.read_total < 4 * MAX_RECORD_BYTES as u64,
+        "read {}",
+        src.read_total
+    );
+    // A 100 MB header line.
+    let mut src = Endless {
+        prefix: Vec::new(),
+        pos: 0,
+        left: HUNDRED_MB,
+        fill: b'a',
+        read_total: 0,
+    };
+    let e = validate(&mut src, opts()).unwrap_err();
+    assert!(
+        matches!(e, SalesFileError::RecordTooLong { line: 1, .. }),
+        "{e:?}"
+    );
+    assert!(src.read_total < 4 * MAX_RECORD_BYTES as u64);
+    // An open quote followed by 100 MB of lines: one record spanning them, refused.
+    let mut src = Endless {
+        prefix: format!("{HEAD}S,2026-01-01,R,A,\"P").into_bytes(),
+        pos: 0,
+        left: HUNDRED_MB,
+        fill: b'\n',
+        read_total: 0,
+    };
+    let e = validate(&mut src, opts()).unwrap_err();
+    assert!(
+        matches!(e, SalesFileError::RecordTooLong { line: 2, .. }),
+        "{e:?}"
+    );
+    assert!(src.read_total < 4 * MAX_RECORD_BYTES as u64);
+}
+
+#[test]
+fn many_short_lines_are_fine_and_limits_are_per_record() {
+    let mut csv = HEAD.to_owned();
+    for i in 0..20_000 {
+        csv.push_str(&format!("S,2026-01-01,R{i},A,P,1,1,\n"));
+    }
+    assert!(csv.len() > 4 * MAX_RECORD_BYTES);
+    let s = run(csv.as_bytes()).unwrap();
+    assert_eq!(s.rows_valid, 20_000);
+    // just under the limit passes the guard (then fails a field rule)
+    let mut o = opts();
+    o.max_record_bytes = 200;
+    let near = format!("{HEAD}S,2026-01-01,R,A,{},1,1,\n", "x".repeat(150));
+    assert_eq!(validate(near.as_bytes(), o.clone()).unwrap().rows_valid, 1);
+    let over = format!("{HEAD}S,2026-01-01,R,A,{},1,1,\n", "x".repeat(250));
+    assert!(matches!(
+        validate(over.as_bytes(), o),
+        Err(SalesFileError::RecordTooLong {
+            line: 2,
+            limit: 200
+        })
+    ));
+}
+
+#[test]
+fn reader_errors_surface_as_io() {
+    struct Failing(usize);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            self.0 -= 1;
+            let line = format!("{HEAD}S,2026-01-01,R,A,P,1,1,\n");
+            let n = line.len().min(buf.len());
+            buf[..n].copy_from_slice(&line.as_bytes()[..n]);
+            Ok(n)
+        }
+    }
+    let e = validate(Failing(1), opts()).unwrap_err();
+    assert!(matches!(e, SalesFileError::Io(_)), "{e:?}");
+    assert_eq!(e.code(), "io");
+}
