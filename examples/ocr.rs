@@ -43,6 +43,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Starts again with OMP_THREAD_LIMIT=1 when it is missing (Unix); see docs/ocr.md.
+    kcl::ensure_omp_thread_limit();
     let args = Args::parse();
     if std::env::var("OMP_THREAD_LIMIT").as_deref() != Ok("1") {
         eprintln!(
