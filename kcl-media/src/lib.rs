@@ -218,31 +218,7 @@ fn decode_with_image(
     header: header::Header,
     data: &[u8],
 ) -> Result<(Pixels, Orientation), ImageError> {
-    if format == ImageFormat::Jpeg && !header::jpeg_is_complete(data) {
-        return Err(ImageError::Corrupt(
-            "JPEG: truncated (no end-of-image marker after the scan)".to_owned(),
-        ));
-    }
-    let image_format = match format {
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::WebP => image::ImageFormat::WebP,
-        ImageFormat::Gif => image::ImageFormat::Gif,
-    };
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(header.width);
-    limits.max_image_height = Some(header.height);
-    // At most 16 bits x 4 channels a pixel, plus slack for the decoders' own buffers.
-    limits.max_alloc = Some(u64::from(header.width) * u64::from(header.height) * 8 + (4 << 20));
-    let mut reader = ImageReader::with_format(Cursor::new(data), image_format);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(from_image)?;
-    let orientation = match format {
-        ImageFormat::Jpeg => header.orientation.and_then(Orientation::from_exif),
-        _ => decoder.orientation().ok(),
-    }
-    .unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(from_image)?;
+    let (image, orientation) = decode_full(format, &header, data)?;
     let (width, height) = (image.width(), image.height());
     let pixels = if image.color().has_alpha() {
         let rgba = image.into_rgba8().into_raw();
@@ -363,6 +339,42 @@ impl ImageThumbnailer {
             height,
         })
     }
+}
+
+/// Decodes a whole image whose header was checked: truncated JPEGs refused, the
+/// decoder's allocations bounded by the header's size; returns the image and the
+/// orientation to apply (EXIF for JPEG, the decoder's for the others).
+pub(crate) fn decode_full(
+    format: ImageFormat,
+    header: &header::Header,
+    data: &[u8],
+) -> Result<(DynamicImage, Orientation), ImageError> {
+    if format == ImageFormat::Jpeg && !header::jpeg_is_complete(data) {
+        return Err(ImageError::Corrupt(
+            "JPEG: truncated (no end-of-image marker after the scan)".to_owned(),
+        ));
+    }
+    let image_format = match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::WebP => image::ImageFormat::WebP,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+    };
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(header.width);
+    limits.max_image_height = Some(header.height);
+    // At most 16 bits x 4 channels a pixel, plus slack for the decoders' own buffers.
+    limits.max_alloc = Some(u64::from(header.width) * u64::from(header.height) * 8 + (4 << 20));
+    let mut reader = ImageReader::with_format(Cursor::new(data), image_format);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(from_image)?;
+    let orientation = match format {
+        ImageFormat::Jpeg => header.orientation.and_then(Orientation::from_exif),
+        _ => decoder.orientation().ok(),
+    }
+    .unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(from_image)?;
+    Ok((image, orientation))
 }
 
 #[cfg(test)]

@@ -2,15 +2,13 @@
 
 use std::ffi::CString;
 use std::fmt;
-use std::io::Cursor;
 use std::sync::{Mutex, PoisonError};
 
 use fast_image_resize::{
     images::Image as FirImage, FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer,
 };
-use image::metadata::Orientation;
-use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, Limits};
-use kcl_core::ports::{ImageError, ImageFormat, ImageLimits, OcrEngine, OcrError, OcrText};
+use image::GrayImage;
+use kcl_core::ports::{ImageError, ImageLimits, OcrEngine, OcrError, OcrText};
 use leptess::tesseract::TessApi;
 use leptess::Variable;
 
@@ -318,35 +316,8 @@ fn from_image_error(err: ImageError) -> OcrError {
 /// makes it 8-bit grayscale, transparent parts white.
 fn decode_gray(data: &[u8], limits: &ImageLimits) -> Result<GrayImage, OcrError> {
     let (format, header) = crate::check(data, limits).map_err(from_image_error)?;
-    if format == ImageFormat::Jpeg && !crate::header::jpeg_is_complete(data) {
-        return Err(OcrError::Corrupt(
-            "JPEG: truncated (no end-of-image marker after the scan)".to_owned(),
-        ));
-    }
-    let image_format = match format {
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::WebP => image::ImageFormat::WebP,
-        ImageFormat::Gif => image::ImageFormat::Gif,
-    };
-    let mut image_limits = Limits::default();
-    image_limits.max_image_width = Some(header.width);
-    image_limits.max_image_height = Some(header.height);
-    // At most 16 bits x 4 channels a pixel, plus slack for the decoders' own buffers.
-    image_limits.max_alloc =
-        Some(u64::from(header.width) * u64::from(header.height) * 8 + (4 << 20));
-    let mut reader = ImageReader::with_format(Cursor::new(data), image_format);
-    reader.limits(image_limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| from_image_error(crate::from_image(e)))?;
-    let orientation = match format {
-        ImageFormat::Jpeg => header.orientation.and_then(Orientation::from_exif),
-        _ => decoder.orientation().ok(),
-    }
-    .unwrap_or(Orientation::NoTransforms);
-    let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| from_image_error(crate::from_image(e)))?;
+    let (mut image, orientation) =
+        crate::decode_full(format, &header, data).map_err(from_image_error)?;
     image.apply_orientation(orientation);
     Ok(if image.color().has_alpha() {
         let la = image.into_luma_alpha8();
