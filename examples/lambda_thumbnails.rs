@@ -20,7 +20,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .init();
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
-    let give_up_after = kcl::ports::QueueConfig::default().max_receives;
+    // The queue's own receive limit, so the last attempt is recorded before SQS
+    // moves the message to the dead-letter queue.
+    let give_up_after = kcl.tasks.config().unwrap_or_default().max_receives;
     kcl::lambda::run_sqs_handler(kcl.services.covers.clone(), give_up_after).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Thumbnails every image in a folder.
 //!
 //! ```sh
-//! cargo run --release --example thumbnail -- --size 256 [--threads N] IN_DIR OUT_DIR
+//! cargo run --release --example thumbnail --features fast-jpeg -- --size 256 [--threads N] IN_DIR OUT_DIR
 //! ```
 //!
 //! Writes `OUT_DIR/<name>.jpg` (or `.png` for sources with transparency), prints each

@@ -204,7 +204,10 @@ impl Kcl {
         };
         if let QueueKind::Sqs(name) = &config.queue {
             relational.tasks = Some(cloud.sqs(name).await?);
-            relational.ocr_tasks = Some(cloud.sqs(&format!("{name}-ocr")).await?);
+            // OCR tasks have their own queue, needed only where OCR is built in.
+            if cfg!(feature = "tesseract") {
+                relational.ocr_tasks = Some(cloud.sqs(&format!("{name}-ocr")).await?);
+            }
         }
         if let Some(table) = &config.audit_table {
             let (audit, probe) = cloud.audit(table).await?;

@@ -333,6 +333,39 @@ async fn flow(sqlite: bool) {
     assert_eq!(st[1]["status"], "DONE");
 
     bad_input(&p, &book).await;
+
+    // Deleting the book deletes its cover files.
+    let (v, files) = {
+        let b = get(&p.app, &format!("/api/books/{book}")).await;
+        (
+            b.body["version"].as_u64().unwrap(),
+            p.kcl
+                .blobs
+                .list(&format!("uploads/{book}/"), 10)
+                .await
+                .unwrap()
+                .len(),
+        )
+    };
+    assert!(files >= 1);
+    let del = Request::delete(format!("/api/books/{book}?version={v}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&p.app, del).await.status, StatusCode::NO_CONTENT);
+    assert!(p
+        .kcl
+        .blobs
+        .list(&format!("uploads/{book}/"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(p
+        .kcl
+        .blobs
+        .list(&format!("thumb/{book}/"), 10)
+        .await
+        .unwrap()
+        .is_empty());
     p.kcl.close().await;
 }
 

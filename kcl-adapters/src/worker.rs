@@ -44,8 +44,12 @@ pub struct WorkerConfig {
     /// How long a received message stays hidden per extension while its task runs.
     pub visibility: Duration,
     /// After this many receives, a message that still asks for a retry is recorded as
-    /// failed and left to the dead-letter queue (set it to the queue's `max_receives`).
+    /// failed and left to the dead-letter queue. The queue's own `max_receives` wins
+    /// when the queue knows it ([`TaskQueue::config`]).
     pub give_up_after: u32,
+    /// Longest a task may run before it is abandoned and retried later (a decoder or
+    /// OCR run that never returns must not hold a slot forever).
+    pub task_deadline: Duration,
     /// How long shutdown waits for running tasks before releasing them to other workers.
     pub grace: Duration,
 }
@@ -57,6 +61,7 @@ impl Default for WorkerConfig {
             wait: Duration::from_secs(20),
             visibility: Duration::from_secs(30),
             give_up_after: QueueConfig::default().max_receives,
+            task_deadline: Duration::from_secs(600),
             grace: Duration::from_secs(25),
         }
     }
@@ -112,6 +117,13 @@ pub async fn run(
     config: WorkerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> WorkerStats {
+    // The queue's own numbers win: giving up exactly at its receive limit is what
+    // records a failure before the queue dead-letters the message.
+    let mut config = config;
+    if let Some(q) = queue.config() {
+        config.give_up_after = q.max_receives;
+        config.visibility = config.visibility.min(q.visibility_timeout);
+    }
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let counters = Arc::new(Counters::default());
     let mut running = JoinSet::new();
@@ -209,6 +221,9 @@ async fn run_one(
     let outcome = tokio::select! {
         o = handler.handle(&d.body) => o,
         _ = heartbeat => unreachable!("the heartbeat never ends"),
+        _ = tokio::time::sleep(config.task_deadline) => TaskOutcome::Retry(format!(
+            "the task ran over its {:?} deadline", config.task_deadline
+        )),
     };
     let ms = started.elapsed().as_millis() as u64;
     match outcome {

@@ -60,6 +60,7 @@ fn config() -> WorkerConfig {
         wait: Duration::from_millis(100),
         visibility: Duration::from_secs(2),
         give_up_after: 2,
+        task_deadline: Duration::from_secs(60),
         grace: Duration::from_millis(300),
     }
 }

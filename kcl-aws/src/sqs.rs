@@ -242,6 +242,10 @@ fn stale<E: aws_sdk_sqs::error::ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> 
 
 #[async_trait]
 impl TaskQueue for SqsQueue {
+    fn config(&self) -> Option<QueueConfig> {
+        Some(self.config)
+    }
+
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         QueueConfig::check_body(body)?;
         let out = self

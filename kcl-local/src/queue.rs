@@ -205,6 +205,10 @@ async fn claim(conn: &mut SqliteConnection, seq: i64, hidden_until: i64) -> Atte
 
 #[async_trait]
 impl TaskQueue for SqliteQueue {
+    fn config(&self) -> Option<QueueConfig> {
+        Some(self.config)
+    }
+
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         QueueConfig::check_body(body)?;
         let id = Uuid::new_v4().to_string();

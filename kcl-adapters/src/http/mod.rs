@@ -33,6 +33,10 @@ pub use problem::Problem;
 /// Longest a request may take before it is answered `503 timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Longest an upload (a cover, an OCR job) may take, body included: slow links need
+/// minutes for 100 MiB.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Largest JSON or form body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -47,15 +51,31 @@ pub fn router(services: Services) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(
-                    problem::timed_out,
-                ))
-                .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT)),
-        )
+        .layer(axum::middleware::from_fn(deadline))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Answers `503 timeout` when a request runs over [`REQUEST_TIMEOUT`] (uploads:
+/// [`UPLOAD_TIMEOUT`]). Handlers that commit several steps run them in a task of
+/// their own, so a timeout or a client hanging up never cuts a commit in half.
+async fn deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let upload = req.method() == axum::http::Method::POST
+        && (path.ends_with("/cover") || path == "/api/jobs" || path == "/ui/jobs");
+    let limit = if upload {
+        UPLOAD_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => problem::timed_out_problem().into_response(),
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains in-flight

@@ -133,7 +133,7 @@ pub(crate) async fn method_not_allowed() -> Problem {
     )
 }
 
-pub(crate) async fn timed_out(_: tower::BoxError) -> Problem {
+pub(crate) fn timed_out_problem() -> Problem {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "timeout",

@@ -105,6 +105,10 @@ impl MemoryQueue {
 
 #[async_trait]
 impl TaskQueue for MemoryQueue {
+    fn config(&self) -> Option<QueueConfig> {
+        Some(self.config)
+    }
+
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         QueueConfig::check_body(body)?;
         let id = Uuid::new_v4().to_string();

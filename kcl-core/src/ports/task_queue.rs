@@ -108,6 +108,13 @@ pub trait TaskQueue: Send + Sync {
     /// Approximate counts.
     async fn stats(&self) -> Result<QueueStats, QueueError>;
 
+    /// The queue's own visibility timeout and receive limit (SQS reads them from the
+    /// queue's attributes), so workers give up and extend visibility by the same
+    /// numbers; `None` when unknown.
+    fn config(&self) -> Option<QueueConfig> {
+        None
+    }
+
     /// Sends several messages; returns their ids in order. All bodies are checked
     /// before any is sent. Adapters with a batch call (SQS) send 10 per request.
     async fn send_batch(&self, bodies: &[&str]) -> Result<Vec<String>, QueueError> {

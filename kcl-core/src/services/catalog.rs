@@ -45,6 +45,7 @@ struct BookCursor {
 /// The catalog: books with optimistic concurrency, listing, search and history.
 pub struct CatalogService {
     books: Arc<dyn BookRepo>,
+    blobs: Arc<dyn crate::ports::BlobStore>,
     audit: Arc<dyn AuditLog>,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
@@ -81,6 +82,7 @@ impl CatalogService {
     pub(crate) fn new(p: &Ports, settings: &super::Settings) -> Self {
         Self {
             books: p.books.clone(),
+            blobs: p.blobs.clone(),
             audit: p.audit.clone(),
             cache: p.cache.clone(),
             clock: p.clock.clone(),
@@ -174,6 +176,16 @@ impl CatalogService {
             check_version(v)?;
         }
         let book = self.books.delete(id, expected_version).await?;
+        // The cover's files go with the book (best effort: an orphan file is harmless).
+        if let Some(cover) = &book.cover {
+            for k in std::iter::once(&cover.original).chain(cover.thumbnail.iter()) {
+                if let Ok(key) = crate::ports::BlobKey::parse(k) {
+                    if let Err(e) = self.blobs.delete(&key).await {
+                        tracing::warn!(key = %k, error = %e, "could not delete a deleted book's cover");
+                    }
+                }
+            }
+        }
         self.committed(self.event(AuditAction::Deleted, id, &book))
             .await;
         Ok(())

@@ -265,7 +265,8 @@ impl CoverService {
                 .await;
             return Err(undo(ServiceError::Unavailable(Box::new(e))).await);
         }
-        if let Some(old) = previous {
+        // (An S3 event for this very upload may have linked it already: keep it.)
+        if let Some(old) = previous.filter(|p| p.original != key.as_str()) {
             self.remove_files(&old).await;
         }
         self.catalog
@@ -400,6 +401,16 @@ impl CoverService {
         }
         // Dropped straight into the bucket (an S3 event): there is no status yet.
         let dropped_in = before.is_none();
+        // An object dropped into the bucket skipped the upload's checks: look at its
+        // size before reading it into memory.
+        if let Ok(meta) = self.blobs.head(key).await {
+            if meta.size > self.settings.limits.max_bytes {
+                return Err(Stop::Fail(format!(
+                    "the image has {} bytes; the limit is {}",
+                    meta.size, self.settings.limits.max_bytes
+                )));
+            }
+        }
         let blob: Blob = match self.blobs.get(key).await {
             Ok(b) => b,
             Err(BlobStoreError::NotFound(_)) if dropped_in => return Err(Stop::Quiet),

@@ -218,11 +218,20 @@ impl JobService {
         let expires_at = now
             + chrono::Duration::from_std(self.settings.retention)
                 .unwrap_or(chrono::Duration::days(2));
+        // Hashing up to 100 MiB is CPU work: off the async runtime.
+        let to_hash = images.clone();
+        let hashes = tokio::task::spawn_blocking(move || {
+            to_hash
+                .iter()
+                .map(|i| format!("{:x}", Sha256::digest(i)))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         let mut first_by_hash: HashMap<String, ItemId> = HashMap::new();
         let mut items = Vec::with_capacity(images.len());
-        for (img, format) in images.iter().zip(&formats) {
+        for (hash, format) in hashes.into_iter().zip(&formats) {
             let id = ItemId(self.ids.new_id());
-            let hash = format!("{:x}", Sha256::digest(img));
             let duplicate_of = first_by_hash.get(&hash).copied();
             first_by_hash.entry(hash.clone()).or_insert(id);
             items.push(JobItem {
@@ -275,9 +284,11 @@ impl JobService {
             .collect();
         let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
         if let Err(e) = self.tasks.send_batch(&refs).await {
-            // Tasks already sent find no job and are acked quietly.
-            let _ = self.jobs.delete(job.id).await;
-            self.remove_blobs(&stored).await;
+            // Tasks already sent find no job and are acked quietly. If even the undo
+            // fails, the images stay with the job: the sweeper expires its items.
+            if self.jobs.delete(job.id).await.is_ok() {
+                self.remove_blobs(&stored).await;
+            }
             return Err(ServiceError::Unavailable(Box::new(e)));
         }
         self.audit(

@@ -110,7 +110,11 @@ pub(crate) async fn upload(
 ) -> Result<Response, ApiError> {
     let limit = s.covers.settings().limits.max_bytes;
     let data = read_upload(req, limit).await?;
-    let accepted = s.covers.upload(BookId(id), data).await?;
+    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
+    let covers = s.covers.clone();
+    let accepted = tokio::spawn(async move { covers.upload(BookId(id), data).await })
+        .await
+        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
     let url = status_url(&accepted.key);
     let mut res = (
         StatusCode::ACCEPTED,

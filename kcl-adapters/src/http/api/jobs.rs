@@ -57,7 +57,11 @@ pub(crate) async fn read_job_form(
                     )));
                 }
                 let data = field.bytes().await.map_err(|e| {
-                    Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large(format!("the request is over the {max_bytes}-byte limit"))
+                    } else {
+                        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
+                    }
                 })?;
                 total += data.len() as u64;
                 if total > max_bytes {
@@ -82,7 +86,11 @@ pub(crate) async fn read_job_form(
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
     let set = *s.jobs.settings();
     let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
-    let job = s.jobs.create(&name, images).await?;
+    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
+    let jobs = s.jobs.clone();
+    let job = tokio::spawn(async move { jobs.create(&name, images).await })
+        .await
+        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
     let location = format!("/api/jobs/{}", job.job.id);
     let mut res = (StatusCode::CREATED, Json(job)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {

@@ -159,6 +159,10 @@ pub(crate) async fn upload_cover(
     let ApiPath(id) = or_page!(id);
     let limit = s.covers.settings().limits.max_bytes;
     let data = or_page!(crate::http::api::read_upload(req, limit).await);
-    or_page!(s.covers.upload(BookId(id), data).await);
+    let covers = s.covers.clone();
+    let done = tokio::spawn(async move { covers.upload(BookId(id), data).await }).await;
+    or_page!(done
+        .map_err(|e| ServiceError::Internal(Box::new(e)))
+        .and_then(|r| r));
     Redirect::to(&format!("/books/{id}")).into_response()
 }

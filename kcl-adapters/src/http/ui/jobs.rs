@@ -108,7 +108,12 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response 
             Ok(v) => v,
             Err(p) => return error_page(p),
         };
-    match s.jobs.create(&name, images).await {
+    let jobs = s.jobs.clone();
+    let created = tokio::spawn(async move { jobs.create(&name, images).await })
+        .await
+        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
+        .and_then(|r| r);
+    match created {
         Ok(v) => Redirect::to(&format!("/jobs/{}", v.job.id)).into_response(),
         Err(e) => error_page(e.into()),
     }
