@@ -94,7 +94,8 @@ pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Probl
     }
 }
 
-fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
+/// A multipart read error: 413 when the body went over `limit`, else 400.
+pub(super) fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         too_large(limit)
     } else {

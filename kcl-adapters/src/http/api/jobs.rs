@@ -10,7 +10,7 @@ use kcl_core::Services;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::covers::MULTIPART_OVERHEAD;
+use super::covers::{multipart_problem, MULTIPART_OVERHEAD};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::problem::{ApiError, Problem};
 
@@ -36,33 +36,20 @@ pub(crate) async fn read_job_form(
         .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
     let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
     loop {
-        let field = form.next_field().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(format!("the request is over the {max_bytes}-byte limit"))
-            } else {
-                Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
-            }
-        })?;
+        let read_error = |e: axum::extract::multipart::MultipartError| {
+            multipart_problem(e.status(), e.body_text(), max_bytes)
+        };
+        let field = form.next_field().await.map_err(read_error)?;
         let Some(field) = field else { break };
         match field.name() {
-            Some("name") => {
-                name = Some(field.text().await.map_err(|e| {
-                    Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
-                })?)
-            }
+            Some("name") => name = Some(field.text().await.map_err(read_error)?),
             Some("images") => {
                 if images.len() == max_images {
                     return Err(too_large(format!(
                         "a job takes at most {max_images} images"
                     )));
                 }
-                let data = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large(format!("the request is over the {max_bytes}-byte limit"))
-                    } else {
-                        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
-                    }
-                })?;
+                let data = field.bytes().await.map_err(read_error)?;
                 total += data.len() as u64;
                 if total > max_bytes {
                     return Err(too_large(format!("images over the {max_bytes}-byte limit")));
