@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use kcl_core::memory::{
     MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryJobs, MemoryQueue,
-    MemoryStatusStore,
+    MemorySales, MemorySalesDays, MemoryStatusStore,
 };
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo, StatusStore,
-    SystemClock, TaskQueue, UuidV7Ids,
+    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo, SalesDays,
+    SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -59,6 +59,8 @@ struct Relational {
     audit: Arc<dyn AuditLog>,
     status: Arc<dyn StatusStore>,
     jobs: Arc<dyn JobRepo>,
+    sales: Arc<dyn SalesRepo>,
+    sales_days: Arc<dyn SalesDays>,
     tasks: Option<Arc<dyn TaskQueue>>,
     ocr_tasks: Option<Arc<dyn TaskQueue>>,
     probes: Vec<Arc<dyn HealthProbe>>,
@@ -77,6 +79,8 @@ impl Relational {
             audit: Arc::new(MemoryAuditLog::default()),
             status: Arc::new(MemoryStatusStore::default()),
             jobs: Arc::new(MemoryJobs::default()),
+            sales: Arc::new(MemorySales::default()),
+            sales_days: Arc::new(MemorySalesDays::default()),
             tasks: None,
             ocr_tasks: None,
             probes: Vec::new(),
@@ -111,7 +115,9 @@ impl Relational {
             rentals: shared.clone(),
             audit: shared.clone(),
             status: shared.clone(),
-            jobs: shared,
+            jobs: shared.clone(),
+            sales: shared.clone(),
+            sales_days: shared,
             tasks,
             ocr_tasks,
             probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
@@ -135,7 +141,9 @@ impl Relational {
             rentals: shared.clone(),
             audit: shared.clone(),
             status: shared.clone(),
-            jobs: shared,
+            jobs: shared.clone(),
+            sales: shared.clone(),
+            sales_days: shared,
             tasks: None,
             ocr_tasks: None,
             probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
@@ -274,6 +282,9 @@ impl Kcl {
             jobs: r.jobs,
             ocr_tasks: ocr_tasks.clone(),
             ocr,
+            sales: r.sales,
+            sales_days: r.sales_days,
+            reports: None,
         };
         Self {
             services: Services::with_settings(ports, settings),

@@ -131,6 +131,9 @@ async fn sqs_handler_reports_partial_batch_failures() {
             jobs: Arc::new(kcl::memory::MemoryJobs::default()),
             ocr_tasks: Arc::new(kcl::memory::MemoryQueue::default()),
             ocr: None,
+            sales: Arc::new(kcl::memory::MemorySales::default()),
+            sales_days: Arc::new(kcl::memory::MemorySalesDays::default()),
+            reports: None,
         },
         &Settings::default(),
     );

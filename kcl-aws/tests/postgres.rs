@@ -655,3 +655,17 @@ async fn plans_at_scale() {
     store.close().await;
     db.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sales_kits() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::sales_repo::run(Arc::new(store.clone())).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::sales_repo::run(Arc::new(store.clone())).await;
+    testkit::sales_repo::run_days(&store).await;
+    store.close().await;
+    db.drop_now().await;
+}

@@ -127,3 +127,13 @@ async fn job_repo_edges() {
     let past = store.list(5, 10).await.expect("list");
     assert_eq!((past.total, past.jobs.len()), (2, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sales_kits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(file_store(&dir).await);
+    testkit::sales_repo::run(store.clone()).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::sales_repo::run(store.clone()).await;
+    testkit::sales_repo::run_days(store.as_ref()).await;
+}

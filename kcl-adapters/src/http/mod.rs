@@ -66,7 +66,11 @@ async fn deadline(
     use axum::response::IntoResponse;
     let path = req.uri().path();
     let upload = req.method() == axum::http::Method::POST
-        && (path.ends_with("/cover") || path == "/api/jobs" || path == "/ui/jobs");
+        && (path.ends_with("/cover")
+            || path == "/api/jobs"
+            || path == "/ui/jobs"
+            || path == "/api/sales/files"
+            || path == "/ui/sales");
     let limit = if upload {
         UPLOAD_TIMEOUT
     } else {

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, JobRepoError, RentalRepoError, StatusStoreError,
+    AuditLogError, BookRepoError, JobRepoError, RentalRepoError, SalesRepoError, StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -46,7 +46,8 @@ port_error!(
     RentalRepoError,
     AuditLogError,
     StatusStoreError,
-    JobRepoError
+    JobRepoError,
+    SalesRepoError
 );
 
 /// The outcome of one attempt at a transaction.

@@ -7,6 +7,7 @@ mod fault;
 mod health;
 mod jobs;
 mod rentals;
+mod sales;
 mod search;
 mod status;
 

@@ -26,6 +26,10 @@ pub enum EntityKind {
     Book,
     /// An OCR job.
     Job,
+    /// A sales file (its id is the file's name).
+    SalesFile,
+    /// A SKU's stock.
+    Stock,
 }
 
 impl EntityKind {
@@ -34,6 +38,8 @@ impl EntityKind {
         match self {
             Self::Book => "book",
             Self::Job => "job",
+            Self::SalesFile => "sales_file",
+            Self::Stock => "stock",
         }
     }
 
@@ -42,10 +48,12 @@ impl EntityKind {
         match s {
             "book" => Ok(Self::Book),
             "job" => Ok(Self::Job),
+            "sales_file" => Ok(Self::SalesFile),
+            "stock" => Ok(Self::Stock),
             _ => Err(ValidationError::field(
                 "entity_type",
                 "unknown-entity-type",
-                "must be one of: book, job",
+                "must be one of: book, job, sales_file, stock",
             )),
         }
     }
@@ -99,6 +107,8 @@ pub enum AuditAction {
     CoverUploaded,
     /// A cover's thumbnail was made (data holds its key and size).
     ThumbnailCreated,
+    /// A sales file was loaded (data holds the ingest report's figures).
+    Ingested,
 }
 
 impl AuditAction {
@@ -112,6 +122,7 @@ impl AuditAction {
             Self::Returned => "returned",
             Self::CoverUploaded => "cover_uploaded",
             Self::ThumbnailCreated => "thumbnail_created",
+            Self::Ingested => "ingested",
         }
     }
 
@@ -125,6 +136,7 @@ impl AuditAction {
             "returned" => Self::Returned,
             "cover_uploaded" => Self::CoverUploaded,
             "thumbnail_created" => Self::ThumbnailCreated,
+            "ingested" => Self::Ingested,
             _ => return None,
         })
     }

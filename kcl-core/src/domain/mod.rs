@@ -26,11 +26,20 @@ pub use query::{
     SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
+#[cfg(feature = "pdf")]
+pub use sales::write_pdf_report;
+pub use sales::{
+    neutralise_cell, write_csv_report, DayTotals, GroupBy, IngestPolicy, LoadOutcome, ReportLine,
+    ReportMeta, RowSpool, SalesFile, SpooledRow, StockChange, StockLevel, StoreDay, SummaryQuery,
+    SummaryRow,
+};
 pub use sales::{
     validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,
     SalesReader, SalesRow, SalesValidation, ValidateOptions, MAX_DUPLICATE_KEYS, MAX_ID_CHARS,
     MAX_KEPT_ERRORS, MAX_PRODUCT_NAME_CHARS, MAX_QUANTITY_THOUSANDTHS, MAX_RAW_CHARS,
     MAX_RECEIPT_CHARS, MAX_RECORD_BYTES, MIN_SALE_DATE,
 };
+#[cfg(feature = "parquet")]
+pub use sales::{write_parquet, ParquetPart};
 pub use search::{encode_word, fold, words, SearchTerms};
 pub use validation::{FieldError, ValidationError};

@@ -41,3 +41,9 @@ async fn status_store_passes_its_kit() {
 async fn jobs_pass_their_kit() {
     testkit::job_repo::run(Arc::new(MemoryJobs::default())).await;
 }
+
+#[tokio::test]
+async fn memory_sales_pass_the_kits() {
+    testkit::sales_repo::run(Arc::new(MemorySales::default())).await;
+    testkit::sales_repo::run_days(&MemorySalesDays::default()).await;
+}

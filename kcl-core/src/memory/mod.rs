@@ -10,6 +10,7 @@ mod catalog;
 mod conformance_tests;
 mod jobs;
 mod queue;
+mod sales;
 mod status;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use cache::MemoryCache;
 pub use catalog::MemoryCatalog;
 pub use jobs::MemoryJobs;
 pub use queue::MemoryQueue;
+pub use sales::{MemorySales, MemorySalesDays};
 pub use status::MemoryStatusStore;
 
 use crate::ports::{SystemClock, UuidV7Ids};
@@ -49,6 +51,10 @@ pub struct MemoryBackend {
     pub jobs: Arc<MemoryJobs>,
     /// The OCR task queue.
     pub ocr_queue: Arc<MemoryQueue>,
+    /// Sales lines, files and stock.
+    pub sales: Arc<MemorySales>,
+    /// Per store and day sales totals.
+    pub sales_days: Arc<MemorySalesDays>,
 }
 
 impl MemoryBackend {
@@ -74,6 +80,9 @@ impl MemoryBackend {
             jobs: self.jobs.clone(),
             ocr_tasks: self.ocr_queue.clone(),
             ocr: None,
+            sales: self.sales.clone(),
+            sales_days: self.sales_days.clone(),
+            reports: None,
         }
     }
 

@@ -129,6 +129,34 @@ pub trait BlobStore: Send + Sync {
     /// Blobs whose key starts with `prefix`, in key order, at most `limit`.
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobMeta>, BlobStoreError>;
 
+    /// Writes (or replaces) a blob from a local file. The default reads the file
+    /// into memory and calls [`put`](Self::put); stores that can stream override it.
+    async fn put_file(
+        &self,
+        key: &BlobKey,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<BlobMeta, BlobStoreError> {
+        let data = tokio::fs::read(path).await.map_err(|e| {
+            BlobStoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))
+        })?;
+        self.put(key, Bytes::from(data), content_type).await
+    }
+
+    /// Copies a blob into a local file (created or truncated). The default reads the
+    /// blob into memory with [`get`](Self::get); stores that can stream override it.
+    async fn get_to_file(
+        &self,
+        key: &BlobKey,
+        path: &std::path::Path,
+    ) -> Result<BlobMeta, BlobStoreError> {
+        let blob = self.get(key).await?;
+        tokio::fs::write(path, &blob.data)
+            .await
+            .map_err(|e| BlobStoreError::Internal(Box::new(e)))?;
+        Ok(blob.meta)
+    }
+
     /// Where the blob lives as the outside world names it: `(bucket, object key)`.
     /// Stores without buckets answer `("local", key)`; S3 adds its key prefix.
     fn object_location(&self, key: &BlobKey) -> (String, String) {

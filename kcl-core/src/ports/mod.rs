@@ -13,6 +13,7 @@ mod health;
 mod job_repo;
 mod ocr;
 mod rental_repo;
+mod sales_repo;
 mod status_store;
 mod task_queue;
 mod thumbnailer;
@@ -26,6 +27,7 @@ pub use health::{HealthProbe, HealthReport};
 pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
+pub use sales_repo::{SalesDays, SalesRepo, SalesRepoError};
 pub use status_store::{
     ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,
 };

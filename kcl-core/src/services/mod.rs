@@ -6,6 +6,7 @@ mod error;
 mod health;
 mod jobs;
 mod rentals;
+mod sales;
 #[cfg(test)]
 mod tests;
 
@@ -19,10 +20,14 @@ pub use error::ServiceError;
 pub use health::{BlobStoreProbe, HealthService, QueueProbe};
 pub use jobs::{JobList, JobService, JobSettings, JobView};
 pub use rentals::{ListRentals, RentalService};
+pub use sales::{
+    curated_key, file_stem, parse_quantity, FileProblem, IngestOptions, IngestReport, IngestStatus,
+    ReportFormat, ReportWritten, SalesService, SalesSettings,
+};
 
 use crate::ports::{
     AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo, OcrEngine,
-    RentalRepo, StatusStore, TaskQueue, Thumbnailer,
+    RentalRepo, SalesDays, SalesRepo, StatusStore, TaskQueue, Thumbnailer,
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
@@ -56,6 +61,13 @@ pub struct Ports {
     pub ocr_tasks: Arc<dyn TaskQueue>,
     /// The OCR engine; without one, OCR endpoints answer 503.
     pub ocr: Option<Arc<dyn OcrEngine>>,
+    /// Sales lines, files and stock.
+    pub sales: Arc<dyn SalesRepo>,
+    /// Per store and day sales totals.
+    pub sales_days: Arc<dyn SalesDays>,
+    /// Where sales reports are written (a separate bucket on AWS); `None` is
+    /// `blobs`.
+    pub reports: Option<Arc<dyn BlobStore>>,
 }
 
 /// Tunables of the services; [`Settings::default`] is what the server uses.
@@ -70,6 +82,8 @@ pub struct Settings {
     pub covers: CoverSettings,
     /// OCR jobs.
     pub jobs: JobSettings,
+    /// Sales files and reports.
+    pub sales: SalesSettings,
 }
 
 impl Default for Settings {
@@ -79,6 +93,7 @@ impl Default for Settings {
             list_cache_ttl: std::time::Duration::from_secs(60),
             covers: CoverSettings::default(),
             jobs: JobSettings::default(),
+            sales: SalesSettings::default(),
         }
     }
 }
@@ -96,6 +111,8 @@ pub struct Services {
     pub covers: Arc<CoverService>,
     /// OCR jobs.
     pub jobs: Arc<JobService>,
+    /// Sales files, stock, totals and reports.
+    pub sales: Arc<SalesService>,
 }
 
 impl Services {
@@ -129,7 +146,18 @@ impl Services {
             ports.ids.clone(),
             settings.jobs,
         ));
+        let sales = Arc::new(SalesService::new(
+            ports.sales.clone(),
+            ports.sales_days.clone(),
+            ports.blobs.clone(),
+            ports.reports.clone().unwrap_or_else(|| ports.blobs.clone()),
+            ports.audit.clone(),
+            ports.clock.clone(),
+            ports.ids.clone(),
+            settings.sales.clone(),
+        ));
         Self {
+            sales,
             rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
             catalog,
             covers,

@@ -24,6 +24,7 @@ pub mod fixtures;
 pub mod job_repo;
 pub mod reference;
 pub mod rental_repo;
+pub mod sales_repo;
 pub mod status_store;
 pub mod task_queue;
 pub mod thumbnailer;

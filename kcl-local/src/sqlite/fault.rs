@@ -4,7 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, StatusStoreError,
+    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, SalesRepoError,
+    StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -48,7 +49,8 @@ port_error!(
     AuditLogError,
     QueueError,
     StatusStoreError,
-    JobRepoError
+    JobRepoError,
+    SalesRepoError
 );
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a

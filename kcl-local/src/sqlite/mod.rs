@@ -6,6 +6,7 @@ pub(crate) mod codec;
 pub(crate) mod fault;
 mod jobs;
 mod rentals;
+mod sales;
 mod search;
 mod status;
 

@@ -7,6 +7,7 @@ mod dto;
 mod health;
 mod jobs;
 mod rentals;
+mod sales;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -53,4 +54,14 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
         .route("/api/rentals/{id}", get(rentals::get))
         .route("/api/rentals/{id}/return", post(rentals::return_rental))
         .route("/api/audit", get(audit::list))
+        .route(
+            "/api/sales/files",
+            post(sales::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/sales/summary", get(sales::summary))
+        .route("/api/sales/daily", get(sales::daily))
+        .route("/api/stock/{sku}", get(sales::stock).put(sales::set_stock))
+        .route("/api/stock/{sku}/receipts", post(sales::receive_stock))
+        .route("/api/reports", post(sales::create_report))
+        .route("/api/reports/{name}", get(sales::get_report))
 }

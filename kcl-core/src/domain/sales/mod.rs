@@ -28,6 +28,20 @@
 
 mod fields;
 mod guard;
+mod ingest;
+#[cfg(feature = "parquet")]
+mod parquet;
+mod report;
+
+pub use ingest::{
+    DayTotals, GroupBy, IngestPolicy, LoadOutcome, ReportLine, RowSpool, SalesFile, SpooledRow,
+    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
+};
+#[cfg(feature = "parquet")]
+pub use parquet::{write_parquet, ParquetPart};
+#[cfg(feature = "pdf")]
+pub use report::write_pdf_report;
+pub use report::{neutralise_cell, write_csv_report, ReportMeta};
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -1,0 +1,413 @@
+//! [`SalesRepo`] and [`SalesDays`] on PostgreSQL: a file's rows are streamed from
+//! the spool with `COPY ... FROM STDIN (FORMAT csv)` inside one transaction with
+//! the file record and the stock changes. Loads take a transaction-scoped advisory
+//! lock, so they run one at a time and a name never gets two current versions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use kcl_core::domain::{
+    DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile, StockChange,
+    StockLevel, StoreDay, SummaryQuery, SummaryRow,
+};
+use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use tokio::io::AsyncReadExt;
+
+use super::codec::{micros, time, unsigned};
+use super::fault::db_error;
+use super::PgStore;
+
+/// The advisory lock key of sales loads (`kcls`).
+const LOAD_LOCK: i64 = 0x6b63_6c73;
+/// Bytes per COPY message.
+const CHUNK: usize = 256 * 1024;
+
+fn file_of(row: &PgRow) -> Result<SalesFile, SalesRepoError> {
+    Ok(SalesFile {
+        id: row.try_get("id").map_err(db_error)?,
+        name: row.try_get("name").map_err(db_error)?,
+        sha256: row.try_get("sha256").map_err(db_error)?,
+        rows: unsigned(row.try_get::<i64, _>("rows").map_err(db_error)?)?,
+        loaded_at: time(row.try_get("loaded_at").map_err(db_error)?)?,
+    })
+}
+
+fn stock_of(row: &PgRow) -> Result<StockLevel, SalesRepoError> {
+    Ok(StockLevel {
+        sku: row.try_get("sku").map_err(db_error)?,
+        quantity: Quantity::from_thousandths(row.try_get("quantity").map_err(db_error)?),
+        updated_at: time(row.try_get("updated_at").map_err(db_error)?)?,
+    })
+}
+
+/// Adds `sign` x each SKU's quantity in the file's lines to stock.
+async fn move_stock(
+    tx: &mut PgConnection,
+    file: uuid::Uuid,
+    sign: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sales_stock (sku, quantity, updated_at) \
+         SELECT sku, $2 * SUM(quantity), $3 FROM sales_lines WHERE file_id = $1 GROUP BY sku \
+         ORDER BY sku \
+         ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
+         updated_at = EXCLUDED.updated_at",
+    )
+    .bind(file)
+    .bind(sign)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn days_of(
+    tx: &mut PgConnection,
+    file: uuid::Uuid,
+    into: &mut std::collections::BTreeSet<StoreDay>,
+) -> Result<(), SalesRepoError> {
+    let rows =
+        sqlx::query("SELECT DISTINCT store_id, sale_date FROM sales_lines WHERE file_id = $1")
+            .bind(file)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    for r in rows {
+        into.insert(StoreDay {
+            store_id: r.try_get("store_id").map_err(db_error)?,
+            date: r.try_get("sale_date").map_err(db_error)?,
+        });
+    }
+    Ok(())
+}
+
+const FILE_COLUMNS: &str = "id, name, sha256, rows, loaded_at";
+
+impl PgStore {
+    async fn copy_spool(tx: &mut PgConnection, rows: &RowSpool) -> Result<u64, SalesRepoError> {
+        let sql = format!(
+            "COPY sales_lines ({}) FROM STDIN WITH (FORMAT csv)",
+            RowSpool::COLUMNS.join(", ")
+        );
+        let mut file = tokio::fs::File::open(rows.path())
+            .await
+            .map_err(|e| SalesRepoError::Internal(format!("reading the row spool: {e}").into()))?;
+        let mut copy = tx.copy_in_raw(&sql).await.map_err(db_error)?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = copy.abort("spool read failed").await;
+                    return Err(SalesRepoError::Internal(
+                        format!("reading the row spool: {e}").into(),
+                    ));
+                }
+            };
+            if let Err(e) = copy.send(&buf[..n]).await {
+                let _ = copy.abort("send failed").await;
+                return Err(db_error(e));
+            }
+        }
+        copy.finish().await.map_err(db_error)
+    }
+}
+
+#[async_trait]
+impl SalesRepo for PgStore {
+    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOAD_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let dup = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS} FROM sales_files WHERE sha256 = $1 AND replaced_at IS NULL LIMIT 1"
+        ))
+        .bind(&file.sha256)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if let Some(row) = dup {
+            return Ok(LoadOutcome::Duplicate(file_of(&row)?));
+        }
+        let now = micros(file.loaded_at);
+        let mut days = std::collections::BTreeSet::new();
+        let old = sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS} FROM sales_files WHERE name = $1 AND replaced_at IS NULL"
+        ))
+        .bind(&file.name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .map(|r| file_of(&r))
+        .transpose()?;
+        if let Some(old) = &old {
+            days_of(&mut tx, old.id, &mut days).await?;
+            move_stock(&mut tx, old.id, 1, now)
+                .await
+                .map_err(db_error)?;
+            sqlx::query("DELETE FROM sales_lines WHERE file_id = $1")
+                .bind(old.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            sqlx::query("UPDATE sales_files SET replaced_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(old.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        let n = Self::copy_spool(&mut tx, rows).await?;
+        let stray: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales_lines WHERE file_id = $1")
+            .bind(file.id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if u64::try_from(stray).ok() != Some(n) {
+            return Err(SalesRepoError::InvalidInput(
+                "the spool holds rows of another load".into(),
+            ));
+        }
+        sqlx::query(
+            "INSERT INTO sales_files (id, name, sha256, rows, loaded_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(file.id)
+        .bind(&file.name)
+        .bind(&file.sha256)
+        .bind(i64::try_from(n).unwrap_or(i64::MAX))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        move_stock(&mut tx, file.id, -1, now)
+            .await
+            .map_err(db_error)?;
+        days_of(&mut tx, file.id, &mut days).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(LoadOutcome::Loaded {
+            rows: n,
+            replaced: old,
+            days: days.into_iter().collect(),
+        })
+    }
+
+    async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError> {
+        sqlx::query(&format!(
+            "SELECT {FILE_COLUMNS} FROM sales_files WHERE name = $1 AND replaced_at IS NULL"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|r| file_of(&r))
+        .transpose()
+    }
+
+    async fn day_totals(&self, days: &[StoreDay]) -> Result<Vec<DayTotals>, SalesRepoError> {
+        let stores: Vec<&str> = days.iter().map(|d| d.store_id.as_str()).collect();
+        let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+        let rows = sqlx::query(
+            "SELECT k.ord, COUNT(l.line) AS n, COALESCE(SUM(l.quantity), 0)::BIGINT AS q, \
+             COALESCE(SUM(l.revenue), 0)::BIGINT AS r \
+             FROM UNNEST($1::TEXT[], $2::DATE[]) WITH ORDINALITY AS k (store_id, sale_date, ord) \
+             LEFT JOIN sales_lines l ON l.sale_date = k.sale_date AND l.store_id = k.store_id \
+             GROUP BY k.ord ORDER BY k.ord",
+        )
+        .bind(&stores)
+        .bind(&dates)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        days.iter()
+            .zip(rows.iter())
+            .map(|(d, r)| {
+                Ok(DayTotals {
+                    store_id: d.store_id.clone(),
+                    date: d.date,
+                    lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
+                    quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
+                    revenue_cents: r.try_get("r").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn summary(&self, q: &SummaryQuery) -> Result<Vec<SummaryRow>, SalesRepoError> {
+        let key = match q.group_by {
+            GroupBy::Day => "to_char(sale_date, 'YYYY-MM-DD')",
+            GroupBy::Store => "store_id",
+            GroupBy::Sku => "sku",
+        };
+        let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+            "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r \
+             FROM sales_lines WHERE TRUE"
+        ));
+        if let Some(f) = q.from {
+            b.push(" AND sale_date >= ").push_bind(f);
+        }
+        if let Some(t) = q.to {
+            b.push(" AND sale_date <= ").push_bind(t);
+        }
+        if let Some(s) = &q.store {
+            b.push(" AND store_id = ").push_bind(s.clone());
+        }
+        if let Some(s) = &q.sku {
+            b.push(" AND sku = ").push_bind(s.clone());
+        }
+        b.push(format!(" GROUP BY 1 ORDER BY {key} COLLATE \"C\""));
+        let rows = b.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SummaryRow {
+                    key: r.try_get("k").map_err(db_error)?,
+                    lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
+                    quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
+                    revenue_cents: r.try_get("r").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn report_lines(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        store: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReportLine>, SalesRepoError> {
+        let rows = sqlx::query(
+            "SELECT sale_date, store_id, sku, MAX(product_name COLLATE \"C\") AS name, COUNT(*) AS n, \
+             SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r FROM sales_lines \
+             WHERE sale_date >= $1 AND sale_date <= $2 AND ($3::TEXT IS NULL OR store_id = $3) \
+             GROUP BY sale_date, store_id, sku \
+             ORDER BY sale_date, store_id COLLATE \"C\", sku COLLATE \"C\" LIMIT $4",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(store)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReportLine {
+                    date: r.try_get("sale_date").map_err(db_error)?,
+                    store_id: r.try_get("store_id").map_err(db_error)?,
+                    sku: r.try_get("sku").map_err(db_error)?,
+                    product_name: r.try_get("name").map_err(db_error)?,
+                    lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
+                    quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
+                    revenue_cents: r.try_get("r").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stock(&self, sku: &str) -> Result<Option<StockLevel>, SalesRepoError> {
+        sqlx::query("SELECT sku, quantity, updated_at FROM sales_stock WHERE sku = $1")
+            .bind(sku)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+            .map(|r| stock_of(&r))
+            .transpose()
+    }
+
+    async fn change_stock(
+        &self,
+        sku: &str,
+        change: StockChange,
+        now: DateTime<Utc>,
+    ) -> Result<StockLevel, SalesRepoError> {
+        let (sql, q) = match change {
+            StockChange::Set(q) => (
+                "INSERT INTO sales_stock (sku, quantity, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (sku) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = EXCLUDED.updated_at \
+                 RETURNING sku, quantity, updated_at",
+                q,
+            ),
+            StockChange::Receive(q) => (
+                "INSERT INTO sales_stock (sku, quantity, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
+                 updated_at = EXCLUDED.updated_at RETURNING sku, quantity, updated_at",
+                q,
+            ),
+        };
+        let row = sqlx::query(sql)
+            .bind(sku)
+            .bind(q.thousandths())
+            .bind(micros(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        stock_of(&row)
+    }
+}
+
+#[async_trait]
+impl SalesDays for PgStore {
+    async fn put(&self, days: &[DayTotals]) -> Result<(), SalesRepoError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        for d in days {
+            if d.lines == 0 {
+                sqlx::query("DELETE FROM sales_daily WHERE store_id = $1 AND sale_date = $2")
+                    .bind(&d.store_id)
+                    .bind(d.date)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, sale_date) DO UPDATE SET \
+                     lines = EXCLUDED.lines, quantity = EXCLUDED.quantity, revenue = EXCLUDED.revenue",
+                )
+                .bind(&d.store_id)
+                .bind(d.date)
+                .bind(i64::try_from(d.lines).unwrap_or(i64::MAX))
+                .bind(d.quantity.thousandths())
+                .bind(d.revenue_cents)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            }
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn range(
+        &self,
+        store: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayTotals>, SalesRepoError> {
+        let rows = sqlx::query(
+            "SELECT sale_date, lines, quantity, revenue FROM sales_daily \
+             WHERE store_id = $1 AND sale_date >= $2 AND sale_date <= $3 ORDER BY sale_date",
+        )
+        .bind(store)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayTotals {
+                    store_id: store.to_owned(),
+                    date: r.try_get("sale_date").map_err(db_error)?,
+                    lines: unsigned(r.try_get::<i64, _>("lines").map_err(db_error)?)?,
+                    quantity: Quantity::from_thousandths(r.try_get("quantity").map_err(db_error)?),
+                    revenue_cents: r.try_get("revenue").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+}

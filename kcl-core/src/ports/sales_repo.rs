@@ -1,0 +1,97 @@
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{
+    DayTotals, LoadOutcome, ReportLine, RowSpool, SalesFile, StockChange, StockLevel, StoreDay,
+    SummaryQuery, SummaryRow,
+};
+use crate::BoxError;
+
+/// Why a [`SalesRepo`] or [`SalesDays`] call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SalesRepoError {
+    /// Nothing with this key.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Another change got there first (a concurrent load of the same name); retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request is malformed for this backend (a value out of its range).
+    #[error("invalid sales request: {0}")]
+    InvalidInput(String),
+    /// The store cannot be reached right now; retrying may succeed.
+    #[error("sales store unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// Anything else (including a spool that cannot be read).
+    #[error("sales store failure: {0}")]
+    Internal(#[source] BoxError),
+}
+
+/// Loaded sales lines, the files they came from, and stock per SKU.
+///
+/// `load` is the one write of a file and is atomic: either every row of the spool
+/// is stored, the earlier version of the same name (if any) removed and stock
+/// adjusted for both, or nothing changed.
+#[async_trait]
+pub trait SalesRepo: Send + Sync {
+    /// Loads a file's spooled rows in one transaction.
+    ///
+    /// - A current file with the same `sha256` (under any name): nothing changes,
+    ///   [`LoadOutcome::Duplicate`] names it.
+    /// - A current file with the same `name` and other content: a correction. Its
+    ///   rows are deleted and their quantities given back to stock, then the new
+    ///   rows are inserted and their quantities taken from stock.
+    ///
+    /// Loads are serialised against each other, so two loads of one name never
+    /// both become current.
+    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError>;
+
+    /// The current file of a name, if any.
+    async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError>;
+
+    /// Totals of these stores and days, from the loaded lines; days without lines
+    /// are returned with zero totals. Same order as `days`.
+    async fn day_totals(&self, days: &[StoreDay]) -> Result<Vec<DayTotals>, SalesRepoError>;
+
+    /// Lines, quantity and revenue grouped as the query says, in key order.
+    async fn summary(&self, query: &SummaryQuery) -> Result<Vec<SummaryRow>, SalesRepoError>;
+
+    /// Report lines (per day, store and SKU) of a period, optionally one store, in
+    /// (date, store, sku) order; at most `limit` lines.
+    async fn report_lines(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        store: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReportLine>, SalesRepoError>;
+
+    /// A SKU's stock; `None` when nothing was ever sold, set or received.
+    async fn stock(&self, sku: &str) -> Result<Option<StockLevel>, SalesRepoError>;
+
+    /// Sets or adds to a SKU's stock; returns the new level.
+    async fn change_stock(
+        &self,
+        sku: &str,
+        change: StockChange,
+        now: DateTime<Utc>,
+    ) -> Result<StockLevel, SalesRepoError>;
+}
+
+/// Per store and day totals, kept beside the audit log (DynamoDB on the AWS
+/// profile). Writes are absolute values, so repeating one is harmless.
+#[async_trait]
+pub trait SalesDays: Send + Sync {
+    /// Stores these totals, replacing what was kept for each store and day; a
+    /// total with zero lines removes the day.
+    async fn put(&self, days: &[DayTotals]) -> Result<(), SalesRepoError>;
+
+    /// A store's days from `from` to `to` inclusive, in date order.
+    async fn range(
+        &self,
+        store: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayTotals>, SalesRepoError>;
+}

@@ -1,0 +1,473 @@
+//! Sales files end to end over HTTP, in-process: upload (raw and multipart),
+//! lenient and strict policies, duplicates, corrections, stock, summaries, daily
+//! totals, Parquet copies, rejected rows and reports; on the in-memory, SQLite and
+//! PostgreSQL profiles (PostgreSQL: `KCL_TEST_POSTGRES_URL`; skipped when unset
+//! unless `KCL_TEST_REQUIRE_ALL=1`).
+#![cfg(all(feature = "http", feature = "local", feature = "sales-formats"))]
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use kcl::http::router;
+use kcl::{Config, Kcl};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+    bytes: Vec<u8>,
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        content_type,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        bytes,
+    }
+}
+
+async fn get(app: &Router, uri: &str) -> Reply {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn upload(app: &Router, query: &str, csv: impl Into<Body>) -> Reply {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/sales/files?{query}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(csv.into())
+        .unwrap();
+    send(app, req).await
+}
+
+async fn json_req(app: &Router, method: Method, uri: &str, body: Value) -> Reply {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(app, req).await
+}
+
+const NAME: &str = "sales/incoming/s1-2026-11-20.csv";
+
+const FIRST: &str = "loja;data;cupom;codigo;produto;quantidade;preco_unitario;total\r\n\
+S1;20/11/2026;C1;789;=cmd|' /C calc'!A0;2;1.234,50;2469,00\r\n\
+S1;20/11/2026;C1;790;Açúcar;1,5;4,00;6,00\r\n\
+S1;31/02/2026;C2;791;Bad date;1;1,00;1,00\r\n\
+S1;21/11/2026;C3;789;Café;-1;1,00;\r\n";
+
+/// The first file with one row changed (3 instead of 2 of SKU 789).
+const CORRECTED: &str = "loja;data;cupom;codigo;produto;quantidade;preco_unitario;total\r\n\
+S1;20/11/2026;C1;789;=cmd|' /C calc'!A0;3;1.234,50;3703,50\r\n\
+S1;20/11/2026;C1;790;Açúcar;1,5;4,00;6,00\r\n\
+S1;31/02/2026;C2;791;Bad date;1;1,00;1,00\r\n\
+S1;21/11/2026;C3;789;Café;-1;1,00;\r\n";
+
+async fn stock(app: &Router, sku: &str) -> String {
+    let r = get(app, &format!("/api/stock/{sku}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body["quantity"].as_str().unwrap().to_owned()
+}
+
+async fn scenario(app: &Router, kcl: &Kcl) {
+    // A lenient load: good rows loaded, bad rows reported and written out.
+    let r = upload(app, &format!("name={NAME}"), FIRST).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    let rep = &r.body;
+    assert_eq!(rep["status"], "loaded");
+    assert_eq!(rep["policy"], "lenient");
+    assert_eq!(
+        (
+            rep["rows_total"].as_u64(),
+            rep["rows_loaded"].as_u64(),
+            rep["rows_rejected"].as_u64()
+        ),
+        (Some(4), Some(2), Some(2))
+    );
+    let codes: Vec<_> = rep["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["bad-date", "not-positive"]);
+    assert_eq!(rep["errors"][0]["line"], 4);
+    let file_id = rep["file_id"].as_str().unwrap().to_owned();
+    let rejected = rep["rejected_key"].as_str().expect("rejected rows written");
+    assert!(
+        rejected.starts_with("sales/rejected/s1-2026-11-20."),
+        "{rejected}"
+    );
+    let blob = kcl
+        .blobs
+        .get(&kcl::ports::BlobKey::parse(rejected).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(blob.data.to_vec()).unwrap();
+    assert!(text.starts_with("line,column,code,message,raw"), "{text}");
+    assert!(text.contains("4,sale_date,bad-date"), "{text}");
+    assert_eq!(
+        rep["curated_keys"],
+        json!(["sales/curated/store=S1/date=2026-11-20/s1-2026-11-20.parquet"])
+    );
+    let parquet = kcl
+        .blobs
+        .get(
+            &kcl::ports::BlobKey::parse(
+                "sales/curated/store=S1/date=2026-11-20/s1-2026-11-20.parquet",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(parquet.data.starts_with(b"PAR1"), "a Parquet file");
+    assert_eq!(stock(app, "789").await, "-2.000");
+    assert_eq!(stock(app, "790").await, "-1.500");
+
+    // The same content again: nothing changes, and the report says so.
+    let r = upload(app, &format!("name={NAME}"), FIRST).await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(r.body["status"], "duplicate");
+    assert_eq!(r.body["duplicate_of"], file_id.as_str());
+    assert_eq!(r.body["rows_loaded"], 0);
+    assert_eq!(
+        stock(app, "789").await,
+        "-2.000",
+        "a duplicate changes no stock"
+    );
+
+    // A corrected version under the same name replaces the first.
+    let r = upload(app, &format!("name={NAME}"), CORRECTED).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(
+        r.body["replaced"],
+        file_id.as_str(),
+        "the report names the replaced version"
+    );
+    assert_eq!(
+        stock(app, "789").await,
+        "-3.000",
+        "stock adjusted for both versions"
+    );
+    assert_eq!(stock(app, "790").await, "-1.500");
+
+    // Summaries and daily totals.
+    let r = get(
+        app,
+        "/api/sales/summary?from=2026-11-01&to=2026-11-30&store=S1&group_by=sku",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(
+        r.body["rows"],
+        json!([
+            {"key": "789", "lines": 1, "quantity": "3.000", "revenue": "3703.50", "revenue_cents": 370350},
+            {"key": "790", "lines": 1, "quantity": "1.500", "revenue": "6.00", "revenue_cents": 600},
+        ])
+    );
+    let r = get(app, "/api/sales/summary?group_by=day").await;
+    assert_eq!(r.body["rows"][0]["key"], "2026-11-20");
+    let r = get(
+        app,
+        "/api/sales/daily?store=S1&from=2026-11-01&to=2026-11-30",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(
+        r.body["days"],
+        json!([{"key": "2026-11-20", "lines": 2, "quantity": "4.500", "revenue": "3709.50", "revenue_cents": 370950}]),
+        "daily totals follow the correction"
+    );
+    for bad in [
+        "/api/sales/summary?group_by=week",
+        "/api/sales/summary?from=2026-13-01",
+        "/api/sales/summary?from=2026-11-30&to=2026-11-01",
+        "/api/sales/summary?store=a%20b",
+        "/api/sales/daily?store=S1&from=2026-11-01",
+    ] {
+        let r = get(app, bad).await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.status);
+    }
+
+    // Stock through the API.
+    let r = json_req(
+        app,
+        Method::PUT,
+        "/api/stock/789",
+        json!({"quantity": "10"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["quantity"].as_str()),
+        (StatusCode::OK, Some("10.000"))
+    );
+    let r = json_req(
+        app,
+        Method::POST,
+        "/api/stock/789/receipts",
+        json!({"quantity": 2.5}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["quantity"].as_str()),
+        (StatusCode::OK, Some("12.500"))
+    );
+    for body in [
+        json!({"quantity": "abc"}),
+        json!({"quantity": -1}),
+        json!({"quantity": "1.2345"}),
+        json!({"q": 1}),
+    ] {
+        let r = json_req(app, Method::PUT, "/api/stock/789", body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:#}",
+            r.body
+        );
+    }
+    assert_eq!(
+        get(app, "/api/stock/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(app, "/api/stock/bad%20sku").await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Strict: one bad row refuses the file; nothing is loaded.
+    let r = upload(
+        app,
+        "name=strict.csv&policy=strict",
+        FIRST.replace("C1;789", "C9;789"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.body);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.body["code"], "rejected-rows");
+    assert_eq!(r.body["report"]["rows_loaded"], 0);
+    assert_eq!(r.body["report"]["rows_rejected"], 2);
+    assert_eq!(
+        stock(app, "789").await,
+        "12.500",
+        "a refused file changes nothing"
+    );
+
+    // Whole-file problems.
+    let huge_line = format!(
+        "store_id,sale_date,sku,quantity,unit_price\n{}",
+        "x".repeat(200_000)
+    );
+    for (csv, code) in [
+        ("".to_owned(), "empty-file"),
+        ("\u{feff}  \n".to_owned(), "empty-file"),
+        (
+            "store_id,sale_date,sku,quantity,unit_price\n".to_owned(),
+            "no-rows",
+        ),
+        ("\0\u{1}\u{2}binary\u{3}\n\u{5}".to_owned(), "not-text"),
+        (
+            "store_id,sale_date,quantity\nS1,2026-11-20,1\n".to_owned(),
+            "missing-column",
+        ),
+        (
+            "store_id,sale_date,sku,quantity,unit_price\nS1,2026-11-20,\"A1,1,1\n".to_owned(),
+            "unbalanced-quote",
+        ),
+        (huge_line, "record-too-long"),
+        (
+            "store_id;sale_date;sku;quantity;unit_price\nS1,2026-11-20,A,1,1\n".to_owned(),
+            "no-valid-rows",
+        ),
+    ] {
+        let r = upload(app, "name=bad.csv", csv.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}: {:#}",
+            r.body
+        );
+        assert_eq!(r.body["code"], code, "{:#}", r.body);
+    }
+    let r = upload(app, "", FIRST).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("missing-name"))
+    );
+    let r = upload(app, "name=x.csv&policy=loose", FIRST).await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("bad-policy"))
+    );
+    assert!(
+        kcl.services.sales.file("bad.csv").await.is_err(),
+        "nothing recorded for refused files"
+    );
+
+    // Multipart, as the web page sends it: the file name names the file.
+    let b = "kclSalesBoundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\nlenient\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s2.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nstore_id,sale_date,sku,quantity,unit_price\r\nS2,2026-11-21,A1,1,2.50\r\n\r\n--{b}--\r\n"
+    );
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/sales/files")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(app, req).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(
+        (r.body["name"].as_str(), r.body["rows_loaded"].as_u64()),
+        (Some("s2.csv"), Some(1))
+    );
+
+    // Reports: CSV with formulas neutralised, and PDF.
+    let r = json_req(
+        app,
+        Method::POST,
+        "/api/reports",
+        json!({"from": "2026-11-01", "to": "2026-11-30", "format": "csv"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(r.body["lines"], 3);
+    let key = r.body["key"].as_str().unwrap();
+    assert!(
+        key.starts_with("reports/sales-2026-11-01-2026-11-30-") && key.ends_with(".csv"),
+        "{key}"
+    );
+    let url = r.body["url"].as_str().unwrap();
+    let csv = get(app, url).await;
+    assert_eq!(csv.status, StatusCode::OK, "{url}");
+    let text = String::from_utf8(csv.bytes).unwrap();
+    assert!(
+        text.contains("2026-11-20,S1,789,'=cmd|' /C calc'!A0,1,3.000,3703.50"),
+        "{text}"
+    );
+    assert!(!text.contains(",=cmd"), "no live formula: {text}");
+    let r = json_req(
+        app,
+        Method::POST,
+        "/api/reports",
+        json!({"from": "2026-11-01", "to": "2026-11-30", "store": "S1", "format": "pdf"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    let pdf = get(app, r.body["url"].as_str().unwrap()).await;
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF-"));
+    for body in [
+        json!({"from": "2026-11-30", "to": "2026-11-01"}),
+        json!({"from": "2026-11-01", "to": "2026-11-30", "format": "xls"}),
+        json!({"from": "yesterday", "to": "2026-11-30"}),
+        json!({"from": "2026-11-01", "to": "2026-11-30", "store": "../etc"}),
+    ] {
+        let r = json_req(app, Method::POST, "/api/reports", body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:#}",
+            r.body
+        );
+    }
+    assert_eq!(
+        get(app, "/api/reports/nope.csv").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The audit log records the loads.
+    // Audit events are written by a task of their own: give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let events = kcl.services.sales.history(NAME, 10).await.unwrap();
+    let actions: Vec<_> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["ingested", "ingested"],
+        "two loads of the name (the duplicate is not one)"
+    );
+}
+
+async fn open(vars: HashMap<String, String>) -> (Kcl, Router) {
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let app = router(kcl.services.clone());
+    (kcl, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory() {
+    let (kcl, app) = open(HashMap::from([
+        ("KCL_DATABASE_URL".to_owned(), "memory://".to_owned()),
+        ("KCL_BLOBS".to_owned(), "memory://".to_owned()),
+        ("KCL_QUEUE".to_owned(), "memory://".to_owned()),
+    ]))
+    .await;
+    scenario(&app, &kcl).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kcl, app) = open(HashMap::from([(
+        "KCL_DATA_DIR".to_owned(),
+        dir.path().display().to_string(),
+    )]))
+    .await;
+    scenario(&app, &kcl).await;
+    kcl.close().await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres() {
+    use sqlx::Connection;
+    let Ok(admin_url) = std::env::var("KCL_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+            "KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
+        );
+        println!("skipped: KCL_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let name = format!("kcl_sales_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url.split('?').next().unwrap();
+    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let (kcl, app) = open(HashMap::from([
+        ("KCL_DATABASE_URL".to_owned(), url),
+        ("KCL_DATA_DIR".to_owned(), dir.path().display().to_string()),
+    ]))
+    .await;
+    scenario(&app, &kcl).await;
+    kcl.close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
