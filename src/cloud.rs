@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kcl_core::ports::{AuditLog, BlobStore, HealthProbe, StatusStore, TaskQueue};
+use kcl_core::ports::{AuditLog, BlobStore, HealthProbe, SalesDays, StatusStore, TaskQueue};
 
 use crate::runtime::StartError;
 
@@ -93,6 +93,14 @@ impl Cloud {
         let table = self.table("KCL_STATUS", name).await?;
         Ok(Arc::new(kcl_aws::DynamoStatusStore::new(table)))
     }
+
+    pub(crate) async fn sales_days(
+        &mut self,
+        name: &str,
+    ) -> Result<Arc<dyn SalesDays>, StartError> {
+        let table = self.table("KCL_AUDIT", name).await?;
+        Ok(Arc::new(kcl_aws::DynamoSalesDays::new(table)))
+    }
 }
 
 #[cfg(not(feature = "aws"))]
@@ -128,5 +136,12 @@ impl Cloud {
 
     pub(crate) async fn status(&mut self, name: &str) -> Result<Arc<dyn StatusStore>, StartError> {
         Err(no_aws("KCL_STATUS", name))
+    }
+
+    pub(crate) async fn sales_days(
+        &mut self,
+        name: &str,
+    ) -> Result<Arc<dyn SalesDays>, StartError> {
+        Err(no_aws("KCL_AUDIT", name))
     }
 }

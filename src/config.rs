@@ -13,6 +13,10 @@
 //! | `KCL_OCR_LANG` | `eng` | Tesseract's language(s), such as `por` or `eng+por` (feature `tesseract`; run with `OMP_THREAD_LIMIT=1`) |
 //! | `KCL_JOB_MAX_IMAGES` | `50` | most images in one OCR job (1 to 1000) |
 //! | `KCL_JOB_RETENTION_SECS` | `172800` (2 days) | an OCR item unfinished this long after its job was created becomes EXPIRED |
+//! | `KCL_REPORTS` | `KCL_BLOBS` | where sales reports are written: `file://PATH`, `s3://bucket[/prefix]` (a separate bucket on AWS) or `memory://` |
+//! | `KCL_SALES_PARQUET` | `on` | `on` writes each loaded sales file as Parquet under `sales/curated/`; `off` skips it |
+//! | `KCL_SALES_MAX_BYTES` | `2147483648` (2 GiB) | the largest sales file accepted |
+//! | `KCL_SPOOL_DIR` | the system's temporary folder | where sales files are spooled while they are ingested (needs about twice the file's size free) |
 //! | `KCL_WORKER` | `on` | `on` runs the queue worker inside the server; `off` leaves tasks to separate workers (`examples/worker.rs`) |
 //! | `KCL_WORKER_CONCURRENCY` | the number of cores | tasks a worker runs at once (1 to 64) |
 //! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
@@ -110,6 +114,8 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
+    /// Where sales reports are written; `None` is [`blobs`](Self::blobs).
+    pub reports: Option<BlobsConfig>,
 }
 
 impl Config {
@@ -288,6 +294,38 @@ impl Config {
                 reason: "must be Tesseract language codes such as eng, por or eng+por".into(),
             });
         }
+        if let Some(n) = number("KCL_SALES_MAX_BYTES", 1..=1 << 40)? {
+            settings.sales.max_file_bytes = n;
+        }
+        match get("KCL_SALES_PARQUET").as_deref() {
+            None | Some("on") | Some("1") => {}
+            Some("off") | Some("0") => settings.sales.curated = false,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_SALES_PARQUET",
+                    value: other.to_owned(),
+                    reason: "must be on or off".into(),
+                })
+            }
+        }
+        if let Some(dir) = get("KCL_SPOOL_DIR") {
+            let path = PathBuf::from(&dir);
+            if !path.is_dir() {
+                return Err(ConfigError {
+                    variable: "KCL_SPOOL_DIR",
+                    value: dir,
+                    reason: "must be an existing folder".into(),
+                });
+            }
+            settings.sales.spool_dir = Some(path);
+        }
+        let reports = match get("KCL_REPORTS") {
+            None => None,
+            Some(url) => Some(parse_blobs(&url).map_err(|e| ConfigError {
+                variable: "KCL_REPORTS",
+                ..e
+            })?),
+        };
         if let Some(v) = get("KCL_LIST_CACHE_TTL_SECS") {
             let secs: u64 = v
                 .parse()
@@ -301,6 +339,7 @@ impl Config {
             settings.list_cache_ttl = std::time::Duration::from_secs(secs);
         }
         Ok(Self {
+            reports,
             cache_url,
             audit_table,
             status_table,
@@ -351,6 +390,10 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_OCR_LANG",
         "KCL_JOB_MAX_IMAGES",
         "KCL_JOB_RETENTION_SECS",
+        "KCL_REPORTS",
+        "KCL_SALES_PARQUET",
+        "KCL_SALES_MAX_BYTES",
+        "KCL_SPOOL_DIR",
     ]
     .into_iter()
     .find(|k| *k == name)

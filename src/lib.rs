@@ -68,6 +68,7 @@ pub fn ensure_omp_thread_limit() {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )

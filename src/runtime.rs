@@ -221,6 +221,8 @@ impl Kcl {
             let (audit, probe) = cloud.audit(table).await?;
             relational.audit = audit;
             relational.probes.push(probe);
+            // Daily sales totals live beside the audit log, in the same table.
+            relational.sales_days = cloud.sales_days(table).await?;
         }
         if let Some(table) = &config.status_table {
             relational.status = cloud.status(table).await?;

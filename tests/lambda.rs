@@ -1,25 +1,31 @@
-//! The SQS Lambda handler, invoked with fixture events against the AWS emulator
-//! (`KCL_TEST_AWS_ENDPOINT`): S3 for images, SQS for the tasks, DynamoDB for
-//! statuses and the audit log. Skipped when unset unless `KCL_TEST_REQUIRE_ALL=1`.
+//! The Lambda handlers, invoked with fixture events against the AWS emulator
+//! (`KCL_TEST_AWS_ENDPOINT`): the SQS handler with S3 for images, SQS for the tasks,
+//! DynamoDB for statuses and the audit log; the S3 sales-ingest handler with
+//! PostgreSQL (`KCL_TEST_POSTGRES_URL`), S3 and DynamoDB. Skipped when unset unless
+//! `KCL_TEST_REQUIRE_ALL=1`.
 #![cfg(all(feature = "aws", feature = "lambda", feature = "media"))]
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::NaiveDate;
 use kcl::aws::{
-    emulator_config, DynamoAuditLog, DynamoStatusStore, DynamoTable, S3BlobStore, S3Location,
-    SqsQueue,
+    emulator_config, DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable, S3BlobStore,
+    S3Location, SqsQueue,
 };
-use kcl::domain::{BookDraft, Isbn};
-use kcl::lambda::handle_sqs_event;
+use kcl::domain::{BookDraft, Isbn, SummaryQuery};
+use kcl::lambda::lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use kcl::lambda::{handle_s3_ingest_event, handle_sqs_event, RecordStatus, S3IngestError};
 use kcl::memory::{MemoryCache, MemoryCatalog};
 use kcl::ports::{
-    Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError, ProcessingState, QueueConfig, StatusStore,
-    SystemClock, TaskQueue, UuidV7Ids,
+    Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError, ProcessingState, QueueConfig, SalesDays,
+    StatusStore, SystemClock, TaskQueue, UuidV7Ids,
 };
 use kcl::services::{Ports, Services, Settings};
+use kcl::{Config, Kcl, ServiceError};
 use serde_json::{json, Value};
 
 /// A blob store that can be switched to "unavailable" (a storage outage).
@@ -243,4 +249,284 @@ async fn sqs_handler_reports_partial_batch_failures() {
     // The response serializes the way Lambda expects.
     let wire = serde_json::to_value(&response).unwrap();
     assert_eq!(wire["batchItemFailures"][0]["itemIdentifier"], "flaky");
+}
+
+// ---- Sales files: the S3 ingest handler -------------------------------------
+
+const SALES_CSV: &str = "loja;data;codigo;quantidade;preco_unitario\n\
+                         S1;20/11/2026;789;2;1,50\n\
+                         S1;21/11/2026;789;1,5;10,00\n\
+                         S1;21/11/2026;790;1;3,00\n\
+                         S1;31/02/2026;789;1;1,50\n";
+
+/// A fixture event from `tests/fixtures/lambda/`, with `{{bucket}}` replaced.
+fn s3_event(fixture: &str, bucket: &str) -> LambdaEvent<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lambda")
+        .join(fixture);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let payload = serde_json::from_str(&text.replace("{{bucket}}", bucket)).unwrap();
+    LambdaEvent::new(payload, Context::default())
+}
+
+/// `Kcl::open` reads the AWS configuration from the standard environment, the way
+/// a deployed Lambda does: point it at the emulator (the same region, endpoint and
+/// test credentials `emulator_config` uses), once, before this test's first request.
+fn aws_env(endpoint: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::env::set_var("AWS_ENDPOINT_URL", endpoint);
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+    });
+}
+
+/// Sales files created in S3 and announced by S3 notifications (a real-shaped one,
+/// and moto-shaped ones without `userIdentity`/`requestParameters`), ingested by the
+/// Lambda handler on KCL opened from its configuration: PostgreSQL (a fresh
+/// database), S3 and DynamoDB (audit log and daily totals) on the emulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_ingest_handler_loads_sales_files() {
+    let (Ok(endpoint), Ok(admin_url)) = (
+        std::env::var("KCL_TEST_AWS_ENDPOINT"),
+        std::env::var("KCL_TEST_POSTGRES_URL"),
+    ) else {
+        assert!(
+            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+            "KCL_TEST_AWS_ENDPOINT or KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
+        );
+        println!("skipped: KCL_TEST_AWS_ENDPOINT and KCL_TEST_POSTGRES_URL are needed");
+        return;
+    };
+    aws_env(&endpoint);
+    use sqlx::Connection;
+    let db = format!("kcl_lambda_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url.split('?').next().unwrap();
+    let db_url = format!("{}/{db}", &base[..base.rfind('/').unwrap()]);
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let bucket = format!("kcl-ingest-{tag}");
+    let table = format!("kcl-ingest-{tag}");
+    let dir = tempfile::tempdir().unwrap();
+    let vars: HashMap<String, String> = [
+        ("KCL_DATABASE_URL", db_url.as_str()),
+        ("KCL_BLOBS", &format!("s3://{bucket}")),
+        ("KCL_AUDIT", &format!("dynamodb://{table}")),
+        ("KCL_AUTO_PROVISION", "1"),
+        ("KCL_DATA_DIR", &dir.path().display().to_string()),
+        ("KCL_SPOOL_DIR", &dir.path().display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let sales = kcl.services.sales.clone();
+
+    // 1. A file created under sales/incoming/, its key URL-encoded in the event
+    //    (`store+1%2B.csv` is `store 1+.csv`): loaded, the bad row reported.
+    let name = "sales/incoming/store 1+.csv";
+    kcl.blobs
+        .put(
+            &BlobKey::parse(name).unwrap(),
+            Bytes::from_static(SALES_CSV.as_bytes()),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let summary = handle_s3_ingest_event(
+        &sales,
+        kcl.blobs.as_ref(),
+        s3_event("s3_sales_created.json", &bucket),
+    )
+    .await
+    .expect("ingested");
+    assert_eq!(summary.records.len(), 1);
+    let first = &summary.records[0];
+    assert_eq!(
+        (first.status, first.key.as_str(), first.bucket.as_str()),
+        (RecordStatus::Loaded, name, bucket.as_str()),
+        "{first:?}"
+    );
+    assert_eq!((first.rows_loaded, first.rows_rejected), (3, 1));
+    assert!(first.file_id.is_some() && first.file_error.is_none());
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+    let wire = serde_json::to_value(&summary).unwrap();
+    assert_eq!(wire["records"][0]["status"], "loaded", "{wire}");
+    assert_eq!(wire["records"][0]["rows_loaded"], 3);
+    assert_eq!(wire["records"][0]["duplicate_of"], Value::Null);
+
+    // The rows are in PostgreSQL...
+    let stock = sales.stock("789").await.unwrap();
+    assert_eq!(stock.quantity.to_string(), "-3.500");
+    let per_day = sales
+        .summary(&SummaryQuery {
+            store: Some("S1".into()),
+            ..SummaryQuery::default()
+        })
+        .await
+        .unwrap();
+    let lines: Vec<(&str, u64)> = per_day.iter().map(|r| (r.key.as_str(), r.lines)).collect();
+    assert_eq!(lines, [("2026-11-20", 1), ("2026-11-21", 2)]);
+    // ...and the daily totals in the DynamoDB table of KCL_AUDIT.
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+    );
+    let daily = sales.daily("S1", from, to).await.unwrap();
+    let direct =
+        DynamoSalesDays::new(DynamoTable::new(&emulator_config(&endpoint).await, &table).unwrap())
+            .range("S1", from, to)
+            .await
+            .unwrap();
+    assert_eq!(daily, direct, "the service reads the DynamoDB items");
+    let totals: Vec<(u64, i64, i64)> = direct
+        .iter()
+        .map(|d| (d.lines, d.quantity.thousandths(), d.revenue_cents))
+        .collect();
+    assert_eq!(totals, [(1, 2000, 300), (2, 2500, 1800)]);
+
+    // 2. The same event again (S3 delivers at least once): a duplicate.
+    let again = handle_s3_ingest_event(
+        &sales,
+        kcl.blobs.as_ref(),
+        s3_event("s3_sales_created.json", &bucket),
+    )
+    .await
+    .expect("ingested again");
+    let again = &again.records[0];
+    assert_eq!(again.status, RecordStatus::Duplicate, "{again:?}");
+    assert_eq!(again.duplicate_of, first.file_id);
+    assert_eq!(again.rows_loaded, 0);
+    assert_eq!(
+        sales.stock("789").await.unwrap().quantity.to_string(),
+        "-3.500",
+        "nothing loaded twice"
+    );
+
+    // 3. Records that are not KCL's sales files, a missing object, a file refused by
+    //    its content, and an unreadable key: reported, none an error.
+    kcl.blobs
+        .put(
+            &BlobKey::parse("sales/incoming/not-a-sales-file.csv").unwrap(),
+            Bytes::from_static(b"hello, not sales\n"),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let mixed = handle_s3_ingest_event(
+        &sales,
+        kcl.blobs.as_ref(),
+        s3_event("s3_sales_mixed_moto.json", &bucket),
+    )
+    .await
+    .expect("no retry");
+    let got: Vec<(RecordStatus, &str)> = mixed
+        .records
+        .iter()
+        .map(|r| (r.status, r.reason.as_deref().unwrap_or("")))
+        .collect();
+    let statuses: Vec<RecordStatus> = got.iter().map(|g| g.0).collect();
+    use RecordStatus::*;
+    assert_eq!(
+        statuses,
+        [Skipped, Skipped, Skipped, Skipped, Failed, Rejected, Failed],
+        "{got:#?}"
+    );
+    assert!(
+        got[0].1.contains("not under sales/incoming/"),
+        "{}",
+        got[0].1
+    );
+    assert!(
+        got[1].1.contains(&bucket),
+        "names KCL's bucket: {}",
+        got[1].1
+    );
+    assert!(got[2].1.contains("ObjectRemoved:Delete"), "{}", got[2].1);
+    assert!(got[3].1.contains("folder"), "{}", got[3].1);
+    assert!(got[4].1.contains("does not exist"), "{}", got[4].1);
+    assert_eq!(
+        mixed.records[5].file_error.as_deref(),
+        Some("missing-column"),
+        "a refused file is reported with its code"
+    );
+    assert!(got[6].1.contains("URL-encoded"), "{}", got[6].1);
+    assert_eq!(mixed.records[6].key, "sales/incoming/bad%zzkey.csv");
+    assert_eq!(
+        sales.stock("789").await.unwrap().quantity.to_string(),
+        "-3.500"
+    );
+
+    // 4. Something that is not an S3 event fails the invocation.
+    let err = handle_s3_ingest_event(
+        &sales,
+        kcl.blobs.as_ref(),
+        LambdaEvent::new(json!({"hello": "world"}), Context::default()),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, S3IngestError::NotAnS3Event(_)), "{err}");
+
+    kcl.close().await;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+}
+
+/// A blob store whose reads fail as during a storage outage.
+struct Outage(kcl::memory::MemoryBlobStore);
+
+#[async_trait]
+impl BlobStore for Outage {
+    async fn put(&self, k: &BlobKey, d: Bytes, ct: &str) -> Result<BlobMeta, BlobStoreError> {
+        self.0.put(k, d, ct).await
+    }
+    async fn get(&self, _: &BlobKey) -> Result<Blob, BlobStoreError> {
+        Err(BlobStoreError::Unavailable("storage outage (test)".into()))
+    }
+    async fn head(&self, _: &BlobKey) -> Result<BlobMeta, BlobStoreError> {
+        Err(BlobStoreError::Unavailable("storage outage (test)".into()))
+    }
+    async fn delete(&self, k: &BlobKey) -> Result<(), BlobStoreError> {
+        self.0.delete(k).await
+    }
+    async fn list(&self, p: &str, l: usize) -> Result<Vec<BlobMeta>, BlobStoreError> {
+        self.0.list(p, l).await
+    }
+}
+
+/// A transient failure fails the invocation, so that Lambda retries the event.
+#[tokio::test]
+async fn s3_ingest_handler_fails_the_invocation_on_transient_failures() {
+    let backend = kcl::memory::MemoryBackend::new();
+    let mut ports = backend.ports();
+    let blobs: Arc<dyn BlobStore> = Arc::new(Outage(kcl::memory::MemoryBlobStore::default()));
+    ports.blobs = blobs.clone();
+    let services = Services::new(ports);
+    let event = LambdaEvent::new(
+        json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "local"}, "object": {"key": "sales/incoming/s1.csv"}}}]}),
+        Context::default(),
+    );
+    let err = handle_s3_ingest_event(&services.sales, blobs.as_ref(), event)
+        .await
+        .unwrap_err();
+    let S3IngestError::Retry { key, source } = &err else {
+        panic!("expected a retry: {err}")
+    };
+    assert_eq!(key, "sales/incoming/s1.csv");
+    assert!(matches!(source, ServiceError::Unavailable(_)), "{source}");
+    let diagnostic = Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "SalesIngestRetry");
+    assert!(
+        diagnostic.error_message.contains("storage outage"),
+        "{}",
+        diagnostic.error_message
+    );
 }

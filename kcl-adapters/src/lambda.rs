@@ -1,4 +1,7 @@
-//! Lambda handlers: the worker's task handling behind an SQS event source.
+//! Lambda handlers: the worker's task handling behind an SQS event source, and
+//! sales-file ingestion behind S3 `ObjectCreated` notifications.
+//!
+//! ## Thumbnail tasks (SQS)
 //!
 //! Each record of the batch is handled like a worker handles a message. Records that
 //! need a retry are reported as `batchItemFailures` (enable `ReportBatchItemFailures`
@@ -22,12 +25,53 @@
 //! assert!(response.batch_item_failures.is_empty());
 //! # });
 //! ```
+//!
+//! ## Sales files (S3)
+//!
+//! [`handle_s3_ingest_event`] takes the S3 event notification S3 delivers to a
+//! Lambda (an asynchronous invocation) and ingests each object created under
+//! `sales/incoming/` in KCL's blob store with the sales service; see that function
+//! for what is skipped, reported and retried.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+//! use kcl_adapters::lambda::{handle_s3_ingest_event, lambda_runtime, RecordStatus};
+//! use kcl_core::memory::MemoryBackend;
+//! use kcl_core::ports::{BlobKey, BlobStore};
+//!
+//! let backend = MemoryBackend::new();
+//! let services = backend.services();
+//! let key = BlobKey::parse("sales/incoming/s1.csv").unwrap();
+//! let csv = "loja;data;codigo;quantidade;preco_unitario\nS1;23/11/2025;789;2;1,50\n";
+//! backend.blobs.put(&key, csv.into(), "text/csv").await.unwrap();
+//! // The in-memory store's bucket is `local`.
+//! let event = serde_json::json!({"Records": [{
+//!     "eventName": "ObjectCreated:Put",
+//!     "s3": {"bucket": {"name": "local"}, "object": {"key": "sales/incoming/s1.csv"}}
+//! }]});
+//! let event = lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default());
+//! let summary = handle_s3_ingest_event(&services.sales, backend.blobs.as_ref(), event)
+//!     .await
+//!     .unwrap();
+//! assert_eq!(summary.records[0].status, RecordStatus::Loaded);
+//! assert_eq!(summary.records[0].rows_loaded, 1);
+//! # });
+//! ```
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use kcl_core::services::{TaskHandler, TaskOutcome};
+use kcl_core::domain::TaskMessage;
+use kcl_core::ports::{BlobKey, BlobStore};
+use kcl_core::services::{
+    IngestOptions, IngestReport, IngestStatus, SalesService, TaskHandler, TaskOutcome,
+};
+use kcl_core::ServiceError;
 pub use lambda_runtime;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
 
 /// Runs the Lambda runtime loop with [`handle_sqs_event`] as the function (what a
 /// Lambda's `main` calls once the services are built).
@@ -84,4 +128,308 @@ pub async fn handle_sqs_event(
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures;
     response
+}
+
+/// Where sales files are dropped: objects created under this prefix (of KCL's blob
+/// store, so after its key prefix, if any) are ingested.
+pub const SALES_INCOMING: &str = "sales/incoming/";
+
+/// What became of one record of an S3 event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordStatus {
+    /// The file's valid rows were loaded.
+    Loaded,
+    /// The same content was loaded before: nothing changed.
+    Duplicate,
+    /// The file was refused (`file_error` says why): reported, not an error.
+    Rejected,
+    /// Not a sales file for KCL: another event, bucket or prefix, or a folder.
+    Skipped,
+    /// A sales file that cannot be ingested, and retrying would not help: the
+    /// object is gone, too large, or the record is unreadable (`reason` says).
+    Failed,
+}
+
+/// One record of an S3 event, as [`handle_s3_ingest_event`] handled it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct IngestedRecord {
+    /// The bucket the record names.
+    pub bucket: String,
+    /// The object key, URL-decoded (as the record has it when it cannot be decoded).
+    pub key: String,
+    /// What happened.
+    pub status: RecordStatus,
+    /// Rows loaded.
+    pub rows_loaded: u64,
+    /// Rows rejected by the row rules.
+    pub rows_rejected: u64,
+    /// The id of this load, when `loaded`.
+    pub file_id: Option<Uuid>,
+    /// The loaded file with the same content, when `duplicate`.
+    pub duplicate_of: Option<Uuid>,
+    /// The earlier version of this name that the load replaced (a correction).
+    pub replaced: Option<Uuid>,
+    /// The code of the whole-file problem, when `rejected` (`missing-column`,
+    /// `no-valid-rows`, ...; see `docs/sales.md`).
+    pub file_error: Option<String>,
+    /// Why, in words, when `rejected`, `skipped` or `failed`.
+    pub reason: Option<String>,
+    /// Follow-up steps that failed after the rows were committed (daily totals,
+    /// Parquet copies); ingesting the same file again repeats them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl IngestedRecord {
+    fn new(bucket: &str, key: &str, status: RecordStatus, reason: Option<String>) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            status,
+            rows_loaded: 0,
+            rows_rejected: 0,
+            file_id: None,
+            duplicate_of: None,
+            replaced: None,
+            file_error: None,
+            reason,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn from_report(bucket: &str, key: &str, report: IngestReport) -> Self {
+        let status = match report.status {
+            IngestStatus::Loaded => RecordStatus::Loaded,
+            IngestStatus::Duplicate => RecordStatus::Duplicate,
+            IngestStatus::Rejected => RecordStatus::Rejected,
+        };
+        let (file_error, reason) = match report.file_error {
+            Some(p) => (Some(p.code), Some(p.message)),
+            None => (None, None),
+        };
+        Self {
+            rows_loaded: report.rows_loaded,
+            rows_rejected: report.rows_rejected,
+            file_id: report.file_id,
+            duplicate_of: report.duplicate_of,
+            replaced: report.replaced,
+            file_error,
+            warnings: report.warnings,
+            ..Self::new(bucket, key, status, reason)
+        }
+    }
+}
+
+/// What [`handle_s3_ingest_event`] returns: one entry per record, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct S3IngestSummary {
+    /// The records.
+    pub records: Vec<IngestedRecord>,
+}
+
+/// Why an S3 ingest invocation fails (so that Lambda retries it, then sends it to
+/// the function's on-failure destination or dead-letter queue).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum S3IngestError {
+    /// The payload is not an S3 event notification (no `Records` array): the
+    /// function is wired to the wrong source.
+    #[error("not an S3 event notification: {0}")]
+    NotAnS3Event(String),
+    /// Ingesting a file failed in a way a retry may fix: storage or database
+    /// unavailable, a concurrent load of the same name, an unexpected failure.
+    /// Records before it were handled (a retry finds them `duplicate`); records
+    /// after it were not tried.
+    #[error("sales file {key}: {source} (the invocation fails so that Lambda retries it)")]
+    Retry {
+        /// The blob key of the file.
+        key: String,
+        /// The service's error.
+        #[source]
+        source: ServiceError,
+    },
+}
+
+impl From<S3IngestError> for Diagnostic {
+    fn from(e: S3IngestError) -> Self {
+        let kind = match e {
+            S3IngestError::NotAnS3Event(_) => "NotAnS3Event",
+            S3IngestError::Retry { .. } => "SalesIngestRetry",
+        };
+        Diagnostic {
+            error_type: kind.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Runs the Lambda runtime loop with [`handle_s3_ingest_event`] as the function
+/// (what a Lambda's `main` calls once the services are built). `blobs` must be the
+/// store the sales service reads (`Kcl::blobs`): it maps the event's bucket and
+/// object key to a blob key.
+pub async fn run_s3_ingest_handler(
+    sales: Arc<SalesService>,
+    blobs: Arc<dyn BlobStore>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let (sales, blobs) = (sales.clone(), blobs.clone());
+            async move { handle_s3_ingest_event(&sales, blobs.as_ref(), event).await }
+        },
+    ))
+    .await
+}
+
+/// Handles an S3 event notification (`{"Records": [{"eventName":
+/// "ObjectCreated:Put", "s3": {"bucket": {"name": ..}, "object": {"key": ..}}}]}`,
+/// keys URL-encoded with `+` for spaces), read tolerantly: fields S3 emulators
+/// leave out are not required.
+///
+/// Each record, in order:
+///
+/// - not `ObjectCreated:*`, a folder marker (a key ending in `/`), another bucket or
+///   outside the blob store's prefix, or not under [`SALES_INCOMING`]: **skipped**,
+///   with the reason logged and reported;
+/// - otherwise the object is ingested (`SalesService::ingest_blob`, default
+///   options: lenient). A file refused by its content is **rejected**: reported
+///   (and logged), not an error. An object that is gone (deleted after the event),
+///   too large, or a record that cannot be read is **failed**: reported, not
+///   retried, since a retry would fail the same way.
+/// - A failure a retry may fix ([`ServiceError::Unavailable`], a concurrent load,
+///   an internal error) stops there and fails the invocation
+///   ([`S3IngestError::Retry`]), so Lambda retries the event (twice for S3's
+///   asynchronous invocations); files already handled are then `duplicate`.
+///
+/// Each record's outcome is logged. The summary is the function's result: S3 does
+/// not read it (an asynchronous invocation), an on-success destination receives it.
+pub async fn handle_s3_ingest_event(
+    sales: &SalesService,
+    blobs: &dyn BlobStore,
+    event: LambdaEvent<Value>,
+) -> Result<S3IngestSummary, S3IngestError> {
+    let request_id = event.context.request_id.as_str();
+    let payload = &event.payload;
+    if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        tracing::info!(request_id, "S3 test event: nothing to ingest");
+        return Ok(S3IngestSummary::default());
+    }
+    let records = payload
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| S3IngestError::NotAnS3Event("no Records array".into()))?;
+    let mut summary = S3IngestSummary::default();
+    for (i, record) in records.iter().enumerate() {
+        let done = ingest_record(sales, blobs, record).await.inspect_err(
+            |e| tracing::error!(request_id, record = i, error = %e, "sales file will be retried"),
+        )?;
+        let r = &done;
+        match r.status {
+            RecordStatus::Loaded | RecordStatus::Duplicate => tracing::info!(
+                request_id, record = i, bucket = %r.bucket, key = %r.key, status = ?r.status,
+                rows_loaded = r.rows_loaded, rows_rejected = r.rows_rejected,
+                warnings = r.warnings.len(), "sales file ingested"
+            ),
+            RecordStatus::Rejected => tracing::warn!(
+                request_id, record = i, bucket = %r.bucket, key = %r.key,
+                file_error = r.file_error.as_deref().unwrap_or(""),
+                reason = r.reason.as_deref().unwrap_or(""), "sales file rejected"
+            ),
+            RecordStatus::Skipped => tracing::info!(
+                request_id, record = i, bucket = %r.bucket, key = %r.key,
+                reason = r.reason.as_deref().unwrap_or(""), "record skipped"
+            ),
+            RecordStatus::Failed => tracing::error!(
+                request_id, record = i, bucket = %r.bucket, key = %r.key,
+                reason = r.reason.as_deref().unwrap_or(""), "sales file not ingested (not retried)"
+            ),
+        }
+        summary.records.push(done);
+    }
+    Ok(summary)
+}
+
+/// Handles one record (see [`handle_s3_ingest_event`]).
+async fn ingest_record(
+    sales: &SalesService,
+    blobs: &dyn BlobStore,
+    record: &Value,
+) -> Result<IngestedRecord, S3IngestError> {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
+    let raw_bucket = text(record.pointer("/s3/bucket/name"));
+    let raw_key = text(record.pointer("/s3/object/key"));
+    let event_name = text(record.get("eventName"));
+    let skipped = |bucket: &str, key: &str, why: String| {
+        Ok(IngestedRecord::new(
+            bucket,
+            key,
+            RecordStatus::Skipped,
+            Some(why),
+        ))
+    };
+    // The same tolerant reading (and URL decoding) as S3 events on the task queue.
+    let one = serde_json::json!({ "Records": [record] }).to_string();
+    let task = match TaskMessage::decode(&one) {
+        Ok(TaskMessage::Thumbnails(mut objects)) if !objects.is_empty() => objects.remove(0),
+        Ok(_) => {
+            return skipped(
+                &raw_bucket,
+                &raw_key,
+                format!("event {event_name:?} is not ObjectCreated"),
+            )
+        }
+        Err(e) => {
+            let why = e.0.strip_prefix("record 0: ").unwrap_or(&e.0).to_owned();
+            return Ok(IngestedRecord::new(
+                &raw_bucket,
+                &raw_key,
+                RecordStatus::Failed,
+                Some(format!("unreadable S3 event record: {why}")),
+            ));
+        }
+    };
+    let (bucket, object_key) = (task.bucket.as_str(), task.key.as_str());
+    if object_key.ends_with('/') {
+        return skipped(bucket, object_key, "a folder, not a file".into());
+    }
+    let Some(key) = blobs.key_of(bucket, object_key) else {
+        let probe = BlobKey::parse("sales/incoming/x.csv").expect("a valid key");
+        let (want_bucket, want_key) = blobs.object_location(&probe);
+        let want_prefix = want_key.strip_suffix("sales/incoming/x.csv").unwrap_or("");
+        return skipped(
+            bucket,
+            object_key,
+            format!("not in KCL's blob store (bucket {want_bucket:?}, key prefix {want_prefix:?})"),
+        );
+    };
+    if !key.as_str().starts_with(SALES_INCOMING) {
+        return skipped(bucket, object_key, format!("not under {SALES_INCOMING}"));
+    }
+    match sales.ingest_blob(&key, IngestOptions::default()).await {
+        Ok(report) => Ok(IngestedRecord::from_report(bucket, object_key, report)),
+        Err(
+            e @ (ServiceError::Unavailable(_)
+            | ServiceError::Internal(_)
+            | ServiceError::Conflict { .. }),
+        ) => Err(S3IngestError::Retry {
+            key: key.as_str().to_owned(),
+            source: e,
+        }),
+        Err(ServiceError::NotFound {
+            entity: "object", ..
+        }) => Ok(IngestedRecord::new(
+            bucket,
+            object_key,
+            RecordStatus::Failed,
+            Some("the object does not exist (deleted after the event?)".into()),
+        )),
+        Err(e) => Ok(IngestedRecord::new(
+            bucket,
+            object_key,
+            RecordStatus::Failed,
+            Some(e.to_string()),
+        )),
+    }
 }

@@ -15,7 +15,10 @@ CREATE TABLE sales_files (
 CREATE UNIQUE INDEX sales_files_current_name ON sales_files (name) WHERE replaced_at IS NULL;
 CREATE INDEX sales_files_current_sha ON sales_files (sha256) WHERE replaced_at IS NULL;
 
--- Loaded through COPY: the primary key is the only index besides the day index.
+-- Loaded through COPY. A file's rows are appended together (loads are serialised)
+-- and load ids are UUIDv7 (time-ordered), so a BRIN index finds them (deletes of a
+-- replaced version, stock) at almost no cost to the load, where a B-tree primary key
+-- on (file_id, line) cost a quarter of the COPY time.
 CREATE TABLE sales_lines (
     file_id      UUID   NOT NULL,
     line         BIGINT NOT NULL,
@@ -26,9 +29,10 @@ CREATE TABLE sales_lines (
     product_name TEXT,
     quantity     BIGINT NOT NULL,
     unit_price   BIGINT NOT NULL,
-    revenue      BIGINT NOT NULL,
-    PRIMARY KEY (file_id, line)
+    revenue      BIGINT NOT NULL
 );
+
+CREATE INDEX sales_lines_by_file ON sales_lines USING brin (file_id);
 
 CREATE INDEX sales_lines_by_day ON sales_lines (sale_date, store_id);
 

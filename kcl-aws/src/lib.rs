@@ -13,7 +13,7 @@
 //! | `redis` | [`Cache`](kcl_core::ports::Cache), [`HealthProbe`](kcl_core::ports::HealthProbe) | `RedisCache` | keys with `PX` expiry |
 //! | `s3` | [`BlobStore`](kcl_core::ports::BlobStore), [`HealthProbe`](kcl_core::ports::HealthProbe) | `S3BlobStore` | one bucket, optional key prefix; presigned GET, streaming |
 //! | `sqs` | [`TaskQueue`](kcl_core::ports::TaskQueue), [`HealthProbe`](kcl_core::ports::HealthProbe) | `SqsQueue` | a standard queue with a redrive policy to `{name}-dlq` |
-//! | `dynamodb` | [`AuditLog`](kcl_core::ports::AuditLog), [`StatusStore`](kcl_core::ports::StatusStore) | `DynamoAuditLog`, `DynamoStatusStore` | one table, `pk`/`sk` strings (`docs/dynamodb.md`) |
+//! | `dynamodb` | [`AuditLog`](kcl_core::ports::AuditLog), [`StatusStore`](kcl_core::ports::StatusStore), [`SalesDays`](kcl_core::ports::SalesDays) | `DynamoAuditLog`, `DynamoStatusStore`, `DynamoSalesDays` | one table, `pk`/`sk` strings (`docs/dynamodb.md`) |
 //!
 //! The SDK adapters take an `SdkConfig`: `config_from_env` reads
 //! the standard AWS chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`);
@@ -52,7 +52,7 @@ mod sqs;
 #[cfg(feature = "sdk")]
 pub use aws_config::SdkConfig;
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{DynamoAuditLog, DynamoStatusStore, DynamoTable};
+pub use dynamodb::{DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable};
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgProbe, PgStore};

@@ -1,4 +1,4 @@
-//! The blob, queue, audit and status kits on S3, SQS and DynamoDB, against an AWS
+//! The blob, queue, audit, status and daily sales totals kits on S3, SQS and DynamoDB, against an AWS
 //! emulator (the moto server) at `KCL_TEST_AWS_ENDPOINT`, for example
 //! `http://127.0.0.1:5599`; skipped when unset unless `KCL_TEST_REQUIRE_ALL=1`.
 //!
@@ -10,10 +10,11 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use bytes::Bytes;
 use kcl_aws::{
-    emulator_config, DynamoAuditLog, DynamoStatusStore, DynamoTable, S3BlobStore, S3Location,
-    SqsQueue,
+    emulator_config, DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable, S3BlobStore,
+    S3Location, SqsQueue,
 };
-use kcl_core::ports::{BlobKey, BlobStore, HealthProbe, QueueConfig};
+use kcl_core::domain::{DayTotals, Quantity};
+use kcl_core::ports::{BlobKey, BlobStore, HealthProbe, QueueConfig, SalesDays, SalesRepoError};
 use kcl_core::testkit;
 
 async fn sdk() -> Option<SdkConfig> {
@@ -190,6 +191,51 @@ async fn dynamodb_status_store_kit() {
     let Some(sdk) = sdk().await else { return };
     let t = table(&sdk).await;
     testkit::status_store::run(Arc::new(DynamoStatusStore::new(t))).await;
+}
+
+#[tokio::test]
+async fn dynamodb_sales_days_kit() {
+    let Some(sdk) = sdk().await else { return };
+    let t = table(&sdk).await;
+    let days = DynamoSalesDays::new(t);
+    testkit::sales_repo::run_days(&days).await;
+
+    // Many batches (25 items each): 400 days of one store in one put, with a
+    // repeated day (the last value wins), then read back in date order.
+    let store = unique("S");
+    let first = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let total = |i: u32, lines: u64| DayTotals {
+        store_id: store.clone(),
+        date: first + chrono::Days::new(i.into()),
+        lines,
+        quantity: Quantity::from_thousandths(i64::from(i) * 1500),
+        revenue_cents: i64::from(i) * 199,
+    };
+    let mut batch: Vec<DayTotals> = (0..400).map(|i| total(i, 1 + u64::from(i))).collect();
+    batch.push(total(7, 70));
+    days.put(&batch).await.expect("a large put");
+    let got = days
+        .range(&store, first, first + chrono::Days::new(1000))
+        .await
+        .expect("range");
+    assert_eq!(got.len(), 400);
+    assert!(got.windows(2).all(|w| w[0].date < w[1].date), "date order");
+    assert_eq!(got[7], total(7, 70), "the last write of a day wins");
+    assert_eq!(got[399], total(399, 400));
+    // Dates outside the keyed years: clamped in reads, refused in writes.
+    let all = days
+        .range(&store, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)
+        .await
+        .expect("range over every date");
+    assert_eq!(all.len(), 400);
+    let far = DayTotals {
+        date: chrono::NaiveDate::from_ymd_opt(12000, 1, 1).unwrap(),
+        ..total(1, 1)
+    };
+    assert!(matches!(
+        days.put(&[far]).await,
+        Err(SalesRepoError::InvalidInput(_))
+    ));
 }
 
 #[tokio::test]

@@ -41,41 +41,32 @@ fn stock_of(row: &PgRow) -> Result<StockLevel, SalesRepoError> {
     })
 }
 
-/// Adds `sign` x each SKU's quantity in the file's lines to stock.
+/// Adds `sign` x each SKU's quantity in the file's lines to stock, and collects
+/// the file's stores and days: one pass over the file's lines (grouping sets).
 async fn move_stock(
     tx: &mut PgConnection,
     file: uuid::Uuid,
     sign: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sales_stock (sku, quantity, updated_at) \
-         SELECT sku, $2 * SUM(quantity), $3 FROM sales_lines WHERE file_id = $1 GROUP BY sku \
-         ORDER BY sku \
+    days: &mut std::collections::BTreeSet<StoreDay>,
+) -> Result<(), SalesRepoError> {
+    let rows = sqlx::query(
+        "WITH g AS (SELECT sku, store_id, sale_date, SUM(quantity) AS q FROM sales_lines \
+         WHERE file_id = $1 GROUP BY GROUPING SETS ((sku), (store_id, sale_date))), \
+         stock AS (INSERT INTO sales_stock (sku, quantity, updated_at) \
+         SELECT sku, $2 * q, $3 FROM g WHERE sku IS NOT NULL ORDER BY sku \
          ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
-         updated_at = EXCLUDED.updated_at",
+         updated_at = EXCLUDED.updated_at) \
+         SELECT store_id, sale_date FROM g WHERE store_id IS NOT NULL",
     )
     .bind(file)
     .bind(sign)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn days_of(
-    tx: &mut PgConnection,
-    file: uuid::Uuid,
-    into: &mut std::collections::BTreeSet<StoreDay>,
-) -> Result<(), SalesRepoError> {
-    let rows =
-        sqlx::query("SELECT DISTINCT store_id, sale_date FROM sales_lines WHERE file_id = $1")
-            .bind(file)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?;
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
     for r in rows {
-        into.insert(StoreDay {
+        days.insert(StoreDay {
             store_id: r.try_get("store_id").map_err(db_error)?,
             date: r.try_get("sale_date").map_err(db_error)?,
         });
@@ -119,6 +110,11 @@ impl PgStore {
 #[async_trait]
 impl SalesRepo for PgStore {
     async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
+        if rows.file_id() != file.id {
+            return Err(SalesRepoError::InvalidInput(
+                "the spool holds rows of another load".into(),
+            ));
+        }
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LOAD_LOCK)
@@ -147,10 +143,7 @@ impl SalesRepo for PgStore {
         .map(|r| file_of(&r))
         .transpose()?;
         if let Some(old) = &old {
-            days_of(&mut tx, old.id, &mut days).await?;
-            move_stock(&mut tx, old.id, 1, now)
-                .await
-                .map_err(db_error)?;
+            move_stock(&mut tx, old.id, 1, now, &mut days).await?;
             sqlx::query("DELETE FROM sales_lines WHERE file_id = $1")
                 .bind(old.id)
                 .execute(&mut *tx)
@@ -164,16 +157,6 @@ impl SalesRepo for PgStore {
                 .map_err(db_error)?;
         }
         let n = Self::copy_spool(&mut tx, rows).await?;
-        let stray: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales_lines WHERE file_id = $1")
-            .bind(file.id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if u64::try_from(stray).ok() != Some(n) {
-            return Err(SalesRepoError::InvalidInput(
-                "the spool holds rows of another load".into(),
-            ));
-        }
         sqlx::query(
             "INSERT INTO sales_files (id, name, sha256, rows, loaded_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -185,10 +168,7 @@ impl SalesRepo for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        move_stock(&mut tx, file.id, -1, now)
-            .await
-            .map_err(db_error)?;
-        days_of(&mut tx, file.id, &mut days).await?;
+        move_stock(&mut tx, file.id, -1, now, &mut days).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(LoadOutcome::Loaded {
             rows: n,
@@ -354,30 +334,52 @@ impl SalesRepo for PgStore {
 #[async_trait]
 impl SalesDays for PgStore {
     async fn put(&self, days: &[DayTotals]) -> Result<(), SalesRepoError> {
+        // Two statements whatever the number of days: deletions, then an upsert of
+        // the rest from arrays.
+        // The last total of a store and day wins (one upsert cannot touch a row twice).
+        let last: std::collections::BTreeMap<(&str, NaiveDate), &DayTotals> = days
+            .iter()
+            .map(|d| ((d.store_id.as_str(), d.date), d))
+            .collect();
+        let (gone, kept): (Vec<&DayTotals>, Vec<&DayTotals>) =
+            last.into_values().partition(|d| d.lines == 0);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        for d in days {
-            if d.lines == 0 {
-                sqlx::query("DELETE FROM sales_daily WHERE store_id = $1 AND sale_date = $2")
-                    .bind(&d.store_id)
-                    .bind(d.date)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            } else {
-                sqlx::query(
-                    "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (store_id, sale_date) DO UPDATE SET \
-                     lines = EXCLUDED.lines, quantity = EXCLUDED.quantity, revenue = EXCLUDED.revenue",
-                )
-                .bind(&d.store_id)
-                .bind(d.date)
-                .bind(i64::try_from(d.lines).unwrap_or(i64::MAX))
-                .bind(d.quantity.thousandths())
-                .bind(d.revenue_cents)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            }
+        if !gone.is_empty() {
+            let stores: Vec<&str> = gone.iter().map(|d| d.store_id.as_str()).collect();
+            let dates: Vec<NaiveDate> = gone.iter().map(|d| d.date).collect();
+            sqlx::query(
+                "DELETE FROM sales_daily d USING UNNEST($1::TEXT[], $2::DATE[]) AS k (store_id, sale_date) \
+                 WHERE d.store_id = k.store_id AND d.sale_date = k.sale_date",
+            )
+            .bind(&stores)
+            .bind(&dates)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        if !kept.is_empty() {
+            let stores: Vec<&str> = kept.iter().map(|d| d.store_id.as_str()).collect();
+            let dates: Vec<NaiveDate> = kept.iter().map(|d| d.date).collect();
+            let lines: Vec<i64> = kept
+                .iter()
+                .map(|d| i64::try_from(d.lines).unwrap_or(i64::MAX))
+                .collect();
+            let qty: Vec<i64> = kept.iter().map(|d| d.quantity.thousandths()).collect();
+            let revenue: Vec<i64> = kept.iter().map(|d| d.revenue_cents).collect();
+            sqlx::query(
+                "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue) \
+                 SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) \
+                 ON CONFLICT (store_id, sale_date) DO UPDATE SET \
+                 lines = EXCLUDED.lines, quantity = EXCLUDED.quantity, revenue = EXCLUDED.revenue",
+            )
+            .bind(&stores)
+            .bind(&dates)
+            .bind(&lines)
+            .bind(&qty)
+            .bind(&revenue)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
         }
         tx.commit().await.map_err(db_error)
     }

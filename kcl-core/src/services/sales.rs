@@ -294,6 +294,88 @@ struct Scan {
 
 const MAX_TRACKED_DAYS: usize = 100_000;
 
+/// Writes valid rows to the spool on a thread of its own, so that normalising and
+/// writing them overlaps with parsing and validating the next ones.
+struct SpoolThread {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<crate::domain::SalesRow>>>,
+    batch: Vec<crate::domain::SalesRow>,
+    handle: Option<std::thread::JoinHandle<io::Result<RowSpool>>>,
+}
+
+const SPOOL_BATCH: usize = 1024;
+
+impl SpoolThread {
+    fn start(spool: RowSpool) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<crate::domain::SalesRow>>(4);
+        let handle = std::thread::spawn(move || {
+            let mut spool = spool;
+            for batch in rx {
+                for row in &batch {
+                    spool.push(row)?;
+                }
+            }
+            spool.finish()
+        });
+        Self {
+            tx: Some(tx),
+            batch: Vec::with_capacity(SPOOL_BATCH),
+            handle: Some(handle),
+        }
+    }
+
+    fn push(&mut self, row: crate::domain::SalesRow) -> io::Result<()> {
+        self.batch.push(row);
+        if self.batch.len() >= SPOOL_BATCH {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(SPOOL_BATCH));
+            let sent = self.tx.as_ref().map(|tx| tx.send(full).is_ok());
+            if sent != Some(true) {
+                // The writer stopped: its error says why.
+                self.tx = None;
+                return match self.join() {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(io::Error::other("the spool writer stopped")),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> io::Result<RowSpool> {
+        self.tx = None;
+        match self.handle.take() {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the spool writer panicked"))),
+            None => Err(io::Error::other("the spool writer already stopped")),
+        }
+    }
+
+    /// Writes the last rows and returns the finished spool.
+    fn finish(mut self) -> io::Result<RowSpool> {
+        if !self.batch.is_empty() {
+            let rest = std::mem::take(&mut self.batch);
+            if let Some(tx) = &self.tx {
+                let _ = tx.send(rest);
+            }
+        }
+        self.join()
+    }
+
+    /// Stops writing; the spool file is removed.
+    fn abandon(mut self) {
+        self.batch.clear();
+        let _ = self.join();
+    }
+}
+
+impl Drop for SpoolThread {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            let _ = self.join();
+        }
+    }
+}
+
 fn scan(
     path: &Path,
     spool_dir: &Path,
@@ -310,10 +392,11 @@ fn scan(
         reported: 0,
         progress: opts.progress.clone(),
     };
-    let mut spool = Some(RowSpool::create(spool_dir, file_id)?);
+    let mut spool = Some(SpoolThread::start(RowSpool::create(spool_dir, file_id)?));
     let rejected_path = spool_dir.join(format!("kcl-sales-{file_id}-rejected.csv"));
     let mut rejected: Option<csv::Writer<BufWriter<File>>> = None;
     let mut days = BTreeSet::new();
+    let mut last_day: Option<StoreDay> = None;
     let mut days_complete = true;
     let mut file_error = None;
     let mut summary = None;
@@ -335,21 +418,25 @@ fn scan(
                         break;
                     }
                     Ok(Ok(row)) => {
+                        let same_day = last_day.as_ref().is_some_and(|d: &StoreDay| {
+                            d.date == row.sale_date && d.store_id == row.store_id
+                        });
+                        if !same_day {
+                            let day = StoreDay {
+                                store_id: row.store_id.clone(),
+                                date: row.sale_date,
+                            };
+                            if days.len() < MAX_TRACKED_DAYS {
+                                days.insert(day.clone());
+                            } else if !days.contains(&day) {
+                                days_complete = false;
+                            }
+                            last_day = Some(day);
+                        }
                         if opts.policy == IngestPolicy::Lenient || rejected.is_none() {
                             if let Some(s) = spool.as_mut() {
-                                s.push(&row)?;
+                                s.push(row)?;
                             }
-                        }
-                        if days.len() < MAX_TRACKED_DAYS {
-                            days.insert(StoreDay {
-                                store_id: row.store_id,
-                                date: row.sale_date,
-                            });
-                        } else if !days.contains(&StoreDay {
-                            store_id: row.store_id,
-                            date: row.sale_date,
-                        }) {
-                            days_complete = false;
                         }
                     }
                     Ok(Err(e)) => {
@@ -360,7 +447,9 @@ fn scan(
                             w.write_record(["line", "column", "code", "message", "raw"])?;
                             rejected = Some(w);
                             if opts.policy == IngestPolicy::Strict {
-                                spool = None;
+                                if let Some(s) = spool.take() {
+                                    s.abandon();
+                                }
                             }
                         }
                         if let Some(w) = rejected.as_mut() {
@@ -529,6 +618,7 @@ impl SalesService {
         let max = self.settings.max_file_bytes;
         let policy = opts.policy;
         let path = path.to_path_buf();
+        let started = std::time::Instant::now();
         let scan = tokio::task::spawn_blocking(move || {
             scan(&path, &spool_dir, file_id, today, &opts, max)
         })
@@ -605,7 +695,10 @@ impl SalesService {
             rows: spool.rows(),
             loaded_at: now,
         };
-        match self.repo.load(&file, spool).await.map_err(repo_error)? {
+        let scanned = started.elapsed();
+        let outcome = self.repo.load(&file, spool).await.map_err(repo_error)?;
+        let loaded = started.elapsed();
+        match outcome {
             LoadOutcome::Duplicate(of) => {
                 report.status = IngestStatus::Duplicate;
                 report.duplicate_of = Some(of.id);
@@ -634,7 +727,19 @@ impl SalesService {
                     .filter(|d| !scan.days.contains(d))
                     .cloned()
                     .collect();
+                let totals = started.elapsed();
                 self.write_curated(name, spool, &gone, &mut report).await;
+                tracing::info!(
+                    name,
+                    rows,
+                    rejected = report.rows_rejected,
+                    days = days.len(),
+                    read_ms = scanned.as_millis() as u64,
+                    load_ms = (loaded - scanned).as_millis() as u64,
+                    totals_ms = (totals - loaded).as_millis() as u64,
+                    parquet_ms = (started.elapsed() - totals).as_millis() as u64,
+                    "sales file loaded"
+                );
                 self.audit(
                     AuditAction::Ingested,
                     EntityKind::SalesFile,

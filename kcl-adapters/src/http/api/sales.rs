@@ -77,15 +77,15 @@ pub(crate) struct UploadQuery {
     policy: Option<String>,
 }
 
-fn policy(s: Option<&str>) -> Result<IngestPolicy, Problem> {
+fn policy(s: Option<&str>) -> Result<IngestPolicy, Box<Problem>> {
     match s {
         None | Some("") => Ok(IngestPolicy::default()),
         Some(p) => IngestPolicy::parse(p).ok_or_else(|| {
-            Problem::new(
+            Box::new(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad-policy",
                 "policy must be `strict` or `lenient`",
-            )
+            ))
         }),
     }
 }
@@ -179,7 +179,7 @@ pub(crate) async fn receive_file(
     })?;
     Ok(ReceivedFile {
         name,
-        policy: policy(pol.as_deref())?,
+        policy: policy(pol.as_deref()).map_err(|p| *p)?,
         _upload: upload,
         path,
     })

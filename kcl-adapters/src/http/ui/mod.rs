@@ -4,6 +4,7 @@
 mod forms;
 mod jobs;
 mod pages;
+mod sales;
 
 use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
@@ -26,6 +27,12 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
             )),
         )
         .route("/ui/jobs/{id}/delete", post(jobs::delete))
+        .route("/sales", get(sales::index))
+        .route(
+            "/ui/sales",
+            post(sales::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/ui/sales/report", post(sales::report))
         .route(
             "/ui/books/{id}/cover",
             post(forms::upload_cover).layer(axum::extract::DefaultBodyLimit::max(

@@ -28,7 +28,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                     style { (STYLE) }
                 }
                 body {
-                    nav { a href="/" { "Catalog" } a href="/jobs" { "OCR jobs" } }
+                    nav { a href="/" { "Catalog" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } }
                     h1 { (title) }
                     (body)
                 }

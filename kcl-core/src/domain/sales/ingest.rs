@@ -301,7 +301,14 @@ impl RowSpool {
         out.write_field(self.file_id.hyphenated().encode_lower(&mut id))?;
         out.write_field(fmt_int(&mut num, row.line as i64))?;
         out.write_field(&row.store_id)?;
-        out.write_field(row.sale_date.format("%Y-%m-%d").to_string())?;
+        {
+            use chrono::Datelike as _;
+            use std::fmt::Write as _;
+            let d = row.sale_date;
+            num.clear();
+            let _ = write!(num, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+            out.write_field(&num)?;
+        }
         out.write_field(row.receipt_id.as_deref().unwrap_or(""))?;
         out.write_field(&row.sku)?;
         out.write_field(row.product_name.as_deref().unwrap_or(""))?;

@@ -21,8 +21,8 @@ use super::{RowSpool, SpooledRow, StoreDay};
 const BATCH_ROWS: usize = 8192;
 /// A batch is also written once its text columns hold this many bytes.
 const BATCH_TEXT_BYTES: usize = 256 * 1024;
-/// The most partition files open at once (one pass over the spool per group).
-const OPEN_WRITERS: usize = 16;
+/// The most rows waiting in memory for their partition to complete.
+const PENDING_ROWS: usize = 32_768;
 /// The most rows in one row group.
 const ROW_GROUP_ROWS: usize = 65_536;
 /// A row group is also closed once a writer buffers about this many bytes.
@@ -56,11 +56,15 @@ pub struct ParquetPart {
 /// (Decimal128(18, 3)), `unit_price` and `revenue` (Decimal128(18, 2)); Snappy
 /// compression.
 ///
-/// Memory stays bounded whatever the spool's size: at most 16 files are open at
-/// once, each buffering at most one record batch (8192 rows or 256 KiB of text)
-/// and about 1 MiB of encoded row group (row groups hold at most 65,536 rows).
-/// A spool with more than 16 partitions is read once per group of 16, so the
-/// time grows with rows x partitions / 16.
+/// Two passes over the spool: the first counts each partition's rows; in the
+/// second, rows wait in memory until their partition is complete and it is
+/// written in one go (a file ordered by day, with stores interleaved, keeps about
+/// a day of rows waiting). Past 32,768 waiting rows, the partition with the most
+/// waiting rows is given an open writer that takes its rows as they come (each
+/// buffering at most one record batch of 8192 rows or 256 KiB of text, and about
+/// 1 MiB of encoded row group; row groups hold at most 65,536 rows). Memory is so
+/// bounded by the waiting rows and the open writers; a file whose partitions are
+/// all spread over its whole length (shuffled) is the worst case.
 ///
 /// The spool must be [finished](RowSpool::finish) and `dir` must exist. On an
 /// error (reading the spool, writing, a value out of the decimal range) the files
@@ -122,44 +126,79 @@ fn write_parts(
 ) -> io::Result<Vec<ParquetPart>> {
     let schema = schema();
     let props = properties();
+    // Pass 1: the partitions and their row counts.
     let mut partitions = Partitions::default();
-    let mut parts = Vec::new();
-    let mut first = 0;
-    loop {
-        let end = first + OPEN_WRITERS;
-        let mut open: Vec<Option<PartWriter>> = (0..OPEN_WRITERS).map(|_| None).collect();
-        for row in spool.read()? {
-            let row = row?;
-            let n = if first == 0 {
-                partitions.index_or_insert(&row)
-            } else {
-                partitions.index(&row).ok_or_else(|| {
-                    io::Error::other("the spool changed while it was being written as Parquet")
-                })?
-            };
-            if !(first..end).contains(&n) {
-                continue;
-            }
-            let slot = &mut open[n - first];
-            let writer = match slot {
-                Some(w) => w,
-                None => {
-                    let day = partitions.days[n].clone();
-                    let path = dir.join(file_name(spool, n, &day));
-                    created.push(path.clone());
-                    slot.insert(PartWriter::create(day, path, &schema, props.clone())?)
-                }
-            };
-            writer.push(&row, &schema)?;
+    let mut counts: Vec<u64> = Vec::new();
+    for row in spool.read()? {
+        let n = partitions.index_or_insert(&row?);
+        if n == counts.len() {
+            counts.push(0);
         }
-        for writer in open.into_iter().flatten() {
-            parts.push(writer.close(&schema)?);
-        }
-        if end >= partitions.days.len() {
-            return Ok(parts);
-        }
-        first = end;
+        counts[n] += 1;
     }
+    // Pass 2: rows wait in memory until their partition is complete, then the
+    // partition is written in one go. Past PENDING_ROWS waiting rows, the
+    // partition with the most waiting rows gets a writer of its own, which takes
+    // its rows as they come until it is complete.
+    let mut seen = vec![0u64; counts.len()];
+    let mut pending: HashMap<usize, Vec<SpooledRow>> = HashMap::new();
+    let mut pending_rows = 0usize;
+    let mut open: HashMap<usize, PartWriter> = HashMap::new();
+    let mut parts = Vec::with_capacity(counts.len());
+    let create = |n: usize, created: &mut Vec<PathBuf>| -> io::Result<PartWriter> {
+        let day = partitions.days[n].clone();
+        let path = dir.join(file_name(spool, n, &day));
+        created.push(path.clone());
+        PartWriter::create(day, path, &schema, props.clone())
+    };
+    for row in spool.read()? {
+        let row = row?;
+        let n = partitions.index(&row).ok_or_else(|| {
+            io::Error::other("the spool changed while it was being written as Parquet")
+        })?;
+        seen[n] += 1;
+        let complete = seen[n] == counts[n];
+        if let Some(w) = open.get_mut(&n) {
+            w.push(&row, &schema)?;
+        } else if complete {
+            let mut w = create(n, created)?;
+            let waiting = pending.remove(&n).unwrap_or_default();
+            pending_rows -= waiting.len();
+            for r in waiting.iter().chain(std::iter::once(&row)) {
+                w.push(r, &schema)?;
+            }
+            parts.push(w.close(&schema)?);
+            continue;
+        } else {
+            pending.entry(n).or_default().push(row);
+            pending_rows += 1;
+            if pending_rows > PENDING_ROWS {
+                let (&big, _) = pending
+                    .iter()
+                    .max_by_key(|(_, rows)| rows.len())
+                    .expect("rows are pending");
+                let waiting = pending.remove(&big).unwrap_or_default();
+                pending_rows -= waiting.len();
+                let mut w = create(big, created)?;
+                for r in &waiting {
+                    w.push(r, &schema)?;
+                }
+                open.insert(big, w);
+            }
+            continue;
+        }
+        if complete {
+            if let Some(w) = open.remove(&n) {
+                parts.push(w.close(&schema)?);
+            }
+        }
+    }
+    if !pending.is_empty() || !open.is_empty() {
+        return Err(io::Error::other(
+            "the spool changed while it was being written as Parquet",
+        ));
+    }
+    Ok(parts)
 }
 
 /// The partitions in order of first appearance, and a lookup by store and date
@@ -597,7 +636,7 @@ mod tests {
     }
 
     #[test]
-    fn forty_partitions_take_several_passes() {
+    fn forty_interleaved_partitions() {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
         let mut expected = BTreeMap::new();
@@ -631,6 +670,30 @@ mod tests {
         for part in &parts {
             let rows: usize = read_all(&part.path).iter().map(RecordBatch::num_rows).sum();
             assert_eq!(rows as u64, part.rows);
+        }
+    }
+
+    #[test]
+    fn partitions_spread_over_the_whole_spool_get_open_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
+        // Three partitions interleaved from start to end: more rows wait than
+        // PENDING_ROWS, so writers are opened before the partitions complete.
+        let n = PENDING_ROWS as u64 / 2 + 1000;
+        for i in 0..3 * n {
+            spool
+                .push(&row(&format!("S{}", i % 3), day(1), i + 2))
+                .unwrap();
+        }
+        let spool = spool.finish().unwrap();
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        let parts = write_parquet(&spool, &out).unwrap();
+        assert_eq!(parts.len(), 3);
+        for part in &parts {
+            assert_eq!(part.rows, n);
+            let rows: usize = read_all(&part.path).iter().map(RecordBatch::num_rows).sum();
+            assert_eq!(rows as u64, n);
         }
     }
 

@@ -1,0 +1,246 @@
+//! The sales page: upload a file and see its report, the summary of a period,
+//! a SKU's stock, and reports to download.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{Datelike, NaiveDate};
+use kcl_core::domain::{GroupBy, SummaryQuery};
+use kcl_core::services::{IngestOptions, IngestReport, IngestStatus};
+use kcl_core::Services;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::pages::{error_page, layout};
+use crate::http::api::{make_report, receive_file, UploadQuery};
+use crate::http::extract::{ApiForm, ApiQuery};
+use crate::http::problem::Problem;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct SalesQuery {
+    from: Option<String>,
+    to: Option<String>,
+    store: Option<String>,
+    group_by: Option<String>,
+    sku: Option<String>,
+}
+
+fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let a = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+fn parse_date(v: Option<&str>) -> Option<NaiveDate> {
+    v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+}
+
+fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
+    let store = q.store.clone().unwrap_or_default();
+    let group = q.group_by.clone().unwrap_or_else(|| "day".into());
+    html! {
+        h2 { "Upload a sales file" }
+        form method="post" action="/ui/sales" enctype="multipart/form-data" {
+            fieldset {
+                label { "CSV file " input name="file" type="file" required accept=".csv,text/csv"; }
+                label { "Policy "
+                    select name="policy" {
+                        option value="lenient" selected { "lenient: load the valid rows" }
+                        option value="strict" { "strict: any bad row refuses the file" }
+                    }
+                }
+                button type="submit" { "Load" }
+            }
+        }
+        h2 { "Summary" }
+        form method="get" action="/sales" {
+            fieldset {
+                label { "From " input name="from" type="date" value=(from); }
+                label { "To " input name="to" type="date" value=(to); }
+                label { "Store " input name="store" maxlength="32" value=(store); }
+                label { "Group by "
+                    select name="group_by" {
+                        @for g in ["day", "store", "sku"] {
+                            option value=(g) selected[g == group] { (g) }
+                        }
+                    }
+                }
+                button type="submit" { "Show" }
+            }
+        }
+    }
+}
+
+/// `GET /sales`.
+pub(crate) async fn index(
+    State(s): State<Services>,
+    q: Result<ApiQuery<SalesQuery>, Problem>,
+) -> Response {
+    let q = match q {
+        Ok(ApiQuery(q)) => q,
+        Err(p) => return error_page(p),
+    };
+    let today = s.sales.now().date_naive();
+    let first = today.with_day(1).unwrap_or(today);
+    let from = parse_date(q.from.as_deref()).unwrap_or(first);
+    let to = parse_date(q.to.as_deref()).unwrap_or(today);
+    let group_by = q
+        .group_by
+        .as_deref()
+        .and_then(GroupBy::parse)
+        .unwrap_or_default();
+    let query = SummaryQuery {
+        from: Some(from),
+        to: Some(to),
+        store: q.store.clone().filter(|s| !s.is_empty()),
+        sku: None,
+        group_by,
+    };
+    let rows = match s.sales.summary(&query).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e.into()),
+    };
+    let stock = match q.sku.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(sku) => Some((sku.to_owned(), s.sales.stock(sku).await)),
+    };
+    let (mut lines, mut revenue) = (0u64, 0i64);
+    for r in &rows {
+        lines += r.lines;
+        revenue += r.revenue_cents;
+    }
+    let body = html! {
+        (forms(from, to, &q))
+        table {
+            thead { tr { th { "Group" } th { "Lines" } th { "Quantity" } th { "Revenue" } } }
+            tbody {
+                @for r in &rows {
+                    tr { td { (r.key) } td { (r.lines) } td { (r.quantity) } td { (money(r.revenue_cents)) } }
+                }
+                @if rows.is_empty() { tr { td colspan="4" class="muted" { "No sales in this period." } } }
+            }
+            @if !rows.is_empty() {
+                tfoot { tr { th { "Total" } th { (lines) } th {} th { (money(revenue)) } } }
+            }
+        }
+        h2 { "Report" }
+        form method="post" action="/ui/sales/report" {
+            fieldset {
+                input type="hidden" name="from" value=(from);
+                input type="hidden" name="to" value=(to);
+                input type="hidden" name="store" value=(q.store.clone().unwrap_or_default());
+                label { "Format "
+                    select name="format" { option value="csv" { "CSV" } option value="pdf" { "PDF" } }
+                }
+                button type="submit" { "Download the report of " (from) " to " (to) }
+            }
+        }
+        h2 { "Stock" }
+        form method="get" action="/sales" {
+            fieldset {
+                label { "SKU " input name="sku" maxlength="32" required value=(q.sku.clone().unwrap_or_default()); }
+                button type="submit" { "Look up" }
+            }
+        }
+        @if let Some((sku, level)) = &stock {
+            @match level {
+                Ok(l) => p { "Stock of " strong { (sku) } ": " strong { (l.quantity) } " (updated " (l.updated_at.format("%Y-%m-%d %H:%M:%S")) " UTC)" },
+                Err(e) => div.error { p { (e) } },
+            }
+        }
+    };
+    layout("Sales", body).into_response()
+}
+
+fn report_page(report: &IngestReport) -> Response {
+    let status = match report.status {
+        IngestStatus::Loaded => StatusCode::CREATED,
+        IngestStatus::Duplicate => StatusCode::OK,
+        IngestStatus::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let body = html! {
+        @match report.status {
+            IngestStatus::Loaded => p { strong { "Loaded." } " " (report.rows_loaded) " of " (report.rows_total) " rows." },
+            IngestStatus::Duplicate => p { strong { "Already loaded:" } " the same content was loaded before; nothing changed." },
+            IngestStatus::Rejected => div.error role="alert" { p { strong { "Refused: " }
+                (report.file_error.as_ref().map_or("the file was rejected", |f| f.message.as_str())) } },
+        }
+        @if report.replaced.is_some() { p { "This file replaces the earlier version of " code { (report.name) } "." } }
+        table {
+            tbody {
+                tr { th { "File" } td { (report.name) } }
+                tr { th { "Rows read" } td { (report.rows_total) } }
+                tr { th { "Loaded" } td { (report.rows_loaded) } }
+                tr { th { "Rejected" } td { (report.rows_rejected) } }
+                tr { th { "SHA-256" } td { code { (report.sha256) } } }
+                @if let Some(k) = &report.rejected_key { tr { th { "Rejected rows" } td { code { (k) } } } }
+                tr { th { "Parquet copies" } td { (report.curated_keys.len()) } }
+            }
+        }
+        @if !report.errors.is_empty() {
+            h2 { "Rejected rows" }
+            table {
+                thead { tr { th { "Line" } th { "Column" } th { "Problem" } } }
+                tbody {
+                    @for e in &report.errors {
+                        tr { td { (e.line) } td { (e.column.unwrap_or("")) } td { (e.message) " " span.muted { "(" (e.code) ")" } } }
+                    }
+                }
+            }
+            @if report.rows_rejected > report.errors.len() as u64 {
+                p.muted { "… and " (report.rows_rejected - report.errors.len() as u64) " more." }
+            }
+        }
+        @for w in &report.warnings { div.error { p { (w) } } }
+        p { a href="/sales" { "← Sales" } }
+    };
+    (status, layout("Sales file", body)).into_response()
+}
+
+/// `POST /ui/sales` (the upload form).
+pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response {
+    let file = match receive_file(&s, UploadQuery::default(), req).await {
+        Ok(f) => f,
+        Err(p) => return error_page(p),
+    };
+    let sales = s.sales.clone();
+    let report = tokio::spawn(async move {
+        let opts = IngestOptions {
+            policy: file.policy,
+            progress: None,
+        };
+        sales.ingest_path(&file.name, &file.path, opts).await
+    })
+    .await
+    .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
+    .and_then(|r| r);
+    match report {
+        Ok(r) => report_page(&r),
+        Err(e) => error_page(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReportForm {
+    from: String,
+    to: String,
+    #[serde(default)]
+    store: String,
+    #[serde(default)]
+    format: String,
+}
+
+/// `POST /ui/sales/report`: writes the report and sends the browser to it.
+pub(crate) async fn report(
+    State(s): State<Services>,
+    form: Result<ApiForm<ReportForm>, Problem>,
+) -> Response {
+    let f = match form {
+        Ok(ApiForm(f)) => f,
+        Err(p) => return error_page(p),
+    };
+    match make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await {
+        Ok(w) => Redirect::to(w.url.as_deref().unwrap_or("/sales")).into_response(),
+        Err(p) => error_page(p),
+    }
+}

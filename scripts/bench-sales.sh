@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Sales ingest figures for BENCHMARKS.md, all in one run on the same file:
+#   - `psql \copy` of the file into a staging table (text columns, the same
+#     (day, store) index as sales_lines, no validation): the reference;
+#   - KCL's validate + load into PostgreSQL (COPY), with and without Parquet copies;
+#   - the embedded profile (SQLite);
+#   - parse + validate alone.
+# Each figure is a whole process (start-up included), median of RUNS, with its peak
+# memory.
+#
+#   KCL_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-sales.sh [ROWS] [RUNS]
+#
+# Needs: psql, /usr/bin/time, and a release build of the examples (built here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS="${1:-1000000}"
+RUNS="${2:-3}"
+ADMIN_URL="${KCL_BENCH_DATABASE_URL:?set KCL_BENCH_DATABASE_URL to a PostgreSQL server (a database is created and dropped)}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
+WORK="${KCL_BENCH_DIR:-$(mktemp -d)}"
+mkdir -p "$WORK"
+
+cargo build --release -q -p kcl-core --example sales_gen --example sales_check
+cargo build --release -q --example ingest --features aws
+BIN="$CARGO_TARGET_DIR/release/examples"
+
+FILE="$WORK/sales-$ROWS.csv"
+[ -s "$FILE" ] || "$BIN/sales_gen" --rows "$ROWS" --stores 20 --seed 1 > "$FILE"
+BYTES=$(stat -L -c %s "$FILE")
+
+DB="kcl_bench_sales_$$"
+base="${ADMIN_URL%%\?*}"
+URL="${base%/*}/$DB"
+psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+trap 'psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null' EXIT
+# The schema, by a first start on the database.
+printf 'store_id,sale_date,sku,quantity,unit_price\nS0,2026-01-01,A,1,1\n' > "$WORK/tiny.csv"
+KCL_DATABASE_URL="$URL" KCL_DATA_DIR="$WORK/data" "$BIN/ingest" "$WORK/tiny.csv" >/dev/null
+psql -q "$URL" <<'SQL'
+-- The file's columns as text, with the B-tree KCL's sales_lines has on (day, store).
+CREATE TABLE sales_raw (store_id TEXT, sale_date TEXT, receipt_id TEXT, sku TEXT,
+  product_name TEXT, quantity TEXT, unit_price TEXT, total TEXT);
+CREATE INDEX sales_raw_day ON sales_raw (sale_date, store_id);
+SQL
+
+# Runs "$@" RUNS times after `reset`, prints the median wall seconds and peak RSS.
+measure() {
+  local label="$1" reset="$2"; shift 2
+  local walls=() peaks=()
+  for _ in $(seq "$RUNS"); do
+    eval "$reset"
+    /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
+    read -r wall peak < "$WORK/time"
+    walls+=("$wall"); peaks+=("$peak")
+  done
+  local w p
+  w=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
+  p=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -1)
+  printf '| %s | %.2f s | %s rows/s | %.0f MB/s | %.1f MiB |\n' "$label" "$w" \
+    "$(awk -v r="$ROWS" -v w="$w" 'BEGIN{printf "%d", r/w}')" \
+    "$(awk -v b="$BYTES" -v w="$w" 'BEGIN{print b/w/1e6}')" \
+    "$(awk -v k="$p" 'BEGIN{print k/1024}')"
+}
+
+echo "file: $ROWS rows, $BYTES bytes; $(nproc) cores; median of $RUNS runs (wall), largest peak RSS"
+echo
+echo "| what | time | rows/s | MB/s | peak memory |"
+echo "|---|---:|---:|---:|---:|"
+measure "psql \\copy into a staging table (reference, no validation)" \
+  'psql -q "$URL" -c "TRUNCATE sales_raw"' \
+  psql -q "$URL" -c "\\copy sales_raw FROM '$FILE' WITH (FORMAT csv, HEADER true)"
+pg_reset='psql -q "$URL" -c "TRUNCATE sales_lines, sales_files, sales_stock, sales_daily"'
+measure "KCL validate + load into PostgreSQL (COPY), no Parquet" "$pg_reset" \
+  env KCL_DATABASE_URL="$URL" KCL_DATA_DIR="$WORK/data" KCL_SALES_PARQUET=off KCL_SPOOL_DIR="$WORK" "$BIN/ingest" "$FILE"
+measure "KCL validate + load into PostgreSQL + Parquet copies" "$pg_reset; rm -rf '$WORK/data/blobs/sales'" \
+  env KCL_DATABASE_URL="$URL" KCL_DATA_DIR="$WORK/data" KCL_SPOOL_DIR="$WORK" "$BIN/ingest" "$FILE"
+measure "KCL validate + load into SQLite (embedded), no Parquet" "rm -rf '$WORK/sqlite'" \
+  env KCL_DATA_DIR="$WORK/sqlite" KCL_SALES_PARQUET=off KCL_SPOOL_DIR="$WORK" "$BIN/ingest" "$FILE"
+measure "parse + validate alone" ":" "$BIN/sales_check" "$FILE"
