@@ -116,6 +116,17 @@ impl SalesRepo for PgStore {
             ));
         }
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // A file of millions of rows takes longer than the pool's statement timeout
+        // (15 s, for requests), and a load may wait for another one's lock: this
+        // transaction alone gets an hour and ten minutes.
+        sqlx::query("SET LOCAL statement_timeout = '1h'")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query("SET LOCAL lock_timeout = '10min'")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LOAD_LOCK)
             .execute(&mut *tx)

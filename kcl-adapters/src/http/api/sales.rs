@@ -243,14 +243,12 @@ pub(crate) async fn upload(
     Ok(report_response(&report))
 }
 
-fn date(field: &'static str, v: &str) -> Result<NaiveDate, Problem> {
+fn date(field: &'static str, v: &str) -> Result<NaiveDate, ServiceError> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-        Problem::from(ServiceError::Invalid(
-            kcl_core::domain::ValidationError::field(
-                field,
-                "bad-date",
-                "must be a date such as 2026-11-23",
-            ),
+        ServiceError::Invalid(kcl_core::domain::ValidationError::field(
+            field,
+            "bad-date",
+            "must be a date such as 2026-11-23",
         ))
     })
 }
