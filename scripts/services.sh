@@ -99,7 +99,8 @@ start_moto() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5,<6' >&2
   fi
   if ! curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null; then
-    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
+    # scripts/moto_server.py: moto with DynamoDB's conditional writes made atomic.
+    nohup "$venv/bin/python" "$(dirname "$0")/moto_server.py" -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
     echo $! > "$dir/moto.pid"
     touch "$dir/moto.started-by-us"
     for _ in $(seq 1 100); do

@@ -343,6 +343,40 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         (Some("s2.csv"), Some(1))
     );
 
+    // The web page: the summary, a stock lookup, an upload showing its report.
+    let page = get(
+        app,
+        "/sales?from=2026-11-01&to=2026-11-30&group_by=store&sku=789",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.bytes).unwrap();
+    assert!(
+        html.contains("Upload a sales file") && html.contains("<td>S1</td>"),
+        "{html}"
+    );
+    assert!(html.contains("12.500"), "the stock lookup: {html}");
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ui.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\nstore_id,sale_date,sku,quantity,unit_price\r\nS3,2026-11-21,A1,1,2.50\r\nS3,2026-11-40,A1,1,2.50\r\n\r\n--{b}--\r\n"
+    );
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/ui/sales")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let r = send(app, req).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let html = String::from_utf8(r.bytes).unwrap();
+    assert!(
+        html.contains("Loaded.") && html.contains("bad-date"),
+        "{html}"
+    );
+
     // Reports: CSV with formulas neutralised, and PDF.
     let r = json_req(
         app,
@@ -352,7 +386,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
-    assert_eq!(r.body["lines"], 3);
+    assert_eq!(r.body["lines"], 4, "S1 x 2 SKUs, S2, S3");
     let key = r.body["key"].as_str().unwrap();
     assert!(
         key.starts_with("reports/sales-2026-11-01-2026-11-30-") && key.ends_with(".csv"),
