@@ -43,8 +43,11 @@ impl Cloud {
         Ok(self.sdk.clone().expect("loaded"))
     }
 
-    pub(crate) async fn s3(&mut self, url: &str) -> Result<Arc<dyn BlobStore>, StartError> {
-        let var = "KCL_BLOBS";
+    pub(crate) async fn s3(
+        &mut self,
+        var: &'static str,
+        url: &str,
+    ) -> Result<Arc<dyn BlobStore>, StartError> {
         let loc = kcl_aws::S3Location::parse(url).map_err(|e| adapter(var, e))?;
         let store = kcl_aws::S3BlobStore::new(&self.sdk(var).await?, &loc);
         if self.provision {
@@ -119,8 +122,12 @@ impl Cloud {
         Self { provision }
     }
 
-    pub(crate) async fn s3(&mut self, url: &str) -> Result<Arc<dyn BlobStore>, StartError> {
-        Err(no_aws("KCL_BLOBS", url))
+    pub(crate) async fn s3(
+        &mut self,
+        var: &'static str,
+        url: &str,
+    ) -> Result<Arc<dyn BlobStore>, StartError> {
+        Err(no_aws(var, url))
     }
 
     pub(crate) async fn sqs(&mut self, name: &str) -> Result<Arc<dyn TaskQueue>, StartError> {

@@ -7,7 +7,7 @@
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
 //! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file), `sqs://<queue name or URL>` (feature `aws`) or `memory://` |
-//! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log in DynamoDB |
+//! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log, and the daily sales totals, in DynamoDB |
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
 //! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
 //! | `KCL_OCR_LANG` | `eng` | Tesseract's language(s), such as `por` or `eng+por` (feature `tesseract`; run with `OMP_THREAD_LIMIT=1`) |

@@ -187,6 +187,7 @@ impl Kcl {
             Arc::new(MemoryBlobStore::default()),
             None,
             None,
+            None,
             &Settings::default(),
         )
     }
@@ -206,9 +207,16 @@ impl Kcl {
         };
         let mut cloud = crate::cloud::Cloud::new(config.auto_provision);
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
-            BlobsConfig::File(root) => file_blobs(root).await?,
+            BlobsConfig::File(root) => file_blobs("KCL_BLOBS", root).await?,
             BlobsConfig::Memory => Arc::new(MemoryBlobStore::default()),
-            BlobsConfig::S3(url) => cloud.s3(url).await?,
+            BlobsConfig::S3(url) => cloud.s3("KCL_BLOBS", url).await?,
+        };
+        // Sales reports: their own store when KCL_REPORTS names one.
+        let reports: Option<Arc<dyn BlobStore>> = match &config.reports {
+            None => None,
+            Some(BlobsConfig::File(root)) => Some(file_blobs("KCL_REPORTS", root).await?),
+            Some(BlobsConfig::Memory) => Some(Arc::new(MemoryBlobStore::default())),
+            Some(BlobsConfig::S3(url)) => Some(cloud.s3("KCL_REPORTS", url).await?),
         };
         if let QueueKind::Sqs(name) = &config.queue {
             relational.tasks = Some(cloud.sqs(name).await?);
@@ -235,6 +243,7 @@ impl Kcl {
         Ok(Self::assemble(
             relational,
             blobs,
+            reports,
             cache,
             ocr,
             &config.settings,
@@ -244,6 +253,7 @@ impl Kcl {
     fn assemble(
         r: Relational,
         blobs: Arc<dyn BlobStore>,
+        reports: Option<Arc<dyn BlobStore>>,
         cache: Option<(Arc<dyn Cache>, Arc<dyn HealthProbe>)>,
         ocr: Option<Arc<dyn OcrEngine>>,
         settings: &Settings,
@@ -286,7 +296,7 @@ impl Kcl {
             ocr,
             sales: r.sales,
             sales_days: r.sales_days,
-            reports: None,
+            reports,
         };
         Self {
             services: Services::with_settings(ports, settings),
@@ -315,21 +325,27 @@ impl Kcl {
 }
 
 #[cfg(feature = "local")]
-async fn file_blobs(root: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
+async fn file_blobs(
+    var: &'static str,
+    root: &std::path::Path,
+) -> Result<Arc<dyn BlobStore>, StartError> {
     // `open` creates the folders and clears temporary files a crash left behind.
     let store = kcl_local::FsBlobStore::open(root.to_path_buf())
         .await
         .map_err(|e| StartError::Adapter {
-            what: format!("KCL_BLOBS: cannot open {}", root.display()),
+            what: format!("{var}: cannot open {}", root.display()),
             source: Box::new(e),
         })?;
     Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "local"))]
-async fn file_blobs(_: &std::path::Path) -> Result<Arc<dyn BlobStore>, StartError> {
+async fn file_blobs(
+    var: &'static str,
+    _: &std::path::Path,
+) -> Result<Arc<dyn BlobStore>, StartError> {
     Err(crate::ConfigError {
-        variable: "KCL_BLOBS",
+        variable: var,
         value: "file://...".into(),
         reason: "this build has no `local` feature; use memory:// or enable it".into(),
     }

@@ -463,12 +463,25 @@ async fn memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let (kcl, app) = open(HashMap::from([(
-        "KCL_DATA_DIR".to_owned(),
-        dir.path().display().to_string(),
-    )]))
+    let reports = dir.path().join("reports");
+    let (kcl, app) = open(HashMap::from([
+        ("KCL_DATA_DIR".to_owned(), dir.path().display().to_string()),
+        (
+            "KCL_REPORTS".to_owned(),
+            format!("file://{}", reports.display()),
+        ),
+    ]))
     .await;
     scenario(&app, &kcl).await;
+    // Reports went to their own store (KCL_REPORTS), not to the blobs.
+    assert!(
+        std::fs::read_dir(reports.join("objects/reports"))
+            .unwrap()
+            .count()
+            >= 2,
+        "the CSV and the PDF report"
+    );
+    assert!(kcl.blobs.list("reports/", 10).await.unwrap().is_empty());
     kcl.close().await;
 }
 

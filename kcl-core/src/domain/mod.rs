@@ -29,9 +29,9 @@ pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
 #[cfg(feature = "pdf")]
 pub use sales::write_pdf_report;
 pub use sales::{
-    neutralise_cell, write_csv_report, DayTotals, GroupBy, IngestPolicy, LoadOutcome, ReportLine,
-    ReportMeta, RowSpool, SalesFile, SpooledRow, StockChange, StockLevel, StoreDay, SummaryQuery,
-    SummaryRow,
+    format_cents, neutralise_cell, write_csv_report, DayTotals, GroupBy, IngestPolicy, LoadOutcome,
+    ReportLine, ReportMeta, RowSpool, SalesFile, SpooledRow, StockChange, StockLevel, StoreDay,
+    SummaryQuery, SummaryRow,
 };
 pub use sales::{
     validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,

@@ -16,7 +16,7 @@ use kcl_core::Services;
 
 pub(crate) use covers::{read_upload, status_url, MULTIPART_OVERHEAD};
 pub(crate) use jobs::read_job_form;
-pub(crate) use sales::{make_report, receive_file, UploadQuery};
+pub(crate) use sales::{ingest_received, make_report, receive_file, UploadQuery};
 
 /// The API routes; `upload_limit` is the largest cover upload, `jobs_limit` the
 /// largest OCR job request, in bytes.

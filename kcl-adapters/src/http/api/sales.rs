@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use futures::StreamExt;
-use kcl_core::domain::{GroupBy, IngestPolicy, StockChange, StockLevel, SummaryQuery};
+use kcl_core::domain::{
+    format_cents, GroupBy, IngestPolicy, StockChange, StockLevel, SummaryQuery,
+};
 use kcl_core::services::{parse_quantity, IngestOptions, IngestReport, IngestStatus, ReportFormat};
 use kcl_core::{ServiceError, Services};
 use serde::{Deserialize, Serialize};
@@ -229,9 +231,17 @@ pub(crate) async fn upload(
     req: Request,
 ) -> Result<Response, ApiError> {
     let file = receive_file(&s, q, req).await?;
-    // Its own task: a timeout or a client hanging up cannot cut the load in half.
+    Ok(report_response(&ingest_received(&s, file).await?))
+}
+
+/// Ingests a received file in a task of its own: a timeout or a client hanging up
+/// cannot cut the load in half. Shared with the web UI.
+pub(crate) async fn ingest_received(
+    s: &Services,
+    file: ReceivedFile,
+) -> Result<IngestReport, ServiceError> {
     let sales = s.sales.clone();
-    let report = tokio::spawn(async move {
+    tokio::spawn(async move {
         let opts = IngestOptions {
             policy: file.policy,
             progress: None,
@@ -239,8 +249,7 @@ pub(crate) async fn upload(
         sales.ingest_path(&file.name, &file.path, opts).await
     })
     .await
-    .map_err(|e| ServiceError::Internal(Box::new(e)))??;
-    Ok(report_response(&report))
+    .map_err(|e| ServiceError::Internal(Box::new(e)))?
 }
 
 fn date(field: &'static str, v: &str) -> Result<NaiveDate, ServiceError> {
@@ -271,12 +280,6 @@ pub(crate) struct Totals {
     quantity: String,
     revenue: String,
     revenue_cents: i64,
-}
-
-fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let a = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
 /// `GET /api/sales/summary?from=&to=&store=&sku=&group_by=day|store|sku`.
@@ -313,7 +316,7 @@ pub(crate) async fn summary(
             key: r.key,
             lines: r.lines,
             quantity: r.quantity.to_string(),
-            revenue: money(r.revenue_cents),
+            revenue: format_cents(r.revenue_cents),
             revenue_cents: r.revenue_cents,
         })
         .collect();
@@ -343,7 +346,7 @@ pub(crate) async fn daily(
             key: d.date.format("%Y-%m-%d").to_string(),
             lines: d.lines,
             quantity: d.quantity.to_string(),
-            revenue: money(d.revenue_cents),
+            revenue: format_cents(d.revenue_cents),
             revenue_cents: d.revenue_cents,
         })
         .collect();

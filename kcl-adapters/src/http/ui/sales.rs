@@ -5,14 +5,14 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
-use kcl_core::domain::{GroupBy, SummaryQuery};
-use kcl_core::services::{IngestOptions, IngestReport, IngestStatus};
+use kcl_core::domain::{format_cents, GroupBy, SummaryQuery};
+use kcl_core::services::{IngestReport, IngestStatus};
 use kcl_core::Services;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::pages::{error_page, layout};
-use crate::http::api::{make_report, receive_file, UploadQuery};
+use crate::http::api::{ingest_received, make_report, receive_file, UploadQuery};
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::problem::Problem;
 
@@ -23,12 +23,6 @@ pub(crate) struct SalesQuery {
     store: Option<String>,
     group_by: Option<String>,
     sku: Option<String>,
-}
-
-fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let a = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
 fn parse_date(v: Option<&str>) -> Option<NaiveDate> {
@@ -115,12 +109,12 @@ pub(crate) async fn index(
             thead { tr { th { "Group" } th { "Lines" } th { "Quantity" } th { "Revenue" } } }
             tbody {
                 @for r in &rows {
-                    tr { td { (r.key) } td { (r.lines) } td { (r.quantity) } td { (money(r.revenue_cents)) } }
+                    tr { td { (r.key) } td { (r.lines) } td { (r.quantity) } td { (format_cents(r.revenue_cents)) } }
                 }
                 @if rows.is_empty() { tr { td colspan="4" class="muted" { "No sales in this period." } } }
             }
             @if !rows.is_empty() {
-                tfoot { tr { th { "Total" } th { (lines) } th {} th { (money(revenue)) } } }
+                tfoot { tr { th { "Total" } th { (lines) } th {} th { (format_cents(revenue)) } } }
             }
         }
         h2 { "Report" }
@@ -203,18 +197,7 @@ pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response 
         Ok(f) => f,
         Err(p) => return error_page(p),
     };
-    let sales = s.sales.clone();
-    let report = tokio::spawn(async move {
-        let opts = IngestOptions {
-            policy: file.policy,
-            progress: None,
-        };
-        sales.ingest_path(&file.name, &file.path, opts).await
-    })
-    .await
-    .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
-    .and_then(|r| r);
-    match report {
+    match ingest_received(&s, file).await {
         Ok(r) => report_page(&r),
         Err(e) => error_page(e.into()),
     }

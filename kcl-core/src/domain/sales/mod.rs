@@ -41,7 +41,7 @@ pub use ingest::{
 pub use parquet::{write_parquet, ParquetPart};
 #[cfg(feature = "pdf")]
 pub use report::write_pdf_report;
-pub use report::{neutralise_cell, write_csv_report, ReportMeta};
+pub use report::{format_cents, neutralise_cell, write_csv_report, ReportMeta};
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -90,7 +90,7 @@ pub fn write_csv_report<W: Write>(
             &neutralise_cell(l.product_name.as_deref().unwrap_or("")),
             &l.lines.to_string(),
             &l.quantity.to_string(),
-            &money(l.revenue_cents),
+            &format_cents(l.revenue_cents),
         ])?;
     }
     w.write_record([
@@ -100,14 +100,21 @@ pub fn write_csv_report<W: Write>(
         "",
         &n.to_string(),
         &Quantity::from_thousandths(q).to_string(),
-        &money(r),
+        &format_cents(r),
     ])?;
     w.flush()?;
     Ok(())
 }
 
-/// Cents as `1234.56` (negative amounts keep their sign).
-pub(crate) fn money(cents: i64) -> String {
+/// An amount in cents as exact decimal text: `1234.56`, `-0.05` (totals of stock
+/// or corrections can be negative, which [`Money`] is not).
+///
+/// ```
+/// use kcl_core::domain::format_cents;
+/// assert_eq!(format_cents(370_350), "3703.50");
+/// assert_eq!(format_cents(-5), "-0.05");
+/// ```
+pub fn format_cents(cents: i64) -> String {
     match Money::from_cents(cents) {
         Ok(m) => m.to_string(),
         Err(_) => {
@@ -155,7 +162,7 @@ mod pdf {
     use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
     use unicode_normalization::UnicodeNormalization;
 
-    use super::{money, ReportLine, ReportMeta};
+    use super::{format_cents, ReportLine, ReportMeta};
 
     const PAGE_W: f32 = 595.28;
     const PAGE_H: f32 = 841.89;
@@ -302,7 +309,7 @@ mod pdf {
                     line.product_name.clone().unwrap_or_default(),
                     line.lines.to_string(),
                     line.quantity.to_string(),
-                    money(line.revenue_cents),
+                    format_cents(line.revenue_cents),
                 ];
                 for (column, value) in COLUMNS.iter().zip(&cells) {
                     cell(&mut c, column, y, value);
