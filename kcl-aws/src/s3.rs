@@ -318,6 +318,34 @@ impl BlobStore for S3BlobStore {
             .await
     }
 
+    /// Streams the file from disk (the inherent [`S3BlobStore::put_file`]).
+    async fn put_file(
+        &self,
+        key: &BlobKey,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<BlobMeta, BlobStoreError> {
+        S3BlobStore::put_file(self, key, path, content_type).await
+    }
+
+    /// Streams the object to disk as it arrives: a sales file of any size costs no
+    /// memory (the Lambda ingest).
+    async fn get_to_file(&self, key: &BlobKey, path: &Path) -> Result<BlobMeta, BlobStoreError> {
+        use tokio::io::AsyncWriteExt;
+        let (meta, mut body) = self.get_stream(key).await?;
+        let local = |e: std::io::Error| BlobStoreError::Internal(Box::new(e));
+        let mut file = tokio::fs::File::create(path).await.map_err(local)?;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| BlobStoreError::Unavailable(Box::new(e)))?
+        {
+            file.write_all(&chunk).await.map_err(local)?;
+        }
+        file.flush().await.map_err(local)?;
+        Ok(meta)
+    }
+
     async fn get(&self, key: &BlobKey) -> Result<Blob, BlobStoreError> {
         let (meta, body) = self.get_stream(key).await?;
         let data = body

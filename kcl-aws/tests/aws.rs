@@ -77,6 +77,28 @@ async fn s3_streams_presigns_and_refuses_missing_buckets() {
         .await
         .expect("read");
     assert!(back == data, "streamed bytes round-trip");
+    // The port's file methods stream too (the sales ingest uses them).
+    let copy = dir.path().join("copy.bin");
+    let meta = BlobStore::get_to_file(&store, &key, &copy)
+        .await
+        .expect("get_to_file");
+    assert_eq!(meta.size, data.len() as u64);
+    assert!(
+        std::fs::read(&copy).expect("read copy") == data,
+        "copied to disk"
+    );
+    let key2 = BlobKey::parse("uploads/big2.bin").expect("key");
+    BlobStore::put_file(&store, &key2, &copy, "application/octet-stream")
+        .await
+        .expect("port put_file");
+    assert_eq!(
+        store.head(&key2).await.expect("head").size,
+        data.len() as u64
+    );
+    assert!(matches!(
+        BlobStore::get_to_file(&store, &BlobKey::parse("uploads/none").unwrap(), &copy).await,
+        Err(kcl_core::ports::BlobStoreError::NotFound(_))
+    ));
     assert_eq!(
         store.object_key(&key),
         "p/uploads/big.bin",
