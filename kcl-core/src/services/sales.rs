@@ -394,6 +394,9 @@ fn scan(
     };
     let mut spool = Some(SpoolThread::start(RowSpool::create(spool_dir, file_id)?));
     let rejected_path = spool_dir.join(format!("kcl-sales-{file_id}-rejected.csv"));
+    // Removes the rejected-rows file if reading fails midway; disarmed on success
+    // (the caller removes it then).
+    let rejected_guard = RemoveOnDrop(rejected_path.clone());
     let mut rejected: Option<csv::Writer<BufWriter<File>>> = None;
     let mut days = BTreeSet::new();
     let mut last_day: Option<StoreDay> = None;
@@ -494,6 +497,7 @@ fn scan(
         Some(s) => Some(s.finish()?),
         None => None,
     };
+    rejected_guard.disarm();
     Ok(Scan {
         sha256: format!("{:x}", src.hash.finalize()),
         summary,
@@ -1166,9 +1170,18 @@ pub fn parse_quantity(s: &str) -> Result<Quantity, ServiceError> {
 
 struct RemoveOnDrop(PathBuf);
 
+impl RemoveOnDrop {
+    /// Keeps the file.
+    fn disarm(mut self) {
+        self.0 = PathBuf::new();
+    }
+}
+
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 }
 
