@@ -73,66 +73,11 @@ async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
         .unwrap();
     (router(kcl.services.clone()), kcl, dir)
 }
-
-/// A fresh database on the test PostgreSQL server, dropped by [`PgDb::drop_db`].
 #[cfg(feature = "aws")]
-struct PgDb {
-    admin_url: String,
-    name: String,
-}
-
+#[path = "support/pg.rs"]
+mod pg;
 #[cfg(feature = "aws")]
-impl PgDb {
-    async fn create() -> Option<(Self, String)> {
-        use sqlx::Connection;
-        let Ok(admin_url) = std::env::var("KCL_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-                "KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-            );
-            println!("skipped: KCL_TEST_POSTGRES_URL is not set");
-            return None;
-        };
-        let name = format!("kcl_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let base = admin_url.split('?').next().unwrap();
-        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        Some((Self { admin_url, name }, url))
-    }
-
-    async fn drop_db(self) {
-        drop(self);
-    }
-}
-
-#[cfg(feature = "aws")]
-impl Drop for PgDb {
-    /// Drops the database, best effort, on a thread of its own: this also runs when a
-    /// check panics, inside or outside a runtime.
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let admin_url = self.admin_url.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::raw_sql(&sql).execute(&mut admin).await;
-                }
-            });
-        });
-        let _ = dropped.join();
-    }
-}
+use pg::PgDb;
 
 #[cfg(feature = "aws")]
 async fn postgres_app() -> Option<(Router, kcl::Kcl, PgDb)> {

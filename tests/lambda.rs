@@ -5,6 +5,9 @@
 //! `KCL_TEST_REQUIRE_ALL=1`.
 #![cfg(all(feature = "aws", feature = "lambda", feature = "media"))]
 
+#[path = "support/pg.rs"]
+mod pg;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -300,15 +303,7 @@ async fn s3_ingest_handler_loads_sales_files() {
         return;
     };
     aws_env(&endpoint);
-    use sqlx::Connection;
-    let db = format!("kcl_lambda_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url.split('?').next().unwrap();
-    let db_url = format!("{}/{db}", &base[..base.rfind('/').unwrap()]);
+    let (db, db_url) = pg::PgDb::create_on(&admin_url).await;
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
     let bucket = format!("kcl-ingest-{tag}");
     let table = format!("kcl-ingest-{tag}");
@@ -473,10 +468,7 @@ async fn s3_ingest_handler_loads_sales_files() {
     assert!(matches!(err, S3IngestError::NotAnS3Event(_)), "{err}");
 
     kcl.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    db.drop_db().await;
 }
 
 /// A blob store whose reads fail as during a storage outage.

@@ -486,25 +486,15 @@ async fn sqlite() {
 }
 
 #[cfg(feature = "aws")]
+#[path = "support/pg.rs"]
+mod pg;
+
+#[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    use sqlx::Connection;
-    let Ok(admin_url) = std::env::var("KCL_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_POSTGRES_URL is not set");
+    let Some((db, url)) = pg::PgDb::create().await else {
         return;
     };
-    let name = format!("kcl_sales_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url.split('?').next().unwrap();
-    let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
     let dir = tempfile::tempdir().unwrap();
     let (kcl, app) = open(HashMap::from([
         ("KCL_DATABASE_URL".to_owned(), url),
@@ -513,8 +503,5 @@ async fn postgres() {
     .await;
     scenario(&app, &kcl).await;
     kcl.close().await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    db.drop_db().await;
 }

@@ -26,6 +26,7 @@ pub use query::{
     SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
+pub(crate) use sales::is_identifier;
 #[cfg(feature = "pdf")]
 pub use sales::write_pdf_report;
 pub use sales::{

@@ -1071,11 +1071,6 @@ impl SalesService {
         self.reports.get(&k).await.map_err(blob_error)
     }
 
-    /// Whether reports are served by presigned URLs (else through [`report`](Self::report)).
-    pub fn reports_store(&self) -> &Arc<dyn BlobStore> {
-        &self.reports
-    }
-
     /// A file name's audit history (its loads), oldest first.
     pub async fn history(&self, name: &str, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
         if !(1..=1000).contains(&limit) {
@@ -1123,12 +1118,9 @@ fn render(
     }
 }
 
+/// A store id or SKU as the file format defines them (`docs/sales.md`).
 fn check_id(field: &'static str, v: &str) -> Result<(), ServiceError> {
-    let ok = !v.is_empty()
-        && v.chars().count() <= MAX_ID_CHARS
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
+    if crate::domain::is_identifier(v, MAX_ID_CHARS) {
         Ok(())
     } else {
         Err(ValidationError::field(

@@ -352,25 +352,21 @@ impl RowSpool {
         size: usize,
     ) -> tokio::sync::mpsc::Receiver<io::Result<Vec<SpooledRow>>> {
         let (tx, rx) = tokio::sync::mpsc::channel(2);
-        let path = self.path.clone();
         let size = size.max(1);
+        let rows = match self.read() {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = tx.try_send(Err(e));
+                return rx;
+            }
+        };
         tokio::task::spawn_blocking(move || {
-            let rows = match File::open(&path) {
-                Ok(f) => csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .from_reader(BufReader::with_capacity(1 << 16, f))
-                    .into_deserialize::<SpooledRow>(),
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            };
             let mut batch = Vec::with_capacity(size);
             for row in rows {
                 match row {
                     Ok(r) => batch.push(r),
                     Err(e) => {
-                        let _ = tx.blocking_send(Err(io::Error::other(e)));
+                        let _ = tx.blocking_send(Err(e));
                         return;
                     }
                 }
@@ -389,7 +385,9 @@ impl RowSpool {
     }
 
     /// Reads the rows back, in order.
-    pub fn read(&self) -> io::Result<impl Iterator<Item = io::Result<SpooledRow>>> {
+    pub fn read(
+        &self,
+    ) -> io::Result<impl Iterator<Item = io::Result<SpooledRow>> + Send + 'static> {
         let file = BufReader::with_capacity(1 << 16, File::open(&self.path)?);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)

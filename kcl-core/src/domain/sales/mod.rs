@@ -53,7 +53,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::Money;
-use fields::{is_identifier, parse_date, parse_decimal, NumError};
+pub(crate) use fields::is_identifier;
+use fields::{parse_date, parse_decimal, NumError};
 use guard::{Guard, GuardFault};
 
 /// The default limit on the size of one record (a line, or several lines when a
