@@ -22,6 +22,18 @@
 //! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
 //! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]` (feature `aws`; shared by every server) |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
+//! | `KCL_AUTH` | `on` | `on` requires logins and tokens (see `docs/auth.md`); `off` only behind a gateway that authenticates for you |
+//! | `KCL_AUTH_JWT_SECRET` | generated into `$KCL_DATA_DIR/auth.json` | HS256 secret (32+ bytes) for API tokens and sessions; required on PostgreSQL, where every server must share it |
+//! | `KCL_AUTH_JWT_PUBLIC_KEY` | none | a PEM file: also accept an identity provider's tokens signed with its private key |
+//! | `KCL_AUTH_JWT_ALG` | `RS256` | that key's algorithm: `RS256`, `RS384`, `RS512`, `PS256`, `ES256`, `ES384` or `EdDSA` |
+//! | `KCL_AUTH_JWT_ISSUER`, `KCL_AUTH_JWT_AUDIENCE` | none | required `iss` / `aud` of HS256 tokens |
+//! | `KCL_AUTH_USERS` | `auth.json`'s users | a users file: `name:role:argon2-hash` per line (`cargo run --example auth -- hash-password`) |
+//! | `KCL_AUTH_PUBLIC_READS` | `off` | `on` lets anyone read the catalog, rentals and jobs without logging in |
+//! | `KCL_AUTH_SESSION_SECS` | `43200` (12 h) | how long a login session or an issued token lasts |
+//! | `KCL_AUTH_COOKIE_SECURE` | `on`, `off` when listening on loopback | the session cookie's `Secure` attribute (needs HTTPS) |
+//! | `KCL_HTTP_MAX_IN_FLIGHT` | `512` | requests handled at once; more get `503` + `Retry-After` |
+//! | `KCL_HTTP_MAX_UPLOADS` | `8` | uploads handled at once |
+//! | `KCL_LOG_FORMAT` | `text` | `json` logs one JSON object per line |
 //!
 //! A value KCL cannot use fails at start with a message naming the variable.
 
@@ -85,6 +97,48 @@ pub enum QueueKind {
     Memory,
 }
 
+/// Authentication settings of the HTTP host (see `docs/auth.md`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// `KCL_AUTH`: whether requests must be authenticated.
+    pub enabled: bool,
+    /// `KCL_AUTH_JWT_SECRET`: the HS256 secret; `None` uses the data dir's `auth.json`.
+    pub jwt_secret: Option<String>,
+    /// `KCL_AUTH_JWT_PUBLIC_KEY`: an identity provider's public key (PEM file).
+    pub jwt_public_key: Option<PathBuf>,
+    /// `KCL_AUTH_JWT_ALG`: that key's algorithm.
+    pub jwt_algorithm: String,
+    /// `KCL_AUTH_JWT_ISSUER`.
+    pub jwt_issuer: Option<String>,
+    /// `KCL_AUTH_JWT_AUDIENCE`.
+    pub jwt_audience: Option<String>,
+    /// `KCL_AUTH_USERS`: a users file; `None` uses `auth.json`'s users.
+    pub users_file: Option<PathBuf>,
+    /// `KCL_AUTH_PUBLIC_READS`.
+    pub public_reads: bool,
+    /// `KCL_AUTH_SESSION_SECS`.
+    pub session_secs: u64,
+    /// `KCL_AUTH_COOKIE_SECURE`: `None` decides from the listen address.
+    pub secure_cookies: Option<bool>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("enabled", &self.enabled)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("users_file", &self.users_file)
+            .field("public_reads", &self.public_reads)
+            .field("session_secs", &self.session_secs)
+            .field("secure_cookies", &self.secure_cookies)
+            .finish()
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -116,6 +170,12 @@ pub struct Config {
     pub settings: kcl_core::services::Settings,
     /// Where sales reports are written; `None` is [`blobs`](Self::blobs).
     pub reports: Option<BlobsConfig>,
+    /// Authentication of the HTTP host.
+    pub auth: AuthConfig,
+    /// Requests the HTTP host handles at once.
+    pub max_in_flight: usize,
+    /// Uploads the HTTP host handles at once.
+    pub max_uploads: usize,
 }
 
 impl Config {
@@ -338,7 +398,68 @@ impl Config {
                 })?;
             settings.list_cache_ttl = std::time::Duration::from_secs(secs);
         }
+        let on_off = |var: &'static str, default: bool| match get(var).as_deref() {
+            None => Ok(default),
+            Some("on") | Some("1") | Some("true") => Ok(true),
+            Some("off") | Some("0") | Some("false") => Ok(false),
+            Some(other) => Err(ConfigError {
+                variable: var,
+                value: other.to_owned(),
+                reason: "must be on or off".into(),
+            }),
+        };
+        let jwt_secret = get("KCL_AUTH_JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(ConfigError {
+                variable: "KCL_AUTH_JWT_SECRET",
+                value: "***".into(),
+                reason: "must be at least 32 bytes (try `openssl rand -base64 32`)".into(),
+            });
+        }
+        let jwt_algorithm = get("KCL_AUTH_JWT_ALG").unwrap_or_else(|| "RS256".into());
+        if ![
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+        ]
+        .contains(&jwt_algorithm.as_str())
+        {
+            return Err(ConfigError {
+                variable: "KCL_AUTH_JWT_ALG",
+                value: jwt_algorithm,
+                reason: "must be RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"
+                    .into(),
+            });
+        }
+        let auth = AuthConfig {
+            enabled: on_off("KCL_AUTH", true)?,
+            jwt_secret,
+            jwt_public_key: get("KCL_AUTH_JWT_PUBLIC_KEY").map(PathBuf::from),
+            jwt_algorithm,
+            jwt_issuer: get("KCL_AUTH_JWT_ISSUER"),
+            jwt_audience: get("KCL_AUTH_JWT_AUDIENCE"),
+            users_file: get("KCL_AUTH_USERS").map(PathBuf::from),
+            public_reads: on_off("KCL_AUTH_PUBLIC_READS", false)?,
+            session_secs: number("KCL_AUTH_SESSION_SECS", 60..=30 * 86_400)?.unwrap_or(43_200),
+            secure_cookies: match get("KCL_AUTH_COOKIE_SECURE") {
+                None => None,
+                Some(_) => Some(on_off("KCL_AUTH_COOKIE_SECURE", true)?),
+            },
+        };
+        let max_in_flight = number("KCL_HTTP_MAX_IN_FLIGHT", 1..=100_000)?.unwrap_or(512) as usize;
+        let max_uploads = number("KCL_HTTP_MAX_UPLOADS", 1..=10_000)?.unwrap_or(8) as usize;
+        match get("KCL_LOG_FORMAT").as_deref() {
+            None | Some("text") | Some("json") => {}
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "KCL_LOG_FORMAT",
+                    value: other.to_owned(),
+                    reason: "must be text or json".into(),
+                })
+            }
+        }
         Ok(Self {
+            auth,
+            max_in_flight,
+            max_uploads,
             reports,
             cache_url,
             audit_table,
@@ -394,6 +515,19 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_SALES_PARQUET",
         "KCL_SALES_MAX_BYTES",
         "KCL_SPOOL_DIR",
+        "KCL_AUTH",
+        "KCL_AUTH_JWT_SECRET",
+        "KCL_AUTH_JWT_PUBLIC_KEY",
+        "KCL_AUTH_JWT_ALG",
+        "KCL_AUTH_JWT_ISSUER",
+        "KCL_AUTH_JWT_AUDIENCE",
+        "KCL_AUTH_USERS",
+        "KCL_AUTH_PUBLIC_READS",
+        "KCL_AUTH_SESSION_SECS",
+        "KCL_AUTH_COOKIE_SECURE",
+        "KCL_HTTP_MAX_IN_FLIGHT",
+        "KCL_HTTP_MAX_UPLOADS",
+        "KCL_LOG_FORMAT",
     ]
     .into_iter()
     .find(|k| *k == name)

@@ -12,7 +12,7 @@ pub use config::{Config, ConfigError};
 pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
 pub use runtime::{Kcl, StartError};
 #[cfg(feature = "http")]
-pub use server::serve_from_env;
+pub use server::{http_options, serve_from_env};
 #[cfg(feature = "worker")]
 pub use workers::spawn_workers;
 
@@ -64,15 +64,24 @@ pub fn ensure_omp_thread_limit() {
     }
 }
 
-/// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do.
+/// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do:
+/// text, or one JSON object per line with `KCL_LOG_FORMAT=json` (each line carries
+/// its spans' fields, such as a request's `request_id`).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    tracing_subscriber::fmt()
+    let filter = EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+        .with_env_filter(filter);
+    if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the

@@ -1,5 +1,8 @@
 //! The whole server: configuration from the environment, adapters, HTTP.
 
+use crate::config::DatabaseConfig;
+use crate::http::auth::{load_or_create, AuthSettings, TokenVerifier, Users};
+use crate::http::HttpOptions;
 use crate::{Config, Kcl};
 
 /// Runs the HTTP server on the profile the environment chooses (see
@@ -13,6 +16,7 @@ pub async fn serve_from_env(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = Config::from_env()?;
+    let options = http_options(&config)?;
     let kcl = Kcl::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.http_addr)
         .await
@@ -38,7 +42,7 @@ pub async fn serve_from_env(
     });
     crate::http::serve(
         listener,
-        crate::http::router(kcl.services.clone()),
+        crate::http::router_with(kcl.services.clone(), options),
         async move {
             let _ = http_rx.wait_for(|stop| *stop).await;
         },
@@ -51,4 +55,94 @@ pub async fn serve_from_env(
     }
     kcl.close().await;
     Ok(())
+}
+
+/// The HTTP host's options from the configuration: authentication (generating the
+/// embedded profile's secret and admin user on first start) and limits.
+///
+/// Errors name the variable at fault.
+pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
+    let mut options = HttpOptions {
+        max_in_flight: config.max_in_flight,
+        max_uploads: config.max_uploads,
+        ..HttpOptions::default()
+    };
+    let a = &config.auth;
+    if !a.enabled {
+        tracing::warn!(
+            "KCL_AUTH=off: every request is let through; run so only behind a gateway that authenticates"
+        );
+        return Ok(options);
+    }
+    let shared_database = matches!(config.database, DatabaseConfig::Postgres(_));
+    if shared_database && a.jwt_secret.is_none() {
+        return Err(
+            "KCL_AUTH_JWT_SECRET is required with a PostgreSQL database: every server \
+                    behind the load balancer must share it (or KCL_AUTH=off behind a gateway \
+                    that authenticates)"
+                .into(),
+        );
+    }
+    // The embedded profile keeps a generated secret and admin user in its data dir.
+    let stored = if !shared_database && (a.jwt_secret.is_none() || a.users_file.is_none()) {
+        let first = load_or_create(&config.data_dir).map_err(|e| format!("KCL_DATA_DIR: {e}"))?;
+        if let Some(password) = &first.new_admin_password {
+            eprintln!(
+                "\n  KCL first start: created {} with a user `admin`.\n  \
+                 Its password, shown only this once (only a hash is kept): {password}\n  \
+                 Log in at http://{}/login, or get an API token with POST /api/auth/token.\n",
+                first.path.display(),
+                config.http_addr
+            );
+        }
+        Some(first.stored)
+    } else {
+        None
+    };
+    let secret = match (&a.jwt_secret, &stored) {
+        (Some(s), _) => s.as_bytes().to_vec(),
+        (None, Some(st)) => st.secret().map_err(|e| e.to_string())?,
+        (None, None) => return Err("KCL_AUTH_JWT_SECRET is required".into()),
+    };
+    let users = match (&a.users_file, stored) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("KCL_AUTH_USERS={}: {e}", path.display()))?;
+            Users::parse(&text).map_err(|e| format!("KCL_AUTH_USERS={}: {e}", path.display()))?
+        }
+        (None, Some(st)) => Users::new(st.users).map_err(|e| e.to_string())?,
+        (None, None) => Users::default(),
+    };
+    if users.is_empty() {
+        tracing::warn!("no users configured (KCL_AUTH_USERS): only API tokens get in");
+    }
+    let mut settings = AuthSettings::new(secret)
+        .map_err(|e| format!("KCL_AUTH_JWT_SECRET: {e}"))?
+        .users(users);
+    if let Some(path) = &a.jwt_public_key {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("KCL_AUTH_JWT_PUBLIC_KEY={}: {e}", path.display()))?;
+        let mut verifier = TokenVerifier::public_key(&a.jwt_algorithm, &pem)
+            .map_err(|e| format!("KCL_AUTH_JWT_PUBLIC_KEY={}: {e}", path.display()))?;
+        if let Some(iss) = &a.jwt_issuer {
+            verifier = verifier.issuer(iss);
+        }
+        if let Some(aud) = &a.jwt_audience {
+            verifier = verifier.audience(aud);
+        }
+        settings = settings.external_tokens(verifier);
+    }
+    if let Some(iss) = &a.jwt_issuer {
+        settings = settings.issuer(iss);
+    }
+    if let Some(aud) = &a.jwt_audience {
+        settings = settings.audience(aud);
+    }
+    settings.public_reads = a.public_reads;
+    settings.session_ttl = std::time::Duration::from_secs(a.session_secs);
+    settings.secure_cookies = a
+        .secure_cookies
+        .unwrap_or(!config.http_addr.ip().is_loopback());
+    options.auth = Some(settings);
+    Ok(options)
 }

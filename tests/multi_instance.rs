@@ -90,7 +90,19 @@ async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -
     )
 }
 
-/// One HTTP/1.1 request; returns status, head and body bytes.
+/// The servers' shared HS256 secret (test only).
+const SECRET: &str = "multi-instance test secret, 32+ bytes";
+
+/// An admin token both servers accept.
+fn admin_token() -> String {
+    kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes()).issue(
+        "multi-instance-test",
+        kcl::http::auth::Role::Admin,
+        Duration::from_secs(3600),
+    )
+}
+
+/// One HTTP/1.1 request as an admin; returns status, head and body bytes.
 async fn raw(
     addr: SocketAddr,
     method: &str,
@@ -101,7 +113,9 @@ async fn raw(
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Authorization: Bearer {}\r\n\
          Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        admin_token(),
         body.len()
     );
     sock.write_all(head.as_bytes()).await.expect("write");
@@ -191,6 +205,8 @@ async fn two_server_processes_share_one_truth() {
         ("KCL_QUEUE", &format!("sqs://kcl-multi-{tag}")),
         ("KCL_AUDIT", &format!("dynamodb://kcl-multi-{tag}")),
         ("KCL_AUTO_PROVISION", "1"),
+        // Every server shares the secret, so a token works on each of them.
+        ("KCL_AUTH_JWT_SECRET", SECRET),
         ("AWS_ENDPOINT_URL", aws.as_str()),
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "test"),

@@ -200,7 +200,41 @@ pub async fn run(
     counters.snapshot()
 }
 
+/// The `request_id` a task was stamped with by the request that queued it.
+fn request_id_of(body: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Stamp {
+        request_id: Option<String>,
+    }
+    serde_json::from_str::<Stamp>(body)
+        .ok()
+        .and_then(|s| s.request_id)
+}
+
 async fn run_one(
+    queue: &dyn TaskQueue,
+    handler: &dyn TaskHandler,
+    d: &Delivery,
+    config: WorkerConfig,
+    counters: &Counters,
+) {
+    use tracing::Instrument;
+    let request_id = request_id_of(&d.body);
+    let span = tracing::info_span!(
+        "task",
+        kind = handler.kind(),
+        message_id = %d.message_id,
+        request_id = request_id.as_deref().unwrap_or(""),
+    );
+    kcl_core::context::with_request_id(
+        request_id,
+        run_one_inner(queue, handler, d, config, counters),
+    )
+    .instrument(span)
+    .await
+}
+
+async fn run_one_inner(
     queue: &dyn TaskQueue,
     handler: &dyn TaskHandler,
     d: &Delivery,
@@ -226,6 +260,16 @@ async fn run_one(
         )),
     };
     let ms = started.elapsed().as_millis() as u64;
+    let kind = handler.kind();
+    let outcome_name = match &outcome {
+        TaskOutcome::Done => "done",
+        TaskOutcome::Failed(_) => "failed",
+        TaskOutcome::Retry(_) if d.receive_count >= config.give_up_after => "dead_lettered",
+        TaskOutcome::Retry(_) => "retried",
+    };
+    metrics::counter!("kcl_tasks_total", "kind" => kind, "outcome" => outcome_name).increment(1);
+    metrics::histogram!("kcl_task_duration_seconds", "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
     match outcome {
         TaskOutcome::Done => {
             counters.done.fetch_add(1, Ordering::Relaxed);

@@ -348,6 +348,7 @@ impl TaskQueue for SqsQueue {
             visible: main[0],
             in_flight: main[1],
             dead_lettered: dead[0],
+            oldest_age_secs: None,
         })
     }
 

@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod context;
 pub mod domain;
 pub mod memory;
 pub mod ports;

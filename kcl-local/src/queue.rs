@@ -254,18 +254,21 @@ impl TaskQueue for SqliteQueue {
     }
 
     async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let now = now_micros();
         let row = sqlx::query(
             "SELECT \
                COALESCE(SUM(dead_at IS NULL AND visible_at <= ?2), 0), \
                COALESCE(SUM(dead_at IS NULL AND visible_at > ?2), 0), \
-               COALESCE(SUM(dead_at IS NOT NULL), 0) \
+               COALESCE(SUM(dead_at IS NOT NULL), 0), \
+               MIN(CASE WHEN dead_at IS NULL THEN sent_at END) \
              FROM queue_messages WHERE queue = ?1",
         )
         .bind(&self.name)
-        .bind(now_micros())
+        .bind(now)
         .fetch_one(&self.db.read)
         .await
         .map_err(db_error)?;
+        let oldest: Option<i64> = row.try_get(3).map_err(db_error)?;
         let count = |i: usize| -> Result<u64, QueueError> {
             let n: i64 = row.try_get(i).map_err(db_error)?;
             Ok(u64::try_from(n).unwrap_or(0))
@@ -274,6 +277,7 @@ impl TaskQueue for SqliteQueue {
             visible: count(0)?,
             in_flight: count(1)?,
             dead_lettered: count(2)?,
+            oldest_age_secs: oldest.map(|t| u64::try_from((now - t) / 1_000_000).unwrap_or(0)),
         })
     }
 }

@@ -16,16 +16,24 @@
 //! ```
 
 mod api;
+pub mod auth;
+mod etag;
 mod extract;
+pub mod metrics;
 mod problem;
 mod ui;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::Router;
 use kcl_core::Services;
+use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use problem::Problem;
@@ -40,20 +48,169 @@ pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest JSON or form body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The full application: `/api/...`, `/health`, `/health/live` and the web UI at `/`.
+/// How the HTTP host runs: authentication, load limits, metrics.
+///
+/// The default has **no authentication** (for tests, and for embedding behind an
+/// authenticating gateway of your own); the server from the environment
+/// (`kcl::serve_from_env`) always sets [`auth`](Self::auth) unless `KCL_AUTH=off`.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Authentication and roles (see [`auth`]); `None` lets every request through.
+    pub auth: Option<auth::AuthSettings>,
+    /// Requests handled at once; more get `503` with `Retry-After` at once rather
+    /// than waiting in an unbounded queue (default 512). Health checks are exempt.
+    pub max_in_flight: usize,
+    /// Uploads (covers, OCR jobs, sales files) handled at once, within
+    /// `max_in_flight` (default 8): each may hold up to its size limit in memory.
+    pub max_uploads: usize,
+    /// Whether to record metrics and serve `/metrics` (default on).
+    pub metrics: bool,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            auth: None,
+            max_in_flight: 512,
+            max_uploads: 8,
+            metrics: true,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Turns authentication on with these settings.
+    pub fn auth(mut self, settings: auth::AuthSettings) -> Self {
+        self.auth = Some(settings);
+        self
+    }
+}
+
+/// The full application: `/api/...`, `/health`, `/health/live` and the web UI at `/`,
+/// with [`HttpOptions::default`] (**no authentication**: see [`router_with`]).
 pub fn router(services: Services) -> Router {
+    router_with(services, HttpOptions::default())
+}
+
+/// The full application with these options: the REST API, health checks, metrics,
+/// the web UI, and (when [`HttpOptions::auth`] is set) login and token routes.
+pub fn router_with(services: Services, options: HttpOptions) -> Router {
     let upload_limit = services.covers.settings().limits.max_bytes;
     let jobs_limit = services.jobs.settings().max_total_bytes;
-    Router::new()
+    let mut app = Router::new()
         .merge(api::routes(upload_limit, jobs_limit))
-        .merge(ui::routes(upload_limit, jobs_limit))
+        .merge(ui::routes(upload_limit, jobs_limit));
+    if options.metrics {
+        metrics::prometheus();
+        app = app.route("/metrics", axum::routing::get(metrics::render));
+    }
+    let authenticator = options.auth.map(|s| Arc::new(auth::Authenticator::new(s)));
+    if authenticator.is_some() {
+        app = app.merge(auth::routes());
+    }
+    let mut app = app
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn(etag::etag))
+        .layer(axum::middleware::from_fn(deadline));
+    if let Some(a) = authenticator {
+        app = app.layer(axum::middleware::from_fn_with_state(a, auth::authenticate));
+    }
+    if options.metrics {
+        app = app.layer(axum::middleware::from_fn(metrics::track));
+    }
+    let limits = Limits {
+        general: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
+        uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
+    };
+    app.layer(axum::middleware::from_fn_with_state(limits, shed))
+        .layer(axum::middleware::from_fn(scope_request_id))
         .layer(CatchPanicLayer::custom(problem::panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The log span of a request, with its id (`x-request-id`: the client's, or a new
+/// UUID), so every log line of the request carries it.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+}
+
+/// Makes the request id known to the services, which stamp it on the tasks they
+/// queue (see [`kcl_core::context`]).
+async fn scope_request_id(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    kcl_core::context::with_request_id(id, next.run(req)).await
+}
+
+fn is_upload(req: &axum::extract::Request) -> bool {
+    let path = req.uri().path();
+    req.method() == axum::http::Method::POST
+        && (path.ends_with("/cover")
+            || path == "/api/jobs"
+            || path == "/ui/jobs"
+            || path == "/api/sales/files"
+            || path == "/ui/sales")
+}
+
+#[derive(Clone)]
+struct Limits {
+    general: Arc<Semaphore>,
+    uploads: Arc<Semaphore>,
+}
+
+/// Load shedding: past the limits, `503 overloaded` with `Retry-After` at once.
+async fn shed(
+    State(limits): State<Limits>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path().starts_with("/health") {
+        return next.run(req).await;
+    }
+    let upload = is_upload(&req);
+    let Ok(_permit) = limits.general.clone().try_acquire_owned() else {
+        return overloaded("requests");
+    };
+    let _upload_permit = if upload {
+        match limits.uploads.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => return overloaded("uploads"),
+        }
+    } else {
+        None
+    };
+    next.run(req).await
+}
+
+fn overloaded(reason: &'static str) -> axum::response::Response {
+    ::metrics::counter!("kcl_http_requests_shed_total", "reason" => reason).increment(1);
+    let mut res = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        format!("the server is handling as many {reason} as it can; retry shortly"),
+    )
+    .into_response();
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    res
 }
 
 /// Answers `503 timeout` when a request runs over [`REQUEST_TIMEOUT`] (uploads:
@@ -63,15 +220,7 @@ async fn deadline(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let path = req.uri().path();
-    let upload = req.method() == axum::http::Method::POST
-        && (path.ends_with("/cover")
-            || path == "/api/jobs"
-            || path == "/ui/jobs"
-            || path == "/api/sales/files"
-            || path == "/ui/sales");
-    let limit = if upload {
+    let limit = if is_upload(&req) {
         UPLOAD_TIMEOUT
     } else {
         REQUEST_TIMEOUT
@@ -82,14 +231,18 @@ async fn deadline(
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then drains in-flight
-/// requests.
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting
+/// connections and drains in-flight requests (a load balancer's deregistration). The
+/// peer address is passed on, for limiting failed logins per client.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

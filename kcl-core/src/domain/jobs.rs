@@ -249,4 +249,7 @@ pub struct OcrTask {
     pub s3_key: String,
     /// When the job was created (UTC, ISO-8601).
     pub created_at: DateTime<Utc>,
+    /// The request that queued it, for logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }

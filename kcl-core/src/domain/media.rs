@@ -10,7 +10,7 @@ use crate::ports::{BlobKey, ImageFormat};
 ///
 /// ```
 /// use kcl_core::domain::ThumbnailTask;
-/// let t = ThumbnailTask { bucket: "media".into(), key: "uploads/1/a.jpg".into() };
+/// let t = ThumbnailTask { bucket: "media".into(), key: "uploads/1/a.jpg".into(), request_id: None };
 /// assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"bucket":"media","key":"uploads/1/a.jpg"}"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,9 @@ pub struct ThumbnailTask {
     pub bucket: String,
     /// The object key of the original, `uploads/{book_id}/{uuid}.{ext}`.
     pub key: String,
+    /// The request that queued it, for logs (absent in S3 events and older tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Why a queue message is not a task KCL can run (it is dropped, never retried).
@@ -86,7 +89,11 @@ impl TaskMessage {
                 let bucket = field(["bucket", "name"])?.to_owned();
                 let key = url_decode(field(["object", "key"])?)
                     .ok_or_else(|| BadMessage(format!("record {i}: bad URL-encoded key")))?;
-                tasks.push(ThumbnailTask { bucket, key });
+                tasks.push(ThumbnailTask {
+                    bucket,
+                    key,
+                    request_id: None,
+                });
             }
             return Ok(Self::Thumbnails(tasks));
         }
@@ -200,7 +207,8 @@ mod tests {
             TaskMessage::decode(r#"{"bucket":"b","key":"uploads/1/a.jpg"}"#).unwrap(),
             TaskMessage::Thumbnails(vec![ThumbnailTask {
                 bucket: "b".into(),
-                key: "uploads/1/a.jpg".into()
+                key: "uploads/1/a.jpg".into(),
+                request_id: None,
             }])
         );
         assert_eq!(
@@ -217,7 +225,8 @@ mod tests {
             m,
             TaskMessage::Thumbnails(vec![ThumbnailTask {
                 bucket: "m".into(),
-                key: "uploads/a b.jpg".into()
+                key: "uploads/a b.jpg".into(),
+                request_id: None,
             }])
         );
         for bad in [

@@ -15,6 +15,7 @@ struct Message {
     receive_count: u32,
     visible_at: Instant,
     receipt: Option<String>,
+    sent_at: Instant,
 }
 
 #[derive(Default)]
@@ -123,6 +124,7 @@ impl TaskQueue for MemoryQueue {
                     body: body.to_owned(),
                     receive_count: 0,
                     visible_at: Instant::now(),
+                    sent_at: Instant::now(),
                     receipt: None,
                 },
             );
@@ -187,6 +189,11 @@ impl TaskQueue for MemoryQueue {
             visible,
             in_flight: s.messages.len() as u64 - visible,
             dead_lettered: s.dead.len() as u64,
+            oldest_age_secs: s
+                .messages
+                .values()
+                .map(|m| now.saturating_duration_since(m.sent_at).as_secs())
+                .max(),
         })
     }
 }

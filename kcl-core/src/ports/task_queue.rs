@@ -58,6 +58,9 @@ pub struct QueueStats {
     pub in_flight: u64,
     /// Messages in the dead-letter queue.
     pub dead_lettered: u64,
+    /// Age of the oldest live message, in seconds, where the queue can tell (SQS
+    /// cannot: CloudWatch's `ApproximateAgeOfOldestMessage` has it).
+    pub oldest_age_secs: Option<u64>,
 }
 
 /// Why a [`TaskQueue`] call failed.

@@ -123,12 +123,14 @@ impl CatalogService {
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => {
                 if let Ok(book) = serde_json::from_slice::<Book>(&bytes) {
+                    cache_metric("book", "hit");
                     return Ok(book);
                 }
             }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cache read failed"),
         }
+        cache_metric("book", "miss");
         let book = self.books.get(id).await?;
         if let Ok(json) = serde_json::to_vec(&book) {
             if let Err(e) = self
@@ -230,12 +232,19 @@ impl CatalogService {
             self.generation().await,
             stable_hash(&canonical)
         );
-        let load = self.load_page(&key, &query, &canonical);
+        let loaded = std::sync::atomic::AtomicBool::new(false);
+        let load = async {
+            loaded.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.load_page(&key, &query, &canonical).await
+        };
         let cached = self
             .pages
             .try_get_with(key.clone(), load)
             .await
             .map_err(unshare)?;
+        if !loaded.load(std::sync::atomic::Ordering::Relaxed) {
+            cache_metric("list", "hit");
+        }
         if cached.query == canonical {
             return Ok(cached.page.clone());
         }
@@ -252,12 +261,16 @@ impl CatalogService {
     ) -> Result<Arc<CachedPage>, ServiceError> {
         match self.cache.get(key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<CachedPage>(&bytes) {
-                Ok(hit) if hit.query == canonical => return Ok(Arc::new(hit)),
+                Ok(hit) if hit.query == canonical => {
+                    cache_metric("list", "hit");
+                    return Ok(Arc::new(hit));
+                }
                 _ => {}
             },
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cache read failed"),
         }
+        cache_metric("list", "miss");
         let cached = CachedPage {
             query: canonical.to_owned(),
             page: Arc::new(self.list_uncached(query).await?),
@@ -473,4 +486,10 @@ fn stable_hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// Counts a cache lookup (`kcl_cache_requests_total{cache, result}`).
+fn cache_metric(cache: &'static str, result: &'static str) {
+    metrics::counter!("kcl_cache_requests_total", "cache" => cache, "result" => result)
+        .increment(1);
 }

@@ -64,6 +64,11 @@ pub trait TaskHandler: Send + Sync {
     /// Called when a message is about to be dead-lettered after failing `Retry` too
     /// often: record the failure where users can see it.
     async fn give_up(&self, body: &str, reason: &str);
+
+    /// The kind of task, for metrics and logs (`thumbnail`, `ocr`).
+    fn kind(&self) -> &'static str {
+        "task"
+    }
 }
 
 /// Cover uploads and thumbnails.
@@ -255,6 +260,7 @@ impl CoverService {
         let task = serde_json::to_string(&ThumbnailTask {
             bucket,
             key: object_key,
+            request_id: crate::context::request_id(),
         })
         .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         if let Err(e) = self.tasks.send(&task).await {
@@ -502,6 +508,10 @@ pub enum CoverImage {
 
 #[async_trait]
 impl TaskHandler for CoverService {
+    fn kind(&self) -> &'static str {
+        "thumbnail"
+    }
+
     async fn handle(&self, body: &str) -> TaskOutcome {
         let tasks = match TaskMessage::decode(body) {
             Ok(TaskMessage::TestEvent) => return TaskOutcome::Done,

@@ -266,6 +266,7 @@ impl JobService {
             self.remove_blobs(&stored).await;
             return Err(e.into());
         }
+        let request_id = crate::context::request_id();
         let bodies: Vec<String> = items
             .iter()
             .filter(|i| i.duplicate_of.is_none())
@@ -278,6 +279,7 @@ impl JobService {
                     s3_bucket: bucket,
                     s3_key: object_key,
                     created_at: job.created_at,
+                    request_id: request_id.clone(),
                 })
                 .expect("a task serializes")
             })
@@ -446,6 +448,10 @@ impl JobService {
 
 #[async_trait]
 impl TaskHandler for JobService {
+    fn kind(&self) -> &'static str {
+        "ocr"
+    }
+
     async fn handle(&self, body: &str) -> TaskOutcome {
         match serde_json::from_str::<OcrTask>(body) {
             Ok(task) => self.run(&task).await,

@@ -113,6 +113,8 @@ pub struct Services {
     pub jobs: Arc<JobService>,
     /// Sales files, stock, totals and reports.
     pub sales: Arc<SalesService>,
+    /// The task queues by kind (`thumbnail`, `ocr`), for metrics and operations.
+    pub queues: Arc<[(&'static str, Arc<dyn TaskQueue>)]>,
 }
 
 impl Services {
@@ -158,6 +160,10 @@ impl Services {
         ));
         Self {
             sales,
+            queues: Arc::new([
+                ("thumbnail", ports.tasks.clone()),
+                ("ocr", ports.ocr_tasks.clone()),
+            ]),
             rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
             catalog,
             covers,

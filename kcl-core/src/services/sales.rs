@@ -676,6 +676,8 @@ impl SalesService {
         }
         let valid = summary.map_or(0, |s| s.rows_valid);
         if policy == IngestPolicy::Strict && report.rows_rejected > 0 {
+            metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
+                .increment(report.rows_rejected);
             report.file_error = Some(FileProblem {
                 code: "rejected-rows".into(),
                 message: format!(
@@ -724,6 +726,9 @@ impl SalesService {
                 report.status = IngestStatus::Loaded;
                 report.file_id = Some(file_id);
                 report.rows_loaded = rows;
+                metrics::counter!("kcl_ingest_rows_total", "outcome" => "loaded").increment(rows);
+                metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
+                    .increment(report.rows_rejected);
                 report.replaced = replaced.as_ref().map(|r| r.id);
                 self.refresh_days(&days, &mut report).await;
                 let gone: Vec<StoreDay> = days

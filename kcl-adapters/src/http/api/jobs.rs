@@ -75,7 +75,7 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Re
     let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
     // Its own task: a timeout or a client hanging up cannot cut the commit in half.
     let jobs = s.jobs.clone();
-    let job = tokio::spawn(async move { jobs.create(&name, images).await })
+    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
         .await
         .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
     let location = format!("/api/jobs/{}", job.job.id);

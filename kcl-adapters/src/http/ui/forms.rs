@@ -160,7 +160,7 @@ pub(crate) async fn upload_cover(
     let limit = s.covers.settings().limits.max_bytes;
     let data = or_page!(crate::http::api::read_upload(req, limit).await);
     let covers = s.covers.clone();
-    let done = tokio::spawn(async move { covers.upload(BookId(id), data).await }).await;
+    let done = kcl_core::context::spawn(async move { covers.upload(BookId(id), data).await }).await;
     or_page!(done
         .map_err(|e| ServiceError::Internal(Box::new(e)))
         .and_then(|r| r));

@@ -60,7 +60,7 @@ pub(crate) async fn index(
         }
         p.muted { (list.total) " jobs" @if more { " · " a href={ "/jobs?page=" (list.page + 1) } { "Next page →" } } }
         h2 { "New job" }
-        form method="post" action="/ui/jobs" enctype="multipart/form-data" {
+        form method="post" action=(crate::http::auth::form_action("/ui/jobs")) enctype="multipart/form-data" {
             fieldset {
                 label { "Name " input name="name" required maxlength="200"; }
                 label { "Images " input name="images" type="file" multiple required accept="image/jpeg,image/png,image/webp,image/gif"; }
@@ -93,7 +93,7 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
             @if let Some(err) = &item.error { div.error { p { (err) } } }
             @if item.duplicate_of.is_some() { p.muted { "same image as an earlier one: read once" } }
         }
-        form method="post" action={ "/ui/jobs/" (view.job.id) "/delete" } {
+        form method="post" action=(crate::http::auth::form_action(&format!("/ui/jobs/{}/delete", view.job.id))) {
             fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
         }
     };
@@ -109,7 +109,7 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response 
             Err(p) => return error_page(p),
         };
     let jobs = s.jobs.clone();
-    let created = tokio::spawn(async move { jobs.create(&name, images).await })
+    let created = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
         .await
         .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
         .and_then(|r| r);

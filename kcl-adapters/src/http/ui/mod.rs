@@ -16,6 +16,8 @@ use kcl_core::Services;
 
 use crate::http::problem::Problem;
 
+pub(crate) use pages::{error_page, layout};
+
 pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
     Router::new()
         .route("/jobs", get(jobs::index))
@@ -40,6 +42,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
             )),
         )
         .route("/", get(pages::index))
+        .route("/rentals", get(pages::rentals))
         .route("/books/{id}", get(pages::book))
         .route("/ui/books", post(forms::create_book))
         .route("/ui/books/{id}", post(forms::update_book))
@@ -51,7 +54,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
 
 /// Refuses form posts from other sites (cross-site request forgery): the browser's
 /// `Sec-Fetch-Site` must not say `cross-site`, and an `Origin` must name this host.
-async fn same_origin(req: Request, next: Next) -> Response {
+pub(crate) async fn same_origin(req: Request, next: Next) -> Response {
     if req.method() == Method::POST && !from_this_site(&req) {
         return pages::error_page(Problem::new(
             StatusCode::FORBIDDEN,

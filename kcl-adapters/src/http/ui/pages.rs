@@ -8,6 +8,7 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::http::auth;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::problem::Problem;
 
@@ -28,7 +29,17 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                     style { (STYLE) }
                 }
                 body {
-                    nav { a href="/" { "Catalog" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } }
+                    nav {
+                        a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" }
+                        @if let Some(v) = auth::viewer() {
+                            span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
+                            @if v.csrf.is_some() {
+                                form.inline method="post" action=(auth::form_action("/logout")) { button type="submit" { "Log out" } }
+                            }
+                        } @else if auth::enabled() {
+                            a href="/login" { "Log in" }
+                        }
+                    }
                     h1 { (title) }
                     (body)
                 }
@@ -163,7 +174,7 @@ fn book_row(b: &Book) -> Markup {
             td { (b.available()) " / " (b.copies) }
             td {
                 @if b.available() > 0 {
-                    form.inline method="post" action={ "/ui/books/" (b.id) "/rent" } {
+                    form.inline method="post" action=(auth::form_action(&format!("/ui/books/{}/rent", b.id))) {
                         input name="renter" placeholder="Renter" required aria-label="Renter" size="10";
                         " " button type="submit" { "Rent" }
                     }
@@ -175,7 +186,7 @@ fn book_row(b: &Book) -> Markup {
 
 pub(crate) fn book_form(action: &str, book: Option<&Book>, submit: &str) -> Markup {
     html! {
-        form method="post" action=(action) {
+        form method="post" action=(auth::form_action(action)) {
             @if let Some(b) = book { input type="hidden" name="version" value=(b.version); }
             label { "Title " input name="title" required maxlength="300" value=[book.map(|b| &b.title)]; }
             label { "Author " input name="author" required maxlength="200" value=[book.map(|b| &b.author)]; }
@@ -232,14 +243,14 @@ pub(crate) async fn book(
             }
             None => { p.muted { "No cover yet." } }
         }
-        form method="post" action={ "/ui/books/" (book.id) "/cover" } enctype="multipart/form-data" {
+        form method="post" action=(auth::form_action(&format!("/ui/books/{}/cover", book.id))) enctype="multipart/form-data" {
             fieldset { legend { "Cover image" }
                 label { "JPEG, PNG, WebP or GIF " input name="file" type="file" accept="image/jpeg,image/png,image/webp,image/gif" required; }
                 button type="submit" { "Upload" }
             }
         }
         @if book.available() > 0 {
-            form method="post" action={ "/ui/books/" (book.id) "/rent" } {
+            form method="post" action=(auth::form_action(&format!("/ui/books/{}/rent", book.id))) {
                 fieldset { legend { "Rent a copy" }
                     label { "Renter " input name="renter" required maxlength="100"; }
                     label { "Due date (optional) " input name="due_date" type="date"; }
@@ -251,7 +262,7 @@ pub(crate) async fn book(
         (rentals_table(&rentals, today))
         h2 { "Edit" }
         (book_form(&format!("/ui/books/{}", book.id), Some(&book), "Save"))
-        form method="post" action={ "/ui/books/" (book.id) "/delete" } {
+        form method="post" action=(auth::form_action(&format!("/ui/books/{}/delete", book.id))) {
             input type="hidden" name="version" value=(book.version);
             fieldset { legend { "Delete" } button type="submit" { "Delete this book" } }
         }
@@ -273,7 +284,7 @@ fn rentals_table(rentals: &[Rental], today: chrono::NaiveDate) -> Markup {
                         td { (r.due_date) }
                         td { (format!("{:?}", r.status(today)).to_lowercase()) }
                         td { @if r.returned_at.is_none() {
-                            form.inline method="post" action={ "/ui/rentals/" (r.id) "/return" } {
+                            form.inline method="post" action=(auth::form_action(&format!("/ui/rentals/{}/return", r.id))) {
                                 button type="submit" { "Return" }
                             }
                         } }
@@ -312,4 +323,74 @@ fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct RentalsQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+/// `GET /rentals?status=overdue|active|returned`: rentals, newest first, with a
+/// return button on the ones still out. Overdue by default.
+pub(crate) async fn rentals(
+    State(s): State<Services>,
+    q: Result<ApiQuery<RentalsQuery>, Problem>,
+) -> Response {
+    let q = match q {
+        Ok(ApiQuery(q)) => q,
+        Err(p) => return error_page(p),
+    };
+    let status = if q.status.is_empty() {
+        "overdue".to_owned()
+    } else {
+        q.status.clone()
+    };
+    let page = match s
+        .rentals
+        .list(ListRentals {
+            status: Some(status.clone()),
+            cursor: opt(&q.cursor),
+            limit: Some(50),
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return error_page(e.into()),
+    };
+    let today = s.rentals.today();
+    let body = html! {
+        p {
+            @for (v, label) in [("overdue", "Overdue"), ("active", "Out"), ("returned", "Returned")] {
+                @if v == status { strong { (label) } } @else { a href={ "/rentals?status=" (v) } { (label) } }
+                " "
+            }
+        }
+        @if page.items.is_empty() { p.muted { "No rentals here." } } @else {
+            table {
+                thead { tr { th { "Book" } th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {} } }
+                tbody { @for r in &page.items {
+                    tr {
+                        td { a href={ "/books/" (r.book_id) } { "book" } }
+                        td { (r.renter) }
+                        td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
+                        td { (r.due_date) }
+                        td { (format!("{:?}", r.status(today)).to_lowercase()) }
+                        td { @if r.returned_at.is_none() {
+                            form.inline method="post" action=(auth::form_action(&format!("/ui/rentals/{}/return", r.id))) {
+                                button type="submit" { "Return" }
+                            }
+                        } }
+                    }
+                } }
+            }
+        }
+        @if let Some(c) = &page.next_cursor {
+            p { a href=(format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)]))) { "Next page →" } }
+        }
+    };
+    layout("Rentals", body).into_response()
 }

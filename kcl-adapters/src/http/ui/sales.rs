@@ -34,7 +34,7 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
     let group = q.group_by.clone().unwrap_or_else(|| "day".into());
     html! {
         h2 { "Upload a sales file" }
-        form method="post" action="/ui/sales" enctype="multipart/form-data" {
+        form method="post" action=(crate::http::auth::form_action("/ui/sales")) enctype="multipart/form-data" {
             fieldset {
                 label { "CSV file " input name="file" type="file" required accept=".csv,text/csv"; }
                 label { "Policy "
@@ -118,7 +118,7 @@ pub(crate) async fn index(
             }
         }
         h2 { "Report" }
-        form method="post" action="/ui/sales/report" {
+        form method="post" action=(crate::http::auth::form_action("/ui/sales/report")) {
             fieldset {
                 input type="hidden" name="from" value=(from);
                 input type="hidden" name="to" value=(to);

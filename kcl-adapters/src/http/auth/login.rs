@@ -1,0 +1,233 @@
+//! `GET/POST /login`, `POST /logout` and `POST /api/auth/token`.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::html;
+use serde::{Deserialize, Serialize};
+
+use super::{client_ip, form_action, viewer, Authenticator, User};
+use crate::http::extract::{ApiForm, ApiJson, ApiQuery};
+use crate::http::problem::Problem;
+use crate::http::ui::layout;
+
+/// The login, logout and token routes (state-free: the authenticator comes from the
+/// request's extensions, which [`super::authenticate`] fills in).
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route_layer(axum::middleware::from_fn(crate::http::ui::same_origin))
+        .route("/api/auth/token", post(token))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only local paths: `/books/1`, never `//evil.example` or `https://...`.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+fn form(next: &str, error: Option<&str>) -> Response {
+    let body = html! {
+        @if let Some(e) = error { div.error role="alert" { p { strong { (e) } } } }
+        form method="post" action="/login" {
+            input type="hidden" name="next" value=(next);
+            label { "Name " input name="username" autocomplete="username" required maxlength="64" autofocus; }
+            label { "Password " input name="password" type="password" autocomplete="current-password" required maxlength="1024"; }
+            button type="submit" { "Log in" }
+        }
+    };
+    layout("Log in", body).into_response()
+}
+
+async fn login_page(q: Result<ApiQuery<NextQuery>, Problem>) -> Response {
+    let next = q.ok().and_then(|ApiQuery(q)| q.next);
+    if let Some(v) = viewer() {
+        let body = html! {
+            p { "You are logged in as " strong { (v.name) } "." }
+            p { a href=(safe_next(next.as_deref())) { "Go on" } }
+            form method="post" action=(form_action("/logout")) { button type="submit" { "Log out" } }
+        };
+        return layout("Log in", body).into_response();
+    }
+    form(safe_next(next.as_deref()), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Why a login failed.
+enum Refused {
+    /// Wrong name or password.
+    Wrong,
+    /// Too many failures: retry after this many seconds.
+    Throttled(u64),
+}
+
+/// Checks a name and password, counting failures per user and per client address.
+async fn check(
+    auth: &Arc<Authenticator>,
+    req_ip: Option<std::net::IpAddr>,
+    name: &str,
+    password: &str,
+) -> Result<User, Refused> {
+    let mut keys = vec![format!("user:{}", name.to_lowercase())];
+    if let Some(ip) = req_ip {
+        keys.push(format!("ip:{ip}"));
+    }
+    if let Some(wait) = auth.throttled(&keys) {
+        return Err(Refused::Throttled(wait));
+    }
+    if name.len() > 64 || password.len() > 1024 {
+        auth.failed(&keys);
+        return Err(Refused::Wrong);
+    }
+    let (a, n, p) = (auth.clone(), name.to_owned(), password.to_owned());
+    let user = tokio::task::spawn_blocking(move || a.settings.users.check(&n, &p))
+        .await
+        .ok()
+        .flatten();
+    match user {
+        Some(u) => {
+            auth.failures.invalidate(&keys[0]);
+            Ok(u)
+        }
+        None => {
+            auth.failed(&keys);
+            tracing::warn!(user = %name, "failed login");
+            Err(Refused::Wrong)
+        }
+    }
+}
+
+async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
+    let ip = client_ip(&req);
+    let f = match ApiForm::<LoginForm>::from_request(req, &()).await {
+        Ok(ApiForm(f)) => f,
+        Err(p) => return crate::http::ui::error_page(p),
+    };
+    let next = safe_next(Some(f.next.as_str())).to_owned();
+    match check(&auth, ip, f.username.trim(), &f.password).await {
+        Ok(user) => {
+            tracing::info!(user = %user.name, role = user.role.as_str(), "logged in");
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&user)) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(Refused::Wrong) => {
+            let mut res = form(&next, Some("Wrong name or password."));
+            *res.status_mut() = StatusCode::UNAUTHORIZED;
+            res
+        }
+        Err(Refused::Throttled(wait)) => {
+            let mut res = form(
+                &next,
+                Some("Too many failed attempts; wait a few minutes and try again."),
+            );
+            *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            res
+        }
+    }
+}
+
+async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
+    if let Some(s) = auth.session(req.headers()) {
+        auth.logged_out.insert(s.sid, ());
+    }
+    let mut res = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth.cookie("", 0)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `POST /api/auth/token` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/auth/token` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    role: &'static str,
+}
+
+async fn token(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
+    let ip = client_ip(&req);
+    let body = match ApiJson::<TokenRequest>::from_request(req, &()).await {
+        Ok(ApiJson(b)) => b,
+        Err(p) => return p.into_response(),
+    };
+    match check(&auth, ip, body.username.trim(), &body.password).await {
+        Ok(user) => {
+            let ttl = auth.settings.session_ttl;
+            axum::Json(TokenResponse {
+                access_token: auth.issuer.issue(&user.name, user.role, ttl),
+                token_type: "Bearer",
+                expires_in: ttl.as_secs(),
+                role: user.role.as_str(),
+            })
+            .into_response()
+        }
+        Err(Refused::Wrong) => Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "bad-credentials",
+            "wrong name or password",
+        )
+        .into_response(),
+        Err(Refused::Throttled(wait)) => {
+            let mut res = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "too many failed attempts; retry later",
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            res
+        }
+    }
+}
+
+/// Percent-encodes a path for a `next=` query value.
+pub(super) fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

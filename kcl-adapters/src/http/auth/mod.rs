@@ -1,0 +1,621 @@
+//! Authentication and roles for the HTTP host.
+//!
+//! - **API**: `Authorization: Bearer <JWT>`. HS256 tokens signed with the server's
+//!   secret (`POST /api/auth/token` issues them to configured users), and, when
+//!   configured, tokens of an identity provider checked with its public key (RS256,
+//!   ES256, ...). Expired, malformed, wrongly signed and `alg: none` tokens get `401`;
+//!   a valid token without the needed role gets `403`.
+//! - **Web UI**: a login form against configured users (argon2 hashes), a signed
+//!   `HttpOnly; SameSite=Strict` session cookie, a CSRF token on every form, logout,
+//!   and failed logins limited per user and per client address.
+//! - **Roles**: `admin` ⊇ `staff` ⊇ `reader`. Admins manage the catalog, OCR jobs,
+//!   sales, stock, reports and the audit log; staff rent and return copies and upload
+//!   covers; readers read the catalog, rentals and jobs. Reads need `reader` unless
+//!   [`AuthSettings::public_reads`] is set. See [`access`] for the whole table.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use axum::body::Body;
+//! use axum::http::Request;
+//! use kcl_adapters::http::auth::{AuthSettings, Role, TokenIssuer};
+//! use kcl_adapters::http::{router_with, HttpOptions};
+//! use tower::ServiceExt;
+//!
+//! let secret = vec![42u8; 32];
+//! let settings = AuthSettings::new(secret.clone()).unwrap();
+//! let app = router_with(
+//!     kcl_core::memory::MemoryBackend::new().services(),
+//!     HttpOptions::default().auth(settings),
+//! );
+//! let get = |token: Option<String>| {
+//!     let mut req = Request::get("/api/books");
+//!     if let Some(t) = token {
+//!         req = req.header("authorization", format!("Bearer {t}"));
+//!     }
+//!     req.body(Body::empty()).unwrap()
+//! };
+//! assert_eq!(app.clone().oneshot(get(None)).await.unwrap().status(), 401);
+//! let token = TokenIssuer::hs256(&secret).issue("ana", Role::Reader, Duration::from_secs(60));
+//! assert_eq!(app.oneshot(get(Some(token))).await.unwrap().status(), 200);
+//! # });
+//! ```
+
+mod first_start;
+mod login;
+mod tokens;
+mod users;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+pub use first_start::{load_or_create, FirstStart, StoredAuth};
+pub use tokens::{Claims, TokenIssuer, TokenVerifier};
+pub use users::{hash_password, User, Users};
+
+pub(crate) use login::routes;
+
+use super::problem::Problem;
+
+/// Name of the web UI's session cookie.
+pub const SESSION_COOKIE: &str = "kcl_session";
+
+/// A role. Ordered: `Admin` > `Staff` > `Reader`; a role can do what the lower ones can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the catalog, rentals and OCR jobs.
+    Reader,
+    /// Also rents and returns copies and uploads covers.
+    Staff,
+    /// Everything: the catalog, OCR jobs, sales, stock, reports, the audit log.
+    Admin,
+}
+
+impl Role {
+    /// `admin`, `staff` or `reader` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Some(Self::Admin),
+            "staff" => Some(Self::Staff),
+            "reader" => Some(Self::Reader),
+            _ => None,
+        }
+    }
+
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Staff => "staff",
+            Self::Reader => "reader",
+        }
+    }
+}
+
+/// Why authentication could not be set up, or a credential was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Bad configuration (a short secret, an unreadable key or users file).
+    #[error("auth configuration: {0}")]
+    Config(String),
+    /// A token that does not verify.
+    #[error("invalid token: {0}")]
+    BadToken(String),
+}
+
+/// How a route may be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// By anyone (health checks, metrics, the OpenAPI document, login).
+    Public,
+    /// By readers, or by anyone when reads are public.
+    Read,
+    /// By this role or a higher one.
+    Role(Role),
+}
+
+/// The access rule of a request: the single table of who may do what.
+///
+/// ```
+/// use axum::http::Method;
+/// use kcl_adapters::http::auth::{access, Access, Role};
+/// assert_eq!(access(&Method::GET, "/api/books"), Access::Read);
+/// assert_eq!(access(&Method::POST, "/api/books"), Access::Role(Role::Admin));
+/// assert_eq!(access(&Method::POST, "/api/rentals"), Access::Role(Role::Staff));
+/// assert_eq!(access(&Method::GET, "/api/sales/summary"), Access::Role(Role::Admin));
+/// assert_eq!(access(&Method::GET, "/health"), Access::Public);
+/// ```
+pub fn access(method: &Method, path: &str) -> Access {
+    const PUBLIC: &[&str] = &[
+        "/health",
+        "/health/live",
+        "/metrics",
+        "/login",
+        "/api/auth/token",
+        "/api/openapi.json",
+        "/api/docs",
+    ];
+    if PUBLIC.contains(&path) {
+        return Access::Public;
+    }
+    let admin_area = [
+        "/api/audit",
+        "/api/sales/",
+        "/api/stock/",
+        "/api/reports",
+        "/sales",
+        "/ui/sales",
+    ]
+    .iter()
+    .any(|p| path == p.trim_end_matches('/') || path.starts_with(p));
+    if admin_area {
+        return Access::Role(Role::Admin);
+    }
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe {
+        return Access::Read;
+    }
+    if path == "/logout" {
+        // Any logged-in user may log out.
+        return Access::Role(Role::Reader);
+    }
+    let staff = path.starts_with("/api/rentals")
+        || path.starts_with("/ui/rentals/")
+        || (path.starts_with("/ui/books/") && path.ends_with("/rent"))
+        || (path.starts_with("/api/books/") && path.ends_with("/cover"))
+        || (path.starts_with("/ui/books/") && path.ends_with("/cover"));
+    Access::Role(if staff { Role::Staff } else { Role::Admin })
+}
+
+/// Authentication settings; see the module docs.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    secret: Vec<u8>,
+    own: TokenVerifier,
+    stamp: TokenIssuer,
+    external: Option<TokenVerifier>,
+    /// Users who can log in.
+    pub users: Users,
+    /// Whether reads (`GET` of the catalog, rentals, jobs) need no login.
+    pub public_reads: bool,
+    /// How long a UI session and an issued API token last (default 12 hours).
+    pub session_ttl: Duration,
+    /// Whether cookies carry `Secure` (on behind HTTPS; default on).
+    pub secure_cookies: bool,
+    /// Failed logins allowed per user (and four times that per client address) in
+    /// [`LOGIN_WINDOW`] before further attempts get `429` (default 5).
+    pub login_attempts: u32,
+}
+
+/// The window failed logins are counted in.
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(300);
+
+impl AuthSettings {
+    /// Settings with an HS256 `secret` (at least 32 bytes) for API tokens and
+    /// session cookies, no users, private reads.
+    pub fn new(secret: Vec<u8>) -> Result<Self, AuthError> {
+        Ok(Self {
+            own: TokenVerifier::hs256(&secret)?,
+            stamp: TokenIssuer::hs256(&secret),
+            secret,
+            external: None,
+            users: Users::default(),
+            public_reads: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: true,
+            login_attempts: 5,
+        })
+    }
+
+    /// Also accepts API tokens verified by `verifier` (an identity provider's public
+    /// key).
+    pub fn external_tokens(mut self, verifier: TokenVerifier) -> Self {
+        self.external = Some(verifier);
+        self
+    }
+
+    /// Requires `iss` on HS256 API tokens.
+    pub fn issuer(mut self, iss: &str) -> Self {
+        self.own = self.own.issuer(iss);
+        self.stamp = self.stamp.issuer(iss);
+        self
+    }
+
+    /// Requires `aud` on HS256 API tokens.
+    pub fn audience(mut self, aud: &str) -> Self {
+        self.own = self.own.audience(aud);
+        self.stamp = self.stamp.audience(aud);
+        self
+    }
+
+    /// The users.
+    pub fn users(mut self, users: Users) -> Self {
+        self.users = users;
+        self
+    }
+}
+
+/// Who is calling, once authenticated.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    pub(crate) name: String,
+    pub(crate) role: Option<Role>,
+    /// The session's CSRF token (cookie sessions only).
+    pub(crate) csrf: Option<String>,
+}
+
+tokio::task_local! {
+    static VIEWER: Option<Viewer>;
+}
+
+/// The caller of the request being handled, when authenticated.
+pub(crate) fn viewer() -> Option<Viewer> {
+    VIEWER.try_with(|v| v.clone()).ok().flatten()
+}
+
+/// Whether the request being handled went through authentication (the server has
+/// it on), logged in or not.
+pub(crate) fn enabled() -> bool {
+    VIEWER.try_with(|_| ()).is_ok()
+}
+
+/// `url` with the session's CSRF token in its query, for a form's `action`.
+pub(crate) fn form_action(url: &str) -> String {
+    match viewer().and_then(|v| v.csrf) {
+        Some(t) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}csrf={t}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The session cookie's claims.
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionClaims {
+    sub: String,
+    role: Role,
+    sid: String,
+    exp: u64,
+    iat: u64,
+}
+
+/// The running authenticator: keys, users, login throttling, logged-out sessions.
+pub struct Authenticator {
+    settings: AuthSettings,
+    own: TokenVerifier,
+    issuer: TokenIssuer,
+    session_enc: EncodingKey,
+    session_dec: DecodingKey,
+    session_validation: Validation,
+    csrf_key: Vec<u8>,
+    failures: moka::sync::Cache<String, (u32, Instant)>,
+    logged_out: moka::sync::Cache<String, ()>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("users", &self.settings.users.len())
+            .field("public_reads", &self.settings.public_reads)
+            .finish_non_exhaustive()
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn derive(secret: &[u8], label: &str) -> Vec<u8> {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(label.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+impl Authenticator {
+    /// Builds the authenticator.
+    pub fn new(settings: AuthSettings) -> Self {
+        let session_key = derive(&settings.secret, "kcl-session-v1");
+        let mut session_validation = Validation::new(Algorithm::HS256);
+        session_validation.leeway = 0;
+        session_validation.validate_aud = false;
+        session_validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            issuer: settings.stamp.clone(),
+            own: settings.own.clone(),
+            session_enc: EncodingKey::from_secret(&session_key),
+            session_dec: DecodingKey::from_secret(&session_key),
+            session_validation,
+            csrf_key: derive(&settings.secret, "kcl-csrf-v1"),
+            failures: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(LOGIN_WINDOW)
+                .build(),
+            logged_out: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(settings.session_ttl)
+                .build(),
+            settings,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &AuthSettings {
+        &self.settings
+    }
+
+    fn verify_bearer(&self, token: &str) -> Result<Claims, AuthError> {
+        match self.own.verify(token) {
+            Ok(c) => Ok(c),
+            Err(own_err) => match &self.settings.external {
+                Some(ext) => ext.verify(token),
+                None => Err(own_err),
+            },
+        }
+    }
+
+    fn csrf_token(&self, sid: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.csrf_key).expect("any key length");
+        mac.update(sid.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn csrf_ok(&self, sid: &str, given: &str) -> bool {
+        let mut mac = HmacSha256::new_from_slice(&self.csrf_key).expect("any key length");
+        mac.update(sid.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(given)
+            .is_ok_and(|tag| mac.verify_slice(&tag).is_ok())
+    }
+
+    /// A session cookie for `user` (`Set-Cookie` value).
+    fn session_cookie(&self, user: &User) -> String {
+        let now = tokens::now_secs();
+        let claims = SessionClaims {
+            sub: user.name.clone(),
+            role: user.role,
+            sid: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<16>()),
+            exp: now + self.settings.session_ttl.as_secs(),
+            iat: now,
+        };
+        let value = tokens::sign(&self.session_enc, &claims);
+        self.cookie(&value, self.settings.session_ttl.as_secs())
+    }
+
+    fn cookie(&self, value: &str, max_age: u64) -> String {
+        format!(
+            "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+            if self.settings.secure_cookies {
+                "; Secure"
+            } else {
+                ""
+            }
+        )
+    }
+
+    fn session(&self, headers: &HeaderMap) -> Option<SessionClaims> {
+        let value = cookie_value(headers, SESSION_COOKIE)?;
+        let claims = jsonwebtoken::decode::<SessionClaims>(
+            value,
+            &self.session_dec,
+            &self.session_validation,
+        )
+        .ok()?
+        .claims;
+        (!self.logged_out.contains_key(&claims.sid)).then_some(claims)
+    }
+
+    /// Counts a failed login for these keys.
+    fn failed(&self, keys: &[String]) {
+        let now = Instant::now();
+        for k in keys {
+            let (n, since) = self.failures.get(k).unwrap_or((0, now));
+            let (n, since) = if now.duration_since(since) > LOGIN_WINDOW {
+                (0, now)
+            } else {
+                (n, since)
+            };
+            self.failures.insert(k.clone(), (n + 1, since));
+        }
+    }
+
+    /// `Some(seconds to wait)` when one of the keys is over its limit.
+    fn throttled(&self, keys: &[String]) -> Option<u64> {
+        let now = Instant::now();
+        keys.iter()
+            .filter_map(|k| {
+                let (n, since) = self.failures.get(k)?;
+                let limit = if k.starts_with("ip:") {
+                    self.settings.login_attempts.saturating_mul(4)
+                } else {
+                    self.settings.login_attempts
+                };
+                let left = LOGIN_WINDOW.checked_sub(now.duration_since(since))?;
+                (n >= limit).then(|| left.as_secs().max(1))
+            })
+            .max()
+    }
+}
+
+/// The caller's address, as the server saw it (not forwarded headers, which anyone
+/// can send).
+fn client_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).expect("the operating system's random source is available");
+    b
+}
+
+/// Whether a request is for the JSON API (problems) rather than the web UI (pages).
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/api" || path == "/metrics" || path.starts_with("/health")
+}
+
+fn unauthenticated(path: &str, uri: &Uri, why: &str) -> Response {
+    if is_api(path) {
+        let mut res =
+            Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", why).into_response();
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"kcl\""),
+        );
+        res
+    } else {
+        let next = uri.path_and_query().map_or("/", |p| p.as_str());
+        let target = format!("/login?next={}", login::encode(next));
+        Redirect::to(&target).into_response()
+    }
+}
+
+fn forbidden(path: &str, code: &str, detail: String) -> Response {
+    let p = Problem::new(StatusCode::FORBIDDEN, code, detail);
+    if is_api(path) {
+        p.into_response()
+    } else {
+        super::ui::error_page(p)
+    }
+}
+
+/// Removes `csrf=...` from a query, returning the value.
+fn take_csrf(uri: &Uri) -> (Option<String>, Option<Uri>) {
+    let Some(q) = uri.query() else {
+        return (None, None);
+    };
+    let mut token = None;
+    let rest: Vec<&str> = q
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("csrf=") {
+            Some(v) => {
+                token = Some(v.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if token.is_none() {
+        return (None, None);
+    }
+    let pq = if rest.is_empty() {
+        uri.path().to_owned()
+    } else {
+        format!("{}?{}", uri.path(), rest.join("&"))
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    (token, Uri::from_parts(parts).ok())
+}
+
+/// The authentication middleware: identifies the caller, applies [`access`], checks
+/// CSRF tokens on cookie-authenticated writes, and makes the caller known to the UI.
+pub(crate) async fn authenticate(
+    axum::extract::State(auth): axum::extract::State<Arc<Authenticator>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let rule = access(req.method(), &path);
+    // Who is calling: a bearer token wins over a cookie.
+    let mut viewer = None;
+    let mut session_sid = None;
+    let mut bad_token = None;
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let token = value.to_str().ok().and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+        match token.map(|t| auth.verify_bearer(t.trim())) {
+            Some(Ok(claims)) => {
+                viewer = Some(Viewer {
+                    role: claims.highest_role(),
+                    name: claims.sub,
+                    csrf: None,
+                })
+            }
+            Some(Err(e)) => bad_token = Some(e.to_string()),
+            None => bad_token = Some("the Authorization header must be `Bearer <token>`".into()),
+        }
+    } else if let Some(s) = auth.session(req.headers()) {
+        viewer = Some(Viewer {
+            name: s.sub,
+            role: Some(s.role),
+            csrf: Some(auth.csrf_token(&s.sid)),
+        });
+        session_sid = Some(s.sid);
+    }
+    let needed = match rule {
+        Access::Public => None,
+        Access::Read if auth.settings.public_reads && bad_token.is_none() => None,
+        Access::Read => Some(Role::Reader),
+        Access::Role(r) => Some(r),
+    };
+    if let Some(needed) = needed {
+        if let Some(why) = bad_token {
+            return unauthenticated(&path, req.uri(), &why);
+        }
+        let Some(v) = &viewer else {
+            return unauthenticated(
+                &path,
+                req.uri(),
+                "log in, or send `Authorization: Bearer <token>`",
+            );
+        };
+        if v.role.is_none_or(|r| r < needed) {
+            return forbidden(
+                &path,
+                "forbidden",
+                format!("this needs the `{}` role", needed.as_str()),
+            );
+        }
+    }
+    // Cookie sessions are ambient: writes must prove they come from our own pages.
+    let (token, stripped) = take_csrf(req.uri());
+    if let Some(uri) = stripped {
+        *req.uri_mut() = uri;
+    }
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (true, Some(sid)) = (unsafe_method, &session_sid) {
+        let given = token.or_else(|| {
+            req.headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        });
+        if !given.is_some_and(|t| auth.csrf_ok(sid, &t)) {
+            return forbidden(
+                &path,
+                "csrf",
+                "this form is out of date or came from another site; reload the page and try again"
+                    .into(),
+            );
+        }
+    }
+    req.extensions_mut().insert(auth.clone());
+    VIEWER.scope(viewer, next.run(req)).await
+}

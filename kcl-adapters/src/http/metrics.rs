@@ -1,0 +1,105 @@
+//! `/metrics` in the Prometheus text format, and the request metrics middleware.
+//!
+//! KCL records through the [`metrics`] facade, so a host that installs its own
+//! recorder gets every series too. Series:
+//!
+//! | name | labels | what |
+//! |---|---|---|
+//! | `kcl_http_requests_total` | `method`, `route`, `status` | answered requests |
+//! | `kcl_http_request_duration_seconds` | `method`, `route`, `status` | latency histogram |
+//! | `kcl_http_requests_shed_total` | `reason` | requests refused with `503` under load |
+//! | `kcl_queue_messages` | `queue`, `state` (`visible`, `in_flight`, `dead_lettered`) | queue depth, read at scrape |
+//! | `kcl_queue_oldest_age_seconds` | `queue` | age of the oldest live message (not on SQS) |
+//! | `kcl_tasks_total` | `kind`, `outcome` (`done`, `failed`, `retried`, `dead_lettered`) | worker tasks |
+//! | `kcl_task_duration_seconds` | `kind` | task latency histogram |
+//! | `kcl_ingest_rows_total` | `outcome` (`loaded`, `rejected`) | sales rows |
+//! | `kcl_cache_requests_total` | `cache` (`book`, `list`), `result` (`hit`, `miss`) | catalog cache |
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kcl_core::Services;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, in seconds: 0.5 ms to 30 s.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process's Prometheus recorder, installed on first use. `None` when the host
+/// installed another recorder first (then `/metrics` answers 404 and the host's
+/// recorder gets the series).
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Counts and times every request under its route pattern (`/api/books/{id}`), so
+/// ids do not explode the label set.
+pub(crate) async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("kcl_http_requests_total", &labels).increment(1);
+    metrics::histogram!("kcl_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    res
+}
+
+/// `GET /metrics`.
+pub(crate) async fn render(State(s): State<Services>) -> Response {
+    let Some(handle) = prometheus() else {
+        return crate::http::problem::Problem::new(
+            StatusCode::NOT_FOUND,
+            "metrics-disabled",
+            "another metrics recorder is installed in this process",
+        )
+        .into_response();
+    };
+    for (name, queue) in s.queues.iter() {
+        match queue.stats().await {
+            Ok(st) => {
+                for (state, n) in [
+                    ("visible", st.visible),
+                    ("in_flight", st.in_flight),
+                    ("dead_lettered", st.dead_lettered),
+                ] {
+                    metrics::gauge!("kcl_queue_messages", "queue" => *name, "state" => state)
+                        .set(n as f64);
+                }
+                if let Some(age) = st.oldest_age_secs {
+                    metrics::gauge!("kcl_queue_oldest_age_seconds", "queue" => *name)
+                        .set(age as f64);
+                }
+            }
+            Err(e) => tracing::warn!(queue = name, error = %e, "metrics: queue stats failed"),
+        }
+    }
+    let mut res = handle.render().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}

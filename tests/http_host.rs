@@ -1,0 +1,699 @@
+//! The production HTTP host, in-process on the in-memory adapters: authentication,
+//! roles, sessions, CSRF, login throttling, first start, load shedding, metrics,
+//! request ids (into queued tasks) and ETags.
+#![cfg(all(feature = "http", feature = "local"))]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use kcl::http::auth::{hash_password, AuthSettings, Role, TokenIssuer, TokenVerifier, Users};
+use kcl::http::{router_with, HttpOptions};
+use kcl_core::memory::MemoryBackend;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+    json: Value,
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+fn req(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        Some(v) => b
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string()))
+            .unwrap(),
+        None => b.body(Body::empty()).unwrap(),
+    }
+}
+
+fn users() -> Users {
+    let line = |name: &str, role: &str, pw: &str| {
+        format!("{name}:{role}:{}\n", hash_password(pw).unwrap())
+    };
+    Users::parse(
+        &(line("ana", "admin", "ana's password") + &line("bia", "staff", "bia's password")),
+    )
+    .unwrap()
+}
+
+fn settings() -> AuthSettings {
+    let mut s = AuthSettings::new(SECRET.to_vec()).unwrap().users(users());
+    s.secure_cookies = false;
+    s
+}
+
+fn app_with(settings: AuthSettings) -> Router {
+    router_with(
+        MemoryBackend::new().services(),
+        HttpOptions::default().auth(settings),
+    )
+}
+
+fn token(role: Role) -> String {
+    TokenIssuer::hs256(SECRET).issue("t", role, Duration::from_secs(300))
+}
+
+fn book() -> Value {
+    json!({"title": "Dom Casmurro", "author": "Machado de Assis", "isbn": "978-85-359-1066-7",
+           "year": 1899, "copies": 2})
+}
+
+fn sign(alg: Algorithm, key: &EncodingKey, claims: Value) -> String {
+    jsonwebtoken::encode(&Header::new(alg), &claims, key).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn bad_tokens_get_401_and_missing_roles_403() {
+    let app = app_with(settings());
+    let none = send(&app, req(Method::GET, "/api/books", None, None)).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.json["code"], "unauthenticated");
+    assert_eq!(
+        none.headers[header::CONTENT_TYPE],
+        "application/problem+json"
+    );
+    assert!(none.headers[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+
+    let key = EncodingKey::from_secret(SECRET);
+    let expired = sign(
+        Algorithm::HS256,
+        &key,
+        json!({"sub": "x", "role": "admin", "exp": now() - 3600}),
+    );
+    let wrong_key = sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(b"another secret, also thirty-two bytes long"),
+        json!({"sub": "x", "role": "admin", "exp": now() + 3600}),
+    );
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let alg_none = format!(
+        "{}.{}.",
+        b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(json!({"sub": "x", "role": "admin", "exp": now() + 3600}).to_string())
+    );
+    let hs384 = sign(
+        Algorithm::HS384,
+        &key,
+        json!({"sub": "x", "role": "admin", "exp": now() + 3600}),
+    );
+    let no_exp = sign(Algorithm::HS256, &key, json!({"sub": "x", "role": "admin"}));
+    for (what, t) in [
+        ("expired", expired.as_str()),
+        ("wrongly signed", &wrong_key),
+        ("alg none", &alg_none),
+        ("another algorithm", &hs384),
+        ("without exp", &no_exp),
+        ("malformed", "not.a.jwt"),
+    ] {
+        let r = send(&app, req(Method::GET, "/api/books", Some(t), None)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
+        assert_eq!(r.json["code"], "unauthenticated", "{what}");
+    }
+    let basic = Request::get("/api/books")
+        .header(header::AUTHORIZATION, "Basic YTpi")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, basic).await.status, StatusCode::UNAUTHORIZED);
+
+    // Roles: reader < staff < admin.
+    let (reader, staff, admin) = (token(Role::Reader), token(Role::Staff), token(Role::Admin));
+    assert_eq!(
+        send(&app, req(Method::GET, "/api/books", Some(&reader), None))
+            .await
+            .status,
+        200
+    );
+    let denied = send(
+        &app,
+        req(Method::POST, "/api/books", Some(&reader), Some(book())),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.json["code"], "forbidden");
+    let denied = send(
+        &app,
+        req(Method::POST, "/api/books", Some(&staff), Some(book())),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let created = send(
+        &app,
+        req(Method::POST, "/api/books", Some(&admin), Some(book())),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let rent = json!({"book_id": id, "renter": "ana"});
+    let r = send(
+        &app,
+        req(
+            Method::POST,
+            "/api/rentals",
+            Some(&reader),
+            Some(rent.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &app,
+        req(Method::POST, "/api/rentals", Some(&staff), Some(rent)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    for path in ["/api/sales/summary", "/api/audit", "/api/stock/ABC"] {
+        let r = send(&app, req(Method::GET, path, Some(&staff), None)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    // A valid token with no known role reads nothing.
+    let roleless = sign(
+        Algorithm::HS256,
+        &key,
+        json!({"sub": "x", "role": "owner", "exp": now() + 60}),
+    );
+    let r = send(&app, req(Method::GET, "/api/books", Some(&roleless), None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Health checks stay open.
+    assert_eq!(
+        send(&app, req(Method::GET, "/health/live", None, None))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn public_reads_let_anyone_read_but_not_write() {
+    let mut s = settings();
+    s.public_reads = true;
+    let app = app_with(s);
+    assert_eq!(
+        send(&app, req(Method::GET, "/api/books", None, None))
+            .await
+            .status,
+        200
+    );
+    let w = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
+    assert_eq!(w.status, StatusCode::UNAUTHORIZED);
+    // Sales stay admin-only.
+    let r = send(&app, req(Method::GET, "/api/sales/summary", None, None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn identity_provider_tokens_verify_with_its_public_key() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/auth");
+    let read = |f: &str| std::fs::read(format!("{dir}/{f}")).unwrap();
+    for (alg, name, enc) in [
+        (
+            "RS256",
+            "rsa",
+            EncodingKey::from_rsa_pem(&read("rsa_private.pem")).unwrap(),
+        ),
+        (
+            "ES256",
+            "ec",
+            EncodingKey::from_ec_pem(&read("ec_private.pem")).unwrap(),
+        ),
+    ] {
+        let verifier = TokenVerifier::public_key(alg, &read(&format!("{name}_public.pem")))
+            .unwrap()
+            .issuer("https://idp.example");
+        let app = app_with(settings().external_tokens(verifier));
+        let algorithm: Algorithm = alg.parse().unwrap();
+        let claims = |iss: &str| json!({"sub": "svc", "roles": ["reader", "staff"], "iss": iss, "exp": now() + 60});
+        let good = sign(algorithm, &enc, claims("https://idp.example"));
+        let r = send(&app, req(Method::GET, "/api/rentals", Some(&good), None)).await;
+        assert_eq!(r.status, StatusCode::OK, "{alg}: {}", r.text);
+        let other_issuer = sign(algorithm, &enc, claims("https://evil.example"));
+        let r = send(
+            &app,
+            req(Method::GET, "/api/rentals", Some(&other_issuer), None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{alg}");
+        // Algorithm confusion: HS256 signed with the public key as the secret.
+        let confused = sign(
+            Algorithm::HS256,
+            &EncodingKey::from_secret(&read(&format!("{name}_public.pem"))),
+            claims("https://idp.example"),
+        );
+        let r = send(
+            &app,
+            req(Method::GET, "/api/rentals", Some(&confused), None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{alg}");
+    }
+}
+
+fn form(uri: &str, cookie: Option<&str>, body: &str) -> Request<Body> {
+    let mut b =
+        Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(body.to_owned())).unwrap()
+}
+
+fn get_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The `csrf=` value in a page's form actions.
+fn csrf_of(page: &str) -> String {
+    let at = page.find("csrf=").expect("a form with a CSRF token") + 5;
+    page[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[tokio::test]
+async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
+    let app = app_with(settings());
+    // Not logged in: off to the login page, remembering where we were going.
+    let r = send(
+        &app,
+        Request::get("/rentals?status=active")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers[header::LOCATION],
+        "/login?next=/rentals%3Fstatus%3Dactive"
+    );
+    let page = send(&app, Request::get("/login").body(Body::empty()).unwrap()).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("name=\"password\""));
+
+    let wrong = send(
+        &app,
+        form("/login", None, "username=ana&password=nope&next=/"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+    let ok = send(
+        &app,
+        form(
+            "/login",
+            None,
+            "username=ana&password=ana%27s+password&next=/rentals",
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
+    assert_eq!(ok.headers[header::LOCATION], "/rentals");
+    let set = ok.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    // An open redirect is refused: `next` must be a local path.
+    let ok = send(
+        &app,
+        form(
+            "/login",
+            None,
+            "username=ana&password=ana%27s+password&next=//evil.example",
+        ),
+    )
+    .await;
+    assert_eq!(ok.headers[header::LOCATION], "/");
+
+    let home = send(&app, get_with_cookie("/", &cookie)).await;
+    assert_eq!(home.status, 200);
+    assert!(home.text.contains("ana (admin)"), "{}", home.text);
+    let csrf = csrf_of(&home.text);
+    let fields = "title=Quincas+Borba&author=Machado&isbn=9788535910667&category=Romance&year=1891&price=10.00&copies=1&summary=";
+    // Without the token, or with another session's, the form is refused.
+    let r = send(&app, form("/ui/books", Some(&cookie), fields)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.text.contains("out of date"), "{}", r.text);
+    let r = send(&app, form("/ui/books?csrf=AAAA", Some(&cookie), fields)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(
+        &app,
+        form(&format!("/ui/books?csrf={csrf}"), Some(&cookie), fields),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    assert!(r.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/books/"));
+
+    // A staff session cannot do admin things.
+    let staff = send(
+        &app,
+        form("/login", None, "username=bia&password=bia%27s+password"),
+    )
+    .await;
+    let staff_cookie = staff.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let staff_home = send(&app, get_with_cookie("/", &staff_cookie)).await;
+    let staff_csrf = csrf_of(&staff_home.text);
+    let r = send(
+        &app,
+        form(
+            &format!("/ui/books?csrf={staff_csrf}"),
+            Some(&staff_cookie),
+            fields,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&app, get_with_cookie("/sales", &staff_cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Logging out ends the session, even for a copy of the cookie.
+    let out = send(
+        &app,
+        form(&format!("/logout?csrf={csrf}"), Some(&cookie), ""),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let r = send(&app, get_with_cookie("/", &cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // A forged cookie gets nowhere.
+    let r = send(
+        &app,
+        get_with_cookie("/", "kcl_session=eyJhbGciOiJIUzI1NiJ9.e30.x"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn failed_logins_are_throttled_and_tokens_issued_to_users() {
+    let app = app_with(settings());
+    let ask = |pw: &str| {
+        req(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"username": "bia", "password": pw})),
+        )
+    };
+    let r = send(&app, ask("bia's password")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (r.json["token_type"].as_str(), r.json["role"].as_str()),
+        (Some("Bearer"), Some("staff"))
+    );
+    let t = r.json["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        send(&app, req(Method::GET, "/api/rentals", Some(&t), None))
+            .await
+            .status,
+        200
+    );
+
+    for _ in 0..5 {
+        let r = send(&app, ask("wrong")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json["code"], "bad-credentials");
+    }
+    // Locked for a while, even with the right password.
+    let r = send(&app, ask("bia's password")).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert!(
+        r.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    let r = send(
+        &app,
+        form("/login", None, "username=bia&password=bia%27s+password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Other users are not locked out by bia's failures.
+    let r = send(
+        &app,
+        req(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"username": "ana", "password": "ana's password"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn first_start_generates_a_secret_and_an_admin_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
+    let config = kcl::Config::from_vars(&vars).unwrap();
+    let options = kcl::http_options(&config).unwrap();
+    assert!(options.auth.is_some());
+    let path = dir.path().join("auth.json");
+    let stored: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let hash = stored["users"][0]["password_hash"].as_str().unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "auth.json must be private, is {mode:o}");
+    }
+    // Again: the same file, nothing new.
+    kcl::http_options(&config).unwrap();
+    let again: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(stored, again);
+
+    // PostgreSQL servers share a secret, so it must be configured.
+    let pg = HashMap::from([(
+        "KCL_DATABASE_URL".to_owned(),
+        "postgres://db/kcl".to_owned(),
+    )]);
+    let err = kcl::http_options(&kcl::Config::from_vars(&pg).unwrap()).unwrap_err();
+    assert!(err.contains("KCL_AUTH_JWT_SECRET"), "{err}");
+    let short = HashMap::from([("KCL_AUTH_JWT_SECRET".to_owned(), "short".to_owned())]);
+    let err = kcl::Config::from_vars(&short).unwrap_err();
+    assert_eq!(err.variable, "KCL_AUTH_JWT_SECRET");
+    assert!(
+        !err.to_string().contains("short"),
+        "the secret must not be echoed: {err}"
+    );
+}
+
+#[tokio::test]
+async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
+    let app = router_with(
+        MemoryBackend::new().services(),
+        HttpOptions {
+            max_in_flight: 1,
+            ..HttpOptions::default()
+        },
+    );
+    // A request whose body never finishes holds the only slot.
+    let (tx, rx) = futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+    let slow = Request::post("/api/books")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(rx))
+        .unwrap();
+    let held = tokio::spawn(app.clone().oneshot(slow));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = send(&app, req(Method::GET, "/api/books", None, None)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.json["code"], "overloaded");
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // Health checks are never shed.
+    assert_eq!(
+        send(&app, req(Method::GET, "/health/live", None, None))
+            .await
+            .status,
+        200
+    );
+    drop(tx);
+    let _ = held.await;
+    assert_eq!(
+        send(&app, req(Method::GET, "/api/books", None, None))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_requests_per_route_and_show_queues() {
+    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
+    for _ in 0..3 {
+        send(&app, req(Method::GET, "/api/books?limit=5", None, None)).await;
+    }
+    send(&app, req(Method::GET, "/api/books/not-a-uuid", None, None)).await;
+    let r = send(&app, req(Method::GET, "/metrics", None, None)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let line = r
+        .text
+        .lines()
+        .find(|l| {
+            l.starts_with("kcl_http_requests_total")
+                && l.contains(r#"route="/api/books""#)
+                && l.contains(r#"status="200""#)
+        })
+        .unwrap_or_else(|| panic!("no request counter in\n{}", r.text));
+    let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 3.0, "{line}");
+    assert!(
+        r.text.contains(r#"route="/api/books/{id}""#),
+        "routes are patterns, not ids"
+    );
+    assert!(r.text.contains("kcl_http_request_duration_seconds_bucket"));
+    assert!(
+        r.text
+            .contains(r#"kcl_queue_messages{queue="thumbnail",state="visible"}"#),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("kcl_cache_requests_total"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
+    let r = send(&app, req(Method::GET, "/health/live", None, None)).await;
+    let id = r.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let mine = Request::get("/api/books")
+        .header("x-request-id", "abc-123")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, mine).await.headers["x-request-id"], "abc-123");
+}
+
+#[tokio::test]
+async fn book_reads_carry_an_etag_that_changes_with_the_book() {
+    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
+    let created = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let uri = format!("/api/books/{id}");
+    let first = send(&app, req(Method::GET, &uri, None, None)).await;
+    let tag = first.headers[header::ETAG].to_str().unwrap().to_owned();
+    let cond = |tag: &str| {
+        Request::get(&uri)
+            .header(header::IF_NONE_MATCH, tag)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let same = send(&app, cond(&tag)).await;
+    assert_eq!(same.status, StatusCode::NOT_MODIFIED);
+    assert!(same.text.is_empty());
+    assert_eq!(same.headers[header::ETAG], tag.as_str());
+    // Renting a copy changes `available`, so the tag.
+    let rent = json!({"book_id": id, "renter": "ana"});
+    assert_eq!(
+        send(&app, req(Method::POST, "/api/rentals", None, Some(rent)))
+            .await
+            .status,
+        201
+    );
+    let changed = send(&app, cond(&tag)).await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_ne!(changed.headers[header::ETAG], tag.as_str());
+    assert_eq!(changed.json["available"], 1);
+}
+
+#[tokio::test]
+async fn the_request_id_travels_with_the_task_it_queues() {
+    let vars = HashMap::from(
+        [
+            ("KCL_DATABASE_URL", "memory://"),
+            ("KCL_BLOBS", "memory://"),
+            ("KCL_QUEUE", "memory://"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
+        .await
+        .unwrap();
+    let app = router_with(kcl.services.clone(), HttpOptions::default());
+    let created = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(8, 8)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let upload = Request::post(format!("/api/books/{id}/cover"))
+        .header(header::CONTENT_TYPE, "image/png")
+        .header("x-request-id", "trace-7")
+        .body(Body::from(png.into_inner()))
+        .unwrap();
+    let r = send(&app, upload).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let (_, queue) = kcl
+        .services
+        .queues
+        .iter()
+        .find(|(k, _)| *k == "thumbnail")
+        .unwrap();
+    let got = queue.receive(1, Duration::ZERO).await.unwrap();
+    let task: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(task["request_id"], "trace-7", "{task}");
+}
