@@ -68,7 +68,11 @@ pub(crate) async fn index(
             }
         }
     };
-    layout("OCR jobs", body).into_response()
+    if list.items.iter().all(|j| j.status.is_final()) {
+        layout("OCR jobs", body).into_response()
+    } else {
+        super::pages::live_layout("OCR jobs", body).into_response()
+    }
 }
 
 /// `GET /jobs/{id}`.
@@ -97,7 +101,11 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
             fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
         }
     };
-    layout(&view.job.name, body).into_response()
+    if view.status.is_final() {
+        layout(&view.job.name, body).into_response()
+    } else {
+        super::pages::live_layout(&view.job.name, body).into_response()
+    }
 }
 
 /// `POST /ui/jobs` (the upload form).

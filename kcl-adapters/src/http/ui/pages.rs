@@ -18,6 +18,21 @@ form.inline{display:inline}fieldset{margin:1rem 0}label{display:block;margin:.3r
 .error{background:#fee;border:1px solid #c00;padding:.5rem}.muted{color:#666}nav a{margin-right:1rem}";
 
 pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
+    page(title, body, false)
+}
+
+/// Reloads the page every 2 s while work it shows is still running (a thumbnail
+/// being made, OCR items pending), unless the user is typing in a form.
+const LIVE: &str = "setInterval(function(){var a=document.activeElement;\
+if(a&&/^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)&&a.value)return;location.reload()},2000);";
+
+/// [`layout`] for a page whose content is still changing: it reloads itself (a
+/// small inline script; without JavaScript, a reload link says so).
+pub(crate) fn live_layout(title: &str, body: Markup) -> Html<String> {
+    page(title, body, true)
+}
+
+fn page(title: &str, body: Markup, live: bool) -> Html<String> {
     Html(
         html! {
             (DOCTYPE)
@@ -42,6 +57,10 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                     }
                     h1 { (title) }
                     (body)
+                    @if live {
+                        p.muted.live { "This page updates itself while work is running. " a href="" { "Reload" } }
+                        script { (maud::PreEscaped(LIVE)) }
+                    }
                 }
             }
         }
@@ -227,6 +246,14 @@ pub(crate) async fn book(
         (Err(e), _) | (_, Err(e)) => return error_page(e.into()),
     };
     let today = s.rentals.today();
+    // A cover without its thumbnail yet: how is it going?
+    let cover_status = match &book.cover {
+        Some(c) if c.thumbnail.is_none() => s.covers.status(&c.original).await.ok(),
+        _ => None,
+    };
+    let pending = cover_status
+        .as_ref()
+        .is_some_and(|st| !st.status.is_final());
     let body = html! {
         p { "by " strong { (book.author) } " · " (book.category) " · " (book.year) " · ISBN " (book.isbn) }
         p { "Price " (book.price) " · " (book.available()) " of " (book.copies) " copies available · version " (book.version) }
@@ -238,8 +265,15 @@ pub(crate) async fn book(
                 } }
             }
             Some(c) => {
-                p.muted { "Cover uploaded; its thumbnail is being made ("
-                    a href=(crate::http::api::status_url(&c.original)) { "status" } ")." }
+                @match &cover_status {
+                    Some(st) if st.status == kcl_core::ports::ProcessingState::Error => {
+                        div.error role="alert" { p { "The cover could not be turned into a thumbnail: " (st.message) } }
+                    }
+                    _ => {
+                        p.muted.cover-pending { "Cover uploaded; its thumbnail is being made ("
+                            a href=(crate::http::api::status_url(&c.original)) { "status" } ")." }
+                    }
+                }
             }
             None => { p.muted { "No cover yet." } }
         }
@@ -269,7 +303,11 @@ pub(crate) async fn book(
         h2 { "History" }
         (history_list(&history))
     };
-    layout(&book.title, body).into_response()
+    if pending {
+        live_layout(&book.title, body).into_response()
+    } else {
+        layout(&book.title, body).into_response()
+    }
 }
 
 fn rentals_table(rentals: &[Rental], today: chrono::NaiveDate) -> Markup {
