@@ -22,9 +22,11 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
 }
 
 /// Reloads the page every 2 s while work it shows is still running (a thumbnail
-/// being made, OCR items pending), unless the user is typing in a form.
-const LIVE: &str = "setInterval(function(){var a=document.activeElement;\
-if(a&&/^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)&&a.value)return;location.reload()},2000);";
+/// being made, OCR items pending), unless the user has started filling in a form.
+const LIVE: &str = "function kclDirty(){for(const e of document.querySelectorAll('input,textarea,select')){\
+if(e.type==='file'?e.files.length>0:e.type==='checkbox'||e.type==='radio'?e.checked!==e.defaultChecked:\
+e.tagName==='SELECT'?[...e.options].some(o=>o.selected!==o.defaultSelected):e.value!==e.defaultValue)return true}\
+return false}setInterval(function(){if(!kclDirty())location.reload()},2000);";
 
 /// [`layout`] for a page whose content is still changing: it reloads itself (a
 /// small inline script; without JavaScript, a reload link says so).
