@@ -1,5 +1,6 @@
-//! Lambda handlers: the worker's task handling behind an SQS event source, and
-//! sales-file ingestion behind S3 `ObjectCreated` notifications.
+//! Lambda handlers: the worker's task handling behind an SQS event source,
+//! sales-file ingestion behind S3 `ObjectCreated` notifications, and (with the `http`
+//! feature) the whole HTTP router behind API Gateway or an ALB ([`run_http`]).
 //!
 //! ## Thumbnail tasks (SQS)
 //!
@@ -59,6 +60,23 @@
 //! ```
 
 use std::sync::Arc;
+
+/// The HTTP router behind API Gateway (REST and HTTP APIs), an Application Load
+/// Balancer or a function URL: the same [`axum::Router`] the server runs, through
+/// `lambda_http`. Re-exported so hosts and tests use the same version.
+#[cfg(feature = "http")]
+pub use lambda_http;
+
+/// Serves `router` as a Lambda function behind API Gateway or an ALB until the
+/// runtime stops it.
+///
+/// Requests arrive without a peer address (failed logins are then limited per user
+/// only); binary bodies (cover uploads) come base64-encoded from API Gateway and are
+/// decoded by `lambda_http`. Lambda caps a request at 6 MB, below KCL's upload limits.
+#[cfg(feature = "http")]
+pub async fn run_http(router: axum::Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(router).await
+}
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use kcl_core::domain::TaskMessage;
