@@ -17,6 +17,7 @@
 
 mod api;
 mod extract;
+pub mod openapi;
 mod problem;
 mod ui;
 

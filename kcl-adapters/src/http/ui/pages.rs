@@ -28,7 +28,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
                     style { (STYLE) }
                 }
                 body {
-                    nav { a href="/" { "Catalog" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } }
+                    nav { a href="/" { "Catalog" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } a href="/api/docs" { "API" } }
                     h1 { (title) }
                     (body)
                 }
