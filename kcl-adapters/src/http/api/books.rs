@@ -171,6 +171,7 @@ pub(crate) async fn update(
 #[into_params(parameter_in = Query)]
 pub(crate) struct DeleteQuery {
     /// When given, the book's current version (refused if stale).
+    #[param(minimum = 1)]
     version: Option<u64>,
 }
 
@@ -186,6 +187,7 @@ pub(crate) struct DeleteQuery {
         (status = 400, description = "The id is not a UUID (`bad-path`) or a bad query (`bad-query`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A stale version (`version-conflict`) or copies are rented (`book-rented`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A version below 1 (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn delete(

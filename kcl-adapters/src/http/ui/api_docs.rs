@@ -68,7 +68,7 @@ fn tag_names(doc: &Value) -> Vec<String> {
         .collect();
     for (_, _, op) in all_operations(doc) {
         let name = first_tag(op);
-        if !tags.iter().any(|t| *t == name) {
+        if !tags.contains(&name) {
             tags.push(name);
         }
     }
