@@ -101,23 +101,29 @@ field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])
 post() { # METHOD PATH CONTENT-TYPE BODY
   curl -fsS -X "$1" "$base$2" -H "content-type: $3" "${auth[@]}" --data-binary "$4"
 }
-seed_ok=1
-{
+# Entities for pass 2. The book's ISBN is not the document's example, which pass 1
+# creates (and may delete).
+seed() {
   book_id=$(post POST /api/books application/json \
-    '{"title":"Dom Casmurro","author":"Machado de Assis","isbn":"9788535910667","year":1899,"copies":3}' | field id)
+    '{"title":"O Alienista","author":"Machado de Assis","isbn":"9780306406157","year":1882,"copies":3}' \
+    | field id) || return 1
   # A 1x1 PNG.
   printf '%s' 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==' \
     | base64 -d >"$data/cover.png"
   cover_key=$(curl -fsS -X POST "$base/api/books/$book_id/cover" -H 'content-type: image/png' "${auth[@]}" \
-    --data-binary @"$data/cover.png" | field key)
-  rental_id=$(post POST /api/rentals application/json "{\"book_id\":\"$book_id\",\"renter\":\"ana\"}" | field id)
-  post PUT /api/stock/SKU-1 application/json '{"quantity":"5"}' >/dev/null
-  printf 'store_id,sale_date,sku,quantity,unit_price\nS1,2026-11-23,SKU-1,2,10.50\nS1,2026-11-24,SKU-2,1.5,4.00\n' \
+    --data-binary @"$data/cover.png" | field key) || return 1
+  rental_id=$(post POST /api/rentals application/json "{\"book_id\":\"$book_id\",\"renter\":\"ana\"}" \
+    | field id) || return 1
+  post PUT /api/stock/SKU-SEED application/json '{"quantity":"5"}' >/dev/null || return 1
+  printf 'store_id,sale_date,sku,quantity,unit_price\nS1,2026-11-23,SKU-SEED,2,10.50\nS1,2026-11-24,SKU-2,1.5,4.00\n' \
     >"$data/sales.csv"
   curl -fsS -X POST "$base/api/sales/files?name=seed.csv" -H 'content-type: text/csv' "${auth[@]}" \
-    --data-binary @"$data/sales.csv" >/dev/null
-  report_key=$(post POST /api/reports application/json '{"from":"2026-11-01","to":"2026-11-30"}' | field key)
-} || seed_ok=0
+    --data-binary @"$data/sales.csv" >/dev/null || return 1
+  report_key=$(post POST /api/reports application/json '{"from":"2026-11-01","to":"2026-11-30"}' \
+    | field key) || return 1
+}
+seed_ok=1
+seed || seed_ok=0
 if [ "$seed_ok" = 1 ]; then
   seeded="$data/seeded.toml"
   cp "$config" "$seeded"
@@ -132,7 +138,7 @@ parameters = { "path.id" = "$rental_id" }
 
 [[operations]]
 include-path-regex = '^/api/stock/'
-parameters = { "path.sku" = "SKU-1" }
+parameters = { "path.sku" = "SKU-SEED" }
 
 [[operations]]
 include-name = "GET /api/reports/{name}"
