@@ -224,7 +224,7 @@ pub(crate) async fn docs() -> Html<String> {
     static PAGE: OnceLock<String> = OnceLock::new();
     let page = PAGE.get_or_init(|| {
         let doc = serde_json::from_slice(document()).unwrap_or_default();
-        super::ui::api_docs::page(&doc).0
+        super::ui::api_docs::page(&doc, &openapi()).0
     });
     Html(page.clone())
 }

@@ -2,9 +2,13 @@
 //! (no JavaScript, nothing fetched from elsewhere): operations grouped by tag with
 //! their parameters, request bodies and answers, then the schemas.
 
+use std::collections::HashMap;
+
 use axum::response::Html;
 use maud::{html, Markup};
 use serde_json::Value;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{OpenApi, RefOr};
 
 use super::pages::layout;
 
@@ -18,8 +22,11 @@ const STYLE: &str = "code,.path{font-family:ui-monospace,monospace}\
 .desc{white-space:pre-line}h4{margin:.6rem 0 .2rem;font-size:.95rem}\
 .lock{font-size:.85rem;color:#555}td.st{font-weight:bold;width:4rem}";
 
-/// The page for an OpenAPI document (as JSON).
-pub(crate) fn page(doc: &Value) -> Html<String> {
+/// The page for an OpenAPI document: `doc` is the document as a client reads it,
+/// `typed` the same document, for the order its schemas declare their properties
+/// in (a JSON map here is sorted).
+pub(crate) fn page(doc: &Value, typed: &OpenApi) -> Html<String> {
+    let order = property_order(typed);
     let title = doc["info"]["title"].as_str().unwrap_or("API");
     let version = doc["info"]["version"].as_str().unwrap_or("");
     let tags = tag_names(doc);
@@ -27,7 +34,7 @@ pub(crate) fn page(doc: &Value) -> Html<String> {
         style { (STYLE) }
         p.muted { "OpenAPI " (doc["openapi"].as_str().unwrap_or("")) " · version " (version)
             " · the document: " a href="/api/openapi.json" { "/api/openapi.json" } }
-        @if let Some(d) = doc["info"]["description"].as_str() { p.desc { (d) } }
+        @if let Some(d) = doc["info"]["description"].as_str() { p.desc { (text(d)) } }
         h2 { "Operations" }
         ul {
             @for tag in &tags {
@@ -42,7 +49,7 @@ pub(crate) fn page(doc: &Value) -> Html<String> {
         @for tag in &tags {
             section id={ "tag-" (tag) } {
                 h2 { (tag) }
-                @if let Some(d) = tag_description(doc, tag) { p.desc { (d) } }
+                @if let Some(d) = tag_description(doc, tag) { p.desc { (text(d)) } }
                 @for (method, path, op) in operations(doc, tag) {
                     (operation(method, path, op))
                 }
@@ -51,7 +58,7 @@ pub(crate) fn page(doc: &Value) -> Html<String> {
         h2 id="schemas" { "Schemas" }
         @if let Some(schemas) = doc["components"]["schemas"].as_object() {
             @for (name, schema) in schemas {
-                (schema_section(name, schema))
+                (schema_section(name, schema, order.get(name).map_or(&[][..], Vec::as_slice)))
             }
         }
     };
@@ -130,8 +137,8 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
                 span class={ "m m-" (method) } { (method) }
                 span.path { (path) }
             }
-            @if let Some(s) = op["summary"].as_str() { p { (s) } }
-            @if let Some(d) = op["description"].as_str() { p.desc { (d) } }
+            @if let Some(s) = op["summary"].as_str() { p { (text(s)) } }
+            @if let Some(d) = op["description"].as_str() { p.desc { (text(d)) } }
             p.lock { "Security: " (security(op)) }
             @if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
                 h4 { "Parameters" }
@@ -144,7 +151,7 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
                             td { (type_of(&p["schema"])) }
                             td {
                                 @if p["required"] == true { strong { "required. " } }
-                                (p["description"].as_str().unwrap_or(""))
+                                (text(p["description"].as_str().unwrap_or("")))
                             }
                         }
                     }
@@ -152,7 +159,7 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
             }
             @if let Some(body) = op["requestBody"].as_object() {
                 h4 { "Request body" @if body.get("required") == Some(&Value::Bool(true)) { " (required)" } }
-                @if let Some(d) = body.get("description").and_then(Value::as_str) { p { (d) } }
+                @if let Some(d) = body.get("description").and_then(Value::as_str) { p { (text(d)) } }
                 (contents(body.get("content").unwrap_or(&Value::Null)))
             }
             h4 { "Responses" }
@@ -162,7 +169,7 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
                         tr {
                             td.st { (status) }
                             td {
-                                (res["description"].as_str().unwrap_or(""))
+                                (text(res["description"].as_str().unwrap_or("")))
                                 @if let Some(headers) = res["headers"].as_object() {
                                     br;
                                     span.muted { "Headers: "
@@ -244,8 +251,36 @@ fn type_of(s: &Value) -> Markup {
     }
 }
 
-/// A named schema: its description and properties (with those of `allOf` parts).
-fn schema_section(name: &str, schema: &Value) -> Markup {
+/// Each named schema's properties (those of its `allOf` parts included), in the
+/// order they are declared.
+fn property_order(typed: &OpenApi) -> HashMap<String, Vec<String>> {
+    fn names(schema: &Schema, out: &mut Vec<String>) {
+        match schema {
+            Schema::Object(o) => out.extend(o.properties.keys().cloned()),
+            Schema::AllOf(all) => {
+                for item in &all.items {
+                    if let RefOr::T(s) = item {
+                        names(s, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut order = HashMap::new();
+    for (name, schema) in typed.components.iter().flat_map(|c| &c.schemas) {
+        if let RefOr::T(s) = schema {
+            let mut out = Vec::new();
+            names(s, &mut out);
+            order.insert(name.clone(), out);
+        }
+    }
+    order
+}
+
+/// A named schema: its description and properties (with those of `allOf` parts),
+/// in `order` (then any not in it).
+fn schema_section(name: &str, schema: &Value, order: &[String]) -> Markup {
     let mut parts = vec![schema];
     if let Some(all) = schema["allOf"].as_array() {
         parts.extend(all);
@@ -258,7 +293,7 @@ fn schema_section(name: &str, schema: &Value) -> Markup {
     html! {
         div.op id={ "schema-" (name) } {
             h3 { (name) }
-            @if let Some(d) = schema["description"].as_str() { p.desc { (d) } }
+            @if let Some(d) = schema["description"].as_str() { p.desc { (text(d)) } }
             @if schema["properties"].is_null() && schema["allOf"].is_null() {
                 p { "Type: " (type_of(schema)) }
             }
@@ -268,19 +303,52 @@ fn schema_section(name: &str, schema: &Value) -> Markup {
                 }
                 @if let Some(props) = part["properties"].as_object() {
                     table {
-                        @for (prop, p) in props {
+                        @for (prop, p) in ordered(props, order) {
                             tr {
                                 td { code { (prop) } }
                                 td { (type_of(p)) }
                                 td {
                                     @if required(part, prop) { strong { "required. " } }
-                                    (p["description"].as_str().unwrap_or(""))
+                                    (text(description(p)))
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// A property's description: its own, or that of the schema it is one of (an
+/// optional reference is `oneOf: [null, {$ref, description}]`).
+fn description(p: &Value) -> &str {
+    p["description"]
+        .as_str()
+        .or_else(|| {
+            p["oneOf"]
+                .as_array()?
+                .iter()
+                .find_map(|s| s["description"].as_str())
+        })
+        .unwrap_or("")
+}
+
+/// A schema's properties in `order`, then those not in it.
+fn ordered<'a>(
+    props: &'a serde_json::Map<String, Value>,
+    order: &[String],
+) -> Vec<(&'a String, &'a Value)> {
+    let mut out: Vec<_> = props.iter().collect();
+    out.sort_by_key(|(name, _)| order.iter().position(|o| o == *name).unwrap_or(usize::MAX));
+    out
+}
+
+/// Text with its `code spans` shown as code (the descriptions' only markup).
+fn text(s: &str) -> Markup {
+    html! {
+        @for (i, part) in s.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
         }
     }
 }
