@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full check, as CI runs it: format, lints, every test with every feature,
-# doc tests, and a smoke run of the server example. Installs what it needs.
+# doc tests, a smoke run of the server example, and schemathesis against the
+# server's OpenAPI document. Installs what it needs.
 #
 #   scripts/ci.sh
 #
@@ -78,5 +79,8 @@ cargo test --workspace --all-features
 
 step "server smoke test"
 scripts/smoke-server.sh
+
+step "schemathesis against the running server's OpenAPI document"
+scripts/schemathesis.sh
 
 step "done"

@@ -20,6 +20,7 @@ pub mod auth;
 mod etag;
 mod extract;
 pub mod metrics;
+pub mod openapi;
 mod problem;
 mod ui;
 

@@ -9,7 +9,13 @@ use kcl_core::ServiceError;
 use serde::Serialize;
 
 /// A problem document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation-failed", "title": "Unprocessable Entity", "status": 422,
+    "detail": "invalid input: isbn: the ISBN-13 check digit does not match",
+    "code": "validation-failed",
+    "errors": [{"field": "isbn", "code": "bad-checksum", "message": "the ISBN-13 check digit does not match"}]
+}))]
 pub struct Problem {
     /// A URI naming the problem type (`/problems/{code}`).
     #[serde(rename = "type")]
@@ -24,6 +30,7 @@ pub struct Problem {
     pub code: String,
     /// For validation problems: every invalid field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
 }
 

@@ -10,11 +10,13 @@ use super::ValidationError;
 
 /// A job's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct JobId(pub Uuid);
 
 /// An item's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct ItemId(pub Uuid);
 
@@ -32,6 +34,7 @@ impl fmt::Display for ItemId {
 
 /// Where an item (or, derived, a job) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ItemStatus {
     /// Stored and queued.
@@ -80,6 +83,7 @@ impl ItemStatus {
 
 /// How many items of a job are in each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     /// PENDING items.
     pub pending: u64,
@@ -151,6 +155,7 @@ impl StatusCounts {
 
 /// A job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// Id.
     pub id: JobId,
@@ -189,6 +194,7 @@ impl Job {
 
 /// One image of a job, and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobItem {
     /// Id.
     pub id: ItemId,

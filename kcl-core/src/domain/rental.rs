@@ -79,6 +79,7 @@ pub struct Rental {
 
 /// Where a rental stands on a given day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RentalStatus {
     /// Out, not yet due.

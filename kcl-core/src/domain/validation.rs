@@ -2,6 +2,7 @@ use serde::Serialize;
 
 /// One invalid field in an input: which field, a stable machine code and a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field name as the caller sent it (for example `isbn`).
     pub field: String,

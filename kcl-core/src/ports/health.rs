@@ -16,6 +16,7 @@ pub trait HealthProbe: Send + Sync {
 
 /// The outcome of one probe.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// Probe name.
     pub name: String,

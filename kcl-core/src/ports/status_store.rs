@@ -9,6 +9,7 @@ use crate::BoxError;
 
 /// Where an object is in its processing (a cover's thumbnail, an OCR item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProcessingState {
     /// Stored and waiting for a worker.
@@ -63,6 +64,7 @@ impl fmt::Display for ProcessingState {
 
 /// The processing status of one object, keyed by its object key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProcessingStatus {
     /// The object key (for example `uploads/{book_id}/{uuid}.jpg`).
     pub key: String,

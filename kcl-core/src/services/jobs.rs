@@ -47,6 +47,7 @@ impl Default for JobSettings {
 
 /// A job as callers see it: the job, its items, counts and derived status.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobView {
     /// The job.
     #[serde(flatten)]
@@ -62,6 +63,7 @@ pub struct JobView {
 
 /// A page of jobs.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobList {
     /// The jobs, newest first.
     pub items: Vec<JobView>,

@@ -57,6 +57,7 @@ impl Default for SalesSettings {
 
 /// What happened to an ingested file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IngestStatus {
     /// Valid rows were loaded.
@@ -70,6 +71,7 @@ pub enum IngestStatus {
 
 /// A whole-file problem (see `docs/sales.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileProblem {
     /// Stable code: `missing-column`, `unbalanced-quote`, `no-valid-rows`...
     pub code: String,
@@ -79,6 +81,7 @@ pub struct FileProblem {
 
 /// The outcome of ingesting one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestReport {
     /// `loaded`, `duplicate` or `rejected`.
     pub status: IngestStatus,
@@ -136,6 +139,7 @@ impl std::fmt::Debug for IngestOptions {
 
 /// Where a report was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportWritten {
     /// Its key in the reports store.
     pub key: String,

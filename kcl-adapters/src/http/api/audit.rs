@@ -3,23 +3,47 @@ use axum::Json;
 use kcl_core::domain::{AuditEvent, BookId, EntityKind, JobId};
 use kcl_core::Services;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::http::extract::ApiQuery;
-use crate::http::problem::ApiError;
+use crate::http::problem::{ApiError, Problem};
 
-#[derive(Debug, Deserialize)]
+/// The entity of `GET /api/audit`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
+    /// `book`, `job`, `sales_file` or `stock`.
+    #[param(example = "book")]
     entity_type: String,
+    /// The entity's id (a UUID for books and jobs).
     entity_id: String,
+    /// Events at most, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// An entity's history.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditHistory)]
 pub(crate) struct AuditOut {
+    /// The events, oldest first.
     items: Vec<AuditEvent>,
 }
 
+/// An entity's history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/audit",
+    tag = "audit",
+    operation_id = "list_audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The events", body = AuditOut),
+        (status = 400, description = "A missing or unknown query parameter, or a value of the wrong type (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown entity type, a bad id or limit (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn list(
     State(s): State<Services>,
     ApiQuery(q): ApiQuery<AuditQuery>,

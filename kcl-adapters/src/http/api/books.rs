@@ -6,23 +6,39 @@ use kcl_core::domain::BookId;
 use kcl_core::services::ListBooks;
 use kcl_core::Services;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::dto::{BookIn, BookOut, PageOut};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::problem::ApiError;
+use crate::http::problem::{ApiError, Problem};
 
-#[derive(Debug, Deserialize)]
+/// The filters, order and page of `GET /api/books`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Words (up to 16, 200 characters): each must start a word of the title,
+    /// author or summary, accents and case ignored.
     q: Option<String>,
+    /// Exact category, accents and case ignored.
     category: Option<String>,
+    /// Exact author, accents and case ignored.
     author: Option<String>,
+    /// Published in or after this year.
     year_from: Option<i32>,
+    /// Published in or before this year.
     year_to: Option<i32>,
+    /// `true`: only books with a copy available.
     available: Option<bool>,
+    /// `title` (default), `author`, `year`, `price` or `created_at`; `-` first for
+    /// descending.
+    #[param(example = "-year")]
     sort: Option<String>,
+    /// Books per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page (same sort).
     cursor: Option<String>,
 }
 
@@ -42,6 +58,19 @@ impl From<ListQuery> for ListBooks {
     }
 }
 
+/// Lists books: filters, sort and keyset pagination.
+#[utoipa::path(
+    get,
+    path = "/api/books",
+    tag = "books",
+    operation_id = "list_books",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of books", body = PageOut<BookOut>),
+        (status = 400, description = "An unknown query parameter or a value of the wrong type (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad sort, limit, cursor or search (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn list(
     State(s): State<Services>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -55,6 +84,23 @@ pub(crate) async fn list(
     .into_response())
 }
 
+/// Creates a book.
+#[utoipa::path(
+    post,
+    path = "/api/books",
+    tag = "books",
+    operation_id = "create_book",
+    request_body = BookIn,
+    responses(
+        (status = 201, description = "The book created", body = BookOut,
+            headers(("Location" = String, description = "`/api/books/{id}`"))),
+        (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another book has that ISBN (`duplicate-isbn`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or invalid values (`validation-failed`, with `errors`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn create(
     State(s): State<Services>,
     ApiJson(body): ApiJson<BookIn>,
@@ -70,6 +116,19 @@ pub(crate) async fn create(
         .into_response())
 }
 
+/// A book.
+#[utoipa::path(
+    get,
+    path = "/api/books/{id}",
+    tag = "books",
+    operation_id = "get_book",
+    params(("id" = Uuid, Path, description = "The book's id")),
+    responses(
+        (status = 200, description = "The book", body = BookOut),
+        (status = 400, description = "The id is not a UUID (`bad-path`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn get(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,
@@ -78,6 +137,24 @@ pub(crate) async fn get(
     Ok(Json(BookOut::from(&book)).into_response())
 }
 
+/// Replaces a book's fields, based on the version read.
+#[utoipa::path(
+    put,
+    path = "/api/books/{id}",
+    tag = "books",
+    operation_id = "update_book",
+    params(("id" = Uuid, Path, description = "The book's id")),
+    request_body(content = BookIn, description = "The book's fields and the `version` read (required)"),
+    responses(
+        (status = 200, description = "The book updated", body = BookOut),
+        (status = 400, description = "The id is not a UUID (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A stale version (`version-conflict`), another book has that ISBN (`duplicate-isbn`), or copies below the rented count (`book-rented`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or invalid values (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn update(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,
@@ -88,12 +165,31 @@ pub(crate) async fn update(
     Ok(Json(BookOut::from(&book)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The query of `DELETE /api/books/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DeleteQuery {
+    /// When given, the book's current version (refused if stale).
+    #[param(minimum = 1)]
     version: Option<u64>,
 }
 
+/// Deletes a book (no copy may be rented).
+#[utoipa::path(
+    delete,
+    path = "/api/books/{id}",
+    tag = "books",
+    operation_id = "delete_book",
+    params(("id" = Uuid, Path, description = "The book's id"), DeleteQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The id is not a UUID (`bad-path`) or a bad query (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A stale version (`version-conflict`) or copies are rented (`book-rented`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A version below 1 (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn delete(
     State(s): State<Services>,
     ApiPath(id): ApiPath<Uuid>,

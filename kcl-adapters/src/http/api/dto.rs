@@ -3,37 +3,62 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use kcl_core::domain::{Book, BookDraft, Money, Rental, RentalStatus, ValidationError};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A book as the API shows it, borrowed from the book (serialized without copies).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Book)]
 pub(crate) struct BookOut<'a> {
+    /// Id.
     id: Uuid,
+    /// The ISBN-13, digits only.
     isbn: &'a str,
+    /// Title.
     title: &'a str,
+    /// Author.
     author: &'a str,
+    /// Category (`General` unless given).
     category: &'a str,
+    /// Year of publication.
     year: i32,
+    /// Price in cents.
     price_cents: i64,
+    /// Price as decimal text (`"39.90"`).
     #[serde(serialize_with = "as_text")]
+    #[schema(value_type = String, example = "39.90")]
     price: Money,
+    /// Copies owned.
     copies: u32,
+    /// Copies not rented out.
     available: u32,
+    /// Summary.
     summary: &'a str,
+    /// The version, from 1; send it back with `PUT`.
     version: u64,
+    /// Creation time (UTC).
     created_at: DateTime<Utc>,
+    /// Last change (UTC).
     updated_at: DateTime<Utc>,
+    /// The cover, once one was uploaded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     cover: Option<CoverOut>,
 }
 
 /// A book's cover as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Cover)]
 pub(crate) struct CoverOut {
+    /// The original image's key.
     key: String,
+    /// Where to read the original image.
     url: String,
+    /// Where to read the thumbnail's processing status.
     status_url: String,
+    /// Where to read the thumbnail, once made.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     thumbnail_url: Option<String>,
 }
 
@@ -73,21 +98,36 @@ impl<'a> From<&'a Book> for BookOut<'a> {
 
 /// The body of `POST /api/books` and `PUT /api/books/{id}`; `version` (the version
 /// the change is based on) is required by `PUT` and refused by `POST`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Dom Casmurro", "author": "Machado de Assis", "isbn": "978-85-359-1066-7",
+    "category": "Romance", "year": 1899, "price_cents": 3990, "copies": 2
+}))]
 pub(crate) struct BookIn {
+    /// The version the change is based on: required by `PUT`, refused by `POST`.
     #[serde(default)]
+    #[schema(minimum = 1)]
     version: Option<u64>,
+    /// Title, at most 300 characters.
     title: String,
+    /// Author, at most 200 characters.
     author: String,
+    /// ISBN-13 or ISBN-10, hyphens and spaces allowed; stored as ISBN-13.
     isbn: String,
+    /// Category, at most 80 characters (default `General`).
     #[serde(default)]
     category: Option<String>,
+    /// Year of publication, 1450 to next year.
     year: i64,
+    /// Price in cents, 0 to 10^11 (default 0).
     #[serde(default)]
     price_cents: i64,
+    /// Copies owned, 0 to 100,000 (default 1).
     #[serde(default = "one")]
+    #[schema(default = 1)]
     copies: i64,
+    /// Summary, at most 5000 characters.
     #[serde(default)]
     summary: String,
 }
@@ -135,14 +175,23 @@ impl BookIn {
 }
 
 /// A rental as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Rental)]
 pub(crate) struct RentalOut {
+    /// Id.
     id: Uuid,
+    /// The book rented.
     book_id: Uuid,
+    /// Who rented it.
     renter: String,
+    /// When (UTC).
     rented_at: DateTime<Utc>,
+    /// When it is due back.
     due_date: NaiveDate,
+    /// When it came back, if it did.
+    #[schema(required = true)]
     returned_at: Option<DateTime<Utc>>,
+    /// Where the rental stands today.
     status: RentalStatus,
 }
 
@@ -161,8 +210,11 @@ impl RentalOut {
 }
 
 /// A page of items.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PageOut<T> {
+    /// The items of this page.
     pub(crate) items: Vec<T>,
+    /// The cursor of the next page, `null` on the last.
+    #[schema(required = true)]
     pub(crate) next_cursor: Option<String>,
 }

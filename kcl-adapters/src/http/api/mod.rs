@@ -1,13 +1,13 @@
 //! The JSON REST API under `/api`, and the health checks.
 
-mod audit;
-mod books;
-mod covers;
-mod dto;
-mod health;
-mod jobs;
-mod rentals;
-mod sales;
+pub(crate) mod audit;
+pub(crate) mod books;
+pub(crate) mod covers;
+pub(crate) mod dto;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod rentals;
+pub(crate) mod sales;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -65,4 +65,6 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
         .route("/api/stock/{sku}/receipts", post(sales::receive_stock))
         .route("/api/reports", post(sales::create_report))
         .route("/api/reports/{name}", get(sales::get_report))
+        .route("/api/openapi.json", get(crate::http::openapi::json))
+        .route("/api/docs", get(crate::http::openapi::docs))
 }

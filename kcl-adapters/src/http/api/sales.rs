@@ -12,11 +12,15 @@ use futures::StreamExt;
 use kcl_core::domain::{
     format_cents, GroupBy, IngestPolicy, StockChange, StockLevel, SummaryQuery,
 };
-use kcl_core::services::{parse_quantity, IngestOptions, IngestReport, IngestStatus, ReportFormat};
+use kcl_core::services::{
+    parse_quantity, IngestOptions, IngestReport, IngestStatus, ReportFormat, ReportWritten,
+};
 use kcl_core::{ServiceError, Services};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
 
+use super::covers::Binary;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::problem::{ApiError, Problem};
 
@@ -72,10 +76,28 @@ where
     Ok(n)
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The query of `POST /api/sales/files`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UploadQuery {
+    /// The file's name (required for a raw body; a multipart file's name otherwise).
     name: Option<String>,
+    /// `strict` or `lenient` (default).
+    #[param(example = "lenient")]
+    policy: Option<String>,
+}
+
+/// A sales file as a multipart form (the schema of the upload; never built).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SalesFileForm {
+    /// The CSV file; its file name is the default name.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The file's name, over the file name.
+    name: Option<String>,
+    /// `strict` or `lenient` (default).
     policy: Option<String>,
 }
 
@@ -187,12 +209,16 @@ pub(crate) async fn receive_file(
     })
 }
 
-/// A rejected file: a 422 problem document carrying the report.
-#[derive(Serialize)]
-struct Rejected<'a> {
+/// A refused sales upload: a problem document, with the ingest `report` when the
+/// file was read and refused (a 422).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SalesProblem<'a> {
     #[serde(flatten)]
     problem: Problem,
-    report: &'a IngestReport,
+    /// The ingest report (`docs/sales.md`), when the file was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    report: Option<&'a IngestReport>,
 }
 
 /// The response to an ingest: 201 loaded, 200 duplicate, 422 rejected (a problem
@@ -211,7 +237,10 @@ pub(crate) fn report_response(report: &IngestReport) -> Response {
             let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail);
             let mut res = (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Json(Rejected { problem, report }),
+                Json(SalesProblem {
+                    problem,
+                    report: Some(report),
+                }),
             )
                 .into_response();
             res.headers_mut().insert(
@@ -225,6 +254,26 @@ pub(crate) fn report_response(report: &IngestReport) -> Response {
 
 /// `POST /api/sales/files[?name=&policy=]`: a CSV body or a multipart form → the
 /// ingest report.
+#[utoipa::path(
+    post,
+    path = "/api/sales/files",
+    tag = "sales",
+    operation_id = "upload_sales_file",
+    summary = "Loads a sales file (CSV): the raw body with `?name=`, or a multipart form.",
+    params(UploadQuery),
+    request_body(content(
+        (SalesFileForm = "multipart/form-data"),
+        (String = "text/csv"),
+    )),
+    responses(
+        (status = 201, description = "Loaded", body = IngestReport),
+        (status = 200, description = "A duplicate: the same content was loaded before, nothing changed", body = IngestReport),
+        (status = 400, description = "A bad query (`bad-query`), a multipart body that cannot be read (`bad-multipart`) or a body that breaks off (`bad-body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over the size limit, 2 GiB by default (`too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No name (`missing-name`), no file (`missing-file`), a bad policy (`bad-policy`), or a refused file (its code, with the `report`)",
+            body = SalesProblem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn upload(
     State(s): State<Services>,
     ApiQuery(q): ApiQuery<UploadQuery>,
@@ -262,27 +311,64 @@ fn date(field: &'static str, v: &str) -> Result<NaiveDate, ServiceError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// The filters and grouping of `GET /api/sales/summary` (dates inclusive).
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SummaryParams {
+    /// First day, `YYYY-MM-DD`.
+    #[param(example = "2026-11-01")]
     from: Option<String>,
+    /// Last day, `YYYY-MM-DD`.
+    #[param(example = "2026-11-30")]
     to: Option<String>,
+    /// Only this store.
     store: Option<String>,
+    /// Only this SKU.
     sku: Option<String>,
+    /// `day` (default), `store` or `sku`.
+    #[param(example = "day")]
     group_by: Option<String>,
 }
 
 /// A summary or daily row as JSON: quantities and amounts as exact decimal text.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct Totals {
+    /// The day (`YYYY-MM-DD`), store or SKU.
     key: String,
+    /// Sales lines.
     lines: u64,
+    /// Quantity sold, exact decimal text.
     quantity: String,
+    /// Revenue, decimal text (`"12.50"`).
     revenue: String,
+    /// Revenue in cents.
     revenue_cents: i64,
 }
 
+/// The answer of `GET /api/sales/summary`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SalesSummary {
+    /// The grouping.
+    group_by: GroupBy,
+    /// One row per group.
+    rows: Vec<Totals>,
+}
+
 /// `GET /api/sales/summary?from=&to=&store=&sku=&group_by=day|store|sku`.
+#[utoipa::path(
+    get,
+    path = "/api/sales/summary",
+    tag = "sales",
+    operation_id = "sales_summary",
+    summary = "Sales totals by day, store or SKU.",
+    params(SummaryParams),
+    responses(
+        (status = 200, description = "The totals", body = SalesSummary),
+        (status = 400, description = "An unknown query parameter (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad date, range, id or grouping (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn summary(
     State(s): State<Services>,
     ApiQuery(p): ApiQuery<SummaryParams>,
@@ -320,18 +406,47 @@ pub(crate) async fn summary(
             revenue_cents: r.revenue_cents,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "group_by": group_by, "rows": rows })).into_response())
+    Ok(Json(SalesSummary { group_by, rows }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The store and days of `GET /api/sales/daily` (dates inclusive).
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DailyParams {
+    /// The store.
     store: String,
+    /// First day, `YYYY-MM-DD`.
+    #[param(example = "2026-11-01")]
     from: String,
+    /// Last day, `YYYY-MM-DD` (at most ten years after `from`).
+    #[param(example = "2026-11-30")]
     to: String,
 }
 
+/// The answer of `GET /api/sales/daily`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SalesDaily {
+    /// The store.
+    store: String,
+    /// One row per day with sales, `key` the day.
+    days: Vec<Totals>,
+}
+
 /// `GET /api/sales/daily?store=&from=&to=`: a store's kept daily totals.
+#[utoipa::path(
+    get,
+    path = "/api/sales/daily",
+    tag = "sales",
+    operation_id = "sales_daily",
+    summary = "A store's kept daily totals.",
+    params(DailyParams),
+    responses(
+        (status = 200, description = "The days", body = SalesDaily),
+        (status = 400, description = "A missing or unknown query parameter (`bad-query`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad date, range or store (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn daily(
     State(s): State<Services>,
     ApiQuery(p): ApiQuery<DailyParams>,
@@ -350,13 +465,21 @@ pub(crate) async fn daily(
             revenue_cents: d.revenue_cents,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "store": p.store, "days": rows })).into_response())
+    Ok(Json(SalesDaily {
+        store: p.store,
+        days: rows,
+    })
+    .into_response())
 }
 
-#[derive(Serialize)]
-struct Stock {
+/// A SKU's stock on hand.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Stock {
+    /// The SKU.
     sku: String,
+    /// Quantity on hand, exact decimal text.
     quantity: String,
+    /// Last change (UTC).
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -369,6 +492,20 @@ fn stock_json(l: StockLevel) -> Json<Stock> {
 }
 
 /// `GET /api/stock/{sku}`.
+#[utoipa::path(
+    get,
+    path = "/api/stock/{sku}",
+    tag = "sales",
+    operation_id = "get_stock",
+    summary = "A SKU's stock on hand.",
+    params(("sku" = String, Path, description = "The SKU")),
+    responses(
+        (status = 200, description = "The stock", body = Stock),
+        (status = 400, description = "A path that cannot be read (`bad-path`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No stock for that SKU (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A SKU that cannot be one (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn stock(
     State(s): State<Services>,
     ApiPath(sku): ApiPath<String>,
@@ -376,10 +513,32 @@ pub(crate) async fn stock(
     Ok(stock_json(s.sales.stock(&sku).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of the stock changes.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StockQuantity, example = json!({"quantity": "12.5"}))]
 pub(crate) struct QuantityBody {
+    /// A number >= 0 with at most 3 decimals, as a JSON number or text.
+    #[schema(schema_with = quantity_schema)]
     quantity: serde_json::Value,
+}
+
+fn quantity_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples(["12.5"]),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Number)
+                    .minimum(Some(0)),
+            )
+            .build(),
+    )
 }
 
 fn quantity(v: &serde_json::Value) -> Result<kcl_core::domain::Quantity, ServiceError> {
@@ -391,6 +550,22 @@ fn quantity(v: &serde_json::Value) -> Result<kcl_core::domain::Quantity, Service
 }
 
 /// `PUT /api/stock/{sku}` `{"quantity": "12.5"}`: sets the quantity on hand.
+#[utoipa::path(
+    put,
+    path = "/api/stock/{sku}",
+    tag = "sales",
+    operation_id = "set_stock",
+    summary = "Sets a SKU's quantity on hand.",
+    params(("sku" = String, Path, description = "The SKU")),
+    request_body = QuantityBody,
+    responses(
+        (status = 200, description = "The stock", body = Stock),
+        (status = 400, description = "A path that cannot be read (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad SKU or quantity (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn set_stock(
     State(s): State<Services>,
     ApiPath(sku): ApiPath<String>,
@@ -401,6 +576,22 @@ pub(crate) async fn set_stock(
 }
 
 /// `POST /api/stock/{sku}/receipts` `{"quantity": 10}`: adds a received quantity.
+#[utoipa::path(
+    post,
+    path = "/api/stock/{sku}/receipts",
+    tag = "sales",
+    operation_id = "receive_stock",
+    summary = "Adds a received quantity to a SKU's stock.",
+    params(("sku" = String, Path, description = "The SKU")),
+    request_body = QuantityBody,
+    responses(
+        (status = 200, description = "The stock", body = Stock),
+        (status = 400, description = "A path that cannot be read (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad SKU or quantity (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn receive_stock(
     State(s): State<Services>,
     ApiPath(sku): ApiPath<String>,
@@ -410,12 +601,18 @@ pub(crate) async fn receive_stock(
     Ok(stock_json(s.sales.change_stock(&sku, StockChange::Receive(q)).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The body of `POST /api/reports`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"from": "2026-11-01", "to": "2026-11-30", "format": "csv"}))]
 pub(crate) struct ReportRequest {
+    /// First day, `YYYY-MM-DD`.
     from: String,
+    /// Last day, `YYYY-MM-DD`.
     to: String,
+    /// Only this store.
     store: Option<String>,
+    /// `csv` (default) or `pdf`.
     format: Option<String>,
 }
 
@@ -451,6 +648,24 @@ pub(crate) async fn make_report(
 
 /// `POST /api/reports` `{from, to, store?, format: "csv"|"pdf"}` → 201 with the
 /// report's key and a download URL.
+#[utoipa::path(
+    post,
+    path = "/api/reports",
+    tag = "sales",
+    operation_id = "create_report",
+    summary = "Writes a sales report (CSV or PDF) for a period.",
+    request_body = ReportRequest,
+    responses(
+        (status = 201, description = "Written: its key and download URL", body = ReportWritten,
+            headers(("Location" = String, description = "The download URL"))),
+        (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad date, range, store or format (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "PDF reports are not in this build (`not-enabled`), or a dependency is down (`unavailable`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "`5`"))),
+    )
+)]
 pub(crate) async fn create_report(
     State(s): State<Services>,
     ApiJson(r): ApiJson<ReportRequest>,
@@ -464,6 +679,22 @@ pub(crate) async fn create_report(
 }
 
 /// `GET /api/reports/{name}`: a report's bytes (where the store has no presigned URLs).
+#[utoipa::path(
+    get,
+    path = "/api/reports/{name}",
+    tag = "sales",
+    operation_id = "get_report",
+    summary = "A report's file.",
+    params(("name" = String, Path, description = "The report's file name (its key without `reports/`)")),
+    responses(
+        (status = 200, description = "The report, as an attachment",
+            content((Binary = "text/csv"), (Binary = "application/pdf")),
+            headers(("Content-Disposition" = String, description = "`attachment; filename=...`"))),
+        (status = 400, description = "A path that cannot be read (`bad-path`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report (`not-found`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A name that cannot be a key (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub(crate) async fn get_report(
     State(s): State<Services>,
     ApiPath(name): ApiPath<String>,

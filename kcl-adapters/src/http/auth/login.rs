@@ -164,24 +164,49 @@ async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) ->
     res
 }
 
-/// `POST /api/auth/token` body.
-#[derive(Debug, Deserialize)]
+/// `POST /api/auth/token` body: a configured user's name and password.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenRequest {
     username: String,
     password: String,
 }
 
-/// `POST /api/auth/token` answer.
-#[derive(Debug, Serialize)]
+/// `POST /api/auth/token` answer: a bearer token for the API.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TokenResponse {
+    /// The JWT to send as `Authorization: Bearer <access_token>`.
     access_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds the token is valid.
     expires_in: u64,
+    /// The user's role: `admin`, `staff` or `reader`.
     role: &'static str,
 }
 
-async fn token(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
+/// `POST /api/auth/token`: a bearer token for a user's name and password.
+#[utoipa::path(
+    post,
+    path = "/api/auth/token",
+    tag = "auth",
+    operation_id = "create_token",
+    request_body = TokenRequest,
+    responses(
+        (status = 200, description = "A bearer token", body = TokenResponse),
+        (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong name or password (`bad-credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts for this user or client (`too-many-attempts`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+pub(crate) async fn token(
+    Extension(auth): Extension<Arc<Authenticator>>,
+    req: Request,
+) -> Response {
     let ip = client_ip(&req);
     let body = match ApiJson::<TokenRequest>::from_request(req, &()).await {
         Ok(ApiJson(b)) => b,

@@ -42,7 +42,7 @@
 //! ```
 
 mod first_start;
-mod login;
+pub(crate) mod login;
 mod tokens;
 mod users;
 

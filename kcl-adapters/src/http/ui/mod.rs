@@ -1,6 +1,7 @@
 //! A plain server-rendered web UI (maud, HTML forms, no JavaScript): list and search
 //! books, create, edit and delete them, rent and return copies, see a book's history.
 
+pub(crate) mod api_docs;
 mod forms;
 mod jobs;
 mod pages;

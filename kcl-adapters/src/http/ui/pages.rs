@@ -47,7 +47,7 @@ fn page(title: &str, body: Markup, live: bool) -> Html<String> {
                 }
                 body {
                     nav {
-                        a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" }
+                        a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } a href="/api/docs" { "API" }
                         @if let Some(v) = auth::viewer() {
                             span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
                             @if v.csrf.is_some() {

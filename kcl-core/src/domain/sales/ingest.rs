@@ -14,6 +14,7 @@ use crate::domain::Money;
 
 /// What to do with a file that has rejected rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum IngestPolicy {
     /// Any rejected row refuses the whole file: nothing is loaded.
@@ -102,6 +103,7 @@ pub struct DayTotals {
 
 /// How [`SummaryQuery`] groups rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum GroupBy {
     /// One row per day.

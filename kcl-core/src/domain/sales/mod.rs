@@ -158,6 +158,7 @@ fn line_cents(q: Quantity, p: Money) -> i64 {
 
 /// Why one data row was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowError {
     /// The line of the file where the record starts (the header is line 1).
     pub line: u64,
