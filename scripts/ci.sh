@@ -52,6 +52,9 @@ command -v python3 >/dev/null || missing+=(python3 python3-venv) # the moto emul
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
 command -v clang >/dev/null || missing+=(clang libclang-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+# Chromium and its WebDriver for the browser tests (tests/e2e_browser.rs).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
 step "services (PostgreSQL, Redis, the moto AWS emulator)"

@@ -1,0 +1,707 @@
+//! The web UI end to end in a real headless Chromium, driven over WebDriver
+//! (`chromedriver`, started here): log in (a wrong password first), add a book,
+//! upload its cover and see the thumbnail, rent and return copies, read an image's
+//! text in an OCR job (with the `tesseract` feature), load a sales file, see its
+//! summary and download a report, log out. The server is the embedded SQLite profile
+//! with authentication on and its queue workers in-process, as `serve_from_env` runs.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`scripts/ci.sh` installs them);
+//! without them the test prints `skipped: ...` and passes, unless
+//! `KCL_TEST_REQUIRE_ALL=1`. With `KCL_SCREENSHOTS=dir` it saves a PNG of each page
+//! there (`docs/screenshots/` holds the README's).
+//!
+//! ```sh
+//! OMP_THREAD_LIMIT=1 KCL_SCREENSHOTS=docs/screenshots cargo test --features tesseract --test e2e_browser
+//! ```
+#![cfg(all(feature = "http", feature = "local"))]
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+use kcl::http::auth::{hash_password, AuthSettings, Users};
+use kcl::http::{router_with, HttpOptions};
+use kcl::{Config, Kcl};
+use serde_json::json;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const USER: &str = "ana";
+const PASSWORD: &str = "ana's long passphrase";
+
+/// How long a page may take to show what the test waits for (thumbnails and OCR run
+/// in the background; the pages reload themselves every 2 s meanwhile).
+const SLOW: Duration = Duration::from_secs(30);
+/// How long an ordinary page may take.
+const QUICK: Duration = Duration::from_secs(10);
+
+/// The browser and its driver, or `None` (the test skips) when either is missing;
+/// a panic then instead when `KCL_TEST_REQUIRE_ALL=1`.
+fn browser_present() -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!(
+        "{} missing (apt-get install chromium chromium-driver)",
+        missing.join(" and ")
+    );
+    assert!(
+        std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+        "{why} and KCL_TEST_REQUIRE_ALL=1"
+    );
+    println!("skipped: {why}");
+    false
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `chromedriver` process (in a process group of its own, with the browsers it
+/// starts), killed on drop, also when the test panics.
+struct Chromedriver {
+    child: Child,
+    url: String,
+}
+
+impl Chromedriver {
+    fn start() -> Self {
+        use std::os::unix::process::CommandExt;
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        let me = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + QUICK;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        me
+    }
+
+    /// A headless Chromium session that saves downloads in `downloads`.
+    async fn session(&self, downloads: &Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--window-size=1280,900"],
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session through chromedriver");
+        // The window holds (headless) browser chrome too: make the page 1280x900.
+        let v = c
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .unwrap();
+        let (w, h) = c.get_window_size().await.unwrap();
+        let inner = |i: usize| v[i].as_u64().unwrap_or(0);
+        let (dw, dh) = (w.saturating_sub(inner(0)), h.saturating_sub(inner(1)));
+        c.set_window_size((1280 + dw) as u32, (900 + dh) as u32)
+            .await
+            .unwrap();
+        c
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and any browser it left running.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server: the embedded SQLite profile in a temp dir, authentication on (one
+/// admin), the thumbnail and OCR workers in-process, on a loopback port.
+struct Server {
+    base: String,
+    kcl: Kcl,
+    stop: tokio::sync::watch::Sender<bool>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
+        let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+        let users = Users::parse(&format!(
+            "{USER}:admin:{}\n",
+            hash_password(PASSWORD).unwrap()
+        ))
+        .unwrap();
+        let mut auth =
+            AuthSettings::new(b"the e2e test's secret, thirty-two bytes or more".to_vec())
+                .unwrap()
+                .users(users);
+        auth.secure_cookies = false;
+        let app = router_with(kcl.services.clone(), HttpOptions::default().auth(auth));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut rx = stopped.clone();
+        let workers = kcl::spawn_workers(&kcl, 1, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut rx = stopped;
+        let http = tokio::spawn(kcl::http::serve(listener, app, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
+        Self {
+            base,
+            kcl,
+            stop,
+            http,
+            workers,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(QUICK, self.http).await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.workers).await;
+        self.kcl.close().await;
+    }
+}
+
+/// The browser as a user drives it, with waits that poll until a deadline.
+struct Ui {
+    c: Client,
+    base: String,
+    shots: Option<PathBuf>,
+}
+
+impl Ui {
+    async fn go(&self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("open {path}: {e}"));
+    }
+
+    /// The current URL's path and query.
+    async fn at(&self) -> String {
+        let u = self.c.current_url().await.unwrap();
+        match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        }
+    }
+
+    /// Fails the test, saying where the browser is and what it shows.
+    async fn fail(&self, what: &str) -> ! {
+        let at = self.at().await;
+        let text = match self.c.find(Locator::Css("body")).await {
+            Ok(b) => b.text().await.unwrap_or_default(),
+            Err(e) => format!("(no body: {e})"),
+        };
+        panic!("{what}\n  at {at}\n  the page says:\n{text}");
+    }
+
+    /// The first element `css` matches, once there is one.
+    async fn find(&self, css: &str) -> Element {
+        let deadline = Instant::now() + QUICK;
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("nothing matches `{css}`")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn find_x(&self, xpath: &str) -> Element {
+        let deadline = Instant::now() + QUICK;
+        loop {
+            if let Ok(e) = self.c.find(Locator::XPath(xpath)).await {
+                return e;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("nothing matches `{xpath}`")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the field `css`, replacing what it held.
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    /// Chooses `file` in the file input `css`.
+    async fn choose_file(&self, css: &str, file: &Path) {
+        let e = self.find(css).await;
+        e.send_keys(&file.display().to_string()).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    async fn click_x(&self, xpath: &str) {
+        self.find_x(xpath).await.click().await.unwrap();
+    }
+
+    /// Waits until an element that `css` matches contains `needle`, the page
+    /// reloading itself or not; returns that element's text.
+    async fn wait_text(&self, css: &str, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(all) = self.c.find_all(Locator::Css(css)).await {
+                for e in all {
+                    if let Ok(t) = e.text().await {
+                        if t.contains(needle) {
+                            return t;
+                        }
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("no `{css}` says {needle:?} after {within:?}"))
+                    .await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the script `js` (an expression) is true.
+    async fn wait_js(&self, js: &str, what: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.c.execute(&format!("return !!({js});"), vec![]).await;
+            if matches!(v, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("{what}: not after {within:?}")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the browser is at a path starting with `prefix`; returns it.
+    async fn wait_at(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + QUICK;
+        loop {
+            let at = self.at().await;
+            if at.starts_with(prefix) {
+                return at;
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("expected to be at {prefix}...")).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn heading(&self) -> String {
+        self.find("h1").await.text().await.unwrap()
+    }
+
+    /// Saves the viewport as `name.png` when `KCL_SCREENSHOTS` names a directory.
+    async fn shot(&self, name: &str) {
+        let Some(dir) = &self.shots else { return };
+        // Pages have no animations; let fonts and images settle.
+        self.wait_js(
+            "document.readyState === 'complete' && [...document.images].every(i => i.complete)",
+            "page loaded",
+            QUICK,
+        )
+        .await;
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// A book cover: a JPEG of bands of colour with a title block.
+fn cover_jpeg() -> Vec<u8> {
+    let (w, h) = (600u32, 900u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let block = (80..520).contains(&x) && (140..360).contains(&y);
+        if block {
+            image::Rgb([245, 240, 225])
+        } else if y > 700 {
+            image::Rgb([120, 30, 40])
+        } else {
+            image::Rgb([
+                (30 + x * 60 / w) as u8,
+                (60 + y * 80 / h) as u8,
+                (110 + (x + y) * 60 / (w + h)) as u8,
+            ])
+        }
+    });
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// A small valid sales file (see docs/sales.md), all sold today.
+fn sales_csv() -> String {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        "store_id,sale_date,receipt_id,sku,product_name,quantity,unit_price,total\n\
+         loja-01,{today},r-1001,BK-0001,Dom Casmurro,2,39.90,79.80\n\
+         loja-01,{today},r-1002,BK-0002,Quincas Borba,1,45.50,45.50\n\
+         loja-02,{today},r-2001,BK-0001,Dom Casmurro,1,39.90,39.90\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_ui_in_a_real_browser() {
+    if !browser_present() {
+        return;
+    }
+    let started = Instant::now();
+    let server = Server::start().await;
+    let driver = Chromedriver::start();
+    let files = tempfile::tempdir().unwrap();
+    let downloads = files.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let ui = Ui {
+        c: driver.session(&downloads).await,
+        base: server.base.clone(),
+        shots: std::env::var_os("KCL_SCREENSHOTS")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from),
+    };
+    let outcome = AssertUnwindSafe(flow(&ui, files.path(), &downloads))
+        .catch_unwind()
+        .await;
+    let _ = ui.c.clone().close().await;
+    drop(driver);
+    server.stop().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    println!("the browser flow took {:.1?}", started.elapsed());
+}
+
+async fn flow(ui: &Ui, files: &Path, downloads: &Path) {
+    login(ui).await;
+    let book = catalog_and_cover(ui, files).await;
+    rent_and_return(ui, &book).await;
+    ocr(ui).await;
+    sales(ui, files, downloads).await;
+    logout(ui).await;
+}
+
+/// A page behind the login sends the browser to it; a wrong password says so; the
+/// right one goes on to the page first asked for.
+async fn login(ui: &Ui) {
+    ui.go("/").await;
+    let at = ui.wait_at("/login").await;
+    assert!(at.contains("next="), "{at}");
+    assert_eq!(ui.heading().await, "Log in");
+    ui.shot("login").await;
+
+    ui.fill("input[name=username]", USER).await;
+    ui.fill("input[name=password]", "not the password").await;
+    ui.click("form[action='/login'] button[type=submit]").await;
+    ui.wait_text("div.error[role=alert]", "Wrong name or password.", QUICK)
+        .await;
+    assert!(ui.at().await.starts_with("/login"));
+
+    ui.fill("input[name=username]", USER).await;
+    ui.fill("input[name=password]", PASSWORD).await;
+    ui.click("form[action='/login'] button[type=submit]").await;
+    ui.wait_text("h1", "Catalog", QUICK).await;
+    assert_eq!(ui.at().await, "/");
+    ui.wait_text("nav", &format!("{USER} (admin)"), QUICK).await;
+}
+
+/// Adds a book through the form, finds it by searching, uploads a cover and waits
+/// for the thumbnail on the book page (which reloads itself until it is made).
+/// Returns the book page's path.
+async fn catalog_and_cover(ui: &Ui, files: &Path) -> String {
+    ui.wait_text("td.muted", "No books match.", QUICK).await;
+    let form = "form[action^='/ui/books?csrf=']";
+    for (field, value) in [
+        ("title", "Dom Casmurro"),
+        ("author", "Machado de Assis"),
+        ("isbn", "978-85-359-1066-7"),
+        ("category", "Novel"),
+        ("year", "1899"),
+        ("price", "39.90"),
+        ("copies", "2"),
+    ] {
+        ui.fill(&format!("{form} input[name={field}]"), value).await;
+    }
+    ui.fill(
+        &format!("{form} textarea[name=summary]"),
+        "Bento Santiago looks back on his life and his jealousy of Capitu.",
+    )
+    .await;
+    ui.click(&format!("{form} button[type=submit]")).await;
+    let book = ui.wait_at("/books/").await;
+    assert_eq!(ui.heading().await, "Dom Casmurro");
+    ui.wait_text("p", "2 of 2 copies available", QUICK).await;
+    ui.wait_text("p.muted", "No cover yet.", QUICK).await;
+
+    // Listed in the catalog, and found by a search.
+    ui.click_x("//nav/a[normalize-space()='Catalog']").await;
+    ui.wait_text("h1", "Catalog", QUICK).await;
+    ui.wait_text("tbody tr", "Machado de Assis", QUICK).await;
+    ui.fill("input[name=q]", "casmurro").await;
+    ui.click_x("//form[@action='/']//button[normalize-space()='Search']")
+        .await;
+    ui.wait_at("/?q=casmurro").await;
+    ui.wait_text("tbody tr", "Dom Casmurro", QUICK).await;
+    ui.fill("input[name=q]", "no such book anywhere").await;
+    ui.click_x("//form[@action='/']//button[normalize-space()='Search']")
+        .await;
+    ui.wait_text("td.muted", "No books match.", QUICK).await;
+    ui.go("/").await;
+    ui.click_x("//tbody//a[normalize-space()='Dom Casmurro']")
+        .await;
+    ui.wait_at(&book).await;
+
+    // The cover: uploaded, then its thumbnail appears without the user reloading.
+    let cover = files.join("cover.jpg");
+    std::fs::write(&cover, cover_jpeg()).unwrap();
+    ui.choose_file("form[action*='/cover?csrf='] input[type=file]", &cover)
+        .await;
+    ui.click("form[action*='/cover?csrf='] button[type=submit]")
+        .await;
+    ui.wait_js(
+        "(() => { const i = document.querySelector('img[alt=\"Cover of Dom Casmurro\"]'); \
+         return i && i.complete && i.naturalWidth > 0; })()",
+        "the cover's thumbnail shows on the book page",
+        SLOW,
+    )
+    .await;
+    assert_eq!(ui.at().await, book);
+    ui.shot("book").await;
+
+    ui.go("/").await;
+    ui.wait_js(
+        "[...document.querySelectorAll('tbody img')].some(i => i.complete && i.naturalWidth > 0)",
+        "the thumbnail shows in the catalog",
+        QUICK,
+    )
+    .await;
+    ui.shot("catalog").await;
+    book
+}
+
+/// Rents both copies on the book page, returns one, and sees each in the rentals
+/// pages.
+async fn rent_and_return(ui: &Ui, book: &str) {
+    ui.go(book).await;
+    for renter in ["Bento Santiago", "Capitu"] {
+        ui.fill("form[action*='/rent?csrf='] input[name=renter]", renter)
+            .await;
+        ui.click("form[action*='/rent?csrf='] button[type=submit]")
+            .await;
+        ui.wait_text("table tbody", renter, QUICK).await;
+    }
+    ui.wait_text("p", "0 of 2 copies available", QUICK).await;
+    // No copy left: no rent form.
+    assert!(ui
+        .c
+        .find(Locator::Css("form[action*='/rent?csrf=']"))
+        .await
+        .is_err());
+
+    ui.click_x("//tr[td[normalize-space()='Bento Santiago']]//button[normalize-space()='Return']")
+        .await;
+    ui.wait_text("p", "1 of 2 copies available", QUICK).await;
+    let row = ui
+        .wait_text("table tbody tr", "Bento Santiago", QUICK)
+        .await;
+    assert!(row.contains("returned"), "{row}");
+    let row = ui.wait_text("table tbody tr", "Capitu", QUICK).await;
+    assert!(row.contains("active") && row.contains("Return"), "{row}");
+
+    ui.click_x("//nav/a[normalize-space()='Rentals']").await;
+    ui.wait_text("h1", "Rentals", QUICK).await;
+    ui.wait_text("p.muted", "No rentals here.", QUICK).await; // overdue: none
+    ui.click_x("//a[normalize-space()='Returned']").await;
+    ui.wait_at("/rentals?status=returned").await;
+    ui.wait_text("tbody tr", "Bento Santiago", QUICK).await;
+    ui.click_x("//a[normalize-space()='Out']").await;
+    ui.wait_at("/rentals?status=active").await;
+    let row = ui.wait_text("tbody tr", "Capitu", QUICK).await;
+    assert!(!row.contains("Bento"), "{row}");
+    ui.shot("rentals").await;
+    // The link goes back to the book.
+    ui.click_x("//tr[td[normalize-space()='Capitu']]//a[normalize-space()='book']")
+        .await;
+    ui.wait_at(book).await;
+}
+
+/// An image of printed text uploaded as an OCR job; the job page reloads itself
+/// until the text is read.
+#[cfg(feature = "tesseract")]
+async fn ocr(ui: &Ui) {
+    let image =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("kcl-media/tests/fixtures/ocr/two-lines.png");
+    ui.click_x("//nav/a[normalize-space()='OCR jobs']").await;
+    ui.wait_text("h1", "OCR jobs", QUICK).await;
+    ui.wait_text("td.muted", "No jobs yet.", QUICK).await;
+    ui.fill("input[name=name]", "A scanned page").await;
+    ui.choose_file("input[name=images]", &image).await;
+    ui.click_x("//button[normalize-space()='Read the text']")
+        .await;
+    let job = ui.wait_at("/jobs/").await;
+    assert_eq!(ui.heading().await, "A scanned page");
+    let text = ui
+        .wait_text("pre", "The quick brown fox jumps over 13 lazy dogs.", SLOW)
+        .await;
+    assert!(text.contains("KCL reads this text."), "{text}");
+    ui.wait_text("p", "Status DONE", QUICK).await;
+    ui.shot("job").await;
+
+    ui.click_x("//nav/a[normalize-space()='OCR jobs']").await;
+    let row = ui.wait_text("tbody tr", "A scanned page", QUICK).await;
+    assert!(row.contains("DONE"), "{row}");
+    ui.shot("jobs").await;
+    ui.click_x("//tbody//a[normalize-space()='A scanned page']")
+        .await;
+    ui.wait_at(&job).await;
+}
+
+/// Without an engine the jobs page says how to enable OCR.
+#[cfg(not(feature = "tesseract"))]
+async fn ocr(ui: &Ui) {
+    ui.click_x("//nav/a[normalize-space()='OCR jobs']").await;
+    ui.wait_text("div.error", "cargo feature `tesseract`", QUICK)
+        .await;
+}
+
+/// Loads a sales file, sees the report of the load and the period's summary, and
+/// downloads the period's report.
+async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
+    let csv = files.join("sales-today.csv");
+    std::fs::write(&csv, sales_csv()).unwrap();
+    ui.click_x("//nav/a[normalize-space()='Sales']").await;
+    ui.wait_text("h1", "Sales", QUICK).await;
+    ui.wait_text("td.muted", "No sales in this period.", QUICK)
+        .await;
+    ui.choose_file("form[action^='/ui/sales?csrf='] input[name=file]", &csv)
+        .await;
+    ui.click("form[action^='/ui/sales?csrf='] button[type=submit]")
+        .await;
+    ui.wait_text("h1", "Sales file", QUICK).await;
+    ui.wait_text("p", "Loaded. 3 of 3 rows.", QUICK).await;
+    ui.wait_text("tr", "sales-today.csv", QUICK).await;
+
+    ui.click_x("//a[normalize-space()='← Sales']").await;
+    ui.wait_at("/sales").await;
+    ui.wait_text("h1", "Sales", QUICK).await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    let row = ui.wait_text("tbody tr", &today, QUICK).await;
+    assert!(row.contains("165.20"), "{row}");
+    let total = ui.wait_text("tfoot tr", "Total", QUICK).await;
+    assert!(total.contains('3') && total.contains("165.20"), "{total}");
+    // Grouped by store.
+    ui.find("select[name=group_by]")
+        .await
+        .select_by_value("store")
+        .await
+        .unwrap();
+    ui.click_x("//button[normalize-space()='Show']").await;
+    ui.wait_at("/sales?").await;
+    let row = ui.wait_text("tbody tr", "loja-01", QUICK).await;
+    assert!(row.contains("125.30"), "{row}");
+    ui.wait_text("tbody tr", "loja-02", QUICK).await;
+    ui.shot("sales").await;
+
+    // The report: the browser downloads it.
+    ui.find("form[action^='/ui/sales/report?csrf='] select[name=format]")
+        .await
+        .select_by_value("csv")
+        .await
+        .unwrap();
+    ui.click("form[action^='/ui/sales/report?csrf='] button[type=submit]")
+        .await;
+    let deadline = Instant::now() + QUICK;
+    let report = loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(downloads)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        if let Some(p) = done.into_iter().next() {
+            break p;
+        }
+        if Instant::now() > deadline {
+            ui.fail("the report was not downloaded").await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        text.contains("BK-0001") && text.contains("loja-02") && text.contains("total,,,,3,"),
+        "{}: {text}",
+        report.display()
+    );
+}
+
+/// The nav's button ends the session: protected pages send the browser to log in.
+async fn logout(ui: &Ui) {
+    ui.click_x("//nav//button[normalize-space()='Log out']")
+        .await;
+    ui.wait_at("/login").await;
+    ui.wait_text("h1", "Log in", QUICK).await;
+    ui.go("/sales").await;
+    let at = ui.wait_at("/login").await;
+    assert!(at.contains("next=") && at.contains("sales"), "{at}");
+    assert!(ui
+        .c
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .is_ok());
+}
