@@ -25,12 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 }
 
 async fn serve() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            std::env::var("KCL_LOG").unwrap_or_else(|_| "info".into()),
-        ))
-        .without_time() // CloudWatch adds its own
-        .init();
+    kcl::init_lambda_tracing();
     let config = Config::from_env()?;
     let options = kcl::http_options(&config)?;
     let kcl = Kcl::open(&config).await?;

@@ -12,12 +12,7 @@ use kcl::{Config, Kcl};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            std::env::var("KCL_LOG").unwrap_or_else(|_| "info".into()),
-        ))
-        .without_time() // CloudWatch adds its own
-        .init();
+    kcl::init_lambda_tracing();
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
     // The queue's own receive limit, so the last attempt is recorded before SQS

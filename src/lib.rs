@@ -84,6 +84,25 @@ pub fn init_tracing() {
     }
 }
 
+/// Logs for a Lambda function: like [`init_tracing`] (`KCL_LOG`, `KCL_LOG_FORMAT`) but
+/// without timestamps, which CloudWatch adds itself.
+pub fn init_lambda_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .without_time();
+    if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the
 /// shutdown signal of the server and worker hosts.
 pub async fn shutdown_signal() {
