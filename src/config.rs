@@ -34,6 +34,7 @@
 //! | `KCL_HTTP_MAX_IN_FLIGHT` | `512` | requests handled at once; more get `503` + `Retry-After` |
 //! | `KCL_HTTP_MAX_UPLOADS` | `8` | uploads handled at once |
 //! | `KCL_LOG_FORMAT` | `text` | `json` logs one JSON object per line |
+//! | `KCL_METRICS` | `on` | `on` records metrics and serves `/metrics`; `off` neither |
 //!
 //! A value KCL cannot use fails at start with a message naming the variable.
 
@@ -176,6 +177,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Uploads the HTTP host handles at once.
     pub max_uploads: usize,
+    /// Whether the HTTP host records metrics and serves `/metrics`.
+    pub metrics: bool,
 }
 
 impl Config {
@@ -456,7 +459,9 @@ impl Config {
                 })
             }
         }
+        let metrics = on_off("KCL_METRICS", true)?;
         Ok(Self {
+            metrics,
             auth,
             max_in_flight,
             max_uploads,
@@ -528,6 +533,7 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_HTTP_MAX_IN_FLIGHT",
         "KCL_HTTP_MAX_UPLOADS",
         "KCL_LOG_FORMAT",
+        "KCL_METRICS",
     ]
     .into_iter()
     .find(|k| *k == name)

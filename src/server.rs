@@ -65,6 +65,7 @@ pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
     let mut options = HttpOptions {
         max_in_flight: config.max_in_flight,
         max_uploads: config.max_uploads,
+        metrics: config.metrics,
         ..HttpOptions::default()
     };
     let a = &config.auth;

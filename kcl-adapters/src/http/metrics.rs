@@ -44,6 +44,15 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // Histograms keep their samples until upkeep folds them in: do it every few
+            // seconds, so memory stays bounded however rarely /metrics is scraped.
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("kcl-metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                });
             Some(handle)
         })
         .as_ref()
@@ -53,14 +62,18 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 /// ids do not explode the label set.
 pub(crate) async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = static_method(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
+    let status = res.status();
+    let labels = [
+        ("method", metrics::SharedString::const_str(method)),
+        ("route", metrics::SharedString::from_owned(route)),
+        ("status", status_label(status)),
+    ];
     metrics::counter!("kcl_http_requests_total", &labels).increment(1);
     metrics::histogram!("kcl_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
@@ -102,4 +115,44 @@ pub(crate) async fn render(State(s): State<Services>) -> Response {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     res
+}
+
+/// The method as a label without allocating (other methods are `other`).
+fn static_method(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The status as a label: the common ones without allocating.
+fn status_label(s: StatusCode) -> metrics::SharedString {
+    let common = match s.as_u16() {
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return metrics::SharedString::from_owned(s.as_u16().to_string()),
+    };
+    metrics::SharedString::const_str(common)
 }

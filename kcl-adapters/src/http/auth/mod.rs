@@ -304,6 +304,10 @@ pub struct Authenticator {
     csrf_key: Vec<u8>,
     failures: moka::sync::Cache<String, (u32, Instant)>,
     logged_out: moka::sync::Cache<String, ()>,
+    /// Bearer tokens that verified, for a minute (each is still refused past its
+    /// `exp`): a client sends the same token with every request, and checking a
+    /// signature costs more than the cached catalog read it guards.
+    verified: moka::sync::Cache<String, Arc<Claims>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -346,6 +350,10 @@ impl Authenticator {
                 .max_capacity(1_000_000)
                 .time_to_live(settings.session_ttl)
                 .build(),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(60))
+                .build(),
             settings,
         }
     }
@@ -355,14 +363,22 @@ impl Authenticator {
         &self.settings
     }
 
-    fn verify_bearer(&self, token: &str) -> Result<Claims, AuthError> {
-        match self.own.verify(token) {
-            Ok(c) => Ok(c),
-            Err(own_err) => match &self.settings.external {
-                Some(ext) => ext.verify(token),
-                None => Err(own_err),
-            },
+    fn verify_bearer(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        if let Some(c) = self.verified.get(token) {
+            // The same leeway as the signature check's.
+            if c.exp + 30 > tokens::now_secs() {
+                return Ok(c);
+            }
         }
+        let claims = Arc::new(match self.own.verify(token) {
+            Ok(c) => c,
+            Err(own_err) => match &self.settings.external {
+                Some(ext) => ext.verify(token)?,
+                None => return Err(own_err),
+            },
+        });
+        self.verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
     }
 
     fn csrf_token(&self, sid: &str) -> String {
@@ -545,7 +561,13 @@ pub(crate) async fn authenticate(
     let mut viewer = None;
     let mut session_sid = None;
     let mut bad_token = None;
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+    // Public routes need nobody's identity (the login page shows who is logged in).
+    let identify = rule != Access::Public || path == "/login";
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .filter(|_| identify);
+    if let Some(value) = authorization {
         let token = value.to_str().ok().and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
@@ -554,14 +576,14 @@ pub(crate) async fn authenticate(
             Some(Ok(claims)) => {
                 viewer = Some(Viewer {
                     role: claims.highest_role(),
-                    name: claims.sub,
+                    name: claims.sub.clone(),
                     csrf: None,
                 })
             }
             Some(Err(e)) => bad_token = Some(e.to_string()),
             None => bad_token = Some("the Authorization header must be `Bearer <token>`".into()),
         }
-    } else if let Some(s) = auth.session(req.headers()) {
+    } else if let Some(s) = auth.session(req.headers()).filter(|_| identify) {
         viewer = Some(Viewer {
             name: s.sub,
             role: Some(s.role),

@@ -86,7 +86,7 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
         Err(e) => return error_page(e.into()),
     };
     let body = html! {
-        p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) " images · created "
+        p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) @if view.counts.total() == 1 { " image" } @else { " images" } " · created "
             (view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) }
         @for (n, item) in view.items.iter().enumerate() {
             h2 { "Image " (n + 1) " · " (badge(item.status)) }
