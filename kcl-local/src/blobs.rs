@@ -136,6 +136,31 @@ impl BlobStore for FsBlobStore {
         self.blocking(move |l| l.get(key)).await
     }
 
+    /// Copies the file in (a temporary file, then a rename): never the whole file
+    /// in memory, whatever its size.
+    async fn put_file(
+        &self,
+        key: &BlobKey,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<BlobMeta, BlobStoreError> {
+        if !BlobMeta::is_valid_content_type(content_type) {
+            return Err(BlobStoreError::InvalidInput("bad content type".into()));
+        }
+        let key = key.clone();
+        let content_type = content_type.to_owned();
+        let path = path.to_owned();
+        self.blocking(move |l| l.put_from(&key, Source::File(&path), content_type))
+            .await
+    }
+
+    /// Copies the blob out to `path` without holding it in memory.
+    async fn get_to_file(&self, key: &BlobKey, path: &Path) -> Result<BlobMeta, BlobStoreError> {
+        let key = key.clone();
+        let path = path.to_owned();
+        self.blocking(move |l| l.get_to_file(key, &path)).await
+    }
+
     async fn head(&self, key: &BlobKey) -> Result<BlobMeta, BlobStoreError> {
         let key = key.clone();
         self.blocking(move |l| l.head(key)).await
@@ -177,6 +202,15 @@ impl Layout {
         data: &[u8],
         content_type: String,
     ) -> Result<BlobMeta, BlobStoreError> {
+        self.put_from(key, Source::Bytes(data), content_type)
+    }
+
+    fn put_from(
+        &self,
+        key: &BlobKey,
+        source: Source<'_>,
+        content_type: String,
+    ) -> Result<BlobMeta, BlobStoreError> {
         let object = resolve(&self.objects, key)?;
         let meta = resolve(&self.meta, key)?;
         fs::create_dir_all(&self.tmp).map_err(io_error)?;
@@ -184,7 +218,12 @@ impl Layout {
             content_type: content_type.clone(),
         })
         .map_err(|e| BlobStoreError::Internal(Box::new(e)))?;
-        let data_file = TempFile::write(&self.tmp, data).map_err(io_error)?;
+        let data_file = match source {
+            Source::Bytes(data) => TempFile::write(&self.tmp, data).map_err(io_error)?,
+            Source::File(path) => TempFile::copy(&self.tmp, path).map_err(|e| {
+                BlobStoreError::InvalidInput(format!("cannot read {}: {e}", path.display()))
+            })?,
+        };
         let meta_file = TempFile::write(&self.tmp, &sidecar).map_err(io_error)?;
         let conflict = |e: io::Error| put_error(key, e);
         data_file.place(&object).map_err(conflict)?;
@@ -216,6 +255,23 @@ impl Layout {
         Ok(Blob {
             meta,
             data: Bytes::from(data),
+        })
+    }
+
+    fn get_to_file(&self, key: BlobKey, dest: &Path) -> Result<BlobMeta, BlobStoreError> {
+        let object = resolve(&self.objects, &key)?;
+        let mut file = File::open(&object).map_err(|e| read_error(&key, e))?;
+        let stat = file.metadata().map_err(io_error)?;
+        if !stat.is_file() {
+            return Err(BlobStoreError::NotFound(key));
+        }
+        let mut out = File::create(dest).map_err(io_error)?;
+        let size = io::copy(&mut file, &mut out).map_err(io_error)?;
+        Ok(BlobMeta {
+            size,
+            content_type: self.content_type(&key),
+            last_modified: modified(&stat),
+            key,
         })
     }
 
@@ -389,6 +445,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<Entry>, BlobStoreError> {
     Ok(entries)
 }
 
+/// What a blob is written from.
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
 /// A complete file in the temporary directory, removed unless moved into place.
 struct TempFile {
     path: PathBuf,
@@ -407,6 +469,22 @@ impl TempFile {
             .create_new(true)
             .open(&file.path)?;
         out.write_all(bytes)?;
+        out.sync_all()?;
+        Ok(file)
+    }
+
+    /// Copies `src` to a new temporary file (streamed) and flushes it to disk.
+    fn copy(dir: &Path, src: &Path) -> io::Result<Self> {
+        let file = Self {
+            path: dir.join(format!("{}.tmp", Uuid::new_v4())),
+            placed: false,
+        };
+        let mut input = File::open(src)?;
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file.path)?;
+        io::copy(&mut input, &mut out)?;
         out.sync_all()?;
         Ok(file)
     }

@@ -96,4 +96,54 @@ pub async fn run(store: &dyn BlobStore) {
         .expect("deleting a missing blob is fine");
     let missing = key(&format!("{root}/nope"));
     assert!(matches!(store.get(&missing).await, Err(BlobStoreError::NotFound(k)) if k == missing));
+
+    files(store, &root, &data).await;
+}
+
+/// `put_file` and `get_to_file`: the same bytes and metadata as `put` and `get`.
+async fn files(store: &dyn BlobStore, root: &str, data: &[u8]) {
+    let dir = std::env::temp_dir();
+    let src = dir.join(format!("{root}-src.bin"));
+    let dest = dir.join(format!("{root}-dest.bin"));
+    std::fs::write(&src, data).expect("write the source file");
+    let k = key(&format!("{root}/from-file.csv"));
+    let meta = store
+        .put_file(&k, &src, "text/csv")
+        .await
+        .expect("put_file");
+    assert_eq!(
+        (meta.size, meta.content_type.as_str()),
+        (data.len() as u64, "text/csv")
+    );
+    let blob = store.get(&k).await.expect("get after put_file");
+    assert!(
+        blob.data.as_ref() == data,
+        "put_file stores the file's bytes"
+    );
+    assert_eq!(blob.meta.content_type, "text/csv");
+    std::fs::write(&dest, b"old content, longer than nothing").expect("write dest");
+    let meta = store.get_to_file(&k, &dest).await.expect("get_to_file");
+    assert_eq!(meta.size, data.len() as u64);
+    assert!(
+        std::fs::read(&dest).expect("read dest") == data,
+        "get_to_file writes the blob's bytes, replacing the file"
+    );
+    let gone = dir.join(format!("{root}-no-such-file"));
+    assert!(
+        matches!(
+            store.put_file(&k, &gone, "text/csv").await,
+            Err(BlobStoreError::InvalidInput(_))
+        ),
+        "a missing source file is bad input"
+    );
+    let missing = key(&format!("{root}/nope.csv"));
+    assert!(
+        matches!(
+            store.get_to_file(&missing, &dest).await,
+            Err(BlobStoreError::NotFound(_))
+        ),
+        "get_to_file of a missing blob"
+    );
+    let _ = std::fs::remove_file(&src);
+    let _ = std::fs::remove_file(&dest);
 }
