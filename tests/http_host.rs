@@ -326,6 +326,16 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
         r.headers[header::LOCATION],
         "/login?next=/rentals%3Fstatus%3Dactive"
     );
+    // A form posted without a session (it expired) goes back to the form's page.
+    let post = Request::post("/ui/books/1/rent")
+        .header(header::HOST, "kcl.example")
+        .header(header::REFERER, "http://kcl.example/books/1")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("renter=ana"))
+        .unwrap();
+    let r = send(&app, post).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/login?next=/books/1");
     let page = send(&app, Request::get("/login").body(Body::empty()).unwrap()).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("name=\"password\""));

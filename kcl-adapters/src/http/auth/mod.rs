@@ -494,7 +494,7 @@ fn is_api(path: &str) -> bool {
     path.starts_with("/api/") || path == "/api" || path == "/metrics" || path.starts_with("/health")
 }
 
-fn unauthenticated(path: &str, uri: &Uri, why: &str) -> Response {
+fn unauthenticated(req: &Request, path: &str, why: &str) -> Response {
     if is_api(path) {
         let mut res =
             Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", why).into_response();
@@ -504,10 +504,30 @@ fn unauthenticated(path: &str, uri: &Uri, why: &str) -> Response {
         );
         res
     } else {
-        let next = uri.path_and_query().map_or("/", |p| p.as_str());
-        let target = format!("/login?next={}", login::encode(next));
+        let target = format!("/login?next={}", login::encode(&return_to(req)));
         Redirect::to(&target).into_response()
     }
+}
+
+/// Where to go back after logging in: the page asked for, or for a form post (whose
+/// URL only takes posts) the page the form was on, when it is one of ours.
+fn return_to(req: &Request) -> String {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+    }
+    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let from_page = h(header::REFERER.as_str())
+        .and_then(|r| r.split_once("://"))
+        .and_then(|(_, rest)| {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            (Some(authority) == h(header::HOST.as_str()) && path.starts_with('/'))
+                .then(|| path.to_owned())
+        });
+    from_page.unwrap_or_else(|| "/".to_owned())
 }
 
 fn forbidden(path: &str, code: &str, detail: String) -> Response {
@@ -599,12 +619,12 @@ pub(crate) async fn authenticate(
     };
     if let Some(needed) = needed {
         if let Some(why) = bad_token {
-            return unauthenticated(&path, req.uri(), &why);
+            return unauthenticated(&req, &path, &why);
         }
         let Some(v) = &viewer else {
             return unauthenticated(
+                &req,
                 &path,
-                req.uri(),
                 "log in, or send `Authorization: Bearer <token>`",
             );
         };
