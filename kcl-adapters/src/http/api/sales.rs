@@ -346,6 +346,20 @@ pub(crate) struct Totals {
     revenue_cents: i64,
 }
 
+impl Totals {
+    /// Totals as the API shows them: the quantity as exact decimal text, revenue in
+    /// cents and as money text.
+    fn new(key: String, lines: u64, quantity: impl std::fmt::Display, revenue_cents: i64) -> Self {
+        Self {
+            key,
+            lines,
+            quantity: quantity.to_string(),
+            revenue: format_cents(revenue_cents),
+            revenue_cents,
+        }
+    }
+}
+
 /// The answer of `GET /api/sales/summary`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SalesSummary {
@@ -398,13 +412,7 @@ pub(crate) async fn summary(
         .summary(&query)
         .await?
         .into_iter()
-        .map(|r| Totals {
-            key: r.key,
-            lines: r.lines,
-            quantity: r.quantity.to_string(),
-            revenue: format_cents(r.revenue_cents),
-            revenue_cents: r.revenue_cents,
-        })
+        .map(|r| Totals::new(r.key, r.lines, r.quantity, r.revenue_cents))
         .collect();
     Ok(Json(SalesSummary { group_by, rows }).into_response())
 }
@@ -457,12 +465,9 @@ pub(crate) async fn daily(
         .daily(&p.store, from, to)
         .await?
         .into_iter()
-        .map(|d| Totals {
-            key: d.date.format("%Y-%m-%d").to_string(),
-            lines: d.lines,
-            quantity: d.quantity.to_string(),
-            revenue: format_cents(d.revenue_cents),
-            revenue_cents: d.revenue_cents,
+        .map(|d| {
+            let day = d.date.format("%Y-%m-%d").to_string();
+            Totals::new(day, d.lines, d.quantity, d.revenue_cents)
         })
         .collect();
     Ok(Json(SalesDaily {

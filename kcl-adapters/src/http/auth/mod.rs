@@ -603,7 +603,7 @@ pub(crate) async fn authenticate(
             Some(Err(e)) => bad_token = Some(e.to_string()),
             None => bad_token = Some("the Authorization header must be `Bearer <token>`".into()),
         }
-    } else if let Some(s) = auth.session(req.headers()).filter(|_| identify) {
+    } else if let Some(s) = identify.then(|| auth.session(req.headers())).flatten() {
         viewer = Some(Viewer {
             name: s.sub,
             role: Some(s.role),

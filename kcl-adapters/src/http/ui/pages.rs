@@ -295,7 +295,7 @@ pub(crate) async fn book(
             }
         }
         h2 { "Rentals" }
-        (rentals_table(&rentals, today))
+        (rentals_table(&rentals, today, false, "No rentals yet."))
         h2 { "Edit" }
         (book_form(&format!("/ui/books/{}", book.id), Some(&book), "Save"))
         form method="post" action=(auth::form_action(&format!("/ui/books/{}/delete", book.id))) {
@@ -312,13 +312,24 @@ pub(crate) async fn book(
     }
 }
 
-fn rentals_table(rentals: &[Rental], today: chrono::NaiveDate) -> Markup {
+/// Rentals with a Return button on those still out; `with_book` adds a link to each
+/// rental's book (for lists across books), `empty` is said when there are none.
+fn rentals_table(
+    rentals: &[Rental],
+    today: chrono::NaiveDate,
+    with_book: bool,
+    empty: &str,
+) -> Markup {
     html! {
-        @if rentals.is_empty() { p.muted { "No rentals yet." } } @else {
+        @if rentals.is_empty() { p.muted { (empty) } } @else {
             table {
-                thead { tr { th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {} } }
+                thead { tr {
+                    @if with_book { th { "Book" } }
+                    th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {}
+                } }
                 tbody { @for r in rentals {
                     tr {
+                        @if with_book { td { a href={ "/books/" (r.book_id) } { "book" } } }
                         td { (r.renter) }
                         td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
                         td { (r.due_date) }
@@ -409,25 +420,7 @@ pub(crate) async fn rentals(
                 " "
             }
         }
-        @if page.items.is_empty() { p.muted { "No rentals here." } } @else {
-            table {
-                thead { tr { th { "Book" } th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {} } }
-                tbody { @for r in &page.items {
-                    tr {
-                        td { a href={ "/books/" (r.book_id) } { "book" } }
-                        td { (r.renter) }
-                        td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
-                        td { (r.due_date) }
-                        td { (format!("{:?}", r.status(today)).to_lowercase()) }
-                        td { @if r.returned_at.is_none() {
-                            form.inline method="post" action=(auth::form_action(&format!("/ui/rentals/{}/return", r.id))) {
-                                button type="submit" { "Return" }
-                            }
-                        } }
-                    }
-                } }
-            }
-        }
+        (rentals_table(&page.items, today, true, "No rentals here."))
         @if let Some(c) = &page.next_cursor {
             p { a href=(format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)]))) { "Next page →" } }
         }
