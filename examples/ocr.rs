@@ -7,7 +7,8 @@
 //! Prints, per image, a `== PATH (SECONDS s, confidence C)` line and the text; then, on
 //! stderr, the count, the seconds and images per second. `--threads N` reads N images
 //! at a time (one warm engine each); `--repeat R` goes over the list R times (for
-//! throughput figures); `--lang`, `--psm` choose the language and page segmentation.
+//! throughput figures); `--lang`, `--psm` choose the language and page segmentation,
+//! `--no-upscale` leaves small text as it is.
 //! Without `OMP_THREAD_LIMIT=1` in the environment it warns: Tesseract is then several
 //! times slower.
 
@@ -28,9 +29,13 @@ struct Args {
     /// Tesseract language code(s), such as `eng` or `eng+por`.
     #[arg(long, default_value = "eng")]
     lang: String,
-    /// Page segmentation mode: 3 (automatic), 6 (one block), 7 (one line), 11 (sparse).
-    #[arg(long, default_value_t = 3)]
+    /// Page segmentation mode: 3 (automatic layout: several columns), 6 (one block),
+    /// 7 (one line), 11 (sparse text).
+    #[arg(long, default_value_t = 6)]
     psm: u8,
+    /// Do not upscale small text before recognition.
+    #[arg(long)]
+    no_upscale: bool,
     /// Images read at a time (one engine each).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -57,7 +62,9 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let engine = match TesseractEngine::new(&args.lang) {
-        Ok(engine) => engine.with_page_segmentation(segmentation),
+        Ok(engine) => engine
+            .with_page_segmentation(segmentation)
+            .with_upscaling(!args.no_upscale),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::FAILURE;

@@ -11,6 +11,7 @@
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
 //! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
 //! | `KCL_OCR_LANG` | `eng` | Tesseract's language(s), such as `por` or `eng+por` (feature `tesseract`; run with `OMP_THREAD_LIMIT=1`) |
+//! | `KCL_OCR_PSM` | `6` | Tesseract's page segmentation: `6` one block of text (photos of a page of one column, receipts), `3` automatic layout (several columns), `7` one line, `11` sparse text |
 //! | `KCL_JOB_MAX_IMAGES` | `50` | most images in one OCR job (1 to 1000) |
 //! | `KCL_JOB_RETENTION_SECS` | `172800` (2 days) | an OCR item unfinished this long after its job was created becomes EXPIRED |
 //! | `KCL_REPORTS` | `KCL_BLOBS` | where sales reports are written: `file://PATH`, `s3://bucket[/prefix]` (a separate bucket on AWS) or `memory://` |
@@ -165,6 +166,8 @@ pub struct Config {
     pub in_process_worker: bool,
     /// Tesseract's language(s).
     pub ocr_language: String,
+    /// Tesseract's page segmentation mode (3, 6, 7 or 11).
+    pub ocr_page_segmentation: u8,
     /// Tasks a worker runs at once.
     pub worker_concurrency: usize,
     /// Service tunables.
@@ -357,6 +360,21 @@ impl Config {
                 reason: "must be Tesseract language codes such as eng, por or eng+por".into(),
             });
         }
+        let ocr_page_segmentation = match get("KCL_OCR_PSM").as_deref() {
+            None => 6,
+            Some(v) => match v.trim().parse::<u8>() {
+                Ok(n @ (3 | 6 | 7 | 11)) => n,
+                _ => {
+                    return Err(ConfigError {
+                        variable: "KCL_OCR_PSM",
+                        value: v.to_owned(),
+                        reason: "must be 6 (one block of text), 3 (automatic layout), \
+                                 7 (one line) or 11 (sparse text)"
+                            .into(),
+                    })
+                }
+            },
+        };
         if let Some(n) = number("KCL_SALES_MAX_BYTES", 1..=1 << 40)? {
             settings.sales.max_file_bytes = n;
         }
@@ -472,6 +490,7 @@ impl Config {
             auto_provision,
             in_process_worker,
             ocr_language,
+            ocr_page_segmentation,
             worker_concurrency,
             settings,
             data_dir,
@@ -514,6 +533,7 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_WORKER",
         "KCL_WORKER_CONCURRENCY",
         "KCL_OCR_LANG",
+        "KCL_OCR_PSM",
         "KCL_JOB_MAX_IMAGES",
         "KCL_JOB_RETENTION_SECS",
         "KCL_REPORTS",
@@ -679,6 +699,8 @@ mod tests {
             ("KCL_WORKER", "maybe"),
             ("KCL_WORKER_CONCURRENCY", "0"),
             ("KCL_OCR_LANG", "../eng"),
+            ("KCL_OCR_PSM", "4"),
+            ("KCL_OCR_PSM", "auto"),
             ("KCL_JOB_MAX_IMAGES", "0"),
             ("KCL_JOB_RETENTION_SECS", "1"),
             ("KCL_CACHE_URL", "memcached://127.0.0.1"),

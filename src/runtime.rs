@@ -239,7 +239,7 @@ impl Kcl {
             None => None,
             Some(url) => Some(redis_cache(url).await?),
         };
-        let ocr = ocr_engine(&config.ocr_language)?;
+        let ocr = ocr_engine(&config.ocr_language, config.ocr_page_segmentation)?;
         Ok(Self::assemble(
             relational,
             blobs,
@@ -266,7 +266,13 @@ impl Kcl {
             .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
         let mut probes = r.probes;
         probes.push(Arc::new(BlobStoreProbe(blobs.clone())));
-        probes.push(Arc::new(QueueProbe(tasks.clone())));
+        probes.push(Arc::new(QueueProbe::new("queue", tasks.clone())));
+        // OCR tasks, where OCR is built in: reported, but only OCR requests need them.
+        if ocr.is_some() {
+            probes.push(Arc::new(
+                QueueProbe::new("ocr_queue", ocr_tasks.clone()).optional(),
+            ));
+        }
         let cache = match cache {
             Some((cache, probe)) => {
                 probes.push(probe);
@@ -375,16 +381,18 @@ async fn redis_cache(_: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), 
 
 /// The OCR engine for `language`, when this build has one (feature `tesseract`).
 #[cfg(feature = "tesseract")]
-fn ocr_engine(language: &str) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
+fn ocr_engine(language: &str, psm: u8) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
     let engine = kcl_media::TesseractEngine::new(language).map_err(|e| StartError::Adapter {
         what: format!("KCL_OCR_LANG={language}"),
         source: Box::new(e),
     })?;
-    Ok(Some(Arc::new(engine)))
+    // The configuration accepts only the modes PageSegmentation has.
+    let segmentation = kcl_media::PageSegmentation::from_psm(psm).unwrap_or_default();
+    Ok(Some(Arc::new(engine.with_page_segmentation(segmentation))))
 }
 
 /// Without the `tesseract` feature there is no engine: OCR endpoints answer 503.
 #[cfg(not(feature = "tesseract"))]
-fn ocr_engine(_: &str) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
+fn ocr_engine(_: &str, _: u8) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
     Ok(None)
 }

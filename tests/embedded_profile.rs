@@ -66,8 +66,23 @@ async fn data_survives_a_restart() {
     )
     .await;
     assert_eq!(history["items"].as_array().expect("items").len(), 2);
-    let (status, _) = get(&app, "/health").await;
+    let (status, health) = get(&app, "/health").await;
     assert_eq!(status, StatusCode::OK);
+    let checks = health["checks"].as_array().expect("checks");
+    let names: Vec<&str> = checks.iter().filter_map(|c| c["name"].as_str()).collect();
+    for probe in ["database", "blobs", "queue"] {
+        assert!(names.contains(&probe), "{probe} is checked: {health}");
+    }
+    // The OCR queue is reported where OCR is built in, without making the service
+    // unready when it fails.
+    let ocr = checks.iter().find(|c| c["name"] == "ocr_queue");
+    if cfg!(feature = "tesseract") {
+        let ocr = ocr.unwrap_or_else(|| panic!("ocr_queue is checked: {health}"));
+        assert_eq!(ocr["status"], "ok");
+        assert_eq!(ocr["critical"], false);
+    } else {
+        assert!(ocr.is_none(), "no OCR, no OCR queue check: {health}");
+    }
     kcl.close().await;
 }
 

@@ -235,6 +235,12 @@ async fn two_server_processes_share_one_truth() {
     for probe in ["database", "blobs", "queue", "audit"] {
         assert!(names.contains(&probe), "{probe} is checked: {health}");
     }
+    if cfg!(feature = "tesseract") {
+        assert!(
+            names.contains(&"ocr_queue"),
+            "the OCR queue is checked: {health}"
+        );
+    }
 
     // A book created on A is served by B.
     let (status, book) = call(

@@ -22,15 +22,21 @@ const MAX_UPSCALE: u32 = 3;
 
 /// How Tesseract splits a page into blocks and lines before reading them (its "page
 /// segmentation mode", `--psm` of the command line).
+///
+/// The default is [`PageSegmentation::SingleBlock`]: on the rendered photo-of-a-document
+/// set of `BENCHMARKS.md` it reads as well as or better than automatic layout (which
+/// split some paragraphs into false columns) and takes less time. Choose
+/// [`PageSegmentation::Auto`] for pages with several columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum PageSegmentation {
     /// Fully automatic layout analysis (PSM 3, the command line's default): columns,
-    /// blocks and paragraphs are found first. The default: photos and scans of
-    /// documents.
-    #[default]
+    /// blocks and paragraphs are found first. For pages with several columns, tables,
+    /// captions.
     Auto,
-    /// One uniform block of text (PSM 6): no layout analysis; labels, receipts.
+    /// One uniform block of text (PSM 6, the Tesseract API's default): no layout
+    /// analysis; paragraphs, letters, labels, receipts, photos of a page of one column.
+    #[default]
     SingleBlock,
     /// One line of text (PSM 7).
     SingleLine,
@@ -66,7 +72,8 @@ impl PageSegmentation {
 /// - The image is decoded with the `image` crate under [`ImageLimits`] (JPEG, PNG,
 ///   GIF, WebP; the header is checked before anything is decoded), turned upright by
 ///   its EXIF orientation, flattened onto white when it has transparency, and made
-///   grayscale; text smaller than 20 pixels is upscaled (bicubic) to about 32 pixels.
+///   grayscale; text smaller than 20 pixels is upscaled (Catmull-Rom) to about 32
+///   pixels ([`TesseractEngine::with_upscaling`]).
 ///   The grayscale pixels are handed to Tesseract as they are (no re-encoding).
 /// - Tesseract engines are pooled: a call takes an idle engine (or creates one) and
 ///   gives it back, so `N` concurrent callers use `N` warm engines and a single-threaded
@@ -89,6 +96,7 @@ pub struct TesseractEngine {
     language: String,
     version: String,
     segmentation: PageSegmentation,
+    upscale: bool,
     limits: ImageLimits,
     /// Idle engines.
     pool: Mutex<Vec<TessApi>>,
@@ -100,6 +108,7 @@ impl fmt::Debug for TesseractEngine {
             .field("language", &self.language)
             .field("version", &self.version)
             .field("segmentation", &self.segmentation)
+            .field("upscale", &self.upscale)
             .field("limits", &self.limits)
             .field("idle_engines", &self.idle_engines())
             .finish()
@@ -147,6 +156,7 @@ impl TesseractEngine {
             language: language.to_owned(),
             version,
             segmentation: PageSegmentation::default(),
+            upscale: true,
             limits: ImageLimits::default(),
             pool: Mutex::new(Vec::new()),
         };
@@ -156,10 +166,23 @@ impl TesseractEngine {
     }
 
     /// The same engine with another page segmentation (default
-    /// [`PageSegmentation::Auto`]).
+    /// [`PageSegmentation::SingleBlock`]).
     pub fn with_page_segmentation(mut self, segmentation: PageSegmentation) -> Self {
         self.segmentation = segmentation;
         self
+    }
+
+    /// The same engine with (the default) or without the upscaling of small text (lines
+    /// under 20 pixels high are enlarged 2 or 3 times before recognition). Upscaling
+    /// reads small print better and costs time only on images that have it.
+    pub fn with_upscaling(mut self, upscale: bool) -> Self {
+        self.upscale = upscale;
+        self
+    }
+
+    /// The page segmentation in use.
+    pub fn page_segmentation(&self) -> PageSegmentation {
+        self.segmentation
     }
 
     /// The same engine with other limits on the images it decodes (default
@@ -291,7 +314,11 @@ fn tidy(text: &str) -> String {
 impl OcrEngine for TesseractEngine {
     fn recognize(&self, image: &[u8]) -> Result<OcrText, OcrError> {
         let gray = decode_gray(image, &self.limits)?;
-        let gray = upscale_small_text(gray)?;
+        let gray = if self.upscale {
+            upscale_small_text(gray)?
+        } else {
+            gray
+        };
         let mut api = self.take()?;
         let result = self.read(&mut api, &gray);
         self.give_back(api);
@@ -299,7 +326,12 @@ impl OcrEngine for TesseractEngine {
     }
 
     fn describe(&self) -> String {
-        format!("tesseract {}, {}", self.version, self.language)
+        format!(
+            "tesseract {}, {}, psm {}",
+            self.version,
+            self.language,
+            self.segmentation.psm()
+        )
     }
 }
 
@@ -382,16 +414,17 @@ fn upscale_small_text(gray: GrayImage) -> Result<GrayImage, OcrError> {
     if text >= MIN_TEXT_HEIGHT {
         return Ok(gray);
     }
-    let factor = TARGET_TEXT_HEIGHT
-        .div_ceil(text.max(1))
-        .clamp(2, MAX_UPSCALE);
+    // Just enough to bring the text to the target height (not a whole factor: the
+    // time Tesseract takes grows with the pixels).
+    let factor = (f64::from(TARGET_TEXT_HEIGHT) / f64::from(text.max(1)))
+        .clamp(1.25, f64::from(MAX_UPSCALE));
     let (width, height) = gray.dimensions();
-    let (Some(tw), Some(th)) = (width.checked_mul(factor), height.checked_mul(factor)) else {
-        return Ok(gray);
-    };
-    if u64::from(tw) * u64::from(th) > 100_000_000 {
+    let tw = (f64::from(width) * factor).round();
+    let th = (f64::from(height) * factor).round();
+    if tw * th > 100_000_000.0 {
         return Ok(gray);
     }
+    let (tw, th) = (tw as u32, th as u32);
     let src = FirImage::from_vec_u8(width, height, gray.into_raw(), PixelType::U8)
         .map_err(|e| internal(&format!("upscale source: {e}")))?;
     let mut dst = FirImage::new(tw, th, PixelType::U8);

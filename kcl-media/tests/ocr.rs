@@ -66,7 +66,7 @@ fn describes_itself() {
     let Some(engine) = engine() else { return };
     let description = engine.describe();
     assert!(description.starts_with("tesseract "), "{description}");
-    assert!(description.ends_with(", eng"), "{description}");
+    assert!(description.ends_with(", eng, psm 6"), "{description}");
     assert_eq!(engine.language(), "eng");
     assert!(engine.version().starts_with(|c: char| c.is_ascii_digit()));
 }
@@ -74,14 +74,25 @@ fn describes_itself() {
 #[test]
 fn other_page_segmentations_read_a_block() {
     let Some(engine) = engine() else { return };
-    let engine = engine.with_page_segmentation(PageSegmentation::SingleBlock);
-    let text = engine.recognize(TWO_LINES).unwrap();
-    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+    assert_eq!(engine.page_segmentation(), PageSegmentation::SingleBlock);
+    for segmentation in [PageSegmentation::Auto, PageSegmentation::SparseText] {
+        let engine = TesseractEngine::new("eng")
+            .unwrap()
+            .with_page_segmentation(segmentation);
+        let text = engine.recognize(TWO_LINES).unwrap();
+        assert_eq!(words(&text.text), words(TWO_LINES_TEXT), "{segmentation:?}");
+    }
     assert_eq!(
         PageSegmentation::from_psm(6),
         Some(PageSegmentation::SingleBlock)
     );
-    assert_eq!(PageSegmentation::default().psm(), 3);
+    assert_eq!(PageSegmentation::default().psm(), 6);
+    // Without upscaling, text of ordinary size reads the same.
+    let plain = TesseractEngine::new("eng").unwrap().with_upscaling(false);
+    assert_eq!(
+        words(&plain.recognize(TWO_LINES).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
     assert_eq!(PageSegmentation::from_psm(0), None);
 }
 

@@ -58,14 +58,57 @@ impl HealthProbe for BlobStoreProbe {
 }
 
 /// Readiness of a task queue: its counts answer.
-pub struct QueueProbe(pub std::sync::Arc<dyn crate::ports::TaskQueue>);
+///
+/// ```
+/// use std::sync::Arc;
+/// use kcl_core::memory::MemoryQueue;
+/// use kcl_core::ports::HealthProbe;
+/// use kcl_core::services::QueueProbe;
+///
+/// let probe = QueueProbe::new("ocr_queue", Arc::new(MemoryQueue::default())).optional();
+/// assert_eq!(probe.name(), "ocr_queue");
+/// assert!(!probe.critical());
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// assert_eq!(probe.check().await, Ok(()));
+/// # });
+/// ```
+pub struct QueueProbe {
+    name: String,
+    queue: Arc<dyn crate::ports::TaskQueue>,
+    critical: bool,
+}
+
+impl QueueProbe {
+    /// A critical probe named `name` (`queue` for the thumbnail tasks, `ocr_queue`).
+    pub fn new(name: impl Into<String>, queue: Arc<dyn crate::ports::TaskQueue>) -> Self {
+        Self {
+            name: name.into(),
+            queue,
+            critical: true,
+        }
+    }
+
+    /// The same probe, reported but not making the service unready when it fails (a
+    /// queue only some requests need).
+    pub fn optional(mut self) -> Self {
+        self.critical = false;
+        self
+    }
+}
 
 #[async_trait::async_trait]
 impl HealthProbe for QueueProbe {
     fn name(&self) -> &str {
-        "queue"
+        &self.name
+    }
+    fn critical(&self) -> bool {
+        self.critical
     }
     async fn check(&self) -> Result<(), String> {
-        self.0.stats().await.map(|_| ()).map_err(|e| e.to_string())
+        self.queue
+            .stats()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

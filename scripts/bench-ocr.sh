@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# OCR figures for BENCHMARKS.md, all in one run on the same images:
+#   - per-image time of KCL's in-process engine (examples/ocr, one warm engine) against
+#     the `tesseract` command line run once per image (the seed's way: it loads its
+#     model every time), by number of text lines;
+#   - the character error rate of both against the rendered truth;
+#   - throughput with 1 and 2 threads (one warm engine each).
+#
+#   scripts/bench-ocr.sh [RUNS] [-- EXTRA ARGUMENTS FOR examples/ocr]
+#
+# The set is rendered by scripts/ocr_set.py (30 images, fixed seed) into
+# $KCL_BENCH_DIR/ocr-set (default: a temporary folder). Installs what it needs: Debian's
+# tesseract-ocr and fonts, Pillow in a virtual environment under ~/.cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${1:-3}"
+shift || true
+[ "${1:-}" = "--" ] && shift
+export OMP_THREAD_LIMIT=1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
+WORK="${KCL_BENCH_DIR:-$(mktemp -d)}"
+mkdir -p "$WORK"
+
+need=()
+command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
+[ -e /usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf ] || need+=(fonts-urw-base35)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+fi
+VENV="$HOME/.cache/kcl-bench-venv"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import PIL' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pillow>=10,<12'
+fi
+
+SET="$WORK/ocr-set"
+[ -s "$SET/29.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET"
+cargo build --release -q --example ocr --features tesseract
+BIN="$CARGO_TARGET_DIR/release/examples/ocr"
+
+echo "# $(date -u +%FT%TZ), $(nproc --all) cores, $(tesseract --version 2>&1 | head -1)"
+"$VENV/bin/python" scripts/ocr_compare.py "$SET" --kcl "$BIN" --runs "$RUNS" \
+  --cli-args "" --cli-args "--psm 6" --kcl-args="$*" --throughput

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Renders the OCR benchmark set: images of English text with a known truth.
+
+    python3 scripts/ocr_set.py OUT_DIR [--count 30] [--seed 5]
+
+Writes OUT_DIR/NN.png or NN.jpg and the truth in OUT_DIR/NN.txt (lines joined by
+newlines). The same seed and fonts give the same texts, sizes and effects (the noise
+comes from Pillow's C generator, which starts from the same state in every process). Needs Pillow and Debian's
+fonts-dejavu-core, fonts-liberation and fonts-urw-base35 (scripts/bench-ocr.sh
+installs them).
+
+What the images look like (BENCHMARKS.md, "OCR"): 1000x300, 1, 2 or 3 lines (a third
+each), 12 fonts, font size 26-44 px except one image in five at 15-20 px (small print); mild
+effects of a photo of a document: rotation up to +-2 degrees, Gaussian blur 0.7-1.2
+px, Gaussian noise (sigma 14), gray paper and ink, a lighting gradient; a quarter saved
+as JPEG quality 70, the rest PNG.
+"""
+
+import argparse
+import os
+import random
+import sys
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+WIDTH, HEIGHT = 1000, 300
+
+# (file name, where Debian puts it)
+FONTS = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationMono-Regular.ttf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusRoman-Regular.otf",
+    "/usr/share/fonts/opentype/urw-base35/NimbusMonoPS-Regular.otf",
+    "/usr/share/fonts/opentype/urw-base35/C059-Roman.otf",
+    "/usr/share/fonts/opentype/urw-base35/P052-Roman.otf",
+    "/usr/share/fonts/opentype/urw-base35/URWBookman-Light.otf",
+]
+
+# Plain English sentences (written for this set); lines are cut from them by width.
+SENTENCES = """
+The library opens at nine and closes at six on weekdays.
+Please return borrowed books before the end of the month.
+Each rental is recorded with the date it was taken and the date it is due.
+A late return costs nothing, but the next rental waits until it is back.
+The store sold forty two notebooks and nineteen pens on Tuesday.
+Stock counts are checked every morning against the delivery notes.
+Receipts older than two years are archived in the basement.
+Thumbnails are made from the cover images when a book is added.
+The quarterly report lists sales by store, by product and by day.
+Orders placed after four in the afternoon ship the next morning.
+Our warehouse in the north keeps spare parts for older models.
+Invoice 2317 was paid in full on the third of March.
+The meeting moved to room 12 on the second floor.
+Bring a photo identity card to collect a reserved copy.
+New arrivals this week include three novels and a cookbook.
+The printer on the first floor is out of toner again.
+Temperature in the storage room must stay below 25 degrees.
+Customers may pay by card, by transfer or in cash.
+The delivery van leaves the depot at half past seven.
+Questions about your account can be sent to the front desk.
+A full refund is possible within thirty days of purchase.
+The reading room is quiet; phones should be switched off.
+Shelf labels were reprinted after the catalog moved.
+Every item carries a barcode and a short description.
+The annual inventory takes place in the first week of January.
+Lost cards can be replaced for a small fee at the counter.
+Opening hours change during the summer holidays.
+Children under twelve must be accompanied by an adult.
+Donations of books in good condition are always welcome.
+The total for the month was 18,450 units across all stores.
+""".strip().splitlines()
+
+
+def lines_for(rng, font, count):
+    """`count` lines of text that fit in the image width with `font`."""
+    words = " ".join(rng.sample(SENTENCES, len(SENTENCES))).split()
+    lines, line = [], []
+    limit = WIDTH - 90
+    for word in words:
+        candidate = " ".join(line + [word])
+        if font.getlength(candidate) > limit and line:
+            lines.append(" ".join(line))
+            if len(lines) == count:
+                return lines
+            line = [word]
+        else:
+            line.append(word)
+    lines.append(" ".join(line))
+    return lines[:count]
+
+
+def render(rng, index, fonts, small):
+    count = 1 + index % 3
+    path = fonts[index % len(fonts)]
+    size = rng.randint(15, 20) if small else rng.randint(26, 44)
+    # Three lines of 44 px text must fit in 300 px with spacing.
+    if count == 3:
+        size = min(size, 40)
+    font = ImageFont.truetype(path, size)
+    lines = lines_for(rng, font, count)
+
+    paper = rng.randint(200, 235)
+    ink = rng.randint(20, 70)
+    image = Image.new("L", (WIDTH, HEIGHT), paper)
+    draw = ImageDraw.Draw(image)
+    ascent, descent = font.getmetrics()
+    step = int((ascent + descent) * rng.uniform(1.25, 1.6))
+    block = step * (count - 1) + ascent + descent
+    top = max(10, (HEIGHT - block) // 2 + rng.randint(-20, 20))
+    left = rng.randint(30, 60)
+    for n, text in enumerate(lines):
+        draw.text((left, top + n * step), text, font=font, fill=ink)
+
+    angle = rng.uniform(-2.0, 2.0)
+    image = image.rotate(angle, resample=Image.BICUBIC, fillcolor=paper)
+
+    # A lighting gradient: up to 30 levels darker towards one side.
+    gradient = Image.linear_gradient("L").resize((WIDTH, HEIGHT))
+    if rng.random() < 0.5:
+        gradient = gradient.transpose(Image.ROTATE_90).resize((WIDTH, HEIGHT))
+    shade = gradient.point(lambda v: v * 30 // 255)
+    image = ImageChops.subtract(image, shade)
+
+    # Gaussian noise, sigma 14, centred on zero.
+    noise = Image.effect_noise((WIDTH, HEIGHT), 14)
+    image = ImageChops.add(image, noise, scale=1.0, offset=-128)
+    # The camera's blur, over the noise too.
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.7, 1.2)))
+    return image, lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+
+    fonts = [f for f in FONTS if os.path.exists(f)]
+    missing = [f for f in FONTS if not os.path.exists(f)]
+    if missing:
+        print(
+            "missing fonts (apt-get install fonts-dejavu-core fonts-liberation "
+            "fonts-urw-base35): " + ", ".join(missing),
+            file=sys.stderr,
+        )
+        return 1
+    rng = random.Random(args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    small = set(rng.sample(range(args.count), max(1, args.count // 5)))
+    jpeg = set(rng.sample(range(args.count), args.count // 4))
+    for index in range(args.count):
+        image, lines = render(rng, index, fonts, index in small)
+        name = f"{index:02d}"
+        if index in jpeg:
+            image.save(os.path.join(args.out, name + ".jpg"), quality=70)
+        else:
+            image.save(os.path.join(args.out, name + ".png"))
+        with open(os.path.join(args.out, name + ".txt"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    print(f"{args.count} images in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
