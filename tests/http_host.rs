@@ -707,3 +707,66 @@ async fn the_request_id_travels_with_the_task_it_queues() {
     let task: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(task["request_id"], "trace-7", "{task}");
 }
+
+#[tokio::test]
+async fn servers_sharing_a_cache_share_logouts_and_failed_logins() {
+    // Two servers over one cache (as behind a balancer with Redis), and a third with
+    // its own.
+    let cache: std::sync::Arc<dyn kcl::ports::Cache> =
+        std::sync::Arc::new(kcl_core::memory::MemoryCache::default());
+    let server = |cache: std::sync::Arc<dyn kcl::ports::Cache>| {
+        let mut services = MemoryBackend::new().services();
+        services.cache = cache;
+        router_with(services, HttpOptions::default().auth(settings()))
+    };
+    let (a, b) = (server(cache.clone()), server(cache));
+    let alone = server(std::sync::Arc::new(kcl_core::memory::MemoryCache::default()));
+
+    let r = send(
+        &a,
+        form("/login", None, "username=bia&password=bia%27s+password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let cookie = r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = send(&b, get_with_cookie("/", &cookie)).await;
+    assert_eq!(home.status, StatusCode::OK, "B accepts A's session");
+    let csrf = csrf_of(&home.text);
+    let out = send(&a, form(&format!("/logout?csrf={csrf}"), Some(&cookie), "")).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    for (name, app) in [("A", &a), ("B", &b)] {
+        let r = send(app, get_with_cookie("/", &cookie)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{name} refuses it now");
+    }
+    // What is not shared stays per server: the third server never heard of it.
+    let r = send(&alone, get_with_cookie("/", &cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // Five failures split between A and B throttle the user on both.
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let r = send(app, form("/login", None, "username=bia&password=nope")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    for app in [&a, &b] {
+        let r = send(
+            app,
+            form("/login", None, "username=bia&password=bia%27s+password"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers.contains_key(header::RETRY_AFTER));
+    }
+    let r = send(
+        &alone,
+        form("/login", None, "username=bia&password=bia%27s+password"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "not throttled elsewhere");
+}

@@ -90,8 +90,10 @@ async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -
     )
 }
 
-/// The servers' shared HS256 secret (test only).
-const SECRET: &str = "multi-instance test secret, 32+ bytes";
+/// The servers' shared HS256 secret (test only; one per run, so that what a run
+/// leaves in the shared Redis, such as failed logins, is not the next run's).
+static SECRET: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("multi-instance test secret {}", uuid::Uuid::new_v4()));
 
 /// An admin token both servers accept.
 fn admin_token() -> String {
@@ -110,12 +112,23 @@ async fn raw(
     content_type: &str,
     body: &[u8],
 ) -> (u16, String, Vec<u8>) {
+    let auth = format!("Authorization: Bearer {}\r\n", admin_token());
+    request(addr, method, path, &auth, content_type, body).await
+}
+
+/// One HTTP/1.1 request with these extra header lines (each ending in CRLF).
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Authorization: Bearer {}\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\
          Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        admin_token(),
         body.len()
     );
     sock.write_all(head.as_bytes()).await.expect("write");
@@ -206,7 +219,7 @@ async fn two_server_processes_share_one_truth() {
         ("KCL_AUDIT", &format!("dynamodb://kcl-multi-{tag}")),
         ("KCL_AUTO_PROVISION", "1"),
         // Every server shares the secret, so a token works on each of them.
-        ("KCL_AUTH_JWT_SECRET", SECRET),
+        ("KCL_AUTH_JWT_SECRET", SECRET.as_str()),
         ("AWS_ENDPOINT_URL", aws.as_str()),
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "test"),
@@ -217,9 +230,22 @@ async fn two_server_processes_share_one_truth() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    if let Ok(redis) = std::env::var("KCL_TEST_REDIS_URL") {
-        env.push(("KCL_CACHE_URL".into(), redis));
+    let redis = std::env::var("KCL_TEST_REDIS_URL").ok();
+    if let Some(redis) = &redis {
+        env.push(("KCL_CACHE_URL".into(), redis.clone()));
     }
+    // One web UI user for both servers.
+    let users_dir = tempfile::tempdir().expect("tempdir");
+    let users = users_dir.path().join("users");
+    std::fs::write(
+        &users,
+        format!(
+            "ana:staff:{}\n",
+            kcl::http::auth::hash_password("ana's password").expect("hash")
+        ),
+    )
+    .expect("users file");
+    env.push(("KCL_AUTH_USERS".into(), users.display().to_string()));
     // The first server provisions; the second starts once it is up.
     let mut a = start(&env);
     wait_ready(&mut a).await;
@@ -403,6 +429,14 @@ async fn two_server_processes_share_one_truth() {
         assert_eq!(status, 404, "deleted for both");
     }
 
+    // With a shared cache (Redis), a session logged out on A is refused by B, and
+    // failed logins on A and B count together.
+    if redis.is_some() {
+        web_sessions_are_shared(a.addr, b.addr).await;
+    } else {
+        println!("KCL_TEST_REDIS_URL not set: shared logout and login throttling not checked");
+    }
+
     drop(a);
     drop(b);
     drop(admin);
@@ -410,4 +444,67 @@ async fn two_server_processes_share_one_truth() {
     let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&mut admin)
         .await;
+}
+
+/// A response header's value.
+fn header_of(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+async fn web_sessions_are_shared(a: SocketAddr, b: SocketAddr) {
+    let form = "application/x-www-form-urlencoded";
+    let login = b"username=ana&password=ana%27s+password&next=/";
+    let (status, head, _) = request(a, "POST", "/login", "", form, login).await;
+    assert_eq!(status, 303, "{head}");
+    let cookie = header_of(&head, "set-cookie").expect("a session cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let with_cookie = format!("Cookie: {cookie}\r\n");
+    // The session works on both servers.
+    let (status, _, page) = request(b, "GET", "/", &with_cookie, "text/plain", b"").await;
+    assert_eq!(status, 200, "B accepts A's session");
+    let page = String::from_utf8_lossy(&page);
+    let at = page.find("csrf=").expect("a form with a CSRF token") + 5;
+    let csrf: String = page[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    // Logged out on A: B refuses the same cookie (off to the login page).
+    let (status, _, _) = request(
+        a,
+        "POST",
+        &format!("/logout?csrf={csrf}"),
+        &with_cookie,
+        form,
+        b"",
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, head, _) = request(b, "GET", "/", &with_cookie, "text/plain", b"").await;
+    assert_eq!(status, 303, "B refuses a session logged out on A: {head}");
+    assert!(header_of(&head, "location").unwrap().starts_with("/login"));
+
+    // Five wrong passwords, alternating servers: the sixth attempt is throttled on
+    // either, even with the right password.
+    for i in 0..5 {
+        let server = if i % 2 == 0 { a } else { b };
+        let (status, _, _) = request(
+            server,
+            "POST",
+            "/login",
+            "",
+            form,
+            b"username=ana&password=wrong&next=/",
+        )
+        .await;
+        assert_eq!(status, 401, "attempt {i}");
+    }
+    for server in [a, b] {
+        let (status, head, _) = request(server, "POST", "/login", "", form, login).await;
+        assert_eq!(status, 429, "throttled across servers: {head}");
+        let wait: u64 = header_of(&head, "retry-after").unwrap().parse().unwrap();
+        assert!((1..=300).contains(&wait), "{wait}");
+    }
 }

@@ -105,7 +105,11 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         metrics::prometheus();
         app = app.route("/metrics", axum::routing::get(metrics::render));
     }
-    let authenticator = options.auth.map(|s| Arc::new(auth::Authenticator::new(s)));
+    // Logged-out sessions and failed logins go through the shared cache too, so every
+    // server behind a balancer sees them (Redis; in-process otherwise).
+    let authenticator = options
+        .auth
+        .map(|s| Arc::new(auth::Authenticator::new(s).with_shared_cache(services.cache.clone())));
     if authenticator.is_some() {
         app = app.merge(auth::routes());
     }

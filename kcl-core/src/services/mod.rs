@@ -115,6 +115,9 @@ pub struct Services {
     pub sales: Arc<SalesService>,
     /// The task queues by kind (`thumbnail`, `ocr`), for metrics and operations.
     pub queues: Arc<[(&'static str, Arc<dyn TaskQueue>)]>,
+    /// The cache every server of a deployment shares (Redis) or this process's own:
+    /// hosts keep short-lived shared state in it (logged-out sessions, failed logins).
+    pub cache: Arc<dyn Cache>,
 }
 
 impl Services {
@@ -169,6 +172,7 @@ impl Services {
             covers,
             jobs,
             health: Arc::new(HealthService::new(ports.probes)),
+            cache: ports.cache,
         }
     }
 }

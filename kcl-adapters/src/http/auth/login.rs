@@ -94,11 +94,11 @@ async fn check(
     if let Some(ip) = req_ip {
         keys.push(format!("ip:{ip}"));
     }
-    if let Some(wait) = auth.throttled(&keys) {
+    if let Some(wait) = auth.throttled(&keys).await {
         return Err(Refused::Throttled(wait));
     }
     if name.len() > 64 || password.len() > 1024 {
-        auth.failed(&keys);
+        auth.failed(&keys).await;
         return Err(Refused::Wrong);
     }
     let (a, n, p) = (auth.clone(), name.to_owned(), password.to_owned());
@@ -108,11 +108,11 @@ async fn check(
         .flatten();
     match user {
         Some(u) => {
-            auth.failures.invalidate(&keys[0]);
+            auth.succeeded(&keys[0]).await;
             Ok(u)
         }
         None => {
-            auth.failed(&keys);
+            auth.failed(&keys).await;
             tracing::warn!(user = %name, "failed login");
             Err(Refused::Wrong)
         }
@@ -154,8 +154,8 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
 }
 
 async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
-    if let Some(s) = auth.session(req.headers()) {
-        auth.logged_out.insert(s.sid, ());
+    if let Some(s) = auth.session(req.headers()).await {
+        auth.end_session(s).await;
     }
     let mut res = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&auth.cookie("", 0)) {

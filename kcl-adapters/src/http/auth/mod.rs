@@ -67,6 +67,8 @@ pub use users::{hash_password, User, Users};
 pub(crate) use login::routes;
 
 use super::problem::Problem;
+use bytes::Bytes;
+use kcl_core::ports::Cache;
 
 /// Name of the web UI's session cookie.
 pub const SESSION_COOKIE: &str = "kcl_session";
@@ -304,6 +306,12 @@ pub struct Authenticator {
     csrf_key: Vec<u8>,
     failures: moka::sync::Cache<String, (u32, Instant)>,
     logged_out: moka::sync::Cache<String, ()>,
+    /// The deployment's shared cache (Redis behind a balancer): logged-out sessions and
+    /// failed logins are written there too, so every server sees them.
+    shared: Option<Arc<dyn Cache>>,
+    /// Prefix of this deployment's keys in the shared cache (from the secret: two
+    /// deployments sharing one Redis do not see each other's entries).
+    namespace: String,
     /// Bearer tokens that verified, for a minute (each is still refused past its
     /// `exp`): a client sends the same token with every request, and checking a
     /// signature costs more than the cached catalog read it guards.
@@ -354,8 +362,25 @@ impl Authenticator {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(60))
                 .build(),
+            shared: None,
+            namespace: format!(
+                "auth:{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(&derive(&settings.secret, "kcl-shared-cache-v1")[..9])
+            ),
             settings,
         }
+    }
+
+    /// The same authenticator keeping logged-out sessions and failed logins in `cache`
+    /// as well as in this process, so that every server sharing the cache refuses a
+    /// session logged out on another and counts failed logins together. The cache may
+    /// lose entries (it is a cache): then a copied cookie works again until it expires
+    /// and the failure counts restart; and when it does not answer, the servers go on
+    /// with what each knows (logged in elsewhere, throttled per server).
+    pub fn with_shared_cache(mut self, cache: Arc<dyn Cache>) -> Self {
+        self.shared = Some(cache);
+        self
     }
 
     /// The settings.
@@ -420,7 +445,7 @@ impl Authenticator {
         )
     }
 
-    fn session(&self, headers: &HeaderMap) -> Option<SessionClaims> {
+    async fn session(&self, headers: &HeaderMap) -> Option<SessionClaims> {
         let value = cookie_value(headers, SESSION_COOKIE)?;
         let claims = jsonwebtoken::decode::<SessionClaims>(
             value,
@@ -429,11 +454,39 @@ impl Authenticator {
         )
         .ok()?
         .claims;
-        (!self.logged_out.contains_key(&claims.sid)).then_some(claims)
+        if self.logged_out.contains_key(&claims.sid) {
+            return None;
+        }
+        if let Some(cache) = &self.shared {
+            match cache.get(&self.logout_key(&claims.sid)).await {
+                Ok(Some(_)) => {
+                    self.logged_out.insert(claims.sid, ());
+                    return None;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "shared cache: logged-out sessions unknown"),
+            }
+        }
+        Some(claims)
+    }
+
+    /// Ends a session here and, through the shared cache, on every server.
+    async fn end_session(&self, session: SessionClaims) {
+        if let Some(cache) = &self.shared {
+            let left = session.exp.saturating_sub(tokens::now_secs()).max(1);
+            let key = self.logout_key(&session.sid);
+            if let Err(e) = cache
+                .set(&key, Bytes::from_static(b"1"), Duration::from_secs(left))
+                .await
+            {
+                tracing::warn!(error = %e, "shared cache: logout known to this server only");
+            }
+        }
+        self.logged_out.insert(session.sid, ());
     }
 
     /// Counts a failed login for these keys.
-    fn failed(&self, keys: &[String]) {
+    async fn failed(&self, keys: &[String]) {
         let now = Instant::now();
         for k in keys {
             let (n, since) = self.failures.get(k).unwrap_or((0, now));
@@ -444,24 +497,106 @@ impl Authenticator {
             };
             self.failures.insert(k.clone(), (n + 1, since));
         }
+        let Some(cache) = &self.shared else { return };
+        let now = tokens::now_secs();
+        for k in keys {
+            let key = self.failures_key(k);
+            // Read, add one, write: two servers failing the same key at the same
+            // moment may count one failure instead of two.
+            let (n, since) = match cache.get(&key).await {
+                Ok(v) => v.as_deref().and_then(parse_failures).unwrap_or((0, now)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "shared cache: failed login counted here only");
+                    return;
+                }
+            };
+            let (n, since) = if now.saturating_sub(since) >= LOGIN_WINDOW.as_secs() {
+                (0, now)
+            } else {
+                (n, since)
+            };
+            let left = (since + LOGIN_WINDOW.as_secs()).saturating_sub(now).max(1);
+            let value = Bytes::from(format!("{} {since}", n + 1));
+            if let Err(e) = cache.set(&key, value, Duration::from_secs(left)).await {
+                tracing::warn!(error = %e, "shared cache: failed login counted here only");
+            }
+        }
     }
 
-    /// `Some(seconds to wait)` when one of the keys is over its limit.
-    fn throttled(&self, keys: &[String]) -> Option<u64> {
+    /// Forgets the failures of `key` (a successful login).
+    async fn succeeded(&self, key: &str) {
+        self.failures.invalidate(key);
+        if let Some(cache) = &self.shared {
+            if let Err(e) = cache.delete(&self.failures_key(key)).await {
+                tracing::warn!(error = %e, "shared cache: failed logins not reset");
+            }
+        }
+    }
+
+    /// The shared cache's key for a logged-out session.
+    fn logout_key(&self, sid: &str) -> String {
+        format!("{}:logout:{sid}", self.namespace)
+    }
+
+    /// The shared cache's key for failed logins of a user or an address (hashed:
+    /// names are the caller's text).
+    fn failures_key(&self, key: &str) -> String {
+        let digest = <Sha256 as sha2::Digest>::digest(key.as_bytes());
+        format!(
+            "{}:failures:{}",
+            self.namespace,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+        )
+    }
+
+    fn limit(&self, key: &str) -> u32 {
+        if key.starts_with("ip:") {
+            self.settings.login_attempts.saturating_mul(4)
+        } else {
+            self.settings.login_attempts
+        }
+    }
+
+    /// `Some(seconds to wait)` when one of the keys is over its limit, here or on the
+    /// servers sharing the cache.
+    async fn throttled(&self, keys: &[String]) -> Option<u64> {
         let now = Instant::now();
-        keys.iter()
+        let here = keys
+            .iter()
             .filter_map(|k| {
                 let (n, since) = self.failures.get(k)?;
-                let limit = if k.starts_with("ip:") {
-                    self.settings.login_attempts.saturating_mul(4)
-                } else {
-                    self.settings.login_attempts
-                };
                 let left = LOGIN_WINDOW.checked_sub(now.duration_since(since))?;
-                (n >= limit).then(|| left.as_secs().max(1))
+                (n >= self.limit(k)).then(|| left.as_secs().max(1))
             })
-            .max()
+            .max();
+        let Some(cache) = &self.shared else {
+            return here;
+        };
+        let now = tokens::now_secs();
+        let mut wait = here;
+        for k in keys {
+            match cache.get(&self.failures_key(k)).await {
+                Ok(Some(v)) => {
+                    if let Some((n, since)) = parse_failures(&v) {
+                        let left = (since + LOGIN_WINDOW.as_secs()).saturating_sub(now);
+                        if n >= self.limit(k) && left > 0 {
+                            wait = wait.max(Some(left));
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "shared cache: throttling per server"),
+            }
+        }
+        wait
     }
+}
+
+/// `"COUNT SINCE"` (failures, and the Unix second the window started).
+fn parse_failures(value: &[u8]) -> Option<(u32, u64)> {
+    let text = std::str::from_utf8(value).ok()?;
+    let (n, since) = text.split_once(' ')?;
+    Some((n.parse().ok()?, since.parse().ok()?))
 }
 
 /// The caller's address, as the server saw it (not forwarded headers, which anyone
@@ -603,7 +738,10 @@ pub(crate) async fn authenticate(
             Some(Err(e)) => bad_token = Some(e.to_string()),
             None => bad_token = Some("the Authorization header must be `Bearer <token>`".into()),
         }
-    } else if let Some(s) = identify.then(|| auth.session(req.headers())).flatten() {
+    } else if let Some(s) = match identify {
+        true => auth.session(req.headers()).await,
+        false => None,
+    } {
         viewer = Some(Viewer {
             name: s.sub,
             role: Some(s.role),
