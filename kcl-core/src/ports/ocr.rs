@@ -28,7 +28,8 @@ pub enum OcrError {
 /// thread (`tokio::task::spawn_blocking`). Implementations keep their engines warm
 /// (one per thread that calls, reused across calls).
 pub trait OcrEngine: Send + Sync {
-    /// Recognizes the text of an encoded image (JPEG, PNG, WebP, GIF, TIFF...).
+    /// Recognizes the text of an encoded image (the Tesseract adapter reads JPEG, PNG,
+    /// GIF and WebP).
     fn recognize(&self, image: &[u8]) -> Result<OcrText, OcrError>;
 
     /// A short description for logs and health (`tesseract 5.3.0, eng`).

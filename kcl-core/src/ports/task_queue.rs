@@ -11,6 +11,8 @@ pub struct QueueConfig {
     /// How long a received message stays hidden before it is delivered again.
     pub visibility_timeout: Duration,
     /// After this many receives without an ack, a message goes to the dead-letter queue.
+    /// The default, 8, lets the worker's back-off (2, 4, 8... s) ride out about four
+    /// minutes of a storage or database outage before a task is given up.
     pub max_receives: u32,
 }
 
@@ -18,7 +20,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         Self {
             visibility_timeout: Duration::from_secs(30),
-            max_receives: 5,
+            max_receives: 8,
         }
     }
 }
