@@ -241,3 +241,121 @@ async fn opening_a_bad_path_is_an_error() {
         .expect_err("not a database");
     assert!(!err.to_string().is_empty());
 }
+
+/// A sales load commits its rows in batches (so rentals are not held up for its whole
+/// length): one that fails after some batches were committed leaves nothing visible
+/// or stored, and the same file loads afterwards as if nothing had happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sales_load_that_fails_midway_leaves_nothing() {
+    use chrono::TimeZone;
+    use kcl_core::domain::{
+        GroupBy, LoadOutcome, Money, Quantity, RowSpool, SalesFile, SalesRow, SummaryQuery,
+    };
+    use kcl_core::ports::SalesRepo;
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("kcl.db"))
+        .await
+        .expect("open");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let rows = 25_000u64;
+    let make = || {
+        let file = SalesFile {
+            id: Uuid::now_v7(),
+            name: "sales/incoming/big.csv".into(),
+            sha256: "sha-big".into(),
+            rows,
+            loaded_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
+        };
+        let mut spool = RowSpool::create(dir.path(), file.id).expect("spool");
+        for line in 1..=rows {
+            spool
+                .push(&SalesRow {
+                    store_id: "S1".into(),
+                    sale_date: day,
+                    receipt_id: None,
+                    sku: format!("SKU{}", line % 50),
+                    product_name: None,
+                    quantity: Quantity::from_thousandths(1000),
+                    unit_price: Money::from_cents(100).unwrap(),
+                    total: None,
+                    line,
+                })
+                .expect("spool row");
+        }
+        (file, spool.finish().expect("spool flush"))
+    };
+    let summary = |store: &SqliteStore| {
+        let q = SummaryQuery {
+            from: None,
+            to: None,
+            store: Some("S1".into()),
+            sku: None,
+            group_by: GroupBy::Store,
+        };
+        let store = store.clone();
+        async move { store.summary(&q).await.expect("summary") }
+    };
+
+    // The spool turns unreadable after its 25,000 good rows: more than one batch of
+    // rows was committed before the error.
+    let (file, spool) = make();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(spool.path())
+        .expect("spool file")
+        .write_all(b"not,a,spooled,row\n")
+        .expect("corrupt");
+    assert!(store.load(&file, &spool).await.is_err());
+    assert!(summary(&store).await.is_empty(), "nothing of it is visible");
+    assert_eq!(
+        store
+            .day_totals(&[kcl_core::domain::StoreDay {
+                store_id: "S1".into(),
+                date: day
+            }])
+            .await
+            .unwrap()[0]
+            .lines,
+        0
+    );
+    assert!(
+        store.stock("SKU1").await.unwrap().is_none(),
+        "stock untouched"
+    );
+    assert_eq!(
+        store.current_file("sales/incoming/big.csv").await.unwrap(),
+        None
+    );
+
+    // Loaded again, whole: exactly its rows, once.
+    let (file, spool) = make();
+    match store.load(&file, &spool).await.expect("load") {
+        LoadOutcome::Loaded { rows: n, .. } => assert_eq!(n, rows),
+        other => panic!("{other:?}"),
+    }
+    let s = summary(&store).await;
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        s[0].lines, rows,
+        "no line of the failed load was left behind"
+    );
+    store.close().await;
+
+    // And on disk: no line of the failed load, no unpublished entry.
+    let db = format!("sqlite://{}", dir.path().join("kcl.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&db)
+        .await
+        .expect("connect");
+    let lines: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales_lines")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(lines, rows as i64);
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales_unpublished")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+}

@@ -1,6 +1,15 @@
-//! [`SalesRepo`] and [`SalesDays`] on SQLite: a file's rows are inserted in
-//! batches inside one `BEGIN IMMEDIATE` transaction with the file record and the
-//! stock changes, so a load is all or nothing.
+//! [`SalesRepo`] and [`SalesDays`] on SQLite.
+//!
+//! A load is all or nothing without holding SQLite's one write lock for its whole
+//! length (a million rows take seconds, and rentals would wait): the file is first
+//! listed in `sales_unpublished` as loading, its rows are inserted in transactions of
+//! [`ROWS_PER_COMMIT`] rows, then one short transaction publishes it (the file record,
+//! the previous version of the name marked replaced, stock moved) and drops it from
+//! the list. Readers skip lines of listed files, so nobody sees half a file. A
+//! replaced version's lines are listed as `replaced` and deleted in batches after the
+//! publication; a failed load's lines right away; what a crash leaves behind (a
+//! `loading` entry older than [`STALE_LOAD`], or any `replaced` one) is deleted by the
+//! next load.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,6 +27,15 @@ use super::SqliteStore;
 
 /// Rows per INSERT statement (10 parameters each, under SQLite's 32766).
 const BATCH: usize = 500;
+/// Rows inserted per write transaction during a load (other writers get the lock in
+/// between: about a quarter of a second here).
+const ROWS_PER_COMMIT: usize = 20_000;
+/// Rows deleted per write transaction when clearing unpublished lines.
+const DELETE_BATCH: i64 = 20_000;
+/// A `loading` entry older than this is a load that died (a crash): its lines go.
+const STALE_LOAD: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+/// Lines of current files only (`sales_lines` may hold unpublished ones).
+const CURRENT: &str = "file_id NOT IN (SELECT file_id FROM sales_unpublished)";
 
 fn file_of(row: &SqliteRow) -> Result<SalesFile, SalesRepoError> {
     Ok(SalesFile {
@@ -57,27 +75,6 @@ fn push_rows(rows: &[SpooledRow]) -> QueryBuilder<'_, Sqlite> {
     q
 }
 
-/// Adds `sign` x each SKU's quantity in the file's lines to stock.
-async fn move_stock(
-    tx: &mut sqlx::SqliteConnection,
-    file: &str,
-    sign: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sales_stock (sku, quantity, updated_at) \
-         SELECT sku, ?2 * SUM(quantity), ?3 FROM sales_lines WHERE file_id = ?1 GROUP BY sku \
-         ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + excluded.quantity, \
-         updated_at = excluded.updated_at",
-    )
-    .bind(file)
-    .bind(sign)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
 async fn days_of(
     tx: &mut sqlx::SqliteConnection,
     file: &str,
@@ -98,6 +95,57 @@ async fn days_of(
     Ok(())
 }
 
+/// Each SKU's quantity in the file's lines.
+async fn stock_sums(
+    conn: &mut sqlx::SqliteConnection,
+    file: &str,
+) -> Result<Vec<(String, i64)>, SalesRepoError> {
+    sqlx::query_as("SELECT sku, SUM(quantity) FROM sales_lines WHERE file_id = ? GROUP BY sku")
+        .bind(file)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)
+}
+
+/// Adds `sign` x `sums` to stock.
+async fn apply_stock(
+    tx: &mut sqlx::SqliteConnection,
+    sums: &[(String, i64)],
+    sign: i64,
+    now: i64,
+) -> Result<(), SalesRepoError> {
+    for (sku, q) in sums {
+        sqlx::query(
+            "INSERT INTO sales_stock (sku, quantity, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + excluded.quantity, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(sku)
+        .bind(sign * q)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// What a file's publication changes: its store-days and each SKU's quantity.
+struct Effect {
+    file: String,
+    days: std::collections::BTreeSet<StoreDay>,
+    sums: Vec<(String, i64)>,
+}
+
+impl Effect {
+    async fn of(conn: &mut sqlx::SqliteConnection, file: String) -> Result<Self, SalesRepoError> {
+        let mut days = std::collections::BTreeSet::new();
+        days_of(conn, &file, &mut days).await?;
+        let sums = stock_sums(conn, &file).await?;
+        Ok(Self { file, days, sums })
+    }
+}
+
 fn spool_error(e: std::io::Error) -> SalesRepoError {
     SalesRepoError::Internal(format!("reading the row spool: {e}").into())
 }
@@ -105,82 +153,37 @@ fn spool_error(e: std::io::Error) -> SalesRepoError {
 #[async_trait]
 impl SalesRepo for SqliteStore {
     async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
-        let mut tx = self.db.begin().await.map_err(db_error)?;
-        let dup = sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE sha256 = ? AND replaced_at IS NULL LIMIT 1",
-        )
-        .bind(&file.sha256)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        if let Some(row) = dup {
-            return Ok(LoadOutcome::Duplicate(file_of(&row)?));
-        }
-        let now = micros(file.loaded_at);
-        let mut days = std::collections::BTreeSet::new();
-        let old = sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE name = ? AND replaced_at IS NULL",
-        )
-        .bind(&file.name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .map(|r| file_of(&r))
-        .transpose()?;
-        if let Some(old) = &old {
-            let id = old.id.to_string();
-            days_of(&mut tx, &id, &mut days).await?;
-            move_stock(&mut tx, &id, 1, now).await.map_err(db_error)?;
-            sqlx::query("DELETE FROM sales_lines WHERE file_id = ?")
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            sqlx::query("UPDATE sales_files SET replaced_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        let mut batches = rows.read_batches(BATCH);
-        let mut n = 0u64;
-        while let Some(batch) = batches.recv().await {
-            let batch = batch.map_err(spool_error)?;
-            if batch.iter().any(|r| r.file_id != file.id) {
-                return Err(SalesRepoError::InvalidInput(
-                    "the spool holds rows of another load".into(),
-                ));
-            }
-            push_rows(&batch)
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            n += batch.len() as u64;
+        self.clear_unpublished(false).await?;
+        if let Some(dup) = self.current_by_sha(&file.sha256).await? {
+            return Ok(LoadOutcome::Duplicate(dup));
         }
         let id = file.id.to_string();
         sqlx::query(
-            "INSERT INTO sales_files (id, name, sha256, rows, loaded_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sales_unpublished (file_id, kind, since) VALUES (?, 'loading', ?)",
         )
         .bind(&id)
-        .bind(&file.name)
-        .bind(&file.sha256)
-        .bind(n as i64)
-        .bind(now)
-        .execute(&mut *tx)
+        .bind(micros(Utc::now()))
+        .execute(&self.db.write)
         .await
         .map_err(db_error)?;
-        move_stock(&mut tx, &id, -1, now).await.map_err(db_error)?;
-        days_of(&mut tx, &id, &mut days).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(LoadOutcome::Loaded {
-            rows: n,
-            replaced: old,
-            days: days.into_iter().collect(),
-        })
+        let outcome = match self.insert_rows(file, rows).await {
+            Ok(n) => self.publish(file, n).await,
+            Err(e) => Err(e),
+        };
+        match &outcome {
+            Ok(LoadOutcome::Loaded { .. }) => {}
+            // Refused or failed: this load's lines go now.
+            _ => {
+                if let Err(e) = self.delete_lines(&id).await {
+                    tracing::warn!(file = %id, error = %e, "sales lines of a failed load left for the next load to delete");
+                }
+            }
+        }
+        // The replaced version's lines (and any left by an earlier load).
+        if let Err(e) = self.clear_unpublished(false).await {
+            tracing::warn!(error = %e, "replaced sales lines left for the next load to delete");
+        }
+        outcome
     }
 
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError> {
@@ -199,10 +202,11 @@ impl SalesRepo for SqliteStore {
     async fn day_totals(&self, days: &[StoreDay]) -> Result<Vec<DayTotals>, SalesRepoError> {
         let mut out = Vec::with_capacity(days.len());
         for d in days {
-            let row = sqlx::query(
-                "SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q, COALESCE(SUM(revenue), 0) AS r \
-                 FROM sales_lines WHERE sale_date = ? AND store_id = ?",
-            )
+            let row = sqlx::query(&format!(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q, \
+                     COALESCE(SUM(revenue), 0) AS r \
+                     FROM sales_lines WHERE sale_date = ? AND store_id = ? AND {CURRENT}"
+            ))
             .bind(date_text(d.date))
             .bind(&d.store_id)
             .fetch_one(&self.db.read)
@@ -227,7 +231,7 @@ impl SalesRepo for SqliteStore {
         };
         let mut b: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
             "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity) AS q, SUM(revenue) AS r \
-             FROM sales_lines WHERE 1 = 1"
+             FROM sales_lines WHERE {CURRENT}"
         ));
         if let Some(f) = q.from {
             b.push(" AND sale_date >= ").push_bind(date_text(f));
@@ -262,19 +266,21 @@ impl SalesRepo for SqliteStore {
         store: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ReportLine>, SalesRepoError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT sale_date, store_id, sku, MAX(product_name) AS name, COUNT(*) AS n, \
              SUM(quantity) AS q, SUM(revenue) AS r FROM sales_lines \
              WHERE sale_date >= ?1 AND sale_date <= ?2 AND (?3 IS NULL OR store_id = ?3) \
-             GROUP BY sale_date, store_id, sku ORDER BY sale_date, store_id, sku LIMIT ?4",
-        )
-        .bind(date_text(from))
-        .bind(date_text(to))
-        .bind(store)
-        .bind(i64::from(limit))
-        .fetch_all(&self.db.read)
-        .await
-        .map_err(db_error)?;
+             AND {CURRENT} \
+             GROUP BY sale_date, store_id, sku ORDER BY sale_date, store_id, sku LIMIT ?4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(date_text(from))
+            .bind(date_text(to))
+            .bind(store)
+            .bind(i64::from(limit))
+            .fetch_all(&self.db.read)
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(ReportLine {
@@ -328,6 +334,192 @@ impl SalesRepo for SqliteStore {
             .await
             .map_err(db_error)?;
         stock_of(&row)
+    }
+}
+
+impl SqliteStore {
+    async fn current_by_sha(&self, sha256: &str) -> Result<Option<SalesFile>, SalesRepoError> {
+        sqlx::query(
+            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
+             WHERE sha256 = ? AND replaced_at IS NULL LIMIT 1",
+        )
+        .bind(sha256)
+        .fetch_optional(&self.db.read)
+        .await
+        .map_err(db_error)?
+        .map(|r| file_of(&r))
+        .transpose()
+    }
+
+    /// Inserts the spooled rows, [`ROWS_PER_COMMIT`] per transaction.
+    async fn insert_rows(&self, file: &SalesFile, rows: &RowSpool) -> Result<u64, SalesRepoError> {
+        let mut batches = rows.read_batches(BATCH);
+        let mut n = 0u64;
+        let mut tx = None;
+        let mut in_tx = 0usize;
+        while let Some(batch) = batches.recv().await {
+            let batch = batch.map_err(spool_error)?;
+            if batch.iter().any(|r| r.file_id != file.id) {
+                return Err(SalesRepoError::InvalidInput(
+                    "the spool holds rows of another load".into(),
+                ));
+            }
+            if tx.is_none() {
+                tx = Some(self.db.begin().await.map_err(db_error)?);
+            }
+            let t = tx.as_mut().expect("a transaction was just begun");
+            push_rows(&batch)
+                .build()
+                .execute(&mut **t)
+                .await
+                .map_err(db_error)?;
+            n += batch.len() as u64;
+            in_tx += batch.len();
+            if in_tx >= ROWS_PER_COMMIT {
+                tx.take()
+                    .expect("in a transaction")
+                    .commit()
+                    .await
+                    .map_err(db_error)?;
+                in_tx = 0;
+            }
+        }
+        if let Some(t) = tx {
+            t.commit().await.map_err(db_error)?;
+        }
+        Ok(n)
+    }
+
+    /// Makes the loaded file current in one short transaction: what it changes (and
+    /// what the version it replaces changed) is read before, outside the write lock.
+    async fn publish(&self, file: &SalesFile, n: u64) -> Result<LoadOutcome, SalesRepoError> {
+        let id = file.id.to_string();
+        let now = micros(file.loaded_at);
+        let (new, old_seen) = {
+            let mut conn = self.db.read.acquire().await.map_err(db_error)?;
+            let new = Effect::of(&mut conn, id.clone()).await?;
+            let old = match self.current_file(&file.name).await? {
+                Some(old) => Some(Effect::of(&mut conn, old.id.to_string()).await?),
+                None => None,
+            };
+            (new, old)
+        };
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        // Another load of the same content may have finished meanwhile.
+        let dup = sqlx::query(
+            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
+             WHERE sha256 = ? AND replaced_at IS NULL LIMIT 1",
+        )
+        .bind(&file.sha256)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if let Some(row) = dup {
+            return Ok(LoadOutcome::Duplicate(file_of(&row)?));
+        }
+        let mut days = new.days;
+        let old = sqlx::query(
+            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
+             WHERE name = ? AND replaced_at IS NULL",
+        )
+        .bind(&file.name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .map(|r| file_of(&r))
+        .transpose()?;
+        if let Some(old) = &old {
+            let old_id = old.id.to_string();
+            // Another load may have replaced the version seen above: read it again.
+            let effect = match old_seen {
+                Some(e) if e.file == old_id => e,
+                _ => Effect::of(&mut tx, old_id.clone()).await?,
+            };
+            days.extend(effect.days);
+            apply_stock(&mut tx, &effect.sums, 1, now).await?;
+            sqlx::query("UPDATE sales_files SET replaced_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&old_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            sqlx::query(
+                "INSERT INTO sales_unpublished (file_id, kind, since) VALUES (?, 'replaced', ?)",
+            )
+            .bind(&old_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        sqlx::query(
+            "INSERT INTO sales_files (id, name, sha256, rows, loaded_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&file.name)
+        .bind(&file.sha256)
+        .bind(n as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        apply_stock(&mut tx, &new.sums, -1, now).await?;
+        sqlx::query("DELETE FROM sales_unpublished WHERE file_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(LoadOutcome::Loaded {
+            rows: n,
+            replaced: old,
+            days: days.into_iter().collect(),
+        })
+    }
+
+    /// Deletes a file's lines, [`DELETE_BATCH`] per transaction, then its entry in
+    /// `sales_unpublished`.
+    async fn delete_lines(&self, file_id: &str) -> Result<(), SalesRepoError> {
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM sales_lines WHERE file_id = ?1 AND line IN \
+                 (SELECT line FROM sales_lines WHERE file_id = ?1 LIMIT ?2)",
+            )
+            .bind(file_id)
+            .bind(DELETE_BATCH)
+            .execute(&self.db.write)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            if done == 0 {
+                break;
+            }
+        }
+        sqlx::query("DELETE FROM sales_unpublished WHERE file_id = ?")
+            .bind(file_id)
+            .execute(&self.db.write)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// Deletes the lines of replaced files, and of loads that died (`loading` for
+    /// longer than [`STALE_LOAD`], or any when `all_loading`).
+    async fn clear_unpublished(&self, all_loading: bool) -> Result<(), SalesRepoError> {
+        let stale = micros(Utc::now()) - STALE_LOAD.as_micros() as i64;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT file_id FROM sales_unpublished \
+             WHERE kind = 'replaced' OR ?1 OR since < ?2",
+        )
+        .bind(all_loading)
+        .bind(stale)
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(db_error)?;
+        for id in ids {
+            self.delete_lines(&id).await?;
+        }
+        Ok(())
     }
 }
 
