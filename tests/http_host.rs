@@ -294,6 +294,17 @@ fn form(uri: &str, cookie: Option<&str>, body: &str) -> Request<Body> {
     b.body(Body::from(body.to_owned())).unwrap()
 }
 
+/// The `name=value` part of a reply's session cookie.
+fn session_cookie(r: &Reply) -> String {
+    r.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 fn get_with_cookie(uri: &str, cookie: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::COOKIE, cookie)
@@ -405,13 +416,7 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
         form("/login", None, "username=bia&password=bia%27s+password"),
     )
     .await;
-    let staff_cookie = staff.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let staff_cookie = session_cookie(&staff);
     let staff_home = send(&app, get_with_cookie("/", &staff_cookie)).await;
     let staff_csrf = csrf_of(&staff_home.text);
     let r = send(
@@ -728,13 +733,7 @@ async fn servers_sharing_a_cache_share_logouts_and_failed_logins() {
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let cookie = r.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&r);
     let home = send(&b, get_with_cookie("/", &cookie)).await;
     assert_eq!(home.status, StatusCode::OK, "B accepts A's session");
     let csrf = csrf_of(&home.text);

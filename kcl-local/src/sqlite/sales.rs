@@ -47,6 +47,25 @@ fn file_of(row: &SqliteRow) -> Result<SalesFile, SalesRepoError> {
     })
 }
 
+/// The current version of a name, or the current file with a content hash
+/// (`column` is `name` or `sha256`), read through `e` (a pool or a transaction).
+async fn current_by<'e>(
+    e: impl sqlx::SqliteExecutor<'e>,
+    column: &'static str,
+    value: &str,
+) -> Result<Option<SalesFile>, SalesRepoError> {
+    sqlx::query(&format!(
+        "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
+         WHERE {column} = ? AND replaced_at IS NULL LIMIT 1"
+    ))
+    .bind(value)
+    .fetch_optional(e)
+    .await
+    .map_err(db_error)?
+    .map(|r| file_of(&r))
+    .transpose()
+}
+
 fn stock_of(row: &SqliteRow) -> Result<StockLevel, SalesRepoError> {
     Ok(StockLevel {
         sku: row.try_get("sku").map_err(db_error)?,
@@ -154,7 +173,7 @@ fn spool_error(e: std::io::Error) -> SalesRepoError {
 impl SalesRepo for SqliteStore {
     async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
         self.clear_unpublished(false).await?;
-        if let Some(dup) = self.current_by_sha(&file.sha256).await? {
+        if let Some(dup) = current_by(&self.db.read, "sha256", &file.sha256).await? {
             return Ok(LoadOutcome::Duplicate(dup));
         }
         let id = file.id.to_string();
@@ -187,16 +206,7 @@ impl SalesRepo for SqliteStore {
     }
 
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError> {
-        sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE name = ? AND replaced_at IS NULL",
-        )
-        .bind(name)
-        .fetch_optional(&self.db.read)
-        .await
-        .map_err(db_error)?
-        .map(|r| file_of(&r))
-        .transpose()
+        current_by(&self.db.read, "name", name).await
     }
 
     async fn day_totals(&self, days: &[StoreDay]) -> Result<Vec<DayTotals>, SalesRepoError> {
@@ -338,19 +348,6 @@ impl SalesRepo for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn current_by_sha(&self, sha256: &str) -> Result<Option<SalesFile>, SalesRepoError> {
-        sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE sha256 = ? AND replaced_at IS NULL LIMIT 1",
-        )
-        .bind(sha256)
-        .fetch_optional(&self.db.read)
-        .await
-        .map_err(db_error)?
-        .map(|r| file_of(&r))
-        .transpose()
-    }
-
     /// Inserts the spooled rows, [`ROWS_PER_COMMIT`] per transaction.
     async fn insert_rows(&self, file: &SalesFile, rows: &RowSpool) -> Result<u64, SalesRepoError> {
         let mut batches = rows.read_batches(BATCH);
@@ -406,28 +403,11 @@ impl SqliteStore {
         };
         let mut tx = self.db.begin().await.map_err(db_error)?;
         // Another load of the same content may have finished meanwhile.
-        let dup = sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE sha256 = ? AND replaced_at IS NULL LIMIT 1",
-        )
-        .bind(&file.sha256)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        if let Some(row) = dup {
-            return Ok(LoadOutcome::Duplicate(file_of(&row)?));
+        if let Some(dup) = current_by(&mut *tx, "sha256", &file.sha256).await? {
+            return Ok(LoadOutcome::Duplicate(dup));
         }
         let mut days = new.days;
-        let old = sqlx::query(
-            "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
-             WHERE name = ? AND replaced_at IS NULL",
-        )
-        .bind(&file.name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .map(|r| file_of(&r))
-        .transpose()?;
+        let old = current_by(&mut *tx, "name", &file.name).await?;
         if let Some(old) = &old {
             let old_id = old.id.to_string();
             // Another load may have replaced the version seen above: read it again.
