@@ -10,6 +10,7 @@
 //! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log, and the daily sales totals, in DynamoDB |
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
 //! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
+//! | `KCL_THUMB_STALE_SECS` | `21600` (6 h) | a cover still unprocessed this long after its last status change lost its task: reading its status records `ERROR` |
 //! | `KCL_OCR_LANG` | `eng` | Tesseract's language(s), such as `por` or `eng+por` (feature `tesseract`; run with `OMP_THREAD_LIMIT=1`) |
 //! | `KCL_OCR_PSM` | `6` | Tesseract's page segmentation: `6` one block of text (photos of a page of one column, receipts), `3` automatic layout (several columns), `7` one line, `11` sparse text |
 //! | `KCL_JOB_MAX_IMAGES` | `50` | most images in one OCR job (1 to 1000) |
@@ -341,6 +342,9 @@ impl Config {
         if let Some(px) = number("KCL_THUMB_SIZE", 16..=2048)? {
             settings.covers.thumb_size = px as u32;
         }
+        if let Some(secs) = number("KCL_THUMB_STALE_SECS", 600..=30 * 24 * 3600)? {
+            settings.covers.stale_after = std::time::Duration::from_secs(secs);
+        }
         if let Some(n) = number("KCL_JOB_MAX_IMAGES", 1..=1000)? {
             settings.jobs.max_images = n as usize;
         }
@@ -530,6 +534,7 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_STATUS",
         "KCL_AUTO_PROVISION",
         "KCL_THUMB_SIZE",
+        "KCL_THUMB_STALE_SECS",
         "KCL_WORKER",
         "KCL_WORKER_CONCURRENCY",
         "KCL_OCR_LANG",
@@ -696,6 +701,7 @@ mod tests {
             ("KCL_AUTO_PROVISION", "yes"),
             ("KCL_THUMB_SIZE", "8"),
             ("KCL_THUMB_SIZE", "big"),
+            ("KCL_THUMB_STALE_SECS", "5"),
             ("KCL_WORKER", "maybe"),
             ("KCL_WORKER_CONCURRENCY", "0"),
             ("KCL_OCR_LANG", "../eng"),

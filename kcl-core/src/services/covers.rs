@@ -24,6 +24,11 @@ pub struct CoverSettings {
     pub limits: ImageLimits,
     /// The thumbnail's longest side, in pixels (`KCL_THUMB_SIZE`, default 256).
     pub thumb_size: u32,
+    /// A cover still `PENDING` or `PROCESSING` this long after its status last changed
+    /// has lost its task (a worker that died on the queue's last delivery, a queue
+    /// that was emptied): reading its status then records `ERROR`, so pages stop
+    /// waiting for a thumbnail that will not come (`KCL_THUMB_STALE_SECS`, default 6 h).
+    pub stale_after: Duration,
 }
 
 impl Default for CoverSettings {
@@ -31,6 +36,7 @@ impl Default for CoverSettings {
         Self {
             limits: ImageLimits::default(),
             thumb_size: 256,
+            stale_after: Duration::from_secs(6 * 3600),
         }
     }
 }
@@ -306,16 +312,46 @@ impl CoverService {
         }
     }
 
-    /// The processing status of an object key.
+    /// The processing status of an object key. One still unfinished after
+    /// [`CoverSettings::stale_after`] is recorded as `ERROR` first (its task was lost).
     pub async fn status(&self, key: &str) -> Result<ProcessingStatus, ServiceError> {
-        self.status
-            .get(key)
-            .await
-            .map_err(status_error)?
-            .ok_or_else(|| ServiceError::NotFound {
+        let found = |st: Option<ProcessingStatus>| {
+            st.ok_or_else(|| ServiceError::NotFound {
                 entity: "status",
                 id: key.to_owned(),
             })
+        };
+        let current = found(self.status.get(key).await.map_err(status_error)?)?;
+        let now = self.clock.now();
+        let stale = chrono::Duration::from_std(self.settings.stale_after)
+            .is_ok_and(|limit| now - current.updated_at > limit);
+        if current.status.is_final() || !stale {
+            return Ok(current);
+        }
+        let hours = self.settings.stale_after.as_secs_f64() / 3600.0;
+        let expired = self.now_status(
+            key,
+            ProcessingState::Error,
+            format!(
+                "no thumbnail {hours:.1} h after the upload: its task was lost; upload the cover again"
+            ),
+        );
+        // Only over the state just read: a worker that moved on meanwhile wins.
+        match self
+            .status
+            .put(&expired, StatusCondition::In(&[current.status]))
+            .await
+        {
+            Ok(true) => {
+                tracing::warn!(key, was = %current.status, "cover status expired: task lost");
+                Ok(expired)
+            }
+            Ok(false) => found(self.status.get(key).await.map_err(status_error)?),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "could not record an expired cover status");
+                Ok(current)
+            }
+        }
     }
 
     /// A book's cover image (`thumbnail` false) or thumbnail: a URL to redirect to

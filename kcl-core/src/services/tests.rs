@@ -264,3 +264,52 @@ async fn a_read_that_raced_a_write_never_caches_the_old_book() {
         "but never caches it past the write"
     );
 }
+
+#[tokio::test]
+async fn a_cover_status_left_unfinished_for_hours_expires_when_read() {
+    use crate::ports::{ProcessingState, ProcessingStatus, StatusCondition};
+    let mem = MemoryBackend::new();
+    let clock = Arc::new(ManualClock::new("2026-11-29T10:00:00Z".parse().unwrap()));
+    let mut ports = mem.ports();
+    ports.clock = clock.clone();
+    let store = ports.status.clone();
+    let s = Services::new(ports);
+    let put = |key: &str, state| {
+        let (store, st) = (
+            store.clone(),
+            ProcessingStatus::new(key, state, "", clock.now()),
+        );
+        async move {
+            store.put(&st, StatusCondition::Always).await.unwrap();
+        }
+    };
+    put("uploads/1/a.jpg", ProcessingState::Pending).await;
+    put("uploads/2/b.jpg", ProcessingState::Processing).await;
+    put("uploads/3/c.jpg", ProcessingState::Done).await;
+
+    // An hour later: still waiting, untouched.
+    clock.advance(Duration::hours(1));
+    let st = s.covers.status("uploads/1/a.jpg").await.unwrap();
+    assert_eq!(st.status, ProcessingState::Pending);
+
+    // Past the 6 hours: the unfinished ones are recorded as lost, once.
+    clock.advance(Duration::hours(6));
+    for key in ["uploads/1/a.jpg", "uploads/2/b.jpg"] {
+        let st = s.covers.status(key).await.unwrap();
+        assert_eq!(st.status, ProcessingState::Error, "{key}");
+        assert!(st.message.contains("task was lost"), "{}", st.message);
+        assert_eq!(st.updated_at, clock.now());
+        let stored = store.get(key).await.unwrap().unwrap();
+        assert_eq!(stored, st, "recorded, not only reported");
+    }
+    let done = s.covers.status("uploads/3/c.jpg").await.unwrap();
+    assert_eq!(done.status, ProcessingState::Done, "final states stay");
+    assert_eq!(
+        s.covers
+            .status("uploads/4/none.jpg")
+            .await
+            .unwrap_err()
+            .code(),
+        "not-found"
+    );
+}
