@@ -130,7 +130,7 @@ def main():
         return statistics.median(statistics.median(times[i]) for i in subset)
 
     def cli_name(config):
-        return f"`tesseract IMG stdout {config}`".replace(" `", "`").replace(" `", "`")
+        return "`" + f"tesseract IMG stdout {config}".strip() + "`"
 
     print(f"KCL: `ocr {args.kcl_args}`; {args.runs} runs; per image the median of the runs, "
           "then the median over the images\n")
