@@ -200,15 +200,33 @@ pub async fn run(
     counters.snapshot()
 }
 
-/// The `request_id` a task was stamped with by the request that queued it.
+/// The `request_id` a task was stamped with by the request that queued it; for an S3
+/// notification, `s3:` and the request id S3 gave the upload that caused it (the one
+/// in S3's access logs and CloudTrail).
 fn request_id_of(body: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Stamp {
         request_id: Option<String>,
+        #[serde(rename = "Records", default)]
+        records: Vec<S3Record>,
     }
-    serde_json::from_str::<Stamp>(body)
-        .ok()
-        .and_then(|s| s.request_id)
+    #[derive(serde::Deserialize)]
+    struct S3Record {
+        #[serde(rename = "responseElements", default)]
+        response: Option<std::collections::HashMap<String, String>>,
+    }
+    let stamp = serde_json::from_str::<Stamp>(body).ok()?;
+    stamp.request_id.or_else(|| {
+        let id = stamp
+            .records
+            .first()?
+            .response
+            .as_ref()?
+            .get("x-amz-request-id")?;
+        // Printable and short: it goes into log lines.
+        (!id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
+            .then(|| format!("s3:{id}"))
+    })
 }
 
 async fn run_one(
@@ -301,5 +319,27 @@ async fn ack(queue: &dyn TaskQueue, d: &Delivery) {
     if let Err(e) = queue.ack(&d.receipt).await {
         // It will come back and, the handler being idempotent, be acked then.
         tracing::warn!(message_id = %d.message_id, error = %e, "worker: ack failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_id_of;
+
+    #[test]
+    fn request_ids_of_tasks_and_s3_notifications() {
+        assert_eq!(
+            request_id_of(r#"{"bucket":"b","key":"k","request_id":"abc"}"#).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(request_id_of(r#"{"bucket":"b","key":"k"}"#), None);
+        let s3 = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put",
+            "responseElements":{"x-amz-request-id":"C3D13FE58DE4C810","x-amz-id-2":"x"},
+            "s3":{"bucket":{"name":"b"},"object":{"key":"uploads/1/a.jpg"}}}]}"#;
+        assert_eq!(request_id_of(s3).as_deref(), Some("s3:C3D13FE58DE4C810"));
+        let odd = r#"{"Records":[{"responseElements":{"x-amz-request-id":"a b\n"}}]}"#;
+        assert_eq!(request_id_of(odd), None, "not printable: left out");
+        assert_eq!(request_id_of(r#"{"Event":"s3:TestEvent"}"#), None);
+        assert_eq!(request_id_of("not json"), None);
     }
 }
