@@ -64,43 +64,37 @@ pub fn ensure_omp_thread_limit() {
     }
 }
 
+/// Installs `$builder` (a `tracing_subscriber::fmt()` builder) with the `KCL_LOG` filter
+/// (default `info`), as JSON lines when `KCL_LOG_FORMAT=json`. A macro: the builders of
+/// [`init_tracing`] and [`init_lambda_tracing`] are of different types.
+macro_rules! init_subscriber {
+    ($builder:expr) => {{
+        let filter = tracing_subscriber::EnvFilter::try_from_env("KCL_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let builder = $builder.with_env_filter(filter);
+        if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+            builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .init();
+        } else {
+            builder.init();
+        }
+    }};
+}
+
 /// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do:
 /// text, or one JSON object per line with `KCL_LOG_FORMAT=json` (each line carries
 /// its spans' fields, such as a request's `request_id`).
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
-    if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init();
-    } else {
-        builder.init();
-    }
+    init_subscriber!(tracing_subscriber::fmt().with_writer(std::io::stderr));
 }
 
 /// Logs for a Lambda function: like [`init_tracing`] (`KCL_LOG`, `KCL_LOG_FORMAT`) but
 /// without timestamps, which CloudWatch adds itself.
 pub fn init_lambda_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("KCL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .without_time();
-    if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init();
-    } else {
-        builder.init();
-    }
+    init_subscriber!(tracing_subscriber::fmt().without_time());
 }
 
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the

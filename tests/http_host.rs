@@ -18,6 +18,9 @@ use kcl_core::memory::MemoryBackend;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+#[path = "support/memory.rs"]
+mod support;
+
 const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
 
 struct Reply {
@@ -677,17 +680,7 @@ async fn book_reads_carry_an_etag_that_changes_with_the_book() {
 
 #[tokio::test]
 async fn the_request_id_travels_with_the_task_it_queues() {
-    let vars = HashMap::from(
-        [
-            ("KCL_DATABASE_URL", "memory://"),
-            ("KCL_BLOBS", "memory://"),
-            ("KCL_QUEUE", "memory://"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
-        .await
-        .unwrap();
+    let kcl = support::memory_kcl().await;
     let app = router_with(kcl.services.clone(), HttpOptions::default());
     let created = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
     let id = created.json["id"].as_str().unwrap().to_owned();

@@ -3,7 +3,6 @@
 //! `examples/lambda_http.rs` runs them, and the serialized responses are checked.
 #![cfg(all(feature = "lambda", feature = "http", feature = "media"))]
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,20 +12,13 @@ use kcl::lambda::lambda_http::request::LambdaRequest;
 use kcl::lambda::lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
 
+#[path = "support/memory.rs"]
+mod support;
+
 const SECRET: &[u8] = b"lambda http test secret, 32+ bytes long";
 
 async fn app() -> (kcl::Kcl, axum::Router) {
-    let vars = HashMap::from(
-        [
-            ("KCL_DATABASE_URL", "memory://"),
-            ("KCL_BLOBS", "memory://"),
-            ("KCL_QUEUE", "memory://"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
-        .await
-        .unwrap();
+    let kcl = support::memory_kcl().await;
     let options = HttpOptions::default().auth(AuthSettings::new(SECRET.to_vec()).unwrap());
     let router = router_with(kcl.services.clone(), options);
     (kcl, router)

@@ -122,9 +122,6 @@ impl BlobStore for FsBlobStore {
         data: Bytes,
         content_type: &str,
     ) -> Result<BlobMeta, BlobStoreError> {
-        if !BlobMeta::is_valid_content_type(content_type) {
-            return Err(BlobStoreError::InvalidInput("bad content type".into()));
-        }
         let key = key.clone();
         let content_type = content_type.to_owned();
         self.blocking(move |l| l.put(&key, &data, content_type))
@@ -144,9 +141,6 @@ impl BlobStore for FsBlobStore {
         path: &Path,
         content_type: &str,
     ) -> Result<BlobMeta, BlobStoreError> {
-        if !BlobMeta::is_valid_content_type(content_type) {
-            return Err(BlobStoreError::InvalidInput("bad content type".into()));
-        }
         let key = key.clone();
         let content_type = content_type.to_owned();
         let path = path.to_owned();
@@ -211,6 +205,9 @@ impl Layout {
         source: Source<'_>,
         content_type: String,
     ) -> Result<BlobMeta, BlobStoreError> {
+        if !BlobMeta::is_valid_content_type(&content_type) {
+            return Err(BlobStoreError::InvalidInput("bad content type".into()));
+        }
         let object = resolve(&self.objects, key)?;
         let meta = resolve(&self.meta, key)?;
         fs::create_dir_all(&self.tmp).map_err(io_error)?;
