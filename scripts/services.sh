@@ -14,11 +14,22 @@
 # AWS emulator: installs moto (PyPI `moto[server]`) into a virtualenv under
 # $KCL_SERVICES_DIR and starts it on 127.0.0.1:${KCL_MOTO_PORT:-5599} with a pid file;
 # it keeps state in memory only, so every run starts empty.
+# TLS (always private, beside the plain ones): a test CA and a server certificate for
+# 127.0.0.1/localhost made with openssl under $KCL_SERVICES_DIR/tls (plus a second,
+# unrelated CA for the "wrong CA" tests); a PostgreSQL cluster on port 54331 with
+# `ssl = on` that accepts TCP clients over TLS only (`hostssl`), and a Redis with
+# `tls-port` 63800 and no plain port. Sets KCL_TEST_POSTGRES_TLS_URL (no sslmode:
+# tests add it), KCL_TEST_REDIS_TLS_URL (rediss://), KCL_TEST_TLS_CA and
+# KCL_TEST_TLS_WRONG_CA (PEM files).
 # KCL_SERVICES_PRIVATE=1 always starts private servers.
 set -euo pipefail
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
 mkdir -p "$dir"
 pg_port=54329
+# PostgreSQL refuses to run as root: as root, its clusters live where the `postgres`
+# user can reach them (a home folder such as /root is closed to it).
+if [ "$(id -u)" = 0 ]; then pg_dir="${KCL_PG_DIR:-/var/tmp/kcl-services-pg}"; else pg_dir="$dir"; fi
+mkdir -p "$pg_dir"
 
 as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
 
@@ -37,9 +48,9 @@ start_postgres() {
     local bin
     bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
     if [ -z "$bin" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
-    local data="$dir/pg"
+    local data="$pg_dir/pg"
     mkdir -p "$data" && chmod 700 "$data"
-    [ "$(id -u)" = 0 ] && chown postgres "$dir" "$data"
+    [ "$(id -u)" = 0 ] && chown postgres "$pg_dir" "$data"
     [ -f "$data/PG_VERSION" ] || as_postgres "$bin/initdb -D '$data' -A trust -U postgres" >&2
     as_postgres "$bin/pg_ctl -D '$data' -w -l '$data/log' -o \"-h 127.0.0.1 -p $pg_port -k '$data' -c fsync=off\" start" >&2
     touch "$dir/pg.started-by-us"
@@ -60,7 +71,7 @@ stop_postgres() {
   if [ -f "$dir/pg.started-by-us" ]; then
     local bin
     bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-    as_postgres "$bin/pg_ctl -D '$dir/pg' -w stop" >&2 || true
+    as_postgres "$bin/pg_ctl -D '$pg_dir/pg' -w stop" >&2 || true
     rm -f "$dir/pg.started-by-us"
   fi
 }
@@ -87,6 +98,93 @@ stop_redis() {
     redis-cli -h 127.0.0.1 -p 63799 shutdown nosave >/dev/null 2>&1 || true
     rm -f "$dir/redis.started-by-us"
   fi
+}
+
+tls_dir="$dir/tls"
+pg_tls_port=54331
+redis_tls_port=63800
+
+make_tls_files() {
+  command -v openssl >/dev/null || apt_install openssl
+  mkdir -p "$tls_dir"
+  [ -f "$tls_dir/server.crt" ] && [ -f "$tls_dir/wrong-ca.crt" ] && return
+  (
+    cd "$tls_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=KCL test CA" \
+      -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Unrelated CA" \
+      -keyout wrong-ca.key -out wrong-ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out server.crt 2>/dev/null
+    chmod 644 ca.crt wrong-ca.crt server.crt
+    chmod 600 server.key ca.key wrong-ca.key
+  )
+}
+
+start_postgres_tls() {
+  local bin data="$pg_dir/pg-tls"
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$bin" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
+  if ! pg_isready -q -h 127.0.0.1 -p "$pg_tls_port" 2>/dev/null; then
+    mkdir -p "$data" && chmod 700 "$data"
+    [ "$(id -u)" = 0 ] && chown postgres "$pg_dir" "$data"
+    [ -f "$data/PG_VERSION" ] || as_postgres "$bin/initdb -D '$data' -A trust -U postgres" >&2
+    cp "$tls_dir/server.crt" "$tls_dir/server.key" "$data/"
+    [ "$(id -u)" = 0 ] && chown postgres "$data/server.crt" "$data/server.key"
+    chmod 600 "$data/server.key"
+    # TCP clients over TLS only; the local socket for administration.
+    printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n' > "$data/pg_hba.conf"
+    [ "$(id -u)" = 0 ] && chown postgres "$data/pg_hba.conf"
+    as_postgres "$bin/pg_ctl -D '$data' -w -l '$data/log' -o \"-h 127.0.0.1 -p $pg_tls_port -k '$data' -c fsync=off -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key\" start" >&2
+    touch "$dir/pg-tls.started-by-us"
+  fi
+  echo "export KCL_TEST_POSTGRES_TLS_URL='postgres://postgres@127.0.0.1:$pg_tls_port/postgres'"
+}
+
+stop_postgres_tls() {
+  if [ -f "$dir/pg-tls.started-by-us" ]; then
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    as_postgres "$bin/pg_ctl -D '$pg_dir/pg-tls' -w stop" >&2 || true
+    rm -f "$dir/pg-tls.started-by-us"
+  fi
+}
+
+start_redis_tls() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! redis-cli --tls --cacert "$tls_dir/ca.crt" -h 127.0.0.1 -p "$redis_tls_port" ping >/dev/null 2>&1; then
+    redis-server --daemonize yes --bind 127.0.0.1 --port 0 --tls-port "$redis_tls_port" \
+      --tls-cert-file "$tls_dir/server.crt" --tls-key-file "$tls_dir/server.key" \
+      --tls-ca-cert-file "$tls_dir/ca.crt" --tls-auth-clients no \
+      --save "" --appendonly no --dir "$dir" --pidfile "$dir/redis-tls.pid" \
+      --logfile "$dir/redis-tls.log" >&2
+    for _ in $(seq 1 50); do
+      [ "$(redis-cli --tls --cacert "$tls_dir/ca.crt" -h 127.0.0.1 -p "$redis_tls_port" ping 2>/dev/null)" = PONG ] && break
+      sleep 0.1
+    done
+    [ "$(redis-cli --tls --cacert "$tls_dir/ca.crt" -h 127.0.0.1 -p "$redis_tls_port" ping 2>/dev/null)" = PONG ] \
+      || { echo "Redis with TLS did not start; see $dir/redis-tls.log" >&2; exit 1; }
+    touch "$dir/redis-tls.started-by-us"
+  fi
+  echo "export KCL_TEST_REDIS_TLS_URL='rediss://127.0.0.1:$redis_tls_port'"
+}
+
+stop_redis_tls() {
+  if [ -f "$dir/redis-tls.started-by-us" ]; then
+    [ -f "$dir/redis-tls.pid" ] && kill "$(cat "$dir/redis-tls.pid")" 2>/dev/null || true
+    rm -f "$dir/redis-tls.started-by-us"
+  fi
+}
+
+start_tls() {
+  make_tls_files
+  start_postgres_tls
+  start_redis_tls
+  echo "export KCL_TEST_TLS_CA='$tls_dir/ca.crt'"
+  echo "export KCL_TEST_TLS_WRONG_CA='$tls_dir/wrong-ca.crt'"
 }
 
 moto_port="${KCL_MOTO_PORT:-5599}"
@@ -121,7 +219,7 @@ stop_moto() {
 }
 
 case "${1:-}" in
-  start) start_postgres; start_redis; start_moto ;;
-  stop) stop_postgres; stop_redis; stop_moto ;;
+  start) start_postgres; start_redis; start_tls; start_moto ;;
+  stop) stop_postgres; stop_redis; stop_postgres_tls; stop_redis_tls; stop_moto ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

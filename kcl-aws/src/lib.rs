@@ -10,6 +10,7 @@
 //! | `postgres` | [`HealthProbe`](kcl_core::ports::HealthProbe) | `PgProbe` | `SELECT 1` |
 //! | `postgres` | [`StatusStore`](kcl_core::ports::StatusStore) | `PgStore` | table `processing_status` |
 //! | `postgres` | [`JobRepo`](kcl_core::ports::JobRepo) | `PgStore` | tables `ocr_jobs`, `ocr_items` |
+//! | `postgres` | [`TaskQueue`](kcl_core::ports::TaskQueue) | `PgQueue` | table `task_queue` (named queues, dead letters marked), `LISTEN`/`NOTIFY` |
 //! | `redis` | [`Cache`](kcl_core::ports::Cache), [`HealthProbe`](kcl_core::ports::HealthProbe) | `RedisCache` | keys with `PX` expiry |
 //! | `s3` | [`BlobStore`](kcl_core::ports::BlobStore), [`HealthProbe`](kcl_core::ports::HealthProbe) | `S3BlobStore` | one bucket, optional key prefix; presigned GET, streaming |
 //! | `sqs` | [`TaskQueue`](kcl_core::ports::TaskQueue), [`HealthProbe`](kcl_core::ports::HealthProbe) | `SqsQueue` | a standard queue with a redrive policy to `{name}-dlq` |
@@ -19,6 +20,13 @@
 //! the standard AWS chain (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL`);
 //! `emulator_config` points at an emulator such as moto. Each has a `provision` method
 //! creating what is missing (development and tests) and a `check` used at start.
+//!
+//! PostgreSQL and Redis connections may use TLS (rustls on aws-lc-rs, the provider
+//! the AWS SDK already builds): `sslmode=verify-full&sslrootcert=CA.pem` in the
+//! PostgreSQL URL (Amazon RDS), `rediss://` with `RedisCache::connect_with_ca` for
+//! a private CA (ElastiCache with in-transit encryption uses public roots).
+//! `install_crypto_provider` sets the process's rustls provider; both connect
+//! functions call it.
 //!
 //! Every feature is opt-in: enable the ones you deploy on.
 //!
@@ -48,6 +56,8 @@ mod s3;
 mod sdk;
 #[cfg(feature = "sqs")]
 mod sqs;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(feature = "sdk")]
 pub use aws_config::SdkConfig;
@@ -55,7 +65,7 @@ pub use aws_config::SdkConfig;
 pub use dynamodb::{DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable};
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
-pub use postgres::{PgProbe, PgStore};
+pub use postgres::{PgProbe, PgQueue, PgStore};
 #[cfg(feature = "redis")]
 pub use redis_cache::RedisCache;
 #[cfg(feature = "s3")]
@@ -64,3 +74,5 @@ pub use s3::{S3BlobStore, S3Location};
 pub use sdk::{config_from_env, emulator_config};
 #[cfg(feature = "sqs")]
 pub use sqs::SqsQueue;
+#[cfg(feature = "tls")]
+pub use tls::install_crypto_provider;

@@ -32,11 +32,52 @@ impl std::fmt::Debug for RedisCache {
 }
 
 impl RedisCache {
-    /// Connects to `url` (`redis://[:password@]host:port[/db]`).
+    /// Connects to `url`: `redis://[:password@]host:port[/db]`, or `rediss://` for
+    /// TLS verified against the system's public roots (ElastiCache with in-transit
+    /// encryption). The first connection is made here, so a wrong address, password
+    /// or certificate fails now, with the reason (never the password).
     pub async fn connect(url: &str) -> Result<Self, AwsError> {
         let client = redis::Client::open(url)
             .map_err(|e| AwsError::Config(format!("bad Redis URL: {}", e.kind_text())))?;
-        let conn = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
+        Self::start(client, url).await
+    }
+
+    /// Like [`connect`](Self::connect), with TLS (`rediss://` only) verified
+    /// against the CA certificates in the PEM file `ca_file` instead of the public
+    /// roots: a private CA, or a self-managed Redis.
+    pub async fn connect_with_ca(url: &str, ca_file: &std::path::Path) -> Result<Self, AwsError> {
+        if !url.starts_with("rediss://") {
+            return Err(AwsError::Config(
+                "a CA file needs a TLS URL (rediss://host:port)".into(),
+            ));
+        }
+        let root_cert = Some(crate::tls::read_ca_file(ca_file)?);
+        let client = redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert,
+            },
+        )
+        .map_err(|e| AwsError::Config(format!("bad Redis URL or CA: {}", e.kind_text())))?;
+        Self::start(client, url).await
+    }
+
+    async fn start(client: redis::Client, url: &str) -> Result<Self, AwsError> {
+        crate::tls::install_crypto_provider();
+        let limit = Duration::from_secs(5);
+        // One plain connection first: the connection manager retries a failed
+        // handshake by itself, which would hide why it failed.
+        let mut probe = tokio::time::timeout(limit, client.get_multiplexed_async_connection())
+            .await
+            .map_err(|_| AwsError::Config("Redis did not answer within 5 s".into()))?
+            .map_err(|e| AwsError::Config(redacted(&e, url)))?;
+        tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut probe))
+            .await
+            .map_err(|_| AwsError::Config("Redis did not answer PING within 5 s".into()))?
+            .map_err(|e| AwsError::Config(redacted(&e, url)))?;
+        drop(probe);
+        let conn = tokio::time::timeout(limit, client.get_connection_manager())
             .await
             .map_err(|_| AwsError::Config("Redis did not answer within 5 s".into()))?
             .map_err(AwsError::RedisConnect)?;
@@ -69,6 +110,19 @@ impl KindText for redis::RedisError {
     fn kind_text(&self) -> String {
         format!("{:?}", self.kind())
     }
+}
+
+/// Why a connection failed, without the URL's password even if a message repeats it.
+fn redacted(e: &redis::RedisError, url: &str) -> String {
+    let mut text = format!("cannot connect to Redis: {e}");
+    if let Some(password) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned))
+        .filter(|p| !p.is_empty())
+    {
+        text = text.replace(&password, "***");
+    }
+    text
 }
 
 fn check_key(key: &str) -> Result<(), CacheError> {

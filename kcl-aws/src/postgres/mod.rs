@@ -6,6 +6,7 @@ mod codec;
 mod fault;
 mod health;
 mod jobs;
+mod queue;
 mod rentals;
 mod sales;
 mod search;
@@ -21,6 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::AwsError;
 
 pub use health::PgProbe;
+pub use queue::PgQueue;
 
 /// How long a caller waits for a free connection before getting `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,11 +56,38 @@ impl PgStore {
     /// with the usual query parameters such as `sslmode`), with a pool of up to
     /// [`MAX_CONNECTIONS`](Self::MAX_CONNECTIONS) connections, and brings its schema
     /// up to date (concurrent starts are safe: migrations take an advisory lock).
+    ///
+    /// TLS follows libpq's parameters: `sslmode=require` encrypts,
+    /// `sslmode=verify-full&sslrootcert=/path/ca.pem` also checks the server's
+    /// certificate and name against that CA (Amazon RDS: its regional bundle).
+    /// The `sslrootcert` file is read here, so a wrong path or file fails at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let e = kcl_aws::PgStore::connect(
+    ///     "postgres://kcl:secret@db.internal/kcl?sslmode=verify-full&sslrootcert=/nope.pem",
+    /// )
+    /// .await
+    /// .unwrap_err();
+    /// assert!(e.to_string().contains("/nope.pem"));
+    /// assert!(!e.to_string().contains("secret"));
+    /// # }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, AwsError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(AwsError::Config(
                 "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
             ));
+        }
+        crate::tls::install_crypto_provider();
+        if let Some(ca) = url::Url::parse(url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "sslrootcert")
+                .map(|(_, v)| v.into_owned())
+        }) {
+            // sqlx reads it only at the first handshake, with a vaguer message.
+            crate::tls::read_ca_file(std::path::Path::new(&ca))
+                .map_err(|e| AwsError::Config(format!("sslrootcert: {e}")))?;
         }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| AwsError::Config(format!("bad PostgreSQL URL: {}", redact(&e))))?;

@@ -1,0 +1,143 @@
+//! The production runtime as a user starts it: TLS to PostgreSQL and Redis with the
+//! configuration's variables (and secrets from `_FILE`s), against the TLS-only
+//! servers `scripts/services.sh` starts with a CA of its own. Every failure stops the
+//! start with a message that names the variable and never the password. Skipped when
+//! the servers are not set, unless `KCL_TEST_REQUIRE_ALL=1`.
+
+#![cfg(feature = "aws")]
+
+use std::collections::HashMap;
+
+use kcl::{Config, Kcl};
+
+struct Tls {
+    pg: String,
+    redis: String,
+    ca: String,
+    wrong_ca: String,
+}
+
+fn tls() -> Option<Tls> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    match (
+        var("KCL_TEST_POSTGRES_TLS_URL"),
+        var("KCL_TEST_REDIS_TLS_URL"),
+        var("KCL_TEST_TLS_CA"),
+        var("KCL_TEST_TLS_WRONG_CA"),
+    ) {
+        (Some(pg), Some(redis), Some(ca), Some(wrong_ca)) => Some(Tls {
+            pg: pg.replacen("postgres@", "postgres:hunter2-secret@", 1),
+            redis,
+            ca,
+            wrong_ca,
+        }),
+        _ => {
+            assert!(
+                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+                "the TLS servers of scripts/services.sh are not set and KCL_TEST_REQUIRE_ALL=1"
+            );
+            println!("skipped: the TLS servers of scripts/services.sh are not set");
+            None
+        }
+    }
+}
+
+fn config(pairs: &[(&str, String)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("KCL_BLOBS".to_owned(), "memory://".to_owned()),
+        ("KCL_AUTH_JWT_SECRET".to_owned(), "x".repeat(32)),
+    ]);
+    for (k, v) in pairs {
+        vars.insert((*k).to_owned(), v.clone());
+    }
+    Config::from_vars(&vars).expect("a valid configuration")
+}
+
+async fn start_error(config: &Config) -> String {
+    match Kcl::open(config).await {
+        Ok(kcl) => {
+            kcl.close().await;
+            panic!("started, but should not have")
+        }
+        Err(e) => {
+            let text = e.to_string();
+            assert!(!text.contains("hunter2"), "the password leaked: {text}");
+            text
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_aws_profile_starts_over_verified_tls_with_secrets_from_files() {
+    let Some(t) = tls() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db_file = dir.path().join("database-url");
+    std::fs::write(
+        &db_file,
+        format!("{}?sslmode=verify-full&sslrootcert={}\n", t.pg, t.ca),
+    )
+    .unwrap();
+    let config = config(&[
+        ("KCL_DATABASE_URL_FILE", db_file.display().to_string()),
+        ("KCL_CACHE_URL", t.redis.clone()),
+        ("KCL_CACHE_CA_FILE", t.ca.clone()),
+    ]);
+    assert!(!format!("{}", config.database.describe()).contains("hunter2"));
+    let kcl = Kcl::open(&config).await.expect("starts over TLS");
+    let (ready, reports) = kcl.services.health.check().await;
+    let names: Vec<_> = reports
+        .iter()
+        .map(|r| (r.name.as_str(), r.status))
+        .collect();
+    assert!(ready, "{reports:?}");
+    assert!(
+        names.contains(&("cache", "ok")),
+        "the TLS cache answers: {names:?}"
+    );
+    assert!(
+        reports.iter().all(|r| r.status == "ok"),
+        "every probe passes over TLS: {reports:?}"
+    );
+    kcl.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_variable() {
+    let Some(t) = tls() else { return };
+    let pg = |query: String| config(&[("KCL_DATABASE_URL", format!("{}?{query}", t.pg))]);
+
+    let e = start_error(&pg(format!(
+        "sslmode=verify-full&sslrootcert={}",
+        t.wrong_ca
+    )))
+    .await;
+    assert!(e.starts_with("KCL_DATABASE_URL"), "{e}");
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+
+    let e = start_error(&pg("sslmode=disable".into())).await;
+    assert!(e.starts_with("KCL_DATABASE_URL"), "{e}");
+
+    let e = start_error(&pg(
+        "sslmode=verify-full&sslrootcert=/nonexistent/rds.pem".into()
+    ))
+    .await;
+    assert!(e.starts_with("KCL_DATABASE_URL"), "{e}");
+    assert!(e.contains("/nonexistent/rds.pem"), "{e}");
+
+    let redis = |ca: &str| {
+        config(&[
+            ("KCL_DATABASE_URL", "memory://".into()),
+            (
+                "KCL_CACHE_URL",
+                t.redis
+                    .replacen("rediss://", "rediss://:hunter2-secret@", 1),
+            ),
+            ("KCL_CACHE_CA_FILE", ca.to_owned()),
+        ])
+    };
+    let e = start_error(&redis(&t.wrong_ca)).await;
+    assert!(e.starts_with("KCL_CACHE_URL with KCL_CACHE_CA_FILE"), "{e}");
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    let e = start_error(&redis("/nonexistent/ca.pem")).await;
+    assert!(e.contains("KCL_CACHE_CA_FILE=/nonexistent/ca.pem"), "{e}");
+}
