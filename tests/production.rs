@@ -141,3 +141,39 @@ async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_var
     let e = start_error(&redis("/nonexistent/ca.pem")).await;
     assert!(e.contains("KCL_CACHE_CA_FILE=/nonexistent/ca.pem"), "{e}");
 }
+
+#[path = "support/pg.rs"]
+mod pg;
+
+#[tokio::test]
+async fn on_postgresql_queued_tasks_survive_a_restart_without_naming_a_queue() {
+    let Some((db, url)) = pg::PgDb::create().await else {
+        return;
+    };
+    let config = config(&[("KCL_DATABASE_URL", url)]);
+    assert_eq!(config.queue, kcl::config::QueueKind::Postgres);
+    let kcl = Kcl::open(&config).await.unwrap();
+    kcl.tasks.send(r#"{"bucket":"b","key":"uploads/a.jpg"}"#).await.unwrap();
+    kcl.ocr_tasks.send(r#"{"job_id":"j"}"#).await.unwrap();
+    kcl.close().await;
+
+    // A new process: the tasks are still there.
+    let kcl = Kcl::open(&config).await.unwrap();
+    let got = kcl
+        .tasks
+        .receive(10, std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].body.contains("uploads/a.jpg"));
+    if cfg!(feature = "tesseract") {
+        let ocr = kcl
+            .ocr_tasks
+            .receive(10, std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(ocr.len(), 1, "OCR tasks have their own durable queue");
+    }
+    kcl.close().await;
+    db.drop_db().await;
+}
