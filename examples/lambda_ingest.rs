@@ -10,18 +10,18 @@
 //! (default `/tmp`), which needs about twice a file's size: raise the function's
 //! ephemeral storage (512 MB by default) and timeout for large files.
 //!
+//! The same program as the deployable `kcl-lambda-ingest` binary
+//! (`scripts/package-lambdas.sh` packages it); locally, with `pip install cargo-lambda`:
+//!
 //! ```sh
-//! cargo build --release --example lambda_ingest --features aws,lambda
-//! # locally, with `pip install cargo-lambda`: cargo lambda watch / cargo lambda invoke
+//! cargo lambda watch --example lambda_ingest --features aws,lambda
+//! cargo lambda invoke --data-file tests/fixtures/lambda/s3_sales_created.json lambda_ingest
 //! ```
-
-use kcl::{Config, Kcl};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     kcl::init_lambda_tracing();
-    let config = Config::from_env()?;
-    let kcl = Kcl::open(&config).await?;
-    kcl::lambda::run_s3_ingest_handler(kcl.services.sales.clone(), kcl.blobs.clone()).await?;
-    Ok(())
+    // Config::from_env, Kcl::open, then kcl::lambda::run_s3_ingest_handler with the
+    // sales service and the blob store its events name.
+    kcl::ingest_lambda_from_env().await
 }

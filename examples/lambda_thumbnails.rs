@@ -3,21 +3,19 @@
 //! environment variables: typically `KCL_DATABASE_URL=postgres://...`,
 //! `KCL_BLOBS=s3://...`, `KCL_QUEUE=sqs://...`, `KCL_AUDIT=dynamodb://...`.
 //!
+//! The same program as the deployable `kcl-lambda-thumbnails` binary
+//! (`scripts/package-lambdas.sh` packages it); locally, with `pip install cargo-lambda`:
+//!
 //! ```sh
-//! cargo build --release --example lambda_thumbnails --features aws,lambda
-//! # locally, with `pip install cargo-lambda`: cargo lambda watch / cargo lambda invoke
+//! cargo lambda watch --example lambda_thumbnails --features aws,lambda
+//! cargo lambda invoke --data-file sqs-event.json lambda_thumbnails # an SQS event of yours
 //! ```
-
-use kcl::{Config, Kcl};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // Logs as Lambda wants them (no timestamps; AWS_LAMBDA_LOG_LEVEL/FORMAT honoured).
     kcl::init_lambda_tracing();
-    let config = Config::from_env()?;
-    let kcl = Kcl::open(&config).await?;
-    // The queue's own receive limit, so the last attempt is recorded before SQS
-    // moves the message to the dead-letter queue.
-    let give_up_after = kcl.tasks.config().unwrap_or_default().max_receives;
-    kcl::lambda::run_sqs_handler(kcl.services.covers.clone(), give_up_after).await?;
-    Ok(())
+    // Config::from_env, Kcl::open, then kcl::lambda::run_sqs_handler with the covers
+    // service as the task handler.
+    kcl::thumbnail_lambda_from_env().await
 }
