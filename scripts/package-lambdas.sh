@@ -51,7 +51,7 @@ cargo lambda --version
 # panicking invocation then fails alone rather than killing the warm runtime.
 bin_args=()
 for b in "${bins[@]}"; do bin_args+=(--bin "$b"); done
-rm -rf "$out"
+for b in "${bins[@]}"; do rm -rf "${out:?}/$b"; done
 cargo lambda build --release --x86-64 --output-format zip --disable-optimizations \
   --lambda-dir "$out" --features lambda,aws,media,http "${bin_args[@]}"
 
