@@ -26,7 +26,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 base="localhost/kcl-debian-bookworm:latest"
 image="${KCL_IMAGE:-localhost/kcl:latest}"
 runtime="${KCL_PODMAN_RUNTIME:-runc}"
-mirror="${KCL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# Debian's mirror as this machine's apt is configured (KCL_DEBIAN_MIRROR overrides).
+apt_uris() { grep -hoE 'https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null || true; }
+mirror="${KCL_DEBIAN_MIRROR:-$(apt_uris | grep -v security | head -1)}"
+security="${KCL_DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep security | head -1)}"
+[ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt: set KCL_DEBIAN_MIRROR" >&2; exit 1; }
 limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096)
 
 missing=()
@@ -64,8 +68,8 @@ if [ "${KCL_REBUILD_BASE:-0}" = 1 ] || ! podman image exists "$base"; then
   cat >"$work/root/etc/apt/sources.list" <<EOF
 deb $mirror bookworm main
 deb $mirror bookworm-updates main
-deb http://deb.debian.org/debian-security bookworm-security main
 EOF
+  [ -z "$security" ] || echo "deb $security bookworm-security main" >>"$work/root/etc/apt/sources.list"
   chroot "$work/root" apt-get clean
   rm -rf "$work/root/var/lib/apt/lists/"* "$work/root/var/cache/apt/"*.bin "$work/root/var/log/"*.log
   tar -C "$work/root" --numeric-owner -c . | podman import --message "debootstrap --variant=minbase bookworm" - "$base"

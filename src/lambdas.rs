@@ -12,8 +12,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `KCL_DATABASE_URL=postgres://...`, `KCL_BLOBS=s3://...`, `KCL_QUEUE=sqs://...`)
 /// and handles thumbnail tasks until the runtime stops the function. A task's last
 /// attempt is the queue's own receive limit, so it is recorded before SQS moves the
-/// message to the dead-letter queue.
+/// message to the dead-letter queue. Task metrics go to CloudWatch in Embedded
+/// Metric Format (`docs/operations.md`).
 pub async fn thumbnail_lambda_from_env() -> Result<(), BoxError> {
+    crate::lambda::install_emf_metrics("KCL");
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
     let give_up_after = kcl.tasks.config().unwrap_or_default().max_receives;
@@ -26,8 +28,10 @@ pub async fn thumbnail_lambda_from_env() -> Result<(), BoxError> {
 /// `KCL_BLOBS=s3://bucket/prefix`): each created file is validated and loaded; the
 /// invocation fails (so Lambda retries the event) only when a retry may help, such as
 /// the database or S3 being unavailable. Files are spooled to `KCL_SPOOL_DIR`
-/// (default `/tmp`), which needs about twice a file's size.
+/// (default `/tmp`), which needs about twice a file's size. Per-file outcomes go to
+/// CloudWatch as `kcl_tasks_total{kind="sales"}` in Embedded Metric Format.
 pub async fn ingest_lambda_from_env() -> Result<(), BoxError> {
+    crate::lambda::install_emf_metrics("KCL");
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
     crate::lambda::run_s3_ingest_handler(kcl.services.sales.clone(), kcl.blobs.clone()).await?;
