@@ -9,14 +9,18 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
-use kcl_aws::{AwsError, PgProbe, PgStore};
+use kcl_aws::{AwsError, PgProbe, PgQueue, PgStore};
 use kcl_core::domain::{
     Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, RentalQuery,
     RentalStatusFilter, SearchTerms,
 };
-use kcl_core::ports::{BookRepo, BookRepoError, HealthProbe, RentalRepo, RentalRepoError};
+use kcl_core::ports::{
+    BookRepo, BookRepoError, HealthProbe, QueueConfig, QueueError, QueueStats, ReceiptHandle,
+    RentalRepo, RentalRepoError, TaskQueue,
+};
 use kcl_core::testkit;
 use kcl_core::testkit::reference::{at, due, rental_of};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -667,5 +671,290 @@ async fn sales_kits() {
     testkit::sales_repo::run(Arc::new(store.clone())).await;
     testkit::sales_repo::run_days(&store).await;
     store.close().await;
+    db.drop_now().await;
+}
+
+// ---- The task queue (`PgQueue`) ----
+
+/// A queue whose messages come back after `visibility` and are dead-lettered after
+/// `max_receives` receives.
+fn queue_config(visibility: Duration, max_receives: u32) -> QueueConfig {
+    QueueConfig {
+        visibility_timeout: visibility,
+        max_receives,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let tasks = PgQueue::new(&store, "tasks", testkit::task_queue::CONFIG);
+    assert_eq!(tasks.config(), Some(testkit::task_queue::CONFIG));
+    // Two named queues in the one table, at the same time: neither sees the other's
+    // messages, dead letters or counts.
+    let other = PgQueue::new(&store, "other", testkit::task_queue::CONFIG);
+    tokio::join!(
+        testkit::task_queue::run(&tasks),
+        testkit::task_queue::run(&other)
+    );
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_refuses_stale_receipts() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let q = PgQueue::new(&store, "stale", queue_config(Duration::from_secs(1), 5));
+    q.send("work").await.expect("send");
+    let first = q.receive(1, Duration::from_secs(1)).await.expect("receive");
+    assert_eq!(first.len(), 1);
+    // The visibility timeout passes: the message is delivered again, with a new lease.
+    let second = q.receive(1, Duration::from_secs(5)).await.expect("receive");
+    assert_eq!(second.len(), 1, "redelivered after the timeout");
+    assert_eq!(second[0].message_id, first[0].message_id);
+    assert_eq!(second[0].receive_count, 2);
+    assert_ne!(second[0].receipt, first[0].receipt, "a new receipt");
+    assert!(matches!(
+        q.ack(&first[0].receipt).await,
+        Err(QueueError::StaleReceipt)
+    ));
+    assert!(matches!(
+        q.extend_visibility(&first[0].receipt, Duration::ZERO).await,
+        Err(QueueError::StaleReceipt)
+    ));
+    assert!(
+        q.receive(1, Duration::ZERO)
+            .await
+            .expect("receive")
+            .is_empty(),
+        "the stale receipt neither deleted nor released the message"
+    );
+    assert_eq!(q.stats().await.expect("stats").in_flight, 1);
+    // A receipt of another queue, and strings that are no receipt, are refused too.
+    let other = PgQueue::new(&store, "other", queue_config(Duration::from_secs(30), 5));
+    assert!(matches!(
+        other.ack(&second[0].receipt).await,
+        Err(QueueError::StaleReceipt)
+    ));
+    for bad in ["", "no-such-receipt", "1:2"] {
+        assert!(matches!(
+            q.ack(&ReceiptHandle(bad.into())).await,
+            Err(QueueError::StaleReceipt)
+        ));
+    }
+    // The current receipt acks; then every receipt of the message is an ack done.
+    q.ack(&second[0].receipt).await.expect("ack");
+    q.ack(&second[0].receipt)
+        .await
+        .expect("acking twice is fine");
+    q.ack(&first[0].receipt)
+        .await
+        .expect("the message is gone: nothing to refuse");
+    assert!(matches!(
+        q.extend_visibility(&second[0].receipt, Duration::ZERO)
+            .await,
+        Err(QueueError::StaleReceipt)
+    ));
+    assert_eq!(q.stats().await.expect("stats"), QueueStats::default());
+
+    // A dead-lettered message cannot be acked out of the dead-letter queue.
+    let once = PgQueue::new(&store, "once", queue_config(Duration::from_secs(30), 1));
+    once.send("poison").await.expect("send");
+    let d = once
+        .receive(1, Duration::from_secs(1))
+        .await
+        .expect("receive");
+    assert_eq!(d.len(), 1);
+    once.extend_visibility(&d[0].receipt, Duration::ZERO)
+        .await
+        .expect("release");
+    assert!(once
+        .receive(1, Duration::ZERO)
+        .await
+        .expect("receive")
+        .is_empty());
+    assert!(matches!(
+        once.ack(&d[0].receipt).await,
+        Err(QueueError::StaleReceipt)
+    ));
+    let stats = once.stats().await.expect("stats");
+    assert_eq!(
+        (stats.visible, stats.in_flight, stats.dead_lettered),
+        (0, 0, 1)
+    );
+    let (body,): (String,) =
+        sqlx::query_as("SELECT body FROM task_queue_dead_letters WHERE queue = 'once'")
+            .fetch_one(store.pool())
+            .await
+            .expect("dead letters view");
+    assert_eq!(body, "poison");
+
+    // PostgreSQL's text cannot hold NUL: a typed refusal, nothing stored.
+    assert!(matches!(
+        q.send("a\0b").await,
+        Err(QueueError::InvalidInput(_))
+    ));
+    assert_eq!(q.stats().await.expect("stats"), QueueStats::default());
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_messages_survive_reconnecting() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let config = queue_config(Duration::from_secs(1), 5);
+    let in_flight = {
+        let store = db.store().await;
+        let q = PgQueue::new(&store, "durable", config);
+        q.send("durable-1").await.expect("send");
+        let got = q.receive(1, Duration::from_secs(1)).await.expect("receive");
+        assert_eq!(got.len(), 1);
+        q.send("durable-2").await.expect("send");
+        store.close().await;
+        got.into_iter().next().expect("one delivery")
+    };
+    // Another process, later: both messages are there, the one in flight with its
+    // receive counted.
+    let store = db.store().await;
+    let q = PgQueue::new(&store, "durable", config);
+    let mut got = Vec::new();
+    let started = std::time::Instant::now();
+    while got.len() < 2 && started.elapsed() < Duration::from_secs(10) {
+        got.extend(
+            q.receive(10, Duration::from_secs(2))
+                .await
+                .expect("receive"),
+        );
+    }
+    got.sort_by(|a, b| a.body.cmp(&b.body));
+    let seen: Vec<_> = got
+        .iter()
+        .map(|d| (d.body.as_str(), d.receive_count))
+        .collect();
+    assert_eq!(seen, [("durable-1", 2), ("durable-2", 1)]);
+    assert_eq!(got[0].message_id, in_flight.message_id);
+    assert!(matches!(
+        q.ack(&in_flight.receipt).await,
+        Err(QueueError::StaleReceipt)
+    ));
+    q.ack_batch(&[got[0].receipt.clone(), got[1].receipt.clone()])
+        .await
+        .expect("ack");
+    assert_eq!(q.stats().await.expect("stats"), QueueStats::default());
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_never_receive_the_same_message() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    const MESSAGES: usize = 300;
+    // A long timeout: nothing may come back during the test, so any message seen
+    // twice was handed to two receivers at once.
+    let config = queue_config(Duration::from_secs(120), 5);
+    let stores = [db.store().await, db.store().await];
+    let queues: Vec<PgQueue> = stores
+        .iter()
+        .map(|s| PgQueue::new(s, "shared", config))
+        .collect();
+    let bodies: Vec<String> = (0..MESSAGES).map(|i| format!("task-{i}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let sent = queues[0].send_batch(&refs).await.expect("send_batch");
+    assert_eq!(sent.len(), MESSAGES);
+    let mut receivers = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let q = queues[i % 2].clone();
+        receivers.spawn(async move {
+            let mut seen = Vec::new();
+            loop {
+                let batch = q
+                    .receive(1 + i % 10, Duration::from_millis(500))
+                    .await
+                    .expect("receive");
+                if batch.is_empty() {
+                    return seen;
+                }
+                for d in batch {
+                    assert_eq!(d.receive_count, 1, "never redelivered here");
+                    q.ack(&d.receipt).await.expect("ack");
+                    seen.push(d.message_id);
+                }
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(seen) = receivers.join_next().await {
+        all.extend(seen.expect("receiver"));
+    }
+    assert_eq!(all.len(), MESSAGES, "every message delivered once");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), MESSAGES, "no message delivered twice");
+    let mut sent = sent;
+    sent.sort();
+    assert_eq!(all, sent);
+    for s in &stores {
+        s.close().await;
+    }
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_poll_wakes_on_a_send_from_another_process() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let config = queue_config(Duration::from_secs(30), 5);
+    let (a, b) = (db.store().await, db.store().await);
+    let receiver = PgQueue::new(&a, "wake", config);
+    let sender = PgQueue::new(&b, "wake", config);
+    // A first waiting receive starts the listener.
+    assert!(receiver
+        .receive(1, Duration::from_millis(100))
+        .await
+        .expect("receive")
+        .is_empty());
+    let started = std::time::Instant::now();
+    while !receiver.listening() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the listener connects"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The queue is empty and nothing is hidden: before the fallback poll, only a
+    // notification can wake the receive.
+    let pause = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let (got, ()) = tokio::join!(receiver.receive(1, Duration::from_secs(15)), async {
+        tokio::time::sleep(pause).await;
+        sender.send("wake-up").await.expect("send");
+    });
+    let elapsed = started.elapsed();
+    let got = got.expect("receive");
+    assert_eq!(
+        got.len(),
+        1,
+        "the message sent by the other process arrives"
+    );
+    assert_eq!(got[0].body, "wake-up");
+    assert!(
+        elapsed < pause + PgQueue::FALLBACK_POLL / 2,
+        "woken by the notification, not the {:?} fallback poll: {elapsed:?}",
+        PgQueue::FALLBACK_POLL
+    );
+    receiver.ack(&got[0].receipt).await.expect("ack");
+    a.close().await;
+    b.close().await;
     db.drop_now().await;
 }
