@@ -10,7 +10,8 @@ use axum::Router;
 use maud::html;
 use serde::{Deserialize, Serialize};
 
-use super::{client_ip, form_action, viewer, Authenticator, User};
+use super::{form_action, viewer, Authenticator, User};
+use crate::http::client_addr;
 use crate::http::extract::{ApiForm, ApiJson, ApiQuery};
 use crate::http::problem::Problem;
 use crate::http::ui::layout;
@@ -120,17 +121,17 @@ async fn check(
 }
 
 async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
-    let ip = client_ip(&req);
+    let client = client_addr::of_request(&req);
     let f = match ApiForm::<LoginForm>::from_request(req, &()).await {
         Ok(ApiForm(f)) => f,
         Err(p) => return crate::http::ui::error_page(p),
     };
     let next = safe_next(Some(f.next.as_str())).to_owned();
-    match check(&auth, ip, f.username.trim(), &f.password).await {
+    match check(&auth, client.ip, f.username.trim(), &f.password).await {
         Ok(user) => {
             tracing::info!(user = %user.name, role = user.role.as_str(), "logged in");
             let mut res = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&user)) {
+            if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&user, client.https)) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
             res
@@ -157,8 +158,9 @@ async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) ->
     if let Some(s) = auth.session(req.headers()).await {
         auth.end_session(s).await;
     }
+    let https = client_addr::of_request(&req).https;
     let mut res = Redirect::to("/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&auth.cookie("", 0)) {
+    if let Ok(v) = HeaderValue::from_str(&auth.cookie("", 0, https)) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     res
@@ -207,7 +209,7 @@ pub(crate) async fn token(
     Extension(auth): Extension<Arc<Authenticator>>,
     req: Request,
 ) -> Response {
-    let ip = client_ip(&req);
+    let ip = client_addr::of_request(&req).ip;
     let body = match ApiJson::<TokenRequest>::from_request(req, &()).await {
         Ok(ApiJson(b)) => b,
         Err(p) => return p.into_response(),

@@ -46,11 +46,10 @@ pub(crate) mod login;
 mod tokens;
 mod users;
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -195,7 +194,9 @@ pub struct AuthSettings {
     pub public_reads: bool,
     /// How long a UI session and an issued API token last (default 12 hours).
     pub session_ttl: Duration,
-    /// Whether cookies carry `Secure` (on behind HTTPS; default on).
+    /// Whether cookies carry `Secure` (on behind HTTPS; default on). Off, the cookie
+    /// still gets `Secure` on requests a trusted proxy says came over HTTPS
+    /// (`X-Forwarded-Proto`, see [`crate::http::client_addr`]).
     pub secure_cookies: bool,
     /// Failed logins allowed per user (and four times that per client address) in
     /// [`LOGIN_WINDOW`] before further attempts get `429` (default 5).
@@ -420,8 +421,9 @@ impl Authenticator {
             .is_ok_and(|tag| mac.verify_slice(&tag).is_ok())
     }
 
-    /// A session cookie for `user` (`Set-Cookie` value).
-    fn session_cookie(&self, user: &User) -> String {
+    /// A session cookie for `user` (`Set-Cookie` value); `https`: the client came over
+    /// HTTPS (through a trusted proxy).
+    fn session_cookie(&self, user: &User, https: bool) -> String {
         let now = tokens::now_secs();
         let claims = SessionClaims {
             sub: user.name.clone(),
@@ -431,13 +433,13 @@ impl Authenticator {
             iat: now,
         };
         let value = tokens::sign(&self.session_enc, &claims);
-        self.cookie(&value, self.settings.session_ttl.as_secs())
+        self.cookie(&value, self.settings.session_ttl.as_secs(), https)
     }
 
-    fn cookie(&self, value: &str, max_age: u64) -> String {
+    fn cookie(&self, value: &str, max_age: u64, https: bool) -> String {
         format!(
             "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
-            if self.settings.secure_cookies {
+            if self.settings.secure_cookies || https {
                 "; Secure"
             } else {
                 ""
@@ -597,14 +599,6 @@ fn parse_failures(value: &[u8]) -> Option<(u32, u64)> {
     let text = std::str::from_utf8(value).ok()?;
     let (n, since) = text.split_once(' ')?;
     Some((n.parse().ok()?, since.parse().ok()?))
-}
-
-/// The caller's address, as the server saw it (not forwarded headers, which anyone
-/// can send).
-fn client_ip(req: &Request) -> Option<IpAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
