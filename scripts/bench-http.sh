@@ -21,9 +21,9 @@ ulimit -n 65536 2>/dev/null || ulimit -n 4096 || true
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
-features=()
+features=(--features cli)
 if [ -n "${KCL_BENCH_DATABASE_URL:-}" ]; then
-  features=(--features aws)
+  features=(--features cli,aws)
   export KCL_DATABASE_URL="$KCL_BENCH_DATABASE_URL"
 fi
 cargo build --quiet --release "${features[@]}" --example server --example seed

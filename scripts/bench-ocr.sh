@@ -39,7 +39,7 @@ fi
 
 SET="$WORK/ocr-set"
 [ -s "$SET/29.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET"
-cargo build --release -q --example ocr --features tesseract
+cargo build --release -q --example ocr --features cli,tesseract
 BIN="$CARGO_TARGET_DIR/release/examples/ocr"
 
 echo "# $(date -u +%FT%TZ), $(nproc --all) cores, $(tesseract --version 2>&1 | head -1)"

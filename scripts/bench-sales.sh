@@ -21,7 +21,7 @@ WORK="${KCL_BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$WORK"
 
 cargo build --release -q -p kcl-core --example sales_gen --example sales_check
-cargo build --release -q --example ingest --features aws
+cargo build --release -q --example ingest --features cli,aws
 BIN="$CARGO_TARGET_DIR/release/examples"
 
 FILE="$WORK/sales-$ROWS.csv"

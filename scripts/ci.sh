@@ -55,21 +55,28 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 # Chromium and its WebDriver for the browser tests (tests/e2e_browser.rs).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+# HAProxy, the real reverse proxy in front of KCL in tests/trusted_proxies.rs.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
-step "services (PostgreSQL, Redis, the moto AWS emulator)"
-if [ -z "${KCL_TEST_POSTGRES_URL:-}" ] || [ -z "${KCL_TEST_REDIS_URL:-}" ] || [ -z "${KCL_TEST_AWS_ENDPOINT:-}" ]; then
+step "services (PostgreSQL, Redis, both again with TLS only, the moto AWS emulator)"
+if [ -z "${KCL_TEST_POSTGRES_URL:-}" ] || [ -z "${KCL_TEST_REDIS_URL:-}" ] || [ -z "${KCL_TEST_AWS_ENDPOINT:-}" ] \
+  || [ -z "${KCL_TEST_POSTGRES_TLS_URL:-}" ] || [ -z "${KCL_TEST_REDIS_TLS_URL:-}" ]; then
   command -v psql >/dev/null || apt_install postgresql-client
   eval "$(scripts/services.sh start)"
   trap 'scripts/services.sh stop' EXIT
 fi
 echo "KCL_TEST_POSTGRES_URL=$KCL_TEST_POSTGRES_URL KCL_TEST_REDIS_URL=$KCL_TEST_REDIS_URL KCL_TEST_AWS_ENDPOINT=$KCL_TEST_AWS_ENDPOINT"
+echo "KCL_TEST_POSTGRES_TLS_URL=$KCL_TEST_POSTGRES_TLS_URL KCL_TEST_REDIS_TLS_URL=$KCL_TEST_REDIS_TLS_URL KCL_TEST_TLS_CA=$KCL_TEST_TLS_CA"
 
 step "fmt"
 cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-features --all-targets -- -D warnings
+
+step "deploy files (systemd units, Dockerfile)"
+scripts/check-deploy.sh
 
 step "feature sets (a bare build, and each adapter alone)"
 cargo check --quiet -p kcl --no-default-features

@@ -6,7 +6,7 @@
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
-//! | `KCL_QUEUE` | `sqlite` with a SQLite database, else `memory://` | `sqlite` (the database's file), `sqs://<queue name or URL>` (feature `aws`) or `memory://` |
+//! | `KCL_QUEUE` | the database: `sqlite` with SQLite, `postgres` with PostgreSQL, `memory://` with `memory://` | `sqlite` (the database's file), `postgres` (the database's tables, feature `aws`), `sqs://<queue name or URL>` (feature `aws`) or `memory://` (lost at restart: only when named) |
 //! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log, and the daily sales totals, in DynamoDB |
 //! | `KCL_STATUS` | `KCL_AUDIT`'s table when it is DynamoDB, else the database | `dynamodb://<table>` or `database` (processing statuses) |
 //! | `KCL_THUMB_SIZE` | `256` | a thumbnail's longest side, in pixels (16 to 2048) |
@@ -21,15 +21,17 @@
 //! | `KCL_SPOOL_DIR` | the system's temporary folder | where sales files are spooled while they are ingested (needs about twice the file's size free) |
 //! | `KCL_WORKER` | `on` | `on` runs the queue worker inside the server; `off` leaves tasks to separate workers (`examples/worker.rs`) |
 //! | `KCL_WORKER_CONCURRENCY` | the number of cores | tasks a worker runs at once (1 to 64) |
+//! | `KCL_WORKER_ADDR` | none (no listener) | where the standalone worker (`kcl worker`) serves `/health/live`, `/health` and `/metrics`, such as `127.0.0.1:9090` |
 //! | `KCL_AUTO_PROVISION` | `0` | `1` creates missing buckets, queues (with their dead-letter queue) and tables at start: for development and tests |
-//! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]` (feature `aws`; shared by every server) |
+//! | `KCL_CACHE_URL` | `memory://` | `memory://` (in-process) or `redis://host:port[/db]`, `rediss://` with TLS (feature `aws`; shared by every server) |
+//! | `KCL_CACHE_CA_FILE` | the public roots | a PEM file of CA certificates that a `rediss://` server's certificate must chain to |
 //! | `KCL_LIST_CACHE_TTL_SECS` | `60` | how long a listing page is cached (every write invalidates all); `0` disables |
 //! | `KCL_AUTH` | `on` | `on` requires logins and tokens (see `docs/auth.md`); `off` only behind a gateway that authenticates for you |
 //! | `KCL_AUTH_JWT_SECRET` | generated into `$KCL_DATA_DIR/auth.json` | HS256 secret (32+ bytes) for API tokens and sessions; required on PostgreSQL, where every server must share it |
 //! | `KCL_AUTH_JWT_PUBLIC_KEY` | none | a PEM file: also accept an identity provider's tokens signed with its private key |
 //! | `KCL_AUTH_JWT_ALG` | `RS256` | that key's algorithm: `RS256`, `RS384`, `RS512`, `PS256`, `ES256`, `ES384` or `EdDSA` |
 //! | `KCL_AUTH_JWT_ISSUER`, `KCL_AUTH_JWT_AUDIENCE` | none | required `iss` / `aud` of HS256 tokens |
-//! | `KCL_AUTH_USERS` | `auth.json`'s users | a users file: `name:role:argon2-hash` per line (`cargo run --example auth -- hash-password`) |
+//! | `KCL_AUTH_USERS` | `auth.json`'s users | a users file: `name:role:argon2-hash` per line (`kcl auth hash-password`) |
 //! | `KCL_AUTH_PUBLIC_READS` | `off` | `on` lets anyone read the catalog, rentals and jobs without logging in |
 //! | `KCL_AUTH_SESSION_SECS` | `43200` (12 h) | how long a login session or an issued token lasts |
 //! | `KCL_AUTH_COOKIE_SECURE` | `on`, `off` when listening on loopback | the session cookie's `Secure` attribute (needs HTTPS) |
@@ -37,8 +39,15 @@
 //! | `KCL_HTTP_MAX_UPLOADS` | `8` | uploads handled at once |
 //! | `KCL_LOG_FORMAT` | `text` | `json` logs one JSON object per line |
 //! | `KCL_METRICS` | `on` | `on` records metrics and serves `/metrics`; `off` neither |
+//! | `KCL_TRUSTED_PROXIES` | none | CIDRs (or addresses), separated by commas or spaces, of the load balancers and proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed: the client's address for login throttling and logs (see `docs/operations.md`) |
 //!
-//! A value KCL cannot use fails at start with a message naming the variable.
+//! Secrets can also come from files, as systemd credentials, ECS and Kubernetes
+//! provide them: `KCL_AUTH_JWT_SECRET_FILE`, `KCL_DATABASE_URL_FILE` and
+//! `KCL_CACHE_URL_FILE` name a file holding the value (one trailing newline is
+//! ignored). Setting both forms of one variable is an error.
+//!
+//! A value KCL cannot use fails at start with a message naming the variable, and
+//! never repeats a secret.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -56,8 +65,8 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-/// Where the relational data lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the relational data lives. Its `Debug` hides a URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseConfig {
     /// A SQLite file (the embedded default).
     Sqlite(PathBuf),
@@ -65,6 +74,16 @@ pub enum DatabaseConfig {
     Postgres(String),
     /// Nothing persisted (tests, demos).
     Memory,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact(url)).finish(),
+            Self::Memory => f.write_str("Memory"),
+        }
+    }
 }
 
 impl DatabaseConfig {
@@ -94,6 +113,8 @@ pub enum BlobsConfig {
 pub enum QueueKind {
     /// A durable queue in the SQLite database.
     Sqlite,
+    /// A durable queue in the PostgreSQL database (`FOR UPDATE SKIP LOCKED`).
+    Postgres,
     /// An SQS queue, by name or URL.
     Sqs(String),
     /// In memory.
@@ -142,8 +163,8 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
-/// The whole configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The whole configuration. Its `Debug` hides passwords and secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// Data folder of the embedded profile.
     pub data_dir: PathBuf,
@@ -157,6 +178,8 @@ pub struct Config {
     pub queue: QueueKind,
     /// Cache: `None` for the in-process cache, else a Redis URL.
     pub cache_url: Option<String>,
+    /// `KCL_CACHE_CA_FILE`: CA certificates (PEM) for a `rediss://` cache.
+    pub cache_ca_file: Option<PathBuf>,
     /// Audit log: `None` for the database, else a DynamoDB table.
     pub audit_table: Option<String>,
     /// Processing statuses: `None` for the database, else a DynamoDB table.
@@ -171,6 +194,9 @@ pub struct Config {
     pub ocr_page_segmentation: u8,
     /// Tasks a worker runs at once.
     pub worker_concurrency: usize,
+    /// Where the standalone worker serves its health checks and metrics; `None`: no
+    /// listener.
+    pub worker_addr: Option<SocketAddr>,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
     /// Where sales reports are written; `None` is [`blobs`](Self::blobs).
@@ -183,6 +209,37 @@ pub struct Config {
     pub max_uploads: usize,
     /// Whether the HTTP host records metrics and serves `/metrics`.
     pub metrics: bool,
+    /// `KCL_TRUSTED_PROXIES`: the networks whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("http_addr", &self.http_addr)
+            .field("database", &self.database)
+            .field("blobs", &self.blobs)
+            .field("queue", &self.queue)
+            .field("cache_url", &self.cache_url.as_deref().map(redact))
+            .field("cache_ca_file", &self.cache_ca_file)
+            .field("audit_table", &self.audit_table)
+            .field("status_table", &self.status_table)
+            .field("auto_provision", &self.auto_provision)
+            .field("in_process_worker", &self.in_process_worker)
+            .field("ocr_language", &self.ocr_language)
+            .field("ocr_page_segmentation", &self.ocr_page_segmentation)
+            .field("worker_concurrency", &self.worker_concurrency)
+            .field("worker_addr", &self.worker_addr)
+            .field("settings", &self.settings)
+            .field("reports", &self.reports)
+            .field("auth", &self.auth)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_uploads", &self.max_uploads)
+            .field("metrics", &self.metrics)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
 }
 
 impl Config {
@@ -216,6 +273,8 @@ impl Config {
     /// assert_eq!(Config::from_vars(&bad).unwrap_err().variable, "KCL_DATABASE_URL");
     /// ```
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let resolved = read_secret_files(vars)?;
+        let vars = resolved.as_ref().unwrap_or(vars);
         let get = |k: &str| {
             vars.get(k)
                 .map(|v| v.trim().to_owned())
@@ -239,14 +298,18 @@ impl Config {
             None => BlobsConfig::File(data_dir.join("blobs")),
             Some(url) => parse_blobs(&url)?,
         };
+        // The queue lives where the data does; memory only for a memory database
+        // (nothing there survives a restart anyway) or when named.
         let default_queue = match database {
             DatabaseConfig::Sqlite(_) => QueueKind::Sqlite,
-            _ => QueueKind::Memory,
+            DatabaseConfig::Postgres(_) => QueueKind::Postgres,
+            DatabaseConfig::Memory => QueueKind::Memory,
         };
         let queue = match get("KCL_QUEUE").as_deref() {
             None => default_queue,
             Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
             Some("memory") | Some("memory://") => QueueKind::Memory,
+            Some("postgres") | Some("postgres://") => QueueKind::Postgres,
             Some(q) if q.starts_with("sqs://") && q.len() > "sqs://".len() => {
                 QueueKind::Sqs(q["sqs://".len()..].to_owned())
             }
@@ -254,7 +317,8 @@ impl Config {
                 variable: "KCL_QUEUE",
                 value: other.to_owned(),
                 reason:
-                    "unsupported value (supported: sqlite, sqs://<queue name or URL>, memory://)"
+                    "unsupported value (supported: sqlite, postgres, sqs://<queue name or URL>, \
+                     memory://)"
                         .into(),
             }),
         };
@@ -266,6 +330,13 @@ impl Config {
                     .into(),
             });
         }
+        if queue == QueueKind::Postgres && !matches!(database, DatabaseConfig::Postgres(_)) {
+            return Err(ConfigError {
+                variable: "KCL_QUEUE",
+                value: "postgres".into(),
+                reason: "the PostgreSQL queue needs a PostgreSQL KCL_DATABASE_URL".into(),
+            });
+        }
         let cache_url = match get("KCL_CACHE_URL") {
             None => None,
             Some(v) if v == "memory" || v == "memory://" => None,
@@ -274,10 +345,24 @@ impl Config {
                 return Err(ConfigError {
                     variable: "KCL_CACHE_URL",
                     value: redact(&other),
-                    reason: "unsupported value (supported: memory://, redis://host:port)".into(),
+                    reason: "unsupported value (supported: memory://, redis://host:port, \
+                             rediss://host:port)"
+                        .into(),
                 })
             }
         };
+        let cache_ca_file = get("KCL_CACHE_CA_FILE").map(PathBuf::from);
+        if cache_ca_file.is_some()
+            && !cache_url
+                .as_ref()
+                .is_some_and(|u| u.starts_with("rediss://"))
+        {
+            return Err(ConfigError {
+                variable: "KCL_CACHE_CA_FILE",
+                value: get("KCL_CACHE_CA_FILE").unwrap_or_default(),
+                reason: "needs a TLS cache: KCL_CACHE_URL=rediss://host:port".into(),
+            });
+        }
         let table = |variable: &'static str, v: String| match v.strip_prefix("dynamodb://") {
             Some(t) if !t.is_empty() => Ok(Some(t.to_owned())),
             _ if variable == "KCL_STATUS" && v == "database" => Ok(None),
@@ -338,6 +423,16 @@ impl Config {
         let worker_concurrency = number("KCL_WORKER_CONCURRENCY", 1..=64)?
             .map(|n| n as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let worker_addr = get("KCL_WORKER_ADDR")
+            .map(|v| {
+                v.parse().map_err(|_| ConfigError {
+                    variable: "KCL_WORKER_ADDR",
+                    value: v.clone(),
+                    reason: "must be an address and port such as 127.0.0.1:9090 or 0.0.0.0:9090"
+                        .into(),
+                })
+            })
+            .transpose()?;
         let mut settings = kcl_core::services::Settings::default();
         if let Some(px) = number("KCL_THUMB_SIZE", 16..=2048)? {
             settings.covers.thumb_size = px as u32;
@@ -481,14 +576,17 @@ impl Config {
                 })
             }
         }
+        let trusted_proxies = parse_trusted_proxies(get("KCL_TRUSTED_PROXIES").as_deref())?;
         let metrics = on_off("KCL_METRICS", true)?;
         Ok(Self {
             metrics,
+            trusted_proxies,
             auth,
             max_in_flight,
             max_uploads,
             reports,
             cache_url,
+            cache_ca_file,
             audit_table,
             status_table,
             auto_provision,
@@ -496,6 +594,7 @@ impl Config {
             ocr_language,
             ocr_page_segmentation,
             worker_concurrency,
+            worker_addr,
             settings,
             data_dir,
             http_addr,
@@ -504,6 +603,51 @@ impl Config {
             queue,
         })
     }
+}
+
+/// The variables that hold secrets, each with its `_FILE` form.
+pub const SECRET_VARIABLES: [(&str, &str); 3] = [
+    ("KCL_AUTH_JWT_SECRET", "KCL_AUTH_JWT_SECRET_FILE"),
+    ("KCL_DATABASE_URL", "KCL_DATABASE_URL_FILE"),
+    ("KCL_CACHE_URL", "KCL_CACHE_URL_FILE"),
+];
+
+/// `vars` with every secret given as a `_FILE` read into its plain variable, or
+/// `None` when no `_FILE` variable is set. Errors name the `_FILE` variable and
+/// its path, never the file's contents.
+fn read_secret_files(
+    vars: &HashMap<String, String>,
+) -> Result<Option<HashMap<String, String>>, ConfigError> {
+    let set = |k: &str| vars.get(k).filter(|v| !v.trim().is_empty());
+    let mut resolved: Option<HashMap<String, String>> = None;
+    for (plain, file_var) in SECRET_VARIABLES {
+        let Some(path) = set(file_var) else { continue };
+        let err = |reason: String| ConfigError {
+            variable: file_var,
+            value: path.clone(),
+            reason,
+        };
+        if set(plain).is_some() {
+            return Err(err(format!("{plain} is set too: set one of the two")));
+        }
+        let bytes = std::fs::read(path.trim()).map_err(|e| err(format!("cannot read: {e}")))?;
+        let mut text =
+            String::from_utf8(bytes).map_err(|_| err("the file is not UTF-8 text".into()))?;
+        // One trailing newline, as `echo` and editors leave it.
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        if text.trim().is_empty() {
+            return Err(err("the file is empty".into()));
+        }
+        resolved
+            .get_or_insert_with(|| vars.clone())
+            .insert(plain.to_owned(), text);
+    }
+    Ok(resolved)
 }
 
 /// A URL with its password replaced by `***`, for messages.
@@ -529,6 +673,10 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_BLOBS",
         "KCL_QUEUE",
         "KCL_CACHE_URL",
+        "KCL_CACHE_URL_FILE",
+        "KCL_CACHE_CA_FILE",
+        "KCL_DATABASE_URL_FILE",
+        "KCL_AUTH_JWT_SECRET_FILE",
         "KCL_LIST_CACHE_TTL_SECS",
         "KCL_AUDIT",
         "KCL_STATUS",
@@ -537,6 +685,7 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_THUMB_STALE_SECS",
         "KCL_WORKER",
         "KCL_WORKER_CONCURRENCY",
+        "KCL_WORKER_ADDR",
         "KCL_OCR_LANG",
         "KCL_OCR_PSM",
         "KCL_JOB_MAX_IMAGES",
@@ -559,10 +708,32 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_HTTP_MAX_UPLOADS",
         "KCL_LOG_FORMAT",
         "KCL_METRICS",
+        "KCL_TRUSTED_PROXIES",
     ]
     .into_iter()
     .find(|k| *k == name)
     .unwrap_or("KCL_*")
+}
+
+/// `KCL_TRUSTED_PROXIES`: CIDRs or bare addresses (`/32`, `/128`), separated by
+/// commas or whitespace.
+fn parse_trusted_proxies(list: Option<&str>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    list.unwrap_or_default()
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| ConfigError {
+                    variable: "KCL_TRUSTED_PROXIES",
+                    value: list.unwrap_or_default().to_owned(),
+                    reason: format!(
+                        "{e:?} is not a CIDR (such as 10.0.0.0/16 or 2001:db8::/32) or an IP address"
+                    ),
+                })
+        })
+        .collect()
 }
 
 fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
@@ -653,11 +824,99 @@ mod tests {
             c.database,
             DatabaseConfig::Postgres("postgres://u:pw@db:5432/kcl".into())
         );
-        assert_eq!(c.queue, QueueKind::Memory, "no SQLite file for the queue");
+        assert_eq!(
+            c.queue,
+            QueueKind::Postgres,
+            "a durable queue in the database, never a silent memory queue"
+        );
+        let c = Config::from_vars(&vars(&[("KCL_DATABASE_URL", "memory://")])).unwrap();
+        assert_eq!(c.queue, QueueKind::Memory);
+        let e = Config::from_vars(&vars(&[("KCL_QUEUE", "postgres")])).unwrap_err();
+        assert_eq!(e.variable, "KCL_QUEUE", "no PostgreSQL database: {e}");
         let e = Config::from_vars(&vars(&[("KCL_DATABASE_URL", "mysql://u:secret@db/kcl")]))
             .unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
         assert!(e.to_string().contains("u:***@db"), "{e}");
+    }
+
+    #[test]
+    fn secrets_come_from_files_without_ever_being_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::write(&db, "postgres://kcl:pa55word@db/kcl\n").unwrap();
+        let jwt = dir.path().join("jwt");
+        std::fs::write(&jwt, "0123456789abcdef0123456789abcdef\r\n").unwrap();
+        let cache = dir.path().join("cache");
+        std::fs::write(&cache, "rediss://:cachepw@cache:6379").unwrap();
+        let c = Config::from_vars(&vars(&[
+            ("KCL_DATABASE_URL_FILE", db.to_str().unwrap()),
+            ("KCL_AUTH_JWT_SECRET_FILE", jwt.to_str().unwrap()),
+            ("KCL_CACHE_URL_FILE", cache.to_str().unwrap()),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.database,
+            DatabaseConfig::Postgres("postgres://kcl:pa55word@db/kcl".into()),
+            "one trailing newline stripped"
+        );
+        assert_eq!(
+            c.auth.jwt_secret.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        assert_eq!(c.cache_url.as_deref(), Some("rediss://:cachepw@cache:6379"));
+        let shown = format!("{c:?} {}", c.database.describe());
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+        assert!(!shown.contains("pa55word"), "{shown}");
+        assert!(!shown.contains("cachepw"), "{shown}");
+        assert!(c.database.describe().contains("kcl:***@db"));
+
+        // Both forms: an error naming the _FILE variable.
+        let e = Config::from_vars(&vars(&[
+            ("KCL_DATABASE_URL_FILE", db.to_str().unwrap()),
+            ("KCL_DATABASE_URL", "postgres://other/kcl"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "KCL_DATABASE_URL_FILE");
+        // Unreadable or empty: an error naming the variable and the path only.
+        let e = Config::from_vars(&vars(&[("KCL_AUTH_JWT_SECRET_FILE", "/nonexistent/jwt")]))
+            .unwrap_err();
+        assert_eq!(e.variable, "KCL_AUTH_JWT_SECRET_FILE");
+        assert!(e.to_string().contains("/nonexistent/jwt"), "{e}");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let e = Config::from_vars(&vars(&[("KCL_CACHE_URL_FILE", empty.to_str().unwrap())]))
+            .unwrap_err();
+        assert_eq!(e.variable, "KCL_CACHE_URL_FILE");
+        // A bad value read from a file is reported without the password.
+        std::fs::write(&db, "mysql://kcl:pa55word@db/kcl\n").unwrap();
+        let e = Config::from_vars(&vars(&[("KCL_DATABASE_URL_FILE", db.to_str().unwrap())]))
+            .unwrap_err();
+        assert_eq!(e.variable, "KCL_DATABASE_URL");
+        assert!(!e.to_string().contains("pa55word"), "{e}");
+        // A short secret from a file: refused without repeating it.
+        std::fs::write(&jwt, "short-secret\n").unwrap();
+        let e = Config::from_vars(&vars(&[(
+            "KCL_AUTH_JWT_SECRET_FILE",
+            jwt.to_str().unwrap(),
+        )]))
+        .unwrap_err();
+        assert!(!e.to_string().contains("short-secret"), "{e}");
+    }
+
+    #[test]
+    fn a_cache_ca_needs_a_tls_cache_url() {
+        let e = Config::from_vars(&vars(&[
+            ("KCL_CACHE_URL", "redis://cache:6379"),
+            ("KCL_CACHE_CA_FILE", "/etc/ca.pem"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "KCL_CACHE_CA_FILE");
+        let c = Config::from_vars(&vars(&[
+            ("KCL_CACHE_URL", "rediss://cache:6379"),
+            ("KCL_CACHE_CA_FILE", "/etc/ca.pem"),
+        ]))
+        .unwrap();
+        assert_eq!(c.cache_ca_file, Some(PathBuf::from("/etc/ca.pem")));
     }
 
     #[test]
@@ -688,6 +947,26 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        assert!(Config::from_vars(&vars(&[]))
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+        let c = Config::from_vars(&vars(&[(
+            "KCL_TRUSTED_PROXIES",
+            "10.0.0.0/16, 192.168.1.7\n2001:db8::/32 ::1",
+        )]))
+        .unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            nets,
+            ["10.0.0.0/16", "192.168.1.7/32", "2001:db8::/32", "::1/128"]
+        );
+        let e = Config::from_vars(&vars(&[("KCL_TRUSTED_PROXIES", "10.0.0.0/8 alb")])).unwrap_err();
+        assert!(e.to_string().contains("\"alb\" is not a CIDR"), "{e}");
+    }
+
+    #[test]
     fn every_bad_value_names_its_variable() {
         for (k, v) in [
             ("KCL_HTTP_ADDR", "localhost"),
@@ -704,6 +983,7 @@ mod tests {
             ("KCL_THUMB_STALE_SECS", "5"),
             ("KCL_WORKER", "maybe"),
             ("KCL_WORKER_CONCURRENCY", "0"),
+            ("KCL_WORKER_ADDR", "localhost"),
             ("KCL_OCR_LANG", "../eng"),
             ("KCL_OCR_PSM", "4"),
             ("KCL_OCR_PSM", "auto"),
@@ -711,6 +991,8 @@ mod tests {
             ("KCL_JOB_RETENTION_SECS", "1"),
             ("KCL_CACHE_URL", "memcached://127.0.0.1"),
             ("KCL_LIST_CACHE_TTL_SECS", "-1"),
+            ("KCL_TRUSTED_PROXIES", "10.0.0.0/8, alb.internal"),
+            ("KCL_TRUSTED_PROXIES", "10.0.0.0/33"),
         ] {
             let e = Config::from_vars(&vars(&[(k, v)])).unwrap_err();
             assert_eq!(e.variable, k, "{v}");

@@ -1,7 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 mod cloud;
 pub mod config;
+#[cfg(feature = "lambda")]
+mod lambdas;
 mod runtime;
 #[cfg(feature = "http")]
 mod server;
@@ -10,11 +14,15 @@ mod workers;
 
 pub use config::{Config, ConfigError};
 pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
+#[cfg(all(feature = "lambda", feature = "http"))]
+pub use lambdas::http_lambda_from_env;
+#[cfg(feature = "lambda")]
+pub use lambdas::{ingest_lambda_from_env, thumbnail_lambda_from_env};
 pub use runtime::{Kcl, StartError};
 #[cfg(feature = "http")]
 pub use server::{http_options, serve_from_env};
 #[cfg(feature = "worker")]
-pub use workers::spawn_workers;
+pub use workers::{run_worker, spawn_workers, work_from_env, WorkerOptions};
 
 /// The HTTP host (axum router, REST API, web UI).
 #[cfg(feature = "http")]
@@ -64,15 +72,70 @@ pub fn ensure_omp_thread_limit() {
     }
 }
 
-/// Installs `$builder` (a `tracing_subscriber::fmt()` builder) with the `KCL_LOG` filter
-/// (default `info`), as JSON lines when `KCL_LOG_FORMAT=json`. A macro: the builders of
-/// [`init_tracing`] and [`init_lambda_tracing`] are of different types.
+/// Installs the process's TLS crypto provider (rustls on aws-lc-rs, the one the AWS
+/// SDK uses) unless one is installed already. With two providers built in, rustls
+/// panics at the first handshake that needs the default (a `verify-full`
+/// PostgreSQL connection with a custom CA, for one); every KCL host calls this
+/// first thing, and so does [`Kcl::open`]. A no-op without the `aws` feature.
+pub fn install_crypto_provider() {
+    #[cfg(feature = "aws")]
+    kcl_aws::install_crypto_provider();
+}
+
+/// The log filter and format a host starts with: `(filter, json)`.
+///
+/// The filter is `KCL_LOG`, else (Lambda only) `AWS_LAMBDA_LOG_LEVEL` (Lambda's
+/// advanced logging controls: `TRACE` ... `FATAL`), else `RUST_LOG`, else `info`.
+/// JSON lines when `KCL_LOG_FORMAT=json`, or (Lambda only) when
+/// `AWS_LAMBDA_LOG_FORMAT=JSON` and `KCL_LOG_FORMAT` is unset.
+///
+/// ```
+/// let env = |vars: &'static [(&'static str, &'static str)]| {
+///     move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+/// };
+/// assert_eq!(kcl::log_settings(env(&[]), false), ("info".into(), false));
+/// assert_eq!(kcl::log_settings(env(&[("RUST_LOG", "debug")]), false).0, "debug");
+/// let lambda = env(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("AWS_LAMBDA_LOG_FORMAT", "JSON")]);
+/// assert_eq!(kcl::log_settings(lambda, true), ("warn".into(), true));
+/// assert_eq!(kcl::log_settings(env(&[("KCL_LOG", "kcl=trace"), ("RUST_LOG", "off")]), false).0, "kcl=trace");
+/// ```
+pub fn log_settings(var: impl Fn(&str) -> Option<String>, lambda: bool) -> (String, bool) {
+    let var = |k: &str| {
+        var(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let lambda_level = || {
+        var("AWS_LAMBDA_LOG_LEVEL").map(|l| match l.to_ascii_lowercase().as_str() {
+            "fatal" => "error".to_owned(),
+            other => other.to_owned(),
+        })
+    };
+    let filter = var("KCL_LOG")
+        .or_else(|| if lambda { lambda_level() } else { None })
+        .or_else(|| var("RUST_LOG"))
+        .unwrap_or_else(|| "info".into());
+    let json = match var("KCL_LOG_FORMAT") {
+        Some(f) => f == "json",
+        None => {
+            lambda && var("AWS_LAMBDA_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"))
+        }
+    };
+    (filter, json)
+}
+
+/// Installs `$builder` (a `tracing_subscriber::fmt()` builder) with the filter and
+/// format of [`log_settings`]. A macro: the builders of [`init_tracing`] and
+/// [`init_lambda_tracing`] are of different types.
 macro_rules! init_subscriber {
-    ($builder:expr) => {{
-        let filter = tracing_subscriber::EnvFilter::try_from_env("KCL_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    ($builder:expr, $lambda:expr) => {{
+        let (filter, json) = log_settings(|k| std::env::var(k).ok(), $lambda);
+        let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
+            eprintln!("kcl: log filter {filter:?} ignored ({e}); logging at info");
+            tracing_subscriber::EnvFilter::new("info")
+        });
         let builder = $builder.with_env_filter(filter);
-        if std::env::var("KCL_LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+        if json {
             builder
                 .json()
                 .with_current_span(true)
@@ -84,17 +147,24 @@ macro_rules! init_subscriber {
     }};
 }
 
-/// Logs to stderr with the filter in `KCL_LOG` (default `info`), as the hosts do:
-/// text, or one JSON object per line with `KCL_LOG_FORMAT=json` (each line carries
-/// its spans' fields, such as a request's `request_id`).
+/// Logs to stderr with the filter in `KCL_LOG` (else `RUST_LOG`, else `info`), as
+/// the hosts do: text, or one JSON object per line with `KCL_LOG_FORMAT=json` (each
+/// line carries its spans' fields, such as a request's `request_id`).
 pub fn init_tracing() {
-    init_subscriber!(tracing_subscriber::fmt().with_writer(std::io::stderr));
+    init_subscriber!(
+        tracing_subscriber::fmt().with_writer(std::io::stderr),
+        false
+    );
 }
 
-/// Logs for a Lambda function: like [`init_tracing`] (`KCL_LOG`, `KCL_LOG_FORMAT`) but
-/// without timestamps, which CloudWatch adds itself.
+/// Logs for a Lambda function: like [`init_tracing`] but without timestamps, which
+/// CloudWatch adds itself, and honouring Lambda's log controls
+/// (`AWS_LAMBDA_LOG_LEVEL`, `AWS_LAMBDA_LOG_FORMAT`) where `KCL_LOG` /
+/// `KCL_LOG_FORMAT` are unset. Also installs the TLS crypto provider
+/// ([`install_crypto_provider`]): call it first thing in a Lambda's `main`.
 pub fn init_lambda_tracing() {
-    init_subscriber!(tracing_subscriber::fmt().without_time());
+    install_crypto_provider();
+    init_subscriber!(tracing_subscriber::fmt().without_time(), true);
 }
 
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the

@@ -128,7 +128,7 @@ impl Relational {
     }
 
     #[cfg(feature = "aws")]
-    async fn postgres(url: &str) -> Result<Self, StartError> {
+    async fn postgres(url: &str, queue: bool) -> Result<Self, StartError> {
         let store = kcl_aws::PgStore::connect(url)
             .await
             .map_err(|e| StartError::Adapter {
@@ -136,6 +136,16 @@ impl Relational {
                 source: Box::new(e),
             })?;
         let shared = Arc::new(store.clone());
+        let named = |name: &str| {
+            queue.then(|| {
+                Arc::new(kcl_aws::PgQueue::new(
+                    &store,
+                    name,
+                    kcl_core::ports::QueueConfig::default(),
+                )) as Arc<dyn TaskQueue>
+            })
+        };
+        let (tasks, ocr_tasks) = (named("tasks"), named("ocr"));
         Ok(Self {
             books: shared.clone(),
             rentals: shared.clone(),
@@ -144,8 +154,8 @@ impl Relational {
             jobs: shared.clone(),
             sales: shared.clone(),
             sales_days: shared,
-            tasks: None,
-            ocr_tasks: None,
+            tasks,
+            ocr_tasks,
             probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
             #[cfg(feature = "local")]
             sqlite: None,
@@ -154,7 +164,7 @@ impl Relational {
     }
 
     #[cfg(not(feature = "aws"))]
-    async fn postgres(_: &str) -> Result<Self, StartError> {
+    async fn postgres(_: &str, _: bool) -> Result<Self, StartError> {
         Err(crate::ConfigError {
             variable: "KCL_DATABASE_URL",
             value: "postgres://...".into(),
@@ -184,6 +194,10 @@ impl Kcl {
     pub fn in_memory() -> Self {
         Self::assemble(
             Relational::memory(),
+            (
+                Arc::new(MemoryQueue::default()),
+                Arc::new(MemoryQueue::default()),
+            ),
             Arc::new(MemoryBlobStore::default()),
             None,
             None,
@@ -198,13 +212,21 @@ impl Kcl {
     /// wrong setting fails at start with a message naming its variable; with
     /// `auto_provision`, missing buckets, queues and tables are created first.
     pub async fn open(config: &Config) -> Result<Self, StartError> {
+        crate::install_crypto_provider();
         let mut relational = match &config.database {
             DatabaseConfig::Sqlite(path) => {
                 Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
             }
-            DatabaseConfig::Postgres(url) => Relational::postgres(url).await?,
+            DatabaseConfig::Postgres(url) => {
+                Relational::postgres(url, config.queue == QueueKind::Postgres).await?
+            }
             DatabaseConfig::Memory => Relational::memory(),
         };
+        // Memory queues only when named (KCL_QUEUE=memory://, or a memory database).
+        if config.queue == QueueKind::Memory {
+            relational.tasks = Some(Arc::new(MemoryQueue::default()));
+            relational.ocr_tasks = Some(Arc::new(MemoryQueue::default()));
+        }
         let mut cloud = crate::cloud::Cloud::new(config.auto_provision);
         let blobs: Arc<dyn BlobStore> = match &config.blobs {
             BlobsConfig::File(root) => file_blobs("KCL_BLOBS", root).await?,
@@ -225,6 +247,17 @@ impl Kcl {
                 relational.ocr_tasks = Some(cloud.sqs(&format!("{name}-ocr")).await?);
             }
         }
+        let tasks = relational
+            .tasks
+            .take()
+            .ok_or_else(|| no_queue(&config.queue))?;
+        // Without OCR built in (SQS: no `-ocr` queue opened), OCR requests answer
+        // 503 before they queue anything: an empty memory queue stands in.
+        let ocr_tasks = match relational.ocr_tasks.take() {
+            Some(q) => q,
+            None if cfg!(feature = "tesseract") => return Err(no_queue(&config.queue)),
+            None => Arc::new(MemoryQueue::default()),
+        };
         if let Some(table) = &config.audit_table {
             let (audit, probe) = cloud.audit(table).await?;
             relational.audit = audit;
@@ -237,11 +270,12 @@ impl Kcl {
         }
         let cache = match &config.cache_url {
             None => None,
-            Some(url) => Some(redis_cache(url).await?),
+            Some(url) => Some(redis_cache(url, config.cache_ca_file.as_deref()).await?),
         };
         let ocr = ocr_engine(&config.ocr_language, config.ocr_page_segmentation)?;
         Ok(Self::assemble(
             relational,
+            (tasks, ocr_tasks),
             blobs,
             reports,
             cache,
@@ -252,18 +286,13 @@ impl Kcl {
 
     fn assemble(
         r: Relational,
+        (tasks, ocr_tasks): (Arc<dyn TaskQueue>, Arc<dyn TaskQueue>),
         blobs: Arc<dyn BlobStore>,
         reports: Option<Arc<dyn BlobStore>>,
         cache: Option<(Arc<dyn Cache>, Arc<dyn HealthProbe>)>,
         ocr: Option<Arc<dyn OcrEngine>>,
         settings: &Settings,
     ) -> Self {
-        let ocr_tasks = r
-            .ocr_tasks
-            .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
-        let tasks = r
-            .tasks
-            .unwrap_or_else(|| Arc::new(MemoryQueue::default()) as Arc<dyn TaskQueue>);
         let mut probes = r.probes;
         probes.push(Arc::new(BlobStoreProbe(blobs.clone())));
         probes.push(Arc::new(QueueProbe::new("queue", tasks.clone())));
@@ -330,6 +359,15 @@ impl Kcl {
     }
 }
 
+/// A queue the configuration names was not opened: a bug in the wiring above, told
+/// plainly rather than replaced by a memory queue that loses tasks at restart.
+fn no_queue(kind: &QueueKind) -> StartError {
+    StartError::Adapter {
+        what: format!("KCL_QUEUE ({kind:?})"),
+        source: "no queue was opened for this setting".into(),
+    }
+}
+
 #[cfg(feature = "local")]
 async fn file_blobs(
     var: &'static str,
@@ -359,18 +397,32 @@ async fn file_blobs(
 }
 
 #[cfg(feature = "aws")]
-async fn redis_cache(url: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
-    let cache = kcl_aws::RedisCache::connect(url)
-        .await
-        .map_err(|e| StartError::Adapter {
-            what: "KCL_CACHE_URL: cannot use the Redis server".into(),
-            source: Box::new(e),
-        })?;
+async fn redis_cache(
+    url: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
+    let cache = match ca_file {
+        None => kcl_aws::RedisCache::connect(url).await,
+        Some(ca) => kcl_aws::RedisCache::connect_with_ca(url, ca).await,
+    }
+    .map_err(|e| StartError::Adapter {
+        what: match ca_file {
+            None => "KCL_CACHE_URL: cannot use the Redis server".into(),
+            Some(ca) => format!(
+                "KCL_CACHE_URL with KCL_CACHE_CA_FILE={}: cannot use the Redis server",
+                ca.display()
+            ),
+        },
+        source: Box::new(e),
+    })?;
     Ok((Arc::new(cache.clone()), Arc::new(cache)))
 }
 
 #[cfg(not(feature = "aws"))]
-async fn redis_cache(_: &str) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
+async fn redis_cache(
+    _: &str,
+    _: Option<&std::path::Path>,
+) -> Result<(Arc<dyn Cache>, Arc<dyn HealthProbe>), StartError> {
     Err(crate::ConfigError {
         variable: "KCL_CACHE_URL",
         value: "redis://...".into(),

@@ -58,7 +58,8 @@ pub async fn serve_from_env(
 }
 
 /// The HTTP host's options from the configuration: authentication (generating the
-/// embedded profile's secret and admin user on first start) and limits.
+/// embedded profile's secret and admin user on first start), limits and trusted
+/// proxies.
 ///
 /// Errors name the variable at fault.
 pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
@@ -66,6 +67,7 @@ pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
         max_in_flight: config.max_in_flight,
         max_uploads: config.max_uploads,
         metrics: config.metrics,
+        trusted_proxies: crate::http::TrustedProxies::new(config.trusted_proxies.iter().copied()),
         ..HttpOptions::default()
     };
     let a = &config.auth;

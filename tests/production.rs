@@ -82,7 +82,7 @@ async fn the_aws_profile_starts_over_verified_tls_with_secrets_from_files() {
         ("KCL_CACHE_URL", t.redis.clone()),
         ("KCL_CACHE_CA_FILE", t.ca.clone()),
     ]);
-    assert!(!format!("{}", config.database.describe()).contains("hunter2"));
+    assert!(!config.database.describe().contains("hunter2"));
     let kcl = Kcl::open(&config).await.expect("starts over TLS");
     let (ready, reports) = kcl.services.health.check().await;
     let names: Vec<_> = reports
@@ -153,7 +153,10 @@ async fn on_postgresql_queued_tasks_survive_a_restart_without_naming_a_queue() {
     let config = config(&[("KCL_DATABASE_URL", url)]);
     assert_eq!(config.queue, kcl::config::QueueKind::Postgres);
     let kcl = Kcl::open(&config).await.unwrap();
-    kcl.tasks.send(r#"{"bucket":"b","key":"uploads/a.jpg"}"#).await.unwrap();
+    kcl.tasks
+        .send(r#"{"bucket":"b","key":"uploads/a.jpg"}"#)
+        .await
+        .unwrap();
     kcl.ocr_tasks.send(r#"{"job_id":"j"}"#).await.unwrap();
     kcl.close().await;
 

@@ -70,14 +70,17 @@ pub use lambda_http;
 /// Serves `router` as a Lambda function behind API Gateway or an ALB until the
 /// runtime stops it.
 ///
-/// Requests arrive without a peer address (failed logins are then limited per user
-/// only); binary bodies (cover uploads) come base64-encoded from API Gateway and are
-/// decoded by `lambda_http`. Lambda caps a request at 6 MB, below KCL's upload limits.
+/// Requests arrive without a peer address: the client's comes from the request
+/// context (API Gateway's source IP) or, behind an ALB, from the rightmost
+/// `X-Forwarded-For` entry (see [`crate::http::client_addr`]). Binary bodies (cover
+/// uploads) come base64-encoded from API Gateway and are decoded by `lambda_http`.
+/// Lambda caps a request at 6 MB, below KCL's upload limits.
 #[cfg(feature = "http")]
 pub async fn run_http(router: axum::Router) -> Result<(), lambda_http::Error> {
     lambda_http::run(router).await
 }
 
+pub use crate::emf::{flush_emf_metrics, install_emf_metrics};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use kcl_core::domain::TaskMessage;
 use kcl_core::ports::{BlobKey, BlobStore};
@@ -101,9 +104,10 @@ pub async fn run_sqs_handler(
         move |event: lambda_runtime::LambdaEvent<SqsEvent>| {
             let handler = handler.clone();
             async move {
-                Ok::<_, lambda_runtime::Error>(
-                    handle_sqs_event(handler.as_ref(), event.payload, give_up_after).await,
-                )
+                let response =
+                    handle_sqs_event(handler.as_ref(), event.payload, give_up_after).await;
+                flush_emf_metrics(std::io::stdout());
+                Ok::<_, lambda_runtime::Error>(response)
             }
         },
     ))
@@ -125,7 +129,20 @@ pub async fn handle_sqs_event(
             .get("ApproximateReceiveCount")
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
-        match handler.handle(body).await {
+        let started = std::time::Instant::now();
+        let outcome = handler.handle(body).await;
+        let outcome_name = match &outcome {
+            TaskOutcome::Done => "done",
+            TaskOutcome::Failed(_) => "failed",
+            TaskOutcome::Retry(_) if receives >= give_up_after => "dead_lettered",
+            TaskOutcome::Retry(_) => "retried",
+        };
+        crate::emf::record_task(
+            handler.kind(),
+            outcome_name,
+            started.elapsed().as_secs_f64(),
+        );
+        match outcome {
             TaskOutcome::Done => tracing::info!(message_id = %id, "task done"),
             TaskOutcome::Failed(why) => {
                 tracing::warn!(message_id = %id, reason = %why, "task failed for good")
@@ -295,7 +312,11 @@ pub async fn run_s3_ingest_handler(
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {
             let (sales, blobs) = (sales.clone(), blobs.clone());
-            async move { handle_s3_ingest_event(&sales, blobs.as_ref(), event).await }
+            async move {
+                let result = handle_s3_ingest_event(&sales, blobs.as_ref(), event).await;
+                flush_emf_metrics(std::io::stdout());
+                result
+            }
         },
     ))
     .await
@@ -340,7 +361,23 @@ pub async fn handle_s3_ingest_event(
         .ok_or_else(|| S3IngestError::NotAnS3Event("no Records array".into()))?;
     let mut summary = S3IngestSummary::default();
     for (i, record) in records.iter().enumerate() {
-        let done = ingest_record(sales, blobs, record).await.inspect_err(
+        let started = std::time::Instant::now();
+        let done = ingest_record(sales, blobs, record).await;
+        crate::emf::record_task(
+            "sales",
+            match &done {
+                Ok(r) => match r.status {
+                    RecordStatus::Loaded => "done",
+                    RecordStatus::Duplicate => "duplicate",
+                    RecordStatus::Rejected => "rejected",
+                    RecordStatus::Skipped => "skipped",
+                    RecordStatus::Failed => "failed",
+                },
+                Err(_) => "retried",
+            },
+            started.elapsed().as_secs_f64(),
+        );
+        let done = done.inspect_err(
             |e| tracing::error!(request_id, record = i, error = %e, "sales file will be retried"),
         )?;
         let r = &done;

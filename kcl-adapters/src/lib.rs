@@ -8,6 +8,8 @@
 //! (SQLite, AWS, memory) sit behind them. The composition root in the `kcl` crate
 //! builds the services from configuration.
 
+#[cfg(feature = "lambda")]
+mod emf;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "lambda")]

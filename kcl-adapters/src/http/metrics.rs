@@ -14,6 +14,7 @@
 //! | `kcl_task_duration_seconds` | `kind` | task latency histogram |
 //! | `kcl_ingest_rows_total` | `outcome` (`loaded`, `rejected`) | sales rows |
 //! | `kcl_cache_requests_total` | `cache` (`book`, `list`), `result` (`hit`, `miss`) | catalog cache |
+//! | `kcl_build_info` | `version` | always `1`: the running build's version |
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -44,6 +45,7 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            metrics::gauge!("kcl_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             // Histograms keep their samples until upkeep folds them in: do it every few
             // seconds, so memory stays bounded however rarely /metrics is scraped.
             let upkeep = handle.clone();

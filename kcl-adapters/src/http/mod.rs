@@ -17,6 +17,7 @@
 
 mod api;
 pub mod auth;
+pub mod client_addr;
 mod etag;
 mod extract;
 pub mod metrics;
@@ -37,6 +38,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use problem::Problem;
 
 /// Longest a request may take before it is answered `503 timeout`.
@@ -66,6 +68,9 @@ pub struct HttpOptions {
     pub max_uploads: usize,
     /// Whether to record metrics and serve `/metrics` (default on).
     pub metrics: bool,
+    /// The load balancers and reverse proxies whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed (default none): see [`client_addr`].
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpOptions {
@@ -75,6 +80,7 @@ impl Default for HttpOptions {
             max_in_flight: 512,
             max_uploads: 8,
             metrics: true,
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 }
@@ -83,6 +89,12 @@ impl HttpOptions {
     /// Turns authentication on with these settings.
     pub fn auth(mut self, settings: auth::AuthSettings) -> Self {
         self.auth = Some(settings);
+        self
+    }
+
+    /// Believes forwarding headers from these proxies (see [`client_addr`]).
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 }
@@ -133,20 +145,45 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
     app.layer(axum::middleware::from_fn_with_state(limits, shed))
         .layer(axum::middleware::from_fn(scope_request_id))
         .layer(CatchPanicLayer::custom(problem::panic_response))
+        // Inside the request's span, so that it can record `client_ip` there.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(options.trusted_proxies),
+            client_addr::resolve,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
+/// The standalone worker's HTTP side: `/health/live`, `/health` (the readiness report
+/// of [`router`], from the same probes) and, when `metrics` is on, `/metrics` (the
+/// process's Prometheus recorder, installed here: the worker's `kcl_tasks_total` and
+/// `kcl_task_duration_seconds`, the queue depths, `kcl_build_info`). Nothing else.
+pub fn worker_router(services: Services, metrics: bool) -> Router {
+    let mut app = Router::new()
+        .route("/health", axum::routing::get(api::health::ready))
+        .route("/health/live", axum::routing::get(api::health::live));
+    if metrics {
+        metrics::prometheus();
+        app = app.route("/metrics", axum::routing::get(metrics::render));
+    }
+    app.fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(services)
+        .layer(axum::middleware::from_fn(deadline))
+        .layer(CatchPanicLayer::custom(problem::panic_response))
+}
+
 /// The log span of a request, with its id (`x-request-id`: the client's, or a new
-/// UUID), so every log line of the request carries it.
+/// UUID), so every log line of the request carries it, and the client's address
+/// (`client_ip`, recorded by [`client_addr::resolve`]).
 fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, client_ip = tracing::field::Empty)
 }
 
 /// Makes the request id known to the services, which stamp it on the tasks they
@@ -238,7 +275,8 @@ async fn deadline(
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting
 /// connections and drains in-flight requests (a load balancer's deregistration). The
-/// peer address is passed on, for limiting failed logins per client.
+/// peer address is passed on, for limiting failed logins per client (see
+/// [`client_addr`] behind a load balancer).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,

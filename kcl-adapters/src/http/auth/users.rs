@@ -50,7 +50,7 @@ impl Users {
     }
 
     /// Reads a users file: one `name:role:hash` per line (`#` starts a comment), as
-    /// `cargo run --example auth -- hash-password` prints them.
+    /// `kcl auth hash-password` prints them.
     ///
     /// ```
     /// use kcl_adapters::http::auth::{hash_password, Users};

@@ -1,0 +1,17 @@
+//! The `kcl` command: `kcl --help` lists the subcommands (see [`kcl::cli`]).
+//!
+//! ```sh
+//! cargo install --path . --features cli        # with ,aws for the AWS profile, ,tesseract for OCR
+//! kcl serve
+//! ```
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Before anything else: Tesseract's OpenMP runtime reads it at load (a no-op
+    // without the `tesseract` feature).
+    kcl::ensure_omp_thread_limit();
+    kcl::cli::main(kcl::cli::Cli::parse().command)
+}

@@ -1,0 +1,283 @@
+//! The `kcl` binary itself, run as a user would: `--help`, `--version`, bad arguments,
+//! `auth hash-password`, `migrate`, `seed`, `thumbnail` and `provision` on a fresh
+//! SQLite data dir, and start errors that name their variable.
+#![cfg(all(feature = "cli", feature = "local", feature = "media"))]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use kcl::http::auth::Users;
+use kcl::services::ListBooks;
+use kcl::{Config, Kcl};
+
+/// `kcl ARGS` with no KCL_* variable but `vars`, and `stdin` on its standard input.
+fn kcl_with(args: &[&str], vars: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcl"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("KCL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("KCL_LOG", "warn")
+        .envs(vars.iter().copied())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("the kcl binary starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin)
+        .expect("stdin written");
+    child.wait_with_output().expect("kcl runs to the end")
+}
+
+fn kcl(args: &[&str], vars: &[(&str, &str)]) -> Output {
+    kcl_with(args, vars, b"")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let out = kcl(&["--help"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let help = stdout(&out);
+    for sub in [
+        "serve",
+        "worker",
+        "ingest",
+        "provision",
+        "migrate",
+        "seed",
+        "thumbnail",
+        "ocr",
+        "auth",
+    ] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{sub} "))),
+            "`{sub}` missing from:\n{help}"
+        );
+    }
+    let out = kcl(&["auth", "--help"], &[]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("hash-password"));
+    assert!(stdout(&out).contains("mint-token"));
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    let out = kcl(&["--version"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        format!("kcl {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_arguments_exit_with_2() {
+    for args in [
+        &["frobnicate"][..],
+        &[][..],
+        &["seed", "many"][..],
+        &["auth", "hash-password", "--name", "ana"][..],
+        &["ocr", "--psm", "4", "x.png"][..],
+    ] {
+        let out = kcl(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn hash_password_prints_a_users_file_line_that_checks() {
+    let out = kcl_with(
+        &["auth", "hash-password", "--name", "ana", "--role", "staff"],
+        &[],
+        b"s3cret pass\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = stdout(&out);
+    assert!(line.starts_with("ana:staff:$argon2id$"), "{line}");
+    let users = Users::parse(&line).unwrap();
+    assert!(users.check("ana", "s3cret pass").is_some());
+    assert!(users.check("ana", "s3cret pass\n").is_none());
+    assert!(users.check("ana", "wrong").is_none());
+
+    // An empty password is refused, on one line.
+    let out = kcl_with(&["auth", "hash-password"], &[], b"\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).trim(), "kcl: the password (on stdin) is empty");
+}
+
+#[test]
+fn mint_token_needs_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = kcl(&["auth", "mint-token"], &[("KCL_DATA_DIR", data)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("kcl: no KCL_AUTH_JWT_SECRET and no "),
+        "{}",
+        stderr(&out)
+    );
+    let secret = "a-secret-of-at-least-32-bytes-for-hs256!";
+    let out = kcl(
+        &["auth", "mint-token", "--role", "admin"],
+        &[("KCL_DATA_DIR", data), ("KCL_AUTH_JWT_SECRET", secret)],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A JWT: three base64url parts.
+    assert_eq!(stdout(&out).trim().split('.').count(), 3);
+}
+
+/// The books in the SQLite database under `data`.
+fn books_in(data: &Path) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let vars = [("KCL_DATA_DIR".to_owned(), data.display().to_string())].into();
+        let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+        let page = kcl
+            .services
+            .catalog
+            .list(ListBooks {
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        kcl.close().await;
+        page.items.len()
+    })
+}
+
+#[test]
+fn migrate_then_seed_a_fresh_sqlite_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let vars = [("KCL_DATA_DIR", data.to_str().unwrap())];
+
+    let out = kcl(&["migrate"], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(data.join("kcl.db").is_file());
+    assert!(
+        stdout(&out).contains("the schema is up to date"),
+        "{}",
+        stdout(&out)
+    );
+    // Only the database: no blob folder was made.
+    assert!(!data.join("blobs").exists());
+    // Again: nothing to do, still fine.
+    assert!(kcl(&["migrate"], &vars).status.success());
+    assert_eq!(books_in(&data), 0);
+
+    let out = kcl(&["seed", "30"], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("inserted 30 books in "),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(books_in(&data), 30);
+    // The same numbers again collide on their ISBNs: one line, exit 1.
+    let out = kcl(&["seed", "5"], &vars);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("kcl: cannot insert a book: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // From an offset, more books.
+    let out = kcl(&["seed", "5", "30"], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(books_in(&data), 35);
+
+    // An in-memory database has nothing to migrate.
+    let out = kcl(&["migrate"], &[("KCL_DATABASE_URL", "memory://")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with("kcl: KCL_DATABASE_URL=memory://"));
+}
+
+#[test]
+fn provision_checks_every_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kcl(
+        &["provision"],
+        &[("KCL_DATA_DIR", dir.path().to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = stdout(&out);
+    for probe in ["database", "blobs", "queue"] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(probe) && l.contains(" ok")),
+            "{probe} in:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn thumbnail_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    std::fs::create_dir(&input).unwrap();
+    let img = image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    img.save(input.join("photo.jpg")).unwrap();
+    std::fs::write(input.join("broken.png"), b"not an image").unwrap();
+    let args = [
+        "thumbnail",
+        "--size",
+        "64",
+        "--threads",
+        "1",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+    ];
+    let out = kcl(&args, &[]);
+    // One image thumbnailed, one refused: the error is reported, and the exit is 1.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("1 thumbnails (1 failed)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("broken.png: "));
+    assert!(stderr(&out)
+        .trim_end()
+        .ends_with("kcl: 1 of 2 image(s) could not be thumbnailed"));
+    let thumb = image::open(output.join("photo.jpg")).unwrap();
+    assert_eq!(thumb.width(), 64);
+    assert!((42..=43).contains(&thumb.height()), "{}", thumb.height());
+}
+
+#[test]
+fn a_bad_variable_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for (args, var, value) in [
+        (&["worker"][..], "KCL_WORKER_ADDR", "localhost"),
+        // An address this machine does not have (TEST-NET-1): cannot listen.
+        (&["worker"][..], "KCL_WORKER_ADDR", "192.0.2.1:9000"),
+        (&["serve"][..], "KCL_HTTP_ADDR", "nowhere"),
+        (&["migrate"][..], "KCL_DATABASE_URL", "mysql://db/kcl"),
+        (&["seed", "1"][..], "KCL_WORKER_CONCURRENCY", "0"),
+    ] {
+        let out = kcl(args, &[("KCL_DATA_DIR", data), (var, value)]);
+        assert_eq!(out.status.code(), Some(1), "{args:?} {var}");
+        let err = stderr(&out);
+        assert!(err.starts_with(&format!("kcl: {var}=")), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
