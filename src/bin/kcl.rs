@@ -13,5 +13,7 @@ fn main() -> ExitCode {
     // Before anything else: Tesseract's OpenMP runtime reads it at load (a no-op
     // without the `tesseract` feature).
     kcl::ensure_omp_thread_limit();
+    // One TLS crypto provider for the process (a no-op without the `aws` feature).
+    kcl::install_crypto_provider();
     kcl::cli::main(kcl::cli::Cli::parse().command)
 }
