@@ -10,36 +10,16 @@ use std::collections::HashMap;
 
 use kcl::{Config, Kcl};
 
-struct Tls {
-    pg: String,
-    redis: String,
-    ca: String,
-    wrong_ca: String,
-}
+#[path = "../kcl-aws/tests/support/tls_env.rs"]
+mod tls_env;
 
-fn tls() -> Option<Tls> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (
-        var("KCL_TEST_POSTGRES_TLS_URL"),
-        var("KCL_TEST_REDIS_TLS_URL"),
-        var("KCL_TEST_TLS_CA"),
-        var("KCL_TEST_TLS_WRONG_CA"),
-    ) {
-        (Some(pg), Some(redis), Some(ca), Some(wrong_ca)) => Some(Tls {
-            pg: pg.replacen("postgres@", "postgres:hunter2-secret@", 1),
-            redis,
-            ca,
-            wrong_ca,
-        }),
-        _ => {
-            assert!(
-                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-                "the TLS servers of scripts/services.sh are not set and KCL_TEST_REQUIRE_ALL=1"
-            );
-            println!("skipped: the TLS servers of scripts/services.sh are not set");
-            None
-        }
-    }
+/// The TLS servers, with a password in the PostgreSQL URL (the server trusts anyone:
+/// it is there to be hidden).
+fn tls() -> Option<tls_env::Tls> {
+    tls_env::tls().map(|mut t| {
+        t.pg = t.pg.replacen("postgres@", "postgres:hunter2-secret@", 1);
+        t
+    })
 }
 
 fn config(pairs: &[(&str, String)]) -> Config {
@@ -74,13 +54,17 @@ async fn the_aws_profile_starts_over_verified_tls_with_secrets_from_files() {
     let db_file = dir.path().join("database-url");
     std::fs::write(
         &db_file,
-        format!("{}?sslmode=verify-full&sslrootcert={}\n", t.pg, t.ca),
+        format!(
+            "{}?sslmode=verify-full&sslrootcert={}\n",
+            t.pg,
+            t.ca.display()
+        ),
     )
     .unwrap();
     let config = config(&[
         ("KCL_DATABASE_URL_FILE", db_file.display().to_string()),
         ("KCL_CACHE_URL", t.redis.clone()),
-        ("KCL_CACHE_CA_FILE", t.ca.clone()),
+        ("KCL_CACHE_CA_FILE", t.ca.display().to_string()),
     ]);
     assert!(!config.database.describe().contains("hunter2"));
     let kcl = Kcl::open(&config).await.expect("starts over TLS");
@@ -108,7 +92,7 @@ async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_var
 
     let e = start_error(&pg(format!(
         "sslmode=verify-full&sslrootcert={}",
-        t.wrong_ca
+        t.wrong_ca.display()
     )))
     .await;
     assert!(e.starts_with("KCL_DATABASE_URL"), "{e}");
@@ -124,7 +108,7 @@ async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_var
     assert!(e.starts_with("KCL_DATABASE_URL"), "{e}");
     assert!(e.contains("/nonexistent/rds.pem"), "{e}");
 
-    let redis = |ca: &str| {
+    let redis = |ca: &std::path::Path| {
         config(&[
             ("KCL_DATABASE_URL", "memory://".into()),
             (
@@ -132,13 +116,13 @@ async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_var
                 t.redis
                     .replacen("rediss://", "rediss://:hunter2-secret@", 1),
             ),
-            ("KCL_CACHE_CA_FILE", ca.to_owned()),
+            ("KCL_CACHE_CA_FILE", ca.display().to_string()),
         ])
     };
     let e = start_error(&redis(&t.wrong_ca)).await;
     assert!(e.starts_with("KCL_CACHE_URL with KCL_CACHE_CA_FILE"), "{e}");
     assert!(e.to_lowercase().contains("certificate"), "{e}");
-    let e = start_error(&redis("/nonexistent/ca.pem")).await;
+    let e = start_error(&redis("/nonexistent/ca.pem".as_ref())).await;
     assert!(e.contains("KCL_CACHE_CA_FILE=/nonexistent/ca.pem"), "{e}");
 }
 

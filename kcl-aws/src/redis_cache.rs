@@ -51,7 +51,7 @@ impl RedisCache {
                 "a CA file needs a TLS URL (rediss://host:port)".into(),
             ));
         }
-        let root_cert = Some(crate::tls::read_ca_file(ca_file)?);
+        let root_cert = Some(crate::tls::read_ca_file("Redis", ca_file)?);
         let client = redis::Client::build_with_tls(
             url,
             redis::TlsCertificates {
@@ -70,16 +70,16 @@ impl RedisCache {
         // handshake by itself, which would hide why it failed.
         let mut probe = tokio::time::timeout(limit, client.get_multiplexed_async_connection())
             .await
-            .map_err(|_| AwsError::Config("Redis did not answer within 5 s".into()))?
-            .map_err(|e| AwsError::Config(redacted(&e, url)))?;
+            .map_err(|_| AwsError::Unreachable("Redis did not answer within 5 s".into()))?
+            .map_err(|e| AwsError::Unreachable(redacted(&e, url)))?;
         tokio::time::timeout(limit, redis::cmd("PING").query_async::<String>(&mut probe))
             .await
-            .map_err(|_| AwsError::Config("Redis did not answer PING within 5 s".into()))?
-            .map_err(|e| AwsError::Config(redacted(&e, url)))?;
+            .map_err(|_| AwsError::Unreachable("Redis did not answer PING within 5 s".into()))?
+            .map_err(|e| AwsError::Unreachable(redacted(&e, url)))?;
         drop(probe);
         let conn = tokio::time::timeout(limit, client.get_connection_manager())
             .await
-            .map_err(|_| AwsError::Config("Redis did not answer within 5 s".into()))?
+            .map_err(|_| AwsError::Unreachable("Redis did not answer within 5 s".into()))?
             .map_err(AwsError::RedisConnect)?;
         Ok(Self { conn })
     }

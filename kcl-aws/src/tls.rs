@@ -32,22 +32,20 @@ pub fn install_crypto_provider() {
 
 /// Reads a PEM file of CA certificates and checks it holds at least one, so a
 /// wrong path or a wrong file fails at start, not at the first connection. The
-/// error names the file and why, never its contents.
-pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<u8>, AwsError> {
-    let pem = std::fs::read(path)
-        .map_err(|e| AwsError::Config(format!("cannot read CA file {}: {e}", path.display())))?;
+/// error ([`AwsError::Config`]) names `what` (the setting), the file and why,
+/// never its contents.
+pub(crate) fn read_ca_file(what: &str, path: &Path) -> Result<Vec<u8>, AwsError> {
+    let fail = |why: String| AwsError::Config(format!("{what}: CA file {}: {why}", path.display()));
+    let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
     let mut count = 0;
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        cert.map_err(|e| {
-            AwsError::Config(format!("CA file {} is not valid PEM: {e}", path.display()))
-        })?;
+        cert.map_err(|e| fail(format!("not valid PEM: {e}")))?;
         count += 1;
     }
     if count == 0 {
-        return Err(AwsError::Config(format!(
-            "CA file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        )));
+        return Err(fail(
+            "holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
     }
     Ok(pem)
 }
@@ -59,11 +57,12 @@ mod tests {
     #[test]
     fn a_ca_file_must_exist_and_hold_a_certificate() {
         let dir = tempfile::tempdir().unwrap();
-        let missing = read_ca_file(&dir.path().join("nope.pem")).unwrap_err();
+        let missing = read_ca_file("sslrootcert", &dir.path().join("nope.pem")).unwrap_err();
         assert!(missing.to_string().contains("nope.pem"), "{missing}");
+        assert!(missing.to_string().contains("sslrootcert"), "{missing}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let e = read_ca_file(&empty).unwrap_err();
+        let e = read_ca_file("ca", &empty).unwrap_err();
         assert!(e.to_string().contains("no PEM certificate"), "{e}");
     }
 }

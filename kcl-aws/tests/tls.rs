@@ -5,44 +5,12 @@
 //! unrelated one (`KCL_TEST_TLS_WRONG_CA`). Skipped when unset, unless
 //! `KCL_TEST_REQUIRE_ALL=1`.
 
-use std::path::PathBuf;
-
 use kcl_aws::{PgStore, RedisCache};
 use kcl_core::ports::{Cache, HealthProbe};
 
-struct Tls {
-    pg: String,
-    redis: String,
-    ca: PathBuf,
-    wrong_ca: PathBuf,
-}
-
-fn tls() -> Option<Tls> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (
-        var("KCL_TEST_POSTGRES_TLS_URL"),
-        var("KCL_TEST_REDIS_TLS_URL"),
-        var("KCL_TEST_TLS_CA"),
-        var("KCL_TEST_TLS_WRONG_CA"),
-    ) {
-        (Some(pg), Some(redis), Some(ca), Some(wrong_ca)) => Some(Tls {
-            pg,
-            redis,
-            ca: ca.into(),
-            wrong_ca: wrong_ca.into(),
-        }),
-        _ => {
-            assert!(
-                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-                "the TLS servers are not set (KCL_TEST_POSTGRES_TLS_URL, KCL_TEST_REDIS_TLS_URL, \
-                 KCL_TEST_TLS_CA, KCL_TEST_TLS_WRONG_CA; scripts/services.sh start) and \
-                 KCL_TEST_REQUIRE_ALL=1"
-            );
-            println!("skipped: the TLS servers of scripts/services.sh are not set");
-            None
-        }
-    }
-}
+#[path = "support/tls_env.rs"]
+mod tls_env;
+use tls_env::tls;
 
 /// `url` with a password (the server trusts anyone: it is only there to be hidden)
 /// and the given query.

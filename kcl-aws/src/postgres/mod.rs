@@ -86,8 +86,7 @@ impl PgStore {
                 .map(|(_, v)| v.into_owned())
         }) {
             // sqlx reads it only at the first handshake, with a vaguer message.
-            crate::tls::read_ca_file(std::path::Path::new(&ca))
-                .map_err(|e| AwsError::Config(format!("sslrootcert: {e}")))?;
+            crate::tls::read_ca_file("sslrootcert", std::path::Path::new(&ca))?;
         }
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| AwsError::Config(format!("bad PostgreSQL URL: {}", redact(&e))))?;
