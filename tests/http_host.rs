@@ -519,6 +519,56 @@ async fn failed_logins_are_throttled_and_tokens_issued_to_users() {
     assert_eq!(r.status, 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_sent_at_once_are_counted_before_their_passwords_are_checked() {
+    // 40 wrong passwords for one user at once: only the first 5 (the limit) are
+    // checked (401); the rest are refused before any hashing (429). Before, each was
+    // checked and none was refused: the limit was bypassed, and memory grew by
+    // ~19 MiB per concurrent check.
+    let app = app_with(settings());
+    let attempts = (0..40).map(|i| {
+        let app = app.clone();
+        async move {
+            let body = json!({"username": "bia", "password": format!("wrong {i}")});
+            send(&app, req(Method::POST, "/api/auth/token", None, Some(body))).await
+        }
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let count = |s: StatusCode| replies.iter().filter(|r| r.status == s).count();
+    assert_eq!(
+        count(StatusCode::UNAUTHORIZED),
+        5,
+        "exactly the limit is checked"
+    );
+    assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 35);
+    // The user stays locked, even with the right password.
+    let r = send(
+        &app,
+        req(
+            Method::POST,
+            "/api/auth/token",
+            None,
+            Some(json!({"username": "bia", "password": "bia's password"})),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Successful logins are never counted against anyone.
+    for _ in 0..8 {
+        let r = send(
+            &app,
+            req(
+                Method::POST,
+                "/api/auth/token",
+                None,
+                Some(json!({"username": "ana", "password": "ana's password"})),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+}
+
 #[tokio::test]
 async fn first_start_generates_a_secret_and_an_admin_once() {
     let dir = tempfile::tempdir().unwrap();

@@ -460,6 +460,60 @@ async fn memory() {
     scenario(&app, &kcl).await;
 }
 
+/// A multipart body whose `field` goes on for `megabytes` MiB, produced lazily (the
+/// test never holds it), with a file after it.
+fn endless_field(b: &str, field: &str, megabytes: usize) -> Body {
+    let head = format!("--{b}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n");
+    let tail = format!(
+        "\r\n--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\n\
+         store_id,sale_date,sku,quantity,unit_price\r\nS9,2026-11-21,A1,1,2.50\r\n--{b}--\r\n"
+    );
+    let chunks = std::iter::once(bytes::Bytes::from(head))
+        .chain((0..megabytes).map(|_| bytes::Bytes::from(vec![b'a'; 1 << 20])))
+        .chain(std::iter::once(bytes::Bytes::from(tail)))
+        .map(Ok::<_, std::io::Error>);
+    Body::from_stream(futures::stream::iter(chunks))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_multipart_text_fields_are_refused_without_being_read() {
+    let (kcl, app) = open(HashMap::from([
+        ("KCL_DATABASE_URL".to_owned(), "memory://".to_owned()),
+        ("KCL_BLOBS".to_owned(), "memory://".to_owned()),
+        ("KCL_QUEUE".to_owned(), "memory://".to_owned()),
+    ]))
+    .await;
+    let b = "kclHugeField";
+    for (uri, field) in [
+        ("/api/sales/files", "name"),
+        ("/api/sales/files", "policy"),
+        ("/ui/sales", "name"),
+    ] {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={b}"),
+            )
+            .body(endless_field(b, field, 256))
+            .unwrap();
+        let r = send(&app, req).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {field}");
+        if uri.starts_with("/api") {
+            assert_eq!(r.body["code"], "field-too-long", "{:#}", r.body);
+        }
+    }
+    let r = get(&app, "/api/sales/summary?group_by=day").await;
+    assert_eq!(
+        r.body["rows"],
+        json!([]),
+        "nothing was loaded: {:#}",
+        r.body
+    );
+    kcl.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     let dir = tempfile::tempdir().unwrap();

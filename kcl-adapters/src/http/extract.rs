@@ -88,3 +88,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
 fn form_problem(e: FormRejection) -> Problem {
     Problem::new(e.status(), "bad-form", e.body_text())
 }
+
+/// The most bytes a short multipart text field (a name, a policy) may hold.
+pub(crate) const MAX_TEXT_FIELD: usize = 1024;
+
+/// Reads a short multipart text field, at most [`MAX_TEXT_FIELD`] bytes, chunk by
+/// chunk: a longer one is refused (`422 field-too-long`) as soon as it passes the
+/// limit, never read whole into memory; a field that is not UTF-8 is `422` too.
+pub(crate) async fn text_field(
+    mut field: axum::extract::multipart::Field<'_>,
+) -> Result<String, Problem> {
+    let name = field.name().unwrap_or("field").to_owned();
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = field
+            .chunk()
+            .await
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+        let Some(chunk) = chunk else { break };
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "field-too-long",
+                format!("the `{name}` field holds at most {MAX_TEXT_FIELD} bytes"),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad-multipart",
+            format!("the `{name}` field is not UTF-8 text"),
+        )
+    })
+}

@@ -44,7 +44,7 @@ pub(crate) async fn read_job_form(
         let field = form.next_field().await.map_err(read_error)?;
         let Some(field) = field else { break };
         match field.name() {
-            Some("name") => name = Some(field.text().await.map_err(read_error)?),
+            Some("name") => name = Some(crate::http::extract::text_field(field).await?),
             Some("images") => {
                 if images.len() == max_images {
                     return Err(too_large(format!(

@@ -169,18 +169,12 @@ pub(crate) async fn receive_file(
                     got_file = true;
                 }
                 Some("name") => {
-                    let v = field.text().await.map_err(|e| {
-                        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
-                    })?;
+                    let v = crate::http::extract::text_field(field).await?;
                     if !v.trim().is_empty() {
                         name = Some(v);
                     }
                 }
-                Some("policy") => {
-                    pol = Some(field.text().await.map_err(|e| {
-                        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text())
-                    })?)
-                }
+                Some("policy") => pol = Some(crate::http::extract::text_field(field).await?),
                 _ => {}
             }
         }

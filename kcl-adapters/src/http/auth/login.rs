@@ -33,9 +33,23 @@ pub(crate) struct NextQuery {
 }
 
 /// Only local paths: `/books/1`, never `//evil.example` or `https://...`.
+/// Where to go after logging in: `next` when it is a path on this site, else `/`.
+///
+/// Browsers drop tabs and line breaks anywhere in a URL and read `\\` as `/`, so
+/// `/\t/evil.example` would take them to `//evil.example`, another site: a path
+/// with any control character, white space or backslash is refused whole, as is
+/// one starting `//`. (A CR/LF would also make an invalid `Location` header.)
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_control() || c.is_whitespace()) =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -82,9 +96,16 @@ enum Refused {
     Wrong,
     /// Too many failures: retry after this many seconds.
     Throttled(u64),
+    /// Every password check stayed busy: retry in a moment.
+    Busy,
 }
 
-/// Checks a name and password, counting failures per user and per client address.
+/// Checks a name and password, counting attempts per user and per client address.
+///
+/// An attempt is counted before its password is checked (and taken back when it
+/// succeeds), so attempts sent at once are refused past the limit instead of all
+/// being checked; at most [`PASSWORD_CHECKS`](super::PASSWORD_CHECKS) checks run at
+/// once per server, so a burst of logins cannot exhaust memory.
 async fn check(
     auth: &Arc<Authenticator>,
     req_ip: Option<std::net::IpAddr>,
@@ -98,23 +119,28 @@ async fn check(
     if let Some(wait) = auth.throttled(&keys).await {
         return Err(Refused::Throttled(wait));
     }
+    auth.count_attempt(&keys).map_err(Refused::Throttled)?;
+    auth.count_shared_attempt(&keys).await;
     if name.len() > 64 || password.len() > 1024 {
-        auth.failed(&keys).await;
         return Err(Refused::Wrong);
     }
+    let Some(permit) = auth.password_check_permit().await else {
+        tracing::warn!(user = ?name, "login refused: every password check is busy");
+        return Err(Refused::Busy);
+    };
     let (a, n, p) = (auth.clone(), name.to_owned(), password.to_owned());
     let user = tokio::task::spawn_blocking(move || a.settings.users.check(&n, &p))
         .await
         .ok()
         .flatten();
+    drop(permit);
     match user {
         Some(u) => {
-            auth.succeeded(&keys[0]).await;
+            auth.succeeded(&keys).await;
             Ok(u)
         }
         None => {
-            auth.failed(&keys).await;
-            tracing::warn!(user = %name, "failed login");
+            tracing::warn!(user = ?name, "failed login");
             Err(Refused::Wrong)
         }
     }
@@ -149,6 +175,13 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            res
+        }
+        Err(Refused::Busy) => {
+            let mut res = form(&next, Some("The server is busy; try again in a moment."));
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
             res
         }
     }
@@ -203,6 +236,8 @@ pub(crate) struct TokenResponse {
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts for this user or client (`too-many-attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Too many logins at once on this server (`busy`)", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub(crate) async fn token(
@@ -242,6 +277,17 @@ pub(crate) async fn token(
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             res
         }
+        Err(Refused::Busy) => {
+            let mut res = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins at once; retry in a second",
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(1));
+            res
+        }
     }
 }
 
@@ -257,4 +303,32 @@ pub(super) fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for ok in ["/", "/books?q=a%20b", "/jobs/123", "/a/b//c"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -206,6 +206,12 @@ pub struct AuthSettings {
 /// The window failed logins are counted in.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(300);
 
+/// Password checks one server runs at once (each argon2 check holds ~19 MiB).
+pub const PASSWORD_CHECKS: usize = 4;
+
+/// How long a login waits for a free password check before it gets `503`.
+pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
+
 impl AuthSettings {
     /// Settings with an HS256 `secret` (at least 32 bytes) for API tokens and
     /// session cookies, no users, private reads.
@@ -306,6 +312,12 @@ pub struct Authenticator {
     session_validation: Validation,
     csrf_key: Vec<u8>,
     failures: moka::sync::Cache<String, (u32, Instant)>,
+    /// Held while this server's failure counts are checked and raised together, so
+    /// concurrent attempts cannot all pass the check before any is counted.
+    counting: std::sync::Mutex<()>,
+    /// Password checks (argon2, ~19 MiB and tens of milliseconds each) running at
+    /// once; attempts beyond wait a moment, then get `503`.
+    password_checks: tokio::sync::Semaphore,
     logged_out: moka::sync::Cache<String, ()>,
     /// The deployment's shared cache (Redis behind a balancer): logged-out sessions and
     /// failed logins are written there too, so every server sees them.
@@ -355,6 +367,8 @@ impl Authenticator {
                 .max_capacity(100_000)
                 .time_to_live(LOGIN_WINDOW)
                 .build(),
+            counting: std::sync::Mutex::new(()),
+            password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             logged_out: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(settings.session_ttl)
@@ -487,28 +501,54 @@ impl Authenticator {
         self.logged_out.insert(session.sid, ());
     }
 
-    /// Counts a failed login for these keys.
-    async fn failed(&self, keys: &[String]) {
+    /// Counts an attempt for these keys, before its password is checked: refused
+    /// (`Err(seconds to wait)`) when one of them is at its limit on this server.
+    /// Checking and counting happen under one lock, so concurrent attempts are
+    /// counted one by one; a successful attempt is taken back by [`Self::succeeded`].
+    fn count_attempt(&self, keys: &[String]) -> Result<(), u64> {
+        let _one_at_a_time = self.counting.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        for k in keys {
-            let (n, since) = self.failures.get(k).unwrap_or((0, now));
-            let (n, since) = if now.duration_since(since) > LOGIN_WINDOW {
-                (0, now)
-            } else {
-                (n, since)
-            };
+        let current: Vec<(u32, Instant)> = keys
+            .iter()
+            .map(|k| match self.failures.get(k) {
+                Some((n, since)) if now.duration_since(since) <= LOGIN_WINDOW => (n, since),
+                _ => (0, now),
+            })
+            .collect();
+        let wait = keys
+            .iter()
+            .zip(&current)
+            .filter(|(k, (n, _))| *n >= self.limit(k))
+            .filter_map(|(_, (_, since))| LOGIN_WINDOW.checked_sub(now.duration_since(*since)))
+            .map(|left| left.as_secs().max(1))
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
+        for (k, (n, since)) in keys.iter().zip(current) {
             self.failures.insert(k.clone(), (n + 1, since));
         }
+        Ok(())
+    }
+
+    /// Counts an attempt for these keys in the shared cache (the servers behind the
+    /// balancer), before its password is checked.
+    async fn count_shared_attempt(&self, keys: &[String]) {
+        self.add_shared(keys, 1).await;
+    }
+
+    /// Adds `delta` to the shared counts of `keys`.
+    async fn add_shared(&self, keys: &[String], delta: i64) {
         let Some(cache) = &self.shared else { return };
         let now = tokens::now_secs();
         for k in keys {
             let key = self.failures_key(k);
-            // Read, add one, write: two servers failing the same key at the same
-            // moment may count one failure instead of two.
+            // Read, add, write: two servers counting the same key at the same
+            // moment may count one attempt instead of two.
             let (n, since) = match cache.get(&key).await {
                 Ok(v) => v.as_deref().and_then(parse_failures).unwrap_or((0, now)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "shared cache: failed login counted here only");
+                    tracing::warn!(error = %e, "shared cache: login attempt counted here only");
                     return;
                 }
             };
@@ -517,22 +557,47 @@ impl Authenticator {
             } else {
                 (n, since)
             };
+            let n = u32::try_from((i64::from(n) + delta).max(0)).unwrap_or(u32::MAX);
             let left = (since + LOGIN_WINDOW.as_secs()).saturating_sub(now).max(1);
-            let value = Bytes::from(format!("{} {since}", n + 1));
+            let value = Bytes::from(format!("{n} {since}"));
             if let Err(e) = cache.set(&key, value, Duration::from_secs(left)).await {
-                tracing::warn!(error = %e, "shared cache: failed login counted here only");
+                tracing::warn!(error = %e, "shared cache: login attempt counted here only");
             }
         }
     }
 
-    /// Forgets the failures of `key` (a successful login).
-    async fn succeeded(&self, key: &str) {
-        self.failures.invalidate(key);
+    /// A permit to run one password check, waiting at most
+    /// [`PASSWORD_CHECK_WAIT`]; `None` when every one stayed busy.
+    async fn password_check_permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        tokio::time::timeout(PASSWORD_CHECK_WAIT, self.password_checks.acquire())
+            .await
+            .ok()?
+            .ok()
+    }
+
+    /// A successful login: forgets the user's failures, and takes back the attempt
+    /// [`Self::count_attempt`] counted for the other keys (the client's address), so
+    /// successful logins never throttle an address.
+    async fn succeeded(&self, keys: &[String]) {
+        let Some((user, others)) = keys.split_first() else {
+            return;
+        };
+        {
+            let _one_at_a_time = self.counting.lock().unwrap_or_else(|p| p.into_inner());
+            self.failures.invalidate(user);
+            for k in others {
+                if let Some((n, since)) = self.failures.get(k) {
+                    self.failures
+                        .insert(k.clone(), (n.saturating_sub(1), since));
+                }
+            }
+        }
         if let Some(cache) = &self.shared {
-            if let Err(e) = cache.delete(&self.failures_key(key)).await {
+            if let Err(e) = cache.delete(&self.failures_key(user)).await {
                 tracing::warn!(error = %e, "shared cache: failed logins not reset");
             }
         }
+        self.add_shared(others, -1).await;
     }
 
     /// The shared cache's key for a logged-out session.

@@ -29,17 +29,52 @@ pub struct ReportMeta {
 /// (or a tab or carriage return, which some spreadsheets skip before reading a
 /// formula) gets a leading `'`, so it is shown as text and never evaluated.
 ///
+/// A spreadsheet may also split the file on another separator than the one it was
+/// written with (`;` is the default where the decimal mark is a comma, as in
+/// Brazil), so every part after a `;`, `,` or tab is treated as a cell of its own,
+/// and neutralised the same way (after any spaces or quotes it starts with).
+///
 /// ```
 /// use kcl_core::domain::neutralise_cell;
 /// assert_eq!(neutralise_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
 /// assert_eq!(neutralise_cell("@SUM(A1)"), "'@SUM(A1)");
-/// assert_eq!(neutralise_cell("Café"), "Café");
+/// assert_eq!(neutralise_cell("safe;=1+1"), "safe;'=1+1");
+/// assert_eq!(neutralise_cell("a, \"+1"), "a,' \"+1");
+/// assert_eq!(neutralise_cell("Café; pão, leite"), "Café; pão, leite");
 /// ```
 pub fn neutralise_cell(value: &str) -> Cow<'_, str> {
-    match value.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{value}")),
-        _ => Cow::Borrowed(value),
+    const SEPARATORS: [char; 3] = [';', ',', '\t'];
+    let risky = |part: &str| {
+        matches!(
+            part.trim_start_matches([' ', '"']).as_bytes().first(),
+            Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        )
+    };
+    let first_risky = matches!(
+        value.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    ) || risky(value);
+    let later_risky = value
+        .match_indices(SEPARATORS)
+        .any(|(i, sep)| risky(&value[i + sep.len()..]));
+    if !first_risky && !later_risky {
+        return Cow::Borrowed(value);
     }
+    let mut out = String::with_capacity(value.len() + 4);
+    if first_risky {
+        out.push('\'');
+    }
+    let mut rest = value;
+    while let Some(i) = rest.find(SEPARATORS) {
+        let sep_len = rest[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..i + sep_len]);
+        rest = &rest[i + sep_len..];
+        if risky(rest) {
+            out.push('\'');
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// Writes a CSV report: a header, one row per line, and a total row. Text cells
