@@ -23,6 +23,7 @@ mod extract;
 pub mod metrics;
 pub mod openapi;
 mod problem;
+mod serve;
 mod ui;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use tower_http::trace::TraceLayer;
 
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use problem::Problem;
+pub use serve::{serve, serve_with, ServeTimeouts};
 
 /// Longest a request may take before it is answered `503 timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +64,9 @@ pub struct HttpOptions {
     pub auth: Option<auth::AuthSettings>,
     /// Requests handled at once; more get `503` with `Retry-After` at once rather
     /// than waiting in an unbounded queue (default 512). Health checks are exempt.
+    /// With [`auth`](Self::auth), a slot is taken once the request is authenticated,
+    /// and requests without an identity (public routes) share a budget of their own:
+    /// an eighth of this, 4 to 64.
     pub max_in_flight: usize,
     /// Uploads (covers, OCR jobs, sales files) handled at once, within
     /// `max_in_flight` (default 8): each may hold up to its size limit in memory.
@@ -125,25 +130,30 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
     if authenticator.is_some() {
         app = app.merge(auth::routes());
     }
+    // Request slots are taken after authentication (inside it), so an anonymous
+    // client can only use the small budget of the public routes (the login form, a
+    // token request), never the slots authenticated requests need.
+    let limits = Limits {
+        general: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
+        uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
+        anonymous: Arc::new(Semaphore::new(anonymous_budget(options.max_in_flight))),
+        identified_only: authenticator.is_some(),
+    };
     let mut app = app
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(etag::etag))
-        .layer(axum::middleware::from_fn(deadline));
+        .layer(axum::middleware::from_fn(deadline))
+        .layer(axum::middleware::from_fn_with_state(limits, shed));
     if let Some(a) = authenticator {
         app = app.layer(axum::middleware::from_fn_with_state(a, auth::authenticate));
     }
     if options.metrics {
         app = app.layer(axum::middleware::from_fn(metrics::track));
     }
-    let limits = Limits {
-        general: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
-        uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
-    };
-    app.layer(axum::middleware::from_fn_with_state(limits, shed))
-        .layer(axum::middleware::from_fn(scope_request_id))
+    app.layer(axum::middleware::from_fn(scope_request_id))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         // Inside the request's span, so that it can record `client_ip` there.
         .layer(axum::middleware::from_fn_with_state(
@@ -214,9 +224,22 @@ fn is_upload(req: &axum::extract::Request) -> bool {
 struct Limits {
     general: Arc<Semaphore>,
     uploads: Arc<Semaphore>,
+    /// Requests nobody is identified for (public routes, with authentication on).
+    anonymous: Arc<Semaphore>,
+    /// Whether authentication is on: off, every request counts as identified (a
+    /// gateway in front authenticates).
+    identified_only: bool,
+}
+
+/// Requests without an identity handled at once: an eighth of `max_in_flight`, at
+/// least 4 and at most 64.
+fn anonymous_budget(max_in_flight: usize) -> usize {
+    (max_in_flight / 8).clamp(4, 64)
 }
 
 /// Load shedding: past the limits, `503 overloaded` with `Retry-After` at once.
+/// Runs after authentication: requests without an identity (public routes) share a
+/// small budget of their own.
 async fn shed(
     State(limits): State<Limits>,
     req: axum::extract::Request,
@@ -226,8 +249,14 @@ async fn shed(
         return next.run(req).await;
     }
     let upload = is_upload(&req);
-    let Ok(_permit) = limits.general.clone().try_acquire_owned() else {
-        return overloaded("requests");
+    let anonymous = limits.identified_only && auth::viewer().is_none();
+    let pool = if anonymous {
+        &limits.anonymous
+    } else {
+        &limits.general
+    };
+    let Ok(_permit) = pool.clone().try_acquire_owned() else {
+        return overloaded(if anonymous { "anonymous" } else { "requests" });
     };
     let _upload_permit = if upload {
         match limits.uploads.clone().try_acquire_owned() {
@@ -271,21 +300,4 @@ async fn deadline(
         Ok(res) => res,
         Err(_) => problem::timed_out_problem().into_response(),
     }
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting
-/// connections and drains in-flight requests (a load balancer's deregistration). The
-/// peer address is passed on, for limiting failed logins per client (see
-/// [`client_addr`] behind a load balancer).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
