@@ -526,13 +526,12 @@ async fn logins_sent_at_once_are_counted_before_their_passwords_are_checked() {
     // checked and none was refused: the limit was bypassed, and memory grew by
     // ~19 MiB per concurrent check.
     let app = app_with(settings());
-    let attempts = (0..40).map(|i| {
+    let login = |name: &str, password: &str| {
+        let body = json!({"username": name, "password": password});
         let app = app.clone();
-        async move {
-            let body = json!({"username": "bia", "password": format!("wrong {i}")});
-            send(&app, req(Method::POST, "/api/auth/token", None, Some(body))).await
-        }
-    });
+        async move { send(&app, req(Method::POST, "/api/auth/token", None, Some(body))).await }
+    };
+    let attempts = (0..40).map(|i| login("bia", &format!("wrong {i}")));
     let replies = futures::future::join_all(attempts).await;
     let count = |s: StatusCode| replies.iter().filter(|r| r.status == s).count();
     assert_eq!(
@@ -542,29 +541,11 @@ async fn logins_sent_at_once_are_counted_before_their_passwords_are_checked() {
     );
     assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 35);
     // The user stays locked, even with the right password.
-    let r = send(
-        &app,
-        req(
-            Method::POST,
-            "/api/auth/token",
-            None,
-            Some(json!({"username": "bia", "password": "bia's password"})),
-        ),
-    )
-    .await;
+    let r = login("bia", "bia's password").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // Successful logins are never counted against anyone.
     for _ in 0..8 {
-        let r = send(
-            &app,
-            req(
-                Method::POST,
-                "/api/auth/token",
-                None,
-                Some(json!({"username": "ana", "password": "ana's password"})),
-            ),
-        )
-        .await;
+        let r = login("ana", "ana's password").await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
 }
