@@ -152,7 +152,7 @@ macro_rules! init_subscriber {
 /// line carries its spans' fields, such as a request's `request_id`).
 pub fn init_tracing() {
     init_subscriber!(
-        tracing_subscriber::fmt().with_writer(std::io::stderr),
+        tracing_subscriber::fmt().with_writer(|| OneLinePerEvent(std::io::stderr())),
         false
     );
 }
@@ -164,7 +164,59 @@ pub fn init_tracing() {
 /// ([`install_crypto_provider`]): call it first thing in a Lambda's `main`.
 pub fn init_lambda_tracing() {
     install_crypto_provider();
-    init_subscriber!(tracing_subscriber::fmt().without_time(), true);
+    init_subscriber!(
+        tracing_subscriber::fmt()
+            .without_time()
+            .with_writer(|| OneLinePerEvent(std::io::stdout())),
+        true
+    );
+}
+
+/// A log writer that keeps each event on one line: line breaks inside an event
+/// (a user name or an object key with a newline, logged with `%`) are written as
+/// `\n` and `\r`, so a client cannot forge log lines. The formatter writes each
+/// event whole, ending with its one newline; JSON lines are escaped already.
+///
+/// ```
+/// use std::io::Write;
+/// let mut out = Vec::new();
+/// kcl::OneLinePerEvent(&mut out)
+///     .write_all(b"WARN failed login user=ana\nINFO forged line\n")
+///     .unwrap();
+/// assert_eq!(out, b"WARN failed login user=ana\\nINFO forged line\n");
+/// ```
+#[derive(Debug)]
+pub struct OneLinePerEvent<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for OneLinePerEvent<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let (body, end) = match buf.strip_suffix(b"\n") {
+            Some(body) => (body, &b"\n"[..]),
+            None => (buf, &b""[..]),
+        };
+        if !body.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+            return self.0.write_all(buf);
+        }
+        let mut line = Vec::with_capacity(buf.len() + 8);
+        for &b in body {
+            match b {
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                _ => line.push(b),
+            }
+        }
+        line.extend_from_slice(end);
+        self.0.write_all(&line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM (a load balancer's or an orchestrator's stop): the

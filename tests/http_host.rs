@@ -665,6 +665,17 @@ async fn metrics_count_requests_per_route_and_show_queues() {
 }
 
 #[tokio::test]
+async fn every_response_forbids_framing_and_sniffing() {
+    let app = app_with(settings());
+    for uri in ["/login", "/api/books", "/health/live", "/no-such-page"] {
+        let r = send(&app, req(Method::GET, uri, None, None)).await;
+        assert_eq!(r.headers["x-frame-options"], "DENY", "{uri}");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(r.headers["referrer-policy"], "same-origin", "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
     let r = send(&app, req(Method::GET, "/health/live", None, None)).await;

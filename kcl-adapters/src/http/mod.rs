@@ -37,6 +37,7 @@ use kcl_core::Services;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use client_addr::{ClientAddr, TrustedProxies};
@@ -159,6 +160,20 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(options.trusted_proxies),
             client_addr::resolve,
+        ))
+        // Pages are never framed (clickjacking) and no response is content-sniffed
+        // into something else; links to other sites carry no path of ours.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_CONTENT_TYPE_OPTIONS,
+            axum::http::HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::X_FRAME_OPTIONS,
+            axum::http::HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
