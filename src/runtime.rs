@@ -16,6 +16,9 @@ use kcl_core::Services;
 
 use crate::config::{BlobsConfig, Config, DatabaseConfig, QueueKind};
 
+/// How old a spool file must be to count as a crash's leftover at start.
+const SPOOL_LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Why KCL could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -273,7 +276,7 @@ impl Kcl {
             Some(url) => Some(redis_cache(url, config.cache_ca_file.as_deref()).await?),
         };
         let ocr = ocr_engine(&config.ocr_language, config.ocr_page_segmentation)?;
-        Ok(Self::assemble(
+        let kcl = Self::assemble(
             relational,
             (tasks, ocr_tasks),
             blobs,
@@ -281,7 +284,13 @@ impl Kcl {
             cache,
             ocr,
             &config.settings,
-        ))
+        );
+        // Spool files a crash left behind (a load in progress keeps touching its own).
+        let removed = kcl.services.sales.clean_spool(SPOOL_LEFTOVER_AGE).await;
+        if removed > 0 {
+            tracing::info!(removed, "removed sales spool files left by a crash");
+        }
+        Ok(kcl)
     }
 
     fn assemble(

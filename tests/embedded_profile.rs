@@ -117,3 +117,44 @@ async fn bad_configuration_names_the_variable() {
     let err = Config::from_vars(&vars).expect_err("refused");
     assert!(err.to_string().starts_with("KCL_BLOBS="), "{err}");
 }
+
+#[tokio::test]
+async fn a_start_removes_the_spool_files_a_crash_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(spool.join("kcl-parquet-1")).unwrap();
+    let crash = [
+        spool.join("kcl-sales-upload-1.csv"),
+        spool.join("kcl-sales-2-incoming.csv"),
+    ];
+    let week_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7 * 86_400);
+    for f in &crash {
+        std::fs::write(f, "x".repeat(1000)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(week_ago)
+            .unwrap();
+    }
+    std::fs::File::open(spool.join("kcl-parquet-1"))
+        .unwrap()
+        .set_modified(week_ago)
+        .unwrap();
+    let fresh = spool.join("kcl-sales-upload-3.csv");
+    std::fs::write(&fresh, "a load in progress").unwrap();
+    let vars = HashMap::from([
+        ("KCL_DATA_DIR".to_owned(), dir.path().display().to_string()),
+        ("KCL_SPOOL_DIR".to_owned(), spool.display().to_string()),
+    ]);
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    for f in &crash {
+        assert!(!f.exists(), "{} was removed", f.display());
+    }
+    assert!(!spool.join("kcl-parquet-1").exists());
+    assert!(
+        fresh.exists(),
+        "a recent file may belong to a load in progress"
+    );
+    kcl.close().await;
+}

@@ -222,7 +222,12 @@ impl Layout {
             })?,
         };
         let meta_file = TempFile::write(&self.tmp, &sidecar).map_err(io_error)?;
-        let conflict = |e: io::Error| put_error(key, e);
+        // A clash with the store's own folders (one replaced by a file) is the
+        // server's fault, not the key's.
+        let conflict = |e: io::Error| match self.check_folders() {
+            Ok(()) => put_error(key, e),
+            Err(broken) => broken,
+        };
         data_file.place(&object).map_err(conflict)?;
         meta_file.place(&meta).map_err(conflict)?;
         let stat = fs::symlink_metadata(&object).map_err(io_error)?;
@@ -296,7 +301,29 @@ impl Layout {
         Ok(())
     }
 
+    /// The store's own folders are folders: one missing, or a file in its place, is
+    /// `Unavailable` (the server's fault, shown by `/health`), never a client's.
+    fn check_folders(&self) -> Result<(), BlobStoreError> {
+        for dir in [&self.objects, &self.meta, &self.tmp] {
+            match fs::metadata(dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(BlobStoreError::Unavailable(
+                        format!("{} is not a folder", dir.display()).into(),
+                    ))
+                }
+                Err(e) => {
+                    return Err(BlobStoreError::Unavailable(
+                        format!("{}: {e}", dir.display()).into(),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobMeta>, BlobStoreError> {
+        self.check_folders()?;
         let mut out = Vec::new();
         if limit > 0 {
             self.walk(&self.objects, "", prefix, limit, &mut out)?;

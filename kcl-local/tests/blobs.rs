@@ -238,3 +238,27 @@ async fn over_long_segments_are_bad_input() {
     assert!(matches!(r, Err(BlobStoreError::InvalidInput(_))), "{r:?}");
     put(&store, &format!("a/{}", "n".repeat(255)), b"1").await;
 }
+
+#[tokio::test]
+async fn a_broken_store_folder_is_unavailable_not_a_bad_key() {
+    use kcl_core::ports::HealthProbe;
+    let (dir, store) = store().await;
+    put(&store, "covers/a.jpg", b"a").await;
+    let store = std::sync::Arc::new(store);
+    let probe = kcl_core::services::BlobStoreProbe(store.clone());
+    assert_eq!(probe.check().await, Ok(()));
+    // The objects folder replaced by a file (a bad restore, a mistaken command).
+    let objects = dir.path().join("blobs").join("objects");
+    std::fs::remove_dir_all(&objects).unwrap();
+    std::fs::write(&objects, "not a folder").unwrap();
+    let e = probe.check().await.unwrap_err();
+    assert!(e.contains("not a folder"), "{e}");
+    let put = store
+        .put(&key("covers/b.jpg"), Bytes::from_static(b"b"), "image/jpeg")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(put, BlobStoreError::Unavailable(_)),
+        "a server fault, not a client's bad key: {put:?}"
+    );
+}

@@ -552,6 +552,73 @@ impl SalesService {
             .unwrap_or_else(std::env::temp_dir)
     }
 
+    /// Removes what a crash left in the spool folder: files and folders of KCL's own
+    /// names (`kcl-sales-*`, `kcl-parquet-*`) last modified more than `older_than`
+    /// ago (a load in progress, here or in another process sharing the folder,
+    /// keeps writing its files). Returns how many were removed; what cannot be read
+    /// or removed is skipped. The hosts call it at start with 6 hours.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::{Duration, SystemTime};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let mut settings = kcl_core::services::Settings::default();
+    /// settings.sales.spool_dir = Some(dir.path().to_path_buf());
+    /// let backend = kcl_core::memory::MemoryBackend::new();
+    /// let services = kcl_core::Services::with_settings(backend.ports(), &settings);
+    /// let old = dir.path().join("kcl-sales-upload-1.csv");
+    /// std::fs::write(&old, "a crash's leftover").unwrap();
+    /// std::fs::File::options().write(true).open(&old).unwrap()
+    ///     .set_modified(SystemTime::now() - Duration::from_secs(7 * 3600)).unwrap();
+    /// std::fs::write(dir.path().join("kcl-sales-upload-2.csv"), "in progress").unwrap();
+    /// std::fs::write(dir.path().join("someone-else.csv"), "not ours").unwrap();
+    /// let removed = services.sales.clean_spool(Duration::from_secs(6 * 3600)).await;
+    /// assert_eq!(removed, 1);
+    /// assert!(!old.exists());
+    /// assert!(dir.path().join("kcl-sales-upload-2.csv").exists());
+    /// assert!(dir.path().join("someone-else.csv").exists());
+    /// # }
+    /// ```
+    pub async fn clean_spool(&self, older_than: std::time::Duration) -> usize {
+        let dir = self.spool_dir();
+        tokio::task::spawn_blocking(move || {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return 0;
+            };
+            let now = std::time::SystemTime::now();
+            let mut removed = 0;
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if !(name.starts_with("kcl-sales-") || name.starts_with("kcl-parquet-")) {
+                    continue;
+                }
+                let Ok(meta) = entry.metadata() else { continue };
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|age| age > older_than);
+                if !old {
+                    continue;
+                }
+                let path = entry.path();
+                let done = if meta.is_dir() {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_file(&path)
+                };
+                match done {
+                    Ok(()) => removed += 1,
+                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "spool leftover not removed"),
+                }
+            }
+            removed
+        })
+        .await
+        .unwrap_or(0)
+    }
+
     /// Ingests a sales file stored in the blob store (an object created under
     /// `sales/incoming/`): copies it to a spool file, then [`ingest_path`](Self::ingest_path)
     /// under its key.
