@@ -720,6 +720,19 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
     assert_eq!(ret.status, StatusCode::SEE_OTHER);
     let list = call(app, Method::GET, "/?q=edited&available=on&sort=-year", None).await;
     assert!(list.text.contains("Edited"));
+    // Without a readable version the delete is refused (before, it deleted without
+    // the version check).
+    for bad in ["version=", "version=two", ""] {
+        let del = send(app, form(&format!("/ui/books/{id}/delete"), bad)).await;
+        assert_eq!(
+            del.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            del.text
+        );
+    }
+    let stale = send(app, form(&format!("/ui/books/{id}/delete"), "version=1")).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
     let del = send(app, form(&format!("/ui/books/{id}/delete"), "version=2")).await;
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);
     let gone = call(app, Method::GET, &page_uri, None).await;

@@ -108,8 +108,16 @@ pub(crate) async fn delete_book(
 ) -> Response {
     let ApiPath(id) = or_page!(id);
     let ApiForm(f) = or_page!(form);
-    let version = f.version.trim().parse::<u64>().ok();
-    or_page!(s.catalog.delete(BookId(id), version).await);
+    // The book page always sends the version it showed: without a readable one the
+    // delete is refused, never done without its check.
+    let version = or_page!(f.version.trim().parse::<u64>().map_err(|_| {
+        ServiceError::from(kcl_core::domain::ValidationError::field(
+            "version",
+            "bad-number",
+            "the form has no valid version: reload the page",
+        ))
+    }));
+    or_page!(s.catalog.delete(BookId(id), Some(version)).await);
     Redirect::to("/").into_response()
 }
 
