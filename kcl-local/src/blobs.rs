@@ -173,6 +173,15 @@ impl BlobStore for FsBlobStore {
 
 impl Layout {
     fn prepare(&self) -> io::Result<()> {
+        // A new store's root is its owner's only (0700 on Unix); an existing one
+        // keeps the mode its operator gave it.
+        if !self.root.exists() {
+            let mut builder = fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(&self.root)?;
+        }
         for dir in [&self.objects, &self.meta, &self.tmp] {
             fs::create_dir_all(dir)?;
         }

@@ -359,3 +359,18 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
         .unwrap();
     assert_eq!(pending, 0);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn new_stores_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("kcl.db");
+    let store = kcl_local::SqliteStore::open(&db).await.unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600, "the database file");
+    let blobs = dir.path().join("data").join("blobs");
+    kcl_local::FsBlobStore::open(blobs.clone()).await.unwrap();
+    assert_eq!(mode(&blobs), 0o700, "the blob folder");
+    store.close().await;
+}

@@ -116,6 +116,7 @@ impl SqliteStore {
         temp_dir: Option<tempfile::TempDir>,
     ) -> Result<Self, LocalError> {
         create_parent(path).await?;
+        create_private(path).await?;
         let open_error = |source| LocalError::Open {
             path: path.to_owned(),
             source,
@@ -204,6 +205,26 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         // connection keeps 16 MiB of pages: listings touch random rows of `books`.
         .pragma("mmap_size", "268435456")
         .pragma("cache_size", "-16384")
+}
+
+/// Creates a missing database file readable and writable by its owner only (0600
+/// on Unix; SQLite gives its `-wal` and `-shm` files the same mode). An existing
+/// file keeps the mode its operator gave it.
+async fn create_private(path: &Path) -> Result<(), LocalError> {
+    let path = path.to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(source) => Err(LocalError::Io { path, source }),
+        }
+    })
+    .await;
+    result.unwrap_or(Ok(()))
 }
 
 async fn create_parent(path: &Path) -> Result<(), LocalError> {
