@@ -112,7 +112,14 @@ async fn check(
     name: &str,
     password: &str,
 ) -> Result<User, Refused> {
-    let mut keys = vec![format!("user:{}", name.to_lowercase())];
+    // No user has a name over 64 bytes: such names share one key, so the failure
+    // counts stay small (100,000 keys of at most ~70 bytes) whatever a client sends.
+    let user_key = if name.len() <= 64 {
+        format!("user:{}", name.to_lowercase())
+    } else {
+        "user:(over 64 bytes)".to_owned()
+    };
+    let mut keys = vec![user_key];
     if let Some(ip) = req_ip {
         keys.push(format!("ip:{ip}"));
     }
@@ -308,6 +315,20 @@ pub(super) fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::safe_next;
+
+    #[tokio::test]
+    async fn failure_counts_never_keep_a_long_name() {
+        let settings = super::super::AuthSettings::new(vec![7; 32]).unwrap();
+        let auth = std::sync::Arc::new(super::Authenticator::new(settings));
+        let long = "x".repeat(60_000);
+        for name in [long.as_str(), "ana"] {
+            let _ = super::check(&auth, None, name, "wrong").await;
+        }
+        auth.failures.run_pending_tasks();
+        let longest = auth.failures.iter().map(|(k, _)| k.len()).max().unwrap();
+        assert!(longest <= 70, "a key of {longest} bytes");
+        assert_eq!(auth.failures.entry_count(), 2);
+    }
 
     #[test]
     fn next_stays_on_this_site() {
