@@ -5,7 +5,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, JobRepoError, RentalRepoError, SalesRepoError, StatusStoreError,
+    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, SalesRepoError,
+    StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -47,7 +48,8 @@ port_error!(
     AuditLogError,
     StatusStoreError,
     JobRepoError,
-    SalesRepoError
+    SalesRepoError,
+    QueueError
 );
 
 /// The outcome of one attempt at a transaction.

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
-use kcl_core::BoxError;
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::Row;
 use tokio::sync::Notify;
@@ -16,7 +15,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::fault::{db_error, retry, PortError, TxError};
+use super::fault::{db_error, retry, TxError};
 use super::PgStore;
 
 /// The channel senders `NOTIFY` (the payload is the queue's name).
@@ -30,18 +29,6 @@ const UNLISTENED_POLL: Duration = Duration::from_millis(500);
 const MAX_LISTEN_BACKOFF: Duration = Duration::from_secs(5);
 
 type Attempt<T> = Result<T, TxError<QueueError>>;
-
-impl PortError for QueueError {
-    fn unavailable(source: BoxError) -> Self {
-        Self::Unavailable(source)
-    }
-    fn invalid(message: String) -> Self {
-        Self::InvalidInput(message)
-    }
-    fn internal(source: BoxError) -> Self {
-        Self::Internal(source)
-    }
-}
 
 /// A durable task queue in a [`PgStore`]'s database (table `task_queue`), shaped
 /// like SQS, for many servers and workers on one database.
