@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use kcl_core::memory::MemoryEndedSessions;
 use kcl_core::memory::{
     MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryJobs, MemoryQueue,
     MemorySales, MemorySalesDays, MemoryStatusStore,
 };
+use kcl_core::ports::EndedSessions;
 use kcl_core::ports::{
     AuditLog, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo, SalesDays,
     SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
@@ -64,6 +66,7 @@ struct Relational {
     jobs: Arc<dyn JobRepo>,
     sales: Arc<dyn SalesRepo>,
     sales_days: Arc<dyn SalesDays>,
+    ended_sessions: Arc<dyn EndedSessions>,
     tasks: Option<Arc<dyn TaskQueue>>,
     ocr_tasks: Option<Arc<dyn TaskQueue>>,
     probes: Vec<Arc<dyn HealthProbe>>,
@@ -84,6 +87,7 @@ impl Relational {
             jobs: Arc::new(MemoryJobs::default()),
             sales: Arc::new(MemorySales::default()),
             sales_days: Arc::new(MemorySalesDays::default()),
+            ended_sessions: Arc::new(MemoryEndedSessions::default()),
             tasks: None,
             ocr_tasks: None,
             probes: Vec::new(),
@@ -120,6 +124,7 @@ impl Relational {
             status: shared.clone(),
             jobs: shared.clone(),
             sales: shared.clone(),
+            ended_sessions: shared.clone(),
             sales_days: shared,
             tasks,
             ocr_tasks,
@@ -156,6 +161,7 @@ impl Relational {
             status: shared.clone(),
             jobs: shared.clone(),
             sales: shared.clone(),
+            ended_sessions: shared.clone(),
             sales_days: shared,
             tasks,
             ocr_tasks,
@@ -341,6 +347,7 @@ impl Kcl {
             sales: r.sales,
             sales_days: r.sales_days,
             reports,
+            ended_sessions: r.ended_sessions,
         };
         Self {
             services: Services::with_settings(ports, settings),

@@ -958,3 +958,28 @@ async fn a_long_poll_wakes_on_a_send_from_another_process() {
     b.close().await;
     db.drop_now().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_sessions_kit() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    testkit::ended_sessions::run(&store).await;
+    // Twice on the same database: the kit keeps its runs apart.
+    testkit::ended_sessions::run(&store).await;
+    // A second pool (another server) sees what the first ended.
+    let other = db.store().await;
+    let expires = Utc::now() + chrono::Duration::hours(12);
+    kcl_core::ports::EndedSessions::end(&store, "ended-on-a", expires)
+        .await
+        .expect("end");
+    assert!(
+        kcl_core::ports::EndedSessions::is_ended(&other, "ended-on-a")
+            .await
+            .expect("is_ended")
+    );
+    store.close().await;
+    other.close().await;
+    db.drop_now().await;
+}

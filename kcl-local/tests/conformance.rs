@@ -137,3 +137,27 @@ async fn sales_kits() {
     testkit::sales_repo::run(store.clone()).await;
     testkit::sales_repo::run_days(store.as_ref()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_sessions_kit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = file_store(&dir).await;
+    testkit::ended_sessions::run(&store).await;
+    // Again on the same file: the kit keeps its runs apart.
+    testkit::ended_sessions::run(&store).await;
+}
+
+/// An ended session is still ended when the database is opened again (a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_sessions_outlive_a_reopen() {
+    use kcl_core::ports::EndedSessions;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = file_store(&dir).await;
+    let expires = chrono::Utc::now() + chrono::Duration::hours(12);
+    store.end("logged-out", expires).await.expect("end");
+    store.close().await;
+    let store = file_store(&dir).await;
+    assert!(store.is_ended("logged-out").await.expect("is_ended"));
+    assert!(!store.is_ended("never-ended").await.expect("is_ended"));
+    store.close().await;
+}

@@ -124,10 +124,15 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         app = app.route("/metrics", axum::routing::get(metrics::render));
     }
     // Logged-out sessions and failed logins go through the shared cache too, so every
-    // server behind a balancer sees them (Redis; in-process otherwise).
-    let authenticator = options
-        .auth
-        .map(|s| Arc::new(auth::Authenticator::new(s).with_shared_cache(services.cache.clone())));
+    // server behind a balancer sees them (Redis; in-process otherwise); logouts are
+    // recorded in the database, which outlives both.
+    let authenticator = options.auth.map(|s| {
+        Arc::new(
+            auth::Authenticator::new(s)
+                .with_shared_cache(services.cache.clone())
+                .with_ended_sessions(services.ended_sessions.clone()),
+        )
+    });
     if authenticator.is_some() {
         app = app.merge(auth::routes());
     }

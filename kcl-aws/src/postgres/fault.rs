@@ -5,8 +5,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, SalesRepoError,
-    StatusStoreError,
+    AuditLogError, BookRepoError, EndedSessionsError, JobRepoError, QueueError, RentalRepoError,
+    SalesRepoError, StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -49,7 +49,8 @@ port_error!(
     StatusStoreError,
     JobRepoError,
     SalesRepoError,
-    QueueError
+    QueueError,
+    EndedSessionsError
 );
 
 /// The outcome of one attempt at a transaction.

@@ -10,6 +10,7 @@ mod queue;
 mod rentals;
 mod sales;
 mod search;
+mod sessions;
 mod status;
 
 use std::str::FromStr;

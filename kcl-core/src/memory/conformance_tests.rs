@@ -47,3 +47,8 @@ async fn memory_sales_pass_the_kits() {
     testkit::sales_repo::run(Arc::new(MemorySales::default())).await;
     testkit::sales_repo::run_days(&MemorySalesDays::default()).await;
 }
+
+#[tokio::test]
+async fn ended_sessions_pass_their_kit() {
+    testkit::ended_sessions::run(&MemoryEndedSessions::default()).await;
+}

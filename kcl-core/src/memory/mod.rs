@@ -11,6 +11,7 @@ mod conformance_tests;
 mod jobs;
 mod queue;
 mod sales;
+mod sessions;
 mod status;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use catalog::MemoryCatalog;
 pub use jobs::MemoryJobs;
 pub use queue::MemoryQueue;
 pub use sales::{MemorySales, MemorySalesDays};
+pub use sessions::MemoryEndedSessions;
 pub use status::MemoryStatusStore;
 
 use crate::ports::{SystemClock, UuidV7Ids};
@@ -55,6 +57,8 @@ pub struct MemoryBackend {
     pub sales: Arc<MemorySales>,
     /// Per store and day sales totals.
     pub sales_days: Arc<MemorySalesDays>,
+    /// Sessions ended by a logout.
+    pub ended_sessions: Arc<MemoryEndedSessions>,
 }
 
 impl MemoryBackend {
@@ -83,6 +87,7 @@ impl MemoryBackend {
             sales: self.sales.clone(),
             sales_days: self.sales_days.clone(),
             reports: None,
+            ended_sessions: self.ended_sessions.clone(),
         }
     }
 

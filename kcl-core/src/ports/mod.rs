@@ -9,6 +9,7 @@ mod blob_store;
 mod book_repo;
 mod cache;
 mod clock;
+mod ended_sessions;
 mod health;
 mod job_repo;
 mod ocr;
@@ -23,6 +24,9 @@ pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
 pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
+pub use ended_sessions::{
+    check_session_id, EndedSessions, EndedSessionsError, MAX_SESSION_ID_BYTES,
+};
 pub use health::{HealthProbe, HealthReport};
 pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};

@@ -25,6 +25,7 @@ pub use sales::{
     ReportFormat, ReportWritten, SalesService, SalesSettings,
 };
 
+use crate::ports::EndedSessions;
 use crate::ports::{
     AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo, OcrEngine,
     RentalRepo, SalesDays, SalesRepo, StatusStore, TaskQueue, Thumbnailer,
@@ -68,6 +69,9 @@ pub struct Ports {
     /// Where sales reports are written (a separate bucket on AWS); `None` is
     /// `blobs`.
     pub reports: Option<Arc<dyn BlobStore>>,
+    /// Sessions ended by a logout (in the deployment's database, so that a copied
+    /// session cookie stays refused after a restart or a cache flush).
+    pub ended_sessions: Arc<dyn EndedSessions>,
 }
 
 /// Tunables of the services; [`Settings::default`] is what the server uses.
@@ -118,6 +122,9 @@ pub struct Services {
     /// The cache every server of a deployment shares (Redis) or this process's own:
     /// hosts keep short-lived shared state in it (logged-out sessions, failed logins).
     pub cache: Arc<dyn Cache>,
+    /// Sessions ended by a logout: the durable record behind [`cache`](Self::cache)'s
+    /// copy, which hosts check sessions against.
+    pub ended_sessions: Arc<dyn EndedSessions>,
 }
 
 impl Services {
@@ -173,6 +180,7 @@ impl Services {
             jobs,
             health: Arc::new(HealthService::new(ports.probes)),
             cache: ports.cache,
+            ended_sessions: ports.ended_sessions,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod audit_log;
 pub mod blob_store;
 pub mod book_repo;
 pub mod cache;
+pub mod ended_sessions;
 pub mod fixtures;
 pub mod job_repo;
 pub mod reference;

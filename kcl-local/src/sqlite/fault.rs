@@ -4,8 +4,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use kcl_core::ports::{
-    AuditLogError, BookRepoError, JobRepoError, QueueError, RentalRepoError, SalesRepoError,
-    StatusStoreError,
+    AuditLogError, BookRepoError, EndedSessionsError, JobRepoError, QueueError, RentalRepoError,
+    SalesRepoError, StatusStoreError,
 };
 use kcl_core::BoxError;
 
@@ -50,7 +50,8 @@ port_error!(
     QueueError,
     StatusStoreError,
     JobRepoError,
-    SalesRepoError
+    SalesRepoError,
+    EndedSessionsError
 );
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a

@@ -8,6 +8,7 @@ mod jobs;
 mod rentals;
 mod sales;
 mod search;
+mod sessions;
 mod status;
 
 use std::collections::HashMap;

@@ -195,7 +195,8 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
 }
 
 async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
-    if let Some(s) = auth.session(req.headers()).await {
+    // Ended whether or not it was already (a logout is never refused).
+    if let Some(s) = auth.session_claims(req.headers()) {
         auth.end_session(s).await;
     }
     let https = client_addr::of_request(&req).https;

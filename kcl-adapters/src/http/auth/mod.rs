@@ -6,8 +6,9 @@
 //!   ES256, ...). Expired, malformed, wrongly signed and `alg: none` tokens get `401`;
 //!   a valid token without the needed role gets `403`.
 //! - **Web UI**: a login form against configured users (argon2 hashes), a signed
-//!   `HttpOnly; SameSite=Strict` session cookie, a CSRF token on every form, logout,
-//!   and failed logins limited per user and per client address.
+//!   `HttpOnly; SameSite=Strict` session cookie, a CSRF token on every form, logout
+//!   (recorded in the database: a copied cookie stays refused after a restart or a
+//!   cache flush), and failed logins limited per user and per client address.
 //! - **Roles**: `admin` ⊇ `staff` ⊇ `reader`. Admins manage the catalog, OCR jobs,
 //!   sales, stock, reports and the audit log; staff rent and return copies and upload
 //!   covers; readers read the catalog, rentals and jobs. Reads need `reader` unless
@@ -67,7 +68,8 @@ pub(crate) use login::routes;
 
 use super::problem::Problem;
 use bytes::Bytes;
-use kcl_core::ports::Cache;
+use kcl_core::memory::MemoryEndedSessions;
+use kcl_core::ports::{Cache, EndedSessions, EndedSessionsError};
 
 /// Name of the web UI's session cookie.
 pub const SESSION_COOKIE: &str = "kcl_session";
@@ -212,6 +214,14 @@ pub const PASSWORD_CHECKS: usize = 4;
 /// How long a login waits for a free password check before it gets `503`.
 pub const PASSWORD_CHECK_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a server takes a session the database said was not ended for live
+/// before asking again. A logout on another server is seen at once through the
+/// shared cache, and within this time through the database when the cache lost it.
+pub const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
+/// How often, at most, a logout also purges the ended sessions that expired.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+
 impl AuthSettings {
     /// Settings with an HS256 `secret` (at least 32 bytes) for API tokens and
     /// session cookies, no users, private reads.
@@ -318,7 +328,18 @@ pub struct Authenticator {
     /// Password checks (argon2, ~19 MiB and tens of milliseconds each) running at
     /// once; attempts beyond wait a moment, then get `503`.
     password_checks: tokio::sync::Semaphore,
+    /// Sessions this server knows ended (from its logouts, the shared cache or the
+    /// database).
     logged_out: moka::sync::Cache<String, ()>,
+    /// Sessions the database said were not ended, for [`SESSION_RECHECK`]: a request
+    /// asks the database about its session at most that often.
+    live: moka::sync::Cache<String, ()>,
+    /// The durable record of ended sessions (the deployment's database): the truth
+    /// behind `logged_out` and the shared cache, so a copied cookie stays refused
+    /// after a restart or a cache flush.
+    ended: Arc<dyn EndedSessions>,
+    /// When ended sessions that expired were last purged.
+    purged: std::sync::Mutex<Option<Instant>>,
     /// The deployment's shared cache (Redis behind a balancer): logged-out sessions and
     /// failed logins are written there too, so every server sees them.
     shared: Option<Arc<dyn Cache>>,
@@ -370,9 +391,15 @@ impl Authenticator {
             counting: std::sync::Mutex::new(()),
             password_checks: tokio::sync::Semaphore::new(PASSWORD_CHECKS),
             logged_out: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(100_000)
                 .time_to_live(settings.session_ttl)
                 .build(),
+            live: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(SESSION_RECHECK)
+                .build(),
+            ended: Arc::new(MemoryEndedSessions::default()),
+            purged: std::sync::Mutex::new(None),
             verified: moka::sync::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(60))
@@ -389,12 +416,22 @@ impl Authenticator {
 
     /// The same authenticator keeping logged-out sessions and failed logins in `cache`
     /// as well as in this process, so that every server sharing the cache refuses a
-    /// session logged out on another and counts failed logins together. The cache may
-    /// lose entries (it is a cache): then a copied cookie works again until it expires
-    /// and the failure counts restart; and when it does not answer, the servers go on
-    /// with what each knows (logged in elsewhere, throttled per server).
+    /// session logged out on another at once and counts failed logins together. The
+    /// cache may lose entries (it is a cache): then the failure counts restart, and
+    /// logouts are known from the database of [`Self::with_ended_sessions`] (without
+    /// one, a copied cookie would work again until it expires); when it does not
+    /// answer, the servers go on with what each knows (throttled per server).
     pub fn with_shared_cache(mut self, cache: Arc<dyn Cache>) -> Self {
         self.shared = Some(cache);
+        self
+    }
+
+    /// The same authenticator recording logouts in `store` (the deployment's
+    /// database), the truth behind this process's and the shared cache's copies: a
+    /// copied session cookie stays refused after a restart, a cache flush, and on
+    /// every server. Without it, logouts are kept in this process only.
+    pub fn with_ended_sessions(mut self, store: Arc<dyn EndedSessions>) -> Self {
+        self.ended = store;
         self
     }
 
@@ -461,33 +498,81 @@ impl Authenticator {
         )
     }
 
-    async fn session(&self, headers: &HeaderMap) -> Option<SessionClaims> {
+    /// The session cookie's claims, when it is signed by this deployment and has not
+    /// expired (whether it was logged out is [`Self::ended`]'s question).
+    fn session_claims(&self, headers: &HeaderMap) -> Option<SessionClaims> {
         let value = cookie_value(headers, SESSION_COOKIE)?;
-        let claims = jsonwebtoken::decode::<SessionClaims>(
-            value,
-            &self.session_dec,
-            &self.session_validation,
-        )
-        .ok()?
-        .claims;
-        if self.logged_out.contains_key(&claims.sid) {
-            return None;
+        jsonwebtoken::decode::<SessionClaims>(value, &self.session_dec, &self.session_validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    /// The request's session, unless it was logged out; `Err` when whether it was
+    /// cannot be told now (the database does not answer).
+    async fn session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<SessionClaims>, EndedSessionsError> {
+        let Some(claims) = self.session_claims(headers) else {
+            return Ok(None);
+        };
+        Ok((!self.ended(&claims.sid).await?).then_some(claims))
+    }
+
+    /// Whether session `sid` was logged out: this server's memory first, then the
+    /// shared cache, then (at most every [`SESSION_RECHECK`] per session) the
+    /// database, which is the truth.
+    async fn ended(&self, sid: &str) -> Result<bool, EndedSessionsError> {
+        if self.logged_out.contains_key(sid) {
+            return Ok(true);
         }
         if let Some(cache) = &self.shared {
-            match cache.get(&self.logout_key(&claims.sid)).await {
+            match cache.get(&self.logout_key(sid)).await {
                 Ok(Some(_)) => {
-                    self.logged_out.insert(claims.sid, ());
-                    return None;
+                    self.logged_out.insert(sid.to_owned(), ());
+                    return Ok(true);
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "shared cache: logged-out sessions unknown"),
             }
         }
-        Some(claims)
+        if self.live.contains_key(sid) {
+            return Ok(false);
+        }
+        match self.ended.is_ended(sid).await {
+            Ok(true) => {
+                self.logged_out.insert(sid.to_owned(), ());
+                Ok(true)
+            }
+            Ok(false) => {
+                self.live.insert(sid.to_owned(), ());
+                Ok(false)
+            }
+            // Not an id this deployment makes: not a session to let in.
+            Err(EndedSessionsError::InvalidInput(_)) => Ok(true),
+            Err(e) => {
+                tracing::warn!(error = %e, "ended sessions unknown: the database does not answer");
+                Err(e)
+            }
+        }
     }
 
-    /// Ends a session here and, through the shared cache, on every server.
+    /// Ends a session: in the database (the truth, kept until the session would have
+    /// expired), and in the shared cache and this server's memory, so every server
+    /// refuses it at once.
     async fn end_session(&self, session: SessionClaims) {
+        let expires_at = chrono::DateTime::from_timestamp(
+            i64::try_from(session.exp).unwrap_or(i64::MAX / 1_000_000),
+            0,
+        )
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        if let Err(e) = self.ended.end(&session.sid, expires_at).await {
+            tracing::error!(
+                error = %e,
+                "logout not recorded in the database: a copy of the session's cookie \
+                 works again after a restart or a cache flush, until it expires"
+            );
+        }
         if let Some(cache) = &self.shared {
             let left = session.exp.saturating_sub(tokens::now_secs()).max(1);
             let key = self.logout_key(&session.sid);
@@ -498,7 +583,25 @@ impl Authenticator {
                 tracing::warn!(error = %e, "shared cache: logout known to this server only");
             }
         }
+        self.live.invalidate(&session.sid);
         self.logged_out.insert(session.sid, ());
+        self.purge_expired().await;
+    }
+
+    /// Removes the ended sessions that expired from the database, at most every
+    /// [`PURGE_EVERY`].
+    async fn purge_expired(&self) {
+        {
+            let mut last = self.purged.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PURGE_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.ended.purge(chrono::Utc::now()).await {
+            Ok(n) => tracing::debug!(purged = n, "expired ended sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "ended sessions: purge failed, retried later"),
+        }
     }
 
     /// Counts an attempt for these keys, before its password is checked: refused
@@ -775,6 +878,8 @@ pub(crate) async fn authenticate(
     let mut viewer = None;
     let mut session_sid = None;
     let mut bad_token = None;
+    // A session cookie whose logout could not be checked (the database is down).
+    let mut sessions_unknown = false;
     // Public routes need nobody's identity (the login page shows who is logged in).
     let identify = rule != Access::Public || path == "/login";
     let authorization = req
@@ -797,16 +902,19 @@ pub(crate) async fn authenticate(
             Some(Err(e)) => bad_token = Some(e.to_string()),
             None => bad_token = Some("the Authorization header must be `Bearer <token>`".into()),
         }
-    } else if let Some(s) = match identify {
-        true => auth.session(req.headers()).await,
-        false => None,
-    } {
-        viewer = Some(Viewer {
-            name: s.sub,
-            role: Some(s.role),
-            csrf: Some(auth.csrf_token(&s.sid)),
-        });
-        session_sid = Some(s.sid);
+    } else if identify {
+        match auth.session(req.headers()).await {
+            Ok(Some(s)) => {
+                viewer = Some(Viewer {
+                    name: s.sub,
+                    role: Some(s.role),
+                    csrf: Some(auth.csrf_token(&s.sid)),
+                });
+                session_sid = Some(s.sid);
+            }
+            Ok(None) => {}
+            Err(_) => sessions_unknown = true,
+        }
     }
     let needed = match rule {
         Access::Public => None,
@@ -817,6 +925,18 @@ pub(crate) async fn authenticate(
     if let Some(needed) = needed {
         if let Some(why) = bad_token {
             return unauthenticated(&req, &path, &why);
+        }
+        if viewer.is_none() && sessions_unknown {
+            let p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "your session cannot be checked right now; retry in a moment",
+            );
+            return if is_api(&path) {
+                p.into_response()
+            } else {
+                super::ui::error_page(p)
+            };
         }
         let Some(v) = &viewer else {
             return unauthenticated(
