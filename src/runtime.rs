@@ -10,8 +10,8 @@ use kcl_core::memory::{
 };
 use kcl_core::ports::EndedSessions;
 use kcl_core::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo, SalesDays,
-    SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
+    AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo,
+    SalesDays, SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
 };
 use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
 use kcl_core::Services;
@@ -55,6 +55,22 @@ pub struct Kcl {
     sqlite: Option<kcl_local::SqliteStore>,
     #[cfg(feature = "aws")]
     postgres: Option<kcl_aws::PgStore>,
+    /// Relays the audit outbox every [`AUDIT_RELAY_EVERY`] while the audit log lives
+    /// apart from the books; stopped by [`Kcl::close`] or a drop.
+    relay: Option<AbortOnDrop>,
+}
+
+/// How often a process relays audit events that their change's own relay could not
+/// move (the audit log was down, or the process that made them crashed).
+const AUDIT_RELAY_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The relational side of a profile: repositories, audit log, queue, and probes.
@@ -62,6 +78,9 @@ struct Relational {
     books: Arc<dyn BookRepo>,
     rentals: Arc<dyn RentalRepo>,
     audit: Arc<dyn AuditLog>,
+    /// The audit events the books' store wrote with its changes (see
+    /// [`Relational::audit_elsewhere`]).
+    outbox: Arc<dyn AuditOutbox>,
     status: Arc<dyn StatusStore>,
     jobs: Arc<dyn JobRepo>,
     sales: Arc<dyn SalesRepo>,
@@ -77,11 +96,26 @@ struct Relational {
 }
 
 impl Relational {
+    /// The audit log lives apart from the books (DynamoDB): their store writes each
+    /// change's event to its outbox, in the change's transaction, for the services
+    /// to relay (a memory catalog always does).
+    fn audit_elsewhere(&self) {
+        #[cfg(feature = "local")]
+        if let Some(store) = &self.sqlite {
+            store.set_audit_outbox(true);
+        }
+        #[cfg(feature = "aws")]
+        if let Some(store) = &self.postgres {
+            store.set_audit_outbox(true);
+        }
+    }
+
     fn memory() -> Self {
         let catalog = Arc::new(MemoryCatalog::default());
         Self {
             books: catalog.clone(),
-            rentals: catalog,
+            rentals: catalog.clone(),
+            outbox: catalog,
             audit: Arc::new(MemoryAuditLog::default()),
             status: Arc::new(MemoryStatusStore::default()),
             jobs: Arc::new(MemoryJobs::default()),
@@ -121,6 +155,7 @@ impl Relational {
             books: shared.clone(),
             rentals: shared.clone(),
             audit: shared.clone(),
+            outbox: shared.clone(),
             status: shared.clone(),
             jobs: shared.clone(),
             sales: shared.clone(),
@@ -158,6 +193,7 @@ impl Relational {
             books: shared.clone(),
             rentals: shared.clone(),
             audit: shared.clone(),
+            outbox: shared.clone(),
             status: shared.clone(),
             jobs: shared.clone(),
             sales: shared.clone(),
@@ -269,6 +305,7 @@ impl Kcl {
         };
         if let Some(table) = &config.audit_table {
             let (audit, probe) = cloud.audit(table).await?;
+            relational.audit_elsewhere();
             relational.audit = audit;
             relational.probes.push(probe);
             // Daily sales totals live beside the audit log, in the same table.
@@ -282,7 +319,7 @@ impl Kcl {
             Some(url) => Some(redis_cache(url, config.cache_ca_file.as_deref()).await?),
         };
         let ocr = ocr_engine(&config.ocr_language, config.ocr_page_segmentation)?;
-        let kcl = Self::assemble(
+        let mut kcl = Self::assemble(
             relational,
             (tasks, ocr_tasks),
             blobs,
@@ -295,6 +332,23 @@ impl Kcl {
         let removed = kcl.services.sales.clean_spool(SPOOL_LEFTOVER_AGE).await;
         if removed > 0 {
             tracing::info!(removed, "removed sales spool files left by a crash");
+        }
+        // Audit events a crash left in the outbox, and from now on those a failed
+        // relay leaves (every server and worker relays; the log drops duplicates).
+        let moved = kcl.services.catalog.relay_audit().await;
+        if moved > 0 {
+            tracing::info!(moved, "relayed audit events left in the outbox");
+        }
+        if config.audit_table.is_some() {
+            let catalog = kcl.services.catalog.clone();
+            kcl.relay = Some(AbortOnDrop(tokio::spawn(async move {
+                let mut every = tokio::time::interval(AUDIT_RELAY_EVERY);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    catalog.relay_audit().await;
+                }
+            })));
         }
         Ok(kcl)
     }
@@ -333,6 +387,7 @@ impl Kcl {
             books: r.books,
             rentals: r.rentals,
             audit: r.audit,
+            outbox: r.outbox,
             cache,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),
@@ -359,11 +414,13 @@ impl Kcl {
             sqlite: r.sqlite,
             #[cfg(feature = "aws")]
             postgres: r.postgres,
+            relay: None,
         }
     }
 
     /// Closes connections cleanly (waits for in-flight database work).
     pub async fn close(self) {
+        drop(self.relay);
         #[cfg(feature = "local")]
         if let Some(store) = self.sqlite {
             store.close().await;

@@ -127,7 +127,8 @@ async fn sqs_handler_reports_partial_batch_failures() {
     let services = Services::with_settings(
         Ports {
             books: catalog.clone(),
-            rentals: catalog,
+            rentals: catalog.clone(),
+            outbox: catalog,
             audit: Arc::new(DynamoAuditLog::new(table)),
             cache: Arc::new(MemoryCache::default()),
             clock: Arc::new(SystemClock),

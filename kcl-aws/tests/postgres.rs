@@ -149,6 +149,23 @@ async fn rental_repo_kit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_carry_their_audit_events_into_the_log_or_the_outbox() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    // The audit log in this database: events go straight into it.
+    testkit::audit_log::travels_with_writes(&store, &store, &store, &store).await;
+    // The audit log elsewhere (DynamoDB): events wait in the outbox for the relay.
+    store.set_audit_outbox(true);
+    let elsewhere = kcl_core::memory::MemoryAuditLog::default();
+    testkit::audit_log::travels_with_writes(&store, &store, &elsewhere, &store).await;
+    testkit::audit_log::relay_keeps_what_the_log_refuses(&store, &store).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_log_kit() {
     let Some(db) = TestDb::create().await else {
         return;
@@ -297,7 +314,10 @@ async fn search_follows_updates_and_deletes() {
     .build()
     .expect("draft");
     let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
-    store.insert(&book).await.expect("insert");
+    store
+        .insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let hits = |q: &'static str| {
         let store = store.clone();
         async move {
@@ -310,17 +330,26 @@ async fn search_follows_updates_and_deletes() {
     assert_eq!(hits("vid sec").await, 1);
     let mut next = book.clone();
     next.title = "Angústia".into();
-    store.update(&next, 1).await.expect("update");
+    store
+        .update(&next, 1, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("update");
     assert_eq!(hits("vidas").await, 0, "old words gone");
     assert_eq!(hits("angust").await, 1, "new words found");
-    store.delete(book.id, Some(2)).await.expect("delete");
+    store
+        .delete(book.id, Some(2), &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("delete");
     assert_eq!(hits("angust").await, 0, "deleted books are not found");
     // Words as `kcl_core::domain::words` splits them, prefixes byte for byte, and
     // no tsquery syntax gets through.
     let mut odd = plain_book(8, 1);
     odd.title = "ſtar x86 日本 co-op".into();
     odd.summary = "日".repeat(2000);
-    store.insert(&odd).await.expect("insert");
+    store
+        .insert(&odd, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     for (q, expected) in [
         ("s", 0),
         ("ſ", 1),
@@ -359,8 +388,14 @@ async fn data_survives_reconnecting_and_times_round_trip() {
     let rental = rental_of(&book, 1, at(1_234_567), due(1));
     {
         let store = db.store().await;
-        store.insert(&book).await.expect("insert");
-        store.rent(&rental).await.expect("rent");
+        store
+            .insert(&book, &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("insert");
+        store
+            .rent(&rental, &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("rent");
         store.close().await;
     }
     let store = db.store().await; // migrations already applied
@@ -387,7 +422,11 @@ async fn rent_from_many_tasks(stores: &[PgStore], book: &Book, tasks: u64) -> us
     for i in 0..tasks {
         let store = stores[i as usize % stores.len()].clone();
         let rental = rental_of(book, 1000 + i, Utc::now(), due(i));
-        joins.push(tokio::spawn(async move { store.rent(&rental).await }));
+        joins.push(tokio::spawn(async move {
+            store
+                .rent(&rental, &kcl_core::testkit::fixtures::event())
+                .await
+        }));
     }
     let mut ok = 0;
     for j in joins {
@@ -409,12 +448,17 @@ async fn two_servers_never_overbook() {
     let a = db.store().await;
     let b = db.store().await;
     let mut book = plain_book(21, 7);
-    a.insert(&book).await.expect("insert");
+    a.insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     // Two copies out already: the last 5 are contended for.
     for i in 0..2 {
-        b.rent(&rental_of(&book, 500 + i, Utc::now(), due(i)))
-            .await
-            .expect("rent");
+        b.rent(
+            &rental_of(&book, 500 + i, Utc::now(), due(i)),
+            &kcl_core::testkit::fixtures::event(),
+        )
+        .await
+        .expect("rent");
     }
     let ok = rent_from_many_tasks(&[a.clone(), b.clone()], &book, 40).await;
     assert_eq!(ok, 5, "exactly the free copies are rented");
@@ -452,14 +496,21 @@ async fn two_servers_race_on_updates_and_isbns() {
     };
     let stores = [db.store().await, db.store().await];
     let book = plain_book(31, 1);
-    stores[0].insert(&book).await.expect("insert");
+    stores[0]
+        .insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     // 20 updates based on version 1: one wins, the others see version 2.
     let mut joins = Vec::new();
     for i in 0..20 {
         let store = stores[i % 2].clone();
         let mut next = book.clone();
         next.title = format!("Edition {i}");
-        joins.push(tokio::spawn(async move { store.update(&next, 1).await }));
+        joins.push(tokio::spawn(async move {
+            store
+                .update(&next, 1, &kcl_core::testkit::fixtures::event())
+                .await
+        }));
     }
     let mut won = 0;
     for j in joins {
@@ -482,7 +533,11 @@ async fn two_servers_race_on_updates_and_isbns() {
     for i in 0..20 {
         let store = stores[i % 2].clone();
         let twin = plain_book(32, 1);
-        joins.push(tokio::spawn(async move { store.insert(&twin).await }));
+        joins.push(tokio::spawn(async move {
+            store
+                .insert(&twin, &kcl_core::testkit::fixtures::event())
+                .await
+        }));
     }
     let mut stored = 0;
     for j in joins {
@@ -581,7 +636,10 @@ async fn plans_at_scale() {
                 .build()
                 .expect("valid");
                 let book = Book::new(BookId(Uuid::now_v7()), d, Utc::now());
-                store.insert(&book).await.expect("insert");
+                store
+                    .insert(&book, &kcl_core::testkit::fixtures::event())
+                    .await
+                    .expect("insert");
             }
         }));
     }

@@ -42,6 +42,18 @@ async fn audit_log_kit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_carry_their_audit_events_into_the_log_or_the_outbox() {
+    let store = SqliteStore::in_memory().await.expect("open");
+    // The audit log in this database: events go straight into it.
+    testkit::audit_log::travels_with_writes(&store, &store, &store, &store).await;
+    // The audit log elsewhere: events wait in the outbox for the relay.
+    store.set_audit_outbox(true);
+    let elsewhere = kcl_core::memory::MemoryAuditLog::default();
+    testkit::audit_log::travels_with_writes(&store, &store, &elsewhere, &store).await;
+    testkit::audit_log::relay_keeps_what_the_log_refuses(&store, &store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn blob_store_kit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FsBlobStore::open(dir.path().join("blobs"))

@@ -37,7 +37,10 @@ async fn search_follows_updates_and_deletes() {
     .build()
     .expect("draft");
     let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
-    store.insert(&book).await.expect("insert");
+    store
+        .insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let search = |q: &str| BookQuery {
         filter: BookFilter {
             search: SearchTerms::parse(q).expect("terms"),
@@ -56,7 +59,10 @@ async fn search_follows_updates_and_deletes() {
     );
     let mut next = book.clone();
     next.title = "Angústia".into();
-    store.update(&next, 1).await.expect("update");
+    store
+        .update(&next, 1, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("update");
     assert!(
         BookRepo::list(&store, &search("vidas"))
             .await
@@ -72,12 +78,18 @@ async fn search_follows_updates_and_deletes() {
         1,
         "new words found"
     );
-    store.delete(book.id, Some(2)).await.expect("delete");
+    store
+        .delete(book.id, Some(2), &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("delete");
     // Words as `kcl_core::domain::words` splits them, prefixes byte for byte.
     let mut odd = plain_book(8, 1);
     odd.title = "ſtar x86 日本".into();
     odd.summary = String::new();
-    store.insert(&odd).await.expect("insert");
+    store
+        .insert(&odd, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     for (q, hits) in [
         ("s", 0),
         ("ſ", 1),
@@ -126,8 +138,14 @@ async fn books_rentals_and_search_survive_reopening() {
     );
     {
         let store = SqliteStore::open(&path).await.expect("open");
-        store.insert(&book).await.expect("insert");
-        store.rent(&rental).await.expect("rent");
+        store
+            .insert(&book, &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("insert");
+        store
+            .rent(&rental, &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("rent");
         store.close().await;
     }
     let store = SqliteStore::open(&path)
@@ -160,7 +178,11 @@ async fn rent_from_many_tasks(handles: &[Arc<SqliteStore>], book: &Book, tasks: 
     for i in 0..tasks {
         let store = handles[i as usize % handles.len()].clone();
         let rental = rental_of(book, 1000 + i, Utc::now(), due(i));
-        joins.push(tokio::spawn(async move { store.rent(&rental).await }));
+        joins.push(tokio::spawn(async move {
+            store
+                .rent(&rental, &kcl_core::testkit::fixtures::event())
+                .await
+        }));
     }
     let mut ok = 0;
     for j in joins {
@@ -182,7 +204,9 @@ async fn the_last_copies_go_to_exactly_as_many_renters() {
     let a = Arc::new(SqliteStore::open(&path).await.expect("open"));
     let b = Arc::new(SqliteStore::open(&path).await.expect("open"));
     let book = plain_book(21, 3);
-    a.insert(&book).await.expect("insert");
+    a.insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let ok = rent_from_many_tasks(&[a.clone(), b.clone()], &book, 60).await;
     assert_eq!(ok, 3, "exactly `copies` rentals succeed");
     assert_eq!(

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
-use kcl_core::ports::{AuditLog, AuditLogError};
+use kcl_core::ports::{AuditLog, AuditLogError, AuditOutbox};
 use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time};
@@ -29,6 +29,33 @@ fn event_from_row(row: &PgRow) -> Result<AuditEvent, AuditLogError> {
 }
 
 impl PgStore {
+    /// Stores the audit event of a write in the write's transaction: in the audit
+    /// log, or in the outbox (see [`PgStore::set_audit_outbox`]).
+    pub(crate) async fn write_event(
+        &self,
+        tx: &mut PgConnection,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
+        let sql = if self.audit_outbox.load(std::sync::atomic::Ordering::Relaxed) {
+            "INSERT INTO audit_outbox (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5::json, $6)"
+        } else {
+            "INSERT INTO audit_events (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5::json, $6)"
+        };
+        // serde_json escapes U+0000, and entity ids are UUIDs: always storable.
+        sqlx::query(sql)
+            .bind(event.event_id.0)
+            .bind(event.action.as_str())
+            .bind(event.entity.kind.as_str())
+            .bind(event.entity.id.clone())
+            .bind(event.data.to_string())
+            .bind(micros(event.occurred_at))
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
     async fn try_append(
         &self,
         event: &AuditEvent,
@@ -88,5 +115,47 @@ impl AuditLog for PgStore {
         .await
         .map_err(db_error)?;
         rows.iter().map(event_from_row).collect()
+    }
+}
+
+/// Relays in one transaction that locks the rows it moves (`FOR UPDATE SKIP
+/// LOCKED`): servers relaying at once take different events.
+#[async_trait]
+impl AuditOutbox for PgStore {
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT event_id, action, entity_type, entity_id, data::text AS data, occurred_at \
+             FROM audit_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut moved: Vec<Uuid> = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in &rows {
+            let event = event_from_row(row)?;
+            match log.append(&event).await {
+                Ok(()) | Err(AuditLogError::DuplicateId(_)) => moved.push(event.event_id.0),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        sqlx::query("DELETE FROM audit_outbox WHERE event_id = ANY($1)")
+            .bind(&moved)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(moved.len() as u32),
+        }
     }
 }

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{
-    Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart, Money, SortKey,
-    SortOrder,
+    AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
+    Money, SortKey, SortOrder,
 };
 use kcl_core::ports::{BookRepo, BookRepoError, CoverSwap};
 use sqlx::postgres::{PgArguments, PgRow};
@@ -162,7 +162,7 @@ async fn refusal(
 }
 
 impl PgStore {
-    async fn try_insert(&self, book: &Book) -> Attempt<()> {
+    async fn try_insert(&self, book: &Book, event: &AuditEvent) -> Attempt<()> {
         let version = version_param(book.version).map_err(TxError::Port)?;
         let mut tx = self.pool.begin().await?;
         let inserted = bind_fields(sqlx::query(INSERT), book)
@@ -179,11 +179,12 @@ impl PgStore {
             };
             return Err(TxError::Port(refused));
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn try_update(&self, book: &Book, expected: u64) -> Attempt<Book> {
+    async fn try_update(&self, book: &Book, expected: u64, event: &AuditEvent) -> Attempt<Book> {
         let expected_param = version_param(expected).map_err(TxError::Port)?;
         let mut tx = self.pool.begin().await?;
         let updated = bind_fields(sqlx::query(UPDATE), book)
@@ -201,11 +202,17 @@ impl PgStore {
             Err(e) => return Err(e.into()),
         };
         let stored = book_from_row(&row).map_err(TxError::Port)?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(stored)
     }
 
-    async fn try_delete(&self, id: BookId, expected: Option<u64>) -> Attempt<Book> {
+    async fn try_delete(
+        &self,
+        id: BookId,
+        expected: Option<u64>,
+        event: &AuditEvent,
+    ) -> Attempt<Book> {
         let expected_param = expected
             .map(version_param)
             .transpose()
@@ -220,6 +227,7 @@ impl PgStore {
             return Err(refusal(&mut tx, id, expected, 0).await);
         };
         let book = book_from_row(&row).map_err(TxError::Port)?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(book)
     }
@@ -241,6 +249,7 @@ impl PgStore {
         id: BookId,
         cover: Option<&BookCover>,
         if_original: Option<&str>,
+        event: Option<&AuditEvent>,
     ) -> Attempt<CoverSwap> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("SELECT cover_key, thumb_key FROM books WHERE id = $1 FOR UPDATE")
@@ -262,6 +271,9 @@ impl PgStore {
             .bind(cover.and_then(|c| c.thumbnail.clone()))
             .execute(&mut *tx)
             .await?;
+        if let Some(event) = event {
+            self.write_event(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(CoverSwap::Done { previous })
     }
@@ -269,9 +281,9 @@ impl PgStore {
 
 #[async_trait]
 impl BookRepo for PgStore {
-    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
+    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_insert(book)).await
+        retry(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -284,29 +296,36 @@ impl BookRepo for PgStore {
         row.map_or(Err(BookRepoError::NotFound(id)), |r| book_from_row(&r))
     }
 
-    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
+    async fn update(
+        &self,
+        book: &Book,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<Book, BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_update(book, expected_version)).await
+        retry(|| self.try_update(book, expected_version, event)).await
     }
 
     async fn delete(
         &self,
         id: BookId,
         expected_version: Option<u64>,
+        event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry(|| self.try_delete(id, expected_version)).await
+        retry(|| self.try_delete(id, expected_version, event)).await
     }
 
-    async fn set_cover(
+    async fn set_cover<'e>(
         &self,
         id: BookId,
         cover: Option<BookCover>,
         if_original: Option<String>,
+        event: Option<&'e AuditEvent>,
     ) -> Result<CoverSwap, BookRepoError> {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref())).await
+        retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

@@ -50,6 +50,8 @@ pub struct PgStore {
     pool: PgPool,
     /// See [`PgStore::set_sort_index_threshold`].
     sort_index_threshold: Arc<AtomicI64>,
+    /// See [`PgStore::set_audit_outbox`].
+    audit_outbox: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PgStore {
@@ -129,6 +131,7 @@ impl PgStore {
         Ok(Self {
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
+            audit_outbox: Arc::default(),
         })
     }
 
@@ -146,6 +149,16 @@ impl PgStore {
     pub fn set_sort_index_threshold(&self, rows: i64) {
         self.sort_index_threshold
             .store(rows.max(1), Ordering::Relaxed);
+    }
+
+    /// Where the audit events of this store's writes go, in the write's own
+    /// transaction: with `false` (the default) into this database's audit log (the
+    /// store is also the [`AuditLog`](kcl_core::ports::AuditLog)); with `true` into
+    /// its outbox, for an audit log that lives elsewhere (DynamoDB), to which
+    /// [`AuditOutbox::relay`](kcl_core::ports::AuditOutbox::relay) moves them from
+    /// any number of servers at once. Every clone of the store shares the setting.
+    pub fn set_audit_outbox(&self, outbox: bool) {
+        self.audit_outbox.store(outbox, Ordering::Relaxed);
     }
 
     fn sort_index_threshold(&self) -> i64 {

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use kcl_core::domain::{BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter};
+use kcl_core::domain::{
+    AuditEvent, BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter,
+};
 use kcl_core::ports::{RentalRepo, RentalRepoError, ReturnOutcome};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
@@ -66,7 +68,7 @@ async fn rent_refusal(conn: &mut PgConnection, rental: &Rental) -> TxError<Renta
 }
 
 impl PgStore {
-    async fn try_rent(&self, rental: &Rental) -> Attempt<()> {
+    async fn try_rent(&self, rental: &Rental, event: &AuditEvent) -> Attempt<()> {
         let mut tx = self.pool.begin().await?;
         // The conditional increment is the check: no copy free, no row changed. The
         // row lock it takes makes concurrent renters of the book (from any server)
@@ -96,11 +98,17 @@ impl PgStore {
             // Dropping the transaction rolls the increment back.
             return Err(TxError::Port(RentalRepoError::DuplicateId(rental.id)));
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn try_return(&self, id: RentalId, at: DateTime<Utc>) -> Attempt<ReturnOutcome> {
+    async fn try_return(
+        &self,
+        id: RentalId,
+        at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Attempt<ReturnOutcome> {
         let mut tx = self.pool.begin().await?;
         let sql = format!(
             "UPDATE rentals SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL \
@@ -128,6 +136,7 @@ impl PgStore {
             .bind(rental.book_id.0)
             .execute(&mut *tx)
             .await?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(ReturnOutcome {
             rental,
@@ -138,21 +147,22 @@ impl PgStore {
 
 #[async_trait]
 impl RentalRepo for PgStore {
-    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError> {
+    async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError> {
         if !storable(rental.renter.as_str()) {
             return Err(RentalRepoError::InvalidInput(
                 "renter holds U+0000, which PostgreSQL cannot store".into(),
             ));
         }
-        retry(|| self.try_rent(rental)).await
+        retry(|| self.try_rent(rental, event)).await
     }
 
     async fn return_rental(
         &self,
         id: RentalId,
         at: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
-        retry(|| self.try_return(id, at)).await
+        retry(|| self.try_return(id, at, event)).await
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {

@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{
-    Book, BookCover, BookId, BookKeys, BookQuery, CursorValue, Isbn, Rental, RentalId, RentalQuery,
-    SortKey, SortOrder,
+    AuditEvent, Book, BookCover, BookId, BookKeys, BookQuery, CursorValue, Isbn, Rental, RentalId,
+    RentalQuery, SortKey, SortOrder,
 };
 use crate::ports::{
-    BookRepo, BookRepoError, CoverSwap, RentalRepo, RentalRepoError, ReturnOutcome,
+    AuditLog, AuditLogError, AuditOutbox, BookRepo, BookRepoError, CoverSwap, RentalRepo,
+    RentalRepoError, ReturnOutcome,
 };
 
 #[derive(Default)]
@@ -19,9 +20,13 @@ struct State {
     keys: HashMap<BookId, BookKeys>,
     isbns: HashMap<Isbn, BookId>,
     rentals: HashMap<RentalId, Rental>,
+    /// Audit events of committed changes, until [`AuditOutbox::relay`] moves them.
+    outbox: Vec<AuditEvent>,
 }
 
-/// Books and rentals in memory, behind one lock (so renting is atomic).
+/// Books and rentals in memory, behind one lock (so renting is atomic). Each change
+/// keeps its audit event under the same lock, in an outbox that
+/// [`AuditOutbox::relay`] empties into an [`AuditLog`].
 #[derive(Default)]
 pub struct MemoryCatalog {
     state: Mutex<State>,
@@ -35,7 +40,7 @@ impl MemoryCatalog {
 
 #[async_trait]
 impl BookRepo for MemoryCatalog {
-    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
+    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         let mut s = self.lock();
         if s.books.contains_key(&book.id) {
             return Err(BookRepoError::DuplicateId(book.id));
@@ -49,6 +54,7 @@ impl BookRepo for MemoryCatalog {
         s.isbns.insert(b.isbn.clone(), b.id);
         s.keys.insert(b.id, BookKeys::of(&b));
         s.books.insert(b.id, b);
+        s.outbox.push(event.clone());
         Ok(())
     }
 
@@ -60,7 +66,12 @@ impl BookRepo for MemoryCatalog {
             .ok_or(BookRepoError::NotFound(id))
     }
 
-    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
+    async fn update(
+        &self,
+        book: &Book,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<Book, BookRepoError> {
         let mut s = self.lock();
         let current = s
             .books
@@ -94,14 +105,16 @@ impl BookRepo for MemoryCatalog {
         s.isbns.insert(next.isbn.clone(), next.id);
         s.keys.insert(next.id, BookKeys::of(&next));
         s.books.insert(next.id, next.clone());
+        s.outbox.push(event.clone());
         Ok(next)
     }
 
-    async fn set_cover(
+    async fn set_cover<'e>(
         &self,
         id: BookId,
         cover: Option<BookCover>,
         if_original: Option<String>,
+        event: Option<&'e AuditEvent>,
     ) -> Result<CoverSwap, BookRepoError> {
         let mut s = self.lock();
         let book = s.books.get_mut(&id).ok_or(BookRepoError::NotFound(id))?;
@@ -111,6 +124,7 @@ impl BookRepo for MemoryCatalog {
             }
         }
         let previous = std::mem::replace(&mut book.cover, cover);
+        s.outbox.extend(event.cloned());
         Ok(CoverSwap::Done { previous })
     }
 
@@ -118,6 +132,7 @@ impl BookRepo for MemoryCatalog {
         &self,
         id: BookId,
         expected_version: Option<u64>,
+        event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
         let mut s = self.lock();
         let current = s.books.get(&id).ok_or(BookRepoError::NotFound(id))?;
@@ -139,6 +154,7 @@ impl BookRepo for MemoryCatalog {
         let book = s.books.remove(&id).ok_or(BookRepoError::NotFound(id))?;
         s.isbns.remove(&book.isbn);
         s.keys.remove(&id);
+        s.outbox.push(event.clone());
         Ok(book)
     }
 
@@ -206,7 +222,7 @@ enum SortValue<'a> {
 
 #[async_trait]
 impl RentalRepo for MemoryCatalog {
-    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError> {
+    async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError> {
         let mut s = self.lock();
         if s.rentals.contains_key(&rental.id) {
             return Err(RentalRepoError::DuplicateId(rental.id));
@@ -222,6 +238,7 @@ impl RentalRepo for MemoryCatalog {
         let mut r = rental.clone();
         r.returned_at = None;
         s.rentals.insert(r.id, r);
+        s.outbox.push(event.clone());
         Ok(())
     }
 
@@ -229,6 +246,7 @@ impl RentalRepo for MemoryCatalog {
         &self,
         id: RentalId,
         at: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
         let mut s = self.lock();
         let r = s
@@ -246,6 +264,7 @@ impl RentalRepo for MemoryCatalog {
         if let Some(b) = s.books.get_mut(&rental.book_id) {
             b.rented = b.rented.saturating_sub(1);
         }
+        s.outbox.push(event.clone());
         Ok(ReturnOutcome {
             rental,
             changed: true,
@@ -271,5 +290,39 @@ impl RentalRepo for MemoryCatalog {
         rows.sort_by_key(|r| std::cmp::Reverse((r.rented_at, r.id)));
         rows.truncate(q.limit as usize);
         Ok(rows)
+    }
+}
+
+#[async_trait]
+impl AuditOutbox for MemoryCatalog {
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        let pending: Vec<AuditEvent> = {
+            let s = self.lock();
+            s.outbox.iter().take(limit as usize).cloned().collect()
+        };
+        let mut moved = 0;
+        for event in &pending {
+            match log.append(event).await {
+                Ok(()) | Err(AuditLogError::DuplicateId(_)) => {}
+                Err(e) => {
+                    self.forget(&pending[..moved as usize]);
+                    return Err(e);
+                }
+            }
+            moved += 1;
+        }
+        self.forget(&pending);
+        Ok(moved)
+    }
+}
+
+impl MemoryCatalog {
+    /// Drops relayed events from the outbox.
+    fn forget(&self, relayed: &[AuditEvent]) {
+        if relayed.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashSet<_> = relayed.iter().map(|e| e.event_id).collect();
+        self.lock().outbox.retain(|e| !ids.contains(&e.event_id));
     }
 }

@@ -13,6 +13,14 @@ async fn catalog_passes_the_book_and_rental_kits() {
 }
 
 #[tokio::test]
+async fn catalog_writes_carry_their_audit_events() {
+    let store = MemoryCatalog::default();
+    let log = MemoryAuditLog::default();
+    testkit::audit_log::travels_with_writes(&store, &store, &log, &store).await;
+    testkit::audit_log::relay_keeps_what_the_log_refuses(&store, &store).await;
+}
+
+#[tokio::test]
 async fn audit_log_passes_its_kit() {
     testkit::audit_log::run(&MemoryAuditLog::default()).await;
 }

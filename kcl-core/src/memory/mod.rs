@@ -73,6 +73,7 @@ impl MemoryBackend {
             books: self.catalog.clone(),
             rentals: self.catalog.clone(),
             audit: self.audit.clone(),
+            outbox: self.catalog.clone(),
             cache: self.cache.clone(),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),

@@ -36,3 +36,29 @@ pub trait AuditLog: Send + Sync {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, AuditLogError>;
 }
+
+/// Audit events a repository wrote in the same transaction as the change they
+/// record, waiting to be moved to an [`AuditLog`] that lives elsewhere (DynamoDB
+/// beside a relational catalog): a transactional outbox.
+///
+/// A repository that keeps its events straight in its own audit table has nothing
+/// pending and answers `Ok(0)` without a query. Relaying is at least once: an event
+/// is removed from the outbox only after `log` took it, and `log` drops a second
+/// copy by event id ([`AuditLogError::DuplicateId`] counts as taken), so any
+/// number of processes may relay at once.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use kcl_core::memory::{MemoryAuditLog, MemoryCatalog};
+/// use kcl_core::ports::AuditOutbox;
+///
+/// let (catalog, log) = (MemoryCatalog::default(), MemoryAuditLog::default());
+/// assert_eq!(catalog.relay(&log, 100).await.unwrap(), 0);
+/// # });
+/// ```
+#[async_trait]
+pub trait AuditOutbox: Send + Sync {
+    /// Moves up to `limit` pending events, oldest first, to `log`; returns how
+    /// many moved. On an error the events not yet moved stay pending.
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError>;
+}

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::domain::{Book, BookCover, BookId, BookQuery, Isbn};
+use crate::domain::{AuditEvent, Book, BookCover, BookId, BookQuery, Isbn};
 use crate::BoxError;
 
 /// Why a [`BookRepo`] call failed.
@@ -63,26 +63,37 @@ pub enum CoverSwap {
 /// The `rented` field of stored books is owned by the [`RentalRepo`](super::RentalRepo)
 /// on the same store, and `cover` by [`set_cover`](Self::set_cover): `insert` and
 /// `update` ignore the caller's values (a new book has no cover).
+///
+/// **Audit events** travel with the change they record: each write takes its
+/// [`AuditEvent`] and stores it in the same transaction, in the store's own audit
+/// log or in its [`AuditOutbox`](super::AuditOutbox), and only when the write
+/// changes something. A crash can lose neither without the other.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait BookRepo: Send + Sync {
-    /// Stores a new book.
-    async fn insert(&self, book: &Book) -> Result<(), BookRepoError>;
+    /// Stores a new book, and `event` with it.
+    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError>;
 
     /// Reads a book.
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError>;
 
     /// Replaces a book's fields if its stored version is `expected_version`;
     /// the new state (`book.version` = expected + 1) is returned as stored.
-    /// Refuses `copies` below the copies rented.
-    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError>;
+    /// Refuses `copies` below the copies rented. Stores `event` with the change.
+    async fn update(
+        &self,
+        book: &Book,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<Book, BookRepoError>;
 
     /// Deletes a book that has no copy rented (and is at `expected_version`, when given);
-    /// returns it as it was.
+    /// returns it as it was. Stores `event` with the deletion.
     async fn delete(
         &self,
         id: BookId,
         expected_version: Option<u64>,
+        event: &AuditEvent,
     ) -> Result<Book, BookRepoError>;
 
     /// Lists books (see [`BookQuery`] for the contract).
@@ -91,11 +102,13 @@ pub trait BookRepo: Send + Sync {
     /// Sets (or, with `None`, clears) a book's cover, atomically and without
     /// changing its version. With `if_original`, only when the stored cover's original
     /// is that key (a worker linking the thumbnail of the upload it processed must not
-    /// overwrite a newer upload).
-    async fn set_cover(
+    /// overwrite a newer upload). Stores `event`, if any, when the cover is set
+    /// (not when [`CoverSwap::Superseded`]).
+    async fn set_cover<'e>(
         &self,
         id: BookId,
         cover: Option<BookCover>,
         if_original: Option<String>,
+        event: Option<&'e AuditEvent>,
     ) -> Result<CoverSwap, BookRepoError>;
 }

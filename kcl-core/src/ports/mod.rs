@@ -19,7 +19,7 @@ mod status_store;
 mod task_queue;
 mod thumbnailer;
 
-pub use audit_log::{AuditLog, AuditLogError};
+pub use audit_log::{AuditLog, AuditLogError, AuditOutbox};
 pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
 pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
 pub use cache::{Cache, CacheError};

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{BookId, Rental, RentalId, RentalQuery};
+use crate::domain::{AuditEvent, BookId, Rental, RentalId, RentalQuery};
 use crate::BoxError;
 
 /// Why a [`RentalRepo`] call failed.
@@ -35,18 +35,23 @@ pub enum RentalRepoError {
 ///
 /// **Invariant:** a book never has more active (unreturned) rentals than copies,
 /// whatever the concurrency: [`RentalRepo::rent`] checks and records atomically.
+///
+/// Like [`BookRepo`](super::BookRepo)'s writes, each write stores its audit event
+/// in the same transaction, and only when it changes something.
 #[async_trait]
 pub trait RentalRepo: Send + Sync {
     /// Records an active rental if a copy of the book is free, atomically with
-    /// the book's `rented` count.
-    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError>;
+    /// the book's `rented` count and with `event`.
+    async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError>;
 
     /// Marks a rental returned at `at` and frees the copy. Returning a returned
-    /// rental changes nothing and gives it back as it is (`changed: false`).
+    /// rental changes nothing and gives it back as it is (`changed: false`, and
+    /// `event` is not stored).
     async fn return_rental(
         &self,
         id: RentalId,
         at: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError>;
 
     /// Reads a rental.

@@ -5,12 +5,12 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{record, Ports, ServiceError};
+use super::{relay_audit, Ports, ServiceError};
 use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
     Cursor, CursorValue, EntityRef, EventId, Page, SearchTerms, ValidationError,
 };
-use crate::ports::{AuditLog, BookRepo, Cache, Clock, IdSource};
+use crate::ports::{AuditLog, AuditOutbox, BookRepo, Cache, Clock, IdSource};
 
 /// A book listing as a caller asks for it (for example from a query string).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +47,7 @@ pub struct CatalogService {
     books: Arc<dyn BookRepo>,
     blobs: Arc<dyn crate::ports::BlobStore>,
     audit: Arc<dyn AuditLog>,
+    outbox: Arc<dyn AuditOutbox>,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -84,6 +85,7 @@ impl CatalogService {
             books: p.books.clone(),
             blobs: p.blobs.clone(),
             audit: p.audit.clone(),
+            outbox: p.outbox.clone(),
             cache: p.cache.clone(),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
@@ -109,9 +111,10 @@ impl CatalogService {
     pub async fn create(&self, draft: BookDraft) -> Result<Book, ServiceError> {
         let now = self.clock.now();
         let book = Book::new(BookId(self.ids.new_id()), draft, now);
-        self.books.insert(&book).await?;
-        self.committed(self.event(AuditAction::Created, book.id, &book))
-            .await;
+        let event = self.event(AuditAction::Created, book.id, &book);
+        self.books.insert(&book, &event).await?;
+        crate::crash_point!("catalog.create.committed");
+        self.committed().await;
         Ok(book)
     }
 
@@ -162,9 +165,11 @@ impl CatalogService {
             .into());
         }
         let next = current.revised(draft, self.clock.now());
-        let stored = self.books.update(&next, expected_version).await?;
-        self.committed(self.event(AuditAction::Updated, id, &stored))
-            .await;
+        // The event records the book as written: its fields, and the copies rented
+        // and cover as they were read just before.
+        let event = self.event(AuditAction::Updated, id, &next);
+        let stored = self.books.update(&next, expected_version, &event).await?;
+        self.committed().await;
         Ok(stored)
     }
 
@@ -177,7 +182,11 @@ impl CatalogService {
         if let Some(v) = expected_version {
             check_version(v)?;
         }
-        let book = self.books.delete(id, expected_version).await?;
+        // The event records the book as it was read just before (a change between
+        // the read and the delete can only be one without a version check).
+        let before = self.books.get(id).await?;
+        let event = self.event(AuditAction::Deleted, id, &before);
+        let book = self.books.delete(id, expected_version, &event).await?;
         // The cover's files go with the book (best effort: an orphan file is harmless).
         if let Some(cover) = &book.cover {
             for k in std::iter::once(&cover.original).chain(cover.thumbnail.iter()) {
@@ -188,8 +197,7 @@ impl CatalogService {
                 }
             }
         }
-        self.committed(self.event(AuditAction::Deleted, id, &book))
-            .await;
+        self.committed().await;
         Ok(())
     }
 
@@ -420,21 +428,32 @@ impl CatalogService {
         Ok(self.audit.history(&EntityRef::book(id), limit).await?)
     }
 
+    /// Moves audit events that changes committed but that did not reach the audit log
+    /// yet (a crash, an audit log that was down) to it; returns how many moved. Hosts
+    /// call it at start and every few seconds; it is safe in any number of processes
+    /// at once.
+    pub async fn relay_audit(&self) -> u64 {
+        relay_audit(self.outbox.as_ref(), self.audit.as_ref()).await
+    }
+
     /// Drops every cached book and listing of this catalog (every process sharing
     /// the cache port sees it).
     pub async fn invalidate(&self) {
         renew_generation(self.cache.as_ref()).await;
     }
 
-    /// What follows a committed change: retire the cache generation, then record the
-    /// audit event. It runs in its own task, so a caller that stops waiting (an HTTP
-    /// client hanging up) cannot cut it short.
-    pub(crate) async fn committed(&self, event: AuditEvent) {
+    /// What follows a committed change (its audit event committed with it): retire
+    /// the cache generation, then relay pending audit events to the audit log when it
+    /// lives elsewhere. It runs in its own task, so a caller that stops waiting (an
+    /// HTTP client hanging up) cannot cut it short; an event it cannot relay stays
+    /// pending for the next relay.
+    pub(crate) async fn committed(&self) {
         let cache = self.cache.clone();
         let audit = self.audit.clone();
+        let outbox = self.outbox.clone();
         let task = tokio::spawn(async move {
             renew_generation(cache.as_ref()).await;
-            record(audit.as_ref(), event).await;
+            relay_audit(outbox.as_ref(), audit.as_ref()).await;
         });
         if let Err(e) = task.await {
             tracing::error!(error = %e, "post-commit task failed");

@@ -244,6 +244,7 @@ impl CoverService {
             .put(&key, data, info.format.media_type())
             .await
             .map_err(blob_error)?;
+        crate::crash_point!("covers.upload.stored");
         let pending = self.now_status(key.as_str(), ProcessingState::Pending, "queued");
         let undo = |why: ServiceError| async {
             let _ = self.blobs.delete(&key).await;
@@ -257,11 +258,26 @@ impl CoverService {
             original: key.to_string(),
             thumbnail: None,
         };
-        let previous = match self.books.set_cover(book_id, Some(cover), None).await {
+        let event = self.catalog.event(
+            AuditAction::CoverUploaded,
+            book_id,
+            &serde_json::json!({
+                "key": key.as_str(),
+                "format": info.format,
+                "width": info.width,
+                "height": info.height,
+            }),
+        );
+        let previous = match self
+            .books
+            .set_cover(book_id, Some(cover), None, Some(&event))
+            .await
+        {
             Ok(CoverSwap::Done { previous }) => previous,
             Ok(CoverSwap::Superseded) => None, // not possible without `if_original`
             Err(e) => return Err(undo(e.into()).await),
         };
+        crate::crash_point!("covers.upload.linked");
         let (bucket, object_key) = self.blobs.object_location(&key);
         let task = serde_json::to_string(&ThumbnailTask {
             bucket,
@@ -270,29 +286,20 @@ impl CoverService {
         })
         .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         if let Err(e) = self.tasks.send(&task).await {
-            // Put the previous cover back (unless a newer upload won meanwhile).
+            // Put the previous cover back (unless a newer upload won meanwhile). The
+            // upload's event stays in the log: the cover was linked for a moment.
             let _ = self
                 .books
-                .set_cover(book_id, previous, Some(key.to_string()))
+                .set_cover(book_id, previous, Some(key.to_string()), None)
                 .await;
             return Err(undo(ServiceError::Unavailable(Box::new(e))).await);
         }
+        crate::crash_point!("covers.upload.queued");
         // (An S3 event for this very upload may have linked it already: keep it.)
         if let Some(old) = previous.filter(|p| p.original != key.as_str()) {
             self.remove_files(&old).await;
         }
-        self.catalog
-            .committed(self.catalog.event(
-                AuditAction::CoverUploaded,
-                book_id,
-                &serde_json::json!({
-                    "key": key.as_str(),
-                    "format": info.format,
-                    "width": info.width,
-                    "height": info.height,
-                }),
-            ))
-            .await;
+        self.catalog.committed().await;
         Ok(CoverAccepted {
             key: key.to_string(),
             status: pending,
@@ -495,9 +502,14 @@ impl CoverService {
             thumbnail: Some(thumb_key.to_string()),
         };
         let if_original = (!dropped_in).then(|| key.to_string());
+        let event = self.catalog.event(
+            AuditAction::ThumbnailCreated,
+            cover.book_id,
+            &serde_json::json!({"key": key.as_str(), "thumbnail": thumb_key.as_str(), "width": w, "height": h}),
+        );
         let message = match self
             .books
-            .set_cover(cover.book_id, Some(linked), if_original)
+            .set_cover(cover.book_id, Some(linked), if_original, Some(&event))
             .await
         {
             Ok(CoverSwap::Done { previous }) => {
@@ -518,17 +530,12 @@ impl CoverService {
             }
             Err(e) => return Err(e.into()),
         };
+        crate::crash_point!("covers.thumbnail.linked");
         let done = self.now_status(key.as_str(), ProcessingState::Done, message);
         self.status
             .put(&done, StatusCondition::In(&[ProcessingState::Processing]))
             .await?;
-        self.catalog
-            .committed(self.catalog.event(
-                AuditAction::ThumbnailCreated,
-                cover.book_id,
-                &serde_json::json!({"key": key.as_str(), "thumbnail": thumb_key.as_str(), "width": w, "height": h}),
-            ))
-            .await;
+        self.catalog.committed().await;
         Ok(())
     }
 }

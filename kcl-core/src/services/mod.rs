@@ -27,8 +27,8 @@ pub use sales::{
 
 use crate::ports::EndedSessions;
 use crate::ports::{
-    AuditLog, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo, OcrEngine,
-    RentalRepo, SalesDays, SalesRepo, StatusStore, TaskQueue, Thumbnailer,
+    AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo,
+    OcrEngine, RentalRepo, SalesDays, SalesRepo, StatusStore, TaskQueue, Thumbnailer,
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
@@ -40,6 +40,10 @@ pub struct Ports {
     pub rentals: Arc<dyn RentalRepo>,
     /// Audit log.
     pub audit: Arc<dyn AuditLog>,
+    /// The audit events that the books' and rentals' store wrote with its changes,
+    /// waiting for `audit` (the same store when it keeps its own audit log, which
+    /// then has nothing pending).
+    pub outbox: Arc<dyn AuditOutbox>,
     /// Cache for reads.
     pub cache: Arc<dyn Cache>,
     /// Time.
@@ -181,6 +185,28 @@ impl Services {
             health: Arc::new(HealthService::new(ports.probes)),
             cache: ports.cache,
             ended_sessions: ports.ended_sessions,
+        }
+    }
+}
+
+/// Moves the audit events the store wrote with its changes to the audit log,
+/// batch after batch until none is left; a failure is logged and left for the
+/// next relay (the events stay in the outbox). Returns how many moved.
+pub(crate) async fn relay_audit(outbox: &dyn AuditOutbox, audit: &dyn AuditLog) -> u64 {
+    const BATCH: u32 = 100;
+    let mut moved = 0;
+    loop {
+        match outbox.relay(audit, BATCH).await {
+            Ok(n) => {
+                moved += u64::from(n);
+                if n < BATCH {
+                    return moved;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "audit outbox: relay failed, retried later");
+                return moved;
+            }
         }
     }
 }

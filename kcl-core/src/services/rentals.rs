@@ -100,21 +100,30 @@ impl RentalService {
             due_date: due,
             returned_at: None,
         };
-        self.rentals.rent(&rental).await?;
-        self.catalog
-            .committed(self.catalog.event(AuditAction::Rented, book_id, &rental))
-            .await;
+        let event = self.catalog.event(AuditAction::Rented, book_id, &rental);
+        self.rentals.rent(&rental, &event).await?;
+        crate::crash_point!("rentals.rent.committed");
+        self.catalog.committed().await;
         Ok(rental)
     }
 
     /// Returns a rental. Returning it again is a no-op that gives the same rental.
     pub async fn return_rental(&self, id: RentalId) -> Result<Rental, ServiceError> {
-        let outcome = self.rentals.return_rental(id, self.clock.now()).await?;
+        // The event is about the rental's book: read it first (a rental's book
+        // never changes), and record the rental as the return leaves it.
+        let now = self.clock.now();
+        let mut returned = self.rentals.get(id).await?;
+        if returned.returned_at.is_some() {
+            return Ok(returned);
+        }
+        returned.returned_at = Some(now);
+        let event = self
+            .catalog
+            .event(AuditAction::Returned, returned.book_id, &returned);
+        let outcome = self.rentals.return_rental(id, now, &event).await?;
+        crate::crash_point!("rentals.return.committed");
         if outcome.changed {
-            let r = &outcome.rental;
-            self.catalog
-                .committed(self.catalog.event(AuditAction::Returned, r.book_id, r))
-                .await;
+            self.catalog.committed().await;
         }
         Ok(outcome.rental)
     }

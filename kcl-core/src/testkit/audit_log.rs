@@ -4,7 +4,9 @@ use chrono::Duration;
 use uuid::Uuid;
 
 use crate::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
-use crate::ports::{AuditLog, AuditLogError, Clock, SystemClock};
+use crate::ports::{
+    AuditLog, AuditLogError, AuditOutbox, BookRepo, Clock, RentalRepo, SystemClock,
+};
 
 fn event(entity: &EntityRef, action: AuditAction, at_ms: i64) -> AuditEvent {
     AuditEvent {
@@ -69,4 +71,175 @@ pub async fn run(log: &dyn AuditLog) {
         id: Uuid::new_v4().to_string(),
     };
     assert!(log.history(&nobody, 10).await.expect("history").is_empty());
+}
+
+/// The outbox contract, with the repositories that write into it: every write of
+/// `books` and `rentals` that changes something stores its audit event with it, a
+/// refused or no-op write stores none, and [`AuditOutbox::relay`] moves each pending
+/// event exactly once into the log (`log` is where the store keeps events it does
+/// not put in its outbox: itself, or a separate log).
+pub async fn travels_with_writes(
+    books: &dyn BookRepo,
+    rentals: &dyn RentalRepo,
+    log: &dyn AuditLog,
+    outbox: &dyn AuditOutbox,
+) {
+    use crate::testkit::fixtures::{book, tag};
+    let b = book(
+        &format!("Outbox {}", tag()),
+        "Autora",
+        &tag(),
+        2001,
+        1000,
+        1,
+    );
+    let entity = EntityRef::book(b.id);
+    let ev = |action| event(&entity, action, 0);
+    let kept = |e: &AuditEvent| e.event_id;
+    let mut expected = Vec::new();
+
+    let created = ev(AuditAction::Created);
+    books.insert(&b, &created).await.expect("insert");
+    expected.push(kept(&created));
+    let mut twin = book("Twin", "Autora", "Contos", 2001, 1000, 1);
+    twin.isbn = b.isbn.clone();
+    books
+        .insert(&twin, &ev(AuditAction::Created))
+        .await
+        .expect_err("a duplicate ISBN is refused");
+
+    let mut next = b.clone();
+    next.title = "Outbox, revised".into();
+    books
+        .update(&next, b.version + 7, &ev(AuditAction::Updated))
+        .await
+        .expect_err("a stale version is refused");
+    let updated = ev(AuditAction::Updated);
+    books
+        .update(&next, b.version, &updated)
+        .await
+        .expect("update");
+    expected.push(kept(&updated));
+
+    let rental = |who: &str| crate::domain::Rental {
+        id: crate::domain::RentalId(Uuid::now_v7()),
+        book_id: b.id,
+        renter: crate::domain::Renter::parse(who).expect("renter"),
+        rented_at: SystemClock.now(),
+        due_date: super::reference::due(1),
+        returned_at: None,
+    };
+    let r1 = rental("ana");
+    let rented = ev(AuditAction::Rented);
+    rentals.rent(&r1, &rented).await.expect("rent");
+    expected.push(kept(&rented));
+    rentals
+        .rent(&rental("bia"), &ev(AuditAction::Rented))
+        .await
+        .expect_err("no copy left");
+    let returned = ev(AuditAction::Returned);
+    let at = SystemClock.now();
+    assert!(
+        rentals
+            .return_rental(r1.id, at, &returned)
+            .await
+            .expect("return")
+            .changed
+    );
+    expected.push(kept(&returned));
+    let again = rentals
+        .return_rental(r1.id, at, &ev(AuditAction::Returned))
+        .await
+        .expect("return again");
+    assert!(!again.changed, "a second return changes nothing");
+
+    let cover = crate::domain::BookCover {
+        original: format!("uploads/{}/a.jpg", b.id),
+        thumbnail: None,
+    };
+    let uploaded = ev(AuditAction::CoverUploaded);
+    books
+        .set_cover(b.id, Some(cover), None, Some(&uploaded))
+        .await
+        .expect("set cover");
+    expected.push(kept(&uploaded));
+    let superseded = books
+        .set_cover(
+            b.id,
+            None,
+            Some("uploads/other.jpg".into()),
+            Some(&ev(AuditAction::ThumbnailCreated)),
+        )
+        .await
+        .expect("superseded");
+    assert_eq!(superseded, crate::ports::CoverSwap::Superseded);
+    books
+        .set_cover(b.id, None, None, None)
+        .await
+        .expect("a write without an event");
+    let deleted = ev(AuditAction::Deleted);
+    books.delete(b.id, None, &deleted).await.expect("delete");
+    expected.push(kept(&deleted));
+
+    // Relay into a log of its own (events already in `log` are not in the outbox).
+    let relayed = crate::memory::MemoryAuditLog::default();
+    while outbox.relay(&relayed, 2).await.expect("relay") > 0 {}
+    assert_eq!(
+        outbox.relay(&relayed, 100).await.expect("relay again"),
+        0,
+        "a relayed event leaves the outbox"
+    );
+    let mut got: Vec<EventId> = log
+        .history(&entity, 100)
+        .await
+        .expect("history")
+        .iter()
+        .chain(relayed.history(&entity, 100).await.expect("relayed").iter())
+        .map(kept)
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(
+        got, expected,
+        "exactly the events of the writes that changed something, each once"
+    );
+}
+
+/// A log that refuses every append: relaying into it leaves the outbox as it was.
+pub async fn relay_keeps_what_the_log_refuses(books: &dyn BookRepo, outbox: &dyn AuditOutbox) {
+    struct Down;
+    #[async_trait::async_trait]
+    impl AuditLog for Down {
+        async fn append(&self, _: &AuditEvent) -> Result<(), AuditLogError> {
+            Err(AuditLogError::Unavailable("down".into()))
+        }
+        async fn history(&self, _: &EntityRef, _: u32) -> Result<Vec<AuditEvent>, AuditLogError> {
+            Ok(Vec::new())
+        }
+    }
+    let b = crate::testkit::fixtures::book(
+        "Down",
+        "Autora",
+        &crate::testkit::fixtures::tag(),
+        2001,
+        1,
+        1,
+    );
+    let created = event(&EntityRef::book(b.id), AuditAction::Created, 0);
+    books.insert(&b, &created).await.expect("insert");
+    assert!(
+        matches!(
+            outbox.relay(&Down, 100).await,
+            Err(AuditLogError::Unavailable(_))
+        ),
+        "the log's failure is reported"
+    );
+    let relayed = crate::memory::MemoryAuditLog::default();
+    while outbox.relay(&relayed, 100).await.expect("relay") > 0 {}
+    let got = relayed
+        .history(&EntityRef::book(b.id), 10)
+        .await
+        .expect("history");
+    assert_eq!(got.len(), 1, "the event stayed pending, then moved once");
+    assert_eq!(got[0].event_id, created.event_id);
 }

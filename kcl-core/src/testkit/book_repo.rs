@@ -26,15 +26,22 @@ pub async fn covers(repo: &dyn BookRepo) {
     use crate::domain::BookCover;
     use crate::ports::CoverSwap;
     let b = book("Capa", "Autora", "Contos", 2001, 1000, 1);
-    repo.insert(&b).await.expect("insert");
+    repo.insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let first = BookCover {
         original: format!("uploads/{}/a.jpg", b.id),
         thumbnail: None,
     };
     assert_eq!(
-        repo.set_cover(b.id, Some(first.clone()), None)
-            .await
-            .expect("set"),
+        repo.set_cover(
+            b.id,
+            Some(first.clone()),
+            None,
+            Some(&crate::testkit::fixtures::event())
+        )
+        .await
+        .expect("set"),
         CoverSwap::Done { previous: None }
     );
     let got = repo.get(b.id).await.expect("get");
@@ -46,9 +53,14 @@ pub async fn covers(repo: &dyn BookRepo) {
         ..first.clone()
     };
     assert_eq!(
-        repo.set_cover(b.id, Some(linked.clone()), Some(first.original.clone()))
-            .await
-            .expect("link"),
+        repo.set_cover(
+            b.id,
+            Some(linked.clone()),
+            Some(first.original.clone()),
+            Some(&crate::testkit::fixtures::event())
+        )
+        .await
+        .expect("link"),
         CoverSwap::Done {
             previous: Some(first.clone())
         }
@@ -59,17 +71,27 @@ pub async fn covers(repo: &dyn BookRepo) {
         thumbnail: None,
     };
     assert_eq!(
-        repo.set_cover(b.id, Some(second.clone()), None)
-            .await
-            .expect("replace"),
+        repo.set_cover(
+            b.id,
+            Some(second.clone()),
+            None,
+            Some(&crate::testkit::fixtures::event())
+        )
+        .await
+        .expect("replace"),
         CoverSwap::Done {
             previous: Some(linked.clone())
         }
     );
     assert_eq!(
-        repo.set_cover(b.id, Some(linked.clone()), Some(first.original.clone()))
-            .await
-            .expect("late link"),
+        repo.set_cover(
+            b.id,
+            Some(linked.clone()),
+            Some(first.original.clone()),
+            Some(&crate::testkit::fixtures::event())
+        )
+        .await
+        .expect("late link"),
         CoverSwap::Superseded,
         "a late worker does not overwrite a newer upload"
     );
@@ -77,7 +99,10 @@ pub async fn covers(repo: &dyn BookRepo) {
     let mut edited = repo.get(b.id).await.expect("get");
     edited.title = "Capa nova".into();
     edited.cover = None;
-    let updated = repo.update(&edited, edited.version).await.expect("update");
+    let updated = repo
+        .update(&edited, edited.version, &crate::testkit::fixtures::event())
+        .await
+        .expect("update");
     assert_eq!(
         updated.cover.as_ref(),
         Some(&second),
@@ -107,7 +132,9 @@ pub async fn covers(repo: &dyn BookRepo) {
         "listings carry the cover"
     );
     assert_eq!(
-        repo.set_cover(b.id, None, None).await.expect("clear"),
+        repo.set_cover(b.id, None, None, Some(&crate::testkit::fixtures::event()))
+            .await
+            .expect("clear"),
         CoverSwap::Done {
             previous: Some(second)
         }
@@ -115,16 +142,26 @@ pub async fn covers(repo: &dyn BookRepo) {
     assert_eq!(repo.get(b.id).await.expect("get").cover, None);
     let missing = BookId(uuid::Uuid::new_v4());
     assert!(matches!(
-        repo.set_cover(missing, None, None).await,
+        repo.set_cover(
+            missing,
+            None,
+            None,
+            Some(&crate::testkit::fixtures::event())
+        )
+        .await,
         Err(BookRepoError::NotFound(_))
     ));
-    repo.delete(b.id, None).await.expect("delete");
+    repo.delete(b.id, None, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }
 
 /// A stored book reads back equal; a missing one is `NotFound`.
 pub async fn insert_and_get(repo: &dyn BookRepo) {
     let b = book("Dom Casmurro", "Machado de Assis", "Romance", 1899, 3990, 2);
-    repo.insert(&b).await.expect("insert");
+    repo.insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let got = repo.get(b.id).await.expect("get");
     assert_eq!(got, b, "a stored book must read back unchanged");
     let missing = BookId(uuid::Uuid::new_v4());
@@ -137,12 +174,15 @@ pub async fn insert_and_get(repo: &dyn BookRepo) {
 /// Same id or same ISBN twice is refused.
 pub async fn duplicates_refused(repo: &dyn BookRepo) {
     let a = book("A", "X", "Cat", 2000, 100, 1);
-    repo.insert(&a).await.expect("insert");
+    repo.insert(&a, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let mut same_isbn = book("B", "Y", "Cat", 2001, 100, 1);
     same_isbn.isbn = a.isbn.clone();
     assert!(
         matches!(
-            repo.insert(&same_isbn).await,
+            repo.insert(&same_isbn, &crate::testkit::fixtures::event())
+                .await,
             Err(BookRepoError::DuplicateIsbn(_))
         ),
         "a second book with the same ISBN must be DuplicateIsbn"
@@ -151,7 +191,8 @@ pub async fn duplicates_refused(repo: &dyn BookRepo) {
     same_id.id = a.id;
     assert!(
         matches!(
-            repo.insert(&same_id).await,
+            repo.insert(&same_id, &crate::testkit::fixtures::event())
+                .await,
             Err(BookRepoError::DuplicateId(_)) | Err(BookRepoError::DuplicateIsbn(_))
         ),
         "a second book with the same id must be refused"
@@ -161,19 +202,23 @@ pub async fn duplicates_refused(repo: &dyn BookRepo) {
 /// Updates apply at the expected version only, bump it, and keep ISBNs unique.
 pub async fn optimistic_update(repo: &dyn BookRepo) {
     let b = book("Old title", "X", "Cat", 2000, 100, 1);
-    repo.insert(&b).await.expect("insert");
+    repo.insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let mut next = b.clone();
     next.title = "New title".into();
     next.version = 2;
     next.updated_at = b.updated_at + Duration::seconds(1);
     let stored = repo
-        .update(&next, 1)
+        .update(&next, 1, &crate::testkit::fixtures::event())
         .await
         .expect("update at the right version");
     assert_eq!(stored.version, 2);
     assert_eq!(stored.title, "New title");
     assert_eq!(repo.get(b.id).await.expect("get").title, "New title");
-    let stale = repo.update(&next, 1).await;
+    let stale = repo
+        .update(&next, 1, &crate::testkit::fixtures::event())
+        .await;
     assert!(
         matches!(
             stale,
@@ -186,13 +231,16 @@ pub async fn optimistic_update(repo: &dyn BookRepo) {
         "an update at a stale version must be VersionConflict, got {stale:?}"
     );
     let other = book("Other", "X", "Cat", 2000, 100, 1);
-    repo.insert(&other).await.expect("insert");
+    repo.insert(&other, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let mut clash = stored.clone();
     clash.isbn = other.isbn.clone();
     clash.version = 3;
     assert!(
         matches!(
-            repo.update(&clash, 2).await,
+            repo.update(&clash, 2, &crate::testkit::fixtures::event())
+                .await,
             Err(BookRepoError::DuplicateIsbn(_))
         ),
         "an update to another book's ISBN must be DuplicateIsbn"
@@ -200,16 +248,19 @@ pub async fn optimistic_update(repo: &dyn BookRepo) {
     let mut missing = next.clone();
     missing.id = BookId(uuid::Uuid::new_v4());
     assert!(matches!(
-        repo.update(&missing, 1).await,
+        repo.update(&missing, 1, &crate::testkit::fixtures::event())
+            .await,
         Err(BookRepoError::NotFound(_))
     ));
     let mut new_isbn = stored.clone();
     new_isbn.isbn = random_isbn();
     new_isbn.version = 3;
-    repo.update(&new_isbn, 2).await.expect("changing the ISBN");
+    repo.update(&new_isbn, 2, &crate::testkit::fixtures::event())
+        .await
+        .expect("changing the ISBN");
     let mut reuse = book("Reuse", "X", "Cat", 2000, 100, 1);
     reuse.isbn = b.isbn.clone();
-    repo.insert(&reuse)
+    repo.insert(&reuse, &crate::testkit::fixtures::event())
         .await
         .expect("the old ISBN is free again after a change");
 }
@@ -217,24 +268,31 @@ pub async fn optimistic_update(repo: &dyn BookRepo) {
 /// Delete returns the book, honours the version, and a second delete is NotFound.
 pub async fn delete(repo: &dyn BookRepo) {
     let b = book("Gone", "X", "Cat", 2000, 100, 1);
-    repo.insert(&b).await.expect("insert");
+    repo.insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     assert!(matches!(
-        repo.delete(b.id, Some(7)).await,
+        repo.delete(b.id, Some(7), &crate::testkit::fixtures::event())
+            .await,
         Err(BookRepoError::VersionConflict { .. })
     ));
-    let gone = repo.delete(b.id, Some(1)).await.expect("delete");
+    let gone = repo
+        .delete(b.id, Some(1), &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
     assert_eq!(gone.id, b.id);
     assert!(matches!(
         repo.get(b.id).await,
         Err(BookRepoError::NotFound(_))
     ));
     assert!(matches!(
-        repo.delete(b.id, None).await,
+        repo.delete(b.id, None, &crate::testkit::fixtures::event())
+            .await,
         Err(BookRepoError::NotFound(_))
     ));
     let mut again = book("Again", "X", "Cat", 2000, 100, 1);
     again.isbn = b.isbn.clone();
-    repo.insert(&again)
+    repo.insert(&again, &crate::testkit::fixtures::event())
         .await
         .expect("a deleted book's ISBN is free");
 }
@@ -262,7 +320,9 @@ pub async fn list_filters(repo: &dyn BookRepo) {
         book("F3", "Someone Else", &cat, 2010, 100, 3),
     ];
     for b in &books {
-        repo.insert(b).await.expect("insert");
+        repo.insert(b, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
     }
     let by_cat = BookFilter {
         category: Some(fold(&cat.to_uppercase())),
@@ -331,7 +391,9 @@ pub async fn list_sort_and_pages(repo: &dyn BookRepo) {
             1,
             t0 + Duration::milliseconds(i),
         );
-        repo.insert(&b).await.expect("insert");
+        repo.insert(&b, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
         books.push(b);
     }
     let filter = BookFilter {
@@ -392,7 +454,9 @@ pub async fn search(repo: &dyn BookRepo) {
     let mut c = book(&format!("Plain {t}"), "Nobody", &cat, 1900, 100, 1);
     c.summary = "A story about a cortico and memories".into();
     for x in [&a, &b, &c] {
-        repo.insert(x).await.expect("insert");
+        repo.insert(x, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
     }
     let find = |q: &str| {
         let terms = SearchTerms::parse(q).expect("query").expect("terms");

@@ -56,3 +56,15 @@ pub fn book_at(
         .expect("fixture book is valid");
     Book::new(BookId(Uuid::now_v7()), draft, at)
 }
+
+/// A new audit event (a fresh id, now) for a repository write in a kit: the kits
+/// check that it is stored with the write, not what it says.
+pub fn event() -> crate::domain::AuditEvent {
+    crate::domain::AuditEvent {
+        event_id: crate::domain::EventId(uuid::Uuid::now_v7()),
+        action: crate::domain::AuditAction::Updated,
+        entity: crate::domain::EntityRef::book(crate::domain::BookId(uuid::Uuid::now_v7())),
+        data: serde_json::json!({"kit": true}),
+        occurred_at: chrono::Utc::now(),
+    }
+}

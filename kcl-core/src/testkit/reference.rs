@@ -118,19 +118,36 @@ async fn seed(
     let mut all_rentals = Vec::new();
     for n in 0..60 {
         let book = random_book(rng, n);
-        books.insert(&book).await.expect("insert");
-        BookRepo::insert(memory, &book).await.expect("insert");
+        books
+            .insert(&book, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
+        BookRepo::insert(memory, &book, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
         for copy in 0..book.copies {
             if rng.next().is_multiple_of(2) {
                 let i = n * 10 + u64::from(copy);
                 // Same time for some rentals, so the id tiebreak is exercised.
                 let r = rental_of(&book, i, at(1_700_000_000_000_000 + (i % 5) as i64), due(i));
-                rentals.rent(&r).await.expect("rent");
-                memory.rent(&r).await.expect("rent");
+                rentals
+                    .rent(&r, &crate::testkit::fixtures::event())
+                    .await
+                    .expect("rent");
+                memory
+                    .rent(&r, &crate::testkit::fixtures::event())
+                    .await
+                    .expect("rent");
                 if i % 3 == 0 {
                     let when = at(1_700_000_100_000_000);
-                    rentals.return_rental(r.id, when).await.expect("return");
-                    memory.return_rental(r.id, when).await.expect("return");
+                    rentals
+                        .return_rental(r.id, when, &crate::testkit::fixtures::event())
+                        .await
+                        .expect("return");
+                    memory
+                        .return_rental(r.id, when, &crate::testkit::fixtures::event())
+                        .await
+                        .expect("return");
                 }
                 all_rentals.push(r);
             }

@@ -34,11 +34,20 @@ pub fn rental(book_id: BookId, renter: &str, days_ago: i64, due_in: i64) -> Rent
 /// Rent until no copy is left, return (twice), rent again.
 pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
     let b = book("Rentable", "X", "Cat", 2000, 100, 2);
-    books.insert(&b).await.expect("insert");
+    books
+        .insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let r1 = rental(b.id, "ana", 0, 14);
     let r2 = rental(b.id, "bia", 0, 14);
-    rentals.rent(&r1).await.expect("first copy");
-    rentals.rent(&r2).await.expect("second copy");
+    rentals
+        .rent(&r1, &crate::testkit::fixtures::event())
+        .await
+        .expect("first copy");
+    rentals
+        .rent(&r2, &crate::testkit::fixtures::event())
+        .await
+        .expect("second copy");
     assert_eq!(
         rentals.get(r1.id).await.expect("get"),
         r1,
@@ -51,25 +60,34 @@ pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
     );
     let r3 = rental(b.id, "caio", 0, 14);
     assert!(
-        matches!(rentals.rent(&r3).await, Err(RentalRepoError::NoCopyAvailable(id)) if id == b.id),
+        matches!(rentals.rent(&r3, &crate::testkit::fixtures::event()).await, Err(RentalRepoError::NoCopyAvailable(id)) if id == b.id),
         "a third rental of a two-copy book must be NoCopyAvailable"
     );
     let unknown = rental(BookId(Uuid::new_v4()), "ana", 0, 14);
     assert!(matches!(
-        rentals.rent(&unknown).await,
+        rentals
+            .rent(&unknown, &crate::testkit::fixtures::event())
+            .await,
         Err(RentalRepoError::BookNotFound(_))
     ));
     assert!(matches!(
-        rentals.rent(&r1).await,
+        rentals.rent(&r1, &crate::testkit::fixtures::event()).await,
         Err(RentalRepoError::DuplicateId(_)) | Err(RentalRepoError::NoCopyAvailable(_))
     ));
 
     let at = SystemClock.now();
-    let first = rentals.return_rental(r1.id, at).await.expect("return");
+    let first = rentals
+        .return_rental(r1.id, at, &crate::testkit::fixtures::event())
+        .await
+        .expect("return");
     assert!(first.changed);
     assert_eq!(first.rental.returned_at, Some(at));
     let again = rentals
-        .return_rental(r1.id, at + Duration::hours(1))
+        .return_rental(
+            r1.id,
+            at + Duration::hours(1),
+            &crate::testkit::fixtures::event(),
+        )
         .await
         .expect("return twice");
     assert!(!again.changed, "returning twice changes nothing");
@@ -83,11 +101,17 @@ pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
         "a second return frees nothing"
     );
     rentals
-        .rent(&r3)
+        .rent(&r3, &crate::testkit::fixtures::event())
         .await
         .expect("the returned copy is free again");
     assert!(matches!(
-        rentals.return_rental(RentalId(Uuid::new_v4()), at).await,
+        rentals
+            .return_rental(
+                RentalId(Uuid::new_v4()),
+                at,
+                &crate::testkit::fixtures::event()
+            )
+            .await,
         Err(RentalRepoError::NotFound(_))
     ));
 }
@@ -95,12 +119,20 @@ pub async fn rent_and_return(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
 /// A book with copies out cannot be deleted nor have its copies cut below them.
 pub async fn rented_books_are_protected(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
     let b = book("Busy", "X", "Cat", 2000, 100, 2);
-    books.insert(&b).await.expect("insert");
+    books
+        .insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let r = rental(b.id, "ana", 0, 14);
-    rentals.rent(&r).await.expect("rent");
+    rentals
+        .rent(&r, &crate::testkit::fixtures::event())
+        .await
+        .expect("rent");
     assert!(
         matches!(
-            books.delete(b.id, None).await,
+            books
+                .delete(b.id, None, &crate::testkit::fixtures::event())
+                .await,
             Err(BookRepoError::Rented { rented: 1, .. })
         ),
         "deleting a rented book must be refused"
@@ -110,14 +142,16 @@ pub async fn rented_books_are_protected(books: &dyn BookRepo, rentals: &dyn Rent
     fewer.version = 2;
     assert!(
         matches!(
-            books.update(&fewer, 1).await,
+            books
+                .update(&fewer, 1, &crate::testkit::fixtures::event())
+                .await,
             Err(BookRepoError::Rented { .. })
         ),
         "copies below the rented count must be refused"
     );
     fewer.copies = 1;
     let stored = books
-        .update(&fewer, 1)
+        .update(&fewer, 1, &crate::testkit::fixtures::event())
         .await
         .expect("copies equal to rented are fine");
     assert_eq!(
@@ -126,11 +160,11 @@ pub async fn rented_books_are_protected(books: &dyn BookRepo, rentals: &dyn Rent
         "update keeps the rented count"
     );
     rentals
-        .return_rental(r.id, SystemClock.now())
+        .return_rental(r.id, SystemClock.now(), &crate::testkit::fixtures::event())
         .await
         .expect("return");
     books
-        .delete(b.id, None)
+        .delete(b.id, None, &crate::testkit::fixtures::event())
         .await
         .expect("delete once returned");
     let history = rentals.get(r.id).await.expect("rentals outlive their book");
@@ -140,17 +174,27 @@ pub async fn rented_books_are_protected(books: &dyn BookRepo, rentals: &dyn Rent
 /// Book, renter and status filters; newest first; keyset pages.
 pub async fn list_filters_and_pages(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
     let b = book("Listed", "X", "Cat", 2000, 100, 10);
-    books.insert(&b).await.expect("insert");
+    books
+        .insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let renter = format!("renter-{}", &Uuid::new_v4().simple().to_string()[..8]);
     let overdue = rental(b.id, &renter, 30, -2);
     let active = rental(b.id, &renter, 2, 12);
     let returned = rental(b.id, &renter, 10, 4);
     let other = rental(b.id, "someone-else", 1, 13);
     for r in [&overdue, &active, &returned, &other] {
-        rentals.rent(r).await.expect("rent");
+        rentals
+            .rent(r, &crate::testkit::fixtures::event())
+            .await
+            .expect("rent");
     }
     rentals
-        .return_rental(returned.id, SystemClock.now())
+        .return_rental(
+            returned.id,
+            SystemClock.now(),
+            &crate::testkit::fixtures::event(),
+        )
         .await
         .expect("return");
     let today = SystemClock.now().date_naive();
@@ -205,13 +249,21 @@ pub async fn concurrent_rentals_never_overbook(
     tasks: usize,
 ) {
     let b = book("Hot", "X", "Cat", 2000, 100, copies as i64);
-    books.insert(&b).await.expect("insert");
+    books
+        .insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
     let mut handles = Vec::new();
     for i in 0..tasks {
         let rentals = rentals.clone();
         let id = b.id;
         handles.push(tokio::spawn(async move {
-            rentals.rent(&rental(id, &format!("r{i}"), 0, 14)).await
+            rentals
+                .rent(
+                    &rental(id, &format!("r{i}"), 0, 14),
+                    &crate::testkit::fixtures::event(),
+                )
+                .await
         }));
     }
     let mut ok = 0;

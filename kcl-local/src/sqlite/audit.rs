@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
-use kcl_core::ports::{AuditLog, AuditLogError};
+use kcl_core::ports::{AuditLog, AuditLogError, AuditOutbox};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::codec::{micros, time, uuid};
 use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
@@ -28,6 +28,36 @@ fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, AuditLogError> {
 }
 
 impl SqliteStore {
+    /// Stores the audit event of a write in the write's transaction: in the audit
+    /// log, or in the outbox (see [`SqliteStore::set_audit_outbox`]).
+    pub(crate) async fn write_event(
+        &self,
+        tx: &mut SqliteConnection,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
+        let sql = if self
+            .db
+            .audit_outbox
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            "INSERT INTO audit_outbox (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES (?, ?, ?, ?, ?, ?)"
+        } else {
+            "INSERT INTO audit_events (event_id, action, entity_type, entity_id, data, occurred_at) \
+             VALUES (?, ?, ?, ?, ?, ?)"
+        };
+        sqlx::query(sql)
+            .bind(event.event_id.to_string())
+            .bind(event.action.as_str())
+            .bind(event.entity.kind.as_str())
+            .bind(event.entity.id.clone())
+            .bind(event.data.to_string())
+            .bind(micros(event.occurred_at))
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
     async fn try_append(
         &self,
         event: &AuditEvent,
@@ -79,5 +109,53 @@ impl AuditLog for SqliteStore {
         .await
         .map_err(db_error)?;
         rows.iter().map(event_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl AuditOutbox for SqliteStore {
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        let rows = sqlx::query(
+            "SELECT event_id, action, entity_type, entity_id, data, occurred_at FROM audit_outbox \
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(db_error)?;
+        let mut moved = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in &rows {
+            let event = event_from_row(row)?;
+            match log.append(&event).await {
+                Ok(()) | Err(AuditLogError::DuplicateId(_)) => moved.push(event.event_id),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        for chunk in moved.chunks(200) {
+            retry_busy(|| self.try_forget(chunk)).await?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(moved.len() as u32),
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Deletes relayed events from the outbox.
+    async fn try_forget(&self, ids: &[EventId]) -> Result<(), TxError<AuditLogError>> {
+        let mut tx = self.db.begin().await?;
+        for id in ids {
+            sqlx::query("DELETE FROM audit_outbox WHERE event_id = ?")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use kcl_core::domain::{
-    Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart, Money, SortKey,
-    SortOrder,
+    AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
+    Money, SortKey, SortOrder,
 };
 use kcl_core::ports::{BookRepo, BookRepoError, CoverSwap};
 use sqlx::query::Query;
@@ -143,7 +143,7 @@ async fn refusal(
 }
 
 impl SqliteStore {
-    async fn try_insert(&self, book: &Book) -> Attempt<()> {
+    async fn try_insert(&self, book: &Book, event: &AuditEvent) -> Attempt<()> {
         let mut tx = self.db.begin().await?;
         let version = version_param(book.version).map_err(TxError::Port)?;
         let inserted = bind_fields(sqlx::query(INSERT), book)
@@ -167,11 +167,12 @@ impl SqliteStore {
             .bind(search::document(book))
             .execute(&mut *tx)
             .await?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn try_update(&self, book: &Book, expected: u64) -> Attempt<Book> {
+    async fn try_update(&self, book: &Book, expected: u64, event: &AuditEvent) -> Attempt<Book> {
         let mut tx = self.db.begin().await?;
         let updated = bind_fields(sqlx::query(UPDATE), book)
             .bind(version_param(expected).map_err(TxError::Port)?)
@@ -193,11 +194,17 @@ impl SqliteStore {
             .bind(row.try_get::<i64, _>("row_id")?)
             .execute(&mut *tx)
             .await?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(stored)
     }
 
-    async fn try_delete(&self, id: BookId, expected: Option<u64>) -> Attempt<Book> {
+    async fn try_delete(
+        &self,
+        id: BookId,
+        expected: Option<u64>,
+        event: &AuditEvent,
+    ) -> Attempt<Book> {
         let mut tx = self.db.begin().await?;
         let expected_param = expected
             .map(version_param)
@@ -216,6 +223,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         let book = book_from_row(&row).map_err(TxError::Port)?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(book)
     }
@@ -237,6 +245,7 @@ impl SqliteStore {
         id: BookId,
         cover: Option<&BookCover>,
         if_original: Option<&str>,
+        event: Option<&AuditEvent>,
     ) -> Attempt<CoverSwap> {
         let mut tx = self.db.begin().await?;
         let row = sqlx::query("SELECT cover_key, thumb_key FROM books WHERE id = ?1")
@@ -258,6 +267,9 @@ impl SqliteStore {
             .bind(cover.and_then(|c| c.thumbnail.clone()))
             .execute(&mut *tx)
             .await?;
+        if let Some(event) = event {
+            self.write_event(&mut tx, event).await?;
+        }
         tx.commit().await?;
         Ok(CoverSwap::Done { previous })
     }
@@ -265,8 +277,8 @@ impl SqliteStore {
 
 #[async_trait]
 impl BookRepo for SqliteStore {
-    async fn insert(&self, book: &Book) -> Result<(), BookRepoError> {
-        retry_busy(|| self.try_insert(book)).await
+    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
+        retry_busy(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -279,28 +291,35 @@ impl BookRepo for SqliteStore {
         row.map_or(Err(BookRepoError::NotFound(id)), |r| book_from_row(&r))
     }
 
-    async fn update(&self, book: &Book, expected_version: u64) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_update(book, expected_version)).await
+    async fn update(
+        &self,
+        book: &Book,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<Book, BookRepoError> {
+        retry_busy(|| self.try_update(book, expected_version, event)).await
     }
 
     async fn delete(
         &self,
         id: BookId,
         expected_version: Option<u64>,
+        event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_delete(id, expected_version)).await
+        retry_busy(|| self.try_delete(id, expected_version, event)).await
     }
 
-    async fn set_cover(
+    async fn set_cover<'e>(
         &self,
         id: BookId,
         cover: Option<BookCover>,
         if_original: Option<String>,
+        event: Option<&'e AuditEvent>,
     ) -> Result<CoverSwap, BookRepoError> {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry_busy(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref())).await
+        retry_busy(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

@@ -62,6 +62,8 @@ pub(crate) struct Db {
     _temp_dir: Option<tempfile::TempDir>,
     /// See [`SqliteStore::set_sort_index_threshold`].
     pub(crate) sort_index_threshold: std::sync::atomic::AtomicI64,
+    /// See [`SqliteStore::set_audit_outbox`].
+    pub(crate) audit_outbox: std::sync::atomic::AtomicBool,
 }
 
 impl Db {
@@ -156,6 +158,7 @@ impl SqliteStore {
                 read,
                 write,
                 queue_signals: Mutex::default(),
+                audit_outbox: std::sync::atomic::AtomicBool::new(false),
                 sort_index_threshold: std::sync::atomic::AtomicI64::new(
                     Self::DEFAULT_SORT_INDEX_THRESHOLD,
                 ),
@@ -175,6 +178,18 @@ impl SqliteStore {
         self.db
             .sort_index_threshold
             .store(rows.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Where the audit events of this store's writes go, in the write's own
+    /// transaction: with `false` (the default) into this database's audit log (the
+    /// store is also the [`AuditLog`](kcl_core::ports::AuditLog)); with `true` into
+    /// its outbox, for an audit log that lives elsewhere, to which
+    /// [`AuditOutbox::relay`](kcl_core::ports::AuditOutbox::relay) moves them.
+    /// Every clone of the store shares the setting.
+    pub fn set_audit_outbox(&self, outbox: bool) {
+        self.db
+            .audit_outbox
+            .store(outbox, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The reader pool, for read-only queries of your own.

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kcl_core::domain::{BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter};
+use kcl_core::domain::{
+    AuditEvent, BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter,
+};
 use kcl_core::ports::{RentalRepo, RentalRepoError, ReturnOutcome};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -82,7 +84,7 @@ async fn rent_refusal(conn: &mut SqliteConnection, rental: &Rental) -> TxError<R
 }
 
 impl SqliteStore {
-    async fn try_rent(&self, rental: &Rental) -> Attempt<()> {
+    async fn try_rent(&self, rental: &Rental, event: &AuditEvent) -> Attempt<()> {
         let mut tx = self.db.begin().await?;
         // The conditional increment is the check: no copy free, no row changed.
         let took =
@@ -111,11 +113,19 @@ impl SqliteStore {
                 Err(TxError::Port(RentalRepoError::DuplicateId(rental.id)))
             }
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(tx.commit().await?),
+            Ok(_) => {
+                self.write_event(&mut tx, event).await?;
+                Ok(tx.commit().await?)
+            }
         }
     }
 
-    async fn try_return(&self, id: RentalId, at: DateTime<Utc>) -> Attempt<ReturnOutcome> {
+    async fn try_return(
+        &self,
+        id: RentalId,
+        at: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Attempt<ReturnOutcome> {
         let mut tx = self.db.begin().await?;
         let sql = format!(
             "UPDATE rentals SET returned_at = ? WHERE id = ? AND returned_at IS NULL \
@@ -143,6 +153,7 @@ impl SqliteStore {
             .bind(rental.book_id.to_string())
             .execute(&mut *tx)
             .await?;
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(ReturnOutcome {
             rental,
@@ -153,16 +164,17 @@ impl SqliteStore {
 
 #[async_trait]
 impl RentalRepo for SqliteStore {
-    async fn rent(&self, rental: &Rental) -> Result<(), RentalRepoError> {
-        retry_busy(|| self.try_rent(rental)).await
+    async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError> {
+        retry_busy(|| self.try_rent(rental, event)).await
     }
 
     async fn return_rental(
         &self,
         id: RentalId,
         at: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
-        retry_busy(|| self.try_return(id, at)).await
+        retry_busy(|| self.try_return(id, at, event)).await
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
