@@ -316,6 +316,7 @@ async fn run_one_inner(
 }
 
 async fn ack(queue: &dyn TaskQueue, d: &Delivery) {
+    kcl_core::crash_point!("worker.task.before_ack");
     if let Err(e) = queue.ack(&d.receipt).await {
         // It will come back and, the handler being idempotent, be acked then.
         tracing::warn!(message_id = %d.message_id, error = %e, "worker: ack failed");

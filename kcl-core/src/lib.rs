@@ -27,6 +27,8 @@
 //! ```
 
 pub mod context;
+#[cfg(feature = "crash-points")]
+pub mod crash;
 pub mod domain;
 pub mod memory;
 pub mod ports;
@@ -38,3 +40,27 @@ pub use services::{ServiceError, Services};
 
 /// A boxed error used as the `source` of `Unavailable` and `Internal` port errors.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Marks a deterministic crash point: `kcl_core::crash_point!("sales.publish.committed");`.
+///
+/// Compiled to nothing unless kcl-core's feature `crash-points` is on (the facade
+/// `kcl` forwards a feature of the same name). With it, the process aborts here when
+/// `KCL_CRASH_AT` is the point's name (the first time it is reached) or `name@N`
+/// (the Nth time): fault tests crash a real server or worker at the exact step they
+/// mean to, then check what a restart finds. See [`crash`](crate::crash) (with the
+/// feature) and `docs/operations.md`.
+#[cfg(feature = "crash-points")]
+#[macro_export]
+macro_rules! crash_point {
+    ($name:literal) => {
+        $crate::crash::reached($name)
+    };
+}
+
+/// Marks a deterministic crash point (see the `crash-points` feature); without the
+/// feature, nothing.
+#[cfg(not(feature = "crash-points"))]
+#[macro_export]
+macro_rules! crash_point {
+    ($name:literal) => {};
+}

@@ -180,6 +180,7 @@ impl SalesRepo for PgStore {
         .await
         .map_err(db_error)?;
         move_stock(&mut tx, file.id, -1, now, &mut days).await?;
+        kcl_core::crash_point!("sales.publish.before_commit");
         tx.commit().await.map_err(db_error)?;
         Ok(LoadOutcome::Loaded {
             rows: n,

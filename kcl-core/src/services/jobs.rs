@@ -268,6 +268,7 @@ impl JobService {
             self.remove_blobs(&stored).await;
             return Err(e.into());
         }
+        crate::crash_point!("jobs.create.recorded");
         let request_id = crate::context::request_id();
         let bodies: Vec<String> = items
             .iter()
@@ -404,6 +405,7 @@ impl JobService {
             Ok(ItemStart::Gone) | Ok(ItemStart::Final(_)) => return TaskOutcome::Done,
             Err(e) => return TaskOutcome::Retry(e.to_string()),
         };
+        crate::crash_point!("jobs.item.started");
         let Some(ocr) = self.ocr.clone() else {
             return TaskOutcome::Retry(
                 "this worker has no OCR engine (feature `tesseract`)".into(),

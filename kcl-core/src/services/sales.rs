@@ -204,7 +204,13 @@ fn blob_error(e: BlobStoreError) -> ServiceError {
 }
 
 fn io_error(e: io::Error) -> ServiceError {
-    ServiceError::Internal(Box::new(e))
+    match e.kind() {
+        // A full spool folder: retrying once space is freed works.
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            ServiceError::Unavailable(Box::new(e))
+        }
+        _ => ServiceError::Internal(Box::new(e)),
+    }
 }
 
 /// The last segment of a name without `.csv`, with anything but
@@ -775,6 +781,7 @@ impl SalesService {
         let scanned = started.elapsed();
         let outcome = self.repo.load(&file, spool).await.map_err(repo_error)?;
         let loaded = started.elapsed();
+        crate::crash_point!("sales.publish.committed");
         match outcome {
             LoadOutcome::Duplicate(of) => {
                 report.status = IngestStatus::Duplicate;

@@ -70,7 +70,17 @@ impl Db {
     /// Starts a write transaction holding the database's write lock from its start,
     /// so it never has to upgrade a read snapshot (which could fail under concurrency).
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+        match self.write.begin_with("BEGIN IMMEDIATE").await {
+            // A write that failed on a full disk or an I/O error is rolled back by
+            // SQLite itself; the driver's rollback then fails and the writer
+            // connection stays marked as in a transaction, refusing every later one:
+            // close it (the pool opens a fresh one) and begin again.
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                self.write.acquire().await?.close().await?;
+                self.write.begin_with("BEGIN IMMEDIATE").await
+            }
+            other => other,
+        }
     }
 
     /// The signal of the queue named `name`, shared by every handle on it.

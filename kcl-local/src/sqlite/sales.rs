@@ -384,6 +384,7 @@ impl SqliteStore {
         if let Some(t) = tx {
             t.commit().await.map_err(db_error)?;
         }
+        kcl_core::crash_point!("sales.lines.inserted");
         Ok(n)
     }
 
@@ -449,6 +450,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        kcl_core::crash_point!("sales.publish.before_commit");
         tx.commit().await.map_err(db_error)?;
         Ok(LoadOutcome::Loaded {
             rows: n,

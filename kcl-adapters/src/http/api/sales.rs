@@ -41,7 +41,13 @@ fn too_large(max: u64) -> Problem {
     )
 }
 
+/// A failure to spool the upload: a full disk is the server's trouble for now (503 +
+/// `Retry-After`), anything else an internal error.
 fn internal(e: std::io::Error) -> Problem {
+    use std::io::ErrorKind::{QuotaExceeded, StorageFull};
+    if matches!(e.kind(), StorageFull | QuotaExceeded) {
+        return Problem::from(ServiceError::Unavailable(Box::new(e)));
+    }
     Problem::from(ServiceError::Internal(Box::new(e)))
 }
 
