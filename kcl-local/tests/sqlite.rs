@@ -398,3 +398,55 @@ async fn new_stores_are_private_to_their_owner() {
     assert_eq!(mode(&blobs), 0o700, "the blob folder");
     store.close().await;
 }
+
+/// Lines a crashed sales load committed (its `loading` entry no longer renewed) are
+/// deleted when the store is next opened, not hours later; a load that is alive (its
+/// entry renewed a moment ago, perhaps by another process on the same file) keeps
+/// its lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_loads_lines_go_at_the_next_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kcl.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let now = Utc::now().timestamp_micros();
+    // What a load leaves when killed between two of its commits.
+    for (file, since) in [("dead", now - 120_000_000), ("alive", now)] {
+        sqlx::query(
+            "INSERT INTO sales_unpublished (file_id, kind, since) VALUES (?, 'loading', ?)",
+        )
+        .bind(file)
+        .bind(since)
+        .execute(store.pool())
+        .await
+        .expect("entry");
+        for line in 1..=3 {
+            sqlx::query(
+                "INSERT INTO sales_lines (file_id, line, store_id, sale_date, sku, quantity, \
+                 unit_price, revenue) VALUES (?, ?, 'S1', '2026-11-20', 'SKU', 1000, 100, 100)",
+            )
+            .bind(file)
+            .bind(line)
+            .execute(store.pool())
+            .await
+            .expect("line");
+        }
+    }
+    store.close().await;
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    let left: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT file_id, COUNT(*) FROM sales_lines GROUP BY file_id ORDER BY file_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("count");
+    assert_eq!(
+        left,
+        vec![("alive".to_owned(), 3)],
+        "the dead load's lines are gone"
+    );
+    let entries: Vec<String> = sqlx::query_scalar("SELECT file_id FROM sales_unpublished")
+        .fetch_all(store.pool())
+        .await
+        .expect("entries");
+    assert_eq!(entries, vec!["alive".to_owned()]);
+}

@@ -854,9 +854,18 @@ impl SalesService {
             .map_err(blob_error)
     }
 
+    /// Brings the stored daily totals of `days` to what the committed lines say.
+    ///
+    /// Two loads of one day finishing together each compute the totals, then store
+    /// them; the one that computed first may store last. So after storing, the
+    /// totals are computed again: if a load published meanwhile they differ, and are
+    /// stored again. The last store of a day is then always by a load that saw no
+    /// publication between its computing and its storing: the totals of the
+    /// committed state.
     async fn refresh_days(&self, days: &[StoreDay], report: &mut IngestReport) {
+        const ROUNDS: usize = 8;
         for chunk in days.chunks(500) {
-            let totals = match self.repo.day_totals(chunk).await {
+            let mut totals = match self.repo.day_totals(chunk).await {
                 Ok(t) => t,
                 Err(e) => {
                     report
@@ -865,11 +874,34 @@ impl SalesService {
                     return;
                 }
             };
-            if let Err(e) = self.days.put(&totals).await {
-                report
-                    .warnings
-                    .push(format!("daily totals not updated: {e}"));
-                return;
+            for round in 1..=ROUNDS {
+                if let Err(e) = self.days.put(&totals).await {
+                    report
+                        .warnings
+                        .push(format!("daily totals not updated: {e}"));
+                    return;
+                }
+                let now = match self.repo.day_totals(chunk).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        report
+                            .warnings
+                            .push(format!("daily totals not checked: {e}"));
+                        return;
+                    }
+                };
+                if now == totals {
+                    break;
+                }
+                if round == ROUNDS {
+                    report.warnings.push(
+                        "daily totals kept changing under concurrent loads; the last load \
+                         of these days brings them up to date"
+                            .into(),
+                    );
+                    return;
+                }
+                totals = now;
             }
             report.days_updated += chunk.len();
         }

@@ -326,3 +326,88 @@ async fn a_cover_status_left_unfinished_for_hours_expires_when_read() {
         "not-found"
     );
 }
+
+/// Daily totals that pause their first store until released: a load that computed
+/// its totals and stores them late, after a later load stored its own.
+struct LateFirstPut {
+    inner: Arc<crate::memory::MemorySalesDays>,
+    first: std::sync::atomic::AtomicBool,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::SalesDays for LateFirstPut {
+    async fn put(
+        &self,
+        days: &[crate::domain::DayTotals],
+    ) -> Result<(), crate::ports::SalesRepoError> {
+        if self.first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.entered.notify_one();
+            self.release.notified().await;
+        }
+        self.inner.put(days).await
+    }
+
+    async fn range(
+        &self,
+        store: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<crate::domain::DayTotals>, crate::ports::SalesRepoError> {
+        self.inner.range(store, from, to).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_daily_totals_stored_are_those_of_every_committed_load() {
+    let mem = MemoryBackend::new();
+    let days = Arc::new(LateFirstPut {
+        inner: mem.sales_days.clone(),
+        first: true.into(),
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+    });
+    let mut ports = mem.ports();
+    ports.sales_days = days.clone();
+    let s = Services::new(ports);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, qty: u32| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!("loja;data;codigo;quantidade;preco_unitario\nS1;23/11/2026;789;{qty};1,00\n"),
+        )
+        .unwrap();
+        path
+    };
+    let (a, b) = (file("a.csv", 2), file("b.csv", 5));
+    // Load A computes its totals (A only) and is held before storing them.
+    let first = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.sales
+                .ingest_path("a.csv", &a, IngestOptions::default())
+                .await
+                .unwrap()
+        })
+    };
+    days.entered.notified().await;
+    // Load B publishes and stores A + B; then A's late store lands.
+    let second = s
+        .sales
+        .ingest_path("b.csv", &b, IngestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(second.status, IngestStatus::Loaded);
+    days.release.notify_one();
+    assert_eq!(first.await.unwrap().status, IngestStatus::Loaded);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let stored = s.sales.daily("S1", day, day).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].lines, stored[0].revenue_cents),
+        (2, 700),
+        "both loads' lines: the late store of the first load's totals was corrected"
+    );
+}

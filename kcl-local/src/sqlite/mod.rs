@@ -163,7 +163,7 @@ impl SqliteStore {
             .connect_with(base)
             .await
             .map_err(open_error)?;
-        Ok(Self {
+        let store = Self {
             db: Arc::new(Db {
                 read,
                 write,
@@ -174,7 +174,12 @@ impl SqliteStore {
                 ),
                 _temp_dir: temp_dir,
             }),
-        })
+        };
+        // Sales lines a crashed load left (see the `sales` module): gone at start.
+        if let Err(e) = store.clear_unpublished(false).await {
+            tracing::warn!(error = %e, "sales lines of a crashed load left for the next load");
+        }
+        Ok(store)
     }
 
     /// The default of [`set_sort_index_threshold`](Self::set_sort_index_threshold).

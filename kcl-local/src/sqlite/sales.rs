@@ -8,8 +8,8 @@
 //! the list. Readers skip lines of listed files, so nobody sees half a file. A
 //! replaced version's lines are listed as `replaced` and deleted in batches after the
 //! publication; a failed load's lines right away; what a crash leaves behind (a
-//! `loading` entry older than [`STALE_LOAD`], or any `replaced` one) is deleted by the
-//! next load.
+//! `loading` entry whose load has not committed for [`STALE_LOAD`], or any `replaced`
+//! one) is deleted by the next load or the next opening of the store.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,8 +32,10 @@ const BATCH: usize = 500;
 const ROWS_PER_COMMIT: usize = 20_000;
 /// Rows deleted per write transaction when clearing unpublished lines.
 const DELETE_BATCH: i64 = 20_000;
-/// A `loading` entry older than this is a load that died (a crash): its lines go.
-const STALE_LOAD: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+/// A `loading` entry not renewed for this long is a load that died (a crash): its
+/// lines go. A live load renews it with each of its commits (every
+/// [`ROWS_PER_COMMIT`] rows, a fraction of a second apart).
+const STALE_LOAD: std::time::Duration = std::time::Duration::from_secs(60);
 /// Lines of current files only (`sales_lines` may hold unpublished ones).
 const CURRENT: &str = "file_id NOT IN (SELECT file_id FROM sales_unpublished)";
 
@@ -163,6 +165,20 @@ impl Effect {
         let sums = stock_sums(conn, &file).await?;
         Ok(Self { file, days, sums })
     }
+}
+
+/// Shows that the load of `file` is alive (see [`STALE_LOAD`]).
+async fn renew_loading(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    file: &SalesFile,
+) -> Result<(), SalesRepoError> {
+    sqlx::query("UPDATE sales_unpublished SET since = ? WHERE file_id = ? AND kind = 'loading'")
+        .bind(micros(Utc::now()))
+        .bind(file.id.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 fn spool_error(e: std::io::Error) -> SalesRepoError {
@@ -373,11 +389,9 @@ impl SqliteStore {
             n += batch.len() as u64;
             in_tx += batch.len();
             if in_tx >= ROWS_PER_COMMIT {
-                tx.take()
-                    .expect("in a transaction")
-                    .commit()
-                    .await
-                    .map_err(db_error)?;
+                let mut t = tx.take().expect("in a transaction");
+                renew_loading(&mut t, file).await?;
+                t.commit().await.map_err(db_error)?;
                 in_tx = 0;
             }
         }
@@ -487,7 +501,7 @@ impl SqliteStore {
 
     /// Deletes the lines of replaced files, and of loads that died (`loading` for
     /// longer than [`STALE_LOAD`], or any when `all_loading`).
-    async fn clear_unpublished(&self, all_loading: bool) -> Result<(), SalesRepoError> {
+    pub(crate) async fn clear_unpublished(&self, all_loading: bool) -> Result<(), SalesRepoError> {
         let stale = micros(Utc::now()) - STALE_LOAD.as_micros() as i64;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT file_id FROM sales_unpublished \
