@@ -139,3 +139,133 @@ async fn half_sent_headers_do_not_keep_a_connection_open() {
     // Whole requests still work.
     assert_eq!(status(&addr, &books_request()).await, Some(200));
 }
+
+/// A server with these options (authentication on) on a random port.
+async fn server_with(options: HttpOptions) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let options = options.auth(AuthSettings::new(SECRET.to_vec()).unwrap());
+    let app = router_with(MemoryBackend::new().services(), options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_with(
+        listener,
+        app,
+        async move {
+            let _ = stopped.await;
+        },
+        ServeTimeouts::default().body_frame(Duration::from_secs(60)),
+    ));
+    (addr, stop)
+}
+
+fn token(role: Role) -> String {
+    TokenIssuer::hs256(SECRET).issue("someone", role, Duration::from_secs(300))
+}
+
+/// Reads the answer on `s` (status and body), within 20 s.
+async fn answer(s: &mut TcpStream) -> (u16, String) {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticated_upload_trickled_in_is_refused_and_frees_its_slot() {
+    let mut options = HttpOptions::default();
+    options.max_uploads = 1;
+    options.upload_grace = Duration::from_secs(1);
+    options.upload_min_rate = 1024;
+    let (addr, _stop) = server_with(options).await;
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/sales/files?name=slow.csv HTTP/1.1\r\nHost: kcl\r\n\
+             authorization: Bearer {}\r\ncontent-type: text/csv\r\n\
+             content-length: 100000\r\n\r\nloja;data;codigo;quantidade;preco_unitario\n",
+            token(Role::Admin)
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    // A byte every 300 ms: within the 60 s pause allowed between pieces, but far
+    // below 1 KiB/s. Before, this held the only upload slot for the 10-minute
+    // upload deadline.
+    let trickle = async {
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if s.write_all(b"S").await.is_err() {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), trickle)
+        .await
+        .expect("the trickle ends");
+    let (code, text) = answer(&mut s).await;
+    assert_eq!(code, 408, "{text}");
+    assert!(text.contains("upload-too-slow"), "{text}");
+    // The slot is free: a whole upload is taken.
+    let body = "loja;data;codigo;quantidade;preco_unitario\nS1;23/11/2026;789;2;1,50\n";
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(
+        format!(
+            "POST /api/sales/files?name=ok.csv HTTP/1.1\r\nHost: kcl\r\n\
+             authorization: Bearer {}\r\ncontent-type: text/csv\r\nconnection: close\r\n\
+             content-length: {}\r\n\r\n{body}",
+            token(Role::Admin),
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (code, text) = answer(&mut s).await;
+    assert!((200..300).contains(&code), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_with_every_slot_taken_is_not_ready_but_alive() {
+    let mut options = HttpOptions::default();
+    options.max_in_flight = 2;
+    let (addr, _stop) = server_with(options).await;
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: kcl\r\nconnection: close\r\n\r\n");
+    assert_eq!(status(&addr, &get("/health")).await, Some(200));
+    // Two authenticated requests whose bodies are slow to come hold both slots.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(
+            format!(
+                "POST /api/books HTTP/1.1\r\nHost: kcl\r\nauthorization: Bearer {}\r\n\
+                 content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{",
+                token(Role::Admin)
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Before, /health said 200 while every request got 503 overloaded.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(get("/health").as_bytes()).await.unwrap();
+    let (code, text) = answer(&mut s).await;
+    assert_eq!(code, 503, "{text}");
+    assert!(text.contains("\"capacity\""), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 1"),
+        "{text}"
+    );
+    assert_eq!(status(&addr, &get("/health/live")).await, Some(200));
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status(&addr, &get("/health")).await, Some(200));
+}

@@ -72,6 +72,14 @@ pub struct HttpOptions {
     /// Uploads (covers, OCR jobs, sales files) handled at once, within
     /// `max_in_flight` (default 8): each may hold up to its size limit in memory.
     pub max_uploads: usize,
+    /// The slowest an upload's body may arrive, in bytes per second on average
+    /// once [`upload_grace`](Self::upload_grace) has passed (default 16 KiB/s): a
+    /// slower upload is refused (`408`) and frees its slot, instead of holding it
+    /// for the whole upload deadline.
+    pub upload_min_rate: u64,
+    /// How long an upload may take before [`upload_min_rate`](Self::upload_min_rate)
+    /// applies (default 10 s).
+    pub upload_grace: Duration,
     /// Whether to record metrics and serve `/metrics` (default on).
     pub metrics: bool,
     /// The load balancers and reverse proxies whose `X-Forwarded-For` and
@@ -85,6 +93,8 @@ impl Default for HttpOptions {
             auth: None,
             max_in_flight: 512,
             max_uploads: 8,
+            upload_min_rate: 16 * 1024,
+            upload_grace: Duration::from_secs(10),
             metrics: true,
             trusted_proxies: TrustedProxies::none(),
         }
@@ -144,6 +154,8 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
         anonymous: Arc::new(Semaphore::new(anonymous_budget(options.max_in_flight))),
         identified_only: authenticator.is_some(),
+        max_in_flight: options.max_in_flight.max(1),
+        upload_rate: (options.upload_min_rate, options.upload_grace),
     };
     let mut app = app
         .fallback(problem::not_found)
@@ -249,6 +261,10 @@ struct Limits {
     /// Whether authentication is on: off, every request counts as identified (a
     /// gateway in front authenticates).
     identified_only: bool,
+    /// The size of `general`.
+    max_in_flight: usize,
+    /// [`HttpOptions::upload_min_rate`] and [`HttpOptions::upload_grace`].
+    upload_rate: (u64, Duration),
 }
 
 /// Requests without an identity handled at once: an eighth of `max_in_flight`, at
@@ -266,6 +282,12 @@ async fn shed(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     if req.uri().path().starts_with("/health") {
+        // A server with every slot taken is not ready for more: the balancer routes
+        // elsewhere until it is (its liveness stays 200, so nobody replaces it).
+        if req.uri().path() == "/health" && limits.general.available_permits() == 0 {
+            ::metrics::counter!("kcl_http_saturated_checks_total").increment(1);
+            return api::health::saturated(limits.max_in_flight);
+        }
         return next.run(req).await;
     }
     let upload = is_upload(&req);
@@ -286,7 +308,66 @@ async fn shed(
     } else {
         None
     };
-    next.run(req).await
+    if !upload {
+        return next.run(req).await;
+    }
+    let (rate, grace) = limits.upload_rate;
+    let too_slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = too_slow.clone();
+    let res = next
+        .run(req.map(|body| min_rate(body, rate, grace, flag)))
+        .await;
+    // Whatever the handler made of the broken body, the client is told why.
+    if too_slow.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut res = Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "upload-too-slow",
+            format!(
+                "the upload arrived at less than {rate} bytes per second; send it again \
+                 over a faster connection"
+            ),
+        )
+        .into_response();
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return res;
+    }
+    res
+}
+
+/// Ends `body` in an error (the upload is refused with `408`) when, past `grace`, it
+/// has arrived at less than `rate` bytes per second on average: a client trickling
+/// an upload cannot hold an upload slot for the whole upload deadline.
+fn min_rate(
+    body: axum::body::Body,
+    rate: u64,
+    grace: Duration,
+    too_slow: Arc<std::sync::atomic::AtomicBool>,
+) -> axum::body::Body {
+    use futures::StreamExt;
+    let started = std::time::Instant::now();
+    let mut received = 0u64;
+    let checked = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        received += chunk.len() as u64;
+        let elapsed = started.elapsed();
+        if elapsed > grace && (received as f64) < rate as f64 * elapsed.as_secs_f64() {
+            ::metrics::counter!("kcl_http_slow_uploads_total").increment(1);
+            too_slow.store(true, std::sync::atomic::Ordering::Relaxed);
+            return Err(axum::Error::new(SlowUpload { rate }));
+        }
+        Ok(chunk)
+    });
+    axum::body::Body::from_stream(checked)
+}
+
+/// An upload body that arrived too slowly (see [`HttpOptions::upload_min_rate`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the upload arrived at less than {rate} bytes per second")]
+pub(crate) struct SlowUpload {
+    rate: u64,
 }
 
 fn overloaded(reason: &'static str) -> axum::response::Response {

@@ -47,6 +47,33 @@ pub(crate) async fn ready(State(s): State<Services>) -> (StatusCode, Json<Readin
     )
 }
 
+/// The readiness answer of a server whose request slots are all taken: `503` with
+/// `Retry-After: 1` and a `capacity` check, so a balancer routes elsewhere for now.
+pub(crate) fn saturated(max_in_flight: usize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut res = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(Readiness {
+            status: "unavailable",
+            checks: vec![HealthReport {
+                name: "capacity".into(),
+                status: "error",
+                critical: true,
+                latency_ms: 0,
+                error: Some(format!(
+                    "all {max_in_flight} request slots are in use (KCL_HTTP_MAX_IN_FLIGHT)"
+                )),
+            }],
+        }),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    res
+}
+
 /// The liveness answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Liveness {
