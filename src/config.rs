@@ -39,12 +39,13 @@
 //! | `KCL_HTTP_MAX_UPLOADS` | `8` | uploads handled at once |
 //! | `KCL_LOG_FORMAT` | `text` | `json` logs one JSON object per line |
 //! | `KCL_METRICS` | `on` | `on` records metrics and serves `/metrics`; `off` neither |
+//! | `KCL_METRICS_TOKEN` | none: `/metrics` is public | a token (16+ visible ASCII characters) that `/metrics` (the server's and the worker's) wants as `Authorization: Bearer <token>`; others get `401` |
 //! | `KCL_TRUSTED_PROXIES` | none | CIDRs (or addresses), separated by commas or spaces, of the load balancers and proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed: the client's address for login throttling and logs (see `docs/operations.md`) |
 //!
 //! Secrets can also come from files, as systemd credentials, ECS and Kubernetes
-//! provide them: `KCL_AUTH_JWT_SECRET_FILE`, `KCL_DATABASE_URL_FILE` and
-//! `KCL_CACHE_URL_FILE` name a file holding the value (one trailing newline is
-//! ignored). Setting both forms of one variable is an error.
+//! provide them: `KCL_AUTH_JWT_SECRET_FILE`, `KCL_DATABASE_URL_FILE`,
+//! `KCL_CACHE_URL_FILE` and `KCL_METRICS_TOKEN_FILE` name a file holding the value
+//! (one trailing newline is ignored). Setting both forms of one variable is an error.
 //!
 //! A value KCL cannot use fails at start with a message naming the variable, and
 //! never repeats a secret.
@@ -209,6 +210,8 @@ pub struct Config {
     pub max_uploads: usize,
     /// Whether the HTTP host records metrics and serves `/metrics`.
     pub metrics: bool,
+    /// `KCL_METRICS_TOKEN`: the bearer token `/metrics` wants; `None`: it is public.
+    pub metrics_token: Option<String>,
     /// `KCL_TRUSTED_PROXIES`: the networks whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -237,6 +240,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("max_uploads", &self.max_uploads)
             .field("metrics", &self.metrics)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
@@ -578,8 +582,20 @@ impl Config {
         }
         let trusted_proxies = parse_trusted_proxies(get("KCL_TRUSTED_PROXIES").as_deref())?;
         let metrics = on_off("KCL_METRICS", true)?;
+        let metrics_token = get("KCL_METRICS_TOKEN");
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError {
+                variable: "KCL_METRICS_TOKEN",
+                value: "***".into(),
+                reason: "must be 16 or more visible ASCII characters (no spaces)".into(),
+            });
+        }
         Ok(Self {
             metrics,
+            metrics_token,
             trusted_proxies,
             auth,
             max_in_flight,
@@ -606,10 +622,11 @@ impl Config {
 }
 
 /// The variables that hold secrets, each with its `_FILE` form.
-pub const SECRET_VARIABLES: [(&str, &str); 3] = [
+pub const SECRET_VARIABLES: [(&str, &str); 4] = [
     ("KCL_AUTH_JWT_SECRET", "KCL_AUTH_JWT_SECRET_FILE"),
     ("KCL_DATABASE_URL", "KCL_DATABASE_URL_FILE"),
     ("KCL_CACHE_URL", "KCL_CACHE_URL_FILE"),
+    ("KCL_METRICS_TOKEN", "KCL_METRICS_TOKEN_FILE"),
 ];
 
 /// `vars` with every secret given as a `_FILE` read into its plain variable, or
@@ -708,6 +725,8 @@ fn known_variable(name: &str) -> &'static str {
         "KCL_HTTP_MAX_UPLOADS",
         "KCL_LOG_FORMAT",
         "KCL_METRICS",
+        "KCL_METRICS_TOKEN",
+        "KCL_METRICS_TOKEN_FILE",
         "KCL_TRUSTED_PROXIES",
     ]
     .into_iter()
@@ -964,6 +983,31 @@ mod tests {
         );
         let e = Config::from_vars(&vars(&[("KCL_TRUSTED_PROXIES", "10.0.0.0/8 alb")])).unwrap_err();
         assert!(e.to_string().contains("\"alb\" is not a CIDR"), "{e}");
+    }
+
+    #[test]
+    fn the_metrics_token_comes_from_a_variable_or_a_file_and_is_never_shown() {
+        assert_eq!(Config::from_vars(&vars(&[])).unwrap().metrics_token, None);
+        let c = Config::from_vars(&vars(&[("KCL_METRICS_TOKEN", "scrape-me-0123456789")])).unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("scrape-me-0123456789"));
+        assert!(!format!("{c:?}").contains("scrape-me"), "{c:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("metrics-token");
+        std::fs::write(&file, "from-a-file-0123456789\n").unwrap();
+        let c = Config::from_vars(&vars(&[("KCL_METRICS_TOKEN_FILE", file.to_str().unwrap())]))
+            .unwrap();
+        assert_eq!(c.metrics_token.as_deref(), Some("from-a-file-0123456789"));
+        let e = Config::from_vars(&vars(&[
+            ("KCL_METRICS_TOKEN_FILE", file.to_str().unwrap()),
+            ("KCL_METRICS_TOKEN", "scrape-me-0123456789"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "KCL_METRICS_TOKEN_FILE");
+        for bad in ["short", "sixteen but spaced out"] {
+            let e = Config::from_vars(&vars(&[("KCL_METRICS_TOKEN", bad)])).unwrap_err();
+            assert_eq!(e.variable, "KCL_METRICS_TOKEN");
+            assert!(!e.to_string().contains(bad), "{e}");
+        }
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
         max_in_flight: config.max_in_flight,
         max_uploads: config.max_uploads,
         metrics: config.metrics,
+        metrics_token: config
+            .metrics_token
+            .as_deref()
+            .map(crate::http::metrics::MetricsToken::new)
+            .transpose()
+            .map_err(|e| format!("KCL_METRICS_TOKEN: {e}"))?,
         trusted_proxies: crate::http::TrustedProxies::new(config.trusted_proxies.iter().copied()),
         ..HttpOptions::default()
     };

@@ -74,6 +74,8 @@ pub struct WorkerOptions {
     pub listener: Option<tokio::net::TcpListener>,
     /// Whether `/metrics` is served (and the Prometheus recorder installed).
     pub metrics: bool,
+    /// The bearer token `/metrics` wants (`KCL_METRICS_TOKEN`); `None`: it is public.
+    pub metrics_token: Option<String>,
 }
 
 /// Runs the standalone worker on the profile the environment chooses (see
@@ -100,6 +102,7 @@ pub async fn work_from_env(
         concurrency: config.worker_concurrency,
         listener,
         metrics: config.metrics,
+        metrics_token: config.metrics_token.clone(),
     };
     run_worker(kcl, options, shutdown).await
 }
@@ -122,7 +125,13 @@ pub async fn run_worker(
     };
     let http = match options.listener {
         None => None,
-        Some(listener) => match probes(&kcl, listener, options.metrics, stopped(stop_rx.clone())) {
+        Some(listener) => match probes(
+            &kcl,
+            listener,
+            options.metrics,
+            options.metrics_token.as_deref(),
+            stopped(stop_rx.clone()),
+        ) {
             Ok(handle) => Some(handle),
             Err(e) => {
                 kcl.close().await;
@@ -158,13 +167,18 @@ fn probes(
     kcl: &Kcl,
     listener: tokio::net::TcpListener,
     metrics: bool,
+    metrics_token: Option<&str>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("KCL_WORKER_ADDR: {e}"))?;
+    let token = metrics_token
+        .map(crate::http::metrics::MetricsToken::new)
+        .transpose()
+        .map_err(|e| format!("KCL_METRICS_TOKEN: {e}"))?;
     tracing::info!(%addr, "KCL worker health and metrics on http://{addr}");
-    let router = crate::http::worker_router(kcl.services.clone(), metrics);
+    let router = crate::http::worker_router(kcl.services.clone(), metrics, token);
     Ok(tokio::spawn(crate::http::serve(listener, router, stop)))
 }
 
@@ -174,6 +188,7 @@ fn probes(
     _: &Kcl,
     _: tokio::net::TcpListener,
     _: bool,
+    _: Option<&str>,
     _: impl Future<Output = ()> + Send + 'static,
 ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>, String> {
     Err(

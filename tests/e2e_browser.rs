@@ -4,6 +4,9 @@
 //! text in an OCR job (with the `tesseract` feature), load a sales file, see its
 //! summary and download a report, log out. The server is the embedded SQLite profile
 //! with authentication on and its queue workers in-process, as `serve_from_env` runs.
+//! Every page is checked for Content-Security-Policy violations (a listener set up
+//! before each document loads records them), and a page whose work is running is
+//! seen reloading itself under that policy.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`scripts/ci.sh` installs them);
 //! without them the test prints `skipped: ...` and passes, unless
@@ -140,7 +143,50 @@ impl Chromedriver {
         c.set_window_size((1280 + dw) as u32, (900 + dh) as u32)
             .await
             .unwrap();
+        // Every document, before its own content runs, records Content-Security-Policy
+        // violations in the tab's session storage (kept across navigations).
+        c.issue_cmd(Cdp {
+            cmd: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": CSP_LISTENER }),
+        })
+        .await
+        .expect("a script on every new document");
         c
+    }
+}
+
+/// Records each Content-Security-Policy violation as `directive blocked-uri at path`
+/// in `sessionStorage["kcl-csp"]`.
+const CSP_LISTENER: &str = "document.addEventListener('securitypolicyviolation', function (e) {
+  try {
+    const seen = JSON.parse(sessionStorage.getItem('kcl-csp') || '[]');
+    seen.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' at ' + location.pathname);
+    sessionStorage.setItem('kcl-csp', JSON.stringify(seen));
+  } catch (_) {}
+});";
+
+/// A Chrome DevTools Protocol command, through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (axum::http::Method::POST, Some(body.to_string()))
     }
 }
 
@@ -169,6 +215,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// `workers: false`: no queue worker, so covers stay pending.
+    async fn start_with(workers: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
         let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
@@ -185,9 +236,12 @@ impl Server {
         let app = router_with(kcl.services.clone(), HttpOptions::default().auth(auth));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut rx = stopped.clone();
-        let workers = kcl::spawn_workers(&kcl, 1, async move {
-            let _ = rx.wait_for(|s| *s).await;
-        });
+        let workers = match workers {
+            true => kcl::spawn_workers(&kcl, 1, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }),
+            false => tokio::spawn(async {}),
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut rx = stopped;
@@ -346,6 +400,28 @@ impl Ui {
         }
     }
 
+    /// The Content-Security-Policy violations recorded in this tab so far.
+    async fn csp_violations(&self) -> Vec<String> {
+        let v = self
+            .c
+            .execute(
+                "return JSON.parse(sessionStorage.getItem('kcl-csp') || '[]');",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// Fails when a page so far broke its Content-Security-Policy.
+    async fn no_csp_violations(&self, after: &str) {
+        let seen = self.csp_violations().await;
+        if !seen.is_empty() {
+            self.fail(&format!("CSP violations after {after}: {seen:?}"))
+                .await;
+        }
+    }
+
     async fn heading(&self) -> String {
         self.find("h1").await.text().await.unwrap()
     }
@@ -429,13 +505,138 @@ async fn the_web_ui_in_a_real_browser() {
     println!("the browser flow took {:.1?}", started.elapsed());
 }
 
+/// A page whose work is running reloads itself every 2 s under the
+/// Content-Security-Policy (its script is a file), and holds still while the user
+/// fills in a form. Without a queue worker, a cover stays pending and its book page
+/// live.
+#[cfg(feature = "media")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_page_reloads_itself_under_the_csp() {
+    if !browser_present() {
+        return;
+    }
+    let server = Server::start_with(false).await;
+    let driver = Chromedriver::start();
+    let files = tempfile::tempdir().unwrap();
+    let ui = Ui {
+        c: driver.session(files.path()).await,
+        base: server.base.clone(),
+        shots: None,
+    };
+    let outcome = AssertUnwindSafe(live_page(&ui, files.path()))
+        .catch_unwind()
+        .await;
+    let _ = ui.c.clone().close().await;
+    drop(driver);
+    server.stop().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[cfg(feature = "media")]
+async fn live_page(ui: &Ui, files: &Path) {
+    login(ui).await;
+    let form = "form[action^='/ui/books?csrf=']";
+    for (field, value) in [
+        ("title", "Quincas Borba"),
+        ("author", "Machado de Assis"),
+        ("isbn", "978-85-359-1066-7"),
+        ("category", "Novel"),
+        ("year", "1891"),
+        ("price", "45.50"),
+        ("copies", "1"),
+    ] {
+        ui.fill(&format!("{form} input[name={field}]"), value).await;
+    }
+    ui.click(&format!("{form} button[type=submit]")).await;
+    let book = ui.wait_at("/books/").await;
+    let cover = files.join("cover.jpg");
+    std::fs::write(&cover, cover_jpeg()).unwrap();
+    ui.choose_file("form[action*='/cover?csrf='] input[type=file]", &cover)
+        .await;
+    ui.click("form[action*='/cover?csrf='] button[type=submit]")
+        .await;
+    ui.wait_at(&book).await;
+    ui.wait_js(
+        "'live' in document.body.dataset",
+        "the book page is live while its cover waits",
+        QUICK,
+    )
+    .await;
+    // A mark on the window goes with a reload.
+    let mark = "window.kclMark = 1; return true;";
+    ui.c.execute(mark, vec![]).await.unwrap();
+    ui.wait_js(
+        "window.kclMark === undefined && document.readyState === 'complete'",
+        "the page reloads itself",
+        QUICK,
+    )
+    .await;
+    assert_eq!(ui.at().await, book);
+    // Typing in a form holds it: no reload for more than two periods.
+    ui.fill("form[action*='/rent?csrf='] input[name=renter]", "Rubião")
+        .await;
+    ui.c.execute(mark, vec![]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let kept =
+        ui.c.execute("return window.kclMark === 1;", vec![])
+            .await
+            .unwrap();
+    assert_eq!(kept, json!(true), "a page being filled in is not reloaded");
+    ui.no_csp_violations("a live page").await;
+}
+
 async fn flow(ui: &Ui, files: &Path, downloads: &Path) {
     login(ui).await;
+    ui.no_csp_violations("logging in").await;
+    csp_is_enforced(ui).await;
     let book = catalog_and_cover(ui, files).await;
+    ui.no_csp_violations("the catalog and a cover").await;
     rent_and_return(ui, &book).await;
     ocr(ui).await;
+    ui.no_csp_violations("rentals and OCR").await;
     sales(ui, files, downloads).await;
+    ui.go("/api/docs").await;
+    ui.wait_text("h1", "API", QUICK).await;
+    ui.go("/").await;
     logout(ui).await;
+    ui.no_csp_violations("sales, the API page and logging out")
+        .await;
+}
+
+/// The policy is in force, and the listener sees what it blocks: an inline script
+/// added to the page does not run and is recorded (then forgotten, for the checks
+/// that follow). The page's own style sheet applies.
+async fn csp_is_enforced(ui: &Ui) {
+    ui.c.execute(
+        "const s = document.createElement('script'); s.textContent = 'window.kclInline = 1'; \
+         document.head.appendChild(s);",
+        vec![],
+    )
+    .await
+    .unwrap();
+    ui.wait_js(
+        "JSON.parse(sessionStorage.getItem('kcl-csp') || '[]').length > 0",
+        "an inline script is reported as a violation",
+        QUICK,
+    )
+    .await;
+    let seen = ui.csp_violations().await;
+    assert!(seen[0].starts_with("script-src"), "{seen:?}");
+    let ran =
+        ui.c.execute("return window.kclInline === 1;", vec![])
+            .await
+            .unwrap();
+    assert_eq!(ran, json!(false), "the inline script was blocked");
+    ui.c.execute("sessionStorage.removeItem('kcl-csp');", vec![])
+        .await
+        .unwrap();
+    let width =
+        ui.c.execute("return getComputedStyle(document.body).maxWidth;", vec![])
+            .await
+            .unwrap();
+    assert_ne!(width, json!("none"), "app.css styles the page");
 }
 
 /// A page behind the login sends the browser to it; a wrong password says so; the

@@ -17,8 +17,14 @@ use tokio::net::{TcpListener, TcpStream};
 
 /// `GET path` over plain HTTP/1.1: the status and the body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    get_with(addr, path, "").await
+}
+
+/// `GET path` with more header lines (each ending `\r\n`).
+async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("the worker listens");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
@@ -43,6 +49,7 @@ fn jpeg(w: u32, h: u32) -> Vec<u8> {
 async fn start(
     kcl: Kcl,
     metrics: bool,
+    metrics_token: Option<&str>,
 ) -> (
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
@@ -55,6 +62,7 @@ async fn start(
         concurrency: 1,
         listener: Some(listener),
         metrics,
+        metrics_token: metrics_token.map(str::to_owned),
     };
     let host = tokio::spawn(kcl::run_worker(kcl, options, async move {
         let _ = stopped.await;
@@ -66,7 +74,7 @@ async fn start(
 async fn the_worker_serves_health_and_task_metrics() {
     let kcl = Kcl::in_memory();
     let services = kcl.services.clone();
-    let (addr, stop, host) = start(kcl, true).await;
+    let (addr, stop, host) = start(kcl, true, None).await;
 
     let (status, body) = get(addr, "/health/live").await;
     assert_eq!(status, 200);
@@ -160,13 +168,52 @@ async fn the_worker_serves_health_and_task_metrics() {
 
 #[tokio::test]
 async fn without_metrics_the_worker_serves_health_only() {
-    let (addr, stop, host) = start(Kcl::in_memory(), false).await;
+    let (addr, stop, host) = start(Kcl::in_memory(), false, None).await;
     assert_eq!(get(addr, "/health/live").await.0, 200);
     assert_eq!(get(addr, "/health").await.0, 200);
     assert_eq!(get(addr, "/metrics").await.0, 404);
     assert_eq!(get(addr, "/api/books").await.0, 404);
     stop.send(()).unwrap();
     host.await.unwrap().unwrap();
+}
+
+/// With `KCL_METRICS_TOKEN`, the worker's `/metrics` wants it as a bearer token;
+/// its health checks stay open.
+#[tokio::test]
+async fn with_a_metrics_token_the_worker_wants_it() {
+    let token = "worker-scrape-token-0123456789";
+    let (addr, stop, host) = start(Kcl::in_memory(), true, Some(token)).await;
+    assert_eq!(get(addr, "/health/live").await.0, 200);
+    assert_eq!(get(addr, "/health").await.0, 200);
+    let (status, body) = get(addr, "/metrics").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("kcl_build_info"), "{body}");
+    for wrong in [
+        "Authorization: Bearer worker-scrape-token-012345678\r\n",
+        "Authorization: Bearer worker-scrape-token-01234567890\r\n",
+        "Authorization: Basic d29ya2VyOnRva2Vu\r\n",
+    ] {
+        assert_eq!(get_with(addr, "/metrics", wrong).await.0, 401, "{wrong}");
+    }
+    let (status, body) = get_with(
+        addr,
+        "/metrics",
+        &format!("Authorization: Bearer {token}\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("kcl_build_info"), "{body}");
+    stop.send(()).unwrap();
+    host.await.unwrap().unwrap();
+}
+
+/// A metrics token the worker cannot use stops it at start, naming the variable.
+#[tokio::test]
+async fn a_short_metrics_token_stops_the_worker() {
+    let (_, _stop, host) = start(Kcl::in_memory(), true, Some("short")).await;
+    let e = host.await.unwrap().unwrap_err().to_string();
+    assert!(e.starts_with("KCL_METRICS_TOKEN"), "{e}");
+    assert!(!e.contains("short"), "{e}");
 }
 
 #[tokio::test]

@@ -82,6 +82,101 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     res
 }
 
+/// The bearer token `/metrics` wants (`KCL_METRICS_TOKEN`). Without one, `/metrics`
+/// is public: anyone who reaches the port reads the request and queue figures.
+///
+/// The token itself is not kept: a keyed hash of it is, and a request's token is
+/// compared with it in constant time.
+///
+/// ```
+/// use kcl_adapters::http::metrics::MetricsToken;
+/// let token = MetricsToken::new("scrape-token-0123456789").unwrap();
+/// assert!(token.matches("scrape-token-0123456789"));
+/// assert!(!token.matches("scrape-token-0123456780"));
+/// assert!(MetricsToken::new("short").is_err());
+/// assert!(MetricsToken::new("sixteen bytes with spaces").is_err());
+/// ```
+#[derive(Clone)]
+pub struct MetricsToken {
+    key: [u8; 32],
+    tag: Vec<u8>,
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}
+
+/// Why a metrics token cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("the metrics token must be {MIN_TOKEN_BYTES} or more bytes of visible ASCII (no spaces)")]
+pub struct BadMetricsToken;
+
+/// The shortest metrics token accepted, in bytes.
+pub const MIN_TOKEN_BYTES: usize = 16;
+
+impl MetricsToken {
+    /// A token of at least [`MIN_TOKEN_BYTES`] visible ASCII characters (what an
+    /// `Authorization` header carries).
+    pub fn new(token: &str) -> Result<Self, BadMetricsToken> {
+        if token.len() < MIN_TOKEN_BYTES || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(BadMetricsToken);
+        }
+        let key = crate::http::auth::random_bytes::<32>();
+        let tag = Self::tag_with(&key, token);
+        Ok(Self { key, tag })
+    }
+
+    fn tag_with(key: &[u8; 32], token: &str) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `given` is the token (compared in constant time).
+    pub fn matches(&self, given: &str) -> bool {
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(given.as_bytes());
+        mac.verify_slice(&self.tag).is_ok()
+    }
+}
+
+/// Lets a request to `/metrics` through only with `Authorization: Bearer <token>`;
+/// `401` otherwise.
+pub(crate) async fn require_token(
+    State(token): State<std::sync::Arc<MetricsToken>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    if given.is_some_and(|t| token.matches(t)) {
+        return next.run(req).await;
+    }
+    let mut res = crate::http::problem::Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "/metrics needs `Authorization: Bearer <KCL_METRICS_TOKEN>`",
+    )
+    .into_response();
+    res.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"kcl-metrics\""),
+    );
+    res
+}
+
 /// `GET /metrics`.
 pub(crate) async fn render(State(s): State<Services>) -> Response {
     let Some(handle) = prometheus() else {

@@ -82,6 +82,8 @@ pub struct HttpOptions {
     pub upload_grace: Duration,
     /// Whether to record metrics and serve `/metrics` (default on).
     pub metrics: bool,
+    /// The bearer token `/metrics` wants (default none: `/metrics` is public).
+    pub metrics_token: Option<metrics::MetricsToken>,
     /// The load balancers and reverse proxies whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` are believed (default none): see [`client_addr`].
     pub trusted_proxies: TrustedProxies,
@@ -96,6 +98,7 @@ impl Default for HttpOptions {
             upload_min_rate: 16 * 1024,
             upload_grace: Duration::from_secs(10),
             metrics: true,
+            metrics_token: None,
             trusted_proxies: TrustedProxies::none(),
         }
     }
@@ -131,7 +134,7 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         .merge(ui::routes(upload_limit, jobs_limit));
     if options.metrics {
         metrics::prometheus();
-        app = app.route("/metrics", axum::routing::get(metrics::render));
+        app = app.route("/metrics", metrics_route(options.metrics_token.clone()));
     }
     // Logged-out sessions and failed logins go through the shared cache too, so every
     // server behind a balancer sees them (Redis; in-process otherwise); logouts are
@@ -184,6 +187,11 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             axum::http::HeaderValue::from_static("nosniff"),
         ))
+        // No inline style or script, nothing from elsewhere (see ui::assets).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CONTENT_SECURITY_POLICY,
+            axum::http::HeaderValue::from_static(ui::assets::CONTENT_SECURITY_POLICY),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_FRAME_OPTIONS,
             axum::http::HeaderValue::from_static("DENY"),
@@ -201,19 +209,37 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
 /// of [`router`], from the same probes) and, when `metrics` is on, `/metrics` (the
 /// process's Prometheus recorder, installed here: the worker's `kcl_tasks_total` and
 /// `kcl_task_duration_seconds`, the queue depths, `kcl_build_info`). Nothing else.
-pub fn worker_router(services: Services, metrics: bool) -> Router {
+///
+/// With `metrics_token`, `/metrics` wants it as a bearer token.
+pub fn worker_router(
+    services: Services,
+    metrics: bool,
+    metrics_token: Option<metrics::MetricsToken>,
+) -> Router {
     let mut app = Router::new()
         .route("/health", axum::routing::get(api::health::ready))
         .route("/health/live", axum::routing::get(api::health::live));
     if metrics {
         metrics::prometheus();
-        app = app.route("/metrics", axum::routing::get(metrics::render));
+        app = app.route("/metrics", metrics_route(metrics_token));
     }
     app.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
         .layer(axum::middleware::from_fn(deadline))
         .layer(CatchPanicLayer::custom(problem::panic_response))
+}
+
+/// `GET /metrics`, behind `token` when there is one.
+fn metrics_route(token: Option<metrics::MetricsToken>) -> axum::routing::MethodRouter<Services> {
+    let route = axum::routing::get(metrics::render);
+    match token {
+        Some(t) => route.route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(t),
+            metrics::require_token,
+        )),
+        None => route,
+    }
 }
 
 /// The log span of a request, with its id (`x-request-id`: the client's, or a new

@@ -61,7 +61,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 pub use first_start::{load_or_create, FirstStart, StoredAuth};
-pub use tokens::{Claims, TokenIssuer, TokenVerifier};
+pub use tokens::{Claims, TokenIssuer, TokenRejection, TokenVerifier};
 pub use users::{hash_password, User, Users};
 
 pub(crate) use login::routes;
@@ -114,9 +114,9 @@ pub enum AuthError {
     /// Bad configuration (a short secret, an unreadable key or users file).
     #[error("auth configuration: {0}")]
     Config(String),
-    /// A token that does not verify.
-    #[error("invalid token: {0}")]
-    BadToken(String),
+    /// A token that does not verify, and why (a fixed text for the client).
+    #[error("{0}")]
+    BadToken(TokenRejection),
 }
 
 /// How a route may be reached.
@@ -151,7 +151,8 @@ pub fn access(method: &Method, path: &str) -> Access {
         "/api/openapi.json",
         "/api/docs",
     ];
-    if PUBLIC.contains(&path) {
+    // The pages' style sheet and script: the login page needs them too.
+    if PUBLIC.contains(&path) || path.starts_with("/ui/static/") {
         return Access::Public;
     }
     let admin_area = [
@@ -450,7 +451,16 @@ impl Authenticator {
         let claims = Arc::new(match self.own.verify(token) {
             Ok(c) => c,
             Err(own_err) => match &self.settings.external {
-                Some(ext) => ext.verify(token)?,
+                // Refused by both: the more telling reason (`expired` from the key
+                // that signed it rather than `not valid` from the other).
+                Some(ext) => ext
+                    .verify(token)
+                    .map_err(|ext_err| match (own_err, ext_err) {
+                        (AuthError::BadToken(a), AuthError::BadToken(b)) => {
+                            AuthError::BadToken(a.max(b))
+                        }
+                        (_, other) => other,
+                    })?,
                 None => return Err(own_err),
             },
         });

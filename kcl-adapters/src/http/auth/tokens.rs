@@ -108,6 +108,8 @@ impl TokenVerifier {
         let mut validation = Validation::new(alg);
         validation.leeway = 30;
         validation.validate_aud = false;
+        // A token with `nbf` is refused before that time.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self { key, validation }
     }
@@ -126,11 +128,69 @@ impl TokenVerifier {
     }
 
     /// The token's claims, when its signature, algorithm, expiry and (when configured)
-    /// issuer and audience check out.
+    /// issuer and audience check out. A refusal says why in one of a few fixed
+    /// [`TokenRejection`]s; the library's own reason is logged at debug level only.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map(|d| d.claims)
-            .map_err(|e| AuthError::BadToken(e.to_string()))
+            .map_err(|e| {
+                tracing::debug!(reason = %e, "bearer token refused");
+                AuthError::BadToken(TokenRejection::of(&e))
+            })
+    }
+}
+
+/// Why a bearer token was refused, as the client is told: a fixed text, never the
+/// token library's own words.
+///
+/// ```
+/// use kcl_adapters::http::auth::{Role, TokenIssuer, TokenRejection, TokenVerifier, AuthError};
+/// let token = TokenIssuer::hs256(&[1u8; 32]).issue("ana", Role::Reader, std::time::Duration::from_secs(60));
+/// let err = TokenVerifier::hs256(&[2u8; 32]).unwrap().verify(&token).unwrap_err();
+/// assert!(matches!(err, AuthError::BadToken(TokenRejection::Invalid)));
+/// assert_eq!(err.to_string(), "the token is not valid");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TokenRejection {
+    /// Anything else: malformed, wrongly signed, another algorithm, a missing claim.
+    Invalid,
+    /// Signed for another issuer or audience (`iss`, `aud`).
+    NotForThisService,
+    /// Not valid before a time still to come (`nbf`).
+    NotYetValid,
+    /// Past its expiry (`exp`).
+    Expired,
+}
+
+impl TokenRejection {
+    /// What the client is told.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Self::Invalid => "the token is not valid",
+            Self::NotForThisService => "the token was not issued for this service",
+            Self::NotYetValid => "the token is not valid yet",
+            Self::Expired => "the token has expired",
+        }
+    }
+
+    fn of(e: &jsonwebtoken::errors::Error) -> Self {
+        use jsonwebtoken::errors::ErrorKind;
+        // The library checks the signature first: these only follow a good one.
+        match e.kind() {
+            ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
+            ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience | ErrorKind::InvalidSubject => {
+                Self::NotForThisService
+            }
+            _ => Self::Invalid,
+        }
+    }
+}
+
+impl std::fmt::Display for TokenRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.detail())
     }
 }
 

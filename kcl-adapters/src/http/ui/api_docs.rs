@@ -14,14 +14,6 @@ use super::pages::layout;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-const STYLE: &str = "code,.path{font-family:ui-monospace,monospace}\
-.op{border:1px solid #ddd;border-radius:4px;padding:.5rem 1rem;margin:1rem 0}\
-.op h3{margin:.2rem 0;font-size:1.05rem}\
-.m{display:inline-block;min-width:4.2rem;font:bold .85rem ui-monospace,monospace;text-transform:uppercase}\
-.m-get{color:#036}.m-post{color:#060}.m-put{color:#840}.m-patch{color:#640}.m-delete{color:#a00}\
-.desc{white-space:pre-line}h4{margin:.6rem 0 .2rem;font-size:.95rem}\
-.lock{font-size:.85rem;color:#555}td.st{font-weight:bold;width:4rem}";
-
 /// The page for an OpenAPI document: `doc` is the document as a client reads it,
 /// `typed` the same document, for the order its schemas declare their properties
 /// in (a JSON map here is sorted).
@@ -31,7 +23,6 @@ pub(crate) fn page(doc: &Value, typed: &OpenApi) -> Html<String> {
     let version = doc["info"]["version"].as_str().unwrap_or("");
     let tags = tag_names(doc);
     let body = html! {
-        style { (STYLE) }
         p.muted { "OpenAPI " (doc["openapi"].as_str().unwrap_or("")) " · version " (version)
             " · the document: " a href="/api/openapi.json" { "/api/openapi.json" } }
         @if let Some(d) = doc["info"]["description"].as_str() { p.desc { (text(d)) } }

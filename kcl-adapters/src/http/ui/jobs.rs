@@ -91,7 +91,7 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
         @for (n, item) in view.items.iter().enumerate() {
             h2 { "Image " (n + 1) " · " (badge(item.status)) }
             @if let Some(text) = &item.text {
-                pre style="white-space:pre-wrap;background:#f6f6f6;padding:.5rem" { (text) }
+                pre.text { (text) }
                 @if let Some(c) = item.confidence { p.muted { "confidence " (format!("{c:.0}")) } }
             }
             @if let Some(err) = &item.error { div.error { p { (err) } } }

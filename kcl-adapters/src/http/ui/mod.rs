@@ -1,7 +1,9 @@
-//! A plain server-rendered web UI (maud, HTML forms, no JavaScript): list and search
-//! books, create, edit and delete them, rent and return copies, see a book's history.
+//! A plain server-rendered web UI (maud, HTML forms; one small script, served as a
+//! file, only reloads pages whose work is running): list and search books, create,
+//! edit and delete them, rent and return copies, see a book's history.
 
 pub(crate) mod api_docs;
+pub(crate) mod assets;
 mod forms;
 mod jobs;
 mod pages;
@@ -51,6 +53,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
         .route("/ui/books/{id}/rent", post(forms::rent))
         .route("/ui/rentals/{id}/return", post(forms::return_rental))
         .route_layer(axum::middleware::from_fn(same_origin))
+        .route("/ui/static/{name}", get(assets::serve))
 }
 
 /// Refuses form posts from other sites (cross-site request forgery): the browser's

@@ -8,28 +8,18 @@ use maud::{html, Markup, DOCTYPE};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::assets;
 use crate::http::auth;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::problem::Problem;
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;color:#222}\
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}\
-form.inline{display:inline}fieldset{margin:1rem 0}label{display:block;margin:.3rem 0}input,textarea,select{font:inherit}\
-.error{background:#fee;border:1px solid #c00;padding:.5rem}.muted{color:#666}nav a{margin-right:1rem}";
 
 pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
     page(title, body, false)
 }
 
-/// Reloads the page every 2 s while work it shows is still running (a thumbnail
-/// being made, OCR items pending), unless the user has started filling in a form.
-const LIVE: &str = "function kclDirty(){for(const e of document.querySelectorAll('input,textarea,select')){\
-if(e.type==='file'?e.files.length>0:e.type==='checkbox'||e.type==='radio'?e.checked!==e.defaultChecked:\
-e.tagName==='SELECT'?[...e.options].some(o=>o.selected!==o.defaultSelected):e.value!==e.defaultValue)return true}\
-return false}setInterval(function(){if(!kclDirty())location.reload()},2000);";
-
-/// [`layout`] for a page whose content is still changing: it reloads itself (a
-/// small inline script; without JavaScript, a reload link says so).
+/// [`layout`] for a page whose content is still changing: it reloads itself every
+/// 2 s (`/ui/static/app.js`, unless the user is filling in a form; without
+/// JavaScript, a reload link says so).
 pub(crate) fn live_layout(title: &str, body: Markup) -> Html<String> {
     page(title, body, true)
 }
@@ -43,9 +33,10 @@ fn page(title: &str, body: Markup, live: bool) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · KCL" }
-                    style { (STYLE) }
+                    link rel="stylesheet" href=(assets::css_url());
+                    script src=(assets::js_url()) defer {}
                 }
-                body {
+                body data-live[live] {
                     nav {
                         a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } a href="/api/docs" { "API" }
                         @if let Some(v) = auth::viewer() {
@@ -61,7 +52,6 @@ fn page(title: &str, body: Markup, live: bool) -> Html<String> {
                     (body)
                     @if live {
                         p.muted.live { "This page updates itself while work is running. " a href="" { "Reload" } }
-                        script { (maud::PreEscaped(LIVE)) }
                     }
                 }
             }
@@ -80,7 +70,7 @@ pub(crate) fn error_page(p: Problem) -> Response {
                 ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
             }
         }
-        p { a href="javascript:history.back()" { "Back" } " · " a href="/" { "Catalog" } }
+        p { a href="/" data-back { "Back" } " · " a href="/" { "Catalog" } }
     };
     (status, layout("Something is not right", body)).into_response()
 }
@@ -157,7 +147,7 @@ pub(crate) async fn index(
             " "
             input name="author" value=(q.author) placeholder="Author" aria-label="Author";
             " "
-            label style="display:inline" { input type="checkbox" name="available" checked[q.available == "on"]; " available only" }
+            label.inline { input type="checkbox" name="available" checked[q.available == "on"]; " available only" }
             " "
             select name="sort" aria-label="Sort" {
                 @for (v, label) in sorts { option value=(v) selected[q.sort == v] { (label) } }
@@ -184,7 +174,7 @@ fn book_row(b: &Book) -> Markup {
         tr {
             td {
                 @if b.cover.as_ref().is_some_and(|c| c.thumbnail.is_some()) {
-                    img src={ "/api/books/" (b.id) "/cover/thumb" } alt="" height="48" loading="lazy" style="vertical-align:middle;margin-right:.5em";
+                    img src={ "/api/books/" (b.id) "/cover/thumb" } alt="" height="48" loading="lazy" class="thumb";
                 }
                 a href={ "/books/" (b.id) } { (b.title) }
             }
