@@ -1,6 +1,7 @@
 //! A plain server-rendered web UI (maud, HTML forms; one small script, served as a
-//! file, only reloads pages whose work is running): list and search books, create,
-//! edit and delete them, rent and return copies, see a book's history.
+//! file, reloads pages whose work is running and takes error pages' "Back" link
+//! back): list and search books, create, edit and delete them, rent and return
+//! copies, see a book's history.
 
 pub(crate) mod api_docs;
 pub(crate) mod assets;

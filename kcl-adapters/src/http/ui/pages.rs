@@ -13,18 +13,31 @@ use crate::http::auth;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::problem::Problem;
 
+/// A page: the nav, the title, `body`; no script.
 pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
-    page(title, body, false)
+    page(title, body, Script::None)
 }
 
 /// [`layout`] for a page whose content is still changing: it reloads itself every
 /// 2 s (`/ui/static/app.js`, unless the user is filling in a form; without
 /// JavaScript, a reload link says so).
 pub(crate) fn live_layout(title: &str, body: Markup) -> Html<String> {
-    page(title, body, true)
+    page(title, body, Script::Live)
 }
 
-fn page(title: &str, body: Markup, live: bool) -> Html<String> {
+/// Whether a page loads `/ui/static/app.js`, and what for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Script {
+    /// No script (most pages).
+    None,
+    /// For its "Back" links (`data-back`) only.
+    Links,
+    /// To reload itself while its work runs (`<body data-live>`).
+    Live,
+}
+
+fn page(title: &str, body: Markup, script: Script) -> Html<String> {
+    let live = script == Script::Live;
     Html(
         html! {
             (DOCTYPE)
@@ -34,7 +47,9 @@ fn page(title: &str, body: Markup, live: bool) -> Html<String> {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · KCL" }
                     link rel="stylesheet" href=(assets::css_url());
-                    script src=(assets::js_url()) defer {}
+                    @if script != Script::None {
+                        script src=(assets::js_url()) defer {}
+                    }
                 }
                 body data-live[live] {
                     nav {
@@ -72,7 +87,7 @@ pub(crate) fn error_page(p: Problem) -> Response {
         }
         p { a href="/" data-back { "Back" } " · " a href="/" { "Catalog" } }
     };
-    (status, layout("Something is not right", body)).into_response()
+    (status, page("Something is not right", body, Script::Links)).into_response()
 }
 
 #[derive(Debug, Deserialize, Default)]
