@@ -17,6 +17,9 @@
 //! copy can never overbook a book, whatever the concurrency. The schema is created
 //! by migrations embedded in the binary.
 //!
+//! [`backup`] copies a running server's database and blob folder consistently, and
+//! restores such a copy (`kcl backup`, `kcl restore`).
+//!
 //! ```
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -35,6 +38,7 @@
 //! # });
 //! ```
 
+pub mod backup;
 mod blobs;
 mod error;
 mod health;

@@ -14,6 +14,7 @@
 //! `kcl: <message>` on stderr and exits with 1; bad arguments exit with 2.
 
 mod auth;
+mod backup;
 mod ingest;
 mod migrate;
 mod ocr;
@@ -26,6 +27,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use auth::{run as auth, AuthCommand};
+pub use backup::{backup, restore, BackupArgs, RestoreArgs};
 pub use ingest::{run as ingest, IngestArgs};
 pub use migrate::run as migrate;
 pub use ocr::{run as ocr, OcrArgs};
@@ -74,6 +76,11 @@ pub enum Command {
     Thumbnail(ThumbnailArgs),
     /// Read the text of images with Tesseract (a build with the `tesseract` feature).
     Ocr(OcrArgs),
+    /// Copy the embedded profile's database, blobs and auth.json into a new folder,
+    /// consistently, while the server runs.
+    Backup(BackupArgs),
+    /// Put a backup in place of the embedded profile's data (the server stopped).
+    Restore(RestoreArgs),
     /// Password hashes for a users file, and API tokens.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -95,6 +102,8 @@ pub fn run(command: Command) -> Result<(), Error> {
             Command::Provision => provision().await,
             Command::Migrate => migrate().await,
             Command::Seed(args) => seed(args).await,
+            Command::Backup(args) => backup(args).await,
+            Command::Restore(args) => restore(args).await,
             // Blocking, on threads of their own: the runtime has nothing else to do.
             Command::Thumbnail(args) => thumbnail(args),
             Command::Ocr(args) => ocr(args),
