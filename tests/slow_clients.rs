@@ -177,11 +177,13 @@ async fn answer(s: &mut TcpStream) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authenticated_upload_trickled_in_is_refused_and_frees_its_slot() {
-    let mut options = HttpOptions::default();
-    options.max_uploads = 1;
-    options.upload_grace = Duration::from_secs(1);
-    options.upload_min_rate = 1024;
-    let (addr, _stop) = server_with(options).await;
+    let (addr, _stop) = server_with(HttpOptions {
+        max_uploads: 1,
+        upload_grace: Duration::from_secs(1),
+        upload_min_rate: 1024,
+        ..HttpOptions::default()
+    })
+    .await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
     s.write_all(
         format!(
@@ -232,9 +234,11 @@ async fn an_authenticated_upload_trickled_in_is_refused_and_frees_its_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_with_every_slot_taken_is_not_ready_but_alive() {
-    let mut options = HttpOptions::default();
-    options.max_in_flight = 2;
-    let (addr, _stop) = server_with(options).await;
+    let (addr, _stop) = server_with(HttpOptions {
+        max_in_flight: 2,
+        ..HttpOptions::default()
+    })
+    .await;
     let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: kcl\r\nconnection: close\r\n\r\n");
     assert_eq!(status(&addr, &get("/health")).await, Some(200));
     // Two authenticated requests whose bodies are slow to come hold both slots.

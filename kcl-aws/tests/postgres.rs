@@ -211,13 +211,16 @@ async fn job_repo_edges() {
     let store: &dyn JobRepo = &pg;
     let ttl = chrono::Duration::days(1);
     let (a, a_items) = testkit::job_repo::job("a", Utc::now(), 2, 0, ttl);
-    store.create(&a, &a_items).await.expect("create");
+    store
+        .create(&a, &a_items, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("create");
     // An item id another job holds: Duplicate, and nothing of the job is stored.
     let (b, mut b_items) = testkit::job_repo::job("b", Utc::now(), 2, 0, ttl);
     b_items[1].id = a_items[0].id;
     b_items[1].job_id = b.id;
     assert!(matches!(
-        store.create(&b, &b_items).await,
+        store.create(&b, &b_items, &kcl_core::testkit::fixtures::event()).await,
         Err(JobRepoError::Duplicate(id)) if id == a_items[0].id.to_string()
     ));
     assert!(matches!(
@@ -227,7 +230,9 @@ async fn job_repo_edges() {
     // Text PostgreSQL cannot hold is refused, not mangled.
     let (c, c_items) = testkit::job_repo::job("nul\0name", Utc::now(), 1, 0, ttl);
     assert!(matches!(
-        store.create(&c, &c_items).await,
+        store
+            .create(&c, &c_items, &kcl_core::testkit::fixtures::event())
+            .await,
         Err(JobRepoError::InvalidInput(_))
     ));
     assert!(matches!(
@@ -243,7 +248,10 @@ async fn job_repo_edges() {
     ));
     // A job without items; a page past the end still has the total.
     let (empty, _) = testkit::job_repo::job("empty", Utc::now(), 0, 0, ttl);
-    store.create(&empty, &[]).await.expect("create");
+    store
+        .create(&empty, &[], &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("create");
     assert!(store.get(empty.id).await.expect("get").1.is_empty());
     let page = store.list(0, 10).await.expect("list");
     assert_eq!(page.total, 2);

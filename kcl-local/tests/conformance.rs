@@ -107,12 +107,15 @@ async fn job_repo_edges() {
     let ttl = chrono::Duration::days(1);
     let now = chrono::Utc::now();
     let (a, a_items) = testkit::job_repo::job("a", now, 2, 0, ttl);
-    store.create(&a, &a_items).await.expect("create");
+    store
+        .create(&a, &a_items, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("create");
     // An item id another job holds: Duplicate, and nothing of the job is stored.
     let (b, mut b_items) = testkit::job_repo::job("b", now, 2, 0, ttl);
     b_items[1].id = a_items[0].id;
     assert!(matches!(
-        store.create(&b, &b_items).await,
+        store.create(&b, &b_items, &kcl_core::testkit::fixtures::event()).await,
         Err(JobRepoError::Duplicate(id)) if id == a_items[0].id.to_string()
     ));
     assert!(matches!(
@@ -130,7 +133,10 @@ async fn job_repo_edges() {
     ));
     // A job without items; a page past the end still has the total.
     let (empty, _) = testkit::job_repo::job("empty", now + chrono::Duration::seconds(1), 0, 0, ttl);
-    store.create(&empty, &[]).await.expect("create");
+    store
+        .create(&empty, &[], &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("create");
     assert!(store.get(empty.id).await.expect("get").1.is_empty());
     let page = store.list(0, 10).await.expect("list");
     assert_eq!(page.total, 2);

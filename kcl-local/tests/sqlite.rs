@@ -331,7 +331,10 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
         .expect("spool file")
         .write_all(b"not,a,spooled,row\n")
         .expect("corrupt");
-    assert!(store.load(&file, &spool).await.is_err());
+    assert!(store
+        .load(&file, &spool, &kcl_core::testkit::fixtures::event())
+        .await
+        .is_err());
     assert!(summary(&store).await.is_empty(), "nothing of it is visible");
     assert_eq!(
         store
@@ -355,7 +358,11 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
 
     // Loaded again, whole: exactly its rows, once.
     let (file, spool) = make();
-    match store.load(&file, &spool).await.expect("load") {
+    match store
+        .load(&file, &spool, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("load")
+    {
         LoadOutcome::Loaded { rows: n, .. } => assert_eq!(n, rows),
         other => panic!("{other:?}"),
     }

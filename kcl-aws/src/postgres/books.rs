@@ -265,6 +265,10 @@ impl PgStore {
                 return Ok(CoverSwap::Superseded);
             }
         }
+        // The same cover again (a task run twice): nothing changes, no event.
+        if previous.as_ref() == cover {
+            return Ok(CoverSwap::Done { previous });
+        }
         sqlx::query("UPDATE books SET cover_key = $2, thumb_key = $3 WHERE id = $1")
             .bind(id.0)
             .bind(cover.map(|c| c.original.clone()))

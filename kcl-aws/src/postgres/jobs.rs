@@ -6,7 +6,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kcl_core::domain::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts};
+use kcl_core::domain::{
+    AuditEvent, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts,
+};
 use kcl_core::ports::{ItemStart, JobPage, JobRepo, JobRepoError};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
@@ -155,7 +157,7 @@ fn item_from_row(row: &PgRow) -> Result<JobItem, JobRepoError> {
 }
 
 impl PgStore {
-    async fn try_create(&self, job: &Job, items: &[JobItem]) -> Attempt<()> {
+    async fn try_create(&self, job: &Job, items: &[JobItem], event: &AuditEvent) -> Attempt<()> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(INSERT_JOB)
             .bind(job.id.0)
@@ -240,11 +242,12 @@ impl PgStore {
                 None => TxError::Raced,
             });
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn try_delete_job(&self, id: JobId) -> Attempt<(Job, Vec<JobItem>)> {
+    async fn try_delete_job(&self, id: JobId, event: &AuditEvent) -> Attempt<(Job, Vec<JobItem>)> {
         let mut tx = self.pool.begin().await?;
         // Items first, explicitly (the foreign key would cascade; this returns them
         // as they were when deleted).
@@ -270,6 +273,7 @@ impl PgStore {
             let seq: i32 = row.try_get("seq")?;
             items.push((seq, item_from_row(row).map_err(TxError::Port)?));
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         // RETURNING has no order: creation order is `seq`.
         items.sort_by_key(|(seq, _)| *seq);
@@ -279,7 +283,12 @@ impl PgStore {
 
 #[async_trait]
 impl JobRepo for PgStore {
-    async fn create(&self, job: &Job, items: &[JobItem]) -> Result<(), JobRepoError> {
+    async fn create(
+        &self,
+        job: &Job,
+        items: &[JobItem],
+        event: &AuditEvent,
+    ) -> Result<(), JobRepoError> {
         check_text("a job name", &job.name)?;
         let mut ids = std::collections::HashSet::new();
         for item in items {
@@ -288,7 +297,7 @@ impl JobRepo for PgStore {
                 return Err(JobRepoError::Duplicate(item.id.to_string()));
             }
         }
-        retry(|| self.try_create(job, items)).await
+        retry(|| self.try_create(job, items, event)).await
     }
 
     async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
@@ -345,28 +354,42 @@ impl JobRepo for PgStore {
         })
     }
 
-    async fn rename(&self, id: JobId, name: &str, now: DateTime<Utc>) -> Result<Job, JobRepoError> {
+    async fn rename(
+        &self,
+        id: JobId,
+        name: &str,
+        now: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<Job, JobRepoError> {
         check_text("a job name", name)?;
         let row = retry(|| async {
-            Ok::<_, TxError<JobRepoError>>(
-                sqlx::query(
-                    "UPDATE ocr_jobs SET name = $2, updated_at = $3 WHERE id = $1 \
-                     RETURNING name, created_at, updated_at",
-                )
-                .bind(id.0)
-                .bind(name.to_owned())
-                .bind(micros(now))
-                .fetch_optional(&self.pool)
-                .await?,
+            let mut tx = self.pool.begin().await?;
+            let row = sqlx::query(
+                "UPDATE ocr_jobs SET name = $2, updated_at = $3 WHERE id = $1 \
+                 RETURNING name, created_at, updated_at",
             )
+            .bind(id.0)
+            .bind(name.to_owned())
+            .bind(micros(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if row.is_some() {
+                self.write_event(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(row)
         })
         .await?;
         let row = row.ok_or(JobRepoError::NotFound(id))?;
         job_from_row(&row, id, "")
     }
 
-    async fn delete(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
-        retry(|| self.try_delete_job(id)).await
+    async fn delete(
+        &self,
+        id: JobId,
+        event: &AuditEvent,
+    ) -> Result<(Job, Vec<JobItem>), JobRepoError> {
+        retry(|| self.try_delete_job(id, event)).await
     }
 
     async fn start_item(

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kcl_core::domain::{
-    DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile, StockChange,
-    StockLevel, StoreDay, SummaryQuery, SummaryRow,
+    AuditEvent, DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile,
+    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
 use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError};
 use sqlx::postgres::PgRow;
@@ -109,7 +109,12 @@ impl PgStore {
 
 #[async_trait]
 impl SalesRepo for PgStore {
-    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
+    async fn load(
+        &self,
+        file: &SalesFile,
+        rows: &RowSpool,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
         if rows.file_id() != file.id {
             return Err(SalesRepoError::InvalidInput(
                 "the spool holds rows of another load".into(),
@@ -180,6 +185,8 @@ impl SalesRepo for PgStore {
         .await
         .map_err(db_error)?;
         move_stock(&mut tx, file.id, -1, now, &mut days).await?;
+        let event = event.noting("replaced", old.as_ref().map(|o| o.id));
+        self.write_event(&mut tx, &event).await.map_err(db_error)?;
         kcl_core::crash_point!("sales.publish.before_commit");
         tx.commit().await.map_err(db_error)?;
         Ok(LoadOutcome::Loaded {
@@ -317,6 +324,7 @@ impl SalesRepo for PgStore {
         sku: &str,
         change: StockChange,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<StockLevel, SalesRepoError> {
         let (sql, q) = match change {
             StockChange::Set(q) => (
@@ -332,14 +340,19 @@ impl SalesRepo for PgStore {
                 q,
             ),
         };
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query(sql)
             .bind(sku)
             .bind(q.thousandths())
             .bind(micros(now))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
-        stock_of(&row)
+        let level = stock_of(&row)?;
+        let event = event.noting("on_hand", level.quantity.to_string());
+        self.write_event(&mut tx, &event).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(level)
     }
 }
 

@@ -162,3 +162,38 @@ pub struct AuditEvent {
     /// When (UTC; serialized as ISO-8601).
     pub occurred_at: DateTime<Utc>,
 }
+
+impl AuditEvent {
+    /// The event with `key` set to `value` in its data (an object): how a
+    /// repository adds what only the write itself learns (the file a sales load
+    /// replaced, the stock level a change left) to the event it stores with it.
+    ///
+    /// ```
+    /// # use kcl_core::domain::{AuditAction, AuditEvent, EntityRef, EventId, BookId};
+    /// let e = AuditEvent {
+    ///     event_id: EventId(uuid::Uuid::nil()),
+    ///     action: AuditAction::Updated,
+    ///     entity: EntityRef::book(BookId(uuid::Uuid::nil())),
+    ///     data: serde_json::json!({"change": "set"}),
+    ///     occurred_at: chrono::Utc::now(),
+    /// };
+    /// let noted = e.noting("on_hand", "3.000");
+    /// assert_eq!(noted.data, serde_json::json!({"change": "set", "on_hand": "3.000"}));
+    /// ```
+    pub fn noting(&self, key: &str, value: impl Serialize) -> Self {
+        let mut out = self.clone();
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        match &mut out.data {
+            serde_json::Value::Object(map) => {
+                map.insert(key.to_owned(), value);
+            }
+            other => {
+                let mut map = serde_json::Map::new();
+                map.insert("data".to_owned(), other.take());
+                map.insert(key.to_owned(), value);
+                *other = serde_json::Value::Object(map);
+            }
+        }
+        out
+    }
+}

@@ -20,8 +20,6 @@ struct State {
     keys: HashMap<BookId, BookKeys>,
     isbns: HashMap<Isbn, BookId>,
     rentals: HashMap<RentalId, Rental>,
-    /// Audit events of committed changes, until [`AuditOutbox::relay`] moves them.
-    outbox: Vec<AuditEvent>,
 }
 
 /// Books and rentals in memory, behind one lock (so renting is atomic). Each change
@@ -30,6 +28,8 @@ struct State {
 #[derive(Default)]
 pub struct MemoryCatalog {
     state: Mutex<State>,
+    /// Audit events of committed changes, until [`AuditOutbox::relay`] moves them.
+    outbox: super::outbox::PendingEvents,
 }
 
 impl MemoryCatalog {
@@ -54,7 +54,7 @@ impl BookRepo for MemoryCatalog {
         s.isbns.insert(b.isbn.clone(), b.id);
         s.keys.insert(b.id, BookKeys::of(&b));
         s.books.insert(b.id, b);
-        s.outbox.push(event.clone());
+        self.outbox.push(event);
         Ok(())
     }
 
@@ -105,7 +105,7 @@ impl BookRepo for MemoryCatalog {
         s.isbns.insert(next.isbn.clone(), next.id);
         s.keys.insert(next.id, BookKeys::of(&next));
         s.books.insert(next.id, next.clone());
-        s.outbox.push(event.clone());
+        self.outbox.push(event);
         Ok(next)
     }
 
@@ -123,8 +123,11 @@ impl BookRepo for MemoryCatalog {
                 return Ok(CoverSwap::Superseded);
             }
         }
+        let unchanged = book.cover == cover;
         let previous = std::mem::replace(&mut book.cover, cover);
-        s.outbox.extend(event.cloned());
+        if let Some(event) = event.filter(|_| !unchanged) {
+            self.outbox.push(event);
+        }
         Ok(CoverSwap::Done { previous })
     }
 
@@ -154,7 +157,7 @@ impl BookRepo for MemoryCatalog {
         let book = s.books.remove(&id).ok_or(BookRepoError::NotFound(id))?;
         s.isbns.remove(&book.isbn);
         s.keys.remove(&id);
-        s.outbox.push(event.clone());
+        self.outbox.push(event);
         Ok(book)
     }
 
@@ -238,7 +241,7 @@ impl RentalRepo for MemoryCatalog {
         let mut r = rental.clone();
         r.returned_at = None;
         s.rentals.insert(r.id, r);
-        s.outbox.push(event.clone());
+        self.outbox.push(event);
         Ok(())
     }
 
@@ -264,7 +267,7 @@ impl RentalRepo for MemoryCatalog {
         if let Some(b) = s.books.get_mut(&rental.book_id) {
             b.rented = b.rented.saturating_sub(1);
         }
-        s.outbox.push(event.clone());
+        self.outbox.push(event);
         Ok(ReturnOutcome {
             rental,
             changed: true,
@@ -296,33 +299,6 @@ impl RentalRepo for MemoryCatalog {
 #[async_trait]
 impl AuditOutbox for MemoryCatalog {
     async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
-        let pending: Vec<AuditEvent> = {
-            let s = self.lock();
-            s.outbox.iter().take(limit as usize).cloned().collect()
-        };
-        let mut moved = 0;
-        for event in &pending {
-            match log.append(event).await {
-                Ok(()) | Err(AuditLogError::DuplicateId(_)) => {}
-                Err(e) => {
-                    self.forget(&pending[..moved as usize]);
-                    return Err(e);
-                }
-            }
-            moved += 1;
-        }
-        self.forget(&pending);
-        Ok(moved)
-    }
-}
-
-impl MemoryCatalog {
-    /// Drops relayed events from the outbox.
-    fn forget(&self, relayed: &[AuditEvent]) {
-        if relayed.is_empty() {
-            return;
-        }
-        let ids: std::collections::HashSet<_> = relayed.iter().map(|e| e.event_id).collect();
-        self.lock().outbox.retain(|e| !ids.contains(&e.event_id));
+        self.outbox.relay(log, limit).await
     }
 }

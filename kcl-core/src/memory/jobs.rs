@@ -4,13 +4,19 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts};
-use crate::ports::{ItemStart, JobPage, JobRepo, JobRepoError};
+use crate::domain::{
+    AuditEvent, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts,
+};
+use crate::ports::{
+    AuditLog, AuditLogError, AuditOutbox, ItemStart, JobPage, JobRepo, JobRepoError,
+};
 
 /// OCR jobs in memory.
 #[derive(Default)]
 pub struct MemoryJobs {
     jobs: Mutex<HashMap<JobId, (Job, Vec<JobItem>)>>,
+    /// Audit events of committed changes, until [`AuditOutbox::relay`] moves them.
+    outbox: super::outbox::PendingEvents,
 }
 
 impl MemoryJobs {
@@ -37,7 +43,12 @@ fn apply(item: &mut JobItem, result: &ItemResult, now: DateTime<Utc>) {
 
 #[async_trait]
 impl JobRepo for MemoryJobs {
-    async fn create(&self, job: &Job, items: &[JobItem]) -> Result<(), JobRepoError> {
+    async fn create(
+        &self,
+        job: &Job,
+        items: &[JobItem],
+        event: &AuditEvent,
+    ) -> Result<(), JobRepoError> {
         let mut jobs = self.lock();
         if jobs.contains_key(&job.id) {
             return Err(JobRepoError::Duplicate(job.id.to_string()));
@@ -47,6 +58,7 @@ impl JobRepo for MemoryJobs {
             return Err(JobRepoError::Duplicate(dup.id.to_string()));
         }
         jobs.insert(job.id, (job.clone(), items.to_vec()));
+        self.outbox.push(event);
         Ok(())
     }
 
@@ -72,16 +84,30 @@ impl JobRepo for MemoryJobs {
         })
     }
 
-    async fn rename(&self, id: JobId, name: &str, now: DateTime<Utc>) -> Result<Job, JobRepoError> {
+    async fn rename(
+        &self,
+        id: JobId,
+        name: &str,
+        now: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<Job, JobRepoError> {
         let mut jobs = self.lock();
         let (job, _) = jobs.get_mut(&id).ok_or(JobRepoError::NotFound(id))?;
         job.name = name.to_owned();
         job.updated_at = now;
+        self.outbox.push(event);
         Ok(job.clone())
     }
 
-    async fn delete(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
-        self.lock().remove(&id).ok_or(JobRepoError::NotFound(id))
+    async fn delete(
+        &self,
+        id: JobId,
+        event: &AuditEvent,
+    ) -> Result<(Job, Vec<JobItem>), JobRepoError> {
+        let mut jobs = self.lock();
+        let gone = jobs.remove(&id).ok_or(JobRepoError::NotFound(id))?;
+        self.outbox.push(event);
+        Ok(gone)
     }
 
     async fn start_item(
@@ -140,5 +166,12 @@ impl JobRepo for MemoryJobs {
             }
         }
         Ok(n)
+    }
+}
+
+#[async_trait]
+impl AuditOutbox for MemoryJobs {
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        self.outbox.relay(log, limit).await
     }
 }

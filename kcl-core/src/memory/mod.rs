@@ -9,6 +9,7 @@ mod catalog;
 #[cfg(test)]
 mod conformance_tests;
 mod jobs;
+mod outbox;
 mod queue;
 mod sales;
 mod sessions;
@@ -21,6 +22,7 @@ pub use blobs::MemoryBlobStore;
 pub use cache::MemoryCache;
 pub use catalog::MemoryCatalog;
 pub use jobs::MemoryJobs;
+pub use outbox::AllOutboxes;
 pub use queue::MemoryQueue;
 pub use sales::{MemorySales, MemorySalesDays};
 pub use sessions::MemoryEndedSessions;
@@ -73,7 +75,11 @@ impl MemoryBackend {
             books: self.catalog.clone(),
             rentals: self.catalog.clone(),
             audit: self.audit.clone(),
-            outbox: self.catalog.clone(),
+            outbox: Arc::new(AllOutboxes(vec![
+                self.catalog.clone(),
+                self.jobs.clone(),
+                self.sales.clone(),
+            ])),
             cache: self.cache.clone(),
             clock: Arc::new(SystemClock),
             ids: Arc::new(UuidV7Ids),

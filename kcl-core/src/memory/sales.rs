@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile, SpooledRow,
-    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
+    AuditEvent, DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile,
+    SpooledRow, StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
-use crate::ports::{SalesDays, SalesRepo, SalesRepoError};
+use crate::ports::{AuditLog, AuditLogError, AuditOutbox, SalesDays, SalesRepo, SalesRepoError};
 
 #[derive(Default)]
 struct State {
@@ -24,6 +24,8 @@ struct State {
 #[derive(Default)]
 pub struct MemorySales {
     state: Mutex<State>,
+    /// Audit events of committed changes, until [`AuditOutbox::relay`] moves them.
+    outbox: super::outbox::PendingEvents,
 }
 
 impl MemorySales {
@@ -48,7 +50,12 @@ fn in_range(d: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> boo
 
 #[async_trait]
 impl SalesRepo for MemorySales {
-    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
+    async fn load(
+        &self,
+        file: &SalesFile,
+        rows: &RowSpool,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
         let new_rows: Vec<SpooledRow> = rows
             .read()
             .and_then(|it| it.collect::<Result<_, _>>())
@@ -84,6 +91,8 @@ impl SalesRepo for MemorySales {
                 ..file.clone()
             },
         );
+        self.outbox
+            .push(&event.noting("replaced", replaced.as_ref().map(|r| r.id)));
         Ok(LoadOutcome::Loaded {
             rows: n,
             replaced,
@@ -200,6 +209,7 @@ impl SalesRepo for MemorySales {
         sku: &str,
         change: StockChange,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<StockLevel, SalesRepoError> {
         let mut st = self.lock();
         match change {
@@ -215,7 +225,17 @@ impl SalesRepo for MemorySales {
             }
             StockChange::Receive(q) => add_stock(&mut st.stock, sku, q.thousandths(), now),
         }
-        Ok(st.stock[sku].clone())
+        let level = st.stock[sku].clone();
+        self.outbox
+            .push(&event.noting("on_hand", level.quantity.to_string()));
+        Ok(level)
+    }
+}
+
+#[async_trait]
+impl AuditOutbox for MemorySales {
+    async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        self.outbox.relay(log, limit).await
     }
 }
 

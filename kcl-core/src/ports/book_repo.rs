@@ -102,8 +102,9 @@ pub trait BookRepo: Send + Sync {
     /// Sets (or, with `None`, clears) a book's cover, atomically and without
     /// changing its version. With `if_original`, only when the stored cover's original
     /// is that key (a worker linking the thumbnail of the upload it processed must not
-    /// overwrite a newer upload). Stores `event`, if any, when the cover is set
-    /// (not when [`CoverSwap::Superseded`]).
+    /// overwrite a newer upload). Stores `event`, if any, when the cover changes
+    /// (not when [`CoverSwap::Superseded`], nor when it already was `cover`: a task
+    /// done twice records one event).
     async fn set_cover<'e>(
         &self,
         id: BookId,

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ItemId, ItemResult, Job, JobId, JobItem, StatusCounts};
+use crate::domain::{AuditEvent, ItemId, ItemResult, Job, JobId, JobItem, StatusCounts};
 use crate::BoxError;
 
 /// Why a [`JobRepo`] call failed.
@@ -47,10 +47,19 @@ pub enum ItemStart {
 
 /// OCR jobs and their items. Item status changes are conditional and atomic, so a
 /// late or repeated worker cannot overwrite a final status.
+///
+/// Like [`BookRepo`](super::BookRepo)'s writes, `create`, `rename` and `delete`
+/// store their audit event in their own transaction (the store's audit log, or its
+/// [`AuditOutbox`](super::AuditOutbox)).
 #[async_trait]
 pub trait JobRepo: Send + Sync {
-    /// Stores a job and all its items, in one transaction.
-    async fn create(&self, job: &Job, items: &[JobItem]) -> Result<(), JobRepoError>;
+    /// Stores a job and all its items, and `event`, in one transaction.
+    async fn create(
+        &self,
+        job: &Job,
+        items: &[JobItem],
+        event: &AuditEvent,
+    ) -> Result<(), JobRepoError>;
 
     /// A job and its items (in creation order).
     async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError>;
@@ -58,11 +67,22 @@ pub trait JobRepo: Send + Sync {
     /// A page of jobs, newest first (`created_at`, then id), `offset` jobs skipped.
     async fn list(&self, offset: u64, limit: u32) -> Result<JobPage, JobRepoError>;
 
-    /// Renames a job; returns it as stored.
-    async fn rename(&self, id: JobId, name: &str, now: DateTime<Utc>) -> Result<Job, JobRepoError>;
+    /// Renames a job, storing `event` with the change; returns it as stored.
+    async fn rename(
+        &self,
+        id: JobId,
+        name: &str,
+        now: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<Job, JobRepoError>;
 
-    /// Deletes a job and its items, in one transaction; returns what was deleted.
-    async fn delete(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError>;
+    /// Deletes a job and its items, and stores `event`, in one transaction; returns
+    /// what was deleted.
+    async fn delete(
+        &self,
+        id: JobId,
+        event: &AuditEvent,
+    ) -> Result<(Job, Vec<JobItem>), JobRepoError>;
 
     /// Marks an item PROCESSING if it is PENDING or PROCESSING (a retry after a
     /// worker died); an EXPIRED or other final item is not restarted.

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    DayTotals, LoadOutcome, ReportLine, RowSpool, SalesFile, StockChange, StockLevel, StoreDay,
-    SummaryQuery, SummaryRow,
+    AuditEvent, DayTotals, LoadOutcome, ReportLine, RowSpool, SalesFile, StockChange, StockLevel,
+    StoreDay, SummaryQuery, SummaryRow,
 };
 use crate::BoxError;
 
@@ -45,7 +45,17 @@ pub trait SalesRepo: Send + Sync {
     ///
     /// Loads are serialised against each other, so two loads of one name never
     /// both become current.
-    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError>;
+    ///
+    /// A load stores `event`, with `replaced` (the replaced file's id, or `null`)
+    /// added by [`AuditEvent::noting`], in the transaction that makes the file
+    /// current (like [`BookRepo`](super::BookRepo)'s writes, in the store's audit log
+    /// or its [`AuditOutbox`](super::AuditOutbox)); a duplicate stores none.
+    async fn load(
+        &self,
+        file: &SalesFile,
+        rows: &RowSpool,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError>;
 
     /// The current file of a name, if any.
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError>;
@@ -70,12 +80,15 @@ pub trait SalesRepo: Send + Sync {
     /// A SKU's stock; `None` when nothing was ever sold, set or received.
     async fn stock(&self, sku: &str) -> Result<Option<StockLevel>, SalesRepoError>;
 
-    /// Sets or adds to a SKU's stock; returns the new level.
+    /// Sets or adds to a SKU's stock; returns the new level. Stores `event`, with
+    /// `on_hand` (the new level, as text) added by [`AuditEvent::noting`], in the
+    /// same transaction.
     async fn change_stock(
         &self,
         sku: &str,
         change: StockChange,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<StockLevel, SalesRepoError>;
 }
 

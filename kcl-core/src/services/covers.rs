@@ -254,6 +254,20 @@ impl CoverService {
         if let Err(e) = self.status.put(&pending, StatusCondition::Always).await {
             return Err(undo(status_error(e)).await);
         }
+        // The task is queued before the cover is linked: a crash between the two
+        // leaves a task whose cover never appears (it gives up, see
+        // `make_thumbnail`), never a linked cover whose thumbnail never comes.
+        let (bucket, object_key) = self.blobs.object_location(&key);
+        let task = serde_json::to_string(&ThumbnailTask {
+            bucket,
+            key: object_key,
+            request_id: crate::context::request_id(),
+        })
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        if let Err(e) = self.tasks.send(&task).await {
+            return Err(undo(ServiceError::Unavailable(Box::new(e))).await);
+        }
+        crate::crash_point!("covers.upload.queued");
         let cover = BookCover {
             original: key.to_string(),
             thumbnail: None,
@@ -268,6 +282,7 @@ impl CoverService {
                 "height": info.height,
             }),
         );
+        // (The queued task then finds no image and ends quietly.)
         let previous = match self
             .books
             .set_cover(book_id, Some(cover), None, Some(&event))
@@ -278,23 +293,6 @@ impl CoverService {
             Err(e) => return Err(undo(e.into()).await),
         };
         crate::crash_point!("covers.upload.linked");
-        let (bucket, object_key) = self.blobs.object_location(&key);
-        let task = serde_json::to_string(&ThumbnailTask {
-            bucket,
-            key: object_key,
-            request_id: crate::context::request_id(),
-        })
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
-        if let Err(e) = self.tasks.send(&task).await {
-            // Put the previous cover back (unless a newer upload won meanwhile). The
-            // upload's event stays in the log: the cover was linked for a moment.
-            let _ = self
-                .books
-                .set_cover(book_id, previous, Some(key.to_string()), None)
-                .await;
-            return Err(undo(ServiceError::Unavailable(Box::new(e))).await);
-        }
-        crate::crash_point!("covers.upload.queued");
         // (An S3 event for this very upload may have linked it already: keep it.)
         if let Some(old) = previous.filter(|p| p.original != key.as_str()) {
             self.remove_files(&old).await;
@@ -440,6 +438,26 @@ impl CoverService {
         }
     }
 
+    /// Whether the book of `cover` has a cover uploaded after it (upload ids are
+    /// time-ordered UUIDs); a cover dropped into the bucket under a name of its own
+    /// counts as newer, as does a deleted book.
+    async fn newer_cover_linked(&self, cover: &CoverKey) -> Result<bool, Stop> {
+        let current = match self.books.get(cover.book_id).await {
+            Ok(book) => book.cover,
+            Err(BookRepoError::NotFound(_)) => return Ok(true),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        let upload = |id: &str| uuid::Uuid::parse_str(id).ok();
+        let theirs = CoverKey::parse_original(&current.original).and_then(|c| upload(&c.upload_id));
+        Ok(match (theirs, upload(&cover.upload_id)) {
+            (Some(theirs), Some(ours)) => theirs > ours,
+            _ => true,
+        })
+    }
+
     async fn make_thumbnail(&self, key: &BlobKey, cover: CoverKey) -> Result<(), Stop> {
         let thumbnailer = self.thumbnailer.clone().ok_or_else(|| {
             Stop::Retry("this worker has no thumbnailer (feature `media`)".into())
@@ -521,6 +539,15 @@ impl CoverService {
                 format!("thumbnail {thumb_key} ({w}x{h})")
             }
             Ok(CoverSwap::Superseded) => {
+                // Its upload queues the task before linking the cover: a book whose
+                // cover is older than this upload (or that has none) is not linked
+                // yet. Try again later; an upload that never links it (its request
+                // failed or crashed) runs out of attempts.
+                if !self.newer_cover_linked(&cover).await? {
+                    return Err(Stop::Retry(format!(
+                        "the cover {key} is not linked to its book yet"
+                    )));
+                }
                 let _ = self.blobs.delete(&thumb_key).await;
                 "superseded by a newer cover".to_owned()
             }

@@ -10,14 +10,14 @@ use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{record, ServiceError, TaskHandler, TaskOutcome};
+use super::{relay_audit, ServiceError, TaskHandler, TaskOutcome};
 use crate::domain::{
     AuditAction, AuditEvent, EntityRef, EventId, ItemId, ItemResult, ItemStatus, Job, JobId,
     JobItem, OcrTask, StatusCounts, ValidationError,
 };
 use crate::ports::{
-    AuditLog, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, ImageError, ImageLimits,
-    ItemStart, JobRepo, OcrEngine, OcrError, TaskQueue, Thumbnailer,
+    AuditLog, AuditOutbox, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, ImageError,
+    ImageLimits, ItemStart, JobRepo, OcrEngine, OcrError, TaskQueue, Thumbnailer,
 };
 
 /// OCR job settings.
@@ -81,12 +81,18 @@ pub struct JobService {
     blobs: Arc<dyn BlobStore>,
     tasks: Arc<dyn TaskQueue>,
     audit: Arc<dyn AuditLog>,
+    outbox: Arc<dyn AuditOutbox>,
     thumbnailer: Option<Arc<dyn Thumbnailer>>,
     ocr: Option<Arc<dyn OcrEngine>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     settings: JobSettings,
 }
+
+/// How long a task whose job is not found may be ahead of its job's recording
+/// (the request queues the tasks first) before it counts as the task of a deleted
+/// job.
+const JOB_RECORDING_GRACE: chrono::Duration = chrono::Duration::minutes(2);
 
 fn view(job: Job, items: Vec<JobItem>) -> JobView {
     let counts = StatusCounts::of(items.iter().map(|i| i.status));
@@ -104,27 +110,17 @@ fn field(name: &str, code: &'static str, msg: impl Into<String>) -> ServiceError
 
 impl JobService {
     /// The service over these ports.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        jobs: Arc<dyn JobRepo>,
-        blobs: Arc<dyn BlobStore>,
-        tasks: Arc<dyn TaskQueue>,
-        audit: Arc<dyn AuditLog>,
-        thumbnailer: Option<Arc<dyn Thumbnailer>>,
-        ocr: Option<Arc<dyn OcrEngine>>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdSource>,
-        settings: JobSettings,
-    ) -> Self {
+    pub(crate) fn new(p: &super::Ports, settings: JobSettings) -> Self {
         Self {
-            jobs,
-            blobs,
-            tasks,
-            audit,
-            thumbnailer,
-            ocr,
-            clock,
-            ids,
+            jobs: p.jobs.clone(),
+            blobs: p.blobs.clone(),
+            tasks: p.ocr_tasks.clone(),
+            audit: p.audit.clone(),
+            outbox: p.outbox.clone(),
+            thumbnailer: p.thumbnailer.clone(),
+            ocr: p.ocr.clone(),
+            clock: p.clock.clone(),
+            ids: p.ids.clone(),
             settings,
         }
     }
@@ -153,17 +149,23 @@ impl JobService {
         })
     }
 
-    async fn audit(&self, action: AuditAction, id: JobId, data: serde_json::Value) {
-        let event = AuditEvent {
+    /// An audit event about job `id`, now, for the write that records it.
+    fn event(&self, action: AuditAction, id: JobId, data: serde_json::Value) -> AuditEvent {
+        AuditEvent {
             event_id: EventId(self.ids.new_id()),
             action,
             entity: EntityRef::job(id),
             data,
             occurred_at: self.clock.now(),
-        };
-        let audit = self.audit.clone();
-        // Its own task: a caller that hangs up cannot cut the record short.
-        let _ = tokio::spawn(async move { record(audit.as_ref(), event).await }).await;
+        }
+    }
+
+    /// After a committed change (its event committed with it): relays pending audit
+    /// events, in a task of its own so a caller that hangs up cannot cut it short.
+    async fn committed(&self) {
+        let (outbox, audit) = (self.outbox.clone(), self.audit.clone());
+        let _ =
+            tokio::spawn(async move { relay_audit(outbox.as_ref(), audit.as_ref()).await }).await;
     }
 
     /// Creates a job from its images: all are checked first (type by magic bytes,
@@ -264,11 +266,9 @@ impl JobService {
             }
             stored.push(key);
         }
-        if let Err(e) = self.jobs.create(&job, &items).await {
-            self.remove_blobs(&stored).await;
-            return Err(e.into());
-        }
-        crate::crash_point!("jobs.create.recorded");
+        // The tasks are queued before the job is recorded: a crash between the two
+        // leaves tasks that find no job (they wait a little, then end: see `run`),
+        // never a recorded job whose items wait for tasks that never come.
         let request_id = crate::context::request_id();
         let bodies: Vec<String> = items
             .iter()
@@ -289,19 +289,23 @@ impl JobService {
             .collect();
         let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
         if let Err(e) = self.tasks.send_batch(&refs).await {
-            // Tasks already sent find no job and are acked quietly. If even the undo
-            // fails, the images stay with the job: the sweeper expires its items.
-            if self.jobs.delete(job.id).await.is_ok() {
-                self.remove_blobs(&stored).await;
-            }
+            // Tasks already sent find no job and end quietly.
+            self.remove_blobs(&stored).await;
             return Err(ServiceError::Unavailable(Box::new(e)));
         }
-        self.audit(
+        crate::crash_point!("jobs.create.queued");
+        let distinct = items.iter().filter(|i| i.duplicate_of.is_none()).count();
+        let created = self.event(
             AuditAction::Created,
             job.id,
-            serde_json::json!({"name": job.name, "images": items.len(), "distinct": bodies.len()}),
-        )
-        .await;
+            serde_json::json!({"name": job.name, "images": items.len(), "distinct": distinct}),
+        );
+        if let Err(e) = self.jobs.create(&job, &items, &created).await {
+            self.remove_blobs(&stored).await;
+            return Err(e.into());
+        }
+        crate::crash_point!("jobs.create.recorded");
+        self.committed().await;
         Ok(view(job, items))
     }
 
@@ -357,26 +361,32 @@ impl JobService {
     /// Renames a job.
     pub async fn rename(&self, id: JobId, name: &str) -> Result<JobView, ServiceError> {
         let name = Job::check_name(name)?;
-        let job = self.jobs.rename(id, &name, self.clock.now()).await?;
-        self.audit(AuditAction::Updated, id, serde_json::json!({"name": name}))
-            .await;
+        let event = self.event(AuditAction::Updated, id, serde_json::json!({"name": name}));
+        let job = self
+            .jobs
+            .rename(id, &name, self.clock.now(), &event)
+            .await?;
+        self.committed().await;
         self.get(job.id).await
     }
 
     /// Deletes a job, its items and images; its pending tasks are then acked quietly.
     pub async fn delete(&self, id: JobId) -> Result<(), ServiceError> {
-        let (job, items) = self.jobs.delete(id).await?;
+        // The event records the job as read just before (its name and images
+        // cannot change but by a rename, which its own event records).
+        let (before, before_items) = self.jobs.get(id).await?;
+        let event = self.event(
+            AuditAction::Deleted,
+            id,
+            serde_json::json!({"name": before.name, "images": before_items.len()}),
+        );
+        let (_, items) = self.jobs.delete(id, &event).await?;
+        self.committed().await;
         let keys: Vec<BlobKey> = items
             .iter()
             .filter_map(|i| BlobKey::parse(&i.key).ok())
             .collect();
         self.remove_blobs(&keys).await;
-        self.audit(
-            AuditAction::Deleted,
-            id,
-            serde_json::json!({"name": job.name, "images": items.len()}),
-        )
-        .await;
         Ok(())
     }
 
@@ -401,6 +411,12 @@ impl JobService {
             .await
         {
             Ok(ItemStart::Started(item)) => item,
+            // Its job is queued before it is recorded: a young task may be ahead of
+            // its job. Older, the job was deleted or never recorded (its request
+            // failed): nothing to do.
+            Ok(ItemStart::Gone) if self.clock.now() - task.created_at < JOB_RECORDING_GRACE => {
+                return TaskOutcome::Retry(format!("job {} is not recorded yet", task.job_id));
+            }
             // Deleted job, or done already (a repeated task): nothing to do.
             Ok(ItemStart::Gone) | Ok(ItemStart::Final(_)) => return TaskOutcome::Done,
             Err(e) => return TaskOutcome::Retry(e.to_string()),

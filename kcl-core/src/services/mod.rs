@@ -151,27 +151,8 @@ impl Services {
             ports.ids.clone(),
             settings.covers,
         ));
-        let jobs = Arc::new(JobService::new(
-            ports.jobs.clone(),
-            ports.blobs.clone(),
-            ports.ocr_tasks.clone(),
-            ports.audit.clone(),
-            ports.thumbnailer.clone(),
-            ports.ocr.clone(),
-            ports.clock.clone(),
-            ports.ids.clone(),
-            settings.jobs,
-        ));
-        let sales = Arc::new(SalesService::new(
-            ports.sales.clone(),
-            ports.sales_days.clone(),
-            ports.blobs.clone(),
-            ports.reports.clone().unwrap_or_else(|| ports.blobs.clone()),
-            ports.audit.clone(),
-            ports.clock.clone(),
-            ports.ids.clone(),
-            settings.sales.clone(),
-        ));
+        let jobs = Arc::new(JobService::new(&ports, settings.jobs));
+        let sales = Arc::new(SalesService::new(&ports, settings.sales.clone()));
         Self {
             sales,
             queues: Arc::new([
@@ -206,32 +187,6 @@ pub(crate) async fn relay_audit(outbox: &dyn AuditOutbox, audit: &dyn AuditLog) 
             Err(e) => {
                 tracing::warn!(error = %e, "audit outbox: relay failed, retried later");
                 return moved;
-            }
-        }
-    }
-}
-
-/// Writes an audit event; the change it records has already been committed, so a
-/// failing audit log is retried briefly and then reported in the logs, not to the caller.
-pub(crate) async fn record(audit: &dyn AuditLog, event: crate::domain::AuditEvent) {
-    let mut delay = std::time::Duration::from_millis(20);
-    for attempt in 1..=3 {
-        match audit.append(&event).await {
-            Ok(()) => return,
-            Err(crate::ports::AuditLogError::DuplicateId(_)) => return,
-            Err(e) if attempt == 3 => {
-                tracing::error!(
-                    error = %e,
-                    event_id = %event.event_id,
-                    action = event.action.as_str(),
-                    entity_id = %event.entity.id,
-                    "audit event lost"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "audit append failed, retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 4;
             }
         }
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{record, ServiceError};
+use super::{relay_audit, ServiceError};
 use crate::domain::{
     neutralise_cell, AuditAction, AuditEvent, DayTotals, EntityKind, EntityRef, EventId,
     IngestPolicy, LoadOutcome, Quantity, ReportLine, ReportMeta, RowError, RowSpool, SalesFile,
@@ -21,8 +21,8 @@ use crate::domain::{
     ValidationError, MAX_ID_CHARS,
 };
 use crate::ports::{
-    AuditLog, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, SalesDays, SalesRepo,
-    SalesRepoError,
+    AuditLog, AuditOutbox, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, SalesDays,
+    SalesRepo, SalesRepoError,
 };
 
 /// Tunables of sales ingestion and reports.
@@ -169,6 +169,7 @@ pub struct SalesService {
     blobs: Arc<dyn BlobStore>,
     reports: Arc<dyn BlobStore>,
     audit: Arc<dyn AuditLog>,
+    outbox: Arc<dyn AuditOutbox>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     settings: SalesSettings,
@@ -520,27 +521,18 @@ fn scan(
 }
 
 impl SalesService {
-    /// Builds the service. `reports` is where reports are written (a separate bucket
-    /// on AWS; the same store as `blobs` by default).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        repo: Arc<dyn SalesRepo>,
-        days: Arc<dyn SalesDays>,
-        blobs: Arc<dyn BlobStore>,
-        reports: Arc<dyn BlobStore>,
-        audit: Arc<dyn AuditLog>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdSource>,
-        settings: SalesSettings,
-    ) -> Self {
+    /// Builds the service from the ports: reports go to `reports` (a separate
+    /// bucket on AWS), or to `blobs` when that is `None`.
+    pub fn new(p: &super::Ports, settings: SalesSettings) -> Self {
         Self {
-            repo,
-            days,
-            blobs,
-            reports,
-            audit,
-            clock,
-            ids,
+            repo: p.sales.clone(),
+            days: p.sales_days.clone(),
+            blobs: p.blobs.clone(),
+            reports: p.reports.clone().unwrap_or_else(|| p.blobs.clone()),
+            audit: p.audit.clone(),
+            outbox: p.outbox.clone(),
+            clock: p.clock.clone(),
+            ids: p.ids.clone(),
             settings,
         }
     }
@@ -779,7 +771,22 @@ impl SalesService {
             loaded_at: now,
         };
         let scanned = started.elapsed();
-        let outcome = self.repo.load(&file, spool).await.map_err(repo_error)?;
+        let event = self.event(
+            AuditAction::Ingested,
+            EntityKind::SalesFile,
+            name,
+            serde_json::json!({
+                "file_id": file_id,
+                "sha256": report.sha256,
+                "rows_loaded": file.rows,
+                "rows_rejected": report.rows_rejected,
+            }),
+        );
+        let outcome = self
+            .repo
+            .load(&file, spool, &event)
+            .await
+            .map_err(repo_error)?;
         let loaded = started.elapsed();
         crate::crash_point!("sales.publish.committed");
         match outcome {
@@ -803,6 +810,7 @@ impl SalesService {
             } => {
                 report.status = IngestStatus::Loaded;
                 report.file_id = Some(file_id);
+                self.committed().await;
                 report.rows_loaded = rows;
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "loaded").increment(rows);
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
@@ -827,19 +835,6 @@ impl SalesService {
                     parquet_ms = (started.elapsed() - totals).as_millis() as u64,
                     "sales file loaded"
                 );
-                self.audit(
-                    AuditAction::Ingested,
-                    EntityKind::SalesFile,
-                    name,
-                    serde_json::json!({
-                        "file_id": file_id,
-                        "sha256": report.sha256,
-                        "rows_loaded": rows,
-                        "rows_rejected": report.rows_rejected,
-                        "replaced": report.replaced,
-                    }),
-                )
-                .await;
             }
         }
         Ok(report)
@@ -990,14 +985,15 @@ impl SalesService {
         let _ = spool;
     }
 
-    async fn audit(
+    /// An audit event, now, for the write that records it.
+    fn event(
         &self,
         action: AuditAction,
         kind: EntityKind,
         id: &str,
         data: serde_json::Value,
-    ) {
-        let event = AuditEvent {
+    ) -> AuditEvent {
+        AuditEvent {
             event_id: EventId(self.ids.new_id()),
             action,
             entity: EntityRef {
@@ -1006,9 +1002,15 @@ impl SalesService {
             },
             data,
             occurred_at: self.clock.now(),
-        };
-        let audit = self.audit.clone();
-        let _ = tokio::spawn(async move { record(audit.as_ref(), event).await }).await;
+        }
+    }
+
+    /// After a committed change (its event committed with it): relays pending audit
+    /// events, in a task of its own so a caller that hangs up cannot cut it short.
+    async fn committed(&self) {
+        let (outbox, audit) = (self.outbox.clone(), self.audit.clone());
+        let _ =
+            tokio::spawn(async move { relay_audit(outbox.as_ref(), audit.as_ref()).await }).await;
     }
 
     /// The current version of a file name.
@@ -1092,23 +1094,23 @@ impl SalesService {
             )
             .into());
         }
-        let level = self
-            .repo
-            .change_stock(sku, change, self.clock.now())
-            .await
-            .map_err(repo_error)?;
         let (what, qty) = match change {
             StockChange::Set(q) => ("set", q),
             StockChange::Receive(q) => ("received", q),
         };
-        self.audit(
+        // The store adds `on_hand`, the level the change left.
+        let event = self.event(
             AuditAction::Updated,
             EntityKind::Stock,
             sku,
-            serde_json::json!({ "change": what, "quantity": qty.to_string(),
-                                "on_hand": level.quantity.to_string() }),
-        )
-        .await;
+            serde_json::json!({ "change": what, "quantity": qty.to_string() }),
+        );
+        let level = self
+            .repo
+            .change_stock(sku, change, self.clock.now(), &event)
+            .await
+            .map_err(repo_error)?;
+        self.committed().await;
         Ok(level)
     }
 

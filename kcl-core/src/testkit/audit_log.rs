@@ -159,10 +159,19 @@ pub async fn travels_with_writes(
     };
     let uploaded = ev(AuditAction::CoverUploaded);
     books
-        .set_cover(b.id, Some(cover), None, Some(&uploaded))
+        .set_cover(b.id, Some(cover.clone()), None, Some(&uploaded))
         .await
         .expect("set cover");
     expected.push(kept(&uploaded));
+    books
+        .set_cover(
+            b.id,
+            Some(cover.clone()),
+            Some(cover.original.clone()),
+            Some(&ev(AuditAction::ThumbnailCreated)),
+        )
+        .await
+        .expect("the same cover again");
     let superseded = books
         .set_cover(
             b.id,

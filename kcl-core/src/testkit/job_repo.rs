@@ -63,7 +63,9 @@ fn now() -> DateTime<Utc> {
 /// What is stored reads back unchanged; delete removes job and items.
 pub async fn create_get_delete(repo: &dyn JobRepo) {
     let (j, items) = job("Notas fiscais ✓", now(), 3, 0, Duration::days(2));
-    repo.create(&j, &items).await.expect("create");
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     let (got, got_items) = repo.get(j.id).await.expect("get");
     assert_eq!(got, j, "the job reads back unchanged");
     assert_eq!(
@@ -72,26 +74,34 @@ pub async fn create_get_delete(repo: &dyn JobRepo) {
     );
     assert!(
         matches!(
-            repo.create(&j, &items).await,
+            repo.create(&j, &items, &crate::testkit::fixtures::event())
+                .await,
             Err(JobRepoError::Duplicate(_))
         ),
         "the same job twice is Duplicate"
     );
-    let renamed = repo.rename(j.id, "Recibos", now()).await.expect("rename");
+    let renamed = repo
+        .rename(j.id, "Recibos", now(), &crate::testkit::fixtures::event())
+        .await
+        .expect("rename");
     assert_eq!(renamed.name, "Recibos");
     assert_eq!(repo.get(j.id).await.expect("get").0.name, "Recibos");
-    let (gone, gone_items) = repo.delete(j.id).await.expect("delete");
+    let (gone, gone_items) = repo
+        .delete(j.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
     assert_eq!((gone.id, gone_items.len()), (j.id, 3));
     assert!(matches!(
         repo.get(j.id).await,
         Err(JobRepoError::NotFound(_))
     ));
     assert!(matches!(
-        repo.delete(j.id).await,
+        repo.delete(j.id, &crate::testkit::fixtures::event()).await,
         Err(JobRepoError::NotFound(_))
     ));
     assert!(matches!(
-        repo.rename(j.id, "x", now()).await,
+        repo.rename(j.id, "x", now(), &crate::testkit::fixtures::event())
+            .await,
         Err(JobRepoError::NotFound(_))
     ));
     assert_eq!(
@@ -122,7 +132,9 @@ pub async fn list_pages_and_counts(repo: &dyn JobRepo) {
             0,
             Duration::days(2),
         );
-        repo.create(&j, &items).await.expect("create");
+        repo.create(&j, &items, &crate::testkit::fixtures::event())
+            .await
+            .expect("create");
         ids.push((j.id, items));
     }
     let (newest, items) = &ids[4];
@@ -157,14 +169,18 @@ pub async fn list_pages_and_counts(repo: &dyn JobRepo) {
     let names: Vec<_> = second.jobs.iter().map(|(j, _)| j.name.as_str()).collect();
     assert_eq!(names, ["page 2", "page 1"], "offset pages");
     for (id, _) in ids {
-        repo.delete(id).await.expect("delete");
+        repo.delete(id, &crate::testkit::fixtures::event())
+            .await
+            .expect("delete");
     }
 }
 
 /// PENDING → PROCESSING → DONE | ERROR; a final item is never changed again.
 pub async fn item_lifecycle(repo: &dyn JobRepo) {
     let (j, items) = job("lifecycle", now(), 2, 0, Duration::days(2));
-    repo.create(&j, &items).await.expect("create");
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     let (a, b) = (items[0].id, items[1].id);
     let ItemStart::Started(started) = repo.start_item(j.id, a, now()).await.expect("start") else {
         panic!("a pending item starts");
@@ -212,14 +228,18 @@ pub async fn item_lifecycle(repo: &dyn JobRepo) {
     assert_eq!(got[1].status, ItemStatus::Error);
     assert_eq!(got[1].error.as_deref(), Some("truncated image"));
     assert!(got[1].text.is_none());
-    repo.delete(j.id).await.expect("delete");
+    repo.delete(j.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }
 
 /// Finishing an item finishes its unfinished duplicates with the same result.
 pub async fn duplicates_share_a_result(repo: &dyn JobRepo) {
     let (j, items) = job("dups", now(), 3, 2, Duration::days(2));
     assert_eq!(items[1].duplicate_of, Some(items[0].id));
-    repo.create(&j, &items).await.expect("create");
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     let done = ItemResult::Done {
         text: "same".into(),
         confidence: 50.0,
@@ -235,14 +255,18 @@ pub async fn duplicates_share_a_result(repo: &dyn JobRepo) {
     assert!(got
         .iter()
         .all(|i| i.status == ItemStatus::Done && i.text.as_deref() == Some("same")));
-    repo.delete(j.id).await.expect("delete");
+    repo.delete(j.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }
 
 /// Unfinished items past their deadline become EXPIRED; finished ones stay.
 pub async fn expiry(repo: &dyn JobRepo) {
     let past = now() - Duration::days(3);
     let (j, items) = job("old", past, 3, 0, Duration::days(2));
-    repo.create(&j, &items).await.expect("create");
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     repo.start_item(j.id, items[1].id, now())
         .await
         .expect("start");
@@ -258,7 +282,9 @@ pub async fn expiry(repo: &dyn JobRepo) {
     .await
     .expect("finish");
     let (fresh, fresh_items) = job("fresh", now(), 1, 0, Duration::days(2));
-    repo.create(&fresh, &fresh_items).await.expect("create");
+    repo.create(&fresh, &fresh_items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     assert!(repo.expire(now()).await.expect("expire") >= 2);
     let (_, got) = repo.get(j.id).await.expect("get");
     let statuses: Vec<_> = got.iter().map(|i| i.status).collect();
@@ -289,14 +315,20 @@ pub async fn expiry(repo: &dyn JobRepo) {
         ItemStatus::Pending,
         "an item within its deadline does not expire"
     );
-    repo.delete(j.id).await.expect("delete");
-    repo.delete(fresh.id).await.expect("delete");
+    repo.delete(j.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
+    repo.delete(fresh.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }
 
 /// Twenty concurrent workers finishing the same item: exactly one changes it.
 pub async fn one_winner(repo: Arc<dyn JobRepo>) {
     let (j, items) = job("race", now(), 1, 0, Duration::days(2));
-    repo.create(&j, &items).await.expect("create");
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
     let mut tasks = Vec::new();
     for k in 0..20 {
         let (repo, jid, iid) = (repo.clone(), j.id, items[0].id);
@@ -319,5 +351,7 @@ pub async fn one_winner(repo: Arc<dyn JobRepo>) {
         changed += t.await.expect("task");
     }
     assert_eq!(changed, 1, "exactly one worker's result is kept");
-    repo.delete(j.id).await.expect("delete");
+    repo.delete(j.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }

@@ -73,7 +73,11 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
     ];
     let f1 = file(&name, &sha1, 4);
     let sp = spool(f1.id, &rows1);
-    match repo.load(&f1, &sp).await.expect("first load") {
+    match repo
+        .load(&f1, &sp, &crate::testkit::fixtures::event())
+        .await
+        .expect("first load")
+    {
         LoadOutcome::Loaded {
             rows,
             replaced,
@@ -119,7 +123,11 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
     for n in [name.clone(), format!("{name}.copy")] {
         let again = file(&n, &sha1, 4);
         let sp = spool(again.id, &rows1);
-        match repo.load(&again, &sp).await.expect("repeated load") {
+        match repo
+            .load(&again, &sp, &crate::testkit::fixtures::event())
+            .await
+            .expect("repeated load")
+        {
             LoadOutcome::Duplicate(of) => assert_eq!(of.id, f1.id, "names the loaded file"),
             other => panic!("same content must be a duplicate: {other:?}"),
         }
@@ -248,7 +256,11 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
     ];
     let f2 = file(&name, &format!("{p}-sha-2"), 3);
     let sp = spool(f2.id, &rows2);
-    match repo.load(&f2, &sp).await.expect("correction") {
+    match repo
+        .load(&f2, &sp, &crate::testkit::fixtures::event())
+        .await
+        .expect("correction")
+    {
         LoadOutcome::Loaded {
             rows,
             replaced,
@@ -287,7 +299,9 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
     let f3 = file(&name, &sha1, 4);
     let sp = spool(f3.id, &rows1);
     assert!(matches!(
-        repo.load(&f3, &sp).await.expect("revert"),
+        repo.load(&f3, &sp, &crate::testkit::fixtures::event())
+            .await
+            .expect("revert"),
         LoadOutcome::Loaded {
             replaced: Some(_),
             ..
@@ -307,6 +321,7 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
             &a,
             StockChange::Set(Quantity::from_thousandths(10_000)),
             now,
+            &crate::testkit::fixtures::event(),
         )
         .await
         .expect("set");
@@ -316,6 +331,7 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
             &a,
             StockChange::Receive(Quantity::from_thousandths(2_500)),
             now,
+            &crate::testkit::fixtures::event(),
         )
         .await
         .expect("receive");
@@ -330,6 +346,7 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
             &fresh,
             StockChange::Receive(Quantity::from_thousandths(1_000)),
             now,
+            &crate::testkit::fixtures::event(),
         )
         .await
         .unwrap();
@@ -350,7 +367,7 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
         tasks.push(tokio::spawn(async move {
             let f = file(&cname, &format!("{p}-race-{i}"), 1);
             let sp = spool(f.id, &[row(&s1, day(23), &d, 1000 * (i + 1), 100, 2)]);
-            repo.load(&f, &sp).await
+            repo.load(&f, &sp, &crate::testkit::fixtures::event()).await
         }));
     }
     for t in tasks {

@@ -261,6 +261,10 @@ impl SqliteStore {
                 return Ok(CoverSwap::Superseded);
             }
         }
+        // The same cover again (a task run twice): nothing changes, no event.
+        if previous.as_ref() == cover {
+            return Ok(CoverSwap::Done { previous });
+        }
         sqlx::query("UPDATE books SET cover_key = ?2, thumb_key = ?3 WHERE id = ?1")
             .bind(id.to_string())
             .bind(cover.map(|c| c.original.clone()))

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kcl_core::domain::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts};
+use kcl_core::domain::{
+    AuditEvent, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts,
+};
 use kcl_core::ports::{ItemStart, JobPage, JobRepo, JobRepoError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -124,7 +126,7 @@ fn item_from_row(row: &SqliteRow) -> Result<JobItem, JobRepoError> {
 }
 
 impl SqliteStore {
-    async fn try_create(&self, job: &Job, items: &[JobItem]) -> Attempt<()> {
+    async fn try_create(&self, job: &Job, items: &[JobItem], event: &AuditEvent) -> Attempt<()> {
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(INSERT_JOB)
             .bind(job.id.to_string())
@@ -167,11 +169,12 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn try_delete_job(&self, id: JobId) -> Attempt<(Job, Vec<JobItem>)> {
+    async fn try_delete_job(&self, id: JobId, event: &AuditEvent) -> Attempt<(Job, Vec<JobItem>)> {
         let mut tx = self.db.begin().await?;
         // Items first, explicitly (the foreign key would cascade; this returns them).
         let rows = sqlx::query(concat!(
@@ -196,6 +199,7 @@ impl SqliteStore {
             let seq: i64 = row.try_get("seq")?;
             items.push((seq, item_from_row(row).map_err(TxError::Port)?));
         }
+        self.write_event(&mut tx, event).await?;
         tx.commit().await?;
         // RETURNING has no order: creation order is `seq`.
         items.sort_by_key(|(seq, _)| *seq);
@@ -205,7 +209,12 @@ impl SqliteStore {
 
 #[async_trait]
 impl JobRepo for SqliteStore {
-    async fn create(&self, job: &Job, items: &[JobItem]) -> Result<(), JobRepoError> {
+    async fn create(
+        &self,
+        job: &Job,
+        items: &[JobItem],
+        event: &AuditEvent,
+    ) -> Result<(), JobRepoError> {
         if let Some(item) = items.iter().find(|i| i.job_id != job.id) {
             return Err(JobRepoError::InvalidInput(format!(
                 "item {} belongs to job {}, not {}",
@@ -215,7 +224,7 @@ impl JobRepo for SqliteStore {
         for item in items {
             confidence_param(item.confidence)?;
         }
-        retry_busy(|| self.try_create(job, items)).await
+        retry_busy(|| self.try_create(job, items, event)).await
     }
 
     async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
@@ -272,27 +281,41 @@ impl JobRepo for SqliteStore {
         })
     }
 
-    async fn rename(&self, id: JobId, name: &str, now: DateTime<Utc>) -> Result<Job, JobRepoError> {
+    async fn rename(
+        &self,
+        id: JobId,
+        name: &str,
+        now: DateTime<Utc>,
+        event: &AuditEvent,
+    ) -> Result<Job, JobRepoError> {
         let row = retry_busy(|| async {
-            Ok::<_, TxError<JobRepoError>>(
-                sqlx::query(
-                    "UPDATE ocr_jobs SET name = ?2, updated_at = ?3 WHERE id = ?1 \
-                     RETURNING name, created_at, updated_at",
-                )
-                .bind(id.to_string())
-                .bind(name.to_owned())
-                .bind(micros(now))
-                .fetch_optional(&self.db.write)
-                .await?,
+            let mut tx = self.db.begin().await?;
+            let row = sqlx::query(
+                "UPDATE ocr_jobs SET name = ?2, updated_at = ?3 WHERE id = ?1 \
+                 RETURNING name, created_at, updated_at",
             )
+            .bind(id.to_string())
+            .bind(name.to_owned())
+            .bind(micros(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if row.is_some() {
+                self.write_event(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(row)
         })
         .await?;
         let row = row.ok_or(JobRepoError::NotFound(id))?;
         job_from_row(&row, id, "")
     }
 
-    async fn delete(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
-        retry_busy(|| self.try_delete_job(id)).await
+    async fn delete(
+        &self,
+        id: JobId,
+        event: &AuditEvent,
+    ) -> Result<(Job, Vec<JobItem>), JobRepoError> {
+        retry_busy(|| self.try_delete_job(id, event)).await
     }
 
     async fn start_item(

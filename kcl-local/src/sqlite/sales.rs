@@ -14,8 +14,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kcl_core::domain::{
-    DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile, SpooledRow,
-    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
+    AuditEvent, DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile,
+    SpooledRow, StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
 use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError};
 use sqlx::sqlite::SqliteRow;
@@ -187,7 +187,12 @@ fn spool_error(e: std::io::Error) -> SalesRepoError {
 
 #[async_trait]
 impl SalesRepo for SqliteStore {
-    async fn load(&self, file: &SalesFile, rows: &RowSpool) -> Result<LoadOutcome, SalesRepoError> {
+    async fn load(
+        &self,
+        file: &SalesFile,
+        rows: &RowSpool,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
         self.clear_unpublished(false).await?;
         if let Some(dup) = current_by(&self.db.read, "sha256", &file.sha256).await? {
             return Ok(LoadOutcome::Duplicate(dup));
@@ -202,7 +207,7 @@ impl SalesRepo for SqliteStore {
         .await
         .map_err(db_error)?;
         let outcome = match self.insert_rows(file, rows).await {
-            Ok(n) => self.publish(file, n).await,
+            Ok(n) => self.publish(file, n, event).await,
             Err(e) => Err(e),
         };
         match &outcome {
@@ -337,6 +342,7 @@ impl SalesRepo for SqliteStore {
         sku: &str,
         change: StockChange,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<StockLevel, SalesRepoError> {
         let (sql, q) = match change {
             StockChange::Set(q) => (
@@ -352,14 +358,19 @@ impl SalesRepo for SqliteStore {
                 q,
             ),
         };
+        let mut tx = self.db.begin().await.map_err(db_error)?;
         let row = sqlx::query(sql)
             .bind(sku)
             .bind(q.thousandths())
             .bind(micros(now))
-            .fetch_one(&self.db.write)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
-        stock_of(&row)
+        let level = stock_of(&row)?;
+        let event = event.noting("on_hand", level.quantity.to_string());
+        self.write_event(&mut tx, &event).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(level)
     }
 }
 
@@ -404,7 +415,12 @@ impl SqliteStore {
 
     /// Makes the loaded file current in one short transaction: what it changes (and
     /// what the version it replaces changed) is read before, outside the write lock.
-    async fn publish(&self, file: &SalesFile, n: u64) -> Result<LoadOutcome, SalesRepoError> {
+    async fn publish(
+        &self,
+        file: &SalesFile,
+        n: u64,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
         let id = file.id.to_string();
         let now = micros(file.loaded_at);
         let (new, old_seen) = {
@@ -464,6 +480,8 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        let event = event.noting("replaced", old.as_ref().map(|o| o.id));
+        self.write_event(&mut tx, &event).await.map_err(db_error)?;
         kcl_core::crash_point!("sales.publish.before_commit");
         tx.commit().await.map_err(db_error)?;
         Ok(LoadOutcome::Loaded {
