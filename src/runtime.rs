@@ -112,14 +112,20 @@ impl Relational {
 
     fn memory() -> Self {
         let catalog = Arc::new(MemoryCatalog::default());
+        let jobs = Arc::new(MemoryJobs::default());
+        let sales = Arc::new(MemorySales::default());
         Self {
             books: catalog.clone(),
             rentals: catalog.clone(),
-            outbox: catalog,
+            outbox: Arc::new(kcl_core::memory::AllOutboxes(vec![
+                catalog,
+                jobs.clone(),
+                sales.clone(),
+            ])),
             audit: Arc::new(MemoryAuditLog::default()),
             status: Arc::new(MemoryStatusStore::default()),
-            jobs: Arc::new(MemoryJobs::default()),
-            sales: Arc::new(MemorySales::default()),
+            jobs,
+            sales,
             sales_days: Arc::new(MemorySalesDays::default()),
             ended_sessions: Arc::new(MemoryEndedSessions::default()),
             tasks: None,

@@ -470,7 +470,8 @@ impl CoverService {
         let dropped_in = before.is_none();
         // An object dropped into the bucket skipped the upload's checks: look at its
         // size before reading it into memory.
-        if let Ok(meta) = self.blobs.head(key).await {
+        let meta = self.blobs.head(key).await.ok();
+        if let Some(meta) = &meta {
             if meta.size > self.settings.limits.max_bytes {
                 return Err(Stop::Fail(format!(
                     "the image has {} bytes; the limit is {}",
@@ -544,9 +545,16 @@ impl CoverService {
                 // yet. Try again later; an upload that never links it (its request
                 // failed or crashed) runs out of attempts.
                 if !self.newer_cover_linked(&cover).await? {
-                    return Err(Stop::Retry(format!(
-                        "the cover {key} is not linked to its book yet"
-                    )));
+                    let _ = self.blobs.delete(&thumb_key).await;
+                    let uploaded = meta.as_ref().map(|m| m.last_modified);
+                    if uploaded.is_some_and(|at| self.clock.now() - at < LINK_GRACE) {
+                        return Err(Stop::Retry(format!(
+                            "the cover {key} is not linked to its book yet"
+                        )));
+                    }
+                    return Err(Stop::Fail(
+                        "its upload did not finish: the cover was never linked to its book".into(),
+                    ));
                 }
                 let _ = self.blobs.delete(&thumb_key).await;
                 "superseded by a newer cover".to_owned()
@@ -566,6 +574,11 @@ impl CoverService {
         Ok(())
     }
 }
+
+/// How long after its upload a cover's task waits for the upload to link the cover
+/// to its book: the upload queues the task first, then links the cover, within
+/// milliseconds unless its request failed or its server died in between.
+const LINK_GRACE: chrono::Duration = chrono::Duration::seconds(60);
 
 /// A cover image to answer with.
 #[derive(Debug)]

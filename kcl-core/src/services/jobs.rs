@@ -398,6 +398,15 @@ impl JobService {
         Ok(self.audit.history(&EntityRef::job(id), limit).await?)
     }
 
+    /// Whether job `id` was deleted (its history says so; a history that cannot be
+    /// read counts as not deleted, so the task waits and asks again).
+    async fn was_deleted(&self, id: JobId) -> bool {
+        self.audit
+            .history(&EntityRef::job(id), 1000)
+            .await
+            .is_ok_and(|events| events.iter().any(|e| e.action == AuditAction::Deleted))
+    }
+
     /// Marks EXPIRED every unfinished item past its deadline; returns how many. The
     /// server runs it every minute.
     pub async fn sweep(&self) -> Result<u64, ServiceError> {
@@ -414,7 +423,10 @@ impl JobService {
             // Its job is queued before it is recorded: a young task may be ahead of
             // its job. Older, the job was deleted or never recorded (its request
             // failed): nothing to do.
-            Ok(ItemStart::Gone) if self.clock.now() - task.created_at < JOB_RECORDING_GRACE => {
+            Ok(ItemStart::Gone)
+                if self.clock.now() - task.created_at < JOB_RECORDING_GRACE
+                    && !self.was_deleted(task.job_id).await =>
+            {
                 return TaskOutcome::Retry(format!("job {} is not recorded yet", task.job_id));
             }
             // Deleted job, or done already (a repeated task): nothing to do.
