@@ -137,7 +137,7 @@ def probe_redirects():
         form = urllib.parse.urlencode({"username": "admin", "password": PASSWORD, "next": urllib.parse.unquote(nxt)})
         answer = raw(
             (
-                f"POST /login HTTP/1.1\r\nHost: kcl\r\norigin: {BASE}\r\n"
+                f"POST /login HTTP/1.1\r\nHost: {HOST}:{PORT}\r\norigin: {BASE}\r\n"
                 "content-type: application/x-www-form-urlencoded\r\n"
                 f"content-length: {len(form)}\r\nconnection: close\r\n\r\n{form}"
             ).encode()
@@ -164,6 +164,6 @@ def probe_headers():
 
 
 probe_trickle()
-probe_logins()
 probe_redirects()
 probe_headers()
+probe_logins()  # last: it leaves `admin` throttled for 5 minutes
