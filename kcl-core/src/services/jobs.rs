@@ -414,11 +414,26 @@ impl JobService {
     }
 
     async fn run(&self, task: &OcrTask) -> TaskOutcome {
-        let item = match self
+        // Its job is recorded right after its tasks are queued: a task picked up at
+        // once may be a few milliseconds ahead. Look again for a moment before
+        // handing it back to the queue (whose redelivery takes much longer).
+        let mut started = self
             .jobs
             .start_item(task.job_id, task.item_id, self.clock.now())
-            .await
-        {
+            .await;
+        for _ in 0..20 {
+            if !matches!(started, Ok(ItemStart::Gone))
+                || self.clock.now() - task.created_at >= JOB_RECORDING_GRACE
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            started = self
+                .jobs
+                .start_item(task.job_id, task.item_id, self.clock.now())
+                .await;
+        }
+        let item = match started {
             Ok(ItemStart::Started(item)) => item,
             // Its job is queued before it is recorded: a young task may be ahead of
             // its job. Older, the job was deleted or never recorded (its request
