@@ -253,6 +253,13 @@ impl S3BlobStore {
             .key(self.object_key(key))
             .content_type(content_type)
             .body(body)
+            .customize()
+            // Sending the body takes time of its own; beyond it, a frozen S3 gets
+            // the small calls' timeouts.
+            .config_override(
+                aws_sdk_s3::config::Builder::default()
+                    .timeout_config(sdk::longer_timeouts(sdk::upload_allowance(size))),
+            )
             .send()
             .await
             .map_err(|e| blob_error(&e))?;

@@ -16,8 +16,10 @@ use crate::AwsError;
 /// `AWS_REGION` / `AWS_DEFAULT_REGION` / profile, and `AWS_ENDPOINT_URL` (or the
 /// per-service `AWS_ENDPOINT_URL_S3`, `..._SQS`, `..._DYNAMODB`) for emulators.
 ///
-/// Calls time out (connect 3 s, each attempt 30 s) and throttling or transient
-/// failures are retried by the SDK (3 attempts, adaptive back-off).
+/// Calls time out (connect 3 s, each attempt 10 s, 25 s with the retries: under
+/// the HTTP host's 30 s request timeout) and throttling or transient failures are retried by the
+/// SDK (3 attempts, back-off). Calls that take longer by design set their own: a
+/// long poll its wait on top, an upload a second per MiB on top.
 ///
 /// Fails when no region is configured, naming the variable.
 pub async fn config_from_env() -> Result<SdkConfig, AwsError> {
@@ -48,11 +50,38 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// Longest wait for a TCP (and TLS) connection to an AWS endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Longest one attempt of a call may take. AWS answers these small requests in
+/// milliseconds; one unanswered after this is a frozen or partitioned endpoint
+/// (a connection to a stopped process still opens: the kernel accepts it).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a call may take with its retries: under the HTTP host's request timeout
+/// (30 s), so a request whose AWS dependency hangs is answered `503` by the
+/// dependency's own `Unavailable` error, and a cover upload (whose deadline is
+/// minutes, for slow clients) does not wait on a frozen S3 for minutes either.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
+
 fn timeouts() -> TimeoutConfig {
+    longer_timeouts(Duration::ZERO)
+}
+
+/// The timeouts of a call that may take `extra` longer than a small one: a long
+/// poll (its wait), an upload (a second per MiB, S3's slowest usable throughput
+/// being far above 1 MiB/s). Passed to an operation's `config_override`.
+pub(crate) fn longer_timeouts(extra: Duration) -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(3))
-        .operation_attempt_timeout(Duration::from_secs(30))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT + extra)
+        .operation_timeout(OPERATION_TIMEOUT + extra)
         .build()
+}
+
+/// What an upload of `bytes` may take beyond a small call: a second per MiB.
+pub(crate) fn upload_allowance(bytes: u64) -> Duration {
+    Duration::from_secs(bytes.div_ceil(1024 * 1024))
 }
 
 /// How an SDK error should be reported by a port.

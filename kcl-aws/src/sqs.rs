@@ -269,6 +269,11 @@ impl TaskQueue for SqsQueue {
             .max_number_of_messages(max as i32)
             .wait_time_seconds(secs)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .customize()
+            // A long poll lasts its wait by design.
+            .config_override(aws_sdk_sqs::config::Builder::default().timeout_config(
+                sdk::longer_timeouts(Duration::from_secs(secs.max(0) as u64)),
+            ))
             .send()
             .await
             .map_err(|e| queue_error(&e))?;

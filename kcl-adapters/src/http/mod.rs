@@ -324,12 +324,12 @@ async fn shed(
         &limits.general
     };
     let Ok(_permit) = pool.clone().try_acquire_owned() else {
-        return overloaded(if anonymous { "anonymous" } else { "requests" });
+        return refuse(req, if anonymous { "anonymous" } else { "requests" }).await;
     };
     let _upload_permit = if upload {
         match limits.uploads.clone().try_acquire_owned() {
             Ok(p) => Some(p),
-            Err(_) => return overloaded("uploads"),
+            Err(_) => return refuse(req, "uploads").await,
         }
     } else {
         None
@@ -394,6 +394,59 @@ fn min_rate(
 #[error("the upload arrived at less than {rate} bytes per second")]
 pub(crate) struct SlowUpload {
     rate: u64,
+}
+
+/// The largest body [`refuse`] reads before answering.
+const DRAIN_BYTES: u64 = 1024 * 1024;
+
+/// Sheds a request: reads what is left of its body first when it is small (a
+/// declared length up to [`DRAIN_BYTES`], for at most 2 s), then answers
+/// [`overloaded`]. A connection closed with unread bytes is reset, and behind a
+/// proxy the reset loses the 503 on its way (the proxy reports no answer) or the
+/// proxy drops the client's connection under its next request (measured with
+/// HAProxy: `tests/cluster_load.rs`, uploads shed). A larger body is not read: the
+/// answer says the connection closes.
+async fn refuse(req: axum::extract::Request, reason: &'static str) -> axum::response::Response {
+    use futures::StreamExt;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let chunked = req
+        .headers()
+        .contains_key(axum::http::header::TRANSFER_ENCODING);
+    let mut res = overloaded(reason);
+    match declared {
+        Some(0) | None if !chunked => {}
+        Some(n) if n <= DRAIN_BYTES => {
+            let mut body = req.into_body().into_data_stream();
+            let mut read = 0u64;
+            let drained = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Some(Ok(chunk)) = body.next().await {
+                    read += chunk.len() as u64;
+                    if read > DRAIN_BYTES {
+                        return false;
+                    }
+                }
+                true
+            })
+            .await;
+            if drained != Ok(true) {
+                close(&mut res);
+            }
+        }
+        _ => close(&mut res),
+    }
+    res
+}
+
+/// Marks an answer as the connection's last.
+fn close(res: &mut axum::response::Response) {
+    res.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
 }
 
 fn overloaded(reason: &'static str) -> axum::response::Response {

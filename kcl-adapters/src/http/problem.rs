@@ -140,6 +140,29 @@ pub(crate) async fn method_not_allowed() -> Problem {
     )
 }
 
+/// Waits for a request's work that runs in a task of its own (so that a timeout
+/// never cuts it in half) for at most [`REQUEST_TIMEOUT`](super::REQUEST_TIMEOUT).
+/// An upload's own deadline is minutes, for slow clients; once its body is in, a
+/// dependency that hangs (a frozen S3 or DynamoDB, whose calls, and the undoing of
+/// those that worked, each take up to the SDK's timeout) must not keep the client
+/// waiting that long. Past it the answer is `Unavailable` (`503` with
+/// `Retry-After`), and the task finishes, or undoes, its steps on its own.
+pub(crate) async fn within_request_timeout<T>(
+    task: tokio::task::JoinHandle<Result<T, ServiceError>>,
+) -> Result<T, ServiceError> {
+    match tokio::time::timeout(super::REQUEST_TIMEOUT, task).await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => Err(ServiceError::Internal(Box::new(e))),
+        Err(_) => Err(ServiceError::Unavailable(
+            format!(
+                "the work was not done within {} s; it may still complete",
+                super::REQUEST_TIMEOUT.as_secs()
+            )
+            .into(),
+        )),
+    }
+}
+
 pub(crate) fn timed_out_problem() -> Problem {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,

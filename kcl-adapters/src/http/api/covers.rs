@@ -161,9 +161,11 @@ pub(crate) async fn upload(
     let data = read_upload(req, limit).await?;
     // Its own task: a timeout or a client hanging up cannot cut the commit in half.
     let covers = s.covers.clone();
-    let accepted = kcl_core::context::spawn(async move { covers.upload(BookId(id), data).await })
-        .await
-        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
+    let accepted =
+        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
+            covers.upload(BookId(id), data).await
+        }))
+        .await?;
     let url = status_url(&accepted.key);
     let mut res = (
         StatusCode::ACCEPTED,

@@ -168,9 +168,11 @@ pub(crate) async fn upload_cover(
     let limit = s.covers.settings().limits.max_bytes;
     let data = or_page!(crate::http::api::read_upload(req, limit).await);
     let covers = s.covers.clone();
-    let done = kcl_core::context::spawn(async move { covers.upload(BookId(id), data).await }).await;
-    or_page!(done
-        .map_err(|e| ServiceError::Internal(Box::new(e)))
-        .and_then(|r| r));
+    or_page!(
+        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
+            covers.upload(BookId(id), data).await
+        }))
+        .await
+    );
     Redirect::to(&format!("/books/{id}")).into_response()
 }
