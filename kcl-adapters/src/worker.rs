@@ -202,8 +202,10 @@ pub async fn run(
 
 /// The `request_id` a task was stamped with by the request that queued it; for an S3
 /// notification, `s3:` and the request id S3 gave the upload that caused it (the one
-/// in S3's access logs and CloudTrail).
-fn request_id_of(body: &str) -> Option<String> {
+/// in S3's access logs and CloudTrail). Public for the fuzz targets (`fuzz/`), not
+/// part of the API.
+#[doc(hidden)]
+pub fn request_id_of(body: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Stamp {
         request_id: Option<String>,
