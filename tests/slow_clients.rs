@@ -15,8 +15,20 @@ const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
 
 /// A server with 32 request slots on a random port, and a stop switch.
 async fn server(timeouts: ServeTimeouts) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let mut options = HttpOptions::default().auth(AuthSettings::new(SECRET.to_vec()).unwrap());
-    options.max_in_flight = 32;
+    let options = HttpOptions {
+        max_in_flight: 32,
+        ..HttpOptions::default()
+    };
+    serve_on_loopback(options, timeouts).await
+}
+
+/// A server with these options (authentication on) and timeouts on a random port,
+/// and a stop switch.
+async fn serve_on_loopback(
+    options: HttpOptions,
+    timeouts: ServeTimeouts,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let options = options.auth(AuthSettings::new(SECRET.to_vec()).unwrap());
     let app = router_with(MemoryBackend::new().services(), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -140,22 +152,14 @@ async fn half_sent_headers_do_not_keep_a_connection_open() {
     assert_eq!(status(&addr, &books_request()).await, Some(200));
 }
 
-/// A server with these options (authentication on) on a random port.
+/// A server with these options (authentication on) on a random port; a body may
+/// pause for a minute between pieces.
 async fn server_with(options: HttpOptions) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let options = options.auth(AuthSettings::new(SECRET.to_vec()).unwrap());
-    let app = router_with(MemoryBackend::new().services(), options);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve_with(
-        listener,
-        app,
-        async move {
-            let _ = stopped.await;
-        },
+    serve_on_loopback(
+        options,
         ServeTimeouts::default().body_frame(Duration::from_secs(60)),
-    ));
-    (addr, stop)
+    )
+    .await
 }
 
 fn token(role: Role) -> String {
