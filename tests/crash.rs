@@ -1126,10 +1126,6 @@ mod pg;
 
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-// Known failure, one run in three on a loaded machine: an OCR task whose worker is
-// killed repeatedly can end dead-lettered, and its item stays PENDING (issue 17
-// stays open for it). Run it with `cargo test --test crash -- --ignored`.
-#[ignore = "an OCR task dead-lettered after repeated worker kills leaves its item PENDING (issue 17)"]
 async fn aws_profile_survives_kill_9() {
     let Some((db, db_url)) = pg::PgDb::create().await else {
         return;

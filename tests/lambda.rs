@@ -245,7 +245,8 @@ async fn sqs_handler_reports_partial_batch_failures() {
         ProcessingState::Pending,
         "not failed yet"
     );
-    let event = serde_json::from_value(json!({"Records": [record("flaky", &body, 5)]})).unwrap();
+    // Receive 4 of 5 is the last attempt: the failure is recorded with its reason.
+    let event = serde_json::from_value(json!({"Records": [record("flaky", &body, 4)]})).unwrap();
     let response = handle_sqs_event(services.covers.as_ref(), event, 5).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     let st = status.get(&again.key).await.unwrap().unwrap();
@@ -254,6 +255,36 @@ async fn sqs_handler_reports_partial_batch_failures() {
     // The response serializes the way Lambda expects.
     let wire = serde_json::to_value(&response).unwrap();
     assert_eq!(wire["batchItemFailures"][0]["itemIdentifier"], "flaky");
+    // Receive 5 only records (nothing runs): the first reason stays, and the record is
+    // reported again so the redrive policy dead-letters it.
+    let event = serde_json::from_value(json!({"Records": [record("flaky", &body, 5)]})).unwrap();
+    let response = handle_sqs_event(services.covers.as_ref(), event, 5).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    let st = status.get(&again.key).await.unwrap().unwrap();
+    assert!(st.message.contains("storage outage"), "{}", st.message);
+
+    // 4. Every attempt of a task ended without an answer (a Lambda timeout, a crash):
+    //    its last receive records the failure, without running it, even with the
+    //    storage back.
+    blobs.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let lost = services
+        .covers
+        .upload(book.id, jpeg(200, 200))
+        .await
+        .unwrap();
+    let body = queue.receive(1, Duration::from_secs(5)).await.unwrap()[0]
+        .body
+        .clone();
+    let event = serde_json::from_value(json!({"Records": [record("lost", &body, 5)]})).unwrap();
+    let response = handle_sqs_event(services.covers.as_ref(), event, 5).await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "to the dead-letter queue"
+    );
+    let st = status.get(&lost.key).await.unwrap().unwrap();
+    assert_eq!(st.status, ProcessingState::Error, "{st:?}");
+    assert!(st.message.contains("no attempt finished"), "{}", st.message);
 }
 
 // ---- Sales files: the S3 ingest handler -------------------------------------

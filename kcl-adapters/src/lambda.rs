@@ -7,9 +7,12 @@
 //! Each record of the batch is handled like a worker handles a message. Records that
 //! need a retry are reported as `batchItemFailures` (enable `ReportBatchItemFailures`
 //! on the event source mapping), so SQS redelivers only those; records done or failed
-//! for good (the status says why) are deleted with the batch. A record received
-//! `give_up_after` times that still fails is recorded as failed and reported, so SQS's
-//! redrive policy moves it to the dead-letter queue.
+//! for good (the status says why) are deleted with the batch. `give_up_after` is the
+//! queue's `maxReceiveCount`: a record that still fails on the receive before it is
+//! recorded as failed, and the last receive only records the failure (the attempts
+//! before it ended without an answer: a timeout, a crash), as the worker does
+//! ([`crate::worker::Turn`]); both are reported, so SQS's redrive policy moves them to
+//! the dead-letter queue.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
@@ -130,12 +133,25 @@ pub async fn handle_sqs_event(
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
         let started = std::time::Instant::now();
+        let last = match crate::worker::Turn::of(receives, give_up_after) {
+            crate::worker::Turn::Attempt { last } => last,
+            crate::worker::Turn::RecordFailure => {
+                let why = crate::worker::Turn::LOST;
+                tracing::error!(message_id = %id, receives, reason = why, "task received for the last time: recorded as failed");
+                handler.give_up(body, why).await;
+                crate::emf::record_task(handler.kind(), "dead_lettered", 0.0);
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failures.push(failure);
+                continue;
+            }
+        };
         let outcome = handler.handle(body).await;
         let outcome_name = match &outcome {
             TaskOutcome::Done => "done",
             TaskOutcome::Failed(_) => "failed",
-            TaskOutcome::Retry(_) if receives >= give_up_after => "dead_lettered",
-            TaskOutcome::Retry(_) => "retried",
+            TaskOutcome::Retry(_) | TaskOutcome::RetryWithin(..) if last => "dead_lettered",
+            TaskOutcome::Retry(_) | TaskOutcome::RetryWithin(..) => "retried",
         };
         crate::emf::record_task(
             handler.kind(),
@@ -147,8 +163,8 @@ pub async fn handle_sqs_event(
             TaskOutcome::Failed(why) => {
                 tracing::warn!(message_id = %id, reason = %why, "task failed for good")
             }
-            TaskOutcome::Retry(why) => {
-                if receives >= give_up_after {
+            TaskOutcome::Retry(why) | TaskOutcome::RetryWithin(why, _) => {
+                if last {
                     tracing::error!(message_id = %id, receives, reason = %why, "task given up");
                     handler.give_up(body, &why).await;
                 } else {

@@ -43,9 +43,12 @@ pub struct WorkerConfig {
     pub wait: Duration,
     /// How long a received message stays hidden per extension while its task runs.
     pub visibility: Duration,
-    /// After this many receives, a message that still asks for a retry is recorded as
-    /// failed and left to the dead-letter queue. The queue's own `max_receives` wins
-    /// when the queue knows it ([`TaskQueue::config`]).
+    /// The queue's receive limit: after it the queue dead-letters a message. Every
+    /// receive but the last runs the task; one that still asks for a retry on the
+    /// receive before the last is recorded as failed. The last receive only records
+    /// the failure ([`Turn`]), so a task whose worker died during every attempt is
+    /// recorded too, not left unfinished. The queue's own `max_receives` wins when the
+    /// queue knows it ([`TaskQueue::config`]).
     pub give_up_after: u32,
     /// Longest a task may run before it is abandoned and retried later (a decoder or
     /// OCR run that never returns must not hold a slot forever).
@@ -80,6 +83,56 @@ pub struct WorkerStats {
     pub retried: u64,
     /// Left to the dead-letter queue after too many retries.
     pub given_up: u64,
+    /// Received for the last time ([`Turn::RecordFailure`]): the failure recorded
+    /// without a run, and the message left to the dead-letter queue.
+    pub dead_lettered: u64,
+}
+
+/// What one delivery is for, from how often the message was received and the
+/// queue's receive limit (after which the queue dead-letters it).
+///
+/// The last receive is kept back to record the failure: a task whose attempts all
+/// ended without an answer (its worker was killed, lost the network, or the machine
+/// went away) would otherwise be dead-lettered with nothing recorded, and its item
+/// or cover would stay unfinished.
+///
+/// ```
+/// use kcl_adapters::worker::Turn;
+/// assert_eq!(Turn::of(1, 8), Turn::Attempt { last: false });
+/// assert_eq!(Turn::of(7, 8), Turn::Attempt { last: true });
+/// assert_eq!(Turn::of(8, 8), Turn::RecordFailure);
+/// assert_eq!(Turn::of(1, 1), Turn::Attempt { last: true }); // nothing to keep back
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// Run the task. On the `last` attempt, a task that asks for a retry is given up
+    /// (its failure recorded) and left to the dead-letter queue.
+    Attempt {
+        /// No attempt comes after this one.
+        last: bool,
+    },
+    /// The queue's last receive: record the failure without running the task (the
+    /// attempts before it ended without an answer), then leave the message to the
+    /// dead-letter queue.
+    RecordFailure,
+}
+
+impl Turn {
+    /// The turn of a message received `receive_count` times (this time included)
+    /// from a queue that dead-letters it after `max_receives`.
+    pub fn of(receive_count: u32, max_receives: u32) -> Turn {
+        if max_receives >= 2 && receive_count >= max_receives {
+            Turn::RecordFailure
+        } else {
+            Turn::Attempt {
+                last: receive_count.saturating_add(1) >= max_receives,
+            }
+        }
+    }
+
+    /// The reason recorded on [`Turn::RecordFailure`].
+    pub const LOST: &'static str =
+        "no attempt finished: its worker stopped, or lost the message, every time";
 }
 
 #[derive(Default)]
@@ -89,6 +142,7 @@ struct Counters {
     failed: AtomicU64,
     retried: AtomicU64,
     given_up: AtomicU64,
+    dead_lettered: AtomicU64,
 }
 
 impl Counters {
@@ -99,6 +153,7 @@ impl Counters {
             failed: self.failed.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
             given_up: self.given_up.load(Ordering::Relaxed),
+            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
         }
     }
 }
@@ -261,6 +316,19 @@ async fn run_one_inner(
     config: WorkerConfig,
     counters: &Counters,
 ) {
+    let last = match Turn::of(d.receive_count, config.give_up_after) {
+        Turn::Attempt { last } => last,
+        Turn::RecordFailure => {
+            counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("kcl_tasks_total", "kind" => handler.kind(), "outcome" => "dead_lettered")
+                .increment(1);
+            tracing::error!(message_id = %d.message_id, receives = d.receive_count, reason = Turn::LOST, "task received for the last time: recorded as failed, left to the dead-letter queue");
+            handler.give_up(&d.body, Turn::LOST).await;
+            // Visible at once: the next receive moves it to the dead-letter queue.
+            let _ = queue.extend_visibility(&d.receipt, Duration::ZERO).await;
+            return;
+        }
+    };
     let started = Instant::now();
     // Keep the message hidden while the task runs.
     let heartbeat = async {
@@ -281,11 +349,15 @@ async fn run_one_inner(
     };
     let ms = started.elapsed().as_millis() as u64;
     let kind = handler.kind();
+    let outcome_within = match &outcome {
+        TaskOutcome::RetryWithin(_, within) => Some(*within),
+        _ => None,
+    };
     let outcome_name = match &outcome {
         TaskOutcome::Done => "done",
         TaskOutcome::Failed(_) => "failed",
-        TaskOutcome::Retry(_) if d.receive_count >= config.give_up_after => "dead_lettered",
-        TaskOutcome::Retry(_) => "retried",
+        TaskOutcome::Retry(_) | TaskOutcome::RetryWithin(..) if last => "dead_lettered",
+        TaskOutcome::Retry(_) | TaskOutcome::RetryWithin(..) => "retried",
     };
     metrics::counter!("kcl_tasks_total", "kind" => kind, "outcome" => outcome_name).increment(1);
     metrics::histogram!("kcl_task_duration_seconds", "kind" => kind)
@@ -301,16 +373,19 @@ async fn run_one_inner(
             tracing::warn!(message_id = %d.message_id, ms, reason = %why, "task failed for good");
             ack(queue, d).await;
         }
-        TaskOutcome::Retry(why) if d.receive_count >= config.give_up_after => {
+        TaskOutcome::Retry(why) | TaskOutcome::RetryWithin(why, _) if last => {
             counters.given_up.fetch_add(1, Ordering::Relaxed);
             tracing::error!(message_id = %d.message_id, receives = d.receive_count, reason = %why, "task given up: left to the dead-letter queue");
             handler.give_up(&d.body, &why).await;
             // Visible at once: the next receive moves it to the dead-letter queue.
             let _ = queue.extend_visibility(&d.receipt, Duration::ZERO).await;
         }
-        TaskOutcome::Retry(why) => {
+        TaskOutcome::Retry(why) | TaskOutcome::RetryWithin(why, _) => {
             counters.retried.fetch_add(1, Ordering::Relaxed);
-            let pause = backoff(d.receive_count);
+            let pause = match outcome_within {
+                Some(within) => backoff(d.receive_count).min(within.max(Duration::from_secs(1))),
+                None => backoff(d.receive_count),
+            };
             tracing::warn!(message_id = %d.message_id, receives = d.receive_count, ?pause, reason = %why, "task will be retried");
             let _ = queue.extend_visibility(&d.receipt, pause).await;
         }

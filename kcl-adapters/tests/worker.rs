@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use kcl_adapters::worker::{run, WorkerConfig};
+use kcl_adapters::worker::{run, Turn, WorkerConfig};
 use kcl_core::memory::MemoryQueue;
 use kcl_core::ports::{QueueConfig, TaskQueue};
 use kcl_core::services::{TaskHandler, TaskOutcome};
@@ -77,7 +77,7 @@ async fn until(what: &str, f: impl Fn() -> bool) {
 async fn acks_retries_gives_up_and_runs_in_parallel() {
     let q = Arc::new(MemoryQueue::new(QueueConfig {
         visibility_timeout: Duration::from_secs(2),
-        max_receives: 2,
+        max_receives: 3,
     }));
     for body in [
         "done",
@@ -94,10 +94,11 @@ async fn acks_retries_gives_up_and_runs_in_parallel() {
     let worker = tokio::spawn(run(q.clone(), script.clone(), config(), async {
         let _ = stopped.await;
     }));
-    // `retry` comes back after its 2 s back-off, is given up on its 2nd receive, and
+    // `retry` comes back after its 2 s back-off, is given up on its 2nd receive (the
+    // last attempt), recorded again without a run on its 3rd (the last receive), and
     // the queue then dead-letters it.
-    until("the retried task to be given up", || {
-        !script.given_up.lock().unwrap().is_empty()
+    until("the retried task to be given up and recorded", || {
+        script.given_up.lock().unwrap().len() == 2
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -116,9 +117,18 @@ async fn acks_retries_gives_up_and_runs_in_parallel() {
     assert_eq!(stats.failed, 1, "{stats:?}");
     assert_eq!(stats.retried, 1, "{stats:?}");
     assert_eq!(stats.given_up, 1, "{stats:?}");
+    assert_eq!(stats.dead_lettered, 1, "{stats:?}");
     assert_eq!(
         script.given_up.lock().unwrap().as_slice(),
-        ["retry: storage down"]
+        [
+            "retry: storage down".to_owned(),
+            format!("retry: {}", Turn::LOST)
+        ]
+    );
+    assert_eq!(
+        script.calls.load(Ordering::SeqCst),
+        7,
+        "two attempts of `retry`, the last receive runs nothing"
     );
     assert!(
         script.max_running.load(Ordering::SeqCst) >= 3,
@@ -160,4 +170,45 @@ async fn shutdown_releases_unfinished_tasks_at_once() {
     let again = q.receive(1, Duration::from_millis(500)).await.unwrap();
     assert_eq!(again.len(), 1, "the unfinished task is visible again");
     assert_eq!(again[0].body, "slow");
+}
+
+/// A task whose worker died during every attempt (received, never answered) is
+/// recorded as failed on the queue's last receive, without running it again, and
+/// then dead-lettered: its cover or OCR item does not stay unfinished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_receive_records_a_task_whose_attempts_were_all_lost() {
+    let q = Arc::new(MemoryQueue::new(QueueConfig {
+        visibility_timeout: Duration::from_millis(200),
+        max_receives: 3,
+    }));
+    q.send("done").await.unwrap();
+    // Two attempts lost: received, and their workers gone before any answer.
+    for _ in 0..2 {
+        let got = q.receive(1, Duration::from_secs(2)).await.unwrap();
+        assert_eq!(got.len(), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let script = Arc::new(Script::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run(q.clone(), script.clone(), config(), async {
+        let _ = stopped.await;
+    }));
+    until("the lost task to be recorded", || {
+        !script.given_up.lock().unwrap().is_empty()
+    })
+    .await;
+    // The worker's next receive moves it to the dead-letter queue.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while q.stats().await.unwrap().dead_lettered != 1 {
+        assert!(Instant::now() < deadline, "never dead-lettered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    let stats = worker.await.unwrap();
+    assert_eq!(script.calls.load(Ordering::SeqCst), 0, "not run again");
+    assert_eq!(
+        script.given_up.lock().unwrap().as_slice(),
+        [format!("done: {}", Turn::LOST)]
+    );
+    assert_eq!((stats.dead_lettered, stats.done), (1, 0), "{stats:?}");
 }

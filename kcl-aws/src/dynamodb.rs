@@ -205,18 +205,6 @@ impl DynamoAuditLog {
     pub fn new(table: DynamoTable) -> Self {
         Self { table }
     }
-
-    fn audit_error<E, R>(e: &SdkError<E, R>) -> AuditLogError
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-        R: std::fmt::Debug + crate::sdk::HasStatus,
-    {
-        sdk::port_error(e, AuditLogError::Unavailable, AuditLogError::Internal)
-    }
 }
 
 fn partition(entity: &EntityRef) -> String {
@@ -306,7 +294,7 @@ impl AuditLog for DynamoAuditLog {
             {
                 Err(AuditLogError::DuplicateId(event.event_id))
             }
-            Err(e) => Err(Self::audit_error(&e)),
+            Err(e) => Err(sdk::port_error::<AuditLogError, _, _>(&e)),
         }
     }
 
@@ -330,7 +318,7 @@ impl AuditLog for DynamoAuditLog {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| Self::audit_error(&e))?;
+                .map_err(|e| sdk::port_error::<AuditLogError, _, _>(&e))?;
             for item in page.items() {
                 out.push(decode_event(item).map_err(|e| AuditLogError::Internal(e.into()))?);
             }
@@ -357,18 +345,6 @@ impl DynamoStatusStore {
     pub fn new(table: DynamoTable) -> Self {
         Self { table }
     }
-
-    fn status_error<E, R>(e: &SdkError<E, R>) -> StatusStoreError
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-        R: std::fmt::Debug + crate::sdk::HasStatus,
-    {
-        sdk::port_error(e, StatusStoreError::Unavailable, StatusStoreError::Internal)
-    }
 }
 
 fn status_pk(key: &str) -> String {
@@ -389,7 +365,7 @@ impl StatusStore for DynamoStatusStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| Self::status_error(&e))?;
+            .map_err(|e| sdk::port_error::<StatusStoreError, _, _>(&e))?;
         let Some(item) = out.item() else {
             return Ok(None);
         };
@@ -466,7 +442,7 @@ impl StatusStore for DynamoStatusStore {
         match req.send().await {
             Ok(_) => Ok(true),
             Err(e) if sdk::code(&e) == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(Self::status_error(&e)),
+            Err(e) => Err(sdk::port_error::<StatusStoreError, _, _>(&e)),
         }
     }
 
@@ -481,7 +457,7 @@ impl StatusStore for DynamoStatusStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Self::status_error(&e))
+            .map_err(|e| sdk::port_error::<StatusStoreError, _, _>(&e))
     }
 }
 
@@ -515,18 +491,6 @@ impl DynamoSalesDays {
         Self { table }
     }
 
-    fn sales_error<E, R>(e: &SdkError<E, R>) -> SalesRepoError
-    where
-        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
-            + std::error::Error
-            + Send
-            + Sync
-            + 'static,
-        R: std::fmt::Debug + crate::sdk::HasStatus,
-    {
-        sdk::port_error(e, SalesRepoError::Unavailable, SalesRepoError::Internal)
-    }
-
     /// Sends one batch of at most 25 writes, retrying what DynamoDB leaves
     /// unprocessed (throttling) with exponential back-off.
     async fn write_batch(&self, mut writes: Vec<WriteRequest>) -> Result<(), SalesRepoError> {
@@ -539,7 +503,7 @@ impl DynamoSalesDays {
                 .request_items(&self.table.name, writes)
                 .send()
                 .await
-                .map_err(|e| Self::sales_error(&e))?;
+                .map_err(|e| sdk::port_error::<SalesRepoError, _, _>(&e))?;
             writes = out
                 .unprocessed_items()
                 .and_then(|m| m.get(&self.table.name))
@@ -693,7 +657,7 @@ impl SalesDays for DynamoSalesDays {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| Self::sales_error(&e))?;
+                .map_err(|e| sdk::port_error::<SalesRepoError, _, _>(&e))?;
             for item in page.items() {
                 out.push(decode_day(store, item).map_err(|e| SalesRepoError::Internal(e.into()))?);
             }

@@ -229,7 +229,7 @@ impl S3BlobStore {
             .await
             .map_err(|e| match sdk::code(&e) {
                 Some("NoSuchKey" | "NotFound") => BlobStoreError::NotFound(key.clone()),
-                _ => blob_error(&e),
+                _ => sdk::port_error::<BlobStoreError, _, _>(&e),
             })?;
         let meta = meta(
             key,
@@ -262,7 +262,7 @@ impl S3BlobStore {
             )
             .send()
             .await
-            .map_err(|e| blob_error(&e))?;
+            .map_err(|e| sdk::port_error::<BlobStoreError, _, _>(&e))?;
         Ok(BlobMeta {
             key: key.clone(),
             size,
@@ -302,14 +302,6 @@ fn meta(
 fn time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> DateTime<Utc> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
         .unwrap_or_else(Utc::now)
-}
-
-fn blob_error<E, R>(e: &SdkError<E, R>) -> BlobStoreError
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + crate::sdk::HasStatus,
-{
-    sdk::port_error(e, BlobStoreError::Unavailable, BlobStoreError::Internal)
 }
 
 #[async_trait]
@@ -375,7 +367,7 @@ impl BlobStore for S3BlobStore {
                 SdkError::ServiceError(s) if s.err().is_not_found() => {
                     BlobStoreError::NotFound(key.clone())
                 }
-                _ => blob_error(&e),
+                _ => sdk::port_error::<BlobStoreError, _, _>(&e),
             })?;
         Ok(meta(
             key,
@@ -393,7 +385,7 @@ impl BlobStore for S3BlobStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| blob_error(&e))
+            .map_err(|e| sdk::port_error::<BlobStoreError, _, _>(&e))
     }
 
     async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobMeta>, BlobStoreError> {
@@ -411,7 +403,7 @@ impl BlobStore for S3BlobStore {
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| blob_error(&e))?;
+                .map_err(|e| sdk::port_error::<BlobStoreError, _, _>(&e))?;
             keys.extend(
                 page.contents()
                     .iter()

@@ -166,19 +166,17 @@ where
     }
 }
 
-/// An SDK error as a port error: `unavailable` when retrying may help, else `internal`.
-pub(crate) fn port_error<E, R, P>(
-    e: &SdkError<E, R>,
-    unavailable: fn(kcl_core::BoxError) -> P,
-    internal: fn(kcl_core::BoxError) -> P,
-) -> P
+/// An SDK error as any port's error: `unavailable` when retrying may help, else
+/// `internal`, with the SDK's code, message and HTTP status in the text.
+pub(crate) fn port_error<P, E, R>(e: &SdkError<E, R>) -> P
 where
+    P: kcl_core::ports::StoreError,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + HasStatus,
 {
     let text = describe(e);
     match fault(e) {
-        Fault::Transient => unavailable(text.into()),
-        Fault::Permanent => internal(text.into()),
+        Fault::Transient => P::unavailable(text.into()),
+        Fault::Permanent => P::internal(text.into()),
     }
 }

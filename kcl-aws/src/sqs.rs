@@ -193,7 +193,7 @@ impl SqsQueue {
             .set_attribute_names(Some(names.to_vec()))
             .send()
             .await
-            .map_err(|e| queue_error(&e))?;
+            .map_err(|e| sdk::port_error::<QueueError, _, _>(&e))?;
         let attrs = out.attributes().cloned().unwrap_or_default();
         Ok(names
             .iter()
@@ -224,14 +224,6 @@ where
     AwsError::Unreachable(format!("SQS queue {queue}: {}", sdk::describe(e)))
 }
 
-fn queue_error<E, R>(e: &SdkError<E, R>) -> QueueError
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + crate::sdk::HasStatus,
-{
-    sdk::port_error(e, QueueError::Unavailable, QueueError::Internal)
-}
-
 fn stale<E: aws_sdk_sqs::error::ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     matches!(
         sdk::code(e),
@@ -255,7 +247,7 @@ impl TaskQueue for SqsQueue {
             .message_body(body)
             .send()
             .await
-            .map_err(|e| queue_error(&e))?;
+            .map_err(|e| sdk::port_error::<QueueError, _, _>(&e))?;
         Ok(out.message_id.unwrap_or_default())
     }
 
@@ -276,7 +268,7 @@ impl TaskQueue for SqsQueue {
             ))
             .send()
             .await
-            .map_err(|e| queue_error(&e))?;
+            .map_err(|e| sdk::port_error::<QueueError, _, _>(&e))?;
         Ok(out
             .messages
             .unwrap_or_default()
@@ -306,7 +298,7 @@ impl TaskQueue for SqsQueue {
             Ok(_) => Ok(()),
             // Already deleted (acked twice): the port says that is fine.
             Err(e) if stale(&e) => Ok(()),
-            Err(e) => Err(queue_error(&e)),
+            Err(e) => Err(sdk::port_error::<QueueError, _, _>(&e)),
         }
     }
 
@@ -328,7 +320,7 @@ impl TaskQueue for SqsQueue {
                 if stale(&e) {
                     QueueError::StaleReceipt
                 } else {
-                    queue_error(&e)
+                    sdk::port_error::<QueueError, _, _>(&e)
                 }
             })
     }
@@ -393,7 +385,7 @@ impl TaskQueue for SqsQueue {
                     .set_entries(Some(entries))
                     .send()
                     .await
-                    .map_err(|e| queue_error(&e))?;
+                    .map_err(|e| sdk::port_error::<QueueError, _, _>(&e))?;
                 if let Some(f) = out.failed().first() {
                     return Err(QueueError::Unavailable(
                         format!(
@@ -433,7 +425,7 @@ impl TaskQueue for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| queue_error(&e))?;
+                .map_err(|e| sdk::port_error::<QueueError, _, _>(&e))?;
             if let Some(f) = out
                 .failed()
                 .iter()

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::fault::{corrupt, PortError};
+use kcl_core::ports::StoreError;
+
+use super::fault::corrupt;
 
 /// A time as stored: microseconds since the Unix epoch.
 pub(super) fn micros(t: DateTime<Utc>) -> i64 {
@@ -11,12 +13,12 @@ pub(super) fn micros(t: DateTime<Utc>) -> i64 {
 }
 
 /// A stored time.
-pub(super) fn time<E: PortError>(v: i64) -> Result<DateTime<Utc>, E> {
+pub(super) fn time<E: StoreError>(v: i64) -> Result<DateTime<Utc>, E> {
     DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(format!("time {v}")))
 }
 
 /// A stored non-negative count or version.
-pub(super) fn unsigned<T: TryFrom<i64>, E: PortError>(v: i64) -> Result<T, E> {
+pub(super) fn unsigned<T: TryFrom<i64>, E: StoreError>(v: i64) -> Result<T, E> {
     T::try_from(v).map_err(|_| corrupt(format!("count {v}")))
 }
 

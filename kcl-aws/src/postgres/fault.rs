@@ -4,54 +4,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kcl_core::ports::{
-    AuditLogError, BookRepoError, EndedSessionsError, JobRepoError, QueueError, RentalRepoError,
-    SalesRepoError, StatusStoreError,
-};
-use kcl_core::BoxError;
+use kcl_core::ports::StoreError;
 
 /// How many times a transaction is retried after a serialization failure, a
 /// deadlock or a lost race.
 const RETRIES: u32 = 4;
 /// The first pause before a retry; it doubles each time.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
-
-/// A port error enum that can carry a database failure.
-pub(super) trait PortError: Sized {
-    /// The store cannot be reached right now; retrying may succeed.
-    fn unavailable(source: BoxError) -> Self;
-    /// The request holds a value this backend cannot store or compare.
-    fn invalid(message: String) -> Self;
-    /// Anything else.
-    fn internal(source: BoxError) -> Self;
-}
-
-macro_rules! port_error {
-    ($($ty:ty),*) => {$(
-        impl PortError for $ty {
-            fn unavailable(source: BoxError) -> Self {
-                Self::Unavailable(source)
-            }
-            fn invalid(message: String) -> Self {
-                Self::InvalidInput(message)
-            }
-            fn internal(source: BoxError) -> Self {
-                Self::Internal(source)
-            }
-        }
-    )*};
-}
-
-port_error!(
-    BookRepoError,
-    RentalRepoError,
-    AuditLogError,
-    StatusStoreError,
-    JobRepoError,
-    SalesRepoError,
-    QueueError,
-    EndedSessionsError
-);
 
 /// The outcome of one attempt at a transaction.
 #[derive(Debug)]
@@ -72,7 +31,7 @@ impl<E> From<sqlx::Error> for TxError<E> {
     }
 }
 
-impl<E: PortError> TxError<E> {
+impl<E: StoreError> TxError<E> {
     fn into_port(self) -> E {
         match self {
             Self::Db(e) => db_error(e),
@@ -94,7 +53,7 @@ fn sqlstate(e: &sqlx::Error) -> Option<String> {
 /// `lock_timeout`), `InvalidInput` for a user value the database cannot hold
 /// (untranslatable or out-of-range values, a key too long for an index),
 /// `Internal` otherwise.
-pub(super) fn db_error<E: PortError>(e: sqlx::Error) -> E {
+pub(super) fn db_error<E: StoreError>(e: sqlx::Error) -> E {
     if is_transient(&e) {
         return E::unavailable(Box::new(e));
     }
@@ -111,7 +70,7 @@ pub(super) fn db_error<E: PortError>(e: sqlx::Error) -> E {
             let message = e
                 .as_database_error()
                 .map_or_else(|| e.to_string(), |d| d.message().to_owned());
-            E::invalid(format!("value not storable in PostgreSQL: {message}"))
+            E::invalid_input(format!("value not storable in PostgreSQL: {message}"))
         }
         _ => E::internal(Box::new(e)),
     }
@@ -119,7 +78,7 @@ pub(super) fn db_error<E: PortError>(e: sqlx::Error) -> E {
 
 /// A stored value that cannot be decoded: the database holds something this code
 /// never writes.
-pub(super) fn corrupt<E: PortError>(what: impl std::fmt::Display) -> E {
+pub(super) fn corrupt<E: StoreError>(what: impl std::fmt::Display) -> E {
     E::internal(format!("corrupt stored value: {what}").into())
 }
 
@@ -165,7 +124,7 @@ fn is_transient(e: &sqlx::Error) -> bool {
 /// maps the final failure onto the port's error.
 pub(super) async fn retry<T, E, F, Fut>(mut op: F) -> Result<T, E>
 where
-    E: PortError,
+    E: StoreError,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, TxError<E>>>,
 {

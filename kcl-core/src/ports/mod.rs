@@ -10,6 +10,7 @@ mod book_repo;
 mod cache;
 mod clock;
 mod ended_sessions;
+mod error;
 mod health;
 mod job_repo;
 mod ocr;
@@ -27,6 +28,7 @@ pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7
 pub use ended_sessions::{
     check_session_id, EndedSessions, EndedSessionsError, MAX_SESSION_ID_BYTES,
 };
+pub use error::{ErrorKind, PortError, StoreError};
 pub use health::{HealthProbe, HealthReport};
 pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};

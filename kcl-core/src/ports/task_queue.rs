@@ -11,8 +11,10 @@ pub struct QueueConfig {
     /// How long a received message stays hidden before it is delivered again.
     pub visibility_timeout: Duration,
     /// After this many receives without an ack, a message goes to the dead-letter queue.
-    /// The default, 8, lets the worker's back-off (2, 4, 8... s) ride out about four
-    /// minutes of a storage or database outage before a task is given up.
+    /// The default, 9, gives the worker eight attempts, whose back-off (2, 4, 8... s)
+    /// rides out about four minutes of a storage or database outage before a task is
+    /// given up, and a last receive that only records the failure (a task whose worker
+    /// died during every attempt is recorded too).
     pub max_receives: u32,
 }
 
@@ -20,7 +22,7 @@ impl Default for QueueConfig {
     fn default() -> Self {
         Self {
             visibility_timeout: Duration::from_secs(30),
-            max_receives: 8,
+            max_receives: 9,
         }
     }
 }

@@ -5,12 +5,13 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{relay_audit, Ports, ServiceError};
+use super::journal::{Journal, Touched};
+use super::{Ports, ServiceError};
 use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
-    Cursor, CursorValue, EntityRef, EventId, Page, SearchTerms, ValidationError,
+    Cursor, CursorValue, EntityRef, Page, SearchTerms, ValidationError,
 };
-use crate::ports::{AuditLog, AuditOutbox, BookRepo, Cache, Clock, IdSource};
+use crate::ports::{AuditLog, BookRepo, Cache, Clock, IdSource};
 
 /// A book listing as a caller asks for it (for example from a query string).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct CatalogService {
     books: Arc<dyn BookRepo>,
     blobs: Arc<dyn crate::ports::BlobStore>,
     audit: Arc<dyn AuditLog>,
-    outbox: Arc<dyn AuditOutbox>,
+    journal: Journal,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -85,7 +86,7 @@ impl CatalogService {
             books: p.books.clone(),
             blobs: p.blobs.clone(),
             audit: p.audit.clone(),
-            outbox: p.outbox.clone(),
+            journal: Journal::new(p),
             cache: p.cache.clone(),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
@@ -111,10 +112,12 @@ impl CatalogService {
     pub async fn create(&self, draft: BookDraft) -> Result<Book, ServiceError> {
         let now = self.clock.now();
         let book = Book::new(BookId(self.ids.new_id()), draft, now);
-        let event = self.event(AuditAction::Created, book.id, &book);
+        let event = self
+            .journal
+            .event(AuditAction::Created, EntityRef::book(book.id), &book);
         self.books.insert(&book, &event).await?;
         crate::crash_point!("catalog.create.committed");
-        self.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(book)
     }
 
@@ -167,9 +170,11 @@ impl CatalogService {
         let next = current.revised(draft, self.clock.now());
         // The event records the book as written: its fields, and the copies rented
         // and cover as they were read just before.
-        let event = self.event(AuditAction::Updated, id, &next);
+        let event = self
+            .journal
+            .event(AuditAction::Updated, EntityRef::book(id), &next);
         let stored = self.books.update(&next, expected_version, &event).await?;
-        self.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(stored)
     }
 
@@ -185,7 +190,9 @@ impl CatalogService {
         // The event records the book as it was read just before (a change between
         // the read and the delete can only be one without a version check).
         let before = self.books.get(id).await?;
-        let event = self.event(AuditAction::Deleted, id, &before);
+        let event = self
+            .journal
+            .event(AuditAction::Deleted, EntityRef::book(id), &before);
         let book = self.books.delete(id, expected_version, &event).await?;
         // The cover's files go with the book (best effort: an orphan file is harmless).
         if let Some(cover) = &book.cover {
@@ -197,7 +204,7 @@ impl CatalogService {
                 }
             }
         }
-        self.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(())
     }
 
@@ -433,47 +440,13 @@ impl CatalogService {
     /// call it at start and every few seconds; it is safe in any number of processes
     /// at once.
     pub async fn relay_audit(&self) -> u64 {
-        relay_audit(self.outbox.as_ref(), self.audit.as_ref()).await
+        self.journal.relay().await
     }
 
     /// Drops every cached book and listing of this catalog (every process sharing
     /// the cache port sees it).
     pub async fn invalidate(&self) {
         renew_generation(self.cache.as_ref()).await;
-    }
-
-    /// What follows a committed change (its audit event committed with it): retire
-    /// the cache generation, then relay pending audit events to the audit log when it
-    /// lives elsewhere. It runs in its own task, so a caller that stops waiting (an
-    /// HTTP client hanging up) cannot cut it short; an event it cannot relay stays
-    /// pending for the next relay.
-    pub(crate) async fn committed(&self) {
-        let cache = self.cache.clone();
-        let audit = self.audit.clone();
-        let outbox = self.outbox.clone();
-        let task = tokio::spawn(async move {
-            renew_generation(cache.as_ref()).await;
-            relay_audit(outbox.as_ref(), audit.as_ref()).await;
-        });
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "post-commit task failed");
-        }
-    }
-
-    /// An audit event about book `id`, now.
-    pub(crate) fn event(
-        &self,
-        action: AuditAction,
-        id: BookId,
-        data: &impl Serialize,
-    ) -> AuditEvent {
-        AuditEvent {
-            event_id: EventId(self.ids.new_id()),
-            action,
-            entity: EntityRef::book(id),
-            data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
-            occurred_at: self.clock.now(),
-        }
     }
 }
 
@@ -489,7 +462,7 @@ fn check_version(v: u64) -> Result<(), ValidationError> {
     Ok(())
 }
 
-async fn renew_generation(cache: &dyn Cache) -> String {
+pub(crate) async fn renew_generation(cache: &dyn Cache) -> String {
     let g = Uuid::new_v4().simple().to_string();
     let day = Duration::from_secs(24 * 3600);
     if let Err(e) = cache.set(GENERATION_KEY, Bytes::from(g.clone()), day).await {

@@ -7,14 +7,15 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::journal::{Journal, Touched};
 use super::{CatalogService, ServiceError};
 use crate::domain::{
-    AuditAction, BookCover, BookId, CoverKey, TaskMessage, ThumbnailTask, ValidationError,
+    AuditAction, BookCover, BookId, CoverKey, EntityRef, TaskMessage, ThumbnailTask,
 };
 use crate::ports::{
-    Blob, BlobKey, BlobStore, BlobStoreError, BookRepo, BookRepoError, Clock, CoverSwap, IdSource,
-    ImageError, ImageLimits, ProcessingState, ProcessingStatus, StatusCondition, StatusStore,
-    StatusStoreError, TaskQueue, Thumbnailer,
+    Blob, BlobKey, BlobStore, BlobStoreError, BookRepo, BookRepoError, Clock, CoverSwap, ErrorKind,
+    IdSource, ImageError, ImageLimits, PortError, ProcessingState, ProcessingStatus,
+    StatusCondition, StatusStore, TaskQueue, Thumbnailer,
 };
 
 /// Cover settings.
@@ -59,6 +60,43 @@ pub enum TaskOutcome {
     Failed(String),
     /// Failed for now (storage unavailable); retry later with back-off.
     Retry(String),
+    /// Not ready yet: a record the task needs is still being written by the request
+    /// that queued it (the task is queued first). Retry with back-off, but after at
+    /// most this long: by then the record is there, or the task knows it never will
+    /// be, and a long back-off would only hold its answer up.
+    RetryWithin(String, std::time::Duration),
+}
+
+impl TaskOutcome {
+    /// The outcome of a message holding several tasks: a `Retry` wins (back-off), then
+    /// a `RetryWithin` (the sooner one), then a `Failed`; `Done` only if all are.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kcl_core::services::TaskOutcome::*;
+    /// let soon = RetryWithin("linking".into(), Duration::from_secs(5));
+    /// assert_eq!(Done.and(Failed("x".into())), Failed("x".into()));
+    /// assert_eq!(Failed("x".into()).and(soon.clone()), soon);
+    /// assert_eq!(soon.clone().and(Retry("down".into())), Retry("down".into()));
+    /// ```
+    #[must_use]
+    pub fn and(self, other: TaskOutcome) -> TaskOutcome {
+        use TaskOutcome::*;
+        match (self, other) {
+            (Retry(a), _) => Retry(a),
+            (_, Retry(b)) => Retry(b),
+            (RetryWithin(a, x), RetryWithin(b, y)) => {
+                if y < x {
+                    RetryWithin(b, y)
+                } else {
+                    RetryWithin(a, x)
+                }
+            }
+            (w @ RetryWithin(..), _) | (_, w @ RetryWithin(..)) => w,
+            (f @ Failed(_), _) | (_, f @ Failed(_)) => f,
+            (Done, Done) => Done,
+        }
+    }
 }
 
 /// Runs the messages of one queue (what a worker host or a Lambda handler calls).
@@ -85,46 +123,10 @@ pub struct CoverService {
     status: Arc<dyn StatusStore>,
     thumbnailer: Option<Arc<dyn Thumbnailer>>,
     catalog: Arc<CatalogService>,
+    journal: Journal,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     settings: CoverSettings,
-}
-
-fn blob_error(e: BlobStoreError) -> ServiceError {
-    match e {
-        BlobStoreError::NotFound(k) => ServiceError::NotFound {
-            entity: "object",
-            id: k.to_string(),
-        },
-        BlobStoreError::InvalidInput(m) => {
-            ServiceError::Invalid(ValidationError::field("file", "invalid", m))
-        }
-        BlobStoreError::Unavailable(s) => ServiceError::Unavailable(s),
-        other => ServiceError::Internal(Box::new(other)),
-    }
-}
-
-fn status_error(e: StatusStoreError) -> ServiceError {
-    match e {
-        StatusStoreError::InvalidInput(m) => {
-            ServiceError::Invalid(ValidationError::field("key", "invalid", m))
-        }
-        StatusStoreError::Unavailable(s) => ServiceError::Unavailable(s),
-        other => ServiceError::Internal(Box::new(other)),
-    }
-}
-
-fn image_error(e: ImageError) -> ServiceError {
-    match e {
-        ImageError::Unsupported(m) => ServiceError::UnsupportedMedia(m),
-        ImageError::TooLarge(m) => ServiceError::TooLarge(m),
-        ImageError::Corrupt(m) => ServiceError::Invalid(ValidationError::field(
-            "file",
-            "corrupt-image",
-            format!("the image header is unreadable: {m}"),
-        )),
-        other => ServiceError::Internal(Box::new(other)),
-    }
 }
 
 /// Why processing one thumbnail task stopped.
@@ -135,61 +137,39 @@ enum Stop {
     Fail(String),
     /// For now.
     Retry(String),
+    /// Not ready yet; look again within this long ([`TaskOutcome::RetryWithin`]).
+    NotYet(String, std::time::Duration),
 }
 
-impl From<BlobStoreError> for Stop {
-    fn from(e: BlobStoreError) -> Self {
-        match e {
-            BlobStoreError::Unavailable(s) => Stop::Retry(format!("storage unavailable: {s}")),
-            other => Stop::Fail(other.to_string()),
-        }
-    }
-}
-
-impl From<StatusStoreError> for Stop {
-    fn from(e: StatusStoreError) -> Self {
-        match e {
-            StatusStoreError::Unavailable(s) => {
-                Stop::Retry(format!("status store unavailable: {s}"))
-            }
-            other => Stop::Retry(other.to_string()),
-        }
-    }
-}
-
-impl From<BookRepoError> for Stop {
-    fn from(e: BookRepoError) -> Self {
-        match e {
-            BookRepoError::NotFound(id) => Stop::Fail(format!("book {id} no longer exists")),
-            BookRepoError::Unavailable(s) => Stop::Retry(format!("database unavailable: {s}")),
-            other => Stop::Retry(other.to_string()),
+/// A port failure during a task: retried when it may pass (the backend is down, or
+/// failed in a way KCL did not expect: the retries are bounded), failed for good
+/// when retrying cannot help (not found, invalid, a conflict).
+impl<E: PortError> From<E> for Stop {
+    fn from(e: E) -> Self {
+        match e.kind() {
+            ErrorKind::Unavailable | ErrorKind::Internal => Stop::Retry(e.to_string()),
+            _ => Stop::Fail(e.to_string()),
         }
     }
 }
 
 impl CoverService {
     /// The service over these ports.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        books: Arc<dyn BookRepo>,
-        blobs: Arc<dyn BlobStore>,
-        tasks: Arc<dyn TaskQueue>,
-        status: Arc<dyn StatusStore>,
-        thumbnailer: Option<Arc<dyn Thumbnailer>>,
+        p: &super::Ports,
         catalog: Arc<CatalogService>,
-        clock: Arc<dyn Clock>,
-        ids: Arc<dyn IdSource>,
         settings: CoverSettings,
     ) -> Self {
         Self {
-            books,
-            blobs,
-            tasks,
-            status,
-            thumbnailer,
+            books: p.books.clone(),
+            blobs: p.blobs.clone(),
+            tasks: p.tasks.clone(),
+            status: p.status.clone(),
+            thumbnailer: p.thumbnailer.clone(),
             catalog,
-            clock,
-            ids,
+            journal: Journal::new(p),
+            clock: p.clock.clone(),
+            ids: p.ids.clone(),
             settings,
         }
     }
@@ -201,7 +181,7 @@ impl CoverService {
 
     fn thumbnailer(&self) -> Result<&Arc<dyn Thumbnailer>, ServiceError> {
         self.thumbnailer.as_ref().ok_or_else(|| {
-            ServiceError::Unavailable(
+            ServiceError::NotEnabled(
                 "covers need a thumbnailer: build with the `media` feature (on by default)".into(),
             )
         })
@@ -237,13 +217,13 @@ impl CoverService {
         // The header is small; reading it is cheap enough for the runtime.
         let info = thumbnailer
             .probe(&data, &self.settings.limits)
-            .map_err(image_error)?;
+            .map_err(ServiceError::from)?;
         self.books.get(book_id).await?;
         let key = CoverKey::new(book_id, self.ids.new_id()).original(info.format);
         self.blobs
             .put(&key, data, info.format.media_type())
             .await
-            .map_err(blob_error)?;
+            .map_err(ServiceError::from)?;
         crate::crash_point!("covers.upload.stored");
         let pending = self.now_status(key.as_str(), ProcessingState::Pending, "queued");
         let undo = |why: ServiceError| async {
@@ -252,7 +232,7 @@ impl CoverService {
             why
         };
         if let Err(e) = self.status.put(&pending, StatusCondition::Always).await {
-            return Err(undo(status_error(e)).await);
+            return Err(undo(ServiceError::from(e)).await);
         }
         // The task is queued before the cover is linked: a crash between the two
         // leaves a task whose cover never appears (it gives up, see
@@ -272,9 +252,9 @@ impl CoverService {
             original: key.to_string(),
             thumbnail: None,
         };
-        let event = self.catalog.event(
+        let event = self.journal.event(
             AuditAction::CoverUploaded,
-            book_id,
+            EntityRef::book(book_id),
             &serde_json::json!({
                 "key": key.as_str(),
                 "format": info.format,
@@ -297,7 +277,7 @@ impl CoverService {
         if let Some(old) = previous.filter(|p| p.original != key.as_str()) {
             self.remove_files(&old).await;
         }
-        self.catalog.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(CoverAccepted {
             key: key.to_string(),
             status: pending,
@@ -326,7 +306,7 @@ impl CoverService {
                 id: key.to_owned(),
             })
         };
-        let current = found(self.status.get(key).await.map_err(status_error)?)?;
+        let current = found(self.status.get(key).await.map_err(ServiceError::from)?)?;
         let now = self.clock.now();
         let stale = chrono::Duration::from_std(self.settings.stale_after)
             .is_ok_and(|limit| now - current.updated_at > limit);
@@ -351,7 +331,7 @@ impl CoverService {
                 tracing::warn!(key, was = %current.status, "cover status expired: task lost");
                 Ok(expired)
             }
-            Ok(false) => found(self.status.get(key).await.map_err(status_error)?),
+            Ok(false) => found(self.status.get(key).await.map_err(ServiceError::from)?),
             Err(e) => {
                 tracing::warn!(key, error = %e, "could not record an expired cover status");
                 Ok(current)
@@ -386,12 +366,12 @@ impl CoverService {
             .blobs
             .presigned_get(&key, Duration::from_secs(300))
             .await
-            .map_err(blob_error)?
+            .map_err(ServiceError::from)?
         {
             return Ok(CoverImage::Redirect(url));
         }
         Ok(CoverImage::Bytes(
-            self.blobs.get(&key).await.map_err(blob_error)?,
+            self.blobs.get(&key).await.map_err(ServiceError::from)?,
         ))
     }
 
@@ -421,6 +401,7 @@ impl CoverService {
         match self.make_thumbnail(&key, cover).await {
             Ok(()) | Err(Stop::Quiet) => TaskOutcome::Done,
             Err(Stop::Retry(why)) => TaskOutcome::Retry(why),
+            Err(Stop::NotYet(why, within)) => TaskOutcome::RetryWithin(why, within),
             Err(Stop::Fail(why)) => {
                 let st = self.now_status(key.as_str(), ProcessingState::Error, &why);
                 let unfinished = [ProcessingState::Pending, ProcessingState::Processing];
@@ -521,9 +502,7 @@ impl CoverService {
             thumbnail: Some(thumb_key.to_string()),
         };
         let if_original = (!dropped_in).then(|| key.to_string());
-        let event = self.catalog.event(
-            AuditAction::ThumbnailCreated,
-            cover.book_id,
+        let event = self.journal.event(AuditAction::ThumbnailCreated, EntityRef::book(cover.book_id),
             &serde_json::json!({"key": key.as_str(), "thumbnail": thumb_key.as_str(), "width": w, "height": h}),
         );
         let message = match self
@@ -547,10 +526,12 @@ impl CoverService {
                 if !self.newer_cover_linked(&cover).await? {
                     let _ = self.blobs.delete(&thumb_key).await;
                     let uploaded = meta.as_ref().map(|m| m.last_modified);
-                    if uploaded.is_some_and(|at| self.clock.now() - at < LINK_GRACE) {
-                        return Err(Stop::Retry(format!(
-                            "the cover {key} is not linked to its book yet"
-                        )));
+                    let left = uploaded.map(|at| LINK_GRACE - (self.clock.now() - at));
+                    if let Some(left) = left.filter(|left| *left > chrono::Duration::zero()) {
+                        return Err(Stop::NotYet(
+                            format!("the cover {key} is not linked to its book yet"),
+                            recheck_within(left),
+                        ));
                     }
                     return Err(Stop::Fail(
                         "its upload did not finish: the cover was never linked to its book".into(),
@@ -570,7 +551,7 @@ impl CoverService {
         self.status
             .put(&done, StatusCondition::In(&[ProcessingState::Processing]))
             .await?;
-        self.catalog.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(())
     }
 }
@@ -579,6 +560,12 @@ impl CoverService {
 /// to its book: the upload queues the task first, then links the cover, within
 /// milliseconds unless its request failed or its server died in between.
 const LINK_GRACE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// When a task waiting out a grace period with `left` to go should look again: just
+/// after the grace ends (then it knows for sure), and at least a second from now.
+pub(crate) fn recheck_within(left: chrono::Duration) -> std::time::Duration {
+    left.to_std().unwrap_or_default() + std::time::Duration::from_secs(1)
+}
 
 /// A cover image to answer with.
 #[derive(Debug)]
@@ -607,14 +594,7 @@ impl TaskHandler for CoverService {
             // S3 events for thumbnails KCL wrote itself are not tasks.
             !t.key.contains("thumb/")
         }) {
-            match self.process(task).await {
-                TaskOutcome::Done => {}
-                TaskOutcome::Failed(why) if outcome == TaskOutcome::Done => {
-                    outcome = TaskOutcome::Failed(why)
-                }
-                TaskOutcome::Failed(_) => {}
-                retry @ TaskOutcome::Retry(_) => outcome = retry,
-            }
+            outcome = outcome.and(self.process(task).await);
         }
         outcome
     }

@@ -1,5 +1,5 @@
 use crate::domain::ValidationError;
-use crate::ports::{AuditLogError, BookRepoError, RentalRepoError};
+use crate::ports::{ErrorKind, PortError};
 use crate::BoxError;
 
 /// Why a service call failed: what a host turns into a status code.
@@ -60,93 +60,49 @@ impl ServiceError {
     }
 }
 
-impl From<BookRepoError> for ServiceError {
-    fn from(e: BookRepoError) -> Self {
-        match e {
-            BookRepoError::NotFound(id) => Self::NotFound {
-                entity: "book",
-                id: id.to_string(),
-            },
-            BookRepoError::DuplicateIsbn(_) => Self::Conflict {
-                code: "duplicate-isbn",
-                message: e.to_string(),
-            },
-            BookRepoError::DuplicateId(_) => Self::Conflict {
-                code: "duplicate-id",
-                message: e.to_string(),
-            },
-            BookRepoError::VersionConflict { .. } => Self::Conflict {
-                code: "version-conflict",
-                message: e.to_string(),
-            },
-            BookRepoError::Rented { .. } => Self::Conflict {
-                code: "book-rented",
-                message: e.to_string(),
-            },
-            BookRepoError::InvalidInput(m) => {
-                Self::Invalid(ValidationError::field("query", "invalid", m))
+/// Every port error becomes a service error by its kind, here and nowhere else: not
+/// found is 404 (naming what), a conflict 409 (with the port's code), invalid input
+/// 422 (415 or 413 for an upload of the wrong type or size), not enabled and
+/// unavailable 503, anything else 500. The port's error stays the `source`.
+///
+/// ```
+/// use kcl_core::ports::{BlobKey, BlobStoreError, BookRepoError, StoreError};
+/// use kcl_core::services::ServiceError;
+///
+/// let gone = ServiceError::from(BlobStoreError::NotFound(BlobKey::parse("a/b.jpg").unwrap()));
+/// assert_eq!(gone.code(), "not-found");
+/// let bad = ServiceError::from(BlobStoreError::invalid_input("key too long".into()));
+/// assert_eq!(bad.code(), "validation-failed");
+/// let down = ServiceError::from(BookRepoError::unavailable("connection refused".into()));
+/// assert_eq!(down.code(), "unavailable");
+/// ```
+impl<E: PortError> From<E> for ServiceError {
+    fn from(e: E) -> Self {
+        match e.kind() {
+            ErrorKind::NotFound => {
+                let (entity, id) = e.subject().unwrap_or(("object", String::new()));
+                Self::NotFound { entity, id }
             }
-            BookRepoError::Unavailable(s) => Self::Unavailable(s),
-            BookRepoError::Internal(s) => Self::Internal(s),
-        }
-    }
-}
-
-impl From<RentalRepoError> for ServiceError {
-    fn from(e: RentalRepoError) -> Self {
-        match e {
-            RentalRepoError::NotFound(id) => Self::NotFound {
-                entity: "rental",
-                id: id.to_string(),
-            },
-            RentalRepoError::BookNotFound(id) => Self::NotFound {
-                entity: "book",
-                id: id.to_string(),
-            },
-            RentalRepoError::NoCopyAvailable(_) => Self::Conflict {
-                code: "no-copy-available",
+            ErrorKind::Conflict => Self::Conflict {
+                code: e.code(),
                 message: e.to_string(),
             },
-            RentalRepoError::DuplicateId(_) => Self::Conflict {
-                code: "duplicate-id",
-                message: e.to_string(),
+            ErrorKind::InvalidInput => match e.code() {
+                "unsupported-media-type" => Self::UnsupportedMedia(e.to_string()),
+                "too-large" => Self::TooLarge(e.to_string()),
+                code => Self::Invalid(ValidationError::field(
+                    e.input(),
+                    if code == ErrorKind::InvalidInput.as_str() {
+                        "invalid"
+                    } else {
+                        code
+                    },
+                    e.to_string(),
+                )),
             },
-            RentalRepoError::InvalidInput(m) => {
-                Self::Invalid(ValidationError::field("query", "invalid", m))
-            }
-            RentalRepoError::Unavailable(s) => Self::Unavailable(s),
-            RentalRepoError::Internal(s) => Self::Internal(s),
-        }
-    }
-}
-
-impl From<AuditLogError> for ServiceError {
-    fn from(e: AuditLogError) -> Self {
-        match e {
-            AuditLogError::InvalidInput(m) => {
-                Self::Invalid(ValidationError::field("query", "invalid", m))
-            }
-            AuditLogError::Unavailable(s) => Self::Unavailable(s),
-            other => Self::Internal(Box::new(other)),
-        }
-    }
-}
-
-impl From<crate::ports::JobRepoError> for ServiceError {
-    fn from(e: crate::ports::JobRepoError) -> Self {
-        use crate::ports::JobRepoError as E;
-        match e {
-            E::NotFound(id) => Self::NotFound {
-                entity: "job",
-                id: id.to_string(),
-            },
-            E::Duplicate(_) => Self::Conflict {
-                code: "duplicate-id",
-                message: e.to_string(),
-            },
-            E::InvalidInput(m) => Self::Invalid(ValidationError::field("job", "invalid", m)),
-            E::Unavailable(s) => Self::Unavailable(s),
-            E::Internal(s) => Self::Internal(s),
+            ErrorKind::NotEnabled => Self::NotEnabled(e.to_string()),
+            ErrorKind::Unavailable => Self::Unavailable(Box::new(e)),
+            _ => Self::Internal(Box::new(e)),
         }
     }
 }

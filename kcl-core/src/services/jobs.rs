@@ -10,14 +10,15 @@ use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{relay_audit, ServiceError, TaskHandler, TaskOutcome};
+use super::journal::{Journal, Touched};
+use super::{ServiceError, TaskHandler, TaskOutcome};
 use crate::domain::{
-    AuditAction, AuditEvent, EntityRef, EventId, ItemId, ItemResult, ItemStatus, Job, JobId,
-    JobItem, OcrTask, StatusCounts, ValidationError,
+    AuditAction, AuditEvent, EntityRef, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem,
+    OcrTask, StatusCounts, ValidationError,
 };
 use crate::ports::{
-    AuditLog, AuditOutbox, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, ImageError,
-    ImageLimits, ItemStart, JobRepo, OcrEngine, OcrError, TaskQueue, Thumbnailer,
+    AuditLog, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, ImageError, ImageLimits,
+    ItemStart, JobRepo, OcrEngine, OcrError, TaskQueue, Thumbnailer,
 };
 
 /// OCR job settings.
@@ -81,7 +82,7 @@ pub struct JobService {
     blobs: Arc<dyn BlobStore>,
     tasks: Arc<dyn TaskQueue>,
     audit: Arc<dyn AuditLog>,
-    outbox: Arc<dyn AuditOutbox>,
+    journal: Journal,
     thumbnailer: Option<Arc<dyn Thumbnailer>>,
     ocr: Option<Arc<dyn OcrEngine>>,
     clock: Arc<dyn Clock>,
@@ -116,7 +117,7 @@ impl JobService {
             blobs: p.blobs.clone(),
             tasks: p.ocr_tasks.clone(),
             audit: p.audit.clone(),
-            outbox: p.outbox.clone(),
+            journal: super::journal::Journal::new(p),
             thumbnailer: p.thumbnailer.clone(),
             ocr: p.ocr.clone(),
             clock: p.clock.clone(),
@@ -147,25 +148,6 @@ impl JobService {
         self.thumbnailer.as_ref().ok_or_else(|| {
             ServiceError::NotEnabled("OCR needs the `media` feature (image validation)".into())
         })
-    }
-
-    /// An audit event about job `id`, now, for the write that records it.
-    fn event(&self, action: AuditAction, id: JobId, data: serde_json::Value) -> AuditEvent {
-        AuditEvent {
-            event_id: EventId(self.ids.new_id()),
-            action,
-            entity: EntityRef::job(id),
-            data,
-            occurred_at: self.clock.now(),
-        }
-    }
-
-    /// After a committed change (its event committed with it): relays pending audit
-    /// events, in a task of its own so a caller that hangs up cannot cut it short.
-    async fn committed(&self) {
-        let (outbox, audit) = (self.outbox.clone(), self.audit.clone());
-        let _ =
-            tokio::spawn(async move { relay_audit(outbox.as_ref(), audit.as_ref()).await }).await;
     }
 
     /// Creates a job from its images: all are checked first (type by magic bytes,
@@ -259,10 +241,7 @@ impl JobService {
             let key = BlobKey::parse(&item.key).map_err(|e| ServiceError::Internal(Box::new(e)))?;
             if let Err(e) = self.blobs.put(&key, img, format.media_type()).await {
                 self.remove_blobs(&stored).await;
-                return Err(match e {
-                    BlobStoreError::Unavailable(s) => ServiceError::Unavailable(s),
-                    other => ServiceError::Internal(Box::new(other)),
-                });
+                return Err(e.into());
             }
             stored.push(key);
         }
@@ -291,21 +270,21 @@ impl JobService {
         if let Err(e) = self.tasks.send_batch(&refs).await {
             // Tasks already sent find no job and end quietly.
             self.remove_blobs(&stored).await;
-            return Err(ServiceError::Unavailable(Box::new(e)));
+            return Err(e.into());
         }
         crate::crash_point!("jobs.create.queued");
         let distinct = items.iter().filter(|i| i.duplicate_of.is_none()).count();
-        let created = self.event(
+        let created = self.journal.event(
             AuditAction::Created,
-            job.id,
-            serde_json::json!({"name": job.name, "images": items.len(), "distinct": distinct}),
+            EntityRef::job(job.id),
+            &serde_json::json!({"name": job.name, "images": items.len(), "distinct": distinct}),
         );
         if let Err(e) = self.jobs.create(&job, &items, &created).await {
             self.remove_blobs(&stored).await;
             return Err(e.into());
         }
         crate::crash_point!("jobs.create.recorded");
-        self.committed().await;
+        self.journal.committed(Touched::Other).await;
         Ok(view(job, items))
     }
 
@@ -361,12 +340,16 @@ impl JobService {
     /// Renames a job.
     pub async fn rename(&self, id: JobId, name: &str) -> Result<JobView, ServiceError> {
         let name = Job::check_name(name)?;
-        let event = self.event(AuditAction::Updated, id, serde_json::json!({"name": name}));
+        let event = self.journal.event(
+            AuditAction::Updated,
+            EntityRef::job(id),
+            &serde_json::json!({"name": name}),
+        );
         let job = self
             .jobs
             .rename(id, &name, self.clock.now(), &event)
             .await?;
-        self.committed().await;
+        self.journal.committed(Touched::Other).await;
         self.get(job.id).await
     }
 
@@ -375,13 +358,13 @@ impl JobService {
         // The event records the job as read just before (its name and images
         // cannot change but by a rename, which its own event records).
         let (before, before_items) = self.jobs.get(id).await?;
-        let event = self.event(
+        let event = self.journal.event(
             AuditAction::Deleted,
-            id,
-            serde_json::json!({"name": before.name, "images": before_items.len()}),
+            EntityRef::job(id),
+            &serde_json::json!({"name": before.name, "images": before_items.len()}),
         );
         let (_, items) = self.jobs.delete(id, &event).await?;
-        self.committed().await;
+        self.journal.committed(Touched::Other).await;
         let keys: Vec<BlobKey> = items
             .iter()
             .filter_map(|i| BlobKey::parse(&i.key).ok())
@@ -442,7 +425,11 @@ impl JobService {
                 if self.clock.now() - task.created_at < JOB_RECORDING_GRACE
                     && !self.was_deleted(task.job_id).await =>
             {
-                return TaskOutcome::Retry(format!("job {} is not recorded yet", task.job_id));
+                let left = JOB_RECORDING_GRACE - (self.clock.now() - task.created_at);
+                return TaskOutcome::RetryWithin(
+                    format!("job {} is not recorded yet", task.job_id),
+                    super::covers::recheck_within(left),
+                );
             }
             // Deleted job, or done already (a repeated task): nothing to do.
             Ok(ItemStart::Gone) | Ok(ItemStart::Final(_)) => return TaskOutcome::Done,

@@ -5,6 +5,7 @@ mod covers;
 mod error;
 mod health;
 mod jobs;
+mod journal;
 mod rentals;
 mod sales;
 #[cfg(test)]
@@ -140,17 +141,7 @@ impl Services {
     /// Builds every service from the ports and settings.
     pub fn with_settings(ports: Ports, settings: &Settings) -> Self {
         let catalog = Arc::new(CatalogService::new(&ports, settings));
-        let covers = Arc::new(CoverService::new(
-            ports.books.clone(),
-            ports.blobs.clone(),
-            ports.tasks.clone(),
-            ports.status.clone(),
-            ports.thumbnailer.clone(),
-            catalog.clone(),
-            ports.clock.clone(),
-            ports.ids.clone(),
-            settings.covers,
-        ));
+        let covers = Arc::new(CoverService::new(&ports, catalog.clone(), settings.covers));
         let jobs = Arc::new(JobService::new(&ports, settings.jobs));
         let sales = Arc::new(SalesService::new(&ports, settings.sales.clone()));
         Self {
@@ -159,7 +150,7 @@ impl Services {
                 ("thumbnail", ports.tasks.clone()),
                 ("ocr", ports.ocr_tasks.clone()),
             ]),
-            rentals: Arc::new(RentalService::new(&ports, catalog.clone())),
+            rentals: Arc::new(RentalService::new(&ports)),
             catalog,
             covers,
             jobs,

@@ -4,10 +4,11 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::journal::{Journal, Touched};
 use super::{CatalogService, Ports, ServiceError};
 use crate::domain::{
-    AuditAction, BookId, Cursor, Page, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter,
-    ValidationError,
+    AuditAction, BookId, Cursor, EntityRef, Page, Rental, RentalId, RentalQuery,
+    RentalStatusFilter, Renter, ValidationError,
 };
 use crate::ports::{Clock, IdSource, RentalRepo};
 
@@ -35,7 +36,7 @@ struct RentalCursor {
 /// Rentals: rent a copy, return it, list.
 pub struct RentalService {
     rentals: Arc<dyn RentalRepo>,
-    catalog: Arc<CatalogService>,
+    journal: Journal,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     loan_days: u64,
@@ -47,10 +48,10 @@ impl RentalService {
     /// The furthest due date, in days from today.
     pub const MAX_LOAN_DAYS: u64 = 365;
 
-    pub(crate) fn new(p: &Ports, catalog: Arc<CatalogService>) -> Self {
+    pub(crate) fn new(p: &Ports) -> Self {
         Self {
             rentals: p.rentals.clone(),
-            catalog,
+            journal: Journal::new(p),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
             loan_days: Self::DEFAULT_LOAN_DAYS,
@@ -100,10 +101,12 @@ impl RentalService {
             due_date: due,
             returned_at: None,
         };
-        let event = self.catalog.event(AuditAction::Rented, book_id, &rental);
+        let event = self
+            .journal
+            .event(AuditAction::Rented, EntityRef::book(book_id), &rental);
         self.rentals.rent(&rental, &event).await?;
         crate::crash_point!("rentals.rent.committed");
-        self.catalog.committed().await;
+        self.journal.committed(Touched::Catalog).await;
         Ok(rental)
     }
 
@@ -117,13 +120,15 @@ impl RentalService {
             return Ok(returned);
         }
         returned.returned_at = Some(now);
-        let event = self
-            .catalog
-            .event(AuditAction::Returned, returned.book_id, &returned);
+        let event = self.journal.event(
+            AuditAction::Returned,
+            EntityRef::book(returned.book_id),
+            &returned,
+        );
         let outcome = self.rentals.return_rental(id, now, &event).await?;
         crate::crash_point!("rentals.return.committed");
         if outcome.changed {
-            self.catalog.committed().await;
+            self.journal.committed(Touched::Catalog).await;
         }
         Ok(outcome.rental)
     }

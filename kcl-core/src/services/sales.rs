@@ -13,16 +13,16 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{relay_audit, ServiceError};
+use super::journal::{Journal, Touched};
+use super::ServiceError;
 use crate::domain::{
-    neutralise_cell, AuditAction, AuditEvent, DayTotals, EntityKind, EntityRef, EventId,
-    IngestPolicy, LoadOutcome, Quantity, ReportLine, ReportMeta, RowError, RowSpool, SalesFile,
-    SalesReader, StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow, ValidateOptions,
-    ValidationError, MAX_ID_CHARS,
+    neutralise_cell, AuditAction, AuditEvent, DayTotals, EntityKind, EntityRef, IngestPolicy,
+    LoadOutcome, Quantity, ReportLine, ReportMeta, RowError, RowSpool, SalesFile, SalesReader,
+    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow, ValidateOptions, ValidationError,
+    MAX_ID_CHARS,
 };
 use crate::ports::{
-    AuditLog, AuditOutbox, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, SalesDays,
-    SalesRepo, SalesRepoError,
+    AuditLog, BlobKey, BlobStore, BlobStoreError, Clock, IdSource, SalesDays, SalesRepo,
 };
 
 /// Tunables of sales ingestion and reports.
@@ -169,39 +169,10 @@ pub struct SalesService {
     blobs: Arc<dyn BlobStore>,
     reports: Arc<dyn BlobStore>,
     audit: Arc<dyn AuditLog>,
-    outbox: Arc<dyn AuditOutbox>,
+    journal: Journal,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     settings: SalesSettings,
-}
-
-fn repo_error(e: SalesRepoError) -> ServiceError {
-    match e {
-        SalesRepoError::NotFound(what) => ServiceError::NotFound {
-            entity: "sales",
-            id: what,
-        },
-        SalesRepoError::Conflict(m) => ServiceError::Conflict {
-            code: "concurrent-load",
-            message: m,
-        },
-        SalesRepoError::InvalidInput(m) => {
-            ServiceError::Invalid(ValidationError::field("query", "invalid", m))
-        }
-        SalesRepoError::Unavailable(s) => ServiceError::Unavailable(s),
-        SalesRepoError::Internal(s) => ServiceError::Internal(s),
-    }
-}
-
-fn blob_error(e: BlobStoreError) -> ServiceError {
-    match e {
-        BlobStoreError::Unavailable(s) => ServiceError::Unavailable(s),
-        BlobStoreError::NotFound(k) => ServiceError::NotFound {
-            entity: "object",
-            id: k.as_str().to_owned(),
-        },
-        other => ServiceError::Internal(Box::new(other)),
-    }
 }
 
 fn io_error(e: io::Error) -> ServiceError {
@@ -530,7 +501,7 @@ impl SalesService {
             blobs: p.blobs.clone(),
             reports: p.reports.clone().unwrap_or_else(|| p.blobs.clone()),
             audit: p.audit.clone(),
-            outbox: p.outbox.clone(),
+            journal: super::journal::Journal::new(p),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
             settings,
@@ -625,7 +596,7 @@ impl SalesService {
         key: &BlobKey,
         opts: IngestOptions,
     ) -> Result<IngestReport, ServiceError> {
-        let meta = self.blobs.head(key).await.map_err(blob_error)?;
+        let meta = self.blobs.head(key).await.map_err(ServiceError::from)?;
         if meta.size > self.settings.max_file_bytes {
             return Err(ServiceError::TooLarge(format!(
                 "{} is {} bytes, over the limit of {}",
@@ -641,7 +612,7 @@ impl SalesService {
         self.blobs
             .get_to_file(key, &tmp)
             .await
-            .map_err(blob_error)?;
+            .map_err(ServiceError::from)?;
         self.ingest_path(key.as_str(), &tmp, opts).await
     }
 
@@ -771,11 +742,13 @@ impl SalesService {
             loaded_at: now,
         };
         let scanned = started.elapsed();
-        let event = self.event(
+        let event = self.journal.event(
             AuditAction::Ingested,
-            EntityKind::SalesFile,
-            name,
-            serde_json::json!({
+            EntityRef {
+                kind: EntityKind::SalesFile,
+                id: name.to_owned(),
+            },
+            &serde_json::json!({
                 "file_id": file_id,
                 "sha256": report.sha256,
                 "rows_loaded": file.rows,
@@ -786,7 +759,7 @@ impl SalesService {
             .repo
             .load(&file, spool, &event)
             .await
-            .map_err(repo_error)?;
+            .map_err(ServiceError::from)?;
         let loaded = started.elapsed();
         crate::crash_point!("sales.publish.committed");
         match outcome {
@@ -810,7 +783,7 @@ impl SalesService {
             } => {
                 report.status = IngestStatus::Loaded;
                 report.file_id = Some(file_id);
-                self.committed().await;
+                self.journal.committed(Touched::Other).await;
                 report.rows_loaded = rows;
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "loaded").increment(rows);
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
@@ -846,7 +819,7 @@ impl SalesService {
             .put_file(&key, path, ct)
             .await
             .map(|_| ())
-            .map_err(blob_error)
+            .map_err(ServiceError::from)
     }
 
     /// Brings the stored daily totals of `days` to what the committed lines say.
@@ -985,40 +958,12 @@ impl SalesService {
         let _ = spool;
     }
 
-    /// An audit event, now, for the write that records it.
-    fn event(
-        &self,
-        action: AuditAction,
-        kind: EntityKind,
-        id: &str,
-        data: serde_json::Value,
-    ) -> AuditEvent {
-        AuditEvent {
-            event_id: EventId(self.ids.new_id()),
-            action,
-            entity: EntityRef {
-                kind,
-                id: id.to_owned(),
-            },
-            data,
-            occurred_at: self.clock.now(),
-        }
-    }
-
-    /// After a committed change (its event committed with it): relays pending audit
-    /// events, in a task of its own so a caller that hangs up cannot cut it short.
-    async fn committed(&self) {
-        let (outbox, audit) = (self.outbox.clone(), self.audit.clone());
-        let _ =
-            tokio::spawn(async move { relay_audit(outbox.as_ref(), audit.as_ref()).await }).await;
-    }
-
     /// The current version of a file name.
     pub async fn file(&self, name: &str) -> Result<SalesFile, ServiceError> {
         self.repo
             .current_file(name)
             .await
-            .map_err(repo_error)?
+            .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::NotFound {
                 entity: "sales file",
                 id: name.to_owned(),
@@ -1039,7 +984,7 @@ impl SalesService {
                 check_id(field, v)?;
             }
         }
-        self.repo.summary(query).await.map_err(repo_error)
+        self.repo.summary(query).await.map_err(ServiceError::from)
     }
 
     /// A store's daily totals (kept in the daily totals store).
@@ -1060,7 +1005,10 @@ impl SalesService {
                 ValidationError::field("to", "bad-range", "at most ten years at once").into(),
             );
         }
-        self.days.range(store, from, to).await.map_err(repo_error)
+        self.days
+            .range(store, from, to)
+            .await
+            .map_err(ServiceError::from)
     }
 
     /// A SKU's stock.
@@ -1069,7 +1017,7 @@ impl SalesService {
         self.repo
             .stock(sku)
             .await
-            .map_err(repo_error)?
+            .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::NotFound {
                 entity: "stock",
                 id: sku.to_owned(),
@@ -1099,18 +1047,20 @@ impl SalesService {
             StockChange::Receive(q) => ("received", q),
         };
         // The store adds `on_hand`, the level the change left.
-        let event = self.event(
+        let event = self.journal.event(
             AuditAction::Updated,
-            EntityKind::Stock,
-            sku,
-            serde_json::json!({ "change": what, "quantity": qty.to_string() }),
+            EntityRef {
+                kind: EntityKind::Stock,
+                id: sku.to_owned(),
+            },
+            &serde_json::json!({ "change": what, "quantity": qty.to_string() }),
         );
         let level = self
             .repo
             .change_stock(sku, change, self.clock.now(), &event)
             .await
-            .map_err(repo_error)?;
-        self.committed().await;
+            .map_err(ServiceError::from)?;
+        self.journal.committed(Touched::Other).await;
         Ok(level)
     }
 
@@ -1141,7 +1091,7 @@ impl SalesService {
             .repo
             .report_lines(from, to, store, max.saturating_add(1))
             .await
-            .map_err(repo_error)?;
+            .map_err(ServiceError::from)?;
         let truncated = lines.len() > max as usize;
         lines.truncate(max as usize);
         let meta = ReportMeta {
@@ -1161,12 +1111,12 @@ impl SalesService {
         self.reports
             .put(&bkey, bytes, ct)
             .await
-            .map_err(blob_error)?;
+            .map_err(ServiceError::from)?;
         let url = self
             .reports
             .presigned_get(&bkey, std::time::Duration::from_secs(3600))
             .await
-            .map_err(blob_error)?;
+            .map_err(ServiceError::from)?;
         Ok(ReportWritten {
             key,
             url,
@@ -1185,7 +1135,7 @@ impl SalesService {
             });
         }
         let k = BlobKey::parse(key)?;
-        self.reports.get(&k).await.map_err(blob_error)
+        self.reports.get(&k).await.map_err(ServiceError::from)
     }
 
     /// A file name's audit history (its loads), oldest first.

@@ -411,3 +411,48 @@ async fn the_last_daily_totals_stored_are_those_of_every_committed_load() {
         "both loads' lines: the late store of the first load's totals was corrected"
     );
 }
+
+/// A build without a thumbnailer says the capability is missing (503
+/// `not-enabled`, telling how to enable it), not that it is down ("retry later").
+#[tokio::test]
+async fn covers_without_a_thumbnailer_are_not_enabled() {
+    let (s, _) = services();
+    let book = s.catalog.create(draft(1, 1)).await.unwrap();
+    let err = s
+        .covers
+        .upload(book.id, bytes::Bytes::from_static(b"\xff\xd8\xff"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-enabled", "{err}");
+    assert!(err.to_string().contains("`media` feature"), "{err}");
+}
+
+/// A blob store's failure means the same in every service: a missing object is
+/// 404, a value the store refuses 422, an outage 503, anything else 500.
+#[test]
+fn blob_failures_map_by_kind_alone() {
+    use crate::ports::{BlobKey, BlobStoreError, StoreError};
+    let key = BlobKey::parse("sales/incoming/a.csv").unwrap();
+    let cases = [
+        (BlobStoreError::NotFound(key), "not-found"),
+        (
+            BlobStoreError::invalid_input("key too long".into()),
+            "validation-failed",
+        ),
+        (BlobStoreError::unavailable("timeout".into()), "unavailable"),
+        (BlobStoreError::internal("odd answer".into()), "internal"),
+    ];
+    for (e, code) in cases {
+        let text = e.to_string();
+        let mapped = ServiceError::from(e);
+        assert_eq!(mapped.code(), code, "{text}");
+        // The port's error stays the source, not just its text.
+        if matches!(code, "unavailable" | "internal") {
+            let source = std::error::Error::source(&mapped).expect("a source");
+            assert!(
+                source.downcast_ref::<BlobStoreError>().is_some(),
+                "{source}"
+            );
+        }
+    }
+}

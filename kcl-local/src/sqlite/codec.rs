@@ -4,7 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::fault::{corrupt, PortError};
+use kcl_core::ports::StoreError;
+
+use super::fault::corrupt;
 
 /// A time as stored: microseconds since the Unix epoch.
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
@@ -17,12 +19,12 @@ pub(crate) fn now_micros() -> i64 {
 }
 
 /// A stored time.
-pub(crate) fn time<E: PortError>(v: i64) -> Result<DateTime<Utc>, E> {
+pub(crate) fn time<E: StoreError>(v: i64) -> Result<DateTime<Utc>, E> {
     DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(format!("time {v}")))
 }
 
 /// A stored UUID.
-pub(crate) fn uuid<E: PortError>(v: &str) -> Result<Uuid, E> {
+pub(crate) fn uuid<E: StoreError>(v: &str) -> Result<Uuid, E> {
     Uuid::parse_str(v).map_err(|_| corrupt(format!("uuid {v:?}")))
 }
 
@@ -32,11 +34,11 @@ pub(crate) fn date_text(d: NaiveDate) -> String {
 }
 
 /// A stored date.
-pub(crate) fn date<E: PortError>(v: &str) -> Result<NaiveDate, E> {
+pub(crate) fn date<E: StoreError>(v: &str) -> Result<NaiveDate, E> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| corrupt(format!("date {v:?}")))
 }
 
 /// A stored non-negative count or version.
-pub(crate) fn unsigned<T: TryFrom<i64>, E: PortError>(v: i64) -> Result<T, E> {
+pub(crate) fn unsigned<T: TryFrom<i64>, E: StoreError>(v: i64) -> Result<T, E> {
     T::try_from(v).map_err(|_| corrupt(format!("count {v}")))
 }

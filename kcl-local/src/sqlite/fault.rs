@@ -3,11 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kcl_core::ports::{
-    AuditLogError, BookRepoError, EndedSessionsError, JobRepoError, QueueError, RentalRepoError,
-    SalesRepoError, StatusStoreError,
-};
-use kcl_core::BoxError;
+use kcl_core::ports::StoreError;
 
 /// How many times a write is retried when the database stays locked.
 const RETRIES: u32 = 4;
@@ -21,38 +17,6 @@ const SQLITE_NOMEM: u32 = 7;
 const SQLITE_IOERR: u32 = 10;
 const SQLITE_FULL: u32 = 13;
 const SQLITE_CANTOPEN: u32 = 14;
-
-/// A port error enum that can carry a database failure.
-pub(crate) trait PortError: Sized {
-    /// The store cannot be reached right now; retrying may succeed.
-    fn unavailable(source: BoxError) -> Self;
-    /// Anything else.
-    fn internal(source: BoxError) -> Self;
-}
-
-macro_rules! port_error {
-    ($($ty:ty),*) => {$(
-        impl PortError for $ty {
-            fn unavailable(source: BoxError) -> Self {
-                Self::Unavailable(source)
-            }
-            fn internal(source: BoxError) -> Self {
-                Self::Internal(source)
-            }
-        }
-    )*};
-}
-
-port_error!(
-    BookRepoError,
-    RentalRepoError,
-    AuditLogError,
-    QueueError,
-    StatusStoreError,
-    JobRepoError,
-    SalesRepoError,
-    EndedSessionsError
-);
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a
 /// retry) or a verdict of the port (final).
@@ -70,7 +34,7 @@ impl<E> From<sqlx::Error> for TxError<E> {
     }
 }
 
-impl<E: PortError> TxError<E> {
+impl<E: StoreError> TxError<E> {
     fn into_port(self) -> E {
         match self {
             Self::Db(e) => db_error(e),
@@ -82,7 +46,7 @@ impl<E: PortError> TxError<E> {
 /// Maps a database failure onto a port error: `Unavailable` when retrying may help
 /// (locked or busy file, I/O error, full disk, no free or a closed connection),
 /// `Internal` otherwise.
-pub(crate) fn db_error<E: PortError>(e: sqlx::Error) -> E {
+pub(crate) fn db_error<E: StoreError>(e: sqlx::Error) -> E {
     if is_transient(&e) {
         E::unavailable(Box::new(e))
     } else {
@@ -92,7 +56,7 @@ pub(crate) fn db_error<E: PortError>(e: sqlx::Error) -> E {
 
 /// A stored value that cannot be decoded: the database holds something this code
 /// never writes.
-pub(crate) fn corrupt<E: PortError>(what: impl std::fmt::Display) -> E {
+pub(crate) fn corrupt<E: StoreError>(what: impl std::fmt::Display) -> E {
     E::internal(format!("corrupt stored value: {what}").into())
 }
 
@@ -135,7 +99,7 @@ fn is_transient(e: &sqlx::Error) -> bool {
 /// final failure onto the port's error.
 pub(crate) async fn retry_busy<T, E, F, Fut>(mut op: F) -> Result<T, E>
 where
-    E: PortError,
+    E: StoreError,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, TxError<E>>>,
 {

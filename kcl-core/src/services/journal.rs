@@ -1,0 +1,86 @@
+//! What every write does around its commit, in one place for every service.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::{relay_audit, Ports};
+use crate::domain::{AuditAction, AuditEvent, EntityRef, EventId};
+use crate::ports::{AuditLog, AuditOutbox, Cache, Clock, IdSource};
+
+/// The audit side of a write: stamps the event the repository writes in the
+/// change's own transaction (the transactional outbox: the event commits or rolls
+/// back with the change), and after the commit relays the store's pending events to
+/// the audit log and, for a change to the catalog (a book, a rental, a cover),
+/// retires every cached catalog read.
+///
+/// Services hold one each instead of calling into a sibling service after their
+/// commits.
+#[derive(Clone)]
+pub(crate) struct Journal {
+    audit: Arc<dyn AuditLog>,
+    outbox: Arc<dyn AuditOutbox>,
+    cache: Arc<dyn Cache>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+}
+
+/// What a committed change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Touched {
+    /// Books, rentals or covers: cached catalog reads are retired.
+    Catalog,
+    /// Anything else (OCR jobs, sales): nothing cached depends on it.
+    Other,
+}
+
+impl Journal {
+    pub(crate) fn new(p: &Ports) -> Self {
+        Self {
+            audit: p.audit.clone(),
+            outbox: p.outbox.clone(),
+            cache: p.cache.clone(),
+            clock: p.clock.clone(),
+            ids: p.ids.clone(),
+        }
+    }
+
+    /// The audit event of `action` on `entity`, now, with `data` (what the change
+    /// wrote).
+    pub(crate) fn event(
+        &self,
+        action: AuditAction,
+        entity: EntityRef,
+        data: &impl Serialize,
+    ) -> AuditEvent {
+        AuditEvent {
+            event_id: EventId(self.ids.new_id()),
+            action,
+            entity,
+            data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
+            occurred_at: self.clock.now(),
+        }
+    }
+
+    /// After a committed change (its event committed with it): retires cached
+    /// catalog reads if it `touched` the catalog, then relays pending audit events.
+    /// Runs in a task of its own, so a caller that hangs up cannot cut it short.
+    pub(crate) async fn committed(&self, touched: Touched) {
+        let (cache, audit, outbox) = (self.cache.clone(), self.audit.clone(), self.outbox.clone());
+        let task = tokio::spawn(async move {
+            if touched == Touched::Catalog {
+                super::catalog::renew_generation(cache.as_ref()).await;
+            }
+            relay_audit(outbox.as_ref(), audit.as_ref()).await;
+        });
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "post-commit task failed");
+        }
+    }
+
+    /// Moves the events committed changes left in the outbox to the audit log (see
+    /// [`crate::services::CatalogService::relay_audit`]).
+    pub(crate) async fn relay(&self) -> u64 {
+        relay_audit(self.outbox.as_ref(), self.audit.as_ref()).await
+    }
+}
