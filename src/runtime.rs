@@ -3,11 +3,7 @@
 
 use std::sync::Arc;
 
-use kcl_core::memory::MemoryEndedSessions;
-use kcl_core::memory::{
-    MemoryAuditLog, MemoryBlobStore, MemoryCache, MemoryCatalog, MemoryJobs, MemoryQueue,
-    MemorySales, MemorySalesDays, MemoryStatusStore,
-};
+use kcl_core::memory::{MemoryBlobStore, MemoryCache, MemoryQueue};
 use kcl_core::ports::EndedSessions;
 use kcl_core::ports::{
     AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo,
@@ -64,6 +60,10 @@ pub struct Kcl {
 /// move (the audit log was down, or the process that made them crashed).
 const AUDIT_RELAY_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Opens the task queue of this name (`tasks`, `ocr`) in a profile's database.
+#[cfg(any(feature = "local", feature = "aws"))]
+type NamedQueue<'a> = &'a dyn Fn(&str) -> Arc<dyn TaskQueue>;
+
 /// A background task that ends with its owner.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -111,26 +111,57 @@ impl Relational {
     }
 
     fn memory() -> Self {
-        let catalog = Arc::new(MemoryCatalog::default());
-        let jobs = Arc::new(MemoryJobs::default());
-        let sales = Arc::new(MemorySales::default());
+        // The same wiring as `MemoryBackend::ports`, minus what the profile chooses.
+        let p = kcl_core::memory::MemoryBackend::new().ports();
         Self {
-            books: catalog.clone(),
-            rentals: catalog.clone(),
-            outbox: Arc::new(kcl_core::memory::AllOutboxes(vec![
-                catalog,
-                jobs.clone(),
-                sales.clone(),
-            ])),
-            audit: Arc::new(MemoryAuditLog::default()),
-            status: Arc::new(MemoryStatusStore::default()),
-            jobs,
-            sales,
-            sales_days: Arc::new(MemorySalesDays::default()),
-            ended_sessions: Arc::new(MemoryEndedSessions::default()),
+            books: p.books,
+            rentals: p.rentals,
+            outbox: p.outbox,
+            audit: p.audit,
+            status: p.status,
+            jobs: p.jobs,
+            sales: p.sales,
+            sales_days: p.sales_days,
+            ended_sessions: p.ended_sessions,
             tasks: None,
             ocr_tasks: None,
             probes: Vec::new(),
+            #[cfg(feature = "local")]
+            sqlite: None,
+            #[cfg(feature = "aws")]
+            postgres: None,
+        }
+    }
+
+    /// One database that holds every relational port (SQLite, PostgreSQL), with
+    /// its `tasks` and `ocr` queues when the profile keeps them there.
+    #[cfg(any(feature = "local", feature = "aws"))]
+    fn over<S>(store: Arc<S>, queue: Option<NamedQueue<'_>>, probe: Arc<dyn HealthProbe>) -> Self
+    where
+        S: BookRepo
+            + RentalRepo
+            + AuditLog
+            + AuditOutbox
+            + StatusStore
+            + JobRepo
+            + SalesRepo
+            + SalesDays
+            + EndedSessions
+            + 'static,
+    {
+        Self {
+            books: store.clone(),
+            rentals: store.clone(),
+            audit: store.clone(),
+            outbox: store.clone(),
+            status: store.clone(),
+            jobs: store.clone(),
+            sales: store.clone(),
+            ended_sessions: store.clone(),
+            sales_days: store,
+            tasks: queue.map(|named| named("tasks")),
+            ocr_tasks: queue.map(|named| named("ocr")),
+            probes: vec![probe],
             #[cfg(feature = "local")]
             sqlite: None,
             #[cfg(feature = "aws")]
@@ -146,34 +177,20 @@ impl Relational {
                 what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
                 source: Box::new(e),
             })?;
-        let shared = Arc::new(store.clone());
-        let named = |name: &str| {
-            queue.then(|| {
-                Arc::new(kcl_local::SqliteQueue::new(
-                    &store,
-                    name,
-                    kcl_core::ports::QueueConfig::default(),
-                )) as Arc<dyn TaskQueue>
-            })
+        let named = |name: &str| -> Arc<dyn TaskQueue> {
+            Arc::new(kcl_local::SqliteQueue::new(
+                &store,
+                name,
+                kcl_core::ports::QueueConfig::default(),
+            ))
         };
-        let (tasks, ocr_tasks) = (named("tasks"), named("ocr"));
-        Ok(Self {
-            books: shared.clone(),
-            rentals: shared.clone(),
-            audit: shared.clone(),
-            outbox: shared.clone(),
-            status: shared.clone(),
-            jobs: shared.clone(),
-            sales: shared.clone(),
-            ended_sessions: shared.clone(),
-            sales_days: shared,
-            tasks,
-            ocr_tasks,
-            probes: vec![Arc::new(kcl_local::SqliteProbe::new(&store))],
-            sqlite: Some(store),
-            #[cfg(feature = "aws")]
-            postgres: None,
-        })
+        let mut r = Self::over(
+            Arc::new(store.clone()),
+            queue.then_some(&named as NamedQueue<'_>),
+            Arc::new(kcl_local::SqliteProbe::new(&store)),
+        );
+        r.sqlite = Some(store);
+        Ok(r)
     }
 
     #[cfg(feature = "aws")]
@@ -184,34 +201,20 @@ impl Relational {
                 what: "KCL_DATABASE_URL: cannot use the PostgreSQL server".into(),
                 source: Box::new(e),
             })?;
-        let shared = Arc::new(store.clone());
-        let named = |name: &str| {
-            queue.then(|| {
-                Arc::new(kcl_aws::PgQueue::new(
-                    &store,
-                    name,
-                    kcl_core::ports::QueueConfig::default(),
-                )) as Arc<dyn TaskQueue>
-            })
+        let named = |name: &str| -> Arc<dyn TaskQueue> {
+            Arc::new(kcl_aws::PgQueue::new(
+                &store,
+                name,
+                kcl_core::ports::QueueConfig::default(),
+            ))
         };
-        let (tasks, ocr_tasks) = (named("tasks"), named("ocr"));
-        Ok(Self {
-            books: shared.clone(),
-            rentals: shared.clone(),
-            audit: shared.clone(),
-            outbox: shared.clone(),
-            status: shared.clone(),
-            jobs: shared.clone(),
-            sales: shared.clone(),
-            ended_sessions: shared.clone(),
-            sales_days: shared,
-            tasks,
-            ocr_tasks,
-            probes: vec![Arc::new(kcl_aws::PgProbe::new(&store))],
-            #[cfg(feature = "local")]
-            sqlite: None,
-            postgres: Some(store),
-        })
+        let mut r = Self::over(
+            Arc::new(store.clone()),
+            queue.then_some(&named as NamedQueue<'_>),
+            Arc::new(kcl_aws::PgProbe::new(&store)),
+        );
+        r.postgres = Some(store);
+        Ok(r)
     }
 
     #[cfg(not(feature = "aws"))]
