@@ -1,6 +1,7 @@
-//! The OpenAPI document against the router: every route that `api/mod.rs`
-//! registers is documented, with exactly the methods the router answers; the
-//! document is OpenAPI 3.1; `/api/openapi.json` and `/api/docs` answer.
+//! The OpenAPI document against the router: every API route of the route table
+//! (`route_rules`, which the router is built from) is documented, with exactly the
+//! methods the table and the router answer; the document is OpenAPI 3.1;
+//! `/api/openapi.json` and `/api/docs` answer.
 #![cfg(feature = "http")]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,47 +12,31 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use kcl_adapters::http::auth::{AuthSettings, Role, TokenIssuer};
 use kcl_adapters::http::openapi::openapi;
-use kcl_adapters::http::{router_with, HttpOptions};
+use kcl_adapters::http::{route_rules, router_with, Access, HttpOptions};
 use kcl_core::memory::MemoryBackend;
 use serde_json::Value;
 use tower::ServiceExt;
-
-/// The sources that register the API routes (the REST API, and the token route of
-/// authentication): the paths are read from them, so a route added there and not
-/// documented fails here.
-const API_ROUTES_SOURCES: [&str; 2] = [
-    include_str!("../src/http/api/mod.rs"),
-    include_str!("../src/http/auth/login.rs"),
-];
 
 const SECRET: &[u8] = b"openapi test secret of 32+ bytes!!";
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Every path literal passed to `.route(` in the API's router.
-fn registered_paths() -> BTreeSet<String> {
-    let mut paths = BTreeSet::new();
-    for source in API_ROUTES_SOURCES {
-        paths.extend(
-            paths_in(source)
-                .into_iter()
-                .filter(|p| p.starts_with("/api") || p.starts_with("/health")),
-        );
-    }
-    paths
+/// The options of [`app`]: authentication on, so the token route exists.
+fn options() -> HttpOptions {
+    HttpOptions::default().auth(AuthSettings::new(SECRET.to_vec()).unwrap())
 }
 
-fn paths_in(source: &str) -> BTreeSet<String> {
-    let mut paths = BTreeSet::new();
-    let mut rest = source;
-    while let Some(at) = rest.find(".route(") {
-        rest = rest[at + ".route(".len()..].trim_start();
-        let literal = rest
-            .strip_prefix('"')
-            .and_then(|r| r.split_once('"'))
-            .map(|(path, _)| path)
-            .expect("a .route( call whose path is a string literal");
-        paths.insert(literal.to_owned());
+/// Every API and health route of the route table, with its methods: a route added
+/// there and not documented fails here.
+fn registered() -> BTreeMap<String, BTreeSet<String>> {
+    let mut paths = BTreeMap::<String, BTreeSet<String>>::new();
+    for r in route_rules(&MemoryBackend::new().services(), &options()) {
+        if r.path.starts_with("/api") || r.path.starts_with("/health") {
+            paths
+                .entry(r.path.to_owned())
+                .or_default()
+                .insert(r.method.as_str().to_ascii_lowercase());
+        }
     }
     paths
 }
@@ -81,11 +66,7 @@ fn documented(doc: &Value) -> BTreeMap<String, BTreeSet<String>> {
 /// The router with authentication on (so the token route exists); requests carry an
 /// admin token.
 fn app() -> Router {
-    let auth = AuthSettings::new(SECRET.to_vec()).unwrap();
-    router_with(
-        MemoryBackend::new().services(),
-        HttpOptions::default().auth(auth),
-    )
+    router_with(MemoryBackend::new().services(), options())
 }
 
 async fn send(app: &Router, method: Method, uri: &str) -> (StatusCode, String, Vec<u8>) {
@@ -154,10 +135,10 @@ fn the_document_is_openapi_3_1() {
 async fn every_registered_route_is_documented_with_its_methods() {
     let doc = document();
     let documented = documented(&doc);
-    let registered = registered_paths();
-    assert!(registered.len() > 20, "parsed {registered:?}");
+    let registered = registered();
+    assert!(registered.len() > 20, "the table: {registered:?}");
     let missing: Vec<_> = registered
-        .iter()
+        .keys()
         .filter(|p| !documented.contains_key(*p))
         .collect();
     assert!(
@@ -166,11 +147,15 @@ async fn every_registered_route_is_documented_with_its_methods() {
     );
     let extra: Vec<_> = documented
         .keys()
-        .filter(|p| !registered.contains(*p))
+        .filter(|p| !registered.contains_key(*p))
         .collect();
     assert!(extra.is_empty(), "documented paths not routed: {extra:?}");
     let app = app();
     for (path, methods) in &documented {
+        assert_eq!(
+            &registered[path], methods,
+            "{path}: the table's methods (left) against the document's (right)"
+        );
         assert_eq!(
             &routed_methods(&app, path).await,
             methods,
@@ -182,6 +167,17 @@ async fn every_registered_route_is_documented_with_its_methods() {
 #[test]
 fn every_api_operation_is_documented_fully() {
     let doc = document();
+    let rules = route_rules(&MemoryBackend::new().services(), &options());
+    let public: Vec<_> = rules
+        .iter()
+        .filter(|r| r.path.starts_with("/api/") && r.access == Access::Public)
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        public,
+        ["/api/openapi.json", "/api/docs", "/api/auth/token"],
+        "the public API routes"
+    );
     let mut ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in METHODS {
@@ -195,10 +191,13 @@ fn every_api_operation_is_documented_fully() {
             for status in ["500", "503"] {
                 assert!(responses.contains_key(status), "{what}: no {status}");
             }
-            let guarded = path.starts_with("/api/")
-                && !path.starts_with("/api/openapi.json")
-                && path != "/api/docs"
-                && path != "/api/auth/token";
+            // Public by its route's rule, or behind a bearer token.
+            let public = rules.iter().any(|r| {
+                r.path == path
+                    && r.method.as_str().eq_ignore_ascii_case(m)
+                    && r.access == Access::Public
+            });
+            let guarded = path.starts_with("/api/") && !public;
             if guarded {
                 for status in ["401", "403"] {
                     let content = &responses[status]["content"]["application/problem+json"];

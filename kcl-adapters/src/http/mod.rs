@@ -15,23 +15,29 @@
 //! # });
 //! ```
 
+mod access;
 mod api;
 pub mod auth;
 pub mod client_addr;
 mod etag;
 mod extract;
+mod forms;
+mod limits;
 pub mod metrics;
 pub mod openapi;
+mod page;
 mod problem;
+mod routes;
 mod serve;
 mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::MethodRouter;
 use axum::Router;
 use kcl_core::Services;
 use tokio::sync::Semaphore;
@@ -40,8 +46,10 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use access::{Access, Role};
 pub use client_addr::{ClientAddr, TrustedProxies};
 pub use problem::Problem;
+pub use routes::RouteRule;
 pub use serve::{serve, serve_with, ServeTimeouts};
 
 /// Longest a request may take before it is answered `503 timeout`.
@@ -127,14 +135,9 @@ pub fn router(services: Services) -> Router {
 /// The full application with these options: the REST API, health checks, metrics,
 /// the web UI, and (when [`HttpOptions::auth`] is set) login and token routes.
 pub fn router_with(services: Services, options: HttpOptions) -> Router {
-    let upload_limit = services.covers.settings().limits.max_bytes;
-    let jobs_limit = services.jobs.settings().max_total_bytes;
-    let mut app = Router::new()
-        .merge(api::routes(upload_limit, jobs_limit))
-        .merge(ui::routes(upload_limit, jobs_limit));
+    let table = all_routes(&services, &options);
     if options.metrics {
         metrics::prometheus();
-        app = app.route("/metrics", metrics_route(options.metrics_token.clone()));
     }
     // Logged-out sessions and failed logins go through the shared cache too, so every
     // server behind a balancer sees them (Redis; in-process otherwise); logouts are
@@ -146,38 +149,37 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
                 .with_ended_sessions(services.ended_sessions.clone()),
         )
     });
-    if authenticator.is_some() {
-        app = app.merge(auth::routes());
-    }
     // Request slots are taken after authentication (inside it), so an anonymous
     // client can only use the small budget of the public routes (the login form, a
     // token request), never the slots authenticated requests need.
-    let limits = Limits {
-        general: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
-        uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
-        anonymous: Arc::new(Semaphore::new(anonymous_budget(options.max_in_flight))),
-        identified_only: authenticator.is_some(),
-        max_in_flight: options.max_in_flight.max(1),
-        upload_rate: (options.upload_min_rate, options.upload_grace),
+    let gate = Gate {
+        limits: limits::Limits {
+            general: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
+            uploads: Arc::new(Semaphore::new(options.max_uploads.max(1))),
+            anonymous: Arc::new(Semaphore::new(limits::anonymous_budget(
+                options.max_in_flight,
+            ))),
+            identified_only: authenticator.is_some(),
+            max_in_flight: options.max_in_flight.max(1),
+            upload_rate: (options.upload_min_rate, options.upload_grace),
+        },
+        auth: authenticator,
     };
-    let mut app = app
-        .fallback(problem::not_found)
-        .method_not_allowed_fallback(problem::method_not_allowed)
+    let unrouted = |h: MethodRouter<Services>| gate.wrap(None, routes::Load::Request, h, true);
+    let mut app = table
+        .into_router(|rule, endpoint| gate.wrap(Some(rule.access), rule.load, endpoint, false))
+        // No route: the same checks, with the rule of a path nobody registered.
+        .fallback(unrouted(axum::routing::any(problem::not_found)))
+        .method_not_allowed_fallback(unrouted(axum::routing::any(problem::method_not_allowed)))
         .with_state(services)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(etag::etag))
-        .layer(axum::middleware::from_fn(deadline))
-        .layer(axum::middleware::from_fn_with_state(limits, shed));
-    if let Some(a) = authenticator {
-        app = app.layer(axum::middleware::from_fn_with_state(a, auth::authenticate));
-    }
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     if options.metrics {
-        app = app.layer(axum::middleware::from_fn(metrics::track));
+        app = app.layer(from_fn(metrics::track));
     }
-    app.layer(axum::middleware::from_fn(scope_request_id))
+    app.layer(from_fn(scope_request_id))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         // Inside the request's span, so that it can record `client_ip` there.
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(from_fn_with_state(
             Arc::new(options.trusted_proxies),
             client_addr::resolve,
         ))
@@ -187,10 +189,10 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
             axum::http::header::X_CONTENT_TYPE_OPTIONS,
             axum::http::HeaderValue::from_static("nosniff"),
         ))
-        // No inline style or script, nothing from elsewhere (see ui::assets).
+        // No inline style or script, nothing from elsewhere (see page::assets).
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::CONTENT_SECURITY_POLICY,
-            axum::http::HeaderValue::from_static(ui::assets::CONTENT_SECURITY_POLICY),
+            axum::http::HeaderValue::from_static(page::assets::CONTENT_SECURITY_POLICY),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             axum::http::header::X_FRAME_OPTIONS,
@@ -203,6 +205,116 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Every route [`router_with`] serves with these options, each with its rule
+/// ([`Access`]) and whether it is an upload: the table the router is built from.
+///
+/// ```
+/// use axum::http::Method;
+/// use kcl_adapters::http::{route_rules, Access, HttpOptions, Role};
+///
+/// let services = kcl_core::memory::MemoryBackend::new().services();
+/// let rules = route_rules(&services, &HttpOptions::default());
+/// let rule = |method: Method, path: &str| {
+///     let r = rules.iter().find(|r| r.method == method && r.path == path).unwrap();
+///     (r.access, r.upload)
+/// };
+/// assert_eq!(rule(Method::GET, "/api/books"), (Access::Read, false));
+/// assert_eq!(rule(Method::POST, "/api/books"), (Access::Role(Role::Admin), false));
+/// assert_eq!(rule(Method::POST, "/api/rentals"), (Access::Role(Role::Staff), false));
+/// assert_eq!(rule(Method::POST, "/api/books/{id}/cover"), (Access::Role(Role::Staff), true));
+/// assert_eq!(rule(Method::GET, "/api/sales/summary"), (Access::Role(Role::Admin), false));
+/// assert_eq!(rule(Method::GET, "/health"), (Access::Public, false));
+/// ```
+pub fn route_rules(services: &Services, options: &HttpOptions) -> Vec<RouteRule> {
+    all_routes(services, options).rules()
+}
+
+/// The routes of [`router_with`]: the API, the OpenAPI document, the web UI, the
+/// metrics and, with authentication, the login and token routes.
+fn all_routes(services: &Services, options: &HttpOptions) -> routes::Routes {
+    let upload_limit = services.covers.settings().limits.max_bytes;
+    let jobs_limit = services.jobs.settings().max_total_bytes;
+    let mut table = api::routes(upload_limit, jobs_limit)
+        .merge(openapi::routes())
+        .merge(ui::routes(upload_limit, jobs_limit));
+    if options.metrics {
+        // Public: behind its own token when one is set.
+        table = table.endpoint(
+            "/metrics",
+            Method::GET,
+            Access::Public,
+            routes::Load::Request,
+            metrics_route(options.metrics_token.clone()),
+        );
+    }
+    if options.auth.is_some() {
+        table = table.merge(auth::login::routes());
+    }
+    table
+}
+
+/// What the checks around every route share: the authenticator (when
+/// authentication is on) and the server's slots.
+struct Gate {
+    auth: Option<Arc<auth::Authenticator>>,
+    limits: limits::Limits,
+}
+
+impl Gate {
+    /// `endpoint` inside the checks of its rule, outermost first: authentication and
+    /// `access` (`None`: no route matched), a request slot (and an upload slot), the
+    /// deadline, ETags. The body limit is the route's own (see [`routes::Routes`]).
+    /// `unrouted`: `endpoint` answers every method (a fallback), so the checks wrap
+    /// its fallback too.
+    fn wrap(
+        &self,
+        access: Option<Access>,
+        load: routes::Load,
+        endpoint: MethodRouter<Services>,
+        unrouted: bool,
+    ) -> MethodRouter<Services> {
+        let endpoint = around(endpoint, from_fn(etag::etag), unrouted);
+        let endpoint = around(
+            endpoint,
+            from_fn_with_state(limits::deadline_of(load), limits::deadline),
+            unrouted,
+        );
+        let endpoint = around(
+            endpoint,
+            from_fn_with_state((self.limits.clone(), load), limits::shed),
+            unrouted,
+        );
+        match &self.auth {
+            Some(a) => around(
+                endpoint,
+                from_fn_with_state((a.clone(), access), auth::authorize),
+                unrouted,
+            ),
+            None => endpoint,
+        }
+    }
+}
+
+/// `endpoint` wrapped in `layer`: its methods only, or (`all`) its fallback too.
+fn around<L>(endpoint: MethodRouter<Services>, layer: L, all: bool) -> MethodRouter<Services>
+where
+    L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Response:
+        axum::response::IntoResponse + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+{
+    if all {
+        endpoint.layer(layer)
+    } else {
+        endpoint.route_layer(layer)
+    }
 }
 
 /// The standalone worker's HTTP side: `/health/live`, `/health` (the readiness report
@@ -226,7 +338,7 @@ pub fn worker_router(
     app.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(services)
-        .layer(axum::middleware::from_fn(deadline))
+        .layer(from_fn_with_state(REQUEST_TIMEOUT, limits::deadline))
         .layer(CatchPanicLayer::custom(problem::panic_response))
 }
 
@@ -266,218 +378,4 @@ async fn scope_request_id(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     kcl_core::context::with_request_id(id, next.run(req)).await
-}
-
-fn is_upload(req: &axum::extract::Request) -> bool {
-    let path = req.uri().path();
-    req.method() == axum::http::Method::POST
-        && (path.ends_with("/cover")
-            || path == "/api/jobs"
-            || path == "/ui/jobs"
-            || path == "/api/sales/files"
-            || path == "/ui/sales")
-}
-
-#[derive(Clone)]
-struct Limits {
-    general: Arc<Semaphore>,
-    uploads: Arc<Semaphore>,
-    /// Requests nobody is identified for (public routes, with authentication on).
-    anonymous: Arc<Semaphore>,
-    /// Whether authentication is on: off, every request counts as identified (a
-    /// gateway in front authenticates).
-    identified_only: bool,
-    /// The size of `general`.
-    max_in_flight: usize,
-    /// [`HttpOptions::upload_min_rate`] and [`HttpOptions::upload_grace`].
-    upload_rate: (u64, Duration),
-}
-
-/// Requests without an identity handled at once: an eighth of `max_in_flight`, at
-/// least 4 and at most 64.
-fn anonymous_budget(max_in_flight: usize) -> usize {
-    (max_in_flight / 8).clamp(4, 64)
-}
-
-/// Load shedding: past the limits, `503 overloaded` with `Retry-After` at once.
-/// Runs after authentication: requests without an identity (public routes) share a
-/// small budget of their own.
-async fn shed(
-    State(limits): State<Limits>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    if req.uri().path().starts_with("/health") {
-        // A server with every slot taken is not ready for more: the balancer routes
-        // elsewhere until it is (its liveness stays 200, so nobody replaces it).
-        if req.uri().path() == "/health" && limits.general.available_permits() == 0 {
-            ::metrics::counter!("kcl_http_saturated_checks_total").increment(1);
-            return api::health::saturated(limits.max_in_flight);
-        }
-        return next.run(req).await;
-    }
-    let upload = is_upload(&req);
-    let anonymous = limits.identified_only && auth::viewer().is_none();
-    let pool = if anonymous {
-        &limits.anonymous
-    } else {
-        &limits.general
-    };
-    let Ok(_permit) = pool.clone().try_acquire_owned() else {
-        return refuse(req, if anonymous { "anonymous" } else { "requests" }).await;
-    };
-    let _upload_permit = if upload {
-        match limits.uploads.clone().try_acquire_owned() {
-            Ok(p) => Some(p),
-            Err(_) => return refuse(req, "uploads").await,
-        }
-    } else {
-        None
-    };
-    if !upload {
-        return next.run(req).await;
-    }
-    let (rate, grace) = limits.upload_rate;
-    let too_slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = too_slow.clone();
-    let res = next
-        .run(req.map(|body| min_rate(body, rate, grace, flag)))
-        .await;
-    // Whatever the handler made of the broken body, the client is told why.
-    if too_slow.load(std::sync::atomic::Ordering::Relaxed) {
-        let mut res = Problem::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "upload-too-slow",
-            format!(
-                "the upload arrived at less than {rate} bytes per second; send it again \
-                 over a faster connection"
-            ),
-        )
-        .into_response();
-        res.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-        return res;
-    }
-    res
-}
-
-/// Ends `body` in an error (the upload is refused with `408`) when, past `grace`, it
-/// has arrived at less than `rate` bytes per second on average: a client trickling
-/// an upload cannot hold an upload slot for the whole upload deadline.
-fn min_rate(
-    body: axum::body::Body,
-    rate: u64,
-    grace: Duration,
-    too_slow: Arc<std::sync::atomic::AtomicBool>,
-) -> axum::body::Body {
-    use futures::StreamExt;
-    let started = std::time::Instant::now();
-    let mut received = 0u64;
-    let checked = body.into_data_stream().map(move |chunk| {
-        let chunk = chunk?;
-        received += chunk.len() as u64;
-        let elapsed = started.elapsed();
-        if elapsed > grace && (received as f64) < rate as f64 * elapsed.as_secs_f64() {
-            ::metrics::counter!("kcl_http_slow_uploads_total").increment(1);
-            too_slow.store(true, std::sync::atomic::Ordering::Relaxed);
-            return Err(axum::Error::new(SlowUpload { rate }));
-        }
-        Ok(chunk)
-    });
-    axum::body::Body::from_stream(checked)
-}
-
-/// An upload body that arrived too slowly (see [`HttpOptions::upload_min_rate`]).
-#[derive(Debug, thiserror::Error)]
-#[error("the upload arrived at less than {rate} bytes per second")]
-pub(crate) struct SlowUpload {
-    rate: u64,
-}
-
-/// The largest body [`refuse`] reads before answering.
-const DRAIN_BYTES: u64 = 1024 * 1024;
-
-/// Sheds a request: reads what is left of its body first when it is small (a
-/// declared length up to [`DRAIN_BYTES`], for at most 2 s), then answers
-/// [`overloaded`]. A connection closed with unread bytes is reset, and behind a
-/// proxy the reset loses the 503 on its way (the proxy reports no answer) or the
-/// proxy drops the client's connection under its next request (measured with
-/// HAProxy: `tests/cluster_load.rs`, uploads shed). A larger body is not read: the
-/// answer says the connection closes.
-async fn refuse(req: axum::extract::Request, reason: &'static str) -> axum::response::Response {
-    use futures::StreamExt;
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let chunked = req
-        .headers()
-        .contains_key(axum::http::header::TRANSFER_ENCODING);
-    let mut res = overloaded(reason);
-    match declared {
-        Some(0) | None if !chunked => {}
-        Some(n) if n <= DRAIN_BYTES => {
-            let mut body = req.into_body().into_data_stream();
-            let mut read = 0u64;
-            let drained = tokio::time::timeout(Duration::from_secs(2), async {
-                while let Some(Ok(chunk)) = body.next().await {
-                    read += chunk.len() as u64;
-                    if read > DRAIN_BYTES {
-                        return false;
-                    }
-                }
-                true
-            })
-            .await;
-            if drained != Ok(true) {
-                close(&mut res);
-            }
-        }
-        _ => close(&mut res),
-    }
-    res
-}
-
-/// Marks an answer as the connection's last.
-fn close(res: &mut axum::response::Response) {
-    res.headers_mut().insert(
-        axum::http::header::CONNECTION,
-        axum::http::HeaderValue::from_static("close"),
-    );
-}
-
-fn overloaded(reason: &'static str) -> axum::response::Response {
-    ::metrics::counter!("kcl_http_requests_shed_total", "reason" => reason).increment(1);
-    let mut res = Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
-        format!("the server is handling as many {reason} as it can; retry shortly"),
-    )
-    .into_response();
-    res.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    res
-}
-
-/// Answers `503 timeout` when a request runs over [`REQUEST_TIMEOUT`] (uploads:
-/// [`UPLOAD_TIMEOUT`]). Handlers that commit several steps run them in a task of
-/// their own, so a timeout or a client hanging up never cuts a commit in half.
-async fn deadline(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let limit = if is_upload(&req) {
-        UPLOAD_TIMEOUT
-    } else {
-        REQUEST_TIMEOUT
-    };
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => problem::timed_out_problem().into_response(),
-    }
 }

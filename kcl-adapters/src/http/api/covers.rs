@@ -1,11 +1,10 @@
 //! Cover uploads, processing statuses and cover images.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
-use bytes::Bytes;
 use kcl_core::domain::BookId;
 use kcl_core::ports::ProcessingStatus;
 use kcl_core::services::CoverImage;
@@ -15,10 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::forms::{read_upload, status_url};
 use crate::http::problem::{ApiError, Problem};
-
-/// Room for multipart framing around the image.
-pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 /// A cover accepted for processing.
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,84 +42,6 @@ pub(crate) struct CoverForm {
     /// The image: JPEG, PNG, WebP or GIF.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-}
-
-/// The URL of a key's processing status.
-pub(crate) fn status_url(key: &str) -> String {
-    let mut out = String::from("/api/processing?key=");
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn too_large(limit: u64) -> Problem {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too-large",
-        format!("the upload is over the {limit}-byte limit"),
-    )
-}
-
-/// The image of an upload: the multipart field `file`, or the whole body.
-pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64) {
-        return Err(too_large(limit));
-    }
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    if !is_multipart {
-        return axum::body::to_bytes(req.into_body(), limit as usize)
-            .await
-            .map_err(|_| too_large(limit));
-    }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
-    loop {
-        let field = form
-            .next_field()
-            .await
-            .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
-        let Some(field) = field else {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "missing-file",
-                "the form has no `file` field",
-            ));
-        };
-        if field.name() == Some("file") {
-            let data = field
-                .bytes()
-                .await
-                .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
-            if data.len() as u64 > limit {
-                return Err(too_large(limit));
-            }
-            return Ok(data);
-        }
-    }
-}
-
-/// A multipart read error: 413 when the body went over `limit`, else 400.
-pub(super) fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large(limit)
-    } else {
-        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", text)
-    }
 }
 
 /// `POST /api/books/{id}/cover`: 202 with the key and the status URL.

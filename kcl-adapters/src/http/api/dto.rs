@@ -86,7 +86,7 @@ impl<'a> From<&'a Book> for BookOut<'a> {
             cover: b.cover.as_ref().map(|c| CoverOut {
                 key: c.original.clone(),
                 url: format!("/api/books/{}/cover", b.id),
-                status_url: super::covers::status_url(&c.original),
+                status_url: crate::http::forms::status_url(&c.original),
                 thumbnail_url: c
                     .thumbnail
                     .as_ref()

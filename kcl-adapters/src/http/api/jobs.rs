@@ -1,10 +1,9 @@
 //! OCR jobs: create (multipart), list, detail, rename, delete.
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use kcl_core::domain::JobId;
 use kcl_core::services::{JobList, JobView};
 use kcl_core::Services;
@@ -12,64 +11,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::covers::{multipart_problem, MULTIPART_OVERHEAD};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::forms::read_job_form;
 use crate::http::problem::{ApiError, Problem};
-
-/// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
-pub(crate) async fn read_job_form(
-    req: Request,
-    max_images: usize,
-    max_bytes: u64,
-) -> Result<(String, Vec<Bytes>), Problem> {
-    let too_large = |what: String| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", what);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_bytes + MULTIPART_OVERHEAD as u64) {
-        return Err(too_large(format!(
-            "the request is over the {max_bytes}-byte limit"
-        )));
-    }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
-    let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
-    loop {
-        let read_error = |e: axum::extract::multipart::MultipartError| {
-            multipart_problem(e.status(), e.body_text(), max_bytes)
-        };
-        let field = form.next_field().await.map_err(read_error)?;
-        let Some(field) = field else { break };
-        match field.name() {
-            Some("name") => name = Some(crate::http::extract::text_field(field).await?),
-            Some("images") => {
-                if images.len() == max_images {
-                    return Err(too_large(format!(
-                        "a job takes at most {max_images} images"
-                    )));
-                }
-                let data = field.bytes().await.map_err(read_error)?;
-                total += data.len() as u64;
-                if total > max_bytes {
-                    return Err(too_large(format!("images over the {max_bytes}-byte limit")));
-                }
-                images.push(data);
-            }
-            _ => {} // other fields are ignored, like a browser's submit button
-        }
-    }
-    let name = name.ok_or_else(|| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "missing-name",
-            "the form has no `name` field",
-        )
-    })?;
-    Ok((name, images))
-}
 
 /// A new OCR job as a multipart form (the schema of the request; never built).
 #[derive(ToSchema)]

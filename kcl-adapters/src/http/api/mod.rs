@@ -9,62 +9,56 @@ pub(crate) mod jobs;
 pub(crate) mod rentals;
 pub(crate) mod sales;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
-use kcl_core::Services;
+use crate::http::access::{Access, Role};
+use crate::http::forms::MULTIPART_OVERHEAD;
+use crate::http::routes::{BodyLimit, Load, Routes};
 
-pub(crate) use covers::{read_upload, status_url, MULTIPART_OVERHEAD};
-pub(crate) use jobs::read_job_form;
-pub(crate) use sales::{ingest_received, make_report, receive_file, UploadQuery};
-
-/// The API routes; `upload_limit` is the largest cover upload, `jobs_limit` the
-/// largest OCR job request, in bytes.
-pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
-    Router::new()
-        .route("/health", get(health::ready))
-        .route("/health/live", get(health::live))
-        .route("/api/books", get(books::list).post(books::create))
-        .route(
-            "/api/books/{id}",
-            get(books::get).put(books::update).delete(books::delete),
-        )
-        .route(
+/// The API routes and the health checks; `upload_limit` is the largest cover
+/// upload, `jobs_limit` the largest OCR job request, in bytes.
+pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
+    let (read, staff, admin) = (Access::Read, Role::Staff, Role::Admin);
+    Routes::new()
+        .health("/health", Load::Readiness, health::ready)
+        .health("/health/live", Load::Liveness, health::live)
+        .get("/api/books", read, books::list)
+        .post("/api/books", admin, books::create)
+        .get("/api/books/{id}", read, books::get)
+        .put("/api/books/{id}", admin, books::update)
+        .delete("/api/books/{id}", admin, books::delete)
+        .get("/api/books/{id}/cover", read, covers::cover)
+        .upload(
             "/api/books/{id}/cover",
-            get(covers::cover)
-                .post(covers::upload)
-                .layer(DefaultBodyLimit::max(
-                    upload_limit as usize + covers::MULTIPART_OVERHEAD,
-                )),
+            staff,
+            BodyLimit::Bytes(upload_limit as usize + MULTIPART_OVERHEAD),
+            covers::upload,
         )
-        .route("/api/books/{id}/cover/thumb", get(covers::thumbnail))
-        .route("/api/processing", get(covers::status))
-        .route(
+        .get("/api/books/{id}/cover/thumb", read, covers::thumbnail)
+        .get("/api/processing", read, covers::status)
+        .get("/api/jobs", read, jobs::list)
+        .upload(
             "/api/jobs",
-            get(jobs::list)
-                .post(jobs::create)
-                .layer(DefaultBodyLimit::max(
-                    jobs_limit as usize + covers::MULTIPART_OVERHEAD,
-                )),
+            admin,
+            BodyLimit::Bytes(jobs_limit as usize + MULTIPART_OVERHEAD),
+            jobs::create,
         )
-        .route(
-            "/api/jobs/{id}",
-            get(jobs::get).patch(jobs::rename).delete(jobs::delete),
+        .get("/api/jobs/{id}", read, jobs::get)
+        .patch("/api/jobs/{id}", admin, jobs::rename)
+        .delete("/api/jobs/{id}", admin, jobs::delete)
+        .get("/api/rentals", read, rentals::list)
+        .post("/api/rentals", staff, rentals::create)
+        .get("/api/rentals/{id}", read, rentals::get)
+        .post("/api/rentals/{id}/return", staff, rentals::return_rental)
+        .get("/api/audit", admin, audit::list)
+        .upload("/api/sales/files", admin, BodyLimit::Handler, sales::upload)
+        .get("/api/sales/summary", admin, sales::totals::summary)
+        .get("/api/sales/daily", admin, sales::totals::daily)
+        .get("/api/stock/{sku}", admin, sales::stock::stock)
+        .put("/api/stock/{sku}", admin, sales::stock::set_stock)
+        .post(
+            "/api/stock/{sku}/receipts",
+            admin,
+            sales::stock::receive_stock,
         )
-        .route("/api/rentals", get(rentals::list).post(rentals::create))
-        .route("/api/rentals/{id}", get(rentals::get))
-        .route("/api/rentals/{id}/return", post(rentals::return_rental))
-        .route("/api/audit", get(audit::list))
-        .route(
-            "/api/sales/files",
-            post(sales::upload).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/api/sales/summary", get(sales::summary))
-        .route("/api/sales/daily", get(sales::daily))
-        .route("/api/stock/{sku}", get(sales::stock).put(sales::set_stock))
-        .route("/api/stock/{sku}/receipts", post(sales::receive_stock))
-        .route("/api/reports", post(sales::create_report))
-        .route("/api/reports/{name}", get(sales::get_report))
-        .route("/api/openapi.json", get(crate::http::openapi::json))
-        .route("/api/docs", get(crate::http::openapi::docs))
+        .post("/api/reports", admin, sales::reports::create_report)
+        .get("/api/reports/{name}", admin, sales::reports::get_report)
 }

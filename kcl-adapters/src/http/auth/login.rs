@@ -5,25 +5,27 @@ use std::sync::Arc;
 use axum::extract::{Extension, FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use maud::html;
 use serde::{Deserialize, Serialize};
 
-use super::{form_action, viewer, Authenticator, User};
+use super::{Access, Authenticator, Role, User};
+use crate::http::access::{form_action, viewer};
 use crate::http::client_addr;
 use crate::http::extract::{ApiForm, ApiJson, ApiQuery};
+use crate::http::page::{error_page, layout, same_origin};
 use crate::http::problem::Problem;
-use crate::http::ui::layout;
+use crate::http::routes::Routes;
 
-/// The login, logout and token routes (state-free: the authenticator comes from the
-/// request's extensions, which [`super::authenticate`] fills in).
-pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route_layer(axum::middleware::from_fn(crate::http::ui::same_origin))
-        .route("/api/auth/token", post(token))
+/// The login, logout and token routes (the authenticator comes from the request's
+/// extensions, which [`super::authorize`] fills in).
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/login", Access::Open, login_page)
+        .post("/login", Access::Open, login)
+        // Any logged-in user may log out.
+        .post("/logout", Role::Reader, logout)
+        .route_layer(axum::middleware::from_fn(same_origin))
+        .post("/api/auth/token", Access::Public, token)
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,7 +159,7 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
     let client = client_addr::of_request(&req);
     let f = match ApiForm::<LoginForm>::from_request(req, &()).await {
         Ok(ApiForm(f)) => f,
-        Err(p) => return crate::http::ui::error_page(p),
+        Err(p) => return error_page(p),
     };
     let next = safe_next(Some(f.next.as_str())).to_owned();
     match check(&auth, client.ip, f.username.trim(), &f.password).await {

@@ -6,8 +6,8 @@ use kcl_core::{ServiceError, Services};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::error_page;
 use crate::http::extract::{ApiForm, ApiPath};
+use crate::http::page::error_page;
 use crate::http::problem::Problem;
 
 #[derive(Debug, Deserialize)]
@@ -166,7 +166,7 @@ pub(crate) async fn upload_cover(
 ) -> Response {
     let ApiPath(id) = or_page!(id);
     let limit = s.covers.settings().limits.max_bytes;
-    let data = or_page!(crate::http::api::read_upload(req, limit).await);
+    let data = or_page!(crate::http::forms::read_upload(req, limit).await);
     let covers = s.covers.clone();
     or_page!(
         crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {

@@ -8,8 +8,8 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{error_page, layout};
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::page::{error_page, layout};
 use crate::http::problem::Problem;
 
 #[derive(Debug, Deserialize)]
@@ -60,7 +60,7 @@ pub(crate) async fn index(
         }
         p.muted { (list.total) " jobs" @if more { " · " a href={ "/jobs?page=" (list.page + 1) } { "Next page →" } } }
         h2 { "New job" }
-        form method="post" action=(crate::http::auth::form_action("/ui/jobs")) enctype="multipart/form-data" {
+        form method="post" action=(crate::http::access::form_action("/ui/jobs")) enctype="multipart/form-data" {
             fieldset {
                 label { "Name " input name="name" required maxlength="200"; }
                 label { "Images " input name="images" type="file" multiple required accept="image/jpeg,image/png,image/webp,image/gif"; }
@@ -71,7 +71,7 @@ pub(crate) async fn index(
     if list.items.iter().all(|j| j.status.is_final()) {
         layout("OCR jobs", body).into_response()
     } else {
-        super::pages::live_layout("OCR jobs", body).into_response()
+        crate::http::page::live_layout("OCR jobs", body).into_response()
     }
 }
 
@@ -97,14 +97,14 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
             @if let Some(err) = &item.error { div.error { p { (err) } } }
             @if item.duplicate_of.is_some() { p.muted { "same image as an earlier one: read once" } }
         }
-        form method="post" action=(crate::http::auth::form_action(&format!("/ui/jobs/{}/delete", view.job.id))) {
+        form method="post" action=(crate::http::access::form_action(&format!("/ui/jobs/{}/delete", view.job.id))) {
             fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
         }
     };
     if view.status.is_final() {
         layout(&view.job.name, body).into_response()
     } else {
-        super::pages::live_layout(&view.job.name, body).into_response()
+        crate::http::page::live_layout(&view.job.name, body).into_response()
     }
 }
 
@@ -112,7 +112,7 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
     let set = *s.jobs.settings();
     let (name, images) =
-        match crate::http::api::read_job_form(req, set.max_images, set.max_total_bytes).await {
+        match crate::http::forms::read_job_form(req, set.max_images, set.max_total_bytes).await {
             Ok(v) => v,
             Err(p) => return error_page(p),
         };

@@ -3,83 +3,51 @@
 //! back): list and search books, create, edit and delete them, rent and return
 //! copies, see a book's history.
 
-pub(crate) mod api_docs;
-pub(crate) mod assets;
 mod forms;
 mod jobs;
 mod pages;
 mod sales;
 
-use axum::extract::Request;
-use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
-use kcl_core::Services;
+use axum::middleware::from_fn;
 
-use crate::http::problem::Problem;
+use crate::http::access::{Access, Role};
+use crate::http::forms::MULTIPART_OVERHEAD;
+use crate::http::page::{assets, same_origin};
+use crate::http::routes::{BodyLimit, Routes};
 
-pub(crate) use pages::{error_page, layout};
-
-pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Router<Services> {
-    Router::new()
-        .route("/jobs", get(jobs::index))
-        .route("/jobs/{id}", get(jobs::job))
-        .route(
+/// The pages and their forms; `upload_limit` is the largest cover upload,
+/// `jobs_limit` the largest OCR job request, in bytes.
+pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
+    let staff = Role::Staff;
+    let admin = Role::Admin;
+    Routes::new()
+        .get("/jobs", Access::Read, jobs::index)
+        .get("/jobs/{id}", Access::Read, jobs::job)
+        .upload(
             "/ui/jobs",
-            post(jobs::create).layer(axum::extract::DefaultBodyLimit::max(
-                jobs_limit as usize + crate::http::api::MULTIPART_OVERHEAD,
-            )),
+            admin,
+            BodyLimit::Bytes(jobs_limit as usize + MULTIPART_OVERHEAD),
+            jobs::create,
         )
-        .route("/ui/jobs/{id}/delete", post(jobs::delete))
-        .route("/sales", get(sales::index))
-        .route(
-            "/ui/sales",
-            post(sales::upload).layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/ui/sales/report", post(sales::report))
-        .route(
+        .post("/ui/jobs/{id}/delete", admin, jobs::delete)
+        .get("/sales", admin, sales::index)
+        .upload("/ui/sales", admin, BodyLimit::Handler, sales::upload)
+        .post("/ui/sales/report", admin, sales::report)
+        .upload(
             "/ui/books/{id}/cover",
-            post(forms::upload_cover).layer(axum::extract::DefaultBodyLimit::max(
-                upload_limit as usize + crate::http::api::MULTIPART_OVERHEAD,
-            )),
+            staff,
+            BodyLimit::Bytes(upload_limit as usize + MULTIPART_OVERHEAD),
+            forms::upload_cover,
         )
-        .route("/", get(pages::index))
-        .route("/rentals", get(pages::rentals))
-        .route("/books/{id}", get(pages::book))
-        .route("/ui/books", post(forms::create_book))
-        .route("/ui/books/{id}", post(forms::update_book))
-        .route("/ui/books/{id}/delete", post(forms::delete_book))
-        .route("/ui/books/{id}/rent", post(forms::rent))
-        .route("/ui/rentals/{id}/return", post(forms::return_rental))
-        .route_layer(axum::middleware::from_fn(same_origin))
-        .route("/ui/static/{name}", get(assets::serve))
-}
-
-/// Refuses form posts from other sites (cross-site request forgery): the browser's
-/// `Sec-Fetch-Site` must not say `cross-site`, and an `Origin` must name this host.
-pub(crate) async fn same_origin(req: Request, next: Next) -> Response {
-    if req.method() == Method::POST && !from_this_site(&req) {
-        return pages::error_page(Problem::new(
-            StatusCode::FORBIDDEN,
-            "cross-site-form",
-            "this form was posted from another site",
-        ));
-    }
-    next.run(req).await
-}
-
-fn from_this_site(req: &Request) -> bool {
-    let h = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if h("sec-fetch-site") == Some("cross-site") {
-        return false;
-    }
-    match (h(header::ORIGIN.as_str()), h(header::HOST.as_str())) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-    }
+        .get("/", Access::Read, pages::index)
+        .get("/rentals", Access::Read, pages::rentals)
+        .get("/books/{id}", Access::Read, pages::book)
+        .post("/ui/books", admin, forms::create_book)
+        .post("/ui/books/{id}", admin, forms::update_book)
+        .post("/ui/books/{id}/delete", admin, forms::delete_book)
+        .post("/ui/books/{id}/rent", staff, forms::rent)
+        .post("/ui/rentals/{id}/return", staff, forms::return_rental)
+        .route_layer(from_fn(same_origin))
+        // The pages' style sheet and script: the login page needs them too.
+        .get("/ui/static/{name}", Access::Public, assets::serve)
 }

@@ -1,94 +1,17 @@
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+
+use axum::response::{IntoResponse, Response};
 use kcl_core::domain::{AuditEvent, Book, BookId, Rental};
 use kcl_core::services::{ListBooks, ListRentals};
 use kcl_core::Services;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::assets;
-use crate::http::auth;
+use crate::http::access;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::page::{error_page, layout, live_layout};
 use crate::http::problem::Problem;
-
-/// A page: the nav, the title, `body`; no script.
-pub(crate) fn layout(title: &str, body: Markup) -> Html<String> {
-    page(title, body, Script::None)
-}
-
-/// [`layout`] for a page whose content is still changing: it reloads itself every
-/// 2 s (`/ui/static/app.js`, unless the user is filling in a form; without
-/// JavaScript, a reload link says so).
-pub(crate) fn live_layout(title: &str, body: Markup) -> Html<String> {
-    page(title, body, Script::Live)
-}
-
-/// Whether a page loads `/ui/static/app.js`, and what for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Script {
-    /// No script (most pages).
-    None,
-    /// For its "Back" links (`data-back`) only.
-    Links,
-    /// To reload itself while its work runs (`<body data-live>`).
-    Live,
-}
-
-fn page(title: &str, body: Markup, script: Script) -> Html<String> {
-    let live = script == Script::Live;
-    Html(
-        html! {
-            (DOCTYPE)
-            html lang="en" {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (title) " · KCL" }
-                    link rel="stylesheet" href=(assets::css_url());
-                    @if script != Script::None {
-                        script src=(assets::js_url()) defer {}
-                    }
-                }
-                body data-live[live] {
-                    nav {
-                        a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } a href="/api/docs" { "API" }
-                        @if let Some(v) = auth::viewer() {
-                            span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
-                            @if v.csrf.is_some() {
-                                form.inline method="post" action=(auth::form_action("/logout")) { button type="submit" { "Log out" } }
-                            }
-                        } @else if auth::enabled() {
-                            a href="/login" { "Log in" }
-                        }
-                    }
-                    h1 { (title) }
-                    (body)
-                    @if live {
-                        p.muted.live { "This page updates itself while work is running. " a href="" { "Reload" } }
-                    }
-                }
-            }
-        }
-        .into_string(),
-    )
-}
-
-/// A problem shown as a page, with its status code.
-pub(crate) fn error_page(p: Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = html! {
-        div.error role="alert" {
-            p { strong { (p.detail) } }
-            @if !p.errors.is_empty() {
-                ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
-            }
-        }
-        p { a href="/" data-back { "Back" } " · " a href="/" { "Catalog" } }
-    };
-    (status, page("Something is not right", body, Script::Links)).into_response()
-}
 
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct IndexQuery {
@@ -200,7 +123,7 @@ fn book_row(b: &Book) -> Markup {
             td { (b.available()) " / " (b.copies) }
             td {
                 @if b.available() > 0 {
-                    form.inline method="post" action=(auth::form_action(&format!("/ui/books/{}/rent", b.id))) {
+                    form.inline method="post" action=(access::form_action(&format!("/ui/books/{}/rent", b.id))) {
                         input name="renter" placeholder="Renter" required aria-label="Renter" size="10";
                         " " button type="submit" { "Rent" }
                     }
@@ -212,7 +135,7 @@ fn book_row(b: &Book) -> Markup {
 
 pub(crate) fn book_form(action: &str, book: Option<&Book>, submit: &str) -> Markup {
     html! {
-        form method="post" action=(auth::form_action(action)) {
+        form method="post" action=(access::form_action(action)) {
             @if let Some(b) = book { input type="hidden" name="version" value=(b.version); }
             label { "Title " input name="title" required maxlength="300" value=[book.map(|b| &b.title)]; }
             label { "Author " input name="author" required maxlength="200" value=[book.map(|b| &b.author)]; }
@@ -278,20 +201,20 @@ pub(crate) async fn book(
                     }
                     _ => {
                         p.muted.cover-pending { "Cover uploaded; its thumbnail is being made ("
-                            a href=(crate::http::api::status_url(&c.original)) { "status" } ")." }
+                            a href=(crate::http::forms::status_url(&c.original)) { "status" } ")." }
                     }
                 }
             }
             None => { p.muted { "No cover yet." } }
         }
-        form method="post" action=(auth::form_action(&format!("/ui/books/{}/cover", book.id))) enctype="multipart/form-data" {
+        form method="post" action=(access::form_action(&format!("/ui/books/{}/cover", book.id))) enctype="multipart/form-data" {
             fieldset { legend { "Cover image" }
                 label { "JPEG, PNG, WebP or GIF " input name="file" type="file" accept="image/jpeg,image/png,image/webp,image/gif" required; }
                 button type="submit" { "Upload" }
             }
         }
         @if book.available() > 0 {
-            form method="post" action=(auth::form_action(&format!("/ui/books/{}/rent", book.id))) {
+            form method="post" action=(access::form_action(&format!("/ui/books/{}/rent", book.id))) {
                 fieldset { legend { "Rent a copy" }
                     label { "Renter " input name="renter" required maxlength="100"; }
                     label { "Due date (optional) " input name="due_date" type="date"; }
@@ -303,7 +226,7 @@ pub(crate) async fn book(
         (rentals_table(&rentals, today, false, "No rentals yet."))
         h2 { "Edit" }
         (book_form(&format!("/ui/books/{}", book.id), Some(&book), "Save"))
-        form method="post" action=(auth::form_action(&format!("/ui/books/{}/delete", book.id))) {
+        form method="post" action=(access::form_action(&format!("/ui/books/{}/delete", book.id))) {
             input type="hidden" name="version" value=(book.version);
             fieldset { legend { "Delete" } button type="submit" { "Delete this book" } }
         }
@@ -340,7 +263,7 @@ fn rentals_table(
                         td { (r.due_date) }
                         td { (format!("{:?}", r.status(today)).to_lowercase()) }
                         td { @if r.returned_at.is_none() {
-                            form.inline method="post" action=(auth::form_action(&format!("/ui/rentals/{}/return", r.id))) {
+                            form.inline method="post" action=(access::form_action(&format!("/ui/rentals/{}/return", r.id))) {
                                 button type="submit" { "Return" }
                             }
                         } }

@@ -11,9 +11,9 @@ use kcl_core::Services;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::pages::{error_page, layout};
-use crate::http::api::{ingest_received, make_report, receive_file, UploadQuery};
 use crate::http::extract::{ApiForm, ApiQuery};
+use crate::http::forms::sales::{ingest_received, make_report, receive_file, UploadQuery};
+use crate::http::page::{error_page, layout};
 use crate::http::problem::Problem;
 
 #[derive(Debug, Default, Deserialize)]
@@ -34,7 +34,7 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
     let group = q.group_by.clone().unwrap_or_else(|| "day".into());
     html! {
         h2 { "Upload a sales file" }
-        form method="post" action=(crate::http::auth::form_action("/ui/sales")) enctype="multipart/form-data" {
+        form method="post" action=(crate::http::access::form_action("/ui/sales")) enctype="multipart/form-data" {
             fieldset {
                 label { "CSV file " input name="file" type="file" required accept=".csv,text/csv"; }
                 label { "Policy "
@@ -118,7 +118,7 @@ pub(crate) async fn index(
             }
         }
         h2 { "Report" }
-        form method="post" action=(crate::http::auth::form_action("/ui/sales/report")) {
+        form method="post" action=(crate::http::access::form_action("/ui/sales/report")) {
             fieldset {
                 input type="hidden" name="from" value=(from);
                 input type="hidden" name="to" value=(to);

@@ -10,7 +10,7 @@ use serde_json::Value;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{OpenApi, RefOr};
 
-use super::pages::layout;
+use crate::http::page::layout;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 

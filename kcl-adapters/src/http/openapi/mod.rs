@@ -1,11 +1,13 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the handlers'
 //! `#[utoipa::path]` annotations, and the two routes that serve it:
 //! `GET /api/openapi.json` (the document) and `GET /api/docs` (an HTML page made
-//! from it on the server: no JavaScript, nothing downloaded).
+//! from it on the server: no JavaScript, nothing downloaded; [`page`]).
+
+mod page;
 
 use std::sync::OnceLock;
 
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -14,12 +16,34 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::api;
+use super::access::Access;
 use super::problem::Problem;
+use super::routes::Routes;
+use super::{api, auth};
 
-/// The routes under `/api` that stay public whatever the authentication: the
-/// document and its page.
-const PUBLIC: &[&str] = &["/api/openapi.json", "/api/docs", "/api/auth/token"];
+/// The two routes of the document: public whatever the authentication.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .get("/api/openapi.json", Access::Public, json)
+        .get("/api/docs", Access::Public, docs)
+}
+
+/// Whether `method path` is a route anyone may call (its rule is
+/// [`Access::Public`]): such operations carry no security requirement.
+fn public(method: &Method, path: &str) -> bool {
+    static PUBLIC: OnceLock<Vec<(Method, &'static str)>> = OnceLock::new();
+    let public = PUBLIC.get_or_init(|| {
+        api::routes(0, 0)
+            .merge(routes())
+            .merge(auth::login::routes())
+            .rules()
+            .into_iter()
+            .filter(|r| r.access == Access::Public)
+            .map(|r| (r.method, r.path))
+            .collect()
+    });
+    public.iter().any(|(m, p)| m == method && *p == path)
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,13 +79,13 @@ const PUBLIC: &[&str] = &["/api/openapi.json", "/api/docs", "/api/auth/token"];
         api::rentals::return_rental,
         api::audit::list,
         api::sales::upload,
-        api::sales::summary,
-        api::sales::daily,
-        api::sales::stock,
-        api::sales::set_stock,
-        api::sales::receive_stock,
-        api::sales::create_report,
-        api::sales::get_report,
+        api::sales::totals::summary,
+        api::sales::totals::daily,
+        api::sales::stock::stock,
+        api::sales::stock::set_stock,
+        api::sales::stock::receive_stock,
+        api::sales::reports::create_report,
+        api::sales::reports::get_report,
         json,
         docs,
         crate::http::auth::login::token,
@@ -102,9 +126,9 @@ impl Modify for Conventions {
             ),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            let guarded = path.starts_with("/api/") && !PUBLIC.contains(&path.as_str());
-            for (read, op) in operations(item) {
-                if guarded {
+            for (method, op) in operations(item) {
+                let read = method == Method::GET;
+                if path.starts_with("/api/") && !public(&method, path) {
                     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
                     op.security = Some(if read {
                         // Reads may be public by configuration.
@@ -132,17 +156,17 @@ impl Modify for Conventions {
     }
 }
 
-/// The operations of a path, each with whether it only reads (`GET`).
-fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
+/// The operations of a path, each with its method.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (Method, &mut Operation)> {
     [
-        (true, &mut item.get),
-        (false, &mut item.put),
-        (false, &mut item.post),
-        (false, &mut item.delete),
-        (false, &mut item.patch),
+        (Method::GET, &mut item.get),
+        (Method::PUT, &mut item.put),
+        (Method::POST, &mut item.post),
+        (Method::DELETE, &mut item.delete),
+        (Method::PATCH, &mut item.patch),
     ]
     .into_iter()
-    .filter_map(|(read, op)| op.as_mut().map(|op| (read, op)))
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
 }
 
 /// Adds a problem answer to an operation unless it documents that status already.
@@ -226,7 +250,7 @@ pub(crate) async fn docs() -> Html<String> {
     static PAGE: OnceLock<String> = OnceLock::new();
     let page = PAGE.get_or_init(|| {
         let doc = serde_json::from_slice(document()).unwrap_or_default();
-        super::ui::api_docs::page(&doc, &openapi()).0
+        page::page(&doc, &openapi()).0
     });
     Html(page.clone())
 }

@@ -1,0 +1,146 @@
+//! The readers of uploaded forms and bodies, shared by the API and the web UI: a
+//! cover image, an OCR job's images, a sales file ([`sales`]).
+
+pub(crate) mod sales;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, StatusCode};
+use bytes::Bytes;
+
+use super::problem::Problem;
+
+/// Room for multipart framing around the image.
+pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The URL of a key's processing status.
+pub(crate) fn status_url(key: &str) -> String {
+    let mut out = String::from("/api/processing?key=");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn too_large(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        format!("the upload is over the {limit}-byte limit"),
+    )
+}
+
+/// The image of an upload: the multipart field `file`, or the whole body.
+pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64) {
+        return Err(too_large(limit));
+    }
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return axum::body::to_bytes(req.into_body(), limit as usize)
+            .await
+            .map_err(|_| too_large(limit));
+    }
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    loop {
+        let field = form
+            .next_field()
+            .await
+            .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
+        let Some(field) = field else {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "missing-file",
+                "the form has no `file` field",
+            ));
+        };
+        if field.name() == Some("file") {
+            let data = field
+                .bytes()
+                .await
+                .map_err(|e| multipart_problem(e.status(), e.body_text(), limit))?;
+            if data.len() as u64 > limit {
+                return Err(too_large(limit));
+            }
+            return Ok(data);
+        }
+    }
+}
+
+/// A multipart read error: 413 when the body went over `limit`, else 400.
+pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(limit)
+    } else {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", text)
+    }
+}
+
+/// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
+pub(crate) async fn read_job_form(
+    req: Request,
+    max_images: usize,
+    max_bytes: u64,
+) -> Result<(String, Vec<Bytes>), Problem> {
+    let too_large = |what: String| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", what);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_bytes + MULTIPART_OVERHEAD as u64) {
+        return Err(too_large(format!(
+            "the request is over the {max_bytes}-byte limit"
+        )));
+    }
+    let mut form = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
+    loop {
+        let read_error = |e: axum::extract::multipart::MultipartError| {
+            multipart_problem(e.status(), e.body_text(), max_bytes)
+        };
+        let field = form.next_field().await.map_err(read_error)?;
+        let Some(field) = field else { break };
+        match field.name() {
+            Some("name") => name = Some(crate::http::extract::text_field(field).await?),
+            Some("images") => {
+                if images.len() == max_images {
+                    return Err(too_large(format!(
+                        "a job takes at most {max_images} images"
+                    )));
+                }
+                let data = field.bytes().await.map_err(read_error)?;
+                total += data.len() as u64;
+                if total > max_bytes {
+                    return Err(too_large(format!("images over the {max_bytes}-byte limit")));
+                }
+                images.push(data);
+            }
+            _ => {} // other fields are ignored, like a browser's submit button
+        }
+    }
+    let name = name.ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing-name",
+            "the form has no `name` field",
+        )
+    })?;
+    Ok((name, images))
+}
