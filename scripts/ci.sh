@@ -87,6 +87,9 @@ cargo check --quiet -p kcl-media --no-default-features
 step "tests (all features, doc tests included)"
 cargo test --workspace --all-features
 
+step "fuzz (every cargo-fuzz target for 20 s, from the committed seeds; scripts/fuzz.sh 600 before a release)"
+KCL_FUZZ_CORPUS=fresh scripts/fuzz.sh 20
+
 step "server smoke test"
 scripts/smoke-server.sh
 

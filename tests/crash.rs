@@ -1069,6 +1069,9 @@ async fn verify(p: &Profile, addr: SocketAddr, s: &Shared, log: &Path) {
     }
     kcl.close().await;
 
+    if !problems.is_empty() {
+        explain(p, log, &problems);
+    }
     assert!(
         problems.is_empty(),
         "{} profile, seed {}: {} problem(s) after the crashes:\n  {}\n(log tail:)\n{}",
@@ -1077,6 +1080,46 @@ async fn verify(p: &Profile, addr: SocketAddr, s: &Shared, log: &Path) {
         problems.len(),
         problems.join("\n  "),
         log_tail(log)
+    );
+}
+
+/// Keeps the log of a failed run (the test's folder goes away) and prints every
+/// line about the ids the problems name, and about the task messages those lines
+/// name: what happened to a lost task, in order.
+fn explain(p: &Profile, log: &std::path::Path, problems: &[String]) {
+    let kept = std::env::temp_dir().join(format!("kcl-crash-{}-{}.log", p.name, seed()));
+    let _ = std::fs::copy(log, &kept);
+    let is_id = |w: &&str| w.len() == 36 && w.bytes().filter(|b| *b == b'-').count() == 4;
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(is_id)
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut ids: Vec<String> = problems.iter().flat_map(|pr| words(pr)).collect();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    // Twice: the lines about the ids name the messages that carried them.
+    for _ in 0..2 {
+        let more: Vec<String> = text
+            .lines()
+            .filter(|l| ids.iter().any(|id| l.contains(id.as_str())))
+            .flat_map(words)
+            .collect();
+        ids.extend(more);
+        ids.sort();
+        ids.dedup();
+    }
+    let about: Vec<&str> = text
+        .lines()
+        .filter(|l| ids.iter().any(|id| l.contains(id.as_str())))
+        .take(120)
+        .collect();
+    println!(
+        "{} profile: log kept at {}; its {} line(s) about the ids in the problems:\n{}",
+        p.name,
+        kept.display(),
+        about.len(),
+        about.join("\n")
     );
 }
 

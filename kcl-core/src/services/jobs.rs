@@ -432,7 +432,14 @@ impl JobService {
                 );
             }
             // Deleted job, or done already (a repeated task): nothing to do.
-            Ok(ItemStart::Gone) | Ok(ItemStart::Final(_)) => return TaskOutcome::Done,
+            Ok(start @ (ItemStart::Gone | ItemStart::Final(_))) => {
+                let why = match start {
+                    ItemStart::Gone => "its job was deleted, or never recorded",
+                    _ => "the item is finished already",
+                };
+                tracing::info!(job = %task.job_id, item = %task.item_id, why, "OCR task: nothing to do");
+                return TaskOutcome::Done;
+            }
             Err(e) => return TaskOutcome::Retry(e.to_string()),
         };
         crate::crash_point!("jobs.item.started");

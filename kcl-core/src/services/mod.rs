@@ -35,29 +35,33 @@ use crate::ports::{
 /// Every port the services need, ready to use. The composition root fills this in.
 #[derive(Clone)]
 pub struct Ports {
-    /// Books.
+    /// The catalog's books, their covers and versions.
     pub books: Arc<dyn BookRepo>,
     /// Rentals (on the same store as the books).
     pub rentals: Arc<dyn RentalRepo>,
-    /// Audit log.
+    /// Where audit events end up and are read back (a book's, job's or file's
+    /// history).
     pub audit: Arc<dyn AuditLog>,
     /// The audit events that the books' and rentals' store wrote with its changes,
     /// waiting for `audit` (the same store when it keeps its own audit log, which
     /// then has nothing pending).
     pub outbox: Arc<dyn AuditOutbox>,
-    /// Cache for reads.
+    /// Shared short-lived state: cached catalog reads (retired together by a
+    /// generation key), logged-out sessions, failed-login counts.
     pub cache: Arc<dyn Cache>,
-    /// Time.
+    /// The time every rule reads (due dates, deadlines, graces): a
+    /// [`ManualClock`](crate::ports::ManualClock) in tests.
     pub clock: Arc<dyn Clock>,
-    /// Ids.
+    /// New ids for books, rentals, jobs and events (UUIDv7 in production).
     pub ids: Arc<dyn IdSource>,
-    /// Readiness probes.
+    /// What `/health` asks: one probe per dependency the deployment has.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Blob storage (cover images).
     pub blobs: Arc<dyn BlobStore>,
     /// The task queue (thumbnail tasks).
     pub tasks: Arc<dyn TaskQueue>,
-    /// Processing statuses.
+    /// Where a cover's processing status (PENDING, PROCESSING, DONE, ERROR) is
+    /// kept, for clients that poll it.
     pub status: Arc<dyn StatusStore>,
     /// The thumbnailer; without one, cover uploads answer 503.
     pub thumbnailer: Option<Arc<dyn Thumbnailer>>,
@@ -110,11 +114,11 @@ impl Default for Settings {
 /// The services a host serves. Cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    /// Books.
+    /// Books: create, read (cached), update with versions, delete, list and search.
     pub catalog: Arc<CatalogService>,
-    /// Rentals.
+    /// Renting and returning copies, and listing rentals (overdue included).
     pub rentals: Arc<RentalService>,
-    /// Readiness.
+    /// Readiness: every probe, each within its timeout.
     pub health: Arc<HealthService>,
     /// Cover images and thumbnails.
     pub covers: Arc<CoverService>,

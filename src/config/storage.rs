@@ -1,0 +1,214 @@
+//! Where data lives: the data folder, database, blobs, queue, cache, DynamoDB
+//! tables and reports (`KCL_DATA_DIR`, `KCL_DATABASE_URL`, `KCL_BLOBS`,
+//! `KCL_QUEUE`, `KCL_CACHE_URL`, `KCL_CACHE_CA_FILE`, `KCL_AUDIT`, `KCL_STATUS`,
+//! `KCL_AUTO_PROVISION`, `KCL_REPORTS`).
+
+use std::path::PathBuf;
+
+use super::vars::{redact, Vars};
+use super::{BlobsConfig, ConfigError, DatabaseConfig, QueueKind};
+
+pub(super) struct Storage {
+    pub(super) data_dir: PathBuf,
+    pub(super) database: DatabaseConfig,
+    pub(super) blobs: BlobsConfig,
+    pub(super) queue: QueueKind,
+    pub(super) cache_url: Option<String>,
+    pub(super) cache_ca_file: Option<PathBuf>,
+    pub(super) audit_table: Option<String>,
+    pub(super) status_table: Option<String>,
+    pub(super) auto_provision: bool,
+    pub(super) reports: Option<BlobsConfig>,
+}
+
+pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
+    let data_dir = PathBuf::from(v.get("KCL_DATA_DIR").unwrap_or_else(|| "./kcl-data".into()));
+    let database = match v.get("KCL_DATABASE_URL") {
+        None => DatabaseConfig::Sqlite(data_dir.join("kcl.db")),
+        Some(url) => parse_database(&url).map_err(|e| ConfigError {
+            value: redact(&e.value),
+            ..e
+        })?,
+    };
+    let blobs = match v.get("KCL_BLOBS") {
+        None => BlobsConfig::File(data_dir.join("blobs")),
+        Some(url) => parse_blobs(&url)?,
+    };
+    let queue = queue(v, &database)?;
+    let cache_url = match v.get("KCL_CACHE_URL") {
+        None => None,
+        Some(c) if c == "memory" || c == "memory://" => None,
+        Some(c) if c.starts_with("redis://") || c.starts_with("rediss://") => Some(c),
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "KCL_CACHE_URL",
+                value: redact(&other),
+                reason: "unsupported value (supported: memory://, redis://host:port, \
+                         rediss://host:port)"
+                    .into(),
+            })
+        }
+    };
+    let cache_ca_file = v.get("KCL_CACHE_CA_FILE").map(PathBuf::from);
+    if cache_ca_file.is_some()
+        && !cache_url
+            .as_ref()
+            .is_some_and(|u| u.starts_with("rediss://"))
+    {
+        return Err(ConfigError {
+            variable: "KCL_CACHE_CA_FILE",
+            value: v.get("KCL_CACHE_CA_FILE").unwrap_or_default(),
+            reason: "needs a TLS cache: KCL_CACHE_URL=rediss://host:port".into(),
+        });
+    }
+    let audit_table = v
+        .get("KCL_AUDIT")
+        .map(|t| table("KCL_AUDIT", t))
+        .transpose()?
+        .flatten();
+    let status_table = match v.get("KCL_STATUS") {
+        None => audit_table.clone(),
+        Some(t) => table("KCL_STATUS", t)?,
+    };
+    let auto_provision = match v.get("KCL_AUTO_PROVISION").as_deref() {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "KCL_AUTO_PROVISION",
+                value: other.to_owned(),
+                reason: "must be 1 (create missing buckets, queues and tables) or 0".into(),
+            })
+        }
+    };
+    let reports = match v.get("KCL_REPORTS") {
+        None => None,
+        Some(url) => Some(parse_blobs(&url).map_err(|e| ConfigError {
+            variable: "KCL_REPORTS",
+            ..e
+        })?),
+    };
+    Ok(Storage {
+        data_dir,
+        database,
+        blobs,
+        queue,
+        cache_url,
+        cache_ca_file,
+        audit_table,
+        status_table,
+        auto_provision,
+        reports,
+    })
+}
+
+/// `KCL_QUEUE`: the queue lives where the data does; memory only for a memory
+/// database (nothing there survives a restart anyway) or when named.
+fn queue(v: &Vars<'_>, database: &DatabaseConfig) -> Result<QueueKind, ConfigError> {
+    let default_queue = match database {
+        DatabaseConfig::Sqlite(_) => QueueKind::Sqlite,
+        DatabaseConfig::Postgres(_) => QueueKind::Postgres,
+        DatabaseConfig::Memory => QueueKind::Memory,
+    };
+    let queue = match v.get("KCL_QUEUE").as_deref() {
+        None => default_queue,
+        Some("sqlite") | Some("sqlite://") => QueueKind::Sqlite,
+        Some("memory") | Some("memory://") => QueueKind::Memory,
+        Some("postgres") | Some("postgres://") => QueueKind::Postgres,
+        Some(q) if q.starts_with("sqs://") && q.len() > "sqs://".len() => {
+            QueueKind::Sqs(q["sqs://".len()..].to_owned())
+        }
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "KCL_QUEUE",
+                value: other.to_owned(),
+                reason: "unsupported value (supported: sqlite, postgres, \
+                         sqs://<queue name or URL>, memory://)"
+                    .into(),
+            })
+        }
+    };
+    if queue == QueueKind::Sqlite && !matches!(database, DatabaseConfig::Sqlite(_)) {
+        return Err(ConfigError {
+            variable: "KCL_QUEUE",
+            value: "sqlite".into(),
+            reason: "the SQLite queue needs a SQLite KCL_DATABASE_URL; use KCL_QUEUE=memory://"
+                .into(),
+        });
+    }
+    if queue == QueueKind::Postgres && !matches!(database, DatabaseConfig::Postgres(_)) {
+        return Err(ConfigError {
+            variable: "KCL_QUEUE",
+            value: "postgres".into(),
+            reason: "the PostgreSQL queue needs a PostgreSQL KCL_DATABASE_URL".into(),
+        });
+    }
+    Ok(queue)
+}
+
+/// `dynamodb://<table>` (and, for `KCL_STATUS`, `database`: `None`).
+fn table(variable: &'static str, v: String) -> Result<Option<String>, ConfigError> {
+    match v.strip_prefix("dynamodb://") {
+        Some(t) if !t.is_empty() => Ok(Some(t.to_owned())),
+        _ if variable == "KCL_STATUS" && v == "database" => Ok(None),
+        _ => Err(ConfigError {
+            variable,
+            value: v.clone(),
+            reason: "unsupported value (supported: dynamodb://<table>)".into(),
+        }),
+    }
+}
+
+fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {
+    let err = |reason: String| ConfigError {
+        variable: "KCL_DATABASE_URL",
+        value: url.to_owned(),
+        reason,
+    };
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(err(
+                "sqlite:// needs a file path, such as sqlite://./kcl-data/kcl.db".into(),
+            ));
+        }
+        return Ok(DatabaseConfig::Sqlite(PathBuf::from(path)));
+    }
+    if url == "memory://" || url == "memory" {
+        return Ok(DatabaseConfig::Memory);
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(DatabaseConfig::Postgres(url.to_owned()));
+    }
+    Err(err(
+        "unsupported value (supported: sqlite://PATH, postgres://..., memory://)".into(),
+    ))
+}
+
+fn parse_blobs(url: &str) -> Result<BlobsConfig, ConfigError> {
+    if let Some(path) = url.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(ConfigError {
+                variable: "KCL_BLOBS",
+                value: url.to_owned(),
+                reason: "file:// needs a folder, such as file://./kcl-data/blobs".into(),
+            });
+        }
+        return Ok(BlobsConfig::File(PathBuf::from(path)));
+    }
+    if url == "memory://" || url == "memory" {
+        return Ok(BlobsConfig::Memory);
+    }
+    if url.starts_with("s3://") {
+        return Ok(BlobsConfig::S3(url.to_owned()));
+    }
+    Err(ConfigError {
+        variable: "KCL_BLOBS",
+        value: url.to_owned(),
+        reason: "unsupported value (supported: file://PATH, s3://bucket[/prefix], memory://)"
+            .into(),
+    })
+}
