@@ -59,7 +59,9 @@ pub(crate) struct Db {
     /// Wakes long polls of a queue (by name) when a message arrives in this process.
     queue_signals: Mutex<HashMap<String, Arc<Notify>>>,
     /// Keeps the directory of an [`SqliteStore::in_memory`] database alive.
-    _temp_dir: Option<tempfile::TempDir>,
+    /// What must live as long as the store (the temporary folder of
+    /// [`SqliteStore::in_memory`]).
+    _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
     /// See [`SqliteStore::set_sort_index_threshold`].
     pub(crate) sort_index_threshold: std::sync::atomic::AtomicI64,
     /// See [`SqliteStore::set_audit_outbox`].
@@ -111,7 +113,8 @@ impl SqliteStore {
 
     /// A fresh, private database in a temporary directory, deleted when the last
     /// clone of the store is dropped. For tests and demos: it behaves exactly like a
-    /// file opened with [`open`](Self::open).
+    /// file opened with [`open`](Self::open). Feature `scratch`.
+    #[cfg(feature = "scratch")]
     pub async fn in_memory() -> Result<Self, LocalError> {
         let dir = tempfile::Builder::new()
             .prefix("kcl-sqlite-")
@@ -121,12 +124,12 @@ impl SqliteStore {
                 source,
             })?;
         let path = dir.path().join("kcl.db");
-        Self::open_with(&path, Some(dir)).await
+        Self::open_with(&path, Some(Arc::new(dir))).await
     }
 
     async fn open_with(
         path: &Path,
-        temp_dir: Option<tempfile::TempDir>,
+        keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
     ) -> Result<Self, LocalError> {
         create_parent(path).await?;
         create_private(path).await?;
@@ -172,7 +175,7 @@ impl SqliteStore {
                 sort_index_threshold: std::sync::atomic::AtomicI64::new(
                     Self::DEFAULT_SORT_INDEX_THRESHOLD,
                 ),
-                _temp_dir: temp_dir,
+                _keep: keep,
             }),
         };
         // Sales lines a crashed load left (see the `sales` module): gone at start.
