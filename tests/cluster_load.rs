@@ -24,8 +24,7 @@
 
 #[path = "support/cluster.rs"]
 mod cluster;
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,9 +34,10 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use bytes::Bytes;
 use cluster::{
-    admin_token, aws_profile, book, haproxy_command, jpeg, knob, sales_csv, service, skip, tag,
-    Acked, Haproxy, Http, Kcl, Reply,
+    admin_token, aws_profile, book, haproxy_command, jpeg, knob, sales_csv, tag, Acked, Haproxy,
+    Http, Kcl, Reply,
 };
+use kcl_core::testkit::services::{self, skip};
 use serde_json::json;
 
 /// A request that gets no answer within this is a failure of the run.
@@ -463,9 +463,9 @@ fn mib(kib: u64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_servers_behind_haproxy_hold_a_mixed_load() {
     let (Some(_), Some(redis), Some(aws)) = (
-        service("KCL_TEST_POSTGRES_URL"),
-        service("KCL_TEST_REDIS_URL"),
-        service("KCL_TEST_AWS_ENDPOINT"),
+        services::postgres_url(),
+        services::redis_url(),
+        services::aws_endpoint(),
     ) else {
         return;
     };
@@ -477,9 +477,10 @@ async fn three_servers_behind_haproxy_hold_a_mixed_load() {
     let connections = knob("KCL_CLUSTER_CONNECTIONS", 8) as usize;
     let nbooks = knob("KCL_CLUSTER_BOOKS", 40);
     let reference_secs = knob("KCL_CLUSTER_REFERENCE_SECS", 3);
-    let Some((db, db_url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let db_url = db.url().to_owned();
     // A fresh emulator of the run's own (the long form): the shared one slows down
     // as every test run's buckets and tables pile up in its memory.
     let private_moto = if knob("KCL_CLUSTER_PRIVATE_MOTO", 0) == 1 {
@@ -803,5 +804,5 @@ async fn three_servers_behind_haproxy_hold_a_mixed_load() {
     drop(proxy);
     drop(servers);
     drop(private_moto);
-    db.drop_db().await;
+    db.drop_now().await;
 }

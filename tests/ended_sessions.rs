@@ -19,8 +19,7 @@ use kcl::{Config, Kcl};
 use tower::ServiceExt;
 
 #[cfg(feature = "aws")]
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 const PASSWORD: &str = "ana's long passphrase";
 
@@ -202,17 +201,13 @@ async fn redis(addr: &str, args: &[&str]) -> String {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_outlives_restarts_and_a_redis_flush_on_postgres() {
-    let Ok(redis_url) = std::env::var("KCL_TEST_REDIS_URL") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_REDIS_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_REDIS_URL is not set");
+    let Some(redis_url) = kcl_core::testkit::services::redis_url() else {
         return;
     };
-    let Some((db, url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let url = db.url().to_owned();
     let host_port = redis_url
         .strip_prefix("redis://")
         .expect("KCL_TEST_REDIS_URL is redis://host:port")
@@ -275,7 +270,7 @@ async fn a_logout_outlives_restarts_and_a_redis_flush_on_postgres() {
     for s in [a, b, alone] {
         s.stop().await;
     }
-    db.drop_db().await;
+    db.drop_now().await;
 }
 
 /// Ended sessions whose database does not answer.

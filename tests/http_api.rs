@@ -74,15 +74,13 @@ async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
     (router(kcl.services.clone()), kcl, dir)
 }
 #[cfg(feature = "aws")]
-#[path = "support/pg.rs"]
-mod pg;
-#[cfg(feature = "aws")]
-use pg::PgDb;
+use kcl_aws::testkit::TestDatabase;
 
 #[cfg(feature = "aws")]
-async fn postgres_app() -> Option<(Router, kcl::Kcl, PgDb)> {
-    let (db, url) = PgDb::create().await?;
-    let vars = std::collections::HashMap::from([("KCL_DATABASE_URL".to_owned(), url)]);
+async fn postgres_app() -> Option<(Router, kcl::Kcl, TestDatabase)> {
+    let db = TestDatabase::create().await?;
+    let vars =
+        std::collections::HashMap::from([("KCL_DATABASE_URL".to_owned(), db.url().to_owned())]);
     let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
         .await
         .unwrap();
@@ -112,7 +110,7 @@ macro_rules! on_every_backend {
                     };
                     super::$check(&app).await;
                     kcl.close().await;
-                    db.drop_db().await;
+                    db.drop_now().await;
                 }
             }
         )*
@@ -803,17 +801,13 @@ async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_truth() {
-    let Ok(redis) = std::env::var("KCL_TEST_REDIS_URL") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_REDIS_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_REDIS_URL is not set");
+    let Some(redis) = kcl_core::testkit::services::redis_url() else {
         return;
     };
-    let Some((db, url)) = PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let url = db.url().to_owned();
     let vars = std::collections::HashMap::from([
         ("KCL_DATABASE_URL".to_owned(), url),
         ("KCL_CACHE_URL".to_owned(), redis),
@@ -876,5 +870,5 @@ async fn two_servers_share_one_truth() {
     assert_eq!(seen.body["available"], 0);
     a_kcl.close().await;
     b_kcl.close().await;
-    db.drop_db().await;
+    db.drop_now().await;
 }

@@ -3,7 +3,8 @@
 //! `KCL_TEST_REDIS_URL` is set, one Redis cache. Needs `KCL_TEST_POSTGRES_URL` and
 //! `KCL_TEST_AWS_ENDPOINT`; skipped when unset unless `KCL_TEST_REQUIRE_ALL=1`.
 //!
-//! The servers are this test binary started again with `KCL_TEST_SERVE=1`: each
+//! The servers are this test binary started again with `KCL_TEST_SERVE=1` on its
+//! ignored entry `serve_when_asked` (so it is no test of its own): each
 //! child runs [`kcl::serve_from_env`], exactly what `cargo run --example server
 //! --features aws` runs, configured only by environment variables.
 #![cfg(all(feature = "aws", feature = "http"))]
@@ -12,15 +13,23 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kcl_aws::testkit::TestDatabase;
+use kcl_core::testkit::services;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The child's entry point: serves until SIGTERM. Does nothing in a normal run.
+/// The child's entry point: serves until SIGTERM. Ignored, so that it never counts
+/// as a passing test: [`start`] runs it by name with `--ignored --exact`. Run any
+/// other way (`--include-ignored`), it fails, saying so.
 #[test]
+#[ignore = "the server process of two_server_processes_share_one_truth, which starts it"]
 fn serve_when_asked() {
-    if std::env::var("KCL_TEST_SERVE").as_deref() != Ok("1") {
-        return;
-    }
+    assert_eq!(
+        std::env::var("KCL_TEST_SERVE").as_deref(),
+        Ok("1"),
+        "serve_when_asked is a child process of two_server_processes_share_one_truth, \
+         not a test of its own"
+    );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let mut term =
@@ -67,6 +76,7 @@ fn start(env: &[(String, String)]) -> Server {
         .args([
             "serve_when_asked",
             "--exact",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -180,37 +190,15 @@ async fn wait_ready(s: &mut Server) {
     }
 }
 
-fn service_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) => Some(v),
-        Err(_) => {
-            assert!(
-                std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-                "{var} is not set and KCL_TEST_REQUIRE_ALL=1"
-            );
-            println!("skipped: {var} is not set");
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_server_processes_share_one_truth() {
-    let (Some(pg), Some(aws)) = (
-        service_url("KCL_TEST_POSTGRES_URL"),
-        service_url("KCL_TEST_AWS_ENDPOINT"),
-    ) else {
+    let Some(aws) = services::aws_endpoint() else {
         return;
     };
-    use sqlx::Connection;
-    let db = format!("kcl_multi_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&pg).await.expect("postgres");
-    sqlx::raw_sql(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let base = pg.split('?').next().unwrap();
-    let db_url = format!("{}/{db}", &base[..base.rfind('/').unwrap()]);
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let db_url = db.url().to_owned();
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
     let mut env: Vec<(String, String)> = [
         ("KCL_DATABASE_URL", db_url.as_str()),
@@ -230,7 +218,8 @@ async fn two_server_processes_share_one_truth() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let redis = std::env::var("KCL_TEST_REDIS_URL").ok();
+    // Optional: without it, the shared-session checks are left out (said below).
+    let redis = std::env::var(services::REDIS_URL).ok();
     if let Some(redis) = &redis {
         env.push(("KCL_CACHE_URL".into(), redis.clone()));
     }
@@ -439,11 +428,7 @@ async fn two_server_processes_share_one_truth() {
 
     drop(a);
     drop(b);
-    drop(admin);
-    let mut admin = sqlx::PgConnection::connect(&pg).await.expect("postgres");
-    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await;
+    db.drop_now().await;
 }
 
 /// A response header's value.

@@ -10,14 +10,15 @@ use std::collections::HashMap;
 
 use kcl::{Config, Kcl};
 
-#[path = "../kcl-aws/tests/support/tls_env.rs"]
-mod tls_env;
+use kcl_core::testkit::services::{tls_servers, TlsServers};
 
 /// The TLS servers, with a password in the PostgreSQL URL (the server trusts anyone:
 /// it is there to be hidden).
-fn tls() -> Option<tls_env::Tls> {
-    tls_env::tls().map(|mut t| {
-        t.pg = t.pg.replacen("postgres@", "postgres:hunter2-secret@", 1);
+fn tls() -> Option<TlsServers> {
+    tls_servers().map(|mut t| {
+        t.postgres = t
+            .postgres
+            .replacen("postgres@", "postgres:hunter2-secret@", 1);
         t
     })
 }
@@ -56,7 +57,7 @@ async fn the_aws_profile_starts_over_verified_tls_with_secrets_from_files() {
         &db_file,
         format!(
             "{}?sslmode=verify-full&sslrootcert={}\n",
-            t.pg,
+            t.postgres,
             t.ca.display()
         ),
     )
@@ -88,7 +89,7 @@ async fn the_aws_profile_starts_over_verified_tls_with_secrets_from_files() {
 #[tokio::test]
 async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_variable() {
     let Some(t) = tls() else { return };
-    let pg = |query: String| config(&[("KCL_DATABASE_URL", format!("{}?{query}", t.pg))]);
+    let pg = |query: String| config(&[("KCL_DATABASE_URL", format!("{}?{query}", t.postgres))]);
 
     let e = start_error(&pg(format!(
         "sslmode=verify-full&sslrootcert={}",
@@ -126,14 +127,14 @@ async fn a_wrong_ca_a_missing_ca_or_no_encryption_stops_the_start_naming_the_var
     assert!(e.contains("KCL_CACHE_CA_FILE=/nonexistent/ca.pem"), "{e}");
 }
 
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 #[tokio::test]
 async fn on_postgresql_queued_tasks_survive_a_restart_without_naming_a_queue() {
-    let Some((db, url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let url = db.url().to_owned();
     let config = config(&[("KCL_DATABASE_URL", url)]);
     assert_eq!(config.queue, kcl::config::QueueKind::Postgres);
     let kcl = Kcl::open(&config).await.unwrap();
@@ -162,5 +163,5 @@ async fn on_postgresql_queued_tasks_survive_a_restart_without_naming_a_queue() {
         assert_eq!(ocr.len(), 1, "OCR tasks have their own durable queue");
     }
     kcl.close().await;
-    db.drop_db().await;
+    db.drop_now().await;
 }

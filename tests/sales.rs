@@ -540,15 +540,15 @@ async fn sqlite() {
 }
 
 #[cfg(feature = "aws")]
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres() {
-    let Some((db, url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let url = db.url().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let (kcl, app) = open(HashMap::from([
         ("KCL_DATABASE_URL".to_owned(), url),
@@ -557,5 +557,5 @@ async fn postgres() {
     .await;
     scenario(&app, &kcl).await;
     kcl.close().await;
-    db.drop_db().await;
+    db.drop_now().await;
 }

@@ -23,8 +23,7 @@
 
 #[path = "support/cluster.rs"]
 mod cluster;
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,9 +33,10 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use bytes::Bytes;
 use cluster::{
-    admin_token, aws_profile, book, encode, jpeg, knob, sales_csv, service, signal, tag, Acked,
-    Http, Kcl, PrivateMoto, PrivatePg, PrivateRedis, Reply,
+    admin_token, aws_profile, book, encode, jpeg, knob, sales_csv, signal, tag, Acked, Http, Kcl,
+    PrivateMoto, PrivatePg, PrivateRedis, Reply,
 };
+use kcl_core::testkit::services;
 use serde_json::{json, Value};
 
 /// The longest a client waits for an answer during a fault: the server's request
@@ -527,10 +527,7 @@ async fn pg_ctl(pg: &Arc<PrivatePg>, action: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgresql_restarts_answer_503_and_lose_no_acknowledged_write() {
-    let (Some(aws), Some(redis)) = (
-        service("KCL_TEST_AWS_ENDPOINT"),
-        service("KCL_TEST_REDIS_URL"),
-    ) else {
+    let (Some(aws), Some(redis)) = (services::aws_endpoint(), services::redis_url()) else {
         return;
     };
     let Some(pg) = PrivatePg::start() else { return };
@@ -615,15 +612,13 @@ async fn postgresql_restarts_answer_503_and_lose_no_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_frozen_redis_costs_speed_not_answers() {
-    let (Some(aws), Some(_)) = (
-        service("KCL_TEST_AWS_ENDPOINT"),
-        service("KCL_TEST_POSTGRES_URL"),
-    ) else {
+    let (Some(aws), Some(_)) = (services::aws_endpoint(), services::postgres_url()) else {
         return;
     };
-    let Some((db, db_url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let db_url = db.url().to_owned();
     let Some(redis) = PrivateRedis::start().await else {
         return;
     };
@@ -709,7 +704,7 @@ async fn a_frozen_redis_costs_speed_not_answers() {
         );
     }
     drop(kcl);
-    db.drop_db().await;
+    db.drop_now().await;
 }
 
 /// Ids of every book a search for `q` lists, page by page.
@@ -740,15 +735,13 @@ async fn list_all(http: &Http, q: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
-    let (Some(redis), Some(_)) = (
-        service("KCL_TEST_REDIS_URL"),
-        service("KCL_TEST_POSTGRES_URL"),
-    ) else {
+    let (Some(redis), Some(_)) = (services::redis_url(), services::postgres_url()) else {
         return;
     };
-    let Some((db, db_url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
+    let db_url = db.url().to_owned();
     let Some(moto) = PrivateMoto::start().await else {
         return;
     };
@@ -825,5 +818,5 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
     w.verify().await;
     drop(kcl);
     drop(moto);
-    db.drop_db().await;
+    db.drop_now().await;
 }

@@ -32,14 +32,7 @@ fn client(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
 }
 
-/// Skips (or, with `KCL_TEST_REQUIRE_ALL=1`, fails) with a reason.
-fn skip(reason: &str) {
-    assert!(
-        std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-        "{reason} and KCL_TEST_REQUIRE_ALL=1"
-    );
-    println!("skipped: {reason}");
-}
+use kcl_core::testkit::services::skip;
 
 /// The `haproxy` command: on the `PATH`, or where Debian puts it (`/usr/sbin` is on
 /// root's `PATH` only).

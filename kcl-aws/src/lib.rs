@@ -28,7 +28,8 @@
 //! `install_crypto_provider` sets the process's rustls provider; both connect
 //! functions call it.
 //!
-//! Every feature is opt-in: enable the ones you deploy on.
+//! Every feature is opt-in: enable the ones you deploy on. The `testkit` feature adds
+//! `testkit::TestDatabase`, a PostgreSQL database of one test's own.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -56,6 +57,8 @@ mod s3;
 mod sdk;
 #[cfg(feature = "sqs")]
 mod sqs;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 #[cfg(feature = "tls")]
 mod tls;
 

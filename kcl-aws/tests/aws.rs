@@ -18,14 +18,7 @@ use kcl_core::ports::{BlobKey, BlobStore, HealthProbe, QueueConfig, SalesDays, S
 use kcl_core::testkit;
 
 async fn sdk() -> Option<SdkConfig> {
-    let Ok(endpoint) = std::env::var("KCL_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_AWS_ENDPOINT is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_AWS_ENDPOINT is not set (scripts/services.sh starts moto)");
-        return None;
-    };
+    let endpoint = testkit::services::aws_endpoint()?;
     Some(emulator_config(&endpoint).await)
 }
 

@@ -5,104 +5,31 @@
 //! The server comes from `KCL_TEST_POSTGRES_URL` (for example
 //! `postgres://postgres@127.0.0.1:5432/test`); every test creates a database of its
 //! own on it (`kcl_test_<random>`) and drops it at the end, so tests run in parallel.
-//! Unset, the tests print `skipped: ...` and pass, unless `KCL_TEST_REQUIRE_ALL=1`.
+//! Unset, the tests print `skipped: ...` and pass, unless `KCL_TEST_REQUIRE_ALL=1`
+//! (`kcl_aws::testkit::TestDatabase`).
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use kcl_aws::testkit::TestDatabase;
 use kcl_aws::{AwsError, PgProbe, PgQueue, PgStore};
 use kcl_core::domain::{
-    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, RentalQuery,
-    RentalStatusFilter, SearchTerms,
+    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, SearchTerms,
 };
 use kcl_core::ports::{
     BookRepo, BookRepoError, HealthProbe, QueueConfig, QueueError, QueueStats, ReceiptHandle,
-    RentalRepo, RentalRepoError, TaskQueue,
+    RentalRepo, TaskQueue,
 };
 use kcl_core::testkit;
 use kcl_core::testkit::reference::{at, due, rental_of};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection};
 use uuid::Uuid;
-
-const URL_VAR: &str = "KCL_TEST_POSTGRES_URL";
-
-/// A database of one test's own, dropped (best effort) by [`TestDb::drop_now`].
-struct TestDb {
-    admin: PgConnectOptions,
-    name: String,
-    options: PgConnectOptions,
-}
-
-impl TestDb {
-    /// A fresh database, or `None` (after printing why) when no server is configured.
-    async fn create() -> Option<Self> {
-        let Ok(url) = std::env::var(URL_VAR) else {
-            let why = format!("{URL_VAR} is not set");
-            if std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("KCL_TEST_REQUIRE_ALL=1 but {why}");
-            }
-            println!("skipped: {why}");
-            return None;
-        };
-        let admin = PgConnectOptions::from_str(&url).expect("KCL_TEST_POSTGRES_URL");
-        let name = format!("kcl_test_{}", Uuid::new_v4().simple());
-        let mut conn = admin.connect().await.expect("connect to the test server");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let _ = conn.close().await;
-        let options = admin.clone().database(&name);
-        Some(Self {
-            admin,
-            name,
-            options,
-        })
-    }
-
-    async fn store(&self) -> PgStore {
-        PgStore::connect_with(self.options.clone(), PgStore::pool_options())
-            .await
-            .expect("open store")
-    }
-
-    /// Drops the database now (also done on drop, even when the test panics).
-    async fn drop_now(self) {
-        drop(self);
-    }
-}
-
-impl Drop for TestDb {
-    /// Drops the database, best effort, on a thread of its own (this may run while
-    /// a test unwinds, inside or outside a runtime); `WITH (FORCE)` ends the
-    /// connections of pools still open.
-    fn drop(&mut self) {
-        let admin = self.admin.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut conn) = admin.connect().await {
-                    let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
-                    let _ = conn.close().await;
-                }
-            });
-        });
-        let _ = dropped.join();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_read_committed_with_bounded_waits() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -124,7 +51,7 @@ async fn sessions_are_read_committed_with_bounded_waits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn book_repo_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -137,7 +64,7 @@ async fn book_repo_kit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rental_repo_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = Arc::new(db.store().await);
@@ -150,7 +77,7 @@ async fn rental_repo_kit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_carry_their_audit_events_into_the_log_or_the_outbox() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -167,7 +94,7 @@ async fn writes_carry_their_audit_events_into_the_log_or_the_outbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_log_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -178,7 +105,7 @@ async fn audit_log_kit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn status_store_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -189,7 +116,7 @@ async fn status_store_kit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn job_repo_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -204,7 +131,7 @@ async fn job_repo_kit() {
 async fn job_repo_edges() {
     use kcl_core::domain::ItemResult;
     use kcl_core::ports::{JobRepo, JobRepoError};
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let pg = db.store().await;
@@ -265,7 +192,7 @@ async fn job_repo_edges() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn listings_agree_with_the_reference() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let pg = db.store().await;
@@ -308,85 +235,8 @@ fn search(q: &str) -> BookQuery {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn search_follows_updates_and_deletes() {
-    let Some(db) = TestDb::create().await else {
-        return;
-    };
-    let store = db.store().await;
-    let draft = BookDraft::builder(
-        "Vidas Secas",
-        "Graciliano Ramos",
-        Isbn::synthetic(7).as_str(),
-    )
-    .year(1938)
-    .build()
-    .expect("draft");
-    let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
-    store
-        .insert(&book, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    let hits = |q: &'static str| {
-        let store = store.clone();
-        async move {
-            BookRepo::list(&store, &search(q))
-                .await
-                .expect("list")
-                .len()
-        }
-    };
-    assert_eq!(hits("vid sec").await, 1);
-    let mut next = book.clone();
-    next.title = "Angústia".into();
-    store
-        .update(&next, 1, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("update");
-    assert_eq!(hits("vidas").await, 0, "old words gone");
-    assert_eq!(hits("angust").await, 1, "new words found");
-    store
-        .delete(book.id, Some(2), &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("delete");
-    assert_eq!(hits("angust").await, 0, "deleted books are not found");
-    // Words as `kcl_core::domain::words` splits them, prefixes byte for byte, and
-    // no tsquery syntax gets through.
-    let mut odd = plain_book(8, 1);
-    odd.title = "ſtar x86 日本 co-op".into();
-    odd.summary = "日".repeat(2000);
-    store
-        .insert(&odd, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    for (q, expected) in [
-        ("s", 0),
-        ("ſ", 1),
-        ("ſt", 1),
-        ("x8", 1),
-        ("86", 0),
-        ("日", 1),
-        ("本", 0),
-        ("co op", 1),
-        ("' | !ſtar & x86", 1),
-        ("star:* | b", 0),
-        (&"日".repeat(200), 1),
-    ] {
-        let got = BookRepo::list(&store, &search(q)).await.expect("list");
-        assert_eq!(got.len(), expected, "{q:?}");
-        let terms = SearchTerms::parse(q).expect("terms").expect("words");
-        assert_eq!(
-            usize::from(terms.matches(&odd.search_document())),
-            expected,
-            "the reference agrees on {q:?}"
-        );
-    }
-    store.close().await;
-    db.drop_now().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn data_survives_reconnecting_and_times_round_trip() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let mut book = plain_book(11, 2);
@@ -424,68 +274,23 @@ async fn data_survives_reconnecting_and_times_round_trip() {
     db.drop_now().await;
 }
 
-/// `tasks` concurrent rentals of `book`, spread over `stores`; how many succeed.
-async fn rent_from_many_tasks(stores: &[PgStore], book: &Book, tasks: u64) -> usize {
-    let mut joins = Vec::new();
-    for i in 0..tasks {
-        let store = stores[i as usize % stores.len()].clone();
-        let rental = rental_of(book, 1000 + i, Utc::now(), due(i));
-        joins.push(tokio::spawn(async move {
-            store
-                .rent(&rental, &kcl_core::testkit::fixtures::event())
-                .await
-        }));
-    }
-    let mut ok = 0;
-    for j in joins {
-        match j.await.expect("task") {
-            Ok(()) => ok += 1,
-            Err(RentalRepoError::NoCopyAvailable(_)) => {}
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
-    ok
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_never_overbook() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    // Two stores with pools of their own stand for two servers on one database.
+    // Two stores with pools of their own stand for two servers on one database; two
+    // copies are out already, the last 5 are contended for.
     let a = db.store().await;
     let b = db.store().await;
-    let mut book = plain_book(21, 7);
-    a.insert(&book, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    // Two copies out already: the last 5 are contended for.
-    for i in 0..2 {
-        b.rent(
-            &rental_of(&book, 500 + i, Utc::now(), due(i)),
-            &kcl_core::testkit::fixtures::event(),
-        )
-        .await
-        .expect("rent");
-    }
-    let ok = rent_from_many_tasks(&[a.clone(), b.clone()], &book, 40).await;
-    assert_eq!(ok, 5, "exactly the free copies are rented");
-    book = BookRepo::get(&b, book.id).await.expect("get");
-    assert_eq!((book.rented, book.copies), (7, 7));
-    let active = RentalRepo::list(
+    let book = testkit::rental_repo::concurrent_rentals_never_overbook(
         &a,
-        &RentalQuery {
-            book_id: Some(book.id),
-            renter: None,
-            status: Some(RentalStatusFilter::Active),
-            today: Utc::now().date_naive(),
-            after: None,
-            limit: 100,
-        },
+        &[Arc::new(a.clone()), Arc::new(b.clone())],
+        7,
+        2,
+        40,
     )
-    .await
-    .expect("list");
-    assert_eq!(active.len(), 7);
+    .await;
     // The invariant also holds against SQL that bypasses the store.
     let bypass = sqlx::query("UPDATE books SET rented = rented + 1 WHERE id = $1")
         .bind(book.id.0)
@@ -499,7 +304,7 @@ async fn two_servers_never_overbook() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_servers_race_on_updates_and_isbns() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let stores = [db.store().await, db.store().await];
@@ -564,7 +369,7 @@ async fn two_servers_race_on_updates_and_isbns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_fails_once_the_store_is_closed() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -582,7 +387,7 @@ async fn the_probe_fails_once_the_store_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_urls_and_unreachable_servers_are_errors() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let err = PgStore::connect("mysql://nowhere")
@@ -616,7 +421,7 @@ async fn bad_urls_and_unreachable_servers_are_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "slow: seeds 100k books; prints timings"]
 async fn plans_at_scale() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -728,7 +533,7 @@ async fn plans_at_scale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sales_kits() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -753,7 +558,7 @@ fn queue_config(visibility: Duration, max_receives: u32) -> QueueConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queue_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -772,7 +577,7 @@ async fn queue_kit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queue_refuses_stale_receipts() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;
@@ -873,7 +678,7 @@ async fn queue_refuses_stale_receipts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn queue_messages_survive_reconnecting() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let config = queue_config(Duration::from_secs(1), 5);
@@ -921,7 +726,7 @@ async fn queue_messages_survive_reconnecting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_never_receive_the_same_message() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     const MESSAGES: usize = 300;
@@ -977,7 +782,7 @@ async fn two_processes_never_receive_the_same_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_poll_wakes_on_a_send_from_another_process() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let config = queue_config(Duration::from_secs(30), 5);
@@ -1027,7 +832,7 @@ async fn a_long_poll_wakes_on_a_send_from_another_process() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_sessions_kit() {
-    let Some(db) = TestDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
     let store = db.store().await;

@@ -6,14 +6,7 @@ use kcl_core::ports::HealthProbe;
 use kcl_core::testkit;
 
 async fn cache() -> Option<RedisCache> {
-    let Ok(url) = std::env::var("KCL_TEST_REDIS_URL") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_REDIS_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_REDIS_URL is not set");
-        return None;
-    };
+    let url = testkit::services::redis_url()?;
     Some(
         RedisCache::connect(&url)
             .await

@@ -8,9 +8,7 @@
 use kcl_aws::{PgStore, RedisCache};
 use kcl_core::ports::{Cache, HealthProbe};
 
-#[path = "support/tls_env.rs"]
-mod tls_env;
-use tls_env::tls;
+use kcl_core::testkit::services::tls_servers as tls;
 
 /// `url` with a password (the server trusts anyone: it is only there to be hidden)
 /// and the given query.
@@ -23,7 +21,7 @@ fn pg_url(base: &str, query: &str) -> String {
 async fn postgres_verify_full_with_the_right_ca_connects_over_tls() {
     let Some(t) = tls() else { return };
     let url = pg_url(
-        &t.pg,
+        &t.postgres,
         &format!("sslmode=verify-full&sslrootcert={}", t.ca.display()),
     );
     let store = PgStore::connect(&url).await.expect("verify-full connects");
@@ -43,7 +41,7 @@ async fn postgres_verify_full_with_the_right_ca_connects_over_tls() {
 #[tokio::test]
 async fn postgres_require_encrypts_without_checking_the_name() {
     let Some(t) = tls() else { return };
-    let store = PgStore::connect(&pg_url(&t.pg, "sslmode=require"))
+    let store = PgStore::connect(&pg_url(&t.postgres, "sslmode=require"))
         .await
         .expect("sslmode=require connects");
     let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
@@ -58,7 +56,7 @@ async fn postgres_require_encrypts_without_checking_the_name() {
 async fn postgres_with_a_wrong_ca_or_without_tls_fails_at_connect_and_hides_the_password() {
     let Some(t) = tls() else { return };
     let wrong = pg_url(
-        &t.pg,
+        &t.postgres,
         &format!("sslmode=verify-full&sslrootcert={}", t.wrong_ca.display()),
     );
     let e = PgStore::connect(&wrong).await.unwrap_err().to_string();
@@ -66,7 +64,7 @@ async fn postgres_with_a_wrong_ca_or_without_tls_fails_at_connect_and_hides_the_
     assert!(!e.contains("hunter2"), "{e}");
 
     // The server accepts TCP clients over TLS only.
-    let e = PgStore::connect(&pg_url(&t.pg, "sslmode=disable"))
+    let e = PgStore::connect(&pg_url(&t.postgres, "sslmode=disable"))
         .await
         .unwrap_err()
         .to_string();
@@ -75,7 +73,7 @@ async fn postgres_with_a_wrong_ca_or_without_tls_fails_at_connect_and_hides_the_
 
     // A CA file that is missing, or not a certificate: named, at once.
     let e = PgStore::connect(&pg_url(
-        &t.pg,
+        &t.postgres,
         "sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
     ))
     .await
@@ -86,7 +84,7 @@ async fn postgres_with_a_wrong_ca_or_without_tls_fails_at_connect_and_hides_the_
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "hello\n").unwrap();
     let e = PgStore::connect(&pg_url(
-        &t.pg,
+        &t.postgres,
         &format!("sslmode=verify-full&sslrootcert={}", junk.display()),
     ))
     .await

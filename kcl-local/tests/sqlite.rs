@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use kcl_core::domain::{
-    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, RentalQuery,
-    RentalStatusFilter, SearchTerms,
+    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, SearchTerms,
 };
-use kcl_core::ports::{BookRepo, HealthProbe, RentalRepo, RentalRepoError};
+use kcl_core::ports::{BookRepo, HealthProbe, RentalRepo};
 use kcl_core::testkit::reference::{due, rental_of};
 use kcl_local::{SqliteProbe, SqliteStore};
 use uuid::Uuid;
@@ -23,92 +22,6 @@ async fn listings_agree_with_the_reference() {
     let (default, walk) = (plan(SqliteStore::DEFAULT_SORT_INDEX_THRESHOLD), plan(1));
     kcl_core::testkit::reference::listings_agree(&sqlite, &sqlite, &[&default, &walk]).await;
     sqlite.set_sort_index_threshold(SqliteStore::DEFAULT_SORT_INDEX_THRESHOLD);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn search_follows_updates_and_deletes() {
-    let store = SqliteStore::in_memory().await.expect("open");
-    let draft = BookDraft::builder(
-        "Vidas Secas",
-        "Graciliano Ramos",
-        Isbn::synthetic(7).as_str(),
-    )
-    .year(1938)
-    .build()
-    .expect("draft");
-    let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
-    store
-        .insert(&book, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    let search = |q: &str| BookQuery {
-        filter: BookFilter {
-            search: SearchTerms::parse(q).expect("terms"),
-            ..Default::default()
-        },
-        sort: BookSort::default(),
-        after: None,
-        limit: 10,
-    };
-    assert_eq!(
-        BookRepo::list(&store, &search("vid sec"))
-            .await
-            .expect("list")
-            .len(),
-        1
-    );
-    let mut next = book.clone();
-    next.title = "Angústia".into();
-    store
-        .update(&next, 1, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("update");
-    assert!(
-        BookRepo::list(&store, &search("vidas"))
-            .await
-            .expect("list")
-            .is_empty(),
-        "old words gone"
-    );
-    assert_eq!(
-        BookRepo::list(&store, &search("angust"))
-            .await
-            .expect("list")
-            .len(),
-        1,
-        "new words found"
-    );
-    store
-        .delete(book.id, Some(2), &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("delete");
-    // Words as `kcl_core::domain::words` splits them, prefixes byte for byte.
-    let mut odd = plain_book(8, 1);
-    odd.title = "ſtar x86 日本".into();
-    odd.summary = String::new();
-    store
-        .insert(&odd, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    for (q, hits) in [
-        ("s", 0),
-        ("ſ", 1),
-        ("ſt", 1),
-        ("x8", 1),
-        ("86", 0),
-        ("日", 1),
-        ("本", 0),
-    ] {
-        let got = BookRepo::list(&store, &search(q)).await.expect("list");
-        assert_eq!(got.len(), hits, "{q:?}");
-    }
-    assert!(
-        BookRepo::list(&store, &search("angust"))
-            .await
-            .expect("list")
-            .is_empty(),
-        "deleted books are not found"
-    );
 }
 
 fn plain_book(n: u64, copies: i64) -> Book {
@@ -173,28 +86,6 @@ async fn books_rentals_and_search_survive_reopening() {
     );
 }
 
-async fn rent_from_many_tasks(handles: &[Arc<SqliteStore>], book: &Book, tasks: u64) -> usize {
-    let mut joins = Vec::new();
-    for i in 0..tasks {
-        let store = handles[i as usize % handles.len()].clone();
-        let rental = rental_of(book, 1000 + i, Utc::now(), due(i));
-        joins.push(tokio::spawn(async move {
-            store
-                .rent(&rental, &kcl_core::testkit::fixtures::event())
-                .await
-        }));
-    }
-    let mut ok = 0;
-    for j in joins {
-        match j.await.expect("task") {
-            Ok(()) => ok += 1,
-            Err(RentalRepoError::NoCopyAvailable(_)) => {}
-            Err(e) => panic!("unexpected {e:?}"),
-        }
-    }
-    ok
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_last_copies_go_to_exactly_as_many_renters() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -203,33 +94,14 @@ async fn the_last_copies_go_to_exactly_as_many_renters() {
     // contend for the file lock.
     let a = Arc::new(SqliteStore::open(&path).await.expect("open"));
     let b = Arc::new(SqliteStore::open(&path).await.expect("open"));
-    let book = plain_book(21, 3);
-    a.insert(&book, &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("insert");
-    let ok = rent_from_many_tasks(&[a.clone(), b.clone()], &book, 60).await;
-    assert_eq!(ok, 3, "exactly `copies` rentals succeed");
-    assert_eq!(
-        BookRepo::get(b.as_ref(), book.id)
-            .await
-            .expect("get")
-            .rented,
-        3
-    );
-    let active = RentalRepo::list(
+    kcl_core::testkit::rental_repo::concurrent_rentals_never_overbook(
         a.as_ref(),
-        &RentalQuery {
-            book_id: Some(book.id),
-            renter: None,
-            status: Some(RentalStatusFilter::Active),
-            today: Utc::now().date_naive(),
-            after: None,
-            limit: 100,
-        },
+        &[a.clone(), b.clone()],
+        3,
+        0,
+        60,
     )
-    .await
-    .expect("list");
-    assert_eq!(active.len(), 3);
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,9 @@
 
 use std::io::Cursor;
 
-use image::{GrayImage, ImageFormat, Luma, Rgba, RgbaImage};
+use image::{ImageFormat, Rgba, RgbaImage};
 use kcl_core::ports::{OcrEngine, OcrError};
+use kcl_core::testkit::ocr_engine::{self, words, Sample};
 use kcl_media::{PageSegmentation, TesseractEngine};
 
 const TWO_LINES: &[u8] = include_bytes!("fixtures/ocr/two-lines.png");
@@ -22,18 +23,12 @@ fn engine() -> Option<TesseractEngine> {
     match TesseractEngine::new("eng") {
         Ok(engine) => Some(engine),
         Err(e) => {
-            if std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-                panic!("KCL_TEST_REQUIRE_ALL=1 and Tesseract is unavailable: {e}");
-            }
-            eprintln!("skipped: Tesseract is unavailable ({e}); apt-get install tesseract-ocr-eng");
+            kcl_core::testkit::services::skip(format_args!(
+                "Tesseract is unavailable ({e}); apt-get install tesseract-ocr-eng"
+            ));
             None
         }
     }
-}
-
-/// Words separated by single spaces (line breaks too).
-fn words(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
@@ -42,21 +37,21 @@ fn png(image: impl Into<image::DynamicImage>) -> Vec<u8> {
     out.into_inner()
 }
 
+/// The port's contract (`kcl_core::testkit::ocr_engine`) on the three fixtures: text
+/// read, a blank page, corrupt input, four threads at once.
 #[test]
-fn reads_rendered_text() {
+fn ocr_engine_kit() {
     let Some(engine) = engine() else { return };
-    for (image, expected) in [
+    let samples = [
         (TWO_LINES, TWO_LINES_TEXT),
         (SMALL_PRINT, SMALL_PRINT_TEXT),
         (PHOTO, PHOTO_TEXT),
-    ] {
-        let text = engine.recognize(image).unwrap();
-        assert_eq!(words(&text.text), words(expected), "{text:?}");
-        assert!(
-            (0.0..=100.0).contains(&text.confidence) && text.confidence > 50.0,
-            "{text:?}"
-        );
-    }
+    ]
+    .map(|(image, text)| Sample { image, text });
+    ocr_engine::run(&engine, &samples);
+    // The four threads got engines of their own, kept for reuse.
+    let idle = engine.idle_engines();
+    assert!((1..=4).contains(&idle), "{idle} engines");
     // Lines stay lines.
     assert_eq!(engine.recognize(TWO_LINES).unwrap().text, TWO_LINES_TEXT);
 }
@@ -109,35 +104,6 @@ fn transparent_background_is_white() {
 }
 
 #[test]
-fn blank_image_has_no_text() {
-    let Some(engine) = engine() else { return };
-    let blank = png(GrayImage::from_pixel(800, 300, Luma([255])));
-    let text = engine.recognize(&blank).unwrap();
-    assert_eq!(text.text, "");
-    assert_eq!(text.confidence, 0.0);
-}
-
-#[test]
-fn corrupt_input_is_corrupt() {
-    let Some(engine) = engine() else { return };
-    let cases: [(&str, &[u8]); 5] = [
-        ("empty", b""),
-        ("not an image", b"%PDF-1.7 definitely not an image"),
-        ("truncated PNG", &TWO_LINES[..TWO_LINES.len() / 2]),
-        ("truncated JPEG", &PHOTO[..PHOTO.len() / 2]),
-        ("PNG header only", &TWO_LINES[..40]),
-    ];
-    for (what, data) in cases {
-        match engine.recognize(data) {
-            Err(OcrError::Corrupt(_)) => {}
-            other => panic!("{what}: {other:?}"),
-        }
-    }
-    // The engine still works afterwards.
-    assert_eq!(words(&engine.recognize(PHOTO).unwrap().text), PHOTO_TEXT);
-}
-
-#[test]
 fn missing_language_names_its_package() {
     if engine().is_none() {
         return;
@@ -154,30 +120,4 @@ fn missing_language_names_its_package() {
             "{bad:?}"
         );
     }
-}
-
-#[test]
-fn concurrent_callers_get_their_own_engines() {
-    let Some(engine) = engine() else { return };
-    let cases = [
-        (TWO_LINES, TWO_LINES_TEXT),
-        (PHOTO, PHOTO_TEXT),
-        (SMALL_PRINT, SMALL_PRINT_TEXT),
-        (TWO_LINES, TWO_LINES_TEXT),
-    ];
-    std::thread::scope(|scope| {
-        for (thread, _) in cases.iter().enumerate() {
-            let engine = &engine;
-            let cases = &cases;
-            scope.spawn(move || {
-                for round in 0..3 {
-                    let (image, expected) = cases[(thread + round) % cases.len()];
-                    let text = engine.recognize(image).unwrap();
-                    assert_eq!(words(&text.text), words(expected), "thread {thread}");
-                }
-            });
-        }
-    });
-    let idle = engine.idle_engines();
-    assert!((1..=4).contains(&idle), "{idle} engines");
 }

@@ -18,29 +18,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kcl_core::testkit::services::skip;
 use serde_json::Value;
-
-/// Skips (or, with `KCL_TEST_REQUIRE_ALL=1`, fails) with a reason.
-pub(crate) fn skip(reason: &str) {
-    assert!(
-        std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-        "{reason} and KCL_TEST_REQUIRE_ALL=1"
-    );
-    println!("skipped: {reason}");
-}
-
-/// A variable of `scripts/services.sh`, or a skip.
-pub(crate) fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            skip(&format!(
-                "{var} is not set (eval \"$(scripts/services.sh start)\")"
-            ));
-            None
-        }
-    }
-}
 
 /// A number from the environment (the long forms' knobs), else `default`.
 pub(crate) fn knob(var: &str, default: u64) -> u64 {

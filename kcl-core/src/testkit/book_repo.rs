@@ -17,6 +17,7 @@ pub async fn run(repo: &dyn BookRepo) {
     list_filters(repo).await;
     list_sort_and_pages(repo).await;
     search(repo).await;
+    search_follows_updates_and_deletes(repo).await;
     covers(repo).await;
 }
 
@@ -494,4 +495,74 @@ pub async fn search(repo: &dyn BookRepo) {
         got.is_empty(),
         "query syntax characters are plain text, not operators"
     );
+}
+
+/// The search follows a book's updates and delete (its old words go, its new words
+/// come), splits words as [`crate::domain::words`] does and matches prefixes byte for
+/// byte, lets no query syntax through, and agrees with the reference
+/// ([`SearchTerms::matches`]).
+pub async fn search_follows_updates_and_deletes(repo: &dyn BookRepo) {
+    let cat = format!("Search updates {}", tag());
+    let find = |q: &str| {
+        query(
+            BookFilter {
+                search: SearchTerms::parse(q).expect("terms"),
+                category: Some(fold(&cat)),
+                ..Default::default()
+            },
+            BookSort::default(),
+            10,
+        )
+    };
+    let hits = |q: String| {
+        let q = find(&q);
+        async move { repo.list(&q).await.expect("list").len() }
+    };
+    let b = book("Vidas Secas", "Graciliano Ramos", &cat, 1938, 100, 1);
+    repo.insert(&b, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
+    assert_eq!(hits("vid sec".into()).await, 1);
+    let mut next = b.clone();
+    next.title = "Angústia".into();
+    next.summary = String::new();
+    repo.update(&next, 1, &crate::testkit::fixtures::event())
+        .await
+        .expect("update");
+    assert_eq!(hits("vidas".into()).await, 0, "old words gone");
+    assert_eq!(hits("angust".into()).await, 1, "new words found");
+    repo.delete(b.id, Some(2), &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
+    assert_eq!(
+        hits("angust".into()).await,
+        0,
+        "deleted books are not found"
+    );
+    let mut odd = book("ſtar x86 日本 co-op", "Author", &cat, 2000, 100, 1);
+    odd.summary = "日".repeat(2000);
+    repo.insert(&odd, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
+    for (q, expected) in [
+        ("s".to_owned(), 0),
+        ("ſ".to_owned(), 1),
+        ("ſt".to_owned(), 1),
+        ("x8".to_owned(), 1),
+        ("86".to_owned(), 0),
+        ("日".to_owned(), 1),
+        ("本".to_owned(), 0),
+        ("co op".to_owned(), 1),
+        ("' | !ſtar & x86".to_owned(), 1),
+        ("star:* | b".to_owned(), 0),
+        ("日".repeat(200), 1),
+    ] {
+        assert_eq!(hits(q.clone()).await, expected, "{q:?}");
+        let terms = SearchTerms::parse(&q).expect("terms").expect("words");
+        assert_eq!(
+            usize::from(terms.matches(&odd.search_document())),
+            expected,
+            "the reference agrees on {q:?}"
+        );
+    }
 }

@@ -6,6 +6,9 @@
 //! They create their own data with random ISBNs and categories, so they can run on a
 //! shared database.
 //!
+//! [`services`] reads the test servers from the environment (`KCL_TEST_*`) and holds
+//! the one skip rule every test that needs a service follows.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
 //! use std::sync::Arc;
@@ -23,9 +26,11 @@ pub mod cache;
 pub mod ended_sessions;
 pub mod fixtures;
 pub mod job_repo;
+pub mod ocr_engine;
 pub mod reference;
 pub mod rental_repo;
 pub mod sales_repo;
+pub mod services;
 pub mod status_store;
 pub mod task_queue;
 pub mod thumbnailer;

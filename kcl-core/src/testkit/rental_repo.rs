@@ -14,7 +14,7 @@ pub async fn run(books: Arc<dyn BookRepo>, rentals: Arc<dyn RentalRepo>) {
     rent_and_return(books.as_ref(), rentals.as_ref()).await;
     rented_books_are_protected(books.as_ref(), rentals.as_ref()).await;
     list_filters_and_pages(books.as_ref(), rentals.as_ref()).await;
-    concurrent_rentals_never_overbook(books, rentals, 5, 40).await;
+    concurrent_rentals_never_overbook(books.as_ref(), &[rentals.clone(), rentals], 5, 1, 40).await;
 }
 
 /// A new active rental of `book_id`, rented `days_ago` days ago, due in `due_in` days.
@@ -240,24 +240,37 @@ pub async fn list_filters_and_pages(books: &dyn BookRepo, rentals: &dyn RentalRe
     assert_eq!(second, [returned.id, overdue.id]);
 }
 
-/// `tasks` tasks rent one `copies`-copy book at once: exactly `copies` succeed,
-/// the rest get `NoCopyAvailable`, and the stored count agrees.
+/// `tasks` tasks rent one `copies`-copy book at once, spread over `handles` (one
+/// store, or several handles on one database standing for several processes),
+/// after `taken` copies were rented: exactly the free copies are rented, the rest
+/// get `NoCopyAvailable`, and the stored count agrees. Returns the book as stored.
 pub async fn concurrent_rentals_never_overbook(
-    books: Arc<dyn BookRepo>,
-    rentals: Arc<dyn RentalRepo>,
+    books: &dyn BookRepo,
+    handles: &[Arc<dyn RentalRepo>],
     copies: u32,
+    taken: u32,
     tasks: usize,
-) {
+) -> crate::domain::Book {
+    assert!(!handles.is_empty() && taken <= copies, "kit misuse");
     let b = book("Hot", "X", "Cat", 2000, 100, copies as i64);
     books
         .insert(&b, &crate::testkit::fixtures::event())
         .await
         .expect("insert");
-    let mut handles = Vec::new();
+    let last = &handles[handles.len() - 1];
+    for i in 0..taken {
+        last.rent(
+            &rental(b.id, &format!("early{i}"), 0, 14),
+            &crate::testkit::fixtures::event(),
+        )
+        .await
+        .expect("a copy is free");
+    }
+    let mut joins = Vec::new();
     for i in 0..tasks {
-        let rentals = rentals.clone();
+        let rentals = handles[i % handles.len()].clone();
         let id = b.id;
-        handles.push(tokio::spawn(async move {
+        joins.push(tokio::spawn(async move {
             rentals
                 .rent(
                     &rental(id, &format!("r{i}"), 0, 14),
@@ -267,20 +280,25 @@ pub async fn concurrent_rentals_never_overbook(
         }));
     }
     let mut ok = 0;
-    for h in handles {
-        match h.await.expect("task") {
+    for j in joins {
+        match j.await.expect("task") {
             Ok(()) => ok += 1,
             Err(RentalRepoError::NoCopyAvailable(_)) => {}
             Err(e) => panic!("a concurrent rental failed with {e:?}, not NoCopyAvailable"),
         }
     }
     assert_eq!(
-        ok, copies as usize,
-        "exactly `copies` concurrent rentals succeed"
+        ok,
+        (copies - taken) as usize,
+        "exactly the free copies are rented by concurrent rentals"
     );
     let stored = books.get(b.id).await.expect("book");
-    assert_eq!(stored.rented, copies, "the stored count matches");
-    let active = rentals
+    assert_eq!(
+        (stored.rented, stored.copies),
+        (copies, copies),
+        "the stored count matches"
+    );
+    let active = handles[0]
         .list(&RentalQuery {
             book_id: Some(b.id),
             renter: None,
@@ -296,4 +314,5 @@ pub async fn concurrent_rentals_never_overbook(
         copies as usize,
         "active rentals never exceed copies"
     );
+    stored
 }
