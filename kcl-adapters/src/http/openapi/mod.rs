@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the handlers'
 //! `#[utoipa::path]` annotations, and the two routes that serve it:
 //! `GET /api/openapi.json` (the document) and `GET /api/docs` (an HTML page made
-//! from it on the server: no JavaScript, nothing downloaded; [`page`]).
+//! from it on the server: no JavaScript, nothing downloaded; made in `page.rs`).
 
 mod page;
 
