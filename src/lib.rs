@@ -36,6 +36,10 @@ pub use kcl_adapters::worker;
 #[cfg(feature = "media")]
 pub use kcl_media as media;
 
+/// The file-format adapters (Parquet curated copies, PDF reports).
+#[cfg(any(feature = "parquet", feature = "pdf"))]
+pub use kcl_formats as formats;
+
 /// Lambda handlers.
 #[cfg(feature = "lambda")]
 pub use kcl_adapters::lambda;

@@ -392,6 +392,16 @@ impl Kcl {
             Some(Arc::new(kcl_media::ImageThumbnailer::default()));
         #[cfg(not(feature = "media"))]
         let thumbnailer = None;
+        #[cfg(feature = "parquet")]
+        let curated: Option<Arc<dyn kcl_core::ports::CuratedWriter>> =
+            Some(Arc::new(kcl_formats::parquet::ParquetWriter));
+        #[cfg(not(feature = "parquet"))]
+        let curated = None;
+        #[cfg(feature = "pdf")]
+        let pdf_reports: Option<Arc<dyn kcl_core::ports::ReportWriter>> =
+            Some(Arc::new(kcl_formats::pdf::PdfReports));
+        #[cfg(not(feature = "pdf"))]
+        let pdf_reports = None;
         let ports = Ports {
             books: r.books,
             rentals: r.rentals,
@@ -411,6 +421,8 @@ impl Kcl {
             sales: r.sales,
             sales_days: r.sales_days,
             reports,
+            curated,
+            pdf_reports,
             ended_sessions: r.ended_sessions,
         };
         Self {

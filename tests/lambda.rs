@@ -144,6 +144,8 @@ async fn sqs_handler_reports_partial_batch_failures() {
             sales: Arc::new(kcl::memory::MemorySales::default()),
             sales_days: Arc::new(kcl::memory::MemorySalesDays::default()),
             reports: None,
+            curated: None,
+            pdf_reports: None,
             ended_sessions: Arc::new(kcl_core::memory::MemoryEndedSessions::default()),
         },
         &Settings::default(),

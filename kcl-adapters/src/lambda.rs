@@ -85,7 +85,7 @@ pub async fn run_http(router: axum::Router) -> Result<(), lambda_http::Error> {
 
 pub use crate::emf::{flush_emf_metrics, install_emf_metrics};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use kcl_core::domain::TaskMessage;
+use kcl_core::domain::{S3Notification, S3Record, SalesKey};
 use kcl_core::ports::{BlobKey, BlobStore};
 use kcl_core::services::{
     IngestOptions, IngestReport, IngestStatus, SalesService, TaskHandler, TaskOutcome,
@@ -183,7 +183,7 @@ pub async fn handle_sqs_event(
 
 /// Where sales files are dropped: objects created under this prefix (of KCL's blob
 /// store, so after its key prefix, if any) are ingested.
-pub const SALES_INCOMING: &str = "sales/incoming/";
+pub const SALES_INCOMING: &str = SalesKey::INCOMING;
 
 /// What became of one record of an S3 event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -366,15 +366,14 @@ pub async fn handle_s3_ingest_event(
     event: LambdaEvent<Value>,
 ) -> Result<S3IngestSummary, S3IngestError> {
     let request_id = event.context.request_id.as_str();
-    let payload = &event.payload;
-    if payload.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        tracing::info!(request_id, "S3 test event: nothing to ingest");
-        return Ok(S3IngestSummary::default());
-    }
-    let records = payload
-        .get("Records")
-        .and_then(Value::as_array)
-        .ok_or_else(|| S3IngestError::NotAnS3Event("no Records array".into()))?;
+    let records = match S3Notification::read(&event.payload) {
+        Ok(Some(S3Notification::TestEvent)) => {
+            tracing::info!(request_id, "S3 test event: nothing to ingest");
+            return Ok(S3IngestSummary::default());
+        }
+        Ok(Some(S3Notification::Records(records))) => records,
+        Ok(None) | Err(_) => return Err(S3IngestError::NotAnS3Event("no Records array".into())),
+    };
     let mut summary = S3IngestSummary::default();
     for (i, record) in records.iter().enumerate() {
         let started = std::time::Instant::now();
@@ -441,10 +440,9 @@ async fn ingest_record(
         ))
     };
     // The same tolerant reading (and URL decoding) as S3 events on the task queue.
-    let one = serde_json::json!({ "Records": [record] }).to_string();
-    let task = match TaskMessage::decode(&one) {
-        Ok(TaskMessage::Thumbnails(mut objects)) if !objects.is_empty() => objects.remove(0),
-        Ok(_) => {
+    let object = match S3Record::read(record) {
+        Ok(S3Record::Created(object)) => object,
+        Ok(S3Record::Other { .. }) => {
             return skipped(
                 &raw_bucket,
                 &raw_key,
@@ -452,30 +450,30 @@ async fn ingest_record(
             )
         }
         Err(e) => {
-            let why = e.0.strip_prefix("record 0: ").unwrap_or(&e.0).to_owned();
             return Ok(IngestedRecord::new(
                 &raw_bucket,
                 &raw_key,
                 RecordStatus::Failed,
-                Some(format!("unreadable S3 event record: {why}")),
+                Some(format!("unreadable S3 event record: {}", e.0)),
             ));
         }
     };
-    let (bucket, object_key) = (task.bucket.as_str(), task.key.as_str());
+    let (bucket, object_key) = (object.bucket.as_str(), object.key.as_str());
     if object_key.ends_with('/') {
         return skipped(bucket, object_key, "a folder, not a file".into());
     }
     let Some(key) = blobs.key_of(bucket, object_key) else {
-        let probe = BlobKey::parse("sales/incoming/x.csv").expect("a valid key");
-        let (want_bucket, want_key) = blobs.object_location(&probe);
-        let want_prefix = want_key.strip_suffix("sales/incoming/x.csv").unwrap_or("");
+        let probe = format!("{SALES_INCOMING}x.csv");
+        let (want_bucket, want_key) =
+            blobs.object_location(&BlobKey::parse(&probe).expect("a valid key"));
+        let want_prefix = want_key.strip_suffix(probe.as_str()).unwrap_or("");
         return skipped(
             bucket,
             object_key,
             format!("not in KCL's blob store (bucket {want_bucket:?}, key prefix {want_prefix:?})"),
         );
     };
-    if !key.as_str().starts_with(SALES_INCOMING) {
+    if !SalesKey::is_incoming(key.as_str()) {
         return skipped(bucket, object_key, format!("not under {SALES_INCOMING}"));
     }
     match sales.ingest_blob(&key, IngestOptions::default()).await {

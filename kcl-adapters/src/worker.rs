@@ -261,29 +261,18 @@ pub async fn run(
 /// part of the API.
 #[doc(hidden)]
 pub fn request_id_of(body: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Stamp {
-        request_id: Option<String>,
-        #[serde(rename = "Records", default)]
-        records: Vec<S3Record>,
+    use kcl_core::domain::{ObjectCreated, S3Notification};
+    use serde_json::Value;
+    let v: Value = serde_json::from_str(body).ok()?;
+    match v.get("request_id") {
+        Some(Value::String(id)) => return Some(id.clone()),
+        None | Some(Value::Null) => {}
+        Some(_) => return None,
     }
-    #[derive(serde::Deserialize)]
-    struct S3Record {
-        #[serde(rename = "responseElements", default)]
-        response: Option<std::collections::HashMap<String, String>>,
-    }
-    let stamp = serde_json::from_str::<Stamp>(body).ok()?;
-    stamp.request_id.or_else(|| {
-        let id = stamp
-            .records
-            .first()?
-            .response
-            .as_ref()?
-            .get("x-amz-request-id")?;
-        // Printable and short: it goes into log lines.
-        (!id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_graphic()))
-            .then(|| format!("s3:{id}"))
-    })
+    let Ok(Some(S3Notification::Records(records))) = S3Notification::read(&v) else {
+        return None;
+    };
+    ObjectCreated::request_id_of(records.first()?).map(|id| format!("s3:{id}"))
 }
 
 async fn run_one(

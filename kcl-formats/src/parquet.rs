@@ -1,5 +1,5 @@
 //! Curated Parquet copies of a load's rows: one file per store and day, written
-//! from a [`RowSpool`] in bounded memory.
+//! from a [`RowSpool`] in bounded memory, behind core's [`CuratedWriter`] port.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -15,7 +15,8 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::{RowSpool, SpooledRow, StoreDay};
+use kcl_core::domain::{RowSpool, SpooledRow, StoreDay};
+use kcl_core::ports::{CuratedError, CuratedPart, CuratedWriter};
 
 /// The most rows in one record batch.
 const BATCH_ROWS: usize = 8192;
@@ -32,15 +33,32 @@ const PAGE_BYTES: usize = 256 * 1024;
 /// Decimal(18, _) holds absolute values below 10^18.
 const DECIMAL_LIMIT: u64 = 1_000_000_000_000_000_000;
 
-/// One Parquet file written by [`write_parquet`]: one store's rows of one day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParquetPart {
-    /// The store and day of every row in the file.
-    pub day: StoreDay,
-    /// The file.
-    pub path: PathBuf,
-    /// Rows written to it.
-    pub rows: u64,
+/// The Parquet [`CuratedWriter`]: [`write_parquet`] behind the port.
+///
+/// ```
+/// use kcl_core::ports::CuratedWriter;
+/// let w = kcl_formats::parquet::ParquetWriter;
+/// assert_eq!((w.name(), w.extension()), ("Parquet", "parquet"));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParquetWriter;
+
+impl CuratedWriter for ParquetWriter {
+    fn name(&self) -> &'static str {
+        "Parquet"
+    }
+
+    fn extension(&self) -> &'static str {
+        "parquet"
+    }
+
+    fn media_type(&self) -> &'static str {
+        "application/vnd.apache.parquet"
+    }
+
+    fn write(&self, spool: &RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError> {
+        write_parquet(spool, dir).map_err(CuratedError::from)
+    }
 }
 
 /// Writes the spool's rows as Parquet into `dir`, one file per (store, day)
@@ -72,7 +90,8 @@ pub struct ParquetPart {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use kcl_core::domain::{write_parquet, Money, Quantity, RowSpool, SalesRow};
+/// use kcl_core::domain::{Money, Quantity, RowSpool, SalesRow};
+/// use kcl_formats::parquet::write_parquet;
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let mut spool = RowSpool::create(dir.path(), uuid::Uuid::nil()).unwrap();
@@ -103,7 +122,7 @@ pub struct ParquetPart {
 /// ]);
 /// assert!(parts.iter().all(|p| p.path.starts_with(&out) && p.path.is_file()));
 /// ```
-pub fn write_parquet(spool: &RowSpool, dir: &Path) -> io::Result<Vec<ParquetPart>> {
+pub fn write_parquet(spool: &RowSpool, dir: &Path) -> io::Result<Vec<CuratedPart>> {
     let mut created = Vec::new();
     match write_parts(spool, dir, &mut created) {
         Ok(mut parts) => {
@@ -123,7 +142,7 @@ fn write_parts(
     spool: &RowSpool,
     dir: &Path,
     created: &mut Vec<PathBuf>,
-) -> io::Result<Vec<ParquetPart>> {
+) -> io::Result<Vec<CuratedPart>> {
     let schema = schema();
     let props = properties();
     // Pass 1: the partitions and their row counts.
@@ -326,10 +345,10 @@ impl PartWriter {
         Ok(())
     }
 
-    fn close(mut self, schema: &SchemaRef) -> io::Result<ParquetPart> {
+    fn close(mut self, schema: &SchemaRef) -> io::Result<CuratedPart> {
         self.write_batch(schema)?;
         self.writer.close().map_err(other)?;
-        Ok(ParquetPart {
+        Ok(CuratedPart {
             day: self.day,
             path: self.path,
             rows: self.rows,
@@ -462,7 +481,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::domain::{Money, Quantity, SalesRow};
+    use kcl_core::domain::{Money, Quantity, SalesRow};
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()

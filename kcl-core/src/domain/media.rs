@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::s3_event::{S3Notification, S3Record};
 use super::BookId;
 use crate::ports::{BlobKey, ImageFormat};
 
@@ -64,64 +65,29 @@ impl TaskMessage {
         }
         let v: serde_json::Value =
             serde_json::from_str(body).map_err(|e| BadMessage(format!("not JSON: {e}")))?;
-        if v.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
-            return Ok(Self::TestEvent);
-        }
-        if let Some(records) = v.get("Records") {
-            let records = records
-                .as_array()
-                .ok_or_else(|| BadMessage("Records is not an array".into()))?;
-            let mut tasks = Vec::new();
-            for (i, r) in records.iter().enumerate() {
-                let name = r.get("eventName").and_then(|n| n.as_str()).unwrap_or("");
-                if !name.starts_with("ObjectCreated:") {
-                    continue;
+        match S3Notification::read(&v)? {
+            Some(S3Notification::TestEvent) => return Ok(Self::TestEvent),
+            Some(S3Notification::Records(records)) => {
+                let mut tasks = Vec::new();
+                for (i, r) in records.iter().enumerate() {
+                    match S3Record::read(r) {
+                        Ok(S3Record::Created(o)) => tasks.push(ThumbnailTask {
+                            bucket: o.bucket,
+                            key: o.key,
+                            request_id: None,
+                        }),
+                        Ok(S3Record::Other { .. }) => {}
+                        Err(e) => return Err(BadMessage(format!("record {i}: {}", e.0))),
+                    }
                 }
-                let s3 = r.get("s3");
-                let field = |path: [&str; 2]| {
-                    s3.and_then(|s| s.get(path[0]))
-                        .and_then(|o| o.get(path[1]))
-                        .and_then(|k| k.as_str())
-                        .ok_or_else(|| {
-                            BadMessage(format!("record {i}: no s3.{}.{}", path[0], path[1]))
-                        })
-                };
-                let bucket = field(["bucket", "name"])?.to_owned();
-                let key = url_decode(field(["object", "key"])?)
-                    .ok_or_else(|| BadMessage(format!("record {i}: bad URL-encoded key")))?;
-                tasks.push(ThumbnailTask {
-                    bucket,
-                    key,
-                    request_id: None,
-                });
+                return Ok(Self::Thumbnails(tasks));
             }
-            return Ok(Self::Thumbnails(tasks));
+            None => {}
         }
         let task: ThumbnailTask = serde_json::from_value(v)
             .map_err(|e| BadMessage(format!("expected {{\"bucket\",\"key\"}}: {e}")))?;
         Ok(Self::Thumbnails(vec![task]))
     }
-}
-
-/// S3's event key encoding: `+` is a space, then percent-decoding (UTF-8).
-fn url_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Where a book's cover files live: `uploads/{book_id}/{id}.{ext}` for the original,

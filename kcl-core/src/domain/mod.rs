@@ -11,6 +11,7 @@ mod media;
 mod money;
 mod query;
 mod rental;
+mod s3_event;
 mod sales;
 mod search;
 mod validation;
@@ -26,13 +27,12 @@ pub use query::{
     SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
+pub use s3_event::{ObjectCreated, S3Notification, S3Record};
 pub(crate) use sales::is_identifier;
-#[cfg(feature = "pdf")]
-pub use sales::write_pdf_report;
 pub use sales::{
     format_cents, neutralise_cell, write_csv_report, DayTotals, GroupBy, IngestPolicy, LoadOutcome,
-    ReportLine, ReportMeta, RowSpool, SalesFile, SpooledRow, StockChange, StockLevel, StoreDay,
-    SummaryQuery, SummaryRow,
+    ReportLine, ReportMeta, SalesFile, SalesKey, StockChange, StockLevel, StoreDay, SummaryQuery,
+    SummaryRow,
 };
 pub use sales::{
     validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,
@@ -40,7 +40,8 @@ pub use sales::{
     MAX_KEPT_ERRORS, MAX_PRODUCT_NAME_CHARS, MAX_QUANTITY_THOUSANDTHS, MAX_RAW_CHARS,
     MAX_RECEIPT_CHARS, MAX_RECORD_BYTES, MIN_SALE_DATE,
 };
-#[cfg(feature = "parquet")]
-pub use sales::{write_parquet, ParquetPart};
+// The row spool moved beside the port that takes it (`crate::ports::RowSpool`);
+// these names stay for the adapters written against them.
+pub use crate::ports::{RowSpool, SpooledRow};
 pub use search::{encode_word, fold, words, SearchTerms};
 pub use validation::{FieldError, ValidationError};

@@ -94,6 +94,8 @@ impl MemoryBackend {
             sales: self.sales.clone(),
             sales_days: self.sales_days.clone(),
             reports: None,
+            curated: None,
+            pdf_reports: None,
             ended_sessions: self.ended_sessions.clone(),
         }
     }

@@ -120,18 +120,21 @@ macro_rules! store_error {
 }
 
 use super::{
-    AuditLogError, BlobStoreError, BookRepoError, CacheError, EndedSessionsError, ImageError,
-    JobRepoError, OcrError, QueueError, RentalRepoError, SalesRepoError, StatusStoreError,
+    AuditLogError, BlobStoreError, BookRepoError, CacheError, CuratedError, EndedSessionsError,
+    ImageError, JobRepoError, OcrError, QueueError, RentalRepoError, ReportError, SalesRepoError,
+    StatusStoreError,
 };
 
 store_error!(
     AuditLogError,
     BlobStoreError,
     BookRepoError,
+    CuratedError,
     EndedSessionsError,
     JobRepoError,
     QueueError,
     RentalRepoError,
+    ReportError,
     SalesRepoError,
     StatusStoreError,
 );
@@ -395,5 +398,31 @@ impl PortError for ImageError {
     }
     fn input(&self) -> &'static str {
         "file"
+    }
+}
+
+impl PortError for CuratedError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidInput(_) => ErrorKind::InvalidInput,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+    fn input(&self) -> &'static str {
+        "file"
+    }
+}
+
+impl PortError for ReportError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InvalidInput(_) => ErrorKind::InvalidInput,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
+            Self::Internal(_) => ErrorKind::Internal,
+        }
+    }
+    fn input(&self) -> &'static str {
+        "report"
     }
 }

@@ -11,10 +11,12 @@ mod cache;
 mod clock;
 mod ended_sessions;
 mod error;
+mod formats;
 mod health;
 mod job_repo;
 mod ocr;
 mod rental_repo;
+mod row_spool;
 mod sales_repo;
 mod status_store;
 mod task_queue;
@@ -29,10 +31,12 @@ pub use ended_sessions::{
     check_session_id, EndedSessions, EndedSessionsError, MAX_SESSION_ID_BYTES,
 };
 pub use error::{ErrorKind, PortError, StoreError};
+pub use formats::{CuratedError, CuratedPart, CuratedWriter, ReportError, ReportWriter};
 pub use health::{HealthProbe, HealthReport};
 pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
+pub use row_spool::{RowSpool, SpooledRow};
 pub use sales_repo::{SalesDays, SalesRepo, SalesRepoError};
 pub use status_store::{
     ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,

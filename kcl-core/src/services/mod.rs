@@ -22,14 +22,15 @@ pub use health::{BlobStoreProbe, HealthService, QueueProbe};
 pub use jobs::{JobList, JobService, JobSettings, JobView};
 pub use rentals::{ListRentals, RentalService};
 pub use sales::{
-    curated_key, file_stem, parse_quantity, FileProblem, IngestOptions, IngestReport, IngestStatus,
+    file_stem, parse_quantity, CsvReports, FileProblem, IngestOptions, IngestReport, IngestStatus,
     ReportFormat, ReportWritten, SalesService, SalesSettings,
 };
 
 use crate::ports::EndedSessions;
 use crate::ports::{
-    AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, Clock, HealthProbe, IdSource, JobRepo,
-    OcrEngine, RentalRepo, SalesDays, SalesRepo, StatusStore, TaskQueue, Thumbnailer,
+    AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, Clock, CuratedWriter, HealthProbe, IdSource,
+    JobRepo, OcrEngine, RentalRepo, ReportWriter, SalesDays, SalesRepo, StatusStore, TaskQueue,
+    Thumbnailer,
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
@@ -78,6 +79,12 @@ pub struct Ports {
     /// Where sales reports are written (a separate bucket on AWS); `None` is
     /// `blobs`.
     pub reports: Option<Arc<dyn BlobStore>>,
+    /// The writer of loaded sales files' curated copies (Parquet); without one,
+    /// loads write none.
+    pub curated: Option<Arc<dyn CuratedWriter>>,
+    /// The PDF sales report writer; without one, PDF reports answer 503
+    /// `not-enabled` (CSV reports are core's own).
+    pub pdf_reports: Option<Arc<dyn ReportWriter>>,
     /// Sessions ended by a logout (in the deployment's database, so that a copied
     /// session cookie stays refused after a restart or a cache flush).
     pub ended_sessions: Arc<dyn EndedSessions>,

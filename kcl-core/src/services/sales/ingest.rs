@@ -1,0 +1,312 @@
+//! Ingesting a file: the streaming pass (in [`spool`](super::spool)), the load in
+//! one transaction, and the follow-up steps (daily totals, curated copies, rejected
+//! rows), repeated when the same file comes again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::spool::{scan, RemoveOnDrop};
+use super::{
+    check_name, io_error, FileProblem, IngestOptions, IngestReport, IngestStatus, SalesService,
+};
+use crate::domain::{
+    AuditAction, EntityKind, EntityRef, IngestPolicy, LoadOutcome, SalesFile, SalesKey, StoreDay,
+};
+use crate::ports::BlobKey;
+use crate::services::journal::Touched;
+use crate::services::ServiceError;
+
+impl SalesService {
+    /// Ingests a sales file stored in the blob store (an object created under
+    /// `sales/incoming/`): copies it to a spool file, then [`ingest_path`](Self::ingest_path)
+    /// under its key.
+    pub async fn ingest_blob(
+        &self,
+        key: &BlobKey,
+        opts: IngestOptions,
+    ) -> Result<IngestReport, ServiceError> {
+        let meta = self.blobs.head(key).await.map_err(ServiceError::from)?;
+        if meta.size > self.settings.max_file_bytes {
+            return Err(ServiceError::TooLarge(format!(
+                "{} is {} bytes, over the limit of {}",
+                key.as_str(),
+                meta.size,
+                self.settings.max_file_bytes
+            )));
+        }
+        let tmp = self
+            .spool_dir()
+            .join(format!("kcl-sales-{}-incoming.csv", Uuid::new_v4()));
+        let _cleanup = RemoveOnDrop(tmp.clone());
+        self.blobs
+            .get_to_file(key, &tmp)
+            .await
+            .map_err(ServiceError::from)?;
+        self.ingest_path(key.as_str(), &tmp, opts).await
+    }
+
+    /// Ingests a sales file from a local path, recorded under `name` (its object key
+    /// or upload name): validates it in one streaming pass, loads the valid rows in
+    /// one transaction (or none, see [`IngestPolicy`]), adjusts stock, brings the
+    /// daily totals up to date, writes the curated copies and the rejected rows, and
+    /// reports.
+    ///
+    /// The same content again changes nothing (`duplicate`), but repeats the
+    /// follow-up steps, so ingesting again repairs totals or curated copies a crash
+    /// left behind. A new content under a known name replaces the earlier version.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap().block_on(async {
+    /// use kcl_core::memory::MemoryBackend;
+    /// use kcl_core::services::{IngestOptions, IngestStatus};
+    ///
+    /// let services = MemoryBackend::new().services();
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("s1.csv");
+    /// std::fs::write(&path, "loja;data;codigo;quantidade;preco_unitario\n\
+    ///                        S1;23/11/2026;789;2;1,50\nS1;31/02/2026;789;1;1,50\n").unwrap();
+    /// let report = services.sales.ingest_path("s1.csv", &path, IngestOptions::default()).await.unwrap();
+    /// assert_eq!(report.status, IngestStatus::Loaded);
+    /// assert_eq!((report.rows_loaded, report.rows_rejected), (1, 1));
+    /// assert_eq!(report.errors[0].code, "bad-date");
+    /// let stock = services.sales.stock("789").await.unwrap();
+    /// assert_eq!(stock.quantity.to_string(), "-2.000");
+    ///
+    /// let again = services.sales.ingest_path("s1.csv", &path, IngestOptions::default()).await.unwrap();
+    /// assert_eq!(again.status, IngestStatus::Duplicate);
+    /// assert_eq!(again.duplicate_of, report.file_id);
+    /// # });
+    /// ```
+    pub async fn ingest_path(
+        &self,
+        name: &str,
+        path: &Path,
+        opts: IngestOptions,
+    ) -> Result<IngestReport, ServiceError> {
+        check_name(name)?;
+        let file_id = self.ids.new_id();
+        let now = self.clock.now();
+        let today = now.date_naive();
+        let spool_dir = self.spool_dir();
+        let max = self.settings.max_file_bytes;
+        let policy = opts.policy;
+        let path = path.to_path_buf();
+        let started = std::time::Instant::now();
+        let scan = tokio::task::spawn_blocking(move || {
+            scan(&path, &spool_dir, file_id, today, &opts, max)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?
+        .map_err(io_error)?;
+        let mut scan = scan;
+        let spool = scan.spool.take().map(Arc::new);
+        let _rejected_cleanup = scan.rejected.clone().map(RemoveOnDrop);
+        let summary = scan.summary.as_ref();
+        let mut report = IngestReport {
+            status: IngestStatus::Rejected,
+            file_id: None,
+            name: name.to_owned(),
+            sha256: scan.sha256.clone(),
+            policy,
+            rows_total: summary.map_or(0, |s| s.rows_total),
+            rows_loaded: 0,
+            rows_rejected: summary.map_or(0, |s| s.rows_rejected),
+            blank_records: summary.map_or(0, |s| s.blank_records),
+            errors: summary
+                .map(|s| {
+                    s.errors
+                        .iter()
+                        .take(self.settings.report_errors)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            file_error: scan.file_error.clone(),
+            duplicate_of: None,
+            replaced: None,
+            rejected_key: None,
+            curated_keys: Vec::new(),
+            days_updated: 0,
+            warnings: Vec::new(),
+        };
+        if let Some(rejected) = &scan.rejected {
+            if report.file_error.is_none() {
+                let key = SalesKey::of(name).rejected(file_id);
+                match self.put_file(&key, rejected, "text/csv").await {
+                    Ok(()) => report.rejected_key = Some(key.as_str().to_owned()),
+                    Err(e) => report
+                        .warnings
+                        .push(format!("rejected rows not written: {e}")),
+                }
+            }
+        }
+        if report.file_error.is_some() {
+            return Ok(report);
+        }
+        let valid = summary.map_or(0, |s| s.rows_valid);
+        if policy == IngestPolicy::Strict && report.rows_rejected > 0 {
+            metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
+                .increment(report.rows_rejected);
+            report.file_error = Some(FileProblem {
+                code: "rejected-rows".into(),
+                message: format!(
+                    "{} of {} rows were rejected and the policy is strict: nothing was loaded",
+                    report.rows_rejected, report.rows_total
+                ),
+            });
+            return Ok(report);
+        }
+        let Some(spool) = spool.as_ref().filter(|_| valid > 0) else {
+            report.file_error = Some(FileProblem {
+                code: "no-valid-rows".into(),
+                message: "the file has no valid row: nothing was loaded".into(),
+            });
+            return Ok(report);
+        };
+        let file = SalesFile {
+            id: file_id,
+            name: name.to_owned(),
+            sha256: scan.sha256.clone(),
+            rows: spool.rows(),
+            loaded_at: now,
+        };
+        let scanned = started.elapsed();
+        let event = self.journal.event(
+            AuditAction::Ingested,
+            EntityRef {
+                kind: EntityKind::SalesFile,
+                id: name.to_owned(),
+            },
+            &serde_json::json!({
+                "file_id": file_id,
+                "sha256": report.sha256,
+                "rows_loaded": file.rows,
+                "rows_rejected": report.rows_rejected,
+            }),
+        );
+        let outcome = self
+            .repo
+            .load(&file, spool, &event)
+            .await
+            .map_err(ServiceError::from)?;
+        let loaded = started.elapsed();
+        crate::crash_point!("sales.publish.committed");
+        match outcome {
+            LoadOutcome::Duplicate(of) => {
+                report.status = IngestStatus::Duplicate;
+                report.duplicate_of = Some(of.id);
+                // Repeat the follow-up steps: they are idempotent, and this is how a
+                // crash between the commit and them is repaired.
+                if scan.days_complete {
+                    let days: Vec<StoreDay> = scan.days.iter().cloned().collect();
+                    self.refresh_days(&days, &mut report).await;
+                    if self.curated_missing(&of.name, &days).await {
+                        self.write_curated(&of.name, spool, &[], &mut report).await;
+                    }
+                }
+            }
+            LoadOutcome::Loaded {
+                rows,
+                replaced,
+                days,
+            } => {
+                report.status = IngestStatus::Loaded;
+                report.file_id = Some(file_id);
+                self.journal.committed(Touched::Other).await;
+                report.rows_loaded = rows;
+                metrics::counter!("kcl_ingest_rows_total", "outcome" => "loaded").increment(rows);
+                metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
+                    .increment(report.rows_rejected);
+                report.replaced = replaced.as_ref().map(|r| r.id);
+                self.refresh_days(&days, &mut report).await;
+                let gone: Vec<StoreDay> = days
+                    .iter()
+                    .filter(|d| !scan.days.contains(d))
+                    .cloned()
+                    .collect();
+                let totals = started.elapsed();
+                self.write_curated(name, spool, &gone, &mut report).await;
+                tracing::info!(
+                    name,
+                    rows,
+                    rejected = report.rows_rejected,
+                    days = days.len(),
+                    read_ms = scanned.as_millis() as u64,
+                    load_ms = (loaded - scanned).as_millis() as u64,
+                    totals_ms = (totals - loaded).as_millis() as u64,
+                    parquet_ms = (started.elapsed() - totals).as_millis() as u64,
+                    "sales file loaded"
+                );
+            }
+        }
+        Ok(report)
+    }
+
+    pub(super) async fn put_file(
+        &self,
+        key: &BlobKey,
+        path: &Path,
+        ct: &str,
+    ) -> Result<(), ServiceError> {
+        self.blobs
+            .put_file(key, path, ct)
+            .await
+            .map(|_| ())
+            .map_err(ServiceError::from)
+    }
+
+    /// Brings the stored daily totals of `days` to what the committed lines say.
+    ///
+    /// Two loads of one day finishing together each compute the totals, then store
+    /// them; the one that computed first may store last. So after storing, the
+    /// totals are computed again: if a load published meanwhile they differ, and are
+    /// stored again. The last store of a day is then always by a load that saw no
+    /// publication between its computing and its storing: the totals of the
+    /// committed state.
+    async fn refresh_days(&self, days: &[StoreDay], report: &mut IngestReport) {
+        const ROUNDS: usize = 8;
+        for chunk in days.chunks(500) {
+            let mut totals = match self.repo.day_totals(chunk).await {
+                Ok(t) => t,
+                Err(e) => {
+                    report
+                        .warnings
+                        .push(format!("daily totals not updated: {e}"));
+                    return;
+                }
+            };
+            for round in 1..=ROUNDS {
+                if let Err(e) = self.days.put(&totals).await {
+                    report
+                        .warnings
+                        .push(format!("daily totals not updated: {e}"));
+                    return;
+                }
+                let now = match self.repo.day_totals(chunk).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        report
+                            .warnings
+                            .push(format!("daily totals not checked: {e}"));
+                        return;
+                    }
+                };
+                if now == totals {
+                    break;
+                }
+                if round == ROUNDS {
+                    report.warnings.push(
+                        "daily totals kept changing under concurrent loads; the last load \
+                         of these days brings them up to date"
+                            .into(),
+                    );
+                    return;
+                }
+                totals = now;
+            }
+            report.days_updated += chunk.len();
+        }
+    }
+}
