@@ -1071,6 +1071,14 @@ async fn verify(p: &Profile, addr: SocketAddr, s: &Shared, log: &Path) {
 
     if !problems.is_empty() {
         explain(p, log, &problems);
+        // Where the lost tasks may be: the queues' counts, dead letters included.
+        if let Ok(r) = http(addr, token, "GET", "/metrics", "text/plain", b"").await {
+            for line in r.text().lines() {
+                if line.starts_with("kcl_queue_messages") || line.starts_with("kcl_tasks_total") {
+                    println!("{line}");
+                }
+            }
+        }
     }
     assert!(
         problems.is_empty(),
@@ -1137,6 +1145,11 @@ fn base_env(dir: &Path) -> Vec<(String, String)> {
         ("KCL_LIST_CACHE_TTL_SECS", "0"),
         ("KCL_WORKER_CONCURRENCY", "2"),
         ("KCL_SALES_PARQUET", "off"),
+        // What happened to each OCR job's and each task's messages, for `explain`.
+        (
+            "KCL_LOG",
+            "warn,kcl_core::services::jobs=info,kcl_adapters::worker=info",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -158,8 +158,8 @@ pub(crate) async fn start(
     )
     .ok();
     cmd.arg(what)
-        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("KCL_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("OMP_THREAD_LIMIT", "1")
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("log"))

@@ -267,10 +267,15 @@ impl JobService {
             })
             .collect();
         let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
-        if let Err(e) = self.tasks.send_batch(&refs).await {
-            // Tasks already sent find no job and end quietly.
-            self.remove_blobs(&stored).await;
-            return Err(e.into());
+        match self.tasks.send_batch(&refs).await {
+            Ok(messages) => {
+                tracing::info!(job = %job.id, ?messages, "OCR job: its tasks are queued");
+            }
+            Err(e) => {
+                // Tasks already sent find no job and end quietly.
+                self.remove_blobs(&stored).await;
+                return Err(e.into());
+            }
         }
         crate::crash_point!("jobs.create.queued");
         let distinct = items.iter().filter(|i| i.duplicate_of.is_none()).count();
