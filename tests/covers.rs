@@ -9,54 +9,26 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use kcl::http::router;
 use kcl::services::TaskHandler;
 use kcl::{Config, Kcl};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    bytes: Vec<u8>,
-    body: Value,
-}
+#[path = "support/app.rs"]
+mod app;
+use app::{Reply, TestApp};
 
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let content_type = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        content_type,
-        bytes,
-        body,
-    }
-}
-
-async fn get(app: &Router, uri: &str) -> Reply {
-    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn upload_raw(app: &Router, book: &str, data: Vec<u8>, ct: &str) -> Reply {
+async fn upload_raw(app: &TestApp, book: &str, data: Vec<u8>, ct: &str) -> Reply {
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!("/api/books/{book}/cover"))
         .header(header::CONTENT_TYPE, ct)
         .body(Body::from(data))
         .unwrap();
-    send(app, req).await
+    app.send(req).await
 }
 
-async fn upload_multipart(app: &Router, book: &str, field: &str, data: &[u8]) -> Reply {
+async fn upload_multipart(app: &TestApp, book: &str, field: &str, data: &[u8]) -> Reply {
     let boundary = "kclboundary7MA4YWxkTrZu0gW";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"c.jpg\"\r\n\
@@ -74,7 +46,7 @@ async fn upload_multipart(app: &Router, book: &str, field: &str, data: &[u8]) ->
         )
         .body(Body::from(body))
         .unwrap();
-    send(app, req).await
+    app.send(req).await
 }
 
 fn jpeg(w: u32, h: u32) -> Vec<u8> {
@@ -112,7 +84,7 @@ fn huge_png_header() -> Vec<u8> {
 
 struct Profile {
     kcl: Kcl,
-    app: Router,
+    app: TestApp,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -129,7 +101,7 @@ async fn profile(sqlite: bool) -> Profile {
         }
     }
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let app = router(kcl.services.clone());
+    let app = TestApp::new(router(kcl.services.clone()));
     Profile {
         kcl,
         app,
@@ -137,7 +109,7 @@ async fn profile(sqlite: bool) -> Profile {
     }
 }
 
-async fn new_book(app: &Router) -> String {
+async fn new_book(app: &TestApp) -> String {
     let isbn = kcl::domain::Isbn::synthetic(rand_n()).as_str().to_owned();
     let req = Request::post("/api/books")
         .header(header::CONTENT_TYPE, "application/json")
@@ -147,7 +119,7 @@ async fn new_book(app: &Router) -> String {
             .to_string(),
         ))
         .unwrap();
-    let r = send(app, req).await;
+    let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body["id"].as_str().unwrap().to_owned()
 }
@@ -175,7 +147,7 @@ async fn work_until_final(p: &Profile, keys: &[&str]) -> Vec<Value> {
     let mut out = Vec::new();
     for key in keys {
         loop {
-            let r = get(&p.app, &kcl_status_url(key)).await;
+            let r = p.app.get(&kcl_status_url(key)).await;
             let st = r.body["status"].as_str().unwrap_or("").to_owned();
             if st == "DONE" || st == "ERROR" {
                 out.push(r.body);
@@ -207,13 +179,14 @@ async fn flow(sqlite: bool) {
         "{key}"
     );
     assert_eq!(up.body["status"], "PENDING");
-    let st = get(&p.app, up.body["status_url"].as_str().unwrap()).await;
+    let st = p.app.get(up.body["status_url"].as_str().unwrap()).await;
     assert_eq!(
         (st.status, st.body["status"].as_str()),
         (StatusCode::OK, Some("PENDING"))
     );
     assert_eq!(
-        get(&p.app, &format!("/api/books/{book}/cover/thumb"))
+        p.app
+            .get(&format!("/api/books/{book}/cover/thumb"))
             .await
             .status,
         StatusCode::NOT_FOUND,
@@ -223,9 +196,12 @@ async fn flow(sqlite: bool) {
     // The worker makes the thumbnail: status DONE, the book links it.
     let done = work_until_final(&p, &[&key]).await;
     assert_eq!(done[0]["status"], "DONE", "{:?}", done[0]);
-    let b = get(&p.app, &format!("/api/books/{book}")).await;
+    let b = p.app.get(&format!("/api/books/{book}")).await;
     assert_eq!(b.body["cover"]["key"], key.as_str());
-    let thumb = get(&p.app, b.body["cover"]["thumbnail_url"].as_str().unwrap()).await;
+    let thumb = p
+        .app
+        .get(b.body["cover"]["thumbnail_url"].as_str().unwrap())
+        .await;
     assert_eq!(
         (thumb.status, thumb.content_type.as_str()),
         (StatusCode::OK, "image/jpeg")
@@ -236,7 +212,7 @@ async fn flow(sqlite: bool) {
         (256, 171),
         "longest side 256, aspect kept"
     );
-    let original = get(&p.app, &format!("/api/books/{book}/cover")).await;
+    let original = p.app.get(&format!("/api/books/{book}/cover")).await;
     assert_eq!(original.status, StatusCode::OK);
     assert_eq!(
         image::load_from_memory(&original.bytes).unwrap().width(),
@@ -249,7 +225,7 @@ async fn flow(sqlite: bool) {
         p.kcl.services.covers.handle(&task).await,
         kcl::services::TaskOutcome::Done
     );
-    let again = get(&p.app, &kcl_status_url(&key)).await;
+    let again = p.app.get(&kcl_status_url(&key)).await;
     assert_eq!(again.body, done[0], "status unchanged by a repeated task");
 
     // A replacement (multipart, PNG with alpha → PNG thumbnail) removes the old files.
@@ -281,18 +257,17 @@ async fn flow(sqlite: bool) {
     );
     let done2 = work_until_final(&p, &[&key2]).await;
     assert_eq!(done2[0]["status"], "DONE", "{:?}", done2[0]);
-    let thumb2 = get(&p.app, &format!("/api/books/{book}/cover/thumb")).await;
+    let thumb2 = p.app.get(&format!("/api/books/{book}/cover/thumb")).await;
     assert_eq!(thumb2.content_type, "image/png", "alpha keeps PNG");
     let t2 = image::load_from_memory(&thumb2.bytes).unwrap();
     assert_eq!((t2.width(), t2.height()), (128, 256));
     assert!(t2.color().has_alpha());
 
     // The history records both uploads and both thumbnails.
-    let audit = get(
-        &p.app,
-        &format!("/api/audit?entity_type=book&entity_id={book}"),
-    )
-    .await;
+    let audit = p
+        .app
+        .get(&format!("/api/audit?entity_type=book&entity_id={book}"))
+        .await;
     let actions: Vec<&str> = audit.body["items"]
         .as_array()
         .unwrap()
@@ -336,7 +311,7 @@ async fn flow(sqlite: bool) {
 
     // Deleting the book deletes its cover files.
     let (v, files) = {
-        let b = get(&p.app, &format!("/api/books/{book}")).await;
+        let b = p.app.get(&format!("/api/books/{book}")).await;
         (
             b.body["version"].as_u64().unwrap(),
             p.kcl
@@ -351,7 +326,7 @@ async fn flow(sqlite: bool) {
     let del = Request::delete(format!("/api/books/{book}?version={v}"))
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&p.app, del).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(p.app.send(del).await.status, StatusCode::NO_CONTENT);
     assert!(p
         .kcl
         .blobs
@@ -444,7 +419,7 @@ async fn bad_input(p: &Profile, book: &str) {
     assert_eq!((stats.visible, stats.in_flight), (0, 0), "{stats:?}");
     // The book still shows its last good cover? No: the truncated upload replaced it,
     // and its failed thumbnail is reported, not invented.
-    let b = get(&p.app, &format!("/api/books/{book}")).await;
+    let b = p.app.get(&format!("/api/books/{book}")).await;
     assert_eq!(b.body["cover"]["key"], key.as_str());
     assert!(b.body["cover"].get("thumbnail_url").is_none());
 }

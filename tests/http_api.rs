@@ -8,61 +8,20 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use kcl::http::router;
 use kcl_core::memory::MemoryBackend;
 use kcl_core::ports::HealthProbe;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    location: Option<String>,
-    body: Value,
-    text: String,
+#[path = "support/app.rs"]
+mod app;
+use app::{Reply, TestApp};
+
+fn memory_app() -> TestApp {
+    TestApp::new(router(MemoryBackend::new().services()))
 }
 
-async fn call(app: &Router, method: Method, uri: &str, body: Option<Value>) -> Reply {
-    let mut req = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    send(app, req.body(body).unwrap()).await
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let h = |n| {
-        res.headers()
-            .get(n)
-            .map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned())
-    };
-    let content_type = h(header::CONTENT_TYPE).unwrap_or_default();
-    let location = h(header::LOCATION);
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        content_type,
-        location,
-        body,
-        text,
-    }
-}
-
-fn memory_app() -> Router {
-    router(MemoryBackend::new().services())
-}
-
-async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
+async fn sqlite_app() -> (TestApp, kcl::Kcl, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let vars = std::collections::HashMap::from([(
         "KCL_DATA_DIR".to_owned(),
@@ -71,20 +30,20 @@ async fn sqlite_app() -> (Router, kcl::Kcl, tempfile::TempDir) {
     let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
         .await
         .unwrap();
-    (router(kcl.services.clone()), kcl, dir)
+    (TestApp::new(router(kcl.services.clone())), kcl, dir)
 }
 #[cfg(feature = "aws")]
 use kcl_aws::testkit::TestDatabase;
 
 #[cfg(feature = "aws")]
-async fn postgres_app() -> Option<(Router, kcl::Kcl, TestDatabase)> {
+async fn postgres_app() -> Option<(TestApp, kcl::Kcl, TestDatabase)> {
     let db = TestDatabase::create().await?;
     let vars =
         std::collections::HashMap::from([("KCL_DATABASE_URL".to_owned(), db.url().to_owned())]);
     let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
         .await
         .unwrap();
-    Some((router(kcl.services.clone()), kcl, db))
+    Some((TestApp::new(router(kcl.services.clone())), kcl, db))
 }
 
 /// Runs each named check once per backend.
@@ -148,8 +107,10 @@ fn assert_problem(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.body["status"], status);
 }
 
-async fn book_lifecycle(app: &Router) {
-    let created = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
+async fn book_lifecycle(app: &TestApp) {
+    let created = app
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -161,72 +122,69 @@ async fn book_lifecycle(app: &Router) {
     assert_eq!(created.body["price"], "39.90");
     assert_eq!(created.body["available"], 1);
 
-    let got = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let got = app
+        .call(Method::GET, &format!("/api/books/{id}"), None)
+        .await;
     assert_eq!(got.body, created.body);
 
     let mut update = book_json(ISBN, 3);
     update["version"] = json!(1);
     update["title"] = json!("Dom Casmurro (2a ed.)");
-    let updated = call(
-        app,
-        Method::PUT,
-        &format!("/api/books/{id}"),
-        Some(update.clone()),
-    )
-    .await;
+    let updated = app
+        .call(
+            Method::PUT,
+            &format!("/api/books/{id}"),
+            Some(update.clone()),
+        )
+        .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
     assert_eq!(updated.body["version"], 2);
-    let stale = call(app, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
+    let stale = app
+        .call(Method::PUT, &format!("/api/books/{id}"), Some(update))
+        .await;
     assert_problem(&stale, 409, "version-conflict");
 
-    let dup = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1))).await;
+    let dup = app
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+        .await;
     assert_problem(&dup, 409, "duplicate-isbn");
 
-    let rent = call(
-        app,
-        Method::POST,
-        "/api/rentals",
-        Some(json!({"book_id": id, "renter": "ana"})),
-    )
-    .await;
+    let rent = app
+        .call(
+            Method::POST,
+            "/api/rentals",
+            Some(json!({"book_id": id, "renter": "ana"})),
+        )
+        .await;
     assert_eq!(rent.status, StatusCode::CREATED, "{}", rent.text);
-    let refused = call(app, Method::DELETE, &format!("/api/books/{id}"), None).await;
+    let refused = app
+        .call(Method::DELETE, &format!("/api/books/{id}"), None)
+        .await;
     assert_problem(&refused, 409, "book-rented");
     let rid = rent.body["id"].as_str().unwrap();
-    call(
-        app,
-        Method::POST,
-        &format!("/api/rentals/{rid}/return"),
-        None,
-    )
-    .await;
+    app.call(Method::POST, &format!("/api/rentals/{rid}/return"), None)
+        .await;
 
-    let stale_delete = call(
-        app,
-        Method::DELETE,
-        &format!("/api/books/{id}?version=1"),
-        None,
-    )
-    .await;
+    let stale_delete = app
+        .call(Method::DELETE, &format!("/api/books/{id}?version=1"), None)
+        .await;
     assert_problem(&stale_delete, 409, "version-conflict");
-    let deleted = call(
-        app,
-        Method::DELETE,
-        &format!("/api/books/{id}?version=2"),
-        None,
-    )
-    .await;
+    let deleted = app
+        .call(Method::DELETE, &format!("/api/books/{id}?version=2"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let gone = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let gone = app
+        .call(Method::GET, &format!("/api/books/{id}"), None)
+        .await;
     assert_problem(&gone, 404, "not-found");
 
-    let audit = call(
-        app,
-        Method::GET,
-        &format!("/api/audit?entity_type=book&entity_id={id}"),
-        None,
-    )
-    .await;
+    let audit = app
+        .call(
+            Method::GET,
+            &format!("/api/audit?entity_type=book&entity_id={id}"),
+            None,
+        )
+        .await;
     let actions: Vec<_> = audit.body["items"]
         .as_array()
         .unwrap()
@@ -243,18 +201,20 @@ async fn book_lifecycle(app: &Router) {
     assert!(first["event_id"].is_string() && first["occurred_at"].as_str().unwrap().ends_with('Z'));
 }
 
-async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
-    let book = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 2))).await;
+async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &TestApp) {
+    let book = app
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 2)))
+        .await;
     let id = book.body["id"].as_str().unwrap();
     let mut ok = 0;
     for i in 0..5 {
-        let r = call(
-            app,
-            Method::POST,
-            "/api/rentals",
-            Some(json!({"book_id": id, "renter": format!("r{i}"), "due_date": in_a_week()})),
-        )
-        .await;
+        let r = app
+            .call(
+                Method::POST,
+                "/api/rentals",
+                Some(json!({"book_id": id, "renter": format!("r{i}"), "due_date": in_a_week()})),
+            )
+            .await;
         match r.status.as_u16() {
             201 => ok += 1,
             409 => assert_problem(&r, 409, "no-copy-available"),
@@ -262,60 +222,54 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &Router) {
         }
     }
     assert_eq!(ok, 2);
-    let unknown = call(
-        app,
-        Method::POST,
-        "/api/rentals",
-        Some(json!({"book_id": uuid::Uuid::new_v4(), "renter": "x"})),
-    )
-    .await;
+    let unknown = app
+        .call(
+            Method::POST,
+            "/api/rentals",
+            Some(json!({"book_id": uuid::Uuid::new_v4(), "renter": "x"})),
+        )
+        .await;
     assert_problem(&unknown, 404, "not-found");
 
-    let list = call(
-        app,
-        Method::GET,
-        &format!("/api/rentals?book_id={id}&status=active&limit=1"),
-        None,
-    )
-    .await;
+    let list = app
+        .call(
+            Method::GET,
+            &format!("/api/rentals?book_id={id}&status=active&limit=1"),
+            None,
+        )
+        .await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     let cursor = list.body["next_cursor"].as_str().unwrap();
-    let rest = call(
-        app,
-        Method::GET,
-        &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"),
-        None,
-    )
-    .await;
+    let rest = app
+        .call(
+            Method::GET,
+            &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
     assert!(rest.body["next_cursor"].is_null());
 
     let rid = list.body["items"][0]["id"].as_str().unwrap();
-    let first = call(
-        app,
-        Method::POST,
-        &format!("/api/rentals/{rid}/return"),
-        None,
-    )
-    .await;
-    let second = call(
-        app,
-        Method::POST,
-        &format!("/api/rentals/{rid}/return"),
-        None,
-    )
-    .await;
+    let first = app
+        .call(Method::POST, &format!("/api/rentals/{rid}/return"), None)
+        .await;
+    let second = app
+        .call(Method::POST, &format!("/api/rentals/{rid}/return"), None)
+        .await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(
         first.body, second.body,
         "returning twice gives the same rental"
     );
     assert_eq!(first.body["status"], "returned");
-    let book = call(app, Method::GET, &format!("/api/books/{id}"), None).await;
+    let book = app
+        .call(Method::GET, &format!("/api/books/{id}"), None)
+        .await;
     assert_eq!(book.body["available"], 1);
 }
 
-async fn listing_filters_sorts_and_pages(app: &Router) {
+async fn listing_filters_sorts_and_pages(app: &TestApp) {
     for (i, (cat, year)) in [("Poesia", 1990), ("Romance", 2000), ("romance", 2010)]
         .iter()
         .enumerate()
@@ -325,42 +279,42 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
         b["year"] = json!(year);
         b["title"] = json!(format!("Livro {i}"));
         assert_eq!(
-            call(app, Method::POST, "/api/books", Some(b)).await.status,
+            app.call(Method::POST, "/api/books", Some(b)).await.status,
             StatusCode::CREATED
         );
     }
-    let r = call(
-        app,
-        Method::GET,
-        "/api/books?category=ROMANCE&sort=-year&limit=1",
-        None,
-    )
-    .await;
+    let r = app
+        .call(
+            Method::GET,
+            "/api/books?category=ROMANCE&sort=-year&limit=1",
+            None,
+        )
+        .await;
     assert_eq!(r.body["items"][0]["year"], 2010);
     let c = r.body["next_cursor"].as_str().unwrap();
-    let r2 = call(
-        app,
-        Method::GET,
-        &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"),
-        None,
-    )
-    .await;
+    let r2 = app
+        .call(
+            Method::GET,
+            &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"),
+            None,
+        )
+        .await;
     assert_eq!(r2.body["items"][0]["year"], 2000);
-    let wrong = call(
-        app,
-        Method::GET,
-        &format!("/api/books?sort=title&cursor={c}"),
-        None,
-    )
-    .await;
+    let wrong = app
+        .call(
+            Method::GET,
+            &format!("/api/books?sort=title&cursor={c}"),
+            None,
+        )
+        .await;
     assert_problem(&wrong, 422, "validation-failed");
-    let s = call(
-        app,
-        Method::GET,
-        "/api/books?q=livro&year_from=1980&year_to=1995",
-        None,
-    )
-    .await;
+    let s = app
+        .call(
+            Method::GET,
+            "/api/books?q=livro&year_from=1980&year_to=1995",
+            None,
+        )
+        .await;
     assert_eq!(s.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         s.body["items"][0]["title"], "Livro 0",
@@ -368,8 +322,9 @@ async fn listing_filters_sorts_and_pages(app: &Router) {
     );
 }
 
-async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
-    let id = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+async fn bad_input_gets_4xx_problems_never_500(app: &TestApp) {
+    let id = app
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
         .await
         .body["id"]
         .as_str()
@@ -563,57 +518,57 @@ async fn bad_input_gets_4xx_problems_never_500(app: &Router) {
         ),
     ];
     for (method, uri, body, status, code) in cases {
-        let r = call(app, method.clone(), &uri, body).await;
+        let r = app.call(method.clone(), &uri, body).await;
         assert!(r.status.is_client_error(), "{method} {uri}: {}", r.text);
         assert_problem(&r, status, code);
     }
     let mut with_version = book_json("9780306406157", 1);
     with_version["version"] = json!(1);
-    let r = call(app, Method::POST, "/api/books", Some(with_version)).await;
+    let r = app
+        .call(Method::POST, "/api/books", Some(with_version))
+        .await;
     assert_problem(&r, 422, "validation-failed");
-    let r = call(
-        app,
-        Method::PUT,
-        &format!("/api/books/{id}"),
-        Some(book_json(ISBN, 1)),
-    )
-    .await;
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/books/{id}"),
+            Some(book_json(ISBN, 1)),
+        )
+        .await;
     assert_problem(&r, 422, "validation-failed");
     assert_eq!(
         r.body["errors"][0]["field"], "version",
         "PUT needs the version"
     );
-    let syntax = send(
-        app,
-        Request::post("/api/books")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from("{not json"))
-            .unwrap(),
-    )
-    .await;
+    let syntax = app
+        .send(
+            Request::post("/api/books")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
     assert_problem(&syntax, 400, "bad-json");
-    let no_type = send(
-        app,
-        Request::post("/api/books").body(Body::from("{}")).unwrap(),
-    )
-    .await;
+    let no_type = app
+        .send(Request::post("/api/books").body(Body::from("{}")).unwrap())
+        .await;
     assert_problem(&no_type, 415, "unsupported-media-type");
-    let big = send(
-        app,
-        Request::post("/api/books")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(vec![b' '; 100_000]))
-            .unwrap(),
-    )
-    .await;
+    let big = app
+        .send(
+            Request::post("/api/books")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(vec![b' '; 100_000]))
+                .unwrap(),
+        )
+        .await;
     assert_problem(&big, 413, "body-too-large");
-    let validation = call(
-        app,
-        Method::POST,
-        "/api/books",
-        Some(json!({"title": "", "author": "a", "isbn": "1", "year": 1})),
-    )
-    .await;
+    let validation = app
+        .call(
+            Method::POST,
+            "/api/books",
+            Some(json!({"title": "", "author": "a", "isbn": "1", "year": 1})),
+        )
+        .await;
     let fields: Vec<_> = validation.body["errors"]
         .as_array()
         .unwrap()
@@ -642,23 +597,23 @@ impl HealthProbe for Down {
 #[tokio::test]
 async fn health_reports_dependencies() {
     let app = &memory_app();
-    let live = call(app, Method::GET, "/health/live", None).await;
+    let live = app.call(Method::GET, "/health/live", None).await;
     assert_eq!(
         (live.status, live.body["status"].as_str()),
         (StatusCode::OK, Some("ok"))
     );
-    let ready = call(app, Method::GET, "/health", None).await;
+    let ready = app.call(Method::GET, "/health", None).await;
     assert_eq!(ready.status, StatusCode::OK);
 
     let mem = MemoryBackend::new();
     let mut ports = mem.ports();
     ports.probes.push(Arc::new(Down));
-    let down = router(kcl_core::Services::new(ports));
-    let r = call(&down, Method::GET, "/health", None).await;
+    let down = TestApp::new(router(kcl_core::Services::new(ports)));
+    let r = down.call(Method::GET, "/health", None).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["checks"][0]["name"], "database");
     assert_eq!(r.body["checks"][0]["error"], "connection refused");
-    let live = call(&down, Method::GET, "/health/live", None).await;
+    let live = down.call(Method::GET, "/health/live", None).await;
     assert_eq!(
         live.status,
         StatusCode::OK,
@@ -673,14 +628,14 @@ fn form(uri: &str, body: &str) -> Request<Body> {
         .unwrap()
 }
 
-async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
-    let home = call(app, Method::GET, "/", None).await;
+async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
+    let home = app.call(Method::GET, "/", None).await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.content_type.starts_with("text/html"));
-    let created = send(app, form("/ui/books", "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=39%2C90&copies=1&summary=")).await;
+    let created = app.send(form("/ui/books", "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=39%2C90&copies=1&summary=")).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     let page_uri = created.location.unwrap();
-    let page = call(app, Method::GET, &page_uri, None).await;
+    let page = app.call(Method::GET, &page_uri, None).await;
     assert!(
         page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "titles are escaped"
@@ -689,19 +644,22 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
     assert!(page.text.contains("39.90"));
     let id = page_uri.trim_start_matches("/books/");
 
-    let bad = send(app, form("/ui/books", "title=&author=&isbn=1&year=x")).await;
+    let bad = app
+        .send(form("/ui/books", "title=&author=&isbn=1&year=x"))
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text.contains("must be a whole number"));
 
-    let edit = send(app, form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
+    let edit = app.send(form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.text);
-    let rent = send(
-        app,
-        form(&format!("/ui/books/{id}/rent"), "renter=bia&due_date="),
-    )
-    .await;
+    let rent = app
+        .send(form(
+            &format!("/ui/books/{id}/rent"),
+            "renter=bia&due_date=",
+        ))
+        .await;
     assert_eq!(rent.status, StatusCode::SEE_OTHER, "{}", rent.text);
-    let page = call(app, Method::GET, &page_uri, None).await;
+    let page = app.call(Method::GET, &page_uri, None).await;
     assert!(
         page.text.contains("Edited") && page.text.contains("bia") && page.text.contains("1 of 2")
     );
@@ -714,14 +672,18 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
         .next()
         .unwrap()
         .to_owned();
-    let ret = send(app, form(&format!("/ui/rentals/{rental_id}/return"), "")).await;
+    let ret = app
+        .send(form(&format!("/ui/rentals/{rental_id}/return"), ""))
+        .await;
     assert_eq!(ret.status, StatusCode::SEE_OTHER);
-    let list = call(app, Method::GET, "/?q=edited&available=on&sort=-year", None).await;
+    let list = app
+        .call(Method::GET, "/?q=edited&available=on&sort=-year", None)
+        .await;
     assert!(list.text.contains("Edited"));
     // Without a readable version the delete is refused (before, it deleted without
     // the version check).
     for bad in ["version=", "version=two", ""] {
-        let del = send(app, form(&format!("/ui/books/{id}/delete"), bad)).await;
+        let del = app.send(form(&format!("/ui/books/{id}/delete"), bad)).await;
         assert_eq!(
             del.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -729,26 +691,30 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &Router) {
             del.text
         );
     }
-    let stale = send(app, form(&format!("/ui/books/{id}/delete"), "version=1")).await;
+    let stale = app
+        .send(form(&format!("/ui/books/{id}/delete"), "version=1"))
+        .await;
     assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
-    let del = send(app, form(&format!("/ui/books/{id}/delete"), "version=2")).await;
+    let del = app
+        .send(form(&format!("/ui/books/{id}/delete"), "version=2"))
+        .await;
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);
-    let gone = call(app, Method::GET, &page_uri, None).await;
+    let gone = app.call(Method::GET, &page_uri, None).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
-async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
+async fn web_forms_posted_from_another_site_are_refused(app: &TestApp) {
     let body = "title=T&author=A&isbn=9780306406157&category=C&year=2001&price=1&copies=1&summary=";
     let mut req = form("/ui/books", body);
     req.headers_mut()
         .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
     req.headers_mut()
         .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
-    assert_eq!(send(app, req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     let mut req = form("/ui/books", body);
     req.headers_mut()
         .insert("sec-fetch-site", "cross-site".parse().unwrap());
-    assert_eq!(send(app, req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     let mut req = form("/ui/books", body);
     req.headers_mut()
         .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
@@ -757,11 +723,11 @@ async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
     req.headers_mut()
         .insert("sec-fetch-site", "same-origin".parse().unwrap());
     assert_eq!(
-        send(app, req).await.status,
+        app.send(req).await.status,
         StatusCode::SEE_OTHER,
         "same origin is fine"
     );
-    let list = call(app, Method::GET, "/api/books", None).await;
+    let list = app.call(Method::GET, "/api/books", None).await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         1,
@@ -769,29 +735,26 @@ async fn web_forms_posted_from_another_site_are_refused(app: &Router) {
     );
 }
 
-async fn out_of_range_versions_are_invalid_not_conflicts(app: &Router) {
-    let id = call(app, Method::POST, "/api/books", Some(book_json(ISBN, 1)))
+async fn out_of_range_versions_are_invalid_not_conflicts(app: &TestApp) {
+    let id = app
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
         .await
         .body["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let r = call(
-        app,
-        Method::DELETE,
-        &format!("/api/books/{id}?version=18446744073709551615"),
-        None,
-    )
-    .await;
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/books/{id}?version=18446744073709551615"),
+            None,
+        )
+        .await;
     assert_problem(&r, 422, "validation-failed");
     assert_eq!(r.body["errors"][0]["field"], "version");
-    let r = call(
-        app,
-        Method::DELETE,
-        &format!("/api/books/{id}?version=0"),
-        None,
-    )
-    .await;
+    let r = app
+        .call(Method::DELETE, &format!("/api/books/{id}?version=0"), None)
+        .await;
     assert_problem(&r, 422, "validation-failed");
 }
 
@@ -816,32 +779,36 @@ async fn two_servers_share_one_truth() {
     let a_kcl = kcl::Kcl::open(&config).await.unwrap();
     let b_kcl = kcl::Kcl::open(&config).await.unwrap();
     let (a, b) = (
-        router(a_kcl.services.clone()),
-        router(b_kcl.services.clone()),
+        TestApp::new(router(a_kcl.services.clone())),
+        TestApp::new(router(b_kcl.services.clone())),
     );
 
-    let created = call(&a, Method::POST, "/api/books", Some(book_json(ISBN, 3))).await;
+    let created = a
+        .call(Method::POST, "/api/books", Some(book_json(ISBN, 3)))
+        .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let on_b = call(&b, Method::GET, &format!("/api/books/{id}"), None).await;
+    let on_b = b.call(Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(
         on_b.status,
         StatusCode::OK,
         "a book created on A is served by B"
     );
     // A caches the book and the listing.
-    call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
-    call(&a, Method::GET, "/api/books", None).await;
+    a.call(Method::GET, &format!("/api/books/{id}"), None).await;
+    a.call(Method::GET, "/api/books", None).await;
     let mut update = book_json(ISBN, 3);
     update["version"] = json!(1);
     update["title"] = json!("Changed on B");
-    let updated = call(&b, Method::PUT, &format!("/api/books/{id}"), Some(update)).await;
+    let updated = b
+        .call(Method::PUT, &format!("/api/books/{id}"), Some(update))
+        .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
-    let on_a = call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
+    let on_a = a.call(Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(
         on_a.body["title"], "Changed on B",
         "A never serves its stale copy"
     );
-    let list_a = call(&a, Method::GET, "/api/books", None).await;
+    let list_a = a.call(Method::GET, "/api/books", None).await;
     assert_eq!(list_a.body["items"][0]["title"], "Changed on B");
 
     // Interleaved on both servers (each request awaits the database in turn).
@@ -849,7 +816,7 @@ async fn two_servers_share_one_truth() {
         let app = if i % 2 == 0 { &a } else { &b };
         let body = json!({"book_id": id, "renter": format!("r{i}")});
         async move {
-            call(app, Method::POST, "/api/rentals", Some(body))
+            app.call(Method::POST, "/api/rentals", Some(body))
                 .await
                 .status
         }
@@ -866,7 +833,7 @@ async fn two_servers_share_one_truth() {
         created, 3,
         "rentals split across two servers never exceed the copies"
     );
-    let seen = call(&a, Method::GET, &format!("/api/books/{id}"), None).await;
+    let seen = a.call(Method::GET, &format!("/api/books/{id}"), None).await;
     assert_eq!(seen.body["available"], 0);
     a_kcl.close().await;
     b_kcl.close().await;

@@ -6,42 +6,18 @@
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
+use axum::http::{header, Method, Request, StatusCode};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kcl::http::auth::{hash_password, AuthSettings, Role, TokenIssuer, TokenVerifier, Users};
 use kcl::http::{router_with, HttpOptions};
 use kcl_core::memory::MemoryBackend;
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+#[path = "support/app.rs"]
+mod app;
+use app::TestApp;
 
 const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let (parts, body) = res.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes().to_vec(),
-    }
-}
 
 fn get(uri: &str, authorization: Option<&str>) -> Request<Body> {
     let mut b = Request::builder().method(Method::GET).uri(uri);
@@ -62,8 +38,8 @@ fn settings() -> AuthSettings {
     s
 }
 
-fn app(options: HttpOptions) -> Router {
-    router_with(MemoryBackend::new().services(), options)
+fn app(options: HttpOptions) -> TestApp {
+    TestApp::new(router_with(MemoryBackend::new().services(), options))
 }
 
 fn now() -> u64 {
@@ -171,16 +147,20 @@ async fn refused_tokens_are_told_why_in_fixed_words() {
         ),
     ];
     for (what, token, detail) in cases {
-        let r = send(&app, get("/api/books", Some(&format!("Bearer {token}")))).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text());
-        let p = r.json();
+        let r = app
+            .send(get("/api/books", Some(&format!("Bearer {token}"))))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
+        let p = r.body;
         assert_eq!(p["code"], "unauthenticated", "{what}");
         assert_eq!(p["detail"], detail, "{what}");
     }
     // A good token still gets in.
     let good = sign(Algorithm::HS256, &key, claims(json!({})));
-    let r = send(&app, get("/api/books", Some(&format!("Bearer {good}")))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = app
+        .send(get("/api/books", Some(&format!("Bearer {good}"))))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
 /// With an identity provider's key too, a token is told the more telling of the two
@@ -223,13 +203,17 @@ async fn with_two_keys_the_telling_refusal_wins() {
             "the token is not valid",
         ),
     ] {
-        let r = send(&app, get("/api/books", Some(&format!("Bearer {token}")))).await;
+        let r = app
+            .send(get("/api/books", Some(&format!("Bearer {token}"))))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(r.json()["detail"], detail, "{what}");
+        assert_eq!(r.body["detail"], detail, "{what}");
         assert!(DETAILS.contains(&detail));
     }
     let fresh = TokenIssuer::hs256(SECRET).issue("ana", Role::Reader, Duration::from_secs(60));
-    let r = send(&app, get("/api/books", Some(&format!("Bearer {fresh}")))).await;
+    let r = app
+        .send(get("/api/books", Some(&format!("Bearer {fresh}"))))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -238,9 +222,9 @@ async fn with_two_keys_the_telling_refusal_wins() {
 #[tokio::test]
 async fn metrics_want_their_token_when_one_is_set() {
     let open = app(HttpOptions::default().auth(settings()));
-    let r = send(&open, get("/metrics", None)).await;
+    let r = open.send(get("/metrics", None)).await;
     assert_eq!(r.status, StatusCode::OK, "public without a token");
-    assert!(r.text().contains("kcl_build_info"));
+    assert!(r.text.contains("kcl_build_info"));
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("metrics-token");
@@ -260,7 +244,7 @@ async fn metrics_want_their_token_when_one_is_set() {
     ]);
     let config = kcl::Config::from_vars(&vars).unwrap();
     let options = kcl::http_options(&config).unwrap();
-    let guarded = router_with(MemoryBackend::new().services(), options);
+    let guarded = TestApp::new(router_with(MemoryBackend::new().services(), options));
     let admin = TokenIssuer::hs256(SECRET).issue("ana", Role::Admin, Duration::from_secs(60));
     for (what, authorization) in [
         ("no token", None),
@@ -275,37 +259,40 @@ async fn metrics_want_their_token_when_one_is_set() {
         ("an API token", Some(format!("Bearer {admin}"))),
         ("basic auth", Some("Basic c2NyYXBlOnRva2Vu".to_owned())),
     ] {
-        let r = send(&guarded, get("/metrics", authorization.as_deref())).await;
+        let r = guarded
+            .send(get("/metrics", authorization.as_deref()))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}");
-        assert_eq!(r.json()["code"], "unauthenticated", "{what}");
+        assert_eq!(r.body["code"], "unauthenticated", "{what}");
         assert!(r.headers[header::WWW_AUTHENTICATE]
             .to_str()
             .unwrap()
             .starts_with("Bearer"));
-        assert!(!r.text().contains("kcl_"), "{what}: {}", r.text());
+        assert!(!r.text.contains("kcl_"), "{what}: {}", r.text);
     }
-    let r = send(
-        &guarded,
-        get("/metrics", Some("Bearer scrape-token-0123456789abcdef")),
-    )
-    .await;
+    let r = guarded
+        .send(get(
+            "/metrics",
+            Some("Bearer scrape-token-0123456789abcdef"),
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.text().contains("kcl_build_info"), "{}", r.text());
+    assert!(r.text.contains("kcl_build_info"), "{}", r.text);
     // Health checks stay open.
     assert_eq!(
-        send(&guarded, get("/health", None)).await.status,
+        guarded.send(get("/health", None)).await.status,
         StatusCode::OK
     );
 }
 
 /// Logs `ana` in through the form: the session cookie.
-async fn login(app: &Router) -> String {
+async fn login(app: &TestApp) -> String {
     let req = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("username=ana&password=ana%27s+password"))
         .unwrap();
-    let r = send(app, req).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let r = app.send(req).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let c = r.headers[header::SET_COOKIE].to_str().unwrap();
     c.split(';').next().unwrap().to_owned()
 }
@@ -335,24 +322,27 @@ fn attribute_values<'a>(page: &'a str, attr: &str) -> Vec<&'a str> {
 #[tokio::test]
 async fn pages_carry_a_strict_csp_and_inline_nothing() {
     let backend = MemoryBackend::new();
-    let app = router_with(backend.services(), HttpOptions::default().auth(settings()));
+    let app = TestApp::new(router_with(
+        backend.services(),
+        HttpOptions::default().auth(settings()),
+    ));
     let cookie = login(&app).await;
     let admin = TokenIssuer::hs256(SECRET).issue("ana", Role::Admin, Duration::from_secs(60));
-    let created = send(
-        &app,
-        Request::post("/api/books")
-            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(
-                json!({"title": "Dom Casmurro", "author": "Machado de Assis",
+    let created = app
+        .send(
+            Request::post("/api/books")
+                .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"title": "Dom Casmurro", "author": "Machado de Assis",
                        "isbn": "978-85-359-1066-7", "year": 1899, "copies": 2})
-                .to_string(),
-            ))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    let id = created.json()["id"].as_str().unwrap().to_owned();
+                    .to_string(),
+                ))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
 
     let mut assets = std::collections::BTreeSet::new();
     // Each page, and whether it loads the script (error pages do, for their "Back"
@@ -368,8 +358,8 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
         ("/books/not-a-uuid".to_owned(), true),
     ];
     for (path, scripted) in &pages {
-        let r = send(&app, with_cookie(path, &cookie)).await;
-        let page = r.text();
+        let r = app.send(with_cookie(path, &cookie)).await;
+        let page = r.text;
         assert!(
             r.headers[header::CONTENT_TYPE]
                 .to_str()
@@ -424,7 +414,7 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
     );
     for (url, content_type) in &assets {
         // Without a login: the login page needs them.
-        let r = send(&app, get(url, None)).await;
+        let r = app.send(get(url, None)).await;
         assert_eq!(r.status, StatusCode::OK, "{url}");
         assert!(
             r.headers[header::CONTENT_TYPE]
@@ -439,17 +429,17 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
             "{url}"
         );
         assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(!r.body.is_empty());
+        assert!(!r.bytes.is_empty());
         // Another version (an old page's link): served, but not cached for long.
         let old = format!("{}?v=0000", url.split('?').next().unwrap());
-        let r = send(&app, get(&old, None)).await;
+        let r = app.send(get(&old, None)).await;
         assert_eq!(r.status, StatusCode::OK, "{old}");
         assert_eq!(r.headers[header::CACHE_CONTROL], "no-cache", "{old}");
     }
-    let css = send(&app, get(&assets.iter().next().unwrap().0, None)).await;
-    assert!(css.text().contains("img.thumb"), "the former inline styles");
+    let css = app.send(get(&assets.iter().next().unwrap().0, None)).await;
+    assert!(css.text.contains("img.thumb"), "the former inline styles");
     assert_eq!(
-        send(&app, get("/ui/static/other.js", None)).await.status,
+        app.send(get("/ui/static/other.js", None)).await.status,
         StatusCode::NOT_FOUND
     );
 }

@@ -8,40 +8,23 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
 use base64::Engine;
-use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use kcl::http::auth::{hash_password, AuthSettings, Role, TokenIssuer, TokenVerifier, Users};
 use kcl::http::{router_with, HttpOptions};
 use kcl_core::memory::MemoryBackend;
 use serde_json::{json, Value};
+
 use tower::ServiceExt;
+
+#[path = "support/app.rs"]
+mod app;
+use app::{Reply, TestApp};
 
 #[path = "support/memory.rs"]
 mod support;
 
 const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    text: String,
-    json: Value,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Reply {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
 
 fn req(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
     let mut b = Request::builder().method(method).uri(uri);
@@ -73,11 +56,11 @@ fn settings() -> AuthSettings {
     s
 }
 
-fn app_with(settings: AuthSettings) -> Router {
-    router_with(
+fn app_with(settings: AuthSettings) -> TestApp {
+    TestApp::new(router_with(
         MemoryBackend::new().services(),
         HttpOptions::default().auth(settings),
-    )
+    ))
 }
 
 fn token(role: Role) -> String {
@@ -103,9 +86,9 @@ fn now() -> u64 {
 #[tokio::test]
 async fn bad_tokens_get_401_and_missing_roles_403() {
     let app = app_with(settings());
-    let none = send(&app, req(Method::GET, "/api/books", None, None)).await;
+    let none = app.send(req(Method::GET, "/api/books", None, None)).await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(none.json["code"], "unauthenticated");
+    assert_eq!(none.body["code"], "unauthenticated");
     assert_eq!(
         none.headers[header::CONTENT_TYPE],
         "application/problem+json"
@@ -146,64 +129,56 @@ async fn bad_tokens_get_401_and_missing_roles_403() {
         ("without exp", &no_exp),
         ("malformed", "not.a.jwt"),
     ] {
-        let r = send(&app, req(Method::GET, "/api/books", Some(t), None)).await;
+        let r = app
+            .send(req(Method::GET, "/api/books", Some(t), None))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.text);
-        assert_eq!(r.json["code"], "unauthenticated", "{what}");
+        assert_eq!(r.body["code"], "unauthenticated", "{what}");
     }
     let basic = Request::get("/api/books")
         .header(header::AUTHORIZATION, "Basic YTpi")
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&app, basic).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.send(basic).await.status, StatusCode::UNAUTHORIZED);
 
     // Roles: reader < staff < admin.
     let (reader, staff, admin) = (token(Role::Reader), token(Role::Staff), token(Role::Admin));
     assert_eq!(
-        send(&app, req(Method::GET, "/api/books", Some(&reader), None))
+        app.send(req(Method::GET, "/api/books", Some(&reader), None))
             .await
             .status,
         200
     );
-    let denied = send(
-        &app,
-        req(Method::POST, "/api/books", Some(&reader), Some(book())),
-    )
-    .await;
+    let denied = app
+        .send(req(Method::POST, "/api/books", Some(&reader), Some(book())))
+        .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
-    assert_eq!(denied.json["code"], "forbidden");
-    let denied = send(
-        &app,
-        req(Method::POST, "/api/books", Some(&staff), Some(book())),
-    )
-    .await;
+    assert_eq!(denied.body["code"], "forbidden");
+    let denied = app
+        .send(req(Method::POST, "/api/books", Some(&staff), Some(book())))
+        .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
-    let created = send(
-        &app,
-        req(Method::POST, "/api/books", Some(&admin), Some(book())),
-    )
-    .await;
+    let created = app
+        .send(req(Method::POST, "/api/books", Some(&admin), Some(book())))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
-    let id = created.json["id"].as_str().unwrap().to_owned();
+    let id = created.body["id"].as_str().unwrap().to_owned();
     let rent = json!({"book_id": id, "renter": "ana"});
-    let r = send(
-        &app,
-        req(
+    let r = app
+        .send(req(
             Method::POST,
             "/api/rentals",
             Some(&reader),
             Some(rent.clone()),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(
-        &app,
-        req(Method::POST, "/api/rentals", Some(&staff), Some(rent)),
-    )
-    .await;
+    let r = app
+        .send(req(Method::POST, "/api/rentals", Some(&staff), Some(rent)))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     for path in ["/api/sales/summary", "/api/audit", "/api/stock/ABC"] {
-        let r = send(&app, req(Method::GET, path, Some(&staff), None)).await;
+        let r = app.send(req(Method::GET, path, Some(&staff), None)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
     }
     // A valid token with no known role reads nothing.
@@ -212,11 +187,13 @@ async fn bad_tokens_get_401_and_missing_roles_403() {
         &key,
         json!({"sub": "x", "role": "owner", "exp": now() + 60}),
     );
-    let r = send(&app, req(Method::GET, "/api/books", Some(&roleless), None)).await;
+    let r = app
+        .send(req(Method::GET, "/api/books", Some(&roleless), None))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Health checks stay open.
     assert_eq!(
-        send(&app, req(Method::GET, "/health/live", None, None))
+        app.send(req(Method::GET, "/health/live", None, None))
             .await
             .status,
         200
@@ -229,15 +206,19 @@ async fn public_reads_let_anyone_read_but_not_write() {
     s.public_reads = true;
     let app = app_with(s);
     assert_eq!(
-        send(&app, req(Method::GET, "/api/books", None, None))
+        app.send(req(Method::GET, "/api/books", None, None))
             .await
             .status,
         200
     );
-    let w = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
+    let w = app
+        .send(req(Method::POST, "/api/books", None, Some(book())))
+        .await;
     assert_eq!(w.status, StatusCode::UNAUTHORIZED);
     // Sales stay admin-only.
-    let r = send(&app, req(Method::GET, "/api/sales/summary", None, None)).await;
+    let r = app
+        .send(req(Method::GET, "/api/sales/summary", None, None))
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -264,14 +245,14 @@ async fn identity_provider_tokens_verify_with_its_public_key() {
         let algorithm: Algorithm = alg.parse().unwrap();
         let claims = |iss: &str| json!({"sub": "svc", "roles": ["reader", "staff"], "iss": iss, "exp": now() + 60});
         let good = sign(algorithm, &enc, claims("https://idp.example"));
-        let r = send(&app, req(Method::GET, "/api/rentals", Some(&good), None)).await;
+        let r = app
+            .send(req(Method::GET, "/api/rentals", Some(&good), None))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{alg}: {}", r.text);
         let other_issuer = sign(algorithm, &enc, claims("https://evil.example"));
-        let r = send(
-            &app,
-            req(Method::GET, "/api/rentals", Some(&other_issuer), None),
-        )
-        .await;
+        let r = app
+            .send(req(Method::GET, "/api/rentals", Some(&other_issuer), None))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{alg}");
         // Algorithm confusion: HS256 signed with the public key as the secret.
         let confused = sign(
@@ -279,11 +260,9 @@ async fn identity_provider_tokens_verify_with_its_public_key() {
             &EncodingKey::from_secret(&read(&format!("{name}_public.pem"))),
             claims("https://idp.example"),
         );
-        let r = send(
-            &app,
-            req(Method::GET, "/api/rentals", Some(&confused), None),
-        )
-        .await;
+        let r = app
+            .send(req(Method::GET, "/api/rentals", Some(&confused), None))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{alg}");
     }
 }
@@ -328,13 +307,13 @@ fn csrf_of(page: &str) -> String {
 async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
     let app = app_with(settings());
     // Not logged in: off to the login page, remembering where we were going.
-    let r = send(
-        &app,
-        Request::get("/rentals?status=active")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let r = app
+        .send(
+            Request::get("/rentals?status=active")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         r.headers[header::LOCATION],
@@ -347,29 +326,27 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("renter=ana"))
         .unwrap();
-    let r = send(&app, post).await;
+    let r = app.send(post).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.headers[header::LOCATION], "/login?next=/books/1");
-    let page = send(&app, Request::get("/login").body(Body::empty()).unwrap()).await;
+    let page = app
+        .send(Request::get("/login").body(Body::empty()).unwrap())
+        .await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("name=\"password\""));
 
-    let wrong = send(
-        &app,
-        form("/login", None, "username=ana&password=nope&next=/"),
-    )
-    .await;
+    let wrong = app
+        .send(form("/login", None, "username=ana&password=nope&next=/"))
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.headers.get(header::SET_COOKIE).is_none());
-    let ok = send(
-        &app,
-        form(
+    let ok = app
+        .send(form(
             "/login",
             None,
             "username=ana&password=ana%27s+password&next=/rentals",
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
     assert_eq!(ok.headers[header::LOCATION], "/rentals");
     let set = ok.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
@@ -380,33 +357,35 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
     let cookie = set.split(';').next().unwrap().to_owned();
 
     // An open redirect is refused: `next` must be a local path.
-    let ok = send(
-        &app,
-        form(
+    let ok = app
+        .send(form(
             "/login",
             None,
             "username=ana&password=ana%27s+password&next=//evil.example",
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(ok.headers[header::LOCATION], "/");
 
-    let home = send(&app, get_with_cookie("/", &cookie)).await;
+    let home = app.send(get_with_cookie("/", &cookie)).await;
     assert_eq!(home.status, 200);
     assert!(home.text.contains("ana (admin)"), "{}", home.text);
     let csrf = csrf_of(&home.text);
     let fields = "title=Quincas+Borba&author=Machado&isbn=9788535910667&category=Romance&year=1891&price=10.00&copies=1&summary=";
     // Without the token, or with another session's, the form is refused.
-    let r = send(&app, form("/ui/books", Some(&cookie), fields)).await;
+    let r = app.send(form("/ui/books", Some(&cookie), fields)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.text.contains("out of date"), "{}", r.text);
-    let r = send(&app, form("/ui/books?csrf=AAAA", Some(&cookie), fields)).await;
+    let r = app
+        .send(form("/ui/books?csrf=AAAA", Some(&cookie), fields))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(
-        &app,
-        form(&format!("/ui/books?csrf={csrf}"), Some(&cookie), fields),
-    )
-    .await;
+    let r = app
+        .send(form(
+            &format!("/ui/books?csrf={csrf}"),
+            Some(&cookie),
+            fields,
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     assert!(r.headers[header::LOCATION]
         .to_str()
@@ -414,47 +393,46 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
         .starts_with("/books/"));
 
     // A staff session cannot do admin things.
-    let staff = send(
-        &app,
-        form("/login", None, "username=bia&password=bia%27s+password"),
-    )
-    .await;
+    let staff = app
+        .send(form(
+            "/login",
+            None,
+            "username=bia&password=bia%27s+password",
+        ))
+        .await;
     let staff_cookie = session_cookie(&staff);
-    let staff_home = send(&app, get_with_cookie("/", &staff_cookie)).await;
+    let staff_home = app.send(get_with_cookie("/", &staff_cookie)).await;
     let staff_csrf = csrf_of(&staff_home.text);
-    let r = send(
-        &app,
-        form(
+    let r = app
+        .send(form(
             &format!("/ui/books?csrf={staff_csrf}"),
             Some(&staff_cookie),
             fields,
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = send(&app, get_with_cookie("/sales", &staff_cookie)).await;
+    let r = app.send(get_with_cookie("/sales", &staff_cookie)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Logging out ends the session, even for a copy of the cookie.
-    let out = send(
-        &app,
-        form(&format!("/logout?csrf={csrf}"), Some(&cookie), ""),
-    )
-    .await;
+    let out = app
+        .send(form(&format!("/logout?csrf={csrf}"), Some(&cookie), ""))
+        .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.headers[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .contains("Max-Age=0"));
-    let r = send(&app, get_with_cookie("/", &cookie)).await;
+    let r = app.send(get_with_cookie("/", &cookie)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 
     // A forged cookie gets nowhere.
-    let r = send(
-        &app,
-        get_with_cookie("/", "kcl_session=eyJhbGciOiJIUzI1NiJ9.e30.x"),
-    )
-    .await;
+    let r = app
+        .send(get_with_cookie(
+            "/",
+            "kcl_session=eyJhbGciOiJIUzI1NiJ9.e30.x",
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
 }
 
@@ -469,27 +447,27 @@ async fn failed_logins_are_throttled_and_tokens_issued_to_users() {
             Some(json!({"username": "bia", "password": pw})),
         )
     };
-    let r = send(&app, ask("bia's password")).await;
+    let r = app.send(ask("bia's password")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
-        (r.json["token_type"].as_str(), r.json["role"].as_str()),
+        (r.body["token_type"].as_str(), r.body["role"].as_str()),
         (Some("Bearer"), Some("staff"))
     );
-    let t = r.json["access_token"].as_str().unwrap().to_owned();
+    let t = r.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(
-        send(&app, req(Method::GET, "/api/rentals", Some(&t), None))
+        app.send(req(Method::GET, "/api/rentals", Some(&t), None))
             .await
             .status,
         200
     );
 
     for _ in 0..5 {
-        let r = send(&app, ask("wrong")).await;
+        let r = app.send(ask("wrong")).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(r.json["code"], "bad-credentials");
+        assert_eq!(r.body["code"], "bad-credentials");
     }
     // Locked for a while, even with the right password.
-    let r = send(&app, ask("bia's password")).await;
+    let r = app.send(ask("bia's password")).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
     assert!(
         r.headers[header::RETRY_AFTER]
@@ -499,23 +477,23 @@ async fn failed_logins_are_throttled_and_tokens_issued_to_users() {
             .unwrap()
             > 0
     );
-    let r = send(
-        &app,
-        form("/login", None, "username=bia&password=bia%27s+password"),
-    )
-    .await;
+    let r = app
+        .send(form(
+            "/login",
+            None,
+            "username=bia&password=bia%27s+password",
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // Other users are not locked out by bia's failures.
-    let r = send(
-        &app,
-        req(
+    let r = app
+        .send(req(
             Method::POST,
             "/api/auth/token",
             None,
             Some(json!({"username": "ana", "password": "ana's password"})),
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(r.status, 200);
 }
 
@@ -529,7 +507,10 @@ async fn logins_sent_at_once_are_counted_before_their_passwords_are_checked() {
     let login = |name: &str, password: &str| {
         let body = json!({"username": name, "password": password});
         let app = app.clone();
-        async move { send(&app, req(Method::POST, "/api/auth/token", None, Some(body))).await }
+        async move {
+            app.send(req(Method::POST, "/api/auth/token", None, Some(body)))
+                .await
+        }
     };
     let attempts = (0..40).map(|i| login("bia", &format!("wrong {i}")));
     let replies = futures::future::join_all(attempts).await;
@@ -590,28 +571,28 @@ async fn first_start_generates_a_secret_and_an_admin_once() {
 
 #[tokio::test]
 async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
-    let app = router_with(
+    let app = TestApp::new(router_with(
         MemoryBackend::new().services(),
         HttpOptions {
             max_in_flight: 1,
             ..HttpOptions::default()
         },
-    );
+    ));
     // A request whose body never finishes holds the only slot.
     let (tx, rx) = futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
     let slow = Request::post("/api/books")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(rx))
         .unwrap();
-    let held = tokio::spawn(app.clone().oneshot(slow));
+    let held = tokio::spawn(app.router().clone().oneshot(slow));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let r = send(&app, req(Method::GET, "/api/books", None, None)).await;
+    let r = app.send(req(Method::GET, "/api/books", None, None)).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.json["code"], "overloaded");
+    assert_eq!(r.body["code"], "overloaded");
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     // Health checks are never shed.
     assert_eq!(
-        send(&app, req(Method::GET, "/health/live", None, None))
+        app.send(req(Method::GET, "/health/live", None, None))
             .await
             .status,
         200
@@ -619,7 +600,7 @@ async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
     drop(tx);
     let _ = held.await;
     assert_eq!(
-        send(&app, req(Method::GET, "/api/books", None, None))
+        app.send(req(Method::GET, "/api/books", None, None))
             .await
             .status,
         200
@@ -628,12 +609,17 @@ async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
 
 #[tokio::test]
 async fn metrics_count_requests_per_route_and_show_queues() {
-    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
+    let app = TestApp::new(router_with(
+        MemoryBackend::new().services(),
+        HttpOptions::default(),
+    ));
     for _ in 0..3 {
-        send(&app, req(Method::GET, "/api/books?limit=5", None, None)).await;
+        app.send(req(Method::GET, "/api/books?limit=5", None, None))
+            .await;
     }
-    send(&app, req(Method::GET, "/api/books/not-a-uuid", None, None)).await;
-    let r = send(&app, req(Method::GET, "/metrics", None, None)).await;
+    app.send(req(Method::GET, "/api/books/not-a-uuid", None, None))
+        .await;
+    let r = app.send(req(Method::GET, "/metrics", None, None)).await;
     assert_eq!(r.status, 200);
     assert!(r.headers[header::CONTENT_TYPE]
         .to_str()
@@ -668,7 +654,7 @@ async fn metrics_count_requests_per_route_and_show_queues() {
 async fn every_response_forbids_framing_and_sniffing() {
     let app = app_with(settings());
     for uri in ["/login", "/api/books", "/health/live", "/no-such-page"] {
-        let r = send(&app, req(Method::GET, uri, None, None)).await;
+        let r = app.send(req(Method::GET, uri, None, None)).await;
         assert_eq!(r.headers["x-frame-options"], "DENY", "{uri}");
         assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
         assert_eq!(r.headers["referrer-policy"], "same-origin", "{uri}");
@@ -677,24 +663,32 @@ async fn every_response_forbids_framing_and_sniffing() {
 
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
-    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
-    let r = send(&app, req(Method::GET, "/health/live", None, None)).await;
+    let app = TestApp::new(router_with(
+        MemoryBackend::new().services(),
+        HttpOptions::default(),
+    ));
+    let r = app.send(req(Method::GET, "/health/live", None, None)).await;
     let id = r.headers["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let mine = Request::get("/api/books")
         .header("x-request-id", "abc-123")
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&app, mine).await.headers["x-request-id"], "abc-123");
+    assert_eq!(app.send(mine).await.headers["x-request-id"], "abc-123");
 }
 
 #[tokio::test]
 async fn book_reads_carry_an_etag_that_changes_with_the_book() {
-    let app = router_with(MemoryBackend::new().services(), HttpOptions::default());
-    let created = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
-    let id = created.json["id"].as_str().unwrap().to_owned();
+    let app = TestApp::new(router_with(
+        MemoryBackend::new().services(),
+        HttpOptions::default(),
+    ));
+    let created = app
+        .send(req(Method::POST, "/api/books", None, Some(book())))
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
     let uri = format!("/api/books/{id}");
-    let first = send(&app, req(Method::GET, &uri, None, None)).await;
+    let first = app.send(req(Method::GET, &uri, None, None)).await;
     let tag = first.headers[header::ETAG].to_str().unwrap().to_owned();
     let cond = |tag: &str| {
         Request::get(&uri)
@@ -702,30 +696,32 @@ async fn book_reads_carry_an_etag_that_changes_with_the_book() {
             .body(Body::empty())
             .unwrap()
     };
-    let same = send(&app, cond(&tag)).await;
+    let same = app.send(cond(&tag)).await;
     assert_eq!(same.status, StatusCode::NOT_MODIFIED);
     assert!(same.text.is_empty());
     assert_eq!(same.headers[header::ETAG], tag.as_str());
     // Renting a copy changes `available`, so the tag.
     let rent = json!({"book_id": id, "renter": "ana"});
     assert_eq!(
-        send(&app, req(Method::POST, "/api/rentals", None, Some(rent)))
+        app.send(req(Method::POST, "/api/rentals", None, Some(rent)))
             .await
             .status,
         201
     );
-    let changed = send(&app, cond(&tag)).await;
+    let changed = app.send(cond(&tag)).await;
     assert_eq!(changed.status, StatusCode::OK);
     assert_ne!(changed.headers[header::ETAG], tag.as_str());
-    assert_eq!(changed.json["available"], 1);
+    assert_eq!(changed.body["available"], 1);
 }
 
 #[tokio::test]
 async fn the_request_id_travels_with_the_task_it_queues() {
     let kcl = support::memory_kcl().await;
-    let app = router_with(kcl.services.clone(), HttpOptions::default());
-    let created = send(&app, req(Method::POST, "/api/books", None, Some(book()))).await;
-    let id = created.json["id"].as_str().unwrap().to_owned();
+    let app = TestApp::new(router_with(kcl.services.clone(), HttpOptions::default()));
+    let created = app
+        .send(req(Method::POST, "/api/books", None, Some(book())))
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::new(8, 8)
         .write_to(&mut png, image::ImageFormat::Png)
@@ -735,7 +731,7 @@ async fn the_request_id_travels_with_the_task_it_queues() {
         .header("x-request-id", "trace-7")
         .body(Body::from(png.into_inner()))
         .unwrap();
-    let r = send(&app, upload).await;
+    let r = app.send(upload).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let (_, queue) = kcl
         .services
@@ -757,50 +753,63 @@ async fn servers_sharing_a_cache_share_logouts_and_failed_logins() {
     let server = |cache: std::sync::Arc<dyn kcl::ports::Cache>| {
         let mut services = MemoryBackend::new().services();
         services.cache = cache;
-        router_with(services, HttpOptions::default().auth(settings()))
+        TestApp::new(router_with(
+            services,
+            HttpOptions::default().auth(settings()),
+        ))
     };
     let (a, b) = (server(cache.clone()), server(cache));
     let alone = server(std::sync::Arc::new(kcl_core::memory::MemoryCache::default()));
 
-    let r = send(
-        &a,
-        form("/login", None, "username=bia&password=bia%27s+password"),
-    )
-    .await;
+    let r = a
+        .send(form(
+            "/login",
+            None,
+            "username=bia&password=bia%27s+password",
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let cookie = session_cookie(&r);
-    let home = send(&b, get_with_cookie("/", &cookie)).await;
+    let home = b.send(get_with_cookie("/", &cookie)).await;
     assert_eq!(home.status, StatusCode::OK, "B accepts A's session");
     let csrf = csrf_of(&home.text);
-    let out = send(&a, form(&format!("/logout?csrf={csrf}"), Some(&cookie), "")).await;
+    let out = a
+        .send(form(&format!("/logout?csrf={csrf}"), Some(&cookie), ""))
+        .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     for (name, app) in [("A", &a), ("B", &b)] {
-        let r = send(app, get_with_cookie("/", &cookie)).await;
+        let r = app.send(get_with_cookie("/", &cookie)).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{name} refuses it now");
     }
     // What is not shared stays per server: the third server never heard of it.
-    let r = send(&alone, get_with_cookie("/", &cookie)).await;
+    let r = alone.send(get_with_cookie("/", &cookie)).await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Five failures split between A and B throttle the user on both.
     for i in 0..5 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let r = send(app, form("/login", None, "username=bia&password=nope")).await;
+        let r = app
+            .send(form("/login", None, "username=bia&password=nope"))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     for app in [&a, &b] {
-        let r = send(
-            app,
-            form("/login", None, "username=bia&password=bia%27s+password"),
-        )
-        .await;
+        let r = app
+            .send(form(
+                "/login",
+                None,
+                "username=bia&password=bia%27s+password",
+            ))
+            .await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(r.headers.contains_key(header::RETRY_AFTER));
     }
-    let r = send(
-        &alone,
-        form("/login", None, "username=bia&password=bia%27s+password"),
-    )
-    .await;
+    let r = alone
+        .send(form(
+            "/login",
+            None,
+            "username=bia&password=bia%27s+password",
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "not throttled elsewhere");
 }

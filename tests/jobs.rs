@@ -9,31 +9,18 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use kcl::http::router;
 use kcl::{Config, Kcl};
 use serde_json::Value;
-use tower::ServiceExt;
+
+#[path = "support/app.rs"]
+mod app;
+use app::{Reply, TestApp};
 
 const TWO_LINES: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
 const TWO_LINES_TEXT: &str = "KCL reads this text. The quick brown fox jumps over 13 lazy dogs.";
 const SMALL_PRINT: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/small-print.png");
 const SMALL_PRINT_TEXT: &str = "Small print: return by 3 March 2024.";
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-async fn get(app: &Router, uri: &str) -> (StatusCode, Value) {
-    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
 
 fn form(name: Option<&str>, images: &[&[u8]]) -> Request<Body> {
     let b = "kclJobBoundary42";
@@ -71,7 +58,7 @@ fn words(t: &str) -> String {
     t.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-async fn open(sqlite: bool) -> (Kcl, Router, tempfile::TempDir) {
+async fn open(sqlite: bool) -> (Kcl, TestApp, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
     if !sqlite {
@@ -85,12 +72,12 @@ async fn open(sqlite: bool) -> (Kcl, Router, tempfile::TempDir) {
     }
     vars.insert("KCL_JOB_MAX_IMAGES".into(), "5".into());
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let app = router(kcl.services.clone());
+    let app = TestApp::new(router(kcl.services.clone()));
     (kcl, app, dir)
 }
 
 /// Runs the OCR worker until job `id` is final; returns its detail.
-async fn work(kcl: &Kcl, app: &Router, id: &str) -> Value {
+async fn work(kcl: &Kcl, app: &TestApp, id: &str) -> Value {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker = tokio::spawn(kcl::worker::run(
         kcl.ocr_tasks.clone(),
@@ -106,7 +93,7 @@ async fn work(kcl: &Kcl, app: &Router, id: &str) -> Value {
     ));
     let deadline = Instant::now() + Duration::from_secs(60);
     let detail = loop {
-        let (_, job) = get(app, &format!("/api/jobs/{id}")).await;
+        let Reply { body: job, .. } = app.get(&format!("/api/jobs/{id}")).await;
         let st = job["status"].as_str().unwrap_or("");
         if !matches!(st, "PENDING" | "PROCESSING") {
             break job;
@@ -123,14 +110,14 @@ async fn flow(sqlite: bool) {
     let (kcl, app, _dir) = open(sqlite).await;
 
     // Create: three images, the first twice.
-    let (status, job) = send(
-        &app,
-        form(
+    let Reply {
+        status, body: job, ..
+    } = app
+        .send(form(
             Some("Recibos de março"),
             &[TWO_LINES, SMALL_PRINT, TWO_LINES],
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{job}");
     let id = job["id"].as_str().unwrap().to_owned();
     assert_eq!(job["status"], "PENDING");
@@ -160,17 +147,19 @@ async fn flow(sqlite: bool) {
     assert!((50.0..=100.0).contains(&c), "confidence {c}");
 
     // Listing: counts and total.
-    let (status, list) = get(&app, "/api/jobs?page=1&per_page=10").await;
+    let Reply {
+        status, body: list, ..
+    } = app.get("/api/jobs?page=1&per_page=10").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["counts"]["done"], 3);
     assert_eq!(list["items"][0]["status"], "DONE");
     assert_eq!(
-        get(&app, "/api/jobs?per_page=0").await.0,
+        app.get("/api/jobs?per_page=0").await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        get(&app, "/api/jobs?page=x").await.0,
+        app.get("/api/jobs?page=x").await.status,
         StatusCode::BAD_REQUEST
     );
 
@@ -183,28 +172,32 @@ async fn flow(sqlite: bool) {
             .body(Body::from(body.to_owned()))
             .unwrap()
     };
-    let (status, renamed) = send(&app, patch(r#"{"name": "Recibos"}"#)).await;
+    let Reply {
+        status,
+        body: renamed,
+        ..
+    } = app.send(patch(r#"{"name": "Recibos"}"#)).await;
     assert_eq!(
         (status, renamed["name"].as_str()),
         (StatusCode::OK, Some("Recibos"))
     );
     assert_eq!(
-        send(&app, patch(r#"{"name": ""}"#)).await.0,
+        app.send(patch(r#"{"name": ""}"#)).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        send(&app, patch(r#"{"nome": "x"}"#)).await.0,
+        app.send(patch(r#"{"nome": "x"}"#)).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(send(&app, patch("{")).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(app.send(patch("{")).await.status, StatusCode::BAD_REQUEST);
 
     // Delete cascades: job, rows, images; the deletion is in the job's history.
     let del = Request::delete(format!("/api/jobs/{id}"))
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&app, del).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.send(del).await.status, StatusCode::NO_CONTENT);
     assert_eq!(
-        get(&app, &format!("/api/jobs/{id}")).await.0,
+        app.get(&format!("/api/jobs/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
     assert!(kcl
@@ -213,7 +206,9 @@ async fn flow(sqlite: bool) {
         .await
         .unwrap()
         .is_empty());
-    let (_, history) = get(&app, &format!("/api/audit?entity_type=job&entity_id={id}")).await;
+    let Reply { body: history, .. } = app
+        .get(&format!("/api/audit?entity_type=job&entity_id={id}"))
+        .await;
     let actions: Vec<_> = history["items"]
         .as_array()
         .unwrap()
@@ -223,15 +218,17 @@ async fn flow(sqlite: bool) {
     assert_eq!(actions, ["created", "updated", "deleted"]);
 
     // A job deleted before the worker ran: its tasks are acked quietly.
-    let (_, gone) = send(&app, form(Some("gone"), &[SMALL_PRINT])).await;
+    let Reply { body: gone, .. } = app.send(form(Some("gone"), &[SMALL_PRINT])).await;
     let gone_id = gone["id"].as_str().unwrap().to_owned();
     let del = Request::delete(format!("/api/jobs/{gone_id}"))
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&app, del).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(app.send(del).await.status, StatusCode::NO_CONTENT);
     // A truncated image: accepted (its header is fine), then ERROR with the reason.
     let truncated = &TWO_LINES[..TWO_LINES.len() / 2];
-    let (status, bad) = send(&app, form(Some("broken"), &[truncated])).await;
+    let Reply {
+        status, body: bad, ..
+    } = app.send(form(Some("broken"), &[truncated])).await;
     assert_eq!(status, StatusCode::CREATED, "{bad}");
     let bad = work(&kcl, &app, bad["id"].as_str().unwrap()).await;
     assert_eq!(bad["status"], "ERROR", "{bad}");
@@ -244,7 +241,7 @@ async fn flow(sqlite: bool) {
     );
 
     // Bad requests: clear 4xx, nothing created.
-    let before = get(&app, "/api/jobs").await.1["total"].clone();
+    let before = app.get("/api/jobs").await.body["total"].clone();
     for (req, want) in [
         (
             form(Some("text"), &[b"just text"]),
@@ -265,22 +262,22 @@ async fn flow(sqlite: bool) {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
     ] {
-        let (status, body) = send(&app, req).await;
+        let Reply { status, body, .. } = app.send(req).await;
         assert_eq!(status, want, "{body}");
         assert!(body["code"].is_string(), "a problem document: {body}");
     }
     assert_eq!(
-        get(&app, "/api/jobs").await.1["total"],
+        app.get("/api/jobs").await.body["total"],
         before,
         "nothing was created"
     );
     let unknown = uuid::Uuid::new_v4();
     assert_eq!(
-        get(&app, &format!("/api/jobs/{unknown}")).await.0,
+        app.get(&format!("/api/jobs/{unknown}")).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&app, "/api/jobs/not-a-uuid").await.0,
+        app.get("/api/jobs/not-a-uuid").await.status,
         StatusCode::BAD_REQUEST
     );
     kcl.close().await;
@@ -298,8 +295,8 @@ async fn jobs_on_sqlite() {
 
 #[tokio::test]
 async fn without_an_engine_ocr_answers_503_saying_how_to_enable_it() {
-    let app = router(Kcl::in_memory().services.clone());
-    let (status, body) = send(&app, form(Some("x"), &[TWO_LINES])).await;
+    let app = TestApp::new(router(Kcl::in_memory().services.clone()));
+    let Reply { status, body, .. } = app.send(form(Some("x"), &[TWO_LINES])).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "not-enabled");
     assert!(

@@ -9,59 +9,32 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use kcl::http::router;
 use kcl::{Config, Kcl};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
-    bytes: Vec<u8>,
-}
+#[path = "support/app.rs"]
+mod app;
+use app::{Reply, TestApp};
 
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let content_type = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Reply {
-        status,
-        content_type,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        bytes,
-    }
-}
-
-async fn get(app: &Router, uri: &str) -> Reply {
-    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn upload(app: &Router, query: &str, csv: impl Into<Body>) -> Reply {
+async fn upload(app: &TestApp, query: &str, csv: impl Into<Body>) -> Reply {
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!("/api/sales/files?{query}"))
         .header(header::CONTENT_TYPE, "text/csv")
         .body(csv.into())
         .unwrap();
-    send(app, req).await
+    app.send(req).await
 }
 
-async fn json_req(app: &Router, method: Method, uri: &str, body: Value) -> Reply {
+async fn json_req(app: &TestApp, method: Method, uri: &str, body: Value) -> Reply {
     let req = Request::builder()
         .method(method)
         .uri(uri)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    send(app, req).await
+    app.send(req).await
 }
 
 const NAME: &str = "sales/incoming/s1-2026-11-20.csv";
@@ -79,13 +52,13 @@ S1;20/11/2026;C1;790;Açúcar;1,5;4,00;6,00\r\n\
 S1;31/02/2026;C2;791;Bad date;1;1,00;1,00\r\n\
 S1;21/11/2026;C3;789;Café;-1;1,00;\r\n";
 
-async fn stock(app: &Router, sku: &str) -> String {
-    let r = get(app, &format!("/api/stock/{sku}")).await;
+async fn stock(app: &TestApp, sku: &str) -> String {
+    let r = app.get(&format!("/api/stock/{sku}")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     r.body["quantity"].as_str().unwrap().to_owned()
 }
 
-async fn scenario(app: &Router, kcl: &Kcl) {
+async fn scenario(app: &TestApp, kcl: &Kcl) {
     // A lenient load: good rows loaded, bad rows reported and written out.
     let r = upload(app, &format!("name={NAME}"), FIRST).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
@@ -168,11 +141,9 @@ async fn scenario(app: &Router, kcl: &Kcl) {
     assert_eq!(stock(app, "790").await, "-1.500");
 
     // Summaries and daily totals.
-    let r = get(
-        app,
-        "/api/sales/summary?from=2026-11-01&to=2026-11-30&store=S1&group_by=sku",
-    )
-    .await;
+    let r = app
+        .get("/api/sales/summary?from=2026-11-01&to=2026-11-30&store=S1&group_by=sku")
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
     assert_eq!(
         r.body["rows"],
@@ -181,13 +152,11 @@ async fn scenario(app: &Router, kcl: &Kcl) {
             {"key": "790", "lines": 1, "quantity": "1.500", "revenue": "6.00", "revenue_cents": 600},
         ])
     );
-    let r = get(app, "/api/sales/summary?group_by=day").await;
+    let r = app.get("/api/sales/summary?group_by=day").await;
     assert_eq!(r.body["rows"][0]["key"], "2026-11-20");
-    let r = get(
-        app,
-        "/api/sales/daily?store=S1&from=2026-11-01&to=2026-11-30",
-    )
-    .await;
+    let r = app
+        .get("/api/sales/daily?store=S1&from=2026-11-01&to=2026-11-30")
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
     assert_eq!(
         r.body["days"],
@@ -201,7 +170,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         "/api/sales/summary?store=a%20b",
         "/api/sales/daily?store=S1&from=2026-11-01",
     ] {
-        let r = get(app, bad).await;
+        let r = app.get(bad).await;
         assert!(r.status.is_client_error(), "{bad}: {}", r.status);
     }
 
@@ -243,11 +212,11 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         );
     }
     assert_eq!(
-        get(app, "/api/stock/nope").await.status,
+        app.get("/api/stock/nope").await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(app, "/api/stock/bad%20sku").await.status,
+        app.get("/api/stock/bad%20sku").await.status,
         StatusCode::UNPROCESSABLE_ENTITY
     );
 
@@ -336,7 +305,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         )
         .body(Body::from(body))
         .unwrap();
-    let r = send(app, req).await;
+    let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
     assert_eq!(
         (r.body["name"].as_str(), r.body["rows_loaded"].as_u64()),
@@ -344,11 +313,9 @@ async fn scenario(app: &Router, kcl: &Kcl) {
     );
 
     // The web page: the summary, a stock lookup, an upload showing its report.
-    let page = get(
-        app,
-        "/sales?from=2026-11-01&to=2026-11-30&group_by=store&sku=789",
-    )
-    .await;
+    let page = app
+        .get("/sales?from=2026-11-01&to=2026-11-30&group_by=store&sku=789")
+        .await;
     assert_eq!(page.status, StatusCode::OK);
     let html = String::from_utf8(page.bytes).unwrap();
     assert!(
@@ -369,7 +336,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         )
         .body(Body::from(body))
         .unwrap();
-    let r = send(app, req).await;
+    let r = app.send(req).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let html = String::from_utf8(r.bytes).unwrap();
     assert!(
@@ -393,7 +360,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         "{key}"
     );
     let url = r.body["url"].as_str().unwrap();
-    let csv = get(app, url).await;
+    let csv = app.get(url).await;
     assert_eq!(csv.status, StatusCode::OK, "{url}");
     let text = String::from_utf8(csv.bytes).unwrap();
     assert!(
@@ -409,7 +376,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
-    let pdf = get(app, r.body["url"].as_str().unwrap()).await;
+    let pdf = app.get(r.body["url"].as_str().unwrap()).await;
     assert_eq!(pdf.content_type, "application/pdf");
     assert!(pdf.bytes.starts_with(b"%PDF-"));
     for body in [
@@ -427,7 +394,7 @@ async fn scenario(app: &Router, kcl: &Kcl) {
         );
     }
     assert_eq!(
-        get(app, "/api/reports/nope.csv").await.status,
+        app.get("/api/reports/nope.csv").await.status,
         StatusCode::NOT_FOUND
     );
 
@@ -443,9 +410,9 @@ async fn scenario(app: &Router, kcl: &Kcl) {
     );
 }
 
-async fn open(vars: HashMap<String, String>) -> (Kcl, Router) {
+async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let app = router(kcl.services.clone());
+    let app = TestApp::new(router(kcl.services.clone()));
     (kcl, app)
 }
 
@@ -498,13 +465,13 @@ async fn huge_multipart_text_fields_are_refused_without_being_read() {
             )
             .body(endless_field(b, field, 256))
             .unwrap();
-        let r = send(&app, req).await;
+        let r = app.send(req).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {field}");
         if uri.starts_with("/api") {
             assert_eq!(r.body["code"], "field-too-long", "{:#}", r.body);
         }
     }
-    let r = get(&app, "/api/sales/summary?group_by=day").await;
+    let r = app.get("/api/sales/summary?group_by=day").await;
     assert_eq!(
         r.body["rows"],
         json!([]),
