@@ -45,7 +45,7 @@
 
 mod credentials;
 mod first_start;
-pub(crate) mod guard;
+mod guard;
 pub(crate) mod login;
 mod sessions;
 mod throttle;
