@@ -1177,21 +1177,16 @@ async fn embedded_profile_survives_kill_9() {
 }
 
 #[cfg(feature = "aws")]
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
 
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn aws_profile_survives_kill_9() {
-    let Some((db, db_url)) = pg::PgDb::create().await else {
+    let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let Ok(aws) = std::env::var("KCL_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_AWS_ENDPOINT is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_AWS_ENDPOINT is not set");
+    let db_url = db.url().to_owned();
+    let Some(aws) = kcl_core::testkit::services::aws_endpoint() else {
         return;
     };
     // The library opened by the check reads the AWS settings from the standard
@@ -1224,5 +1219,5 @@ async fn aws_profile_survives_kill_9() {
         dir: dir.path().to_owned(),
     })
     .await;
-    db.drop_db().await;
+    db.drop_now().await;
 }

@@ -5,8 +5,8 @@
 //! `KCL_TEST_REQUIRE_ALL=1`.
 #![cfg(all(feature = "aws", feature = "lambda", feature = "media"))]
 
-#[path = "support/pg.rs"]
-mod pg;
+use kcl_aws::testkit::TestDatabase;
+use kcl_core::testkit::services;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -96,12 +96,7 @@ fn record(id: &str, body: &str, receives: u32) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_handler_reports_partial_batch_failures() {
-    let Ok(endpoint) = std::env::var("KCL_TEST_AWS_ENDPOINT") else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_AWS_ENDPOINT is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_AWS_ENDPOINT is not set");
+    let Some(endpoint) = services::aws_endpoint() else {
         return;
     };
     let sdk = emulator_config(&endpoint).await;
@@ -326,19 +321,14 @@ fn aws_env(endpoint: &str) {
 /// database), S3 and DynamoDB (audit log and daily totals) on the emulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_ingest_handler_loads_sales_files() {
-    let (Ok(endpoint), Ok(admin_url)) = (
-        std::env::var("KCL_TEST_AWS_ENDPOINT"),
-        std::env::var("KCL_TEST_POSTGRES_URL"),
-    ) else {
-        assert!(
-            std::env::var("KCL_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
-            "KCL_TEST_AWS_ENDPOINT or KCL_TEST_POSTGRES_URL is not set and KCL_TEST_REQUIRE_ALL=1"
-        );
-        println!("skipped: KCL_TEST_AWS_ENDPOINT and KCL_TEST_POSTGRES_URL are needed");
+    let Some([endpoint, admin_url]) =
+        services::vars([services::AWS_ENDPOINT, services::POSTGRES_URL])
+    else {
         return;
     };
     aws_env(&endpoint);
-    let (db, db_url) = pg::PgDb::create_on(&admin_url).await;
+    let db = TestDatabase::create_on(&admin_url).await;
+    let db_url = db.url().to_owned();
     let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
     let bucket = format!("kcl-ingest-{tag}");
     let table = format!("kcl-ingest-{tag}");
@@ -503,7 +493,7 @@ async fn s3_ingest_handler_loads_sales_files() {
     assert!(matches!(err, S3IngestError::NotAnS3Event(_)), "{err}");
 
     kcl.close().await;
-    db.drop_db().await;
+    db.drop_now().await;
 }
 
 /// A blob store whose reads fail as during a storage outage.
