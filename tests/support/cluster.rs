@@ -453,7 +453,7 @@ impl PrivateMoto {
         {
             PathBuf::from("python3")
         } else {
-            skip(&format!(
+            skip(format!(
                 "no moto: neither the virtualenv {} (scripts/services.sh start makes it) \
                  nor a python3 that imports moto",
                 venv.display()
