@@ -16,7 +16,10 @@ use serde_json::{json, Value};
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/worker.rs"]
+mod worker;
 use app::{Reply, TestApp};
+use worker::BackgroundWorker;
 
 async fn upload_raw(app: &TestApp, book: &str, data: Vec<u8>, ct: &str) -> Reply {
     let req = Request::builder()
@@ -130,19 +133,7 @@ fn rand_n() -> u64 {
 
 /// Runs the worker until `keys` are all final (or 30 s pass); returns their statuses.
 async fn work_until_final(p: &Profile, keys: &[&str]) -> Vec<Value> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(kcl::worker::run(
-        p.kcl.tasks.clone(),
-        p.kcl.services.covers.clone(),
-        kcl::worker::WorkerConfig {
-            concurrency: 2,
-            wait: Duration::from_millis(200),
-            ..Default::default()
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let worker = BackgroundWorker::start(p.kcl.tasks.clone(), p.kcl.services.covers.clone());
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut out = Vec::new();
     for key in keys {
@@ -157,8 +148,7 @@ async fn work_until_final(p: &Profile, keys: &[&str]) -> Vec<Value> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    stop.send(()).unwrap();
-    worker.await.unwrap();
+    worker.stop().await;
     out
 }
 

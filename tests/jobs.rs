@@ -15,7 +15,10 @@ use serde_json::Value;
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/worker.rs"]
+mod worker;
 use app::{Reply, TestApp};
+use worker::BackgroundWorker;
 
 const TWO_LINES: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
 const TWO_LINES_TEXT: &str = "KCL reads this text. The quick brown fox jumps over 13 lazy dogs.";
@@ -78,19 +81,7 @@ async fn open(sqlite: bool) -> (Kcl, TestApp, tempfile::TempDir) {
 
 /// Runs the OCR worker until job `id` is final; returns its detail.
 async fn work(kcl: &Kcl, app: &TestApp, id: &str) -> Value {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = tokio::spawn(kcl::worker::run(
-        kcl.ocr_tasks.clone(),
-        kcl.services.jobs.clone(),
-        kcl::worker::WorkerConfig {
-            concurrency: 2,
-            wait: Duration::from_millis(200),
-            ..Default::default()
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let worker = BackgroundWorker::start(kcl.ocr_tasks.clone(), kcl.services.jobs.clone());
     let deadline = Instant::now() + Duration::from_secs(60);
     let detail = loop {
         let Reply { body: job, .. } = app.get(&format!("/api/jobs/{id}")).await;
@@ -101,8 +92,7 @@ async fn work(kcl: &Kcl, app: &TestApp, id: &str) -> Value {
         assert!(Instant::now() < deadline, "job still {st} after 60 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    stop.send(()).unwrap();
-    worker.await.unwrap();
+    worker.stop().await;
     detail
 }
 
