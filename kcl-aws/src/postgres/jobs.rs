@@ -398,35 +398,47 @@ impl JobRepo for PgStore {
         item: ItemId,
         now: DateTime<Utc>,
     ) -> Result<ItemStart, JobRepoError> {
-        let started = retry(|| async {
-            Ok::<_, TxError<JobRepoError>>(
-                sqlx::query(START)
-                    .bind(job.0)
-                    .bind(item.0)
-                    .bind(micros(now))
-                    .fetch_optional(&self.pool)
-                    .await?,
-            )
-        })
-        .await?;
-        if let Some(row) = started {
-            return Ok(ItemStart::Started(item_from_row(&row)?));
+        // The job may be recorded between the update and the look that explains
+        // why it changed nothing (its tasks are queued before it is recorded): an
+        // item found unfinished then is started again, never taken for final.
+        for _ in 0..3 {
+            let started = retry(|| async {
+                Ok::<_, TxError<JobRepoError>>(
+                    sqlx::query(START)
+                        .bind(job.0)
+                        .bind(item.0)
+                        .bind(micros(now))
+                        .fetch_optional(&self.pool)
+                        .await?,
+                )
+            })
+            .await?;
+            if let Some(row) = started {
+                return Ok(ItemStart::Started(item_from_row(&row)?));
+            }
+            let found = sqlx::query(concat!(
+                "SELECT ",
+                item_columns!(),
+                " FROM ocr_items WHERE job_id = $1 AND id = $2"
+            ))
+            .bind(job.0)
+            .bind(item.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+            match found {
+                None => return Ok(ItemStart::Gone),
+                Some(row) => {
+                    let found = item_from_row(&row)?;
+                    if found.status.is_final() {
+                        return Ok(ItemStart::Final(found));
+                    }
+                }
+            }
         }
-        // Not unfinished: final (a status never leaves a final state), or gone.
-        let found = sqlx::query(concat!(
-            "SELECT ",
-            item_columns!(),
-            " FROM ocr_items WHERE job_id = $1 AND id = $2"
+        Err(JobRepoError::Internal(
+            format!("item {item} of job {job} kept changing while it was started").into(),
         ))
-        .bind(job.0)
-        .bind(item.0)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        match found {
-            Some(row) => Ok(ItemStart::Final(item_from_row(&row)?)),
-            None => Ok(ItemStart::Gone),
-        }
     }
 
     async fn finish_item(

@@ -53,7 +53,8 @@ pub async fn run(repo: Arc<dyn JobRepo>) {
     item_lifecycle(repo.as_ref()).await;
     duplicates_share_a_result(repo.as_ref()).await;
     expiry(repo.as_ref()).await;
-    one_winner(repo).await;
+    one_winner(repo.clone()).await;
+    a_job_recorded_meanwhile_is_started(repo).await;
 }
 
 fn now() -> DateTime<Utc> {
@@ -354,4 +355,38 @@ pub async fn one_winner(repo: Arc<dyn JobRepo>) {
     repo.delete(j.id, &crate::testkit::fixtures::event())
         .await
         .expect("delete");
+}
+
+/// A worker may start an item while its job is being recorded (tasks are queued
+/// first): `start_item` answers `Gone` before the job commits and `Started` after,
+/// never `Final` for an item that is still PENDING (which would drop its task and
+/// leave the item waiting forever).
+pub async fn a_job_recorded_meanwhile_is_started(repo: Arc<dyn JobRepo>) {
+    for round in 0..30 {
+        let (j, items) = job("recorded meanwhile", now(), 1, 0, Duration::days(2));
+        let (jid, iid) = (j.id, items[0].id);
+        let worker = {
+            let repo = repo.clone();
+            tokio::spawn(async move {
+                loop {
+                    match repo.start_item(jid, iid, now()).await.expect("start") {
+                        ItemStart::Gone => tokio::task::yield_now().await,
+                        other => return other,
+                    }
+                }
+            })
+        };
+        // Let the worker's first tries miss, then record the job under them.
+        tokio::time::sleep(std::time::Duration::from_millis(round % 5)).await;
+        repo.create(&j, &items, &crate::testkit::fixtures::event())
+            .await
+            .expect("create");
+        match worker.await.expect("worker") {
+            ItemStart::Started(item) => assert_eq!(item.status, ItemStatus::Processing),
+            other => panic!("round {round}: an item recorded meanwhile was not started: {other:?}"),
+        }
+        repo.delete(j.id, &crate::testkit::fixtures::event())
+            .await
+            .expect("delete");
+    }
 }
