@@ -87,6 +87,9 @@ cargo check --quiet -p kcl-media --no-default-features
 step "tests (all features, doc tests included)"
 cargo test --workspace --all-features
 
+step "AWS stack (cfn-lint, checkov, promtool, the rehearsal on a private moto)"
+scripts/check-aws-stack.sh
+
 step "fuzz (every cargo-fuzz target for 20 s, from the committed seeds; scripts/fuzz.sh 600 before a release)"
 KCL_FUZZ_CORPUS=fresh scripts/fuzz.sh 20
 
