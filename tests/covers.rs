@@ -3,15 +3,13 @@
 //! `multi_instance.rs`, across two server processes).
 #![cfg(all(feature = "http", feature = "local", feature = "media"))]
 
-use std::collections::HashMap;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use kcl::http::router;
 use kcl::services::TaskHandler;
-use kcl::{Config, Kcl};
+use kcl::Kcl;
 use serde_json::{json, Value};
 
 #[path = "support/app.rs"]
@@ -92,19 +90,7 @@ struct Profile {
 }
 
 async fn profile(sqlite: bool) -> Profile {
-    let dir = tempfile::tempdir().unwrap();
-    let mut vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
-    if !sqlite {
-        for (k, v) in [
-            ("KCL_DATABASE_URL", "memory://"),
-            ("KCL_BLOBS", "memory://"),
-            ("KCL_QUEUE", "memory://"),
-        ] {
-            vars.insert(k.into(), v.into());
-        }
-    }
-    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let app = TestApp::new(router(kcl.services.clone()));
+    let (kcl, app, dir) = TestApp::open(sqlite, &[]).await;
     Profile {
         kcl,
         app,

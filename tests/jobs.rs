@@ -4,13 +4,12 @@
 //! (`Kcl::in_memory`), the endpoints answer 503 saying how to enable OCR.
 #![cfg(all(feature = "http", feature = "local", feature = "tesseract"))]
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use kcl::http::router;
-use kcl::{Config, Kcl};
+use kcl::Kcl;
 use serde_json::Value;
 
 #[path = "support/app.rs"]
@@ -62,21 +61,7 @@ fn words(t: &str) -> String {
 }
 
 async fn open(sqlite: bool) -> (Kcl, TestApp, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut vars = HashMap::from([("KCL_DATA_DIR".to_owned(), dir.path().display().to_string())]);
-    if !sqlite {
-        for (k, v) in [
-            ("KCL_DATABASE_URL", "memory://"),
-            ("KCL_BLOBS", "memory://"),
-            ("KCL_QUEUE", "memory://"),
-        ] {
-            vars.insert(k.into(), v.into());
-        }
-    }
-    vars.insert("KCL_JOB_MAX_IMAGES".into(), "5".into());
-    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
-    let app = TestApp::new(router(kcl.services.clone()));
-    (kcl, app, dir)
+    TestApp::open(sqlite, &[("KCL_JOB_MAX_IMAGES", "5")]).await
 }
 
 /// Runs the OCR worker until job `id` is final; returns its detail.

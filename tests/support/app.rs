@@ -36,6 +36,33 @@ impl TestApp {
         Self { router }
     }
 
+    /// A whole KCL opened from its configuration as a host opens it, on the embedded
+    /// SQLite profile or (`sqlite` false) the in-memory adapters, in a fresh data
+    /// folder, with `extra` variables; its router under test.
+    pub(crate) async fn open(
+        sqlite: bool,
+        extra: &[(&str, &str)],
+    ) -> (kcl::Kcl, Self, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut vars = std::collections::HashMap::from([(
+            "KCL_DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        )]);
+        let memory: &[(&str, &str)] = &[
+            ("KCL_DATABASE_URL", "memory://"),
+            ("KCL_BLOBS", "memory://"),
+            ("KCL_QUEUE", "memory://"),
+        ];
+        let profile = if sqlite { &[][..] } else { memory };
+        for (k, v) in profile.iter().chain(extra) {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let config = kcl::Config::from_vars(&vars).expect("the configuration");
+        let kcl = kcl::Kcl::open(&config).await.expect("open");
+        let app = Self::new(kcl::http::router(kcl.services.clone()));
+        (kcl, app, dir)
+    }
+
     /// The router itself (to serve it, or to wrap it in more layers).
     pub(crate) fn router(&self) -> &Router {
         &self.router
