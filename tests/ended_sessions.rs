@@ -12,11 +12,13 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
 use kcl::http::auth::hash_password;
 use kcl::{Config, Kcl};
 use tower::ServiceExt;
+
+#[path = "support/app.rs"]
+mod app;
+use app::TestApp;
 
 #[cfg(feature = "aws")]
 use kcl_aws::testkit::TestDatabase;
@@ -26,14 +28,14 @@ const PASSWORD: &str = "ana's long passphrase";
 /// A running server: the stores and the router over them.
 struct Server {
     kcl: Kcl,
-    app: Router,
+    app: TestApp,
 }
 
 impl Server {
     async fn start(config: &Config) -> Self {
         let options = kcl::http_options(config).expect("http options");
         let kcl = Kcl::open(config).await.expect("open");
-        let app = kcl::http::router_with(kcl.services.clone(), options);
+        let app = TestApp::new(kcl::http::router_with(kcl.services.clone(), options));
         Self { kcl, app }
     }
 
@@ -41,17 +43,6 @@ impl Server {
     async fn stop(self) {
         drop(self.app);
         self.kcl.close().await;
-    }
-
-    async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-        let res = self.app.clone().oneshot(req).await.expect("answer");
-        let (parts, body) = res.into_parts();
-        let bytes = body.collect().await.expect("body").to_bytes();
-        (
-            parts.status,
-            parts.headers,
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )
     }
 
     /// Logs `ana` in through the form; the session cookie (`name=value`).
@@ -62,9 +53,9 @@ impl Server {
                 "username=ana&password=ana%27s+long+passphrase&next=/",
             ))
             .unwrap();
-        let (status, headers, body) = self.send(req).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-        let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+        let r = self.app.send(req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
         cookie.split(';').next().unwrap().to_owned()
     }
 
@@ -75,10 +66,11 @@ impl Server {
             .header(header::COOKIE, cookie)
             .body(Body::empty())
             .unwrap();
-        match self.send(req).await {
-            (StatusCode::OK, _, page) => Ok(page),
-            (StatusCode::SEE_OTHER, h, _) => Err(h[header::LOCATION].to_str().unwrap().into()),
-            (other, _, body) => panic!("GET / answered {other}: {body}"),
+        let r = self.app.send(req).await;
+        match r.status {
+            StatusCode::OK => Ok(r.text),
+            StatusCode::SEE_OTHER => Err(r.location.expect("a Location")),
+            other => panic!("GET / answered {other}: {}", r.text),
         }
     }
 
@@ -88,7 +80,7 @@ impl Server {
             .header(header::COOKIE, cookie)
             .body(Body::empty())
             .unwrap();
-        self.send(req).await.0
+        self.app.send(req).await.status
     }
 
     /// Logs the session out with the nav's form (its CSRF token from the page).
@@ -104,9 +96,9 @@ impl Server {
             .header(header::COOKIE, cookie)
             .body(Body::empty())
             .unwrap();
-        let (status, headers, body) = self.send(req).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-        assert_eq!(headers[header::LOCATION], "/login");
+        let r = self.app.send(req).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        assert_eq!(r.location.as_deref(), Some("/login"));
     }
 
     /// Asserts the session of `cookie` is refused, on a page and on the API.
