@@ -36,8 +36,8 @@ pub use kcl_adapters::worker;
 #[cfg(feature = "media")]
 pub use kcl_media as media;
 
-/// The file-format adapters (Parquet curated copies, PDF reports).
-#[cfg(any(feature = "parquet", feature = "pdf"))]
+/// The file-format adapters (the CSV row spool; Parquet curated copies and PDF
+/// reports with the `parquet` and `pdf` features).
 pub use kcl_formats as formats;
 
 /// Lambda handlers.

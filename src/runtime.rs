@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use kcl_core::memory::{MemoryBlobStore, MemoryCache, MemoryQueue};
 use kcl_core::ports::EndedSessions;
+#[cfg(any(feature = "local", feature = "aws"))]
+use kcl_core::ports::QueueConfig;
 use kcl_core::ports::{
     AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo,
     SalesDays, SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
@@ -33,6 +35,18 @@ pub enum StartError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+impl StartError {
+    /// Maps an adapter's error to [`StartError::Adapter`] about `what`.
+    fn adapter<E: std::error::Error + Send + Sync + 'static>(
+        what: impl Into<String>,
+    ) -> impl FnOnce(E) -> Self {
+        move |e| Self::Adapter {
+            what: what.into(),
+            source: Box::new(e),
+        }
+    }
 }
 
 /// A running KCL: the services, plus the infrastructure ports hosts need.
@@ -173,15 +187,15 @@ impl Relational {
     async fn sqlite(path: &std::path::Path, queue: bool) -> Result<Self, StartError> {
         let store = kcl_local::SqliteStore::open(path)
             .await
-            .map_err(|e| StartError::Adapter {
-                what: format!("KCL_DATABASE_URL: cannot open {}", path.display()),
-                source: Box::new(e),
-            })?;
+            .map_err(StartError::adapter(format!(
+                "KCL_DATABASE_URL: cannot open {}",
+                path.display()
+            )))?;
         let named = |name: &str| -> Arc<dyn TaskQueue> {
             Arc::new(kcl_local::SqliteQueue::new(
                 &store,
                 name,
-                kcl_core::ports::QueueConfig::default(),
+                QueueConfig::default(),
             ))
         };
         let mut r = Self::over(
@@ -197,16 +211,11 @@ impl Relational {
     async fn postgres(url: &str, queue: bool) -> Result<Self, StartError> {
         let store = kcl_aws::PgStore::connect(url)
             .await
-            .map_err(|e| StartError::Adapter {
-                what: "KCL_DATABASE_URL: cannot use the PostgreSQL server".into(),
-                source: Box::new(e),
-            })?;
+            .map_err(StartError::adapter(
+                "KCL_DATABASE_URL: cannot use the PostgreSQL server",
+            ))?;
         let named = |name: &str| -> Arc<dyn TaskQueue> {
-            Arc::new(kcl_aws::PgQueue::new(
-                &store,
-                name,
-                kcl_core::ports::QueueConfig::default(),
-            ))
+            Arc::new(kcl_aws::PgQueue::new(&store, name, QueueConfig::default()))
         };
         let mut r = Self::over(
             Arc::new(store.clone()),
@@ -423,6 +432,13 @@ impl Kcl {
             reports,
             curated,
             pdf_reports,
+            spools: Arc::new(kcl_formats::spool::CsvSpooler::new(
+                settings
+                    .sales
+                    .spool_dir
+                    .clone()
+                    .unwrap_or_else(std::env::temp_dir),
+            )),
             ended_sessions: r.ended_sessions,
         };
         Self {
@@ -470,10 +486,10 @@ async fn file_blobs(
     // `open` creates the folders and clears temporary files a crash left behind.
     let store = kcl_local::FsBlobStore::open(root.to_path_buf())
         .await
-        .map_err(|e| StartError::Adapter {
-            what: format!("{var}: cannot open {}", root.display()),
-            source: Box::new(e),
-        })?;
+        .map_err(StartError::adapter(format!(
+            "{var}: cannot open {}",
+            root.display()
+        )))?;
     Ok(Arc::new(store))
 }
 
@@ -499,16 +515,13 @@ async fn redis_cache(
         None => kcl_aws::RedisCache::connect(url).await,
         Some(ca) => kcl_aws::RedisCache::connect_with_ca(url, ca).await,
     }
-    .map_err(|e| StartError::Adapter {
-        what: match ca_file {
-            None => "KCL_CACHE_URL: cannot use the Redis server".into(),
-            Some(ca) => format!(
-                "KCL_CACHE_URL with KCL_CACHE_CA_FILE={}: cannot use the Redis server",
-                ca.display()
-            ),
-        },
-        source: Box::new(e),
-    })?;
+    .map_err(StartError::adapter(match ca_file {
+        None => "KCL_CACHE_URL: cannot use the Redis server".into(),
+        Some(ca) => format!(
+            "KCL_CACHE_URL with KCL_CACHE_CA_FILE={}: cannot use the Redis server",
+            ca.display()
+        ),
+    }))?;
     Ok((Arc::new(cache.clone()), Arc::new(cache)))
 }
 
@@ -528,10 +541,8 @@ async fn redis_cache(
 /// The OCR engine for `language`, when this build has one (feature `tesseract`).
 #[cfg(feature = "tesseract")]
 fn ocr_engine(language: &str, psm: u8) -> Result<Option<Arc<dyn OcrEngine>>, StartError> {
-    let engine = kcl_media::TesseractEngine::new(language).map_err(|e| StartError::Adapter {
-        what: format!("KCL_OCR_LANG={language}"),
-        source: Box::new(e),
-    })?;
+    let engine = kcl_media::TesseractEngine::new(language)
+        .map_err(StartError::adapter(format!("KCL_OCR_LANG={language}")))?;
     // The configuration accepts only the modes PageSegmentation has.
     let segmentation = kcl_media::PageSegmentation::from_psm(psm).unwrap_or_default();
     Ok(Some(Arc::new(engine.with_page_segmentation(segmentation))))

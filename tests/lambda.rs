@@ -141,6 +141,7 @@ async fn sqs_handler_reports_partial_batch_failures() {
             reports: None,
             curated: None,
             pdf_reports: None,
+            spools: Arc::new(kcl::memory::MemorySpooler),
             ended_sessions: Arc::new(kcl_core::memory::MemoryEndedSessions::default()),
         },
         &Settings::default(),

@@ -1,6 +1,9 @@
 //! KCL's file-format adapters: what the sales service writes its data out as, behind
 //! the ports of `kcl_core::ports`.
 //!
+//! - [`spool::CsvSpooler`] (always): a [`Spooler`](kcl_core::ports::Spooler) that
+//!   spools a load's valid rows into a CSV file, so that loads need no memory
+//!   proportional to the file.
 //! - [`parquet::ParquetWriter`] (feature `parquet`): a
 //!   [`CuratedWriter`](kcl_core::ports::CuratedWriter) that writes each loaded sales
 //!   file as Parquet, one file per store and day, in bounded memory.
@@ -8,8 +11,9 @@
 //!   [`ReportWriter`](kcl_core::ports::ReportWriter) that lays a sales report out
 //!   as a PDF.
 //!
-//! The `kcl` facade's `parquet` and `pdf` features build them and put them in
-//! `Ports::curated` and `Ports::pdf_reports`; without them, the service skips
+//! The `kcl` facade puts the spooler in `Ports::spools`; its `parquet` and `pdf`
+//! features build the others and put them in `Ports::curated` and
+//! `Ports::pdf_reports`; without them, the service skips
 //! curated copies and answers `not-enabled` for PDF reports. CSV reports are plain
 //! text and stay in core (`kcl_core::services::CsvReports`).
 
@@ -17,3 +21,4 @@
 pub mod parquet;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+pub mod spool;

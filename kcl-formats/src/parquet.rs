@@ -56,7 +56,7 @@ impl CuratedWriter for ParquetWriter {
         "application/vnd.apache.parquet"
     }
 
-    fn write(&self, spool: &RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError> {
+    fn write(&self, spool: &dyn RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError> {
         write_parquet(spool, dir).map_err(CuratedError::from)
     }
 }
@@ -84,17 +84,18 @@ impl CuratedWriter for ParquetWriter {
 /// bounded by the waiting rows and the open writers; a file whose partitions are
 /// all spread over its whole length (shuffled) is the worst case.
 ///
-/// The spool must be [finished](RowSpool::finish) and `dir` must exist. On an
+/// `dir` must exist. On an
 /// error (reading the spool, writing, a value out of the decimal range) the files
 /// written so far are removed.
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use kcl_core::domain::{Money, Quantity, RowSpool, SalesRow};
-/// use kcl_formats::parquet::write_parquet;
+/// use kcl_core::domain::{Money, Quantity, SalesRow};
+/// use kcl_core::ports::Spooler;
+/// use kcl_formats::{parquet::write_parquet, spool::CsvSpooler};
 ///
 /// let dir = tempfile::tempdir().unwrap();
-/// let mut spool = RowSpool::create(dir.path(), uuid::Uuid::nil()).unwrap();
+/// let mut spool = CsvSpooler::new(dir.path()).create(uuid::Uuid::nil()).unwrap();
 /// for (store, day) in [("S1", 23), ("S2", 23), ("S1", 24), ("S1", 23)] {
 ///     spool.push(&SalesRow {
 ///         store_id: store.into(),
@@ -111,7 +112,7 @@ impl CuratedWriter for ParquetWriter {
 /// let spool = spool.finish().unwrap();
 /// let out = dir.path().join("parquet");
 /// std::fs::create_dir(&out).unwrap();
-/// let parts = write_parquet(&spool, &out).unwrap();
+/// let parts = write_parquet(spool.as_ref(), &out).unwrap();
 /// let summary: Vec<_> = parts.iter()
 ///     .map(|p| (p.day.store_id.as_str(), p.day.date.to_string(), p.rows))
 ///     .collect();
@@ -122,7 +123,7 @@ impl CuratedWriter for ParquetWriter {
 /// ]);
 /// assert!(parts.iter().all(|p| p.path.starts_with(&out) && p.path.is_file()));
 /// ```
-pub fn write_parquet(spool: &RowSpool, dir: &Path) -> io::Result<Vec<CuratedPart>> {
+pub fn write_parquet(spool: &dyn RowSpool, dir: &Path) -> io::Result<Vec<CuratedPart>> {
     let mut created = Vec::new();
     match write_parts(spool, dir, &mut created) {
         Ok(mut parts) => {
@@ -139,7 +140,7 @@ pub fn write_parquet(spool: &RowSpool, dir: &Path) -> io::Result<Vec<CuratedPart
 }
 
 fn write_parts(
-    spool: &RowSpool,
+    spool: &dyn RowSpool,
     dir: &Path,
     created: &mut Vec<PathBuf>,
 ) -> io::Result<Vec<CuratedPart>> {
@@ -253,7 +254,7 @@ impl Partitions {
     }
 }
 
-fn file_name(spool: &RowSpool, n: usize, day: &StoreDay) -> String {
+fn file_name(spool: &dyn RowSpool, n: usize, day: &StoreDay) -> String {
     let store: String = day
         .store_id
         .chars()
@@ -481,7 +482,9 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::spool::CsvSpooler;
     use kcl_core::domain::{Money, Quantity, SalesRow};
+    use kcl_core::ports::Spooler;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
@@ -519,7 +522,7 @@ mod tests {
     fn three_partitions_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let file_id = Uuid::from_u128(0x1234);
-        let mut spool = RowSpool::create(dir.path(), file_id).unwrap();
+        let mut spool = CsvSpooler::new(dir.path()).create(file_id).unwrap();
         // 20,000 rows of S1 on the 23rd (several batches), interleaved with others.
         let mut line = 1;
         for i in 0..20_000u32 {
@@ -552,7 +555,7 @@ mod tests {
         let out = dir.path().join("out");
         fs::create_dir(&out).unwrap();
 
-        let parts = write_parquet(&spool, &out).unwrap();
+        let parts = write_parquet(spool.as_ref(), &out).unwrap();
 
         let summary: Vec<_> = parts
             .iter()
@@ -657,7 +660,7 @@ mod tests {
     #[test]
     fn forty_interleaved_partitions() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
+        let mut spool = CsvSpooler::new(dir.path()).create(Uuid::nil()).unwrap();
         let mut expected = BTreeMap::new();
         let mut line = 1;
         // Rows of the 40 partitions interleaved, with different counts.
@@ -676,7 +679,7 @@ mod tests {
         let out = dir.path().join("out");
         fs::create_dir(&out).unwrap();
 
-        let parts = write_parquet(&spool, &out).unwrap();
+        let parts = write_parquet(spool.as_ref(), &out).unwrap();
 
         assert_eq!(parts.len(), 40);
         assert_eq!(fs::read_dir(&out).unwrap().count(), 40);
@@ -695,7 +698,7 @@ mod tests {
     #[test]
     fn partitions_spread_over_the_whole_spool_get_open_writers() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
+        let mut spool = CsvSpooler::new(dir.path()).create(Uuid::nil()).unwrap();
         // Three partitions interleaved from start to end: more rows wait than
         // PENDING_ROWS, so writers are opened before the partitions complete.
         let n = PENDING_ROWS as u64 / 2 + 1000;
@@ -707,7 +710,7 @@ mod tests {
         let spool = spool.finish().unwrap();
         let out = dir.path().join("out");
         fs::create_dir(&out).unwrap();
-        let parts = write_parquet(&spool, &out).unwrap();
+        let parts = write_parquet(spool.as_ref(), &out).unwrap();
         assert_eq!(parts.len(), 3);
         for part in &parts {
             assert_eq!(part.rows, n);
@@ -719,20 +722,21 @@ mod tests {
     #[test]
     fn empty_spool_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let spool = RowSpool::create(dir.path(), Uuid::nil())
+        let spool = CsvSpooler::new(dir.path())
+            .create(Uuid::nil())
             .unwrap()
             .finish()
             .unwrap();
         let out = dir.path().join("out");
         fs::create_dir(&out).unwrap();
-        assert_eq!(write_parquet(&spool, &out).unwrap(), []);
+        assert_eq!(write_parquet(spool.as_ref(), &out).unwrap(), []);
         assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
     }
 
     #[test]
     fn out_of_range_values_fail_and_leave_no_files() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
+        let mut spool = CsvSpooler::new(dir.path()).create(Uuid::nil()).unwrap();
         spool.push(&row("S1", day(23), 2)).unwrap();
         spool
             .push(&SalesRow {
@@ -744,7 +748,7 @@ mod tests {
         let spool = spool.finish().unwrap();
         let out = dir.path().join("out");
         fs::create_dir(&out).unwrap();
-        let err = write_parquet(&spool, &out).unwrap_err();
+        let err = write_parquet(spool.as_ref(), &out).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("quantity"), "{err}");
         assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
@@ -753,9 +757,9 @@ mod tests {
     #[test]
     fn missing_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let mut spool = RowSpool::create(dir.path(), Uuid::nil()).unwrap();
+        let mut spool = CsvSpooler::new(dir.path()).create(Uuid::nil()).unwrap();
         spool.push(&row("S1", day(23), 2)).unwrap();
         let spool = spool.finish().unwrap();
-        assert!(write_parquet(&spool, &dir.path().join("missing")).is_err());
+        assert!(write_parquet(spool.as_ref(), &dir.path().join("missing")).is_err());
     }
 }

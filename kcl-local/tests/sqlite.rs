@@ -147,8 +147,28 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
     use kcl_core::domain::{
         GroupBy, LoadOutcome, Money, Quantity, RowSpool, SalesFile, SalesRow, SummaryQuery,
     };
-    use kcl_core::ports::SalesRepo;
-    use std::io::Write;
+    use kcl_core::memory::MemorySpooler;
+    use kcl_core::ports::{SalesRepo, SpooledRows, Spooler};
+    use std::sync::Arc;
+
+    /// A spool that turns unreadable after its rows.
+    #[derive(Debug)]
+    struct Unreadable(Arc<dyn RowSpool>);
+    impl RowSpool for Unreadable {
+        fn file_id(&self) -> Uuid {
+            self.0.file_id()
+        }
+        fn rows(&self) -> u64 {
+            self.0.rows()
+        }
+        fn read(&self) -> std::io::Result<SpooledRows> {
+            let broken = std::io::Error::new(std::io::ErrorKind::InvalidData, "not a row");
+            Ok(Box::new(self.0.read()?.chain([Err(broken)])))
+        }
+        fn csv(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+            self.0.csv()
+        }
+    }
 
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(&dir.path().join("kcl.db"))
@@ -164,7 +184,7 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
             rows,
             loaded_at: Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap(),
         };
-        let mut spool = RowSpool::create(dir.path(), file.id).expect("spool");
+        let mut spool = MemorySpooler.create(file.id).expect("spool");
         for line in 1..=rows {
             spool
                 .push(&SalesRow {
@@ -197,12 +217,7 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
     // The spool turns unreadable after its 25,000 good rows: more than one batch of
     // rows was committed before the error.
     let (file, spool) = make();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(spool.path())
-        .expect("spool file")
-        .write_all(b"not,a,spooled,row\n")
-        .expect("corrupt");
+    let spool = Unreadable(spool);
     assert!(store
         .load(&file, &spool, &kcl_core::testkit::fixtures::event())
         .await
@@ -231,7 +246,7 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
     // Loaded again, whole: exactly its rows, once.
     let (file, spool) = make();
     match store
-        .load(&file, &spool, &kcl_core::testkit::fixtures::event())
+        .load(&file, &*spool, &kcl_core::testkit::fixtures::event())
         .await
         .expect("load")
     {

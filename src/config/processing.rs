@@ -22,17 +22,7 @@ pub(super) struct Processing {
 }
 
 pub(super) fn read(v: &Vars<'_>) -> Result<Processing, ConfigError> {
-    let in_process_worker = match v.get("KCL_WORKER").as_deref() {
-        None | Some("on") | Some("1") => true,
-        Some("off") | Some("0") => false,
-        Some(other) => {
-            return Err(ConfigError {
-                variable: "KCL_WORKER",
-                value: other.to_owned(),
-                reason: "must be on (run the queue worker in the server) or off".into(),
-            })
-        }
-    };
+    let in_process_worker = v.switch("KCL_WORKER", true, "run the queue worker in the server")?;
     let worker_concurrency = v
         .number("KCL_WORKER_CONCURRENCY", 1..=64)?
         .map(|n| n as usize)
@@ -92,17 +82,7 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
     if let Some(n) = v.number("KCL_SALES_MAX_BYTES", 1..=1 << 40)? {
         settings.sales.max_file_bytes = n;
     }
-    match v.get("KCL_SALES_PARQUET").as_deref() {
-        None | Some("on") | Some("1") => {}
-        Some("off") | Some("0") => settings.sales.curated = false,
-        Some(other) => {
-            return Err(ConfigError {
-                variable: "KCL_SALES_PARQUET",
-                value: other.to_owned(),
-                reason: "must be on or off".into(),
-            })
-        }
-    }
+    settings.sales.curated = v.on_off("KCL_SALES_PARQUET", settings.sales.curated)?;
     if let Some(dir) = v.get("KCL_SPOOL_DIR") {
         let path = PathBuf::from(&dir);
         if !path.is_dir() {

@@ -70,17 +70,11 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
         None => audit_table.clone(),
         Some(t) => table("KCL_STATUS", t)?,
     };
-    let auto_provision = match v.get("KCL_AUTO_PROVISION").as_deref() {
-        None | Some("0") | Some("false") => false,
-        Some("1") | Some("true") => true,
-        Some(other) => {
-            return Err(ConfigError {
-                variable: "KCL_AUTO_PROVISION",
-                value: other.to_owned(),
-                reason: "must be 1 (create missing buckets, queues and tables) or 0".into(),
-            })
-        }
-    };
+    let auto_provision = v.switch(
+        "KCL_AUTO_PROVISION",
+        false,
+        "create missing buckets, queues and tables",
+    )?;
     let reports = match v.get("KCL_REPORTS") {
         None => None,
         Some(url) => Some(parse_blobs(&url).map_err(|e| ConfigError {

@@ -48,6 +48,17 @@ impl<'a> Vars<'a> {
 
     /// `on`/`1`/`true` or `off`/`0`/`false`; `default` when unset.
     pub(super) fn on_off(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.switch(var, default, "")
+    }
+
+    /// [`on_off`](Self::on_off), with what `on` means in the error (`must be on (run
+    /// the queue worker in the server) or off`).
+    pub(super) fn switch(
+        &self,
+        var: &'static str,
+        default: bool,
+        on_means: &str,
+    ) -> Result<bool, ConfigError> {
         match self.get(var).as_deref() {
             None => Ok(default),
             Some("on") | Some("1") | Some("true") => Ok(true),
@@ -55,7 +66,10 @@ impl<'a> Vars<'a> {
             Some(other) => Err(ConfigError {
                 variable: var,
                 value: other.to_owned(),
-                reason: "must be on or off".into(),
+                reason: match on_means {
+                    "" => "must be on or off".into(),
+                    means => format!("must be on ({means}) or off"),
+                },
             }),
         }
     }

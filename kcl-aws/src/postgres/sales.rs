@@ -9,10 +9,9 @@ use kcl_core::domain::{
     AuditEvent, DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile,
     StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
-use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError};
+use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError, SPOOL_COLUMNS};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
-use tokio::io::AsyncReadExt;
 
 use super::codec::{micros, time, unsigned};
 use super::fault::db_error;
@@ -77,20 +76,16 @@ async fn move_stock(
 const FILE_COLUMNS: &str = "id, name, sha256, rows, loaded_at";
 
 impl PgStore {
-    async fn copy_spool(tx: &mut PgConnection, rows: &RowSpool) -> Result<u64, SalesRepoError> {
+    async fn copy_spool(tx: &mut PgConnection, rows: &dyn RowSpool) -> Result<u64, SalesRepoError> {
         let sql = format!(
             "COPY sales_lines ({}) FROM STDIN WITH (FORMAT csv)",
-            RowSpool::COLUMNS.join(", ")
+            SPOOL_COLUMNS.join(", ")
         );
-        let mut file = tokio::fs::File::open(rows.path())
-            .await
-            .map_err(|e| SalesRepoError::Internal(format!("reading the row spool: {e}").into()))?;
+        let mut chunks = rows.csv_chunks(CHUNK);
         let mut copy = tx.copy_in_raw(&sql).await.map_err(db_error)?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match file.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => n,
+        while let Some(chunk) = chunks.recv().await {
+            let chunk = match chunk {
+                Ok(c) => c,
                 Err(e) => {
                     let _ = copy.abort("spool read failed").await;
                     return Err(SalesRepoError::Internal(
@@ -98,7 +93,7 @@ impl PgStore {
                     ));
                 }
             };
-            if let Err(e) = copy.send(&buf[..n]).await {
+            if let Err(e) = copy.send(chunk.as_slice()).await {
                 let _ = copy.abort("send failed").await;
                 return Err(db_error(e));
             }
@@ -112,7 +107,7 @@ impl SalesRepo for PgStore {
     async fn load(
         &self,
         file: &SalesFile,
-        rows: &RowSpool,
+        rows: &dyn RowSpool,
         event: &AuditEvent,
     ) -> Result<LoadOutcome, SalesRepoError> {
         if rows.file_id() != file.id {

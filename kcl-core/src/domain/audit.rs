@@ -65,7 +65,7 @@ impl EntityKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntityRef {
-    /// Kind.
+    /// What sort of entity (`book`, `job`...), `entity_type` on the wire.
     #[serde(rename = "entity_type")]
     pub kind: EntityKind,
     /// Identifier as text.
@@ -97,11 +97,11 @@ impl EntityRef {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum AuditAction {
-    /// Created.
+    /// The entity was created (data holds what it was created with).
     Created,
-    /// Updated.
+    /// Some of its fields changed (data holds the new values).
     Updated,
-    /// Deleted.
+    /// The entity was deleted.
     Deleted,
     /// A copy was rented (data holds the rental).
     Rented,

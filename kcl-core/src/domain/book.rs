@@ -51,13 +51,14 @@ impl BookLimits {
 /// A book in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Book {
-    /// Identifier.
+    /// The book's id, given by the catalog when the book is created.
     pub id: BookId,
     /// Canonical ISBN-13, unique in the catalog.
     pub isbn: Isbn,
-    /// Title.
+    /// Title as entered, trimmed (at most [`BookLimits::TITLE`] characters); sorted
+    /// and searched folded.
     pub title: String,
-    /// Author.
+    /// Author as entered (trimmed); sorted and searched folded.
     pub author: String,
     /// Category (compared case-insensitively in filters).
     pub category: String,

@@ -153,11 +153,11 @@ impl StatusCounts {
     }
 }
 
-/// A job.
+/// An OCR job: a named batch of images whose text is read by the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
-    /// Id.
+    /// The job's id, given when the job is created.
     pub id: JobId,
     /// Name (1 to 200 characters).
     pub name: String,
@@ -196,9 +196,9 @@ impl Job {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobItem {
-    /// Id.
+    /// The item's id, unique across jobs.
     pub id: ItemId,
-    /// The job.
+    /// The job the image belongs to.
     pub job_id: JobId,
     /// Blob key of the image: `jobs/{job_id}/{item_id}.{ext}`.
     pub key: String,
@@ -207,7 +207,7 @@ pub struct JobItem {
     /// The earlier item of the same job with the same content: this one is not read
     /// again but takes that item's result.
     pub duplicate_of: Option<ItemId>,
-    /// Status.
+    /// Where the item stands: PENDING, PROCESSING, DONE, ERROR or EXPIRED.
     pub status: ItemStatus,
     /// The text read (DONE).
     pub text: Option<String>,
@@ -231,9 +231,9 @@ impl JobItem {
 /// How a worker finished an item.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ItemResult {
-    /// Read.
+    /// The engine read the image.
     Done {
-        /// The text.
+        /// The text it read (may be empty: an image without text).
         text: String,
         /// Mean confidence, 0 to 100.
         confidence: f32,
@@ -245,9 +245,9 @@ pub enum ItemResult {
 /// The OCR task on the queue (the seed's message).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OcrTask {
-    /// The job.
+    /// The job the image belongs to.
     pub job_id: JobId,
-    /// The item.
+    /// The item to read.
     pub item_id: ItemId,
     /// The bucket (`local` on the embedded profile).
     pub s3_bucket: String,

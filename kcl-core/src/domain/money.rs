@@ -24,7 +24,7 @@ pub struct Money(i64);
 const MAX_CENTS: i64 = 100_000_000_000;
 
 impl Money {
-    /// Zero.
+    /// No money: the sum of nothing, the price of a free item.
     pub const ZERO: Money = Money(0);
 
     /// From a number of cents; refuses negative and absurdly large amounts.

@@ -19,7 +19,7 @@ pub enum SortKey {
     Author,
     /// Publication year.
     Year,
-    /// Price.
+    /// Price in cents.
     Price,
     /// Creation time.
     CreatedAt,
@@ -44,9 +44,9 @@ pub enum SortOrder {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BookSort {
-    /// Key.
+    /// What the books are ordered by.
     pub key: SortKey,
-    /// Order.
+    /// Ascending or descending (`-` before the key in its text form).
     pub order: SortOrder,
 }
 
@@ -194,9 +194,9 @@ impl BookFilter {
 /// `filter`, ordered by `sort` then id, strictly after `after` when given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookQuery {
-    /// Filters.
+    /// Which books qualify (all filters must hold).
     pub filter: BookFilter,
-    /// Order.
+    /// How they are ordered; ties by id.
     pub sort: BookSort,
     /// Keyset position: sort value and id of the last book already seen.
     pub after: Option<(CursorValue, BookId)>,

@@ -63,7 +63,7 @@ impl fmt::Display for Renter {
 /// One copy of a book rented to a renter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rental {
-    /// Identifier.
+    /// The rental's id, chosen by KCL when the copy goes out.
     pub id: RentalId,
     /// The rented book.
     pub book_id: BookId,
@@ -86,7 +86,7 @@ pub enum RentalStatus {
     Active,
     /// Out past its due date.
     Overdue,
-    /// Returned.
+    /// Back in the library.
     Returned,
 }
 
@@ -107,7 +107,7 @@ impl Rental {
 pub enum RentalStatusFilter {
     /// Not returned (overdue ones included).
     Active,
-    /// Returned.
+    /// Back in the library.
     Returned,
     /// Not returned and past the due date.
     Overdue,

@@ -13,6 +13,7 @@ mod outbox;
 mod queue;
 mod sales;
 mod sessions;
+mod spool;
 mod status;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use outbox::AllOutboxes;
 pub use queue::MemoryQueue;
 pub use sales::{MemorySales, MemorySalesDays};
 pub use sessions::MemoryEndedSessions;
+pub use spool::MemorySpooler;
 pub use status::MemoryStatusStore;
 
 use crate::ports::{SystemClock, UuidV7Ids};
@@ -96,6 +98,7 @@ impl MemoryBackend {
             reports: None,
             curated: None,
             pdf_reports: None,
+            spools: Arc::new(MemorySpooler),
             ended_sessions: self.ended_sessions.clone(),
         }
     }

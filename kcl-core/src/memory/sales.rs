@@ -53,7 +53,7 @@ impl SalesRepo for MemorySales {
     async fn load(
         &self,
         file: &SalesFile,
-        rows: &RowSpool,
+        rows: &dyn RowSpool,
         event: &AuditEvent,
     ) -> Result<LoadOutcome, SalesRepoError> {
         let new_rows: Vec<SpooledRow> = rows

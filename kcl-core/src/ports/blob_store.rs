@@ -67,7 +67,7 @@ impl fmt::Display for BlobKey {
 /// What a store knows about a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlobMeta {
-    /// Key.
+    /// Where the blob is stored.
     pub key: BlobKey,
     /// Size in bytes.
     pub size: u64,
@@ -80,9 +80,9 @@ pub struct BlobMeta {
 /// A blob's bytes and metadata.
 #[derive(Debug, Clone)]
 pub struct Blob {
-    /// Metadata.
+    /// Its key, size, media type and last write.
     pub meta: BlobMeta,
-    /// Contents.
+    /// The whole object, in memory.
     pub data: Bytes,
 }
 

@@ -101,10 +101,21 @@ pub trait StoreError: PortError + Sized {
     fn internal(source: BoxError) -> Self;
 }
 
-/// `StoreError` for the enums with `Unavailable(BoxError)`, `InvalidInput(String)`
-/// and `Internal(BoxError)` variants.
-macro_rules! store_error {
-    ($($ty:ty),* $(,)?) => {$(
+/// Implements [`PortError`] (and, with `store`, [`StoreError`]) for a port's error
+/// enum from one table: each variant with its [`ErrorKind`], and where it has them
+/// its own code (`as "duplicate-isbn"`) and what it names when not found
+/// (`names "book" id`, `id` bound by the pattern). `store` adds the three variants
+/// every store error has: `InvalidInput(String)`, `Unavailable(BoxError)` and
+/// `Internal(BoxError)`.
+macro_rules! port_error {
+    (store $ty:ident, input $input:literal { $($arms:tt)* }) => {
+        port_error!($ty, input $input {
+            $($arms)*
+            Self::InvalidInput(_) => InvalidInput;
+            Self::Unavailable(_) => Unavailable;
+            Self::Internal(_) => Internal;
+        });
+
         impl StoreError for $ty {
             fn unavailable(source: BoxError) -> Self {
                 Self::Unavailable(source)
@@ -116,7 +127,36 @@ macro_rules! store_error {
                 Self::Internal(source)
             }
         }
-    )*};
+    };
+    ($ty:ident, input $input:literal {
+        $( $pat:pat => $kind:ident $(as $code:literal)? $(, names $what:literal $id:ident)? ; )*
+    }) => {
+        impl PortError for $ty {
+            #[allow(unused_variables)]
+            fn kind(&self) -> ErrorKind {
+                match self {
+                    $( $pat => ErrorKind::$kind, )*
+                }
+            }
+            #[allow(unused_variables, unreachable_patterns)]
+            fn code(&self) -> &'static str {
+                match self {
+                    $( $( $pat => $code, )? )*
+                    other => other.kind().as_str(),
+                }
+            }
+            #[allow(unused_variables, unreachable_patterns)]
+            fn subject(&self) -> Option<(&'static str, String)> {
+                match self {
+                    $( $( $pat => Some(($what, $id.to_string())), )? )*
+                    _ => None,
+                }
+            }
+            fn input(&self) -> &'static str {
+                $input
+            }
+        }
+    };
 }
 
 use super::{
@@ -125,19 +165,27 @@ use super::{
     StatusStoreError,
 };
 
-store_error!(
-    AuditLogError,
-    BlobStoreError,
-    BookRepoError,
-    CuratedError,
-    EndedSessionsError,
-    JobRepoError,
-    QueueError,
-    RentalRepoError,
-    ReportError,
-    SalesRepoError,
-    StatusStoreError,
-);
+port_error!(store AuditLogError, input "query" {
+    Self::DuplicateId(_) => Conflict as "duplicate-id";
+});
+
+port_error!(store BlobStoreError, input "file" {
+    Self::NotFound(key) => NotFound, names "object" key;
+});
+
+port_error!(store BookRepoError, input "query" {
+    Self::NotFound(id) => NotFound, names "book" id;
+    Self::DuplicateIsbn(_) => Conflict as "duplicate-isbn";
+    Self::DuplicateId(_) => Conflict as "duplicate-id";
+    Self::VersionConflict { .. } => Conflict as "version-conflict";
+    Self::Rented { .. } => Conflict as "book-rented";
+});
+
+port_error!(CacheError, input "key" {
+    Self::InvalidKey(_) => InvalidInput;
+    Self::Unavailable(_) => Unavailable;
+    Self::Internal(_) => Internal;
+});
 
 impl StoreError for CacheError {
     fn unavailable(source: BoxError) -> Self {
@@ -151,278 +199,46 @@ impl StoreError for CacheError {
     }
 }
 
-impl PortError for AuditLogError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::DuplicateId(_) => ErrorKind::Conflict,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::DuplicateId(_) => "duplicate-id",
-            other => other.kind().as_str(),
-        }
-    }
-    fn input(&self) -> &'static str {
-        "query"
-    }
-}
+port_error!(store CuratedError, input "file" {});
 
-impl PortError for BlobStoreError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotFound(_) => ErrorKind::NotFound,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn subject(&self) -> Option<(&'static str, String)> {
-        match self {
-            Self::NotFound(key) => Some(("object", key.to_string())),
-            _ => None,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "file"
-    }
-}
+port_error!(store EndedSessionsError, input "session" {});
 
-impl PortError for BookRepoError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotFound(_) => ErrorKind::NotFound,
-            Self::DuplicateIsbn(_)
-            | Self::DuplicateId(_)
-            | Self::VersionConflict { .. }
-            | Self::Rented { .. } => ErrorKind::Conflict,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::DuplicateIsbn(_) => "duplicate-isbn",
-            Self::DuplicateId(_) => "duplicate-id",
-            Self::VersionConflict { .. } => "version-conflict",
-            Self::Rented { .. } => "book-rented",
-            other => other.kind().as_str(),
-        }
-    }
-    fn subject(&self) -> Option<(&'static str, String)> {
-        match self {
-            Self::NotFound(id) => Some(("book", id.to_string())),
-            _ => None,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "query"
-    }
-}
+port_error!(store JobRepoError, input "job" {
+    Self::NotFound(id) => NotFound, names "job" id;
+    Self::Duplicate(_) => Conflict as "duplicate-id";
+});
 
-impl PortError for CacheError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidKey(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "key"
-    }
-}
+port_error!(store QueueError, input "task" {
+    Self::StaleReceipt => Conflict as "stale-receipt";
+});
 
-impl PortError for EndedSessionsError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "session"
-    }
-}
+port_error!(store RentalRepoError, input "query" {
+    Self::NotFound(id) => NotFound, names "rental" id;
+    Self::BookNotFound(id) => NotFound, names "book" id;
+    Self::NoCopyAvailable(_) => Conflict as "no-copy-available";
+    Self::DuplicateId(_) => Conflict as "duplicate-id";
+});
 
-impl PortError for JobRepoError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotFound(_) => ErrorKind::NotFound,
-            Self::Duplicate(_) => ErrorKind::Conflict,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Duplicate(_) => "duplicate-id",
-            other => other.kind().as_str(),
-        }
-    }
-    fn subject(&self) -> Option<(&'static str, String)> {
-        match self {
-            Self::NotFound(id) => Some(("job", id.to_string())),
-            _ => None,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "job"
-    }
-}
+port_error!(store ReportError, input "report" {});
 
-impl PortError for OcrError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Corrupt(_) => ErrorKind::InvalidInput,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "file"
-    }
-}
+// The only conflict a sales store reports: another load of the same file holds it.
+port_error!(store SalesRepoError, input "query" {
+    Self::NotFound(what) => NotFound, names "sales" what;
+    Self::Conflict(_) => Conflict as "concurrent-load";
+});
 
-impl PortError for QueueError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::StaleReceipt => ErrorKind::Conflict,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::StaleReceipt => "stale-receipt",
-            other => other.kind().as_str(),
-        }
-    }
-    fn input(&self) -> &'static str {
-        "task"
-    }
-}
+port_error!(store StatusStoreError, input "key" {});
 
-impl PortError for RentalRepoError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotFound(_) | Self::BookNotFound(_) => ErrorKind::NotFound,
-            Self::NoCopyAvailable(_) | Self::DuplicateId(_) => ErrorKind::Conflict,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::NoCopyAvailable(_) => "no-copy-available",
-            Self::DuplicateId(_) => "duplicate-id",
-            other => other.kind().as_str(),
-        }
-    }
-    fn subject(&self) -> Option<(&'static str, String)> {
-        match self {
-            Self::NotFound(id) => Some(("rental", id.to_string())),
-            Self::BookNotFound(id) => Some(("book", id.to_string())),
-            _ => None,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "query"
-    }
-}
+// Engines, not stores: they have no `StoreError`.
+port_error!(OcrError, input "file" {
+    Self::Unavailable(_) => Unavailable;
+    Self::Corrupt(_) => InvalidInput;
+    Self::Internal(_) => Internal;
+});
 
-impl PortError for SalesRepoError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::NotFound(_) => ErrorKind::NotFound,
-            Self::Conflict(_) => ErrorKind::Conflict,
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            // The only conflict a sales store reports: another load of the same
-            // file holds it.
-            Self::Conflict(_) => "concurrent-load",
-            other => other.kind().as_str(),
-        }
-    }
-    fn subject(&self) -> Option<(&'static str, String)> {
-        match self {
-            Self::NotFound(what) => Some(("sales", what.clone())),
-            _ => None,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "query"
-    }
-}
-
-impl PortError for StatusStoreError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "key"
-    }
-}
-
-impl PortError for ImageError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::Unsupported(_) | Self::TooLarge(_) | Self::Corrupt(_) => ErrorKind::InvalidInput,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Unsupported(_) => "unsupported-media-type",
-            Self::TooLarge(_) => "too-large",
-            Self::Corrupt(_) => "corrupt-image",
-            Self::Internal(_) => "internal",
-        }
-    }
-    fn input(&self) -> &'static str {
-        "file"
-    }
-}
-
-impl PortError for CuratedError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "file"
-    }
-}
-
-impl PortError for ReportError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            Self::InvalidInput(_) => ErrorKind::InvalidInput,
-            Self::Unavailable(_) => ErrorKind::Unavailable,
-            Self::Internal(_) => ErrorKind::Internal,
-        }
-    }
-    fn input(&self) -> &'static str {
-        "report"
-    }
-}
+port_error!(ImageError, input "file" {
+    Self::Unsupported(_) => InvalidInput as "unsupported-media-type";
+    Self::TooLarge(_) => InvalidInput as "too-large";
+    Self::Corrupt(_) => InvalidInput as "corrupt-image";
+    Self::Internal(_) => Internal;
+});

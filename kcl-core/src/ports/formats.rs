@@ -65,10 +65,10 @@ pub trait CuratedWriter: Send + Sync {
     /// The files' media type (`application/vnd.apache.parquet`).
     fn media_type(&self) -> &'static str;
 
-    /// Writes the [finished](RowSpool::finish) spool's rows into `dir` (which
-    /// exists), one file per store and day, and returns the parts sorted by `day`.
-    /// On an error the files written so far are removed.
-    fn write(&self, spool: &RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError>;
+    /// Writes the spool's rows into `dir` (which exists), one file per store and
+    /// day, and returns the parts sorted by `day`. On an error the files written so
+    /// far are removed.
+    fn write(&self, spool: &dyn RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError>;
 }
 
 /// Why a [`ReportWriter`] made no report.

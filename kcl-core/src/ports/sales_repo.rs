@@ -53,7 +53,7 @@ pub trait SalesRepo: Send + Sync {
     async fn load(
         &self,
         file: &SalesFile,
-        rows: &RowSpool,
+        rows: &dyn RowSpool,
         event: &AuditEvent,
     ) -> Result<LoadOutcome, SalesRepoError>;
 

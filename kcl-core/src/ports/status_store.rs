@@ -16,7 +16,7 @@ pub enum ProcessingState {
     Pending,
     /// A worker is on it.
     Processing,
-    /// Finished.
+    /// Finished successfully.
     Done,
     /// Failed for good; `message` says why.
     Error,

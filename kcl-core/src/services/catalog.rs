@@ -11,7 +11,7 @@ use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
     Cursor, CursorValue, EntityRef, Page, SearchTerms, ValidationError,
 };
-use crate::ports::{AuditLog, BookRepo, Cache, Clock, IdSource};
+use crate::ports::{BookRepo, Cache, Clock, IdSource};
 
 /// A book listing as a caller asks for it (for example from a query string).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,7 +47,6 @@ struct BookCursor {
 pub struct CatalogService {
     books: Arc<dyn BookRepo>,
     blobs: Arc<dyn crate::ports::BlobStore>,
-    audit: Arc<dyn AuditLog>,
     journal: Journal,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
@@ -85,7 +84,6 @@ impl CatalogService {
         Self {
             books: p.books.clone(),
             blobs: p.blobs.clone(),
-            audit: p.audit.clone(),
             journal: Journal::new(p),
             cache: p.cache.clone(),
             clock: p.clock.clone(),
@@ -424,15 +422,7 @@ impl CatalogService {
 
     /// A book's history, oldest first (at most `limit` events, 1..=1000).
     pub async fn history(&self, id: BookId, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
-        if !(1..=1000).contains(&limit) {
-            return Err(ValidationError::field(
-                "limit",
-                "out-of-range",
-                "must be between 1 and 1000",
-            )
-            .into());
-        }
-        Ok(self.audit.history(&EntityRef::book(id), limit).await?)
+        self.journal.history(&EntityRef::book(id), limit).await
     }
 
     /// Moves audit events that changes committed but that did not reach the audit log

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::journal::{Journal, Touched};
+use super::journal::{Journal, Touched, MAX_HISTORY};
 use super::{ServiceError, TaskHandler, TaskOutcome};
 use crate::domain::{
     AuditAction, AuditEvent, EntityRef, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem,
@@ -380,17 +380,14 @@ impl JobService {
 
     /// A job's history, oldest first (kept after the job is deleted).
     pub async fn history(&self, id: JobId, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
-        if !(1..=1000).contains(&limit) {
-            return Err(field("limit", "out-of-range", "must be between 1 and 1000"));
-        }
-        Ok(self.audit.history(&EntityRef::job(id), limit).await?)
+        self.journal.history(&EntityRef::job(id), limit).await
     }
 
     /// Whether job `id` was deleted (its history says so; a history that cannot be
     /// read counts as not deleted, so the task waits and asks again).
     async fn was_deleted(&self, id: JobId) -> bool {
         self.audit
-            .history(&EntityRef::job(id), 1000)
+            .history(&EntityRef::job(id), MAX_HISTORY)
             .await
             .is_ok_and(|events| events.iter().any(|e| e.action == AuditAction::Deleted))
     }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{relay_audit, Ports};
-use crate::domain::{AuditAction, AuditEvent, EntityRef, EventId};
+use super::{relay_audit, Ports, ServiceError};
+use crate::domain::{AuditAction, AuditEvent, EntityRef, EventId, ValidationError};
 use crate::ports::{AuditLog, AuditOutbox, Cache, Clock, IdSource};
 
 /// The audit side of a write: stamps the event the repository writes in the
@@ -24,6 +24,9 @@ pub(crate) struct Journal {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
 }
+
+/// The most events one history read returns.
+pub(crate) const MAX_HISTORY: u32 = 1000;
 
 /// What a committed change touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,24 @@ impl Journal {
         if let Err(e) = task.await {
             tracing::error!(error = %e, "post-commit task failed");
         }
+    }
+
+    /// The history of `entity`, oldest first: at most `limit` events, 1 to
+    /// [`MAX_HISTORY`].
+    pub(crate) async fn history(
+        &self,
+        entity: &EntityRef,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, ServiceError> {
+        if !(1..=MAX_HISTORY).contains(&limit) {
+            return Err(ValidationError::field(
+                "limit",
+                "out-of-range",
+                "must be between 1 and 1000",
+            )
+            .into());
+        }
+        Ok(self.audit.history(entity, limit).await?)
     }
 
     /// Moves the events committed changes left in the outbox to the audit log (see

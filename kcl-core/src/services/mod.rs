@@ -29,8 +29,8 @@ pub use sales::{
 use crate::ports::EndedSessions;
 use crate::ports::{
     AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, Clock, CuratedWriter, HealthProbe, IdSource,
-    JobRepo, OcrEngine, RentalRepo, ReportWriter, SalesDays, SalesRepo, StatusStore, TaskQueue,
-    Thumbnailer,
+    JobRepo, OcrEngine, RentalRepo, ReportWriter, SalesDays, SalesRepo, Spooler, StatusStore,
+    TaskQueue, Thumbnailer,
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
@@ -85,6 +85,9 @@ pub struct Ports {
     /// The PDF sales report writer; without one, PDF reports answer 503
     /// `not-enabled` (CSV reports are core's own).
     pub pdf_reports: Option<Arc<dyn ReportWriter>>,
+    /// Where a sales load spools its valid rows between reading the file and
+    /// loading them (a CSV file in the spool folder on the hosts).
+    pub spools: Arc<dyn Spooler>,
     /// Sessions ended by a logout (in the deployment's database, so that a copied
     /// session cookie stays refused after a restart or a cache flush).
     pub ended_sessions: Arc<dyn EndedSessions>,

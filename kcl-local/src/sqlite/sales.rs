@@ -190,7 +190,7 @@ impl SalesRepo for SqliteStore {
     async fn load(
         &self,
         file: &SalesFile,
-        rows: &RowSpool,
+        rows: &dyn RowSpool,
         event: &AuditEvent,
     ) -> Result<LoadOutcome, SalesRepoError> {
         self.clear_unpublished(false).await?;
@@ -376,7 +376,11 @@ impl SalesRepo for SqliteStore {
 
 impl SqliteStore {
     /// Inserts the spooled rows, [`ROWS_PER_COMMIT`] per transaction.
-    async fn insert_rows(&self, file: &SalesFile, rows: &RowSpool) -> Result<u64, SalesRepoError> {
+    async fn insert_rows(
+        &self,
+        file: &SalesFile,
+        rows: &dyn RowSpool,
+    ) -> Result<u64, SalesRepoError> {
         let mut batches = rows.read_batches(BATCH);
         let mut n = 0u64;
         let mut tx = None;

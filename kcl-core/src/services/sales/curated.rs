@@ -38,7 +38,7 @@ impl SalesService {
     pub(super) async fn write_curated(
         &self,
         name: &str,
-        spool: &Arc<RowSpool>,
+        spool: &Arc<dyn RowSpool>,
         gone: &[StoreDay],
         report: &mut IngestReport,
     ) {
@@ -65,7 +65,7 @@ impl SalesService {
             let (writer, spool, dir) = (writer.clone(), spool.clone(), dir.clone());
             tokio::task::spawn_blocking(move || {
                 std::fs::create_dir_all(&dir)?;
-                writer.write(&spool, &dir)
+                writer.write(spool.as_ref(), &dir)
             })
             .await
             .unwrap_or_else(|e| Err(CuratedError::Internal(Box::new(e))))

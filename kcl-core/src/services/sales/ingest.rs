@@ -3,7 +3,6 @@
 //! rows), repeated when the same file comes again.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -90,18 +89,27 @@ impl SalesService {
         let now = self.clock.now();
         let today = now.date_naive();
         let spool_dir = self.spool_dir();
+        let spooler = self.spools.clone();
         let max = self.settings.max_file_bytes;
         let policy = opts.policy;
         let path = path.to_path_buf();
         let started = std::time::Instant::now();
         let scan = tokio::task::spawn_blocking(move || {
-            scan(&path, &spool_dir, file_id, today, &opts, max)
+            scan(
+                &path,
+                spooler.as_ref(),
+                &spool_dir,
+                file_id,
+                today,
+                &opts,
+                max,
+            )
         })
         .await
         .map_err(|e| ServiceError::Internal(Box::new(e)))?
         .map_err(io_error)?;
         let mut scan = scan;
-        let spool = scan.spool.take().map(Arc::new);
+        let spool = scan.spool.take();
         let _rejected_cleanup = scan.rejected.clone().map(RemoveOnDrop);
         let summary = scan.summary.as_ref();
         let mut report = IngestReport {
@@ -188,7 +196,7 @@ impl SalesService {
         );
         let outcome = self
             .repo
-            .load(&file, spool, &event)
+            .load(&file, spool.as_ref(), &event)
             .await
             .map_err(ServiceError::from)?;
         let loaded = started.elapsed();

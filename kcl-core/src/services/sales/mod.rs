@@ -26,7 +26,7 @@ use super::journal::Journal;
 use super::ServiceError;
 use crate::domain::{IngestPolicy, Quantity, RowError, ValidationError, MAX_ID_CHARS};
 use crate::ports::{
-    AuditLog, BlobStore, Clock, CuratedWriter, IdSource, ReportWriter, SalesDays, SalesRepo,
+    BlobStore, Clock, CuratedWriter, IdSource, ReportWriter, SalesDays, SalesRepo, Spooler,
 };
 pub use reports::CsvReports;
 
@@ -176,11 +176,11 @@ pub struct SalesService {
     days: Arc<dyn SalesDays>,
     blobs: Arc<dyn BlobStore>,
     reports: Arc<dyn BlobStore>,
-    audit: Arc<dyn AuditLog>,
     journal: Journal,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     curated: Option<Arc<dyn CuratedWriter>>,
+    spools: Arc<dyn Spooler>,
     csv: Arc<dyn ReportWriter>,
     pdf: Option<Arc<dyn ReportWriter>>,
     settings: SalesSettings,
@@ -196,11 +196,11 @@ impl SalesService {
             days: p.sales_days.clone(),
             blobs: p.blobs.clone(),
             reports: p.reports.clone().unwrap_or_else(|| p.blobs.clone()),
-            audit: p.audit.clone(),
             journal: Journal::new(p),
             clock: p.clock.clone(),
             ids: p.ids.clone(),
             curated: p.curated.clone(),
+            spools: p.spools.clone(),
             csv: Arc::new(CsvReports),
             pdf: p.pdf_reports.clone(),
             settings,

@@ -65,18 +65,10 @@ impl SalesService {
 
     /// A file name's audit history (its loads), oldest first.
     pub async fn history(&self, name: &str, limit: u32) -> Result<Vec<AuditEvent>, ServiceError> {
-        if !(1..=1000).contains(&limit) {
-            return Err(ValidationError::field(
-                "limit",
-                "out-of-range",
-                "must be between 1 and 1000",
-            )
-            .into());
-        }
         let entity = EntityRef {
             kind: EntityKind::SalesFile,
             id: name.to_owned(),
         };
-        Ok(self.audit.history(&entity, limit).await?)
+        self.journal.history(&entity, limit).await
     }
 }

@@ -1,6 +1,6 @@
 //! The spool folder: the one streaming pass over a file on a blocking thread, the
-//! thread that writes valid rows to the [`RowSpool`], the rejected-rows file, and
-//! the cleaning of what a crash left behind.
+//! thread that writes valid rows through the [`Spooler`] port, the rejected-rows
+//! file, and the cleaning of what a crash left behind.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -17,7 +17,7 @@ use crate::domain::{
     neutralise_cell, IngestPolicy, SalesReader, SalesRow, SalesValidation, StoreDay,
     ValidateOptions,
 };
-use crate::ports::RowSpool;
+use crate::ports::{RowSpool, SpoolWriter, Spooler};
 
 impl SalesService {
     /// Removes what a crash left in the spool folder: files and folders of KCL's own
@@ -117,7 +117,7 @@ pub(super) struct Scan {
     pub(super) sha256: String,
     pub(super) summary: Option<SalesValidation>,
     pub(super) file_error: Option<FileProblem>,
-    pub(super) spool: Option<RowSpool>,
+    pub(super) spool: Option<Arc<dyn RowSpool>>,
     pub(super) rejected: Option<PathBuf>,
     pub(super) days: BTreeSet<StoreDay>,
     pub(super) days_complete: bool,
@@ -130,13 +130,13 @@ const MAX_TRACKED_DAYS: usize = 100_000;
 struct SpoolThread {
     tx: Option<std::sync::mpsc::SyncSender<Vec<SalesRow>>>,
     batch: Vec<SalesRow>,
-    handle: Option<std::thread::JoinHandle<io::Result<RowSpool>>>,
+    handle: Option<std::thread::JoinHandle<io::Result<Arc<dyn RowSpool>>>>,
 }
 
 const SPOOL_BATCH: usize = 1024;
 
 impl SpoolThread {
-    fn start(spool: RowSpool) -> Self {
+    fn start(spool: Box<dyn SpoolWriter>) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SalesRow>>(4);
         let handle = std::thread::spawn(move || {
             let mut spool = spool;
@@ -171,7 +171,7 @@ impl SpoolThread {
         Ok(())
     }
 
-    fn join(&mut self) -> io::Result<RowSpool> {
+    fn join(&mut self) -> io::Result<Arc<dyn RowSpool>> {
         self.tx = None;
         match self.handle.take() {
             Some(h) => h
@@ -182,7 +182,7 @@ impl SpoolThread {
     }
 
     /// Writes the last rows and returns the finished spool.
-    fn finish(mut self) -> io::Result<RowSpool> {
+    fn finish(mut self) -> io::Result<Arc<dyn RowSpool>> {
         if !self.batch.is_empty() {
             let rest = std::mem::take(&mut self.batch);
             if let Some(tx) = &self.tx {
@@ -192,7 +192,7 @@ impl SpoolThread {
         self.join()
     }
 
-    /// Stops writing; the spool file is removed.
+    /// Stops writing; what was spooled is dropped.
     fn abandon(mut self) {
         self.batch.clear();
         let _ = self.join();
@@ -209,6 +209,7 @@ impl Drop for SpoolThread {
 
 pub(super) fn scan(
     path: &Path,
+    spooler: &dyn Spooler,
     spool_dir: &Path,
     file_id: Uuid,
     today: NaiveDate,
@@ -223,7 +224,7 @@ pub(super) fn scan(
         reported: 0,
         progress: opts.progress.clone(),
     };
-    let mut spool = Some(SpoolThread::start(RowSpool::create(spool_dir, file_id)?));
+    let mut spool = Some(SpoolThread::start(spooler.create(file_id)?));
     let rejected_path = spool_dir.join(format!("kcl-sales-{file_id}-rejected.csv"));
     // Removes the rejected-rows file if reading fails midway; disarmed on success
     // (the caller removes it then).

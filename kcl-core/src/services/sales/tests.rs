@@ -49,7 +49,7 @@ impl CuratedWriter for TextCopies {
     fn media_type(&self) -> &'static str {
         "text/plain"
     }
-    fn write(&self, spool: &RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError> {
+    fn write(&self, spool: &dyn RowSpool, dir: &Path) -> Result<Vec<CuratedPart>, CuratedError> {
         *self.calls.lock().unwrap() += 1;
         if let Some(fail) = self.fail {
             return Err(fail());
