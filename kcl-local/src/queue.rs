@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::sqlite::codec::now_micros;
-use crate::sqlite::fault::{db_error, retry_busy, TxError};
+use crate::sqlite::fault::{db_error, TxError, TX};
 use crate::sqlite::{Db, SqliteStore};
 
 /// How often a long poll looks at the table, for messages sent by other processes
@@ -212,7 +212,7 @@ impl TaskQueue for SqliteQueue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         QueueConfig::check_body(body)?;
         let id = Uuid::new_v4().to_string();
-        retry_busy(|| self.try_send(&id, body)).await?;
+        TX.retry(|| self.try_send(&id, body)).await?;
         self.arrived.notify_waiters();
         Ok(id)
     }
@@ -225,7 +225,7 @@ impl TaskQueue for SqliteQueue {
             let arrived = self.arrived.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
-            let (taken, next_visible) = retry_busy(|| self.try_take(max)).await?;
+            let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
             if !taken.is_empty() || Instant::now() >= deadline {
                 return Ok(taken);
             }
@@ -237,7 +237,7 @@ impl TaskQueue for SqliteQueue {
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {
-        retry_busy(|| self.try_ack(receipt)).await
+        TX.retry(|| self.try_ack(receipt)).await
     }
 
     async fn extend_visibility(
@@ -246,7 +246,7 @@ impl TaskQueue for SqliteQueue {
         timeout: Duration,
     ) -> Result<(), QueueError> {
         QueueConfig::check_visibility(timeout)?;
-        retry_busy(|| self.try_extend(receipt, timeout)).await?;
+        TX.retry(|| self.try_extend(receipt, timeout)).await?;
         if timeout.is_zero() {
             self.arrived.notify_waiters();
         }

@@ -12,7 +12,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time, unsigned};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::{search, PgStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
@@ -287,7 +287,7 @@ impl PgStore {
 impl BookRepo for PgStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_insert(book, event)).await
+        TX.retry(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -307,7 +307,8 @@ impl BookRepo for PgStore {
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_update(book, expected_version, event)).await
+        TX.retry(|| self.try_update(book, expected_version, event))
+            .await
     }
 
     async fn delete(
@@ -316,7 +317,8 @@ impl BookRepo for PgStore {
         expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry(|| self.try_delete(id, expected_version, event)).await
+        TX.retry(|| self.try_delete(id, expected_version, event))
+            .await
     }
 
     async fn set_cover<'e>(
@@ -329,7 +331,8 @@ impl BookRepo for PgStore {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
+        TX.retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event))
+            .await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

@@ -15,7 +15,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::fault::{db_error, retry, TxError};
+use super::fault::{db_error, TxError, TX};
 use super::PgStore;
 
 /// The channel senders `NOTIFY` (the payload is the queue's name).
@@ -353,7 +353,7 @@ impl TaskQueue for PgQueue {
         QueueConfig::check_body(body)?;
         let ids = [Uuid::new_v4()];
         let bodies = [body];
-        retry(|| self.try_send(&ids, &bodies)).await?;
+        TX.retry(|| self.try_send(&ids, &bodies)).await?;
         self.listener.signal.arrived.notify_waiters();
         Ok(ids[0].to_string())
     }
@@ -366,7 +366,7 @@ impl TaskQueue for PgQueue {
         // Bounded statements (at most 100 bodies of 256 KiB each).
         for chunk in bodies.chunks(100) {
             let chunk_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
-            retry(|| self.try_send(&chunk_ids, chunk)).await?;
+            TX.retry(|| self.try_send(&chunk_ids, chunk)).await?;
             ids.extend(chunk_ids.iter().map(Uuid::to_string));
         }
         self.listener.signal.arrived.notify_waiters();
@@ -384,7 +384,7 @@ impl TaskQueue for PgQueue {
             let arrived = self.listener.signal.arrived.notified();
             tokio::pin!(arrived);
             arrived.as_mut().enable();
-            let (taken, next_visible) = retry(|| self.try_take(max)).await?;
+            let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
             let now = Instant::now();
             if !taken.is_empty() || now >= deadline {
                 return Ok(taken);
@@ -407,7 +407,7 @@ impl TaskQueue for PgQueue {
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {
         let (id, lease) = parse_receipt(receipt).ok_or(QueueError::StaleReceipt)?;
-        retry(|| self.try_ack(id, lease)).await
+        TX.retry(|| self.try_ack(id, lease)).await
     }
 
     async fn extend_visibility(
@@ -417,7 +417,7 @@ impl TaskQueue for PgQueue {
     ) -> Result<(), QueueError> {
         QueueConfig::check_visibility(timeout)?;
         let (id, lease) = parse_receipt(receipt).ok_or(QueueError::StaleReceipt)?;
-        retry(|| self.try_extend(id, lease, timeout)).await?;
+        TX.retry(|| self.try_extend(id, lease, timeout)).await?;
         if timeout.is_zero() {
             self.listener.signal.arrived.notify_waiters();
         }

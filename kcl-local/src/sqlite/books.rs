@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{micros, time, unsigned, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
 use super::{search, SqliteStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
@@ -282,7 +282,7 @@ impl SqliteStore {
 #[async_trait]
 impl BookRepo for SqliteStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
-        retry_busy(|| self.try_insert(book, event)).await
+        TX.retry(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -301,7 +301,8 @@ impl BookRepo for SqliteStore {
         expected_version: u64,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_update(book, expected_version, event)).await
+        TX.retry(|| self.try_update(book, expected_version, event))
+            .await
     }
 
     async fn delete(
@@ -310,7 +311,8 @@ impl BookRepo for SqliteStore {
         expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_delete(id, expected_version, event)).await
+        TX.retry(|| self.try_delete(id, expected_version, event))
+            .await
     }
 
     async fn set_cover<'e>(
@@ -323,7 +325,8 @@ impl BookRepo for SqliteStore {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry_busy(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
+        TX.retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event))
+            .await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{date, date_text, micros, time, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
 use super::SqliteStore;
 
 type Attempt<T> = Result<T, TxError<RentalRepoError>>;
@@ -165,7 +165,7 @@ impl SqliteStore {
 #[async_trait]
 impl RentalRepo for SqliteStore {
     async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError> {
-        retry_busy(|| self.try_rent(rental, event)).await
+        TX.retry(|| self.try_rent(rental, event)).await
     }
 
     async fn return_rental(
@@ -174,7 +174,7 @@ impl RentalRepo for SqliteStore {
         at: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
-        retry_busy(|| self.try_return(id, at, event)).await
+        TX.retry(|| self.try_return(id, at, event)).await
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {

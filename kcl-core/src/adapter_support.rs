@@ -1,0 +1,150 @@
+//! What the SQL adapters (SQLite in `kcl-local`, PostgreSQL in `kcl-aws`) share,
+//! without this crate knowing their driver: every item here is generic over the
+//! driver's error type `D`.
+//!
+//! - [`TxError`] and [`TxPolicy::retry`]: one attempt at a transaction, and the loop
+//!   that runs it again while the driver says a new attempt may succeed. Each
+//!   adapter keeps only its classification of the driver's errors (a [`TxPolicy`]
+//!   constant in its `fault.rs`).
+//! - [`corrupt`]: the error of a stored value the adapter cannot decode.
+//! - [`start_item`]: the [`JobRepo::start_item`](crate::ports::JobRepo::start_item)
+//!   protocol over a conditional update and a look at the item.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{ItemId, JobId, JobItem};
+use crate::ports::{ItemStart, JobRepoError, StoreError};
+
+/// What a driver error means for the port: the adapter's classification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Retrying later may succeed (no connection, a busy database...).
+    Unavailable,
+    /// The request holds a value the database cannot store; the message says which.
+    InvalidInput(String),
+    /// Anything else.
+    Internal,
+}
+
+/// The outcome of one attempt at a transaction that failed; `D` is the driver's
+/// error (`?` on one gives [`TxError::Db`]).
+#[derive(Debug)]
+pub enum TxError<E, D> {
+    /// The database failed (retried when the policy says it is worth it).
+    Db(D),
+    /// The operation was refused (not found, conflict...): final.
+    Port(E),
+    /// A conditional write matched no row, but by the time the transaction looked
+    /// why, nothing explained it (another transaction changed the row in between):
+    /// worth another attempt.
+    Raced,
+}
+
+impl<E, D> From<D> for TxError<E, D> {
+    fn from(e: D) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// How an adapter retries its transactions and maps its driver's errors onto the
+/// ports' errors.
+#[derive(Debug)]
+pub struct TxPolicy<D> {
+    /// How many times an attempt is retried (so at most `retries + 1` attempts).
+    pub retries: u32,
+    /// The first pause before a retry; it doubles each time.
+    pub first_backoff: Duration,
+    /// The log line of a retry after a retryable driver error.
+    pub retry_note: &'static str,
+    /// Whether a failed attempt rolled back and may succeed when run again (a
+    /// serialization failure, a busy file...).
+    pub is_retryable: fn(&D) -> bool,
+    /// What a driver error means for the port.
+    pub fault: fn(&D) -> Fault,
+}
+
+impl<D> TxPolicy<D>
+where
+    D: std::error::Error + Send + Sync + 'static,
+{
+    /// Maps a driver failure onto a port error, by [`fault`](Self::fault).
+    pub fn port_error<E: StoreError>(&self, e: D) -> E {
+        match (self.fault)(&e) {
+            Fault::Unavailable => E::unavailable(Box::new(e)),
+            Fault::InvalidInput(message) => E::invalid_input(message),
+            Fault::Internal => E::internal(Box::new(e)),
+        }
+    }
+
+    fn final_error<E: StoreError>(&self, e: TxError<E, D>) -> E {
+        match e {
+            TxError::Db(e) => self.port_error(e),
+            TxError::Port(e) => e,
+            TxError::Raced => E::internal("a conditional write kept losing races".into()),
+        }
+    }
+
+    /// Runs one attempt of a transaction (`op` begins and commits its own), again
+    /// after a short pause when it failed in a [retryable](Self::is_retryable) way
+    /// or [raced](TxError::Raced), and maps the final failure onto the port's error.
+    pub async fn retry<T, E, F, Fut>(&self, mut op: F) -> Result<T, E>
+    where
+        E: StoreError,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, TxError<E, D>>>,
+    {
+        let mut pause = self.first_backoff;
+        for _ in 0..self.retries {
+            match op().await {
+                Err(TxError::Db(e)) if (self.is_retryable)(&e) => {
+                    tracing::debug!(error = %e, "{}", self.retry_note);
+                }
+                Err(TxError::Raced) => tracing::debug!("conditional write raced, retrying"),
+                other => return other.map_err(|e| self.final_error(e)),
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+        op().await.map_err(|e| self.final_error(e))
+    }
+}
+
+/// A stored value that cannot be decoded: the database holds something the
+/// adapter never writes.
+pub fn corrupt<E: StoreError>(what: impl Display) -> E {
+    E::internal(format!("corrupt stored value: {what}").into())
+}
+
+/// [`JobRepo::start_item`](crate::ports::JobRepo::start_item) over two statements:
+/// `start` is the conditional update (the item now PROCESSING, or `None` when it
+/// changed nothing), `look` reads the item to tell why. The job may be recorded
+/// between the two (its tasks are queued before it is recorded): an item found
+/// unfinished then is started again, never taken for final.
+pub async fn start_item<S, SF, L, LF>(
+    job: JobId,
+    item: ItemId,
+    mut start: S,
+    mut look: L,
+) -> Result<ItemStart, JobRepoError>
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<Option<JobItem>, JobRepoError>>,
+    L: FnMut() -> LF,
+    LF: Future<Output = Result<Option<JobItem>, JobRepoError>>,
+{
+    for _ in 0..3 {
+        if let Some(started) = start().await? {
+            return Ok(ItemStart::Started(started));
+        }
+        match look().await? {
+            None => return Ok(ItemStart::Gone),
+            Some(found) if found.status.is_final() => return Ok(ItemStart::Final(found)),
+            Some(_) => {}
+        }
+    }
+    Err(JobRepoError::Internal(
+        format!("item {item} of job {job} kept changing while it was started").into(),
+    ))
+}
