@@ -9,13 +9,18 @@
 //! - [`corrupt`]: the error of a stored value the adapter cannot decode.
 //! - [`start_item`]: the [`JobRepo::start_item`](crate::ports::JobRepo::start_item)
 //!   protocol over a conditional update and a look at the item.
+//! - [`long_poll`]: a [`TaskQueue::receive`](crate::ports::TaskQueue::receive) that
+//!   waits for messages (the in-memory and the SQL queues).
 
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
 use crate::domain::{ItemId, JobId, JobItem};
-use crate::ports::{ItemStart, JobRepoError, StoreError};
+use crate::ports::{Delivery, ItemStart, JobRepoError, QueueError, StoreError};
 
 /// What a driver error means for the port: the adapter's classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,4 +152,35 @@ where
     Err(JobRepoError::Internal(
         format!("item {item} of job {job} kept changing while it was started").into(),
     ))
+}
+
+/// A receive that waits up to `wait` for messages. `take` takes what is visible
+/// now, and says when another look is worth it even without a send (a hidden
+/// message becomes visible, a poll for other processes' sends); between looks
+/// the receive sleeps until then, the end of `wait`, or a wake-up on `arrived`
+/// (registered before each look, so a send in between is not missed).
+pub async fn long_poll<F, Fut>(
+    arrived: &Notify,
+    wait: Duration,
+    mut take: F,
+) -> Result<Vec<Delivery>, QueueError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(Vec<Delivery>, Option<Instant>), QueueError>>,
+{
+    let deadline = Instant::now() + wait;
+    loop {
+        let notified = arrived.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let (taken, next_look) = take().await?;
+        if !taken.is_empty() || Instant::now() >= deadline {
+            return Ok(taken);
+        }
+        let wake = next_look.map_or(deadline, |at| at.min(deadline));
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
 }

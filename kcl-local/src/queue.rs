@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::long_poll;
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::Notify;
@@ -171,15 +172,15 @@ impl SqliteQueue {
         Ok(())
     }
 
-    /// When to look again: at the deadline, the next visibility deadline, or the
-    /// next poll, whichever comes first.
-    fn wake_at(deadline: Instant, next_visible: Option<i64>) -> Instant {
+    /// When to look again (unless woken or out of time): at the next visibility
+    /// deadline or the next poll, whichever comes first.
+    fn next_look(next_visible: Option<i64>) -> Instant {
         let poll = Instant::now() + POLL_INTERVAL;
         let visible = next_visible.map(|at| {
             let wait = u64::try_from(at.saturating_sub(now_micros())).unwrap_or(0);
             Instant::now() + Duration::from_micros(wait)
         });
-        visible.map_or(poll, |v| v.min(poll)).min(deadline)
+        visible.map_or(poll, |v| v.min(poll))
     }
 }
 
@@ -219,21 +220,11 @@ impl TaskQueue for SqliteQueue {
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         QueueConfig::check_receive(max, wait)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            // Registered before looking, so a send in between is not missed.
-            let arrived = self.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
+        long_poll(&self.arrived, wait, || async {
             let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
-            if !taken.is_empty() || Instant::now() >= deadline {
-                return Ok(taken);
-            }
-            tokio::select! {
-                _ = arrived => {}
-                _ = tokio::time::sleep_until(Self::wake_at(deadline, next_visible)) => {}
-            }
-        }
+            Ok((taken, Some(Self::next_look(next_visible))))
+        })
+        .await
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::long_poll;
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::Row;
@@ -375,34 +376,20 @@ impl TaskQueue for PgQueue {
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         QueueConfig::check_receive(max, wait)?;
-        let deadline = Instant::now() + wait;
         if !wait.is_zero() {
             self.start_listener();
         }
-        loop {
-            // Registered before looking, so a notification in between is not missed.
-            let arrived = self.listener.signal.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
+        long_poll(&self.listener.signal.arrived, wait, || async {
             let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
-            let now = Instant::now();
-            if !taken.is_empty() || now >= deadline {
-                return Ok(taken);
-            }
             let poll = if self.listening() {
                 FALLBACK_POLL
             } else {
                 UNLISTENED_POLL
             };
-            let mut wake = (now + poll).min(deadline);
-            if let Some(after) = next_visible {
-                wake = wake.min(now + after);
-            }
-            tokio::select! {
-                _ = arrived => {}
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
+            let after = next_visible.map_or(poll, |after| after.min(poll));
+            Ok((taken, Some(Instant::now() + after)))
+        })
+        .await
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {
