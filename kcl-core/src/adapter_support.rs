@@ -11,6 +11,8 @@
 //!   protocol over a conditional update and a look at the item.
 //! - [`long_poll`]: a [`TaskQueue::receive`](crate::ports::TaskQueue::receive) that
 //!   waits for messages (the in-memory and the SQL queues).
+//! - [`check_within`]: a [`HealthProbe::check`](crate::ports::HealthProbe::check)
+//!   with a deadline.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -113,6 +115,20 @@ where
             pause *= 2;
         }
         op().await.map_err(|e| self.final_error(e))
+    }
+}
+
+/// A health check of `backend` (its name in the failure) that must answer
+/// within `timeout`.
+pub async fn check_within<T, D: Display>(
+    backend: &str,
+    timeout: Duration,
+    check: impl Future<Output = Result<T, D>>,
+) -> Result<(), String> {
+    match tokio::time::timeout(timeout, check).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("{backend}: {e}")),
+        Err(_) => Err(format!("{backend} did not answer within {timeout:?}")),
     }
 }
 

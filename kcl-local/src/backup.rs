@@ -841,13 +841,8 @@ pub async fn verify(dir: &Path) -> Result<Manifest, BackupError> {
     Ok(manifest)
 }
 
-/// The checks of [`verify`], on a database, blob folder and files folder.
-async fn check_copy(
-    manifest: &Manifest,
-    database: &Path,
-    blobs: &Path,
-    files: &Path,
-) -> Result<(), BackupError> {
+/// Refuses a backup of a schema newer than this build knows.
+fn check_schema(manifest: &Manifest) -> Result<(), BackupError> {
     let known = latest_schema_version();
     if manifest.database.schema_version > known {
         return Err(BackupError::NewerSchema {
@@ -856,6 +851,17 @@ async fn check_copy(
             kcl_version: manifest.kcl_version.clone(),
         });
     }
+    Ok(())
+}
+
+/// The checks of [`verify`], on a database, blob folder and files folder.
+async fn check_copy(
+    manifest: &Manifest,
+    database: &Path,
+    blobs: &Path,
+    files: &Path,
+) -> Result<(), BackupError> {
+    check_schema(manifest)?;
     if !fs::symlink_metadata(database).is_ok_and(|m| m.is_file()) {
         return Err(BackupError::Mismatch {
             path: database.to_owned(),
@@ -967,14 +973,7 @@ pub async fn restore(dir: &Path, targets: &Targets, force: bool) -> Result<Manif
         let dir = dir.to_owned();
         blocking(move || read_manifest(&dir)).await?
     };
-    let known = latest_schema_version();
-    if manifest.database.schema_version > known {
-        return Err(BackupError::NewerSchema {
-            backup: manifest.database.schema_version,
-            known,
-            kcl_version: manifest.kcl_version.clone(),
-        });
-    }
+    check_schema(&manifest)?;
     let existing = {
         let (targets, names) = (targets.clone(), manifest.files.clone());
         blocking(move || existing_data(&targets, &names)).await?

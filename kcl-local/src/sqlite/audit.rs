@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::codec::{micros, time, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, AuditLogError> {
@@ -75,13 +75,7 @@ impl SqliteStore {
         .bind(micros(event.occurred_at))
         .execute(&self.db.write)
         .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                Err(TxError::Port(AuditLogError::DuplicateId(event.event_id)))
-            }
-            Err(e) => Err(e.into()),
-        }
+        refuse_duplicate(inserted, || AuditLogError::DuplicateId(event.event_id)).map(|_| ())
     }
 }
 

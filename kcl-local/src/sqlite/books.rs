@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{micros, time, unsigned, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
+use super::fault::{corrupt, db_error, is_unique_violation, refuse_duplicate, TxError, TX};
 use super::{search, SqliteStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
@@ -178,15 +178,10 @@ impl SqliteStore {
             .bind(version_param(expected).map_err(TxError::Port)?)
             .fetch_optional(&mut *tx)
             .await;
-        let row = match updated {
-            Ok(Some(row)) => row,
-            Ok(None) => return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await),
-            Err(e) if is_unique_violation(&e) => {
-                return Err(TxError::Port(BookRepoError::DuplicateIsbn(
-                    book.isbn.clone(),
-                )))
-            }
-            Err(e) => return Err(e.into()),
+        let updated =
+            refuse_duplicate(updated, || BookRepoError::DuplicateIsbn(book.isbn.clone()))?;
+        let Some(row) = updated else {
+            return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await);
         };
         let stored = book_from_row(&row).map_err(TxError::Port)?;
         sqlx::query("UPDATE books_fts SET words = ? WHERE rowid = ?")

@@ -50,6 +50,21 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
+/// A statement's result, with a broken UNIQUE or PRIMARY KEY constraint turned
+/// into the port's refusal `taken`.
+pub(crate) fn refuse_duplicate<T, E>(
+    result: Result<T, sqlx::Error>,
+    taken: impl FnOnce() -> E,
+) -> Result<T, TxError<E>> {
+    result.map_err(|e| {
+        if is_unique_violation(&e) {
+            TxError::Port(taken())
+        } else {
+            TxError::Db(e)
+        }
+    })
+}
+
 fn primary_code(e: &sqlx::Error) -> Option<u32> {
     let code = e.as_database_error()?.code()?;
     code.parse::<u32>().ok().map(|c| c & 0xff)

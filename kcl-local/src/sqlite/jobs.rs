@@ -13,7 +13,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::codec::{micros, time, unsigned, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 type Attempt<T> = Result<T, TxError<JobRepoError>>;
@@ -136,13 +136,7 @@ impl SqliteStore {
             .bind(micros(job.updated_at))
             .execute(&mut *tx)
             .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(TxError::Port(JobRepoError::Duplicate(job.id.to_string())))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        refuse_duplicate(inserted, || JobRepoError::Duplicate(job.id.to_string()))?;
         for (seq, item) in items.iter().enumerate() {
             let seq = i64::try_from(seq)
                 .map_err(|_| TxError::Port(JobRepoError::InvalidInput("too many items".into())))?;
@@ -162,13 +156,7 @@ impl SqliteStore {
                 .bind(micros(item.updated_at))
                 .execute(&mut *tx)
                 .await;
-            match inserted {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(TxError::Port(JobRepoError::Duplicate(item.id.to_string())))
-                }
-                Err(e) => return Err(e.into()),
-            }
+            refuse_duplicate(inserted, || JobRepoError::Duplicate(item.id.to_string()))?;
         }
         self.write_event(&mut tx, event).await?;
         tx.commit().await?;

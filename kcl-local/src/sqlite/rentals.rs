@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{date, date_text, micros, time, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, TxError, TX};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 type Attempt<T> = Result<T, TxError<RentalRepoError>>;
@@ -107,17 +107,10 @@ impl SqliteStore {
         .bind(date_text(rental.due_date))
         .execute(&mut *tx)
         .await;
-        match inserted {
-            // Dropping the transaction rolls the increment back.
-            Err(e) if is_unique_violation(&e) => {
-                Err(TxError::Port(RentalRepoError::DuplicateId(rental.id)))
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => {
-                self.write_event(&mut tx, event).await?;
-                Ok(tx.commit().await?)
-            }
-        }
+        // Dropping the transaction on a refusal rolls the increment back.
+        refuse_duplicate(inserted, || RentalRepoError::DuplicateId(rental.id))?;
+        self.write_event(&mut tx, event).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn try_return(
