@@ -7,6 +7,7 @@
 //!   adapter keeps only its classification of the driver's errors (a [`TxPolicy`]
 //!   constant in its `fault.rs`).
 //! - [`corrupt`]: the error of a stored value the adapter cannot decode.
+//! - [`book_write_refusal`]: why a conditional write of a book changed nothing.
 //! - [`start_item`]: the [`JobRepo::start_item`](crate::ports::JobRepo::start_item)
 //!   protocol over a conditional update and a look at the item.
 //! - [`long_poll`]: a [`TaskQueue::receive`](crate::ports::TaskQueue::receive) that
@@ -21,8 +22,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::domain::{ItemId, JobId, JobItem};
-use crate::ports::{Delivery, ItemStart, JobRepoError, QueueError, StoreError};
+use crate::domain::{BookId, ItemId, JobId, JobItem};
+use crate::ports::{BookRepoError, Delivery, ItemStart, JobRepoError, QueueError, StoreError};
 
 /// What a driver error means for the port: the adapter's classification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +137,31 @@ pub async fn check_within<T, D: Display>(
 /// adapter never writes.
 pub fn corrupt<E: StoreError>(what: impl Display) -> E {
     E::internal(format!("corrupt stored value: {what}").into())
+}
+
+/// Why a write of book `id` conditioned on its version (when `expected` is given)
+/// and on at most `max_rented` copies out matched no row, from the book as stored
+/// now (`found`: its version and copies out, `None` when it is gone), checked in
+/// the reference order: missing, stale version, copies out. `None` when nothing
+/// explains it (the row changed in between).
+pub fn book_write_refusal(
+    id: BookId,
+    found: Option<(u64, u32)>,
+    expected: Option<u64>,
+    max_rented: u32,
+) -> Option<BookRepoError> {
+    let Some((version, rented)) = found else {
+        return Some(BookRepoError::NotFound(id));
+    };
+    match expected {
+        Some(expected) if expected != version => Some(BookRepoError::VersionConflict {
+            id,
+            expected,
+            actual: version,
+        }),
+        _ if rented > max_rented => Some(BookRepoError::Rented { id, rented }),
+        _ => None,
+    }
 }
 
 /// [`JobRepo::start_item`](crate::ports::JobRepo::start_item) over two statements:

@@ -1,6 +1,7 @@
 //! [`BookRepo`] on SQLite.
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::book_write_refusal;
 use kcl_core::domain::{
     AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
     Money, SortKey, SortOrder,
@@ -116,30 +117,23 @@ async fn version_and_rented(
 }
 
 /// Why a write conditioned on the version (when given) and on at most `max_rented`
-/// copies out matched no row, checked in the reference order: missing, stale
-/// version, copies out.
+/// copies out matched no row (see [`book_write_refusal`]).
 async fn refusal(
     conn: &mut SqliteConnection,
     id: BookId,
     expected: Option<u64>,
     max_rented: u32,
 ) -> TxError<BookRepoError> {
-    let (version, rented) = match version_and_rented(conn, id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return TxError::Port(BookRepoError::NotFound(id)),
-        Err(e) => return e,
-    };
-    let refused = match expected {
-        Some(expected) if expected != version => BookRepoError::VersionConflict {
-            id,
-            expected,
-            actual: version,
-        },
-        _ if rented > max_rented => BookRepoError::Rented { id, rented },
-        // Unreachable while the transaction holds the write lock; reported, not hidden.
-        _ => BookRepoError::Internal("conditional write matched no row".into()),
-    };
-    TxError::Port(refused)
+    match version_and_rented(conn, id).await {
+        Ok(found) => TxError::Port(
+            book_write_refusal(id, found, expected, max_rented).unwrap_or_else(|| {
+                // Unreachable while the transaction holds the write lock; reported,
+                // not hidden.
+                BookRepoError::Internal("conditional write matched no row".into())
+            }),
+        ),
+        Err(e) => e,
+    }
 }
 
 impl SqliteStore {
