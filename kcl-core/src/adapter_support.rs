@@ -6,7 +6,9 @@
 //!   that runs it again while the driver says a new attempt may succeed. Each
 //!   adapter keeps only its classification of the driver's errors (a [`TxPolicy`]
 //!   constant in its `fault.rs`).
-//! - [`corrupt`]: the error of a stored value the adapter cannot decode.
+//! - [`corrupt`]: the error of a stored value the adapter cannot decode; how
+//!   both store times ([`micros`], [`time`]), durations ([`duration_micros`]) and
+//!   counts ([`unsigned`]) as 64-bit integers.
 //! - [`book_write_refusal`]: why a conditional write of a book changed nothing.
 //! - [`start_item`]: the [`JobRepo::start_item`](crate::ports::JobRepo::start_item)
 //!   protocol over a conditional update and a look at the item.
@@ -18,6 +20,8 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -117,6 +121,26 @@ where
         }
         op().await.map_err(|e| self.final_error(e))
     }
+}
+
+/// A time as stored: microseconds since the Unix epoch.
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// A stored time (microseconds since the Unix epoch).
+pub fn time<E: StoreError>(v: i64) -> Result<DateTime<Utc>, E> {
+    DateTime::from_timestamp_micros(v).ok_or_else(|| corrupt(format!("time {v}")))
+}
+
+/// Microseconds in a duration, saturating.
+pub fn duration_micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A stored non-negative count or version.
+pub fn unsigned<T: TryFrom<i64>, E: StoreError>(v: i64) -> Result<T, E> {
+    T::try_from(v).map_err(|_| corrupt(format!("count {v}")))
 }
 
 /// A health check of `backend` (its name in the failure) that must answer
@@ -224,5 +248,16 @@ where
             _ = notified => {}
             _ = tokio::time::sleep_until(wake) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_saturate() {
+        assert_eq!(duration_micros(Duration::from_millis(1500)), 1_500_000);
+        assert_eq!(duration_micros(Duration::MAX), i64::MAX);
     }
 }

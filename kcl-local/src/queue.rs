@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kcl_core::adapter_support::long_poll;
+use kcl_core::adapter_support::{duration_micros, long_poll};
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::Notify;
@@ -44,11 +44,6 @@ impl std::fmt::Debug for SqliteQueue {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// Microseconds in a duration, saturating.
-fn duration_micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 impl SqliteQueue {

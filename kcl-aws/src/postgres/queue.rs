@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kcl_core::adapter_support::long_poll;
+use kcl_core::adapter_support::{duration_micros, long_poll};
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::Row;
@@ -98,11 +98,6 @@ impl Drop for Listener {
             task.abort();
         }
     }
-}
-
-/// Microseconds in a duration, saturating.
-fn duration_micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// The message id and lease in a receipt, or `None` when it is not one of ours.
@@ -464,11 +459,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn durations_saturate() {
-        assert_eq!(duration_micros(Duration::from_millis(1500)), 1_500_000);
-        assert_eq!(duration_micros(Duration::MAX), i64::MAX);
     }
 }
