@@ -1,6 +1,8 @@
-//! What the SQL adapters (SQLite in `kcl-local`, PostgreSQL in `kcl-aws`) share,
-//! without this crate knowing their driver: every item here is generic over the
-//! driver's error type `D`.
+//! Code the adapters share, mostly the SQL ones (SQLite in `kcl-local`,
+//! PostgreSQL in `kcl-aws`), without this crate knowing their driver: what
+//! touches a driver error is generic over its type `D`. Port contracts and domain
+//! rules stay in `ports/` and `domain/`; this is the plumbing and the protocols
+//! several adapters would otherwise each write again.
 //!
 //! - [`TxError`] and [`TxPolicy::retry`]: one attempt at a transaction, and the loop
 //!   that runs it again while the driver says a new attempt may succeed. Each
@@ -22,7 +24,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
