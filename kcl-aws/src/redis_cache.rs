@@ -125,24 +125,17 @@ fn redacted(e: &redis::RedisError, url: &str) -> String {
     text
 }
 
-fn check_key(key: &str) -> Result<(), CacheError> {
-    if key.is_empty() || key.len() > 512 {
-        return Err(CacheError::InvalidKey("a key has 1 to 512 bytes".into()));
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         let mut c = self.conn.clone();
         let v: Option<Vec<u8>> = self.run(c.get(key)).await?;
         Ok(v.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut c = self.conn.clone();
         self.run(c.pset_ex::<_, _, ()>(key, value.as_ref(), millis))
@@ -150,7 +143,7 @@ impl Cache for RedisCache {
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         let mut c = self.conn.clone();
         self.run(c.del::<_, ()>(key)).await
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_sqs::error::SdkError;
+use aws_sdk_sqs::error::{BuildError, SdkError};
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
     SendMessageBatchRequestEntry,
@@ -232,6 +232,19 @@ fn stale<E: aws_sdk_sqs::error::ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> 
     )
 }
 
+/// The entries of a batch request, one per item, each with the item's index as its
+/// id (how the answer names it).
+fn batch_entries<T, E>(
+    items: &[T],
+    entry: impl Fn(String, &T) -> Result<E, BuildError>,
+) -> Result<Vec<E>, QueueError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| entry(i.to_string(), item).map_err(|e| QueueError::Internal(Box::new(e))))
+        .collect()
+}
+
 #[async_trait]
 impl TaskQueue for SqsQueue {
     fn config(&self) -> Option<QueueConfig> {
@@ -367,17 +380,12 @@ impl TaskQueue for SqsQueue {
                 groups.last_mut().expect("one group").push(b);
             }
             for group in groups.into_iter().filter(|g| !g.is_empty()) {
-                let entries = group
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(i.to_string())
-                            .message_body(*b)
-                            .build()
-                            .map_err(|e| QueueError::Internal(Box::new(e)))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let entries = batch_entries(&group, |id, b| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(id)
+                        .message_body(*b)
+                        .build()
+                })?;
                 let out = self
                     .client
                     .send_message_batch()
@@ -407,17 +415,12 @@ impl TaskQueue for SqsQueue {
 
     async fn ack_batch(&self, receipts: &[ReceiptHandle]) -> Result<(), QueueError> {
         for chunk in receipts.chunks(QueueConfig::MAX_BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(&r.0)
-                        .build()
-                        .map_err(|e| QueueError::Internal(Box::new(e)))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let entries = batch_entries(chunk, |id, r| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(&r.0)
+                    .build()
+            })?;
             let out = self
                 .client
                 .delete_message_batch()

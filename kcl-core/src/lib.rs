@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod adapter_support;
 pub mod context;
 #[cfg(feature = "crash-points")]
 pub mod crash;

@@ -636,11 +636,9 @@ fn blob_exists(root: &Path, key: &str) -> bool {
 /// files already in `dst` are kept (a blob file is never changed in place: a new
 /// version is a new file renamed over the old one).
 fn copy_blob_folder(src: &Path, dst: &Path) -> Result<(), BackupError> {
-    let entries = match fs::read_dir(src) {
-        Ok(entries) => entries,
+    let Some(entries) = read_dir_if_any(src)? else {
         // No blob was ever stored.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("read", src)(e)),
+        return Ok(());
     };
     for entry in entries {
         let entry = entry.map_err(io_err("read", src))?;
@@ -665,10 +663,8 @@ fn copy_entry(src: &Path, dst: &Path) -> Result<(), BackupError> {
             Ok(m) if m.is_dir() => {}
             _ => create_private_dir(dst)?,
         }
-        let entries = match fs::read_dir(src) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_err("read", src)(e)),
+        let Some(entries) = read_dir_if_any(src)? else {
+            return Ok(());
         };
         for entry in entries {
             match entry {
@@ -724,19 +720,33 @@ fn copy_state_files(files: &[PathBuf], dst: &Path) -> Result<Vec<String>, Backup
     Ok(names)
 }
 
-/// Counts the blobs (`objects/`), files and bytes under a blob folder copy.
+/// The entries of the folder `dir`; `None` when it does not exist.
+fn read_dir_if_any(dir: &Path) -> Result<Option<fs::ReadDir>, BackupError> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(Some(entries)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read", dir)(e)),
+    }
+}
+
+/// Counts the blobs (files under the top folder `objects/`), files and bytes
+/// under a blob folder copy.
 fn count_blobs(root: &Path) -> Result<BlobsSummary, BackupError> {
-    fn walk(dir: &Path, in_objects: bool, sum: &mut BlobsSummary) -> Result<(), BackupError> {
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(io_err("read", dir)(e)),
+    fn walk(
+        dir: &Path,
+        at_root: bool,
+        in_objects: bool,
+        sum: &mut BlobsSummary,
+    ) -> Result<(), BackupError> {
+        let Some(entries) = read_dir_if_any(dir)? else {
+            return Ok(());
         };
         for entry in entries {
             let entry = entry.map_err(io_err("read", dir))?;
             let stat = entry.metadata().map_err(io_err("read", &entry.path()))?;
             if stat.is_dir() {
-                walk(&entry.path(), in_objects, sum)?;
+                let objects = in_objects || (at_root && entry.file_name() == "objects");
+                walk(&entry.path(), false, objects, sum)?;
             } else if stat.is_file() {
                 sum.files += 1;
                 sum.bytes += stat.len();
@@ -752,21 +762,7 @@ fn count_blobs(root: &Path) -> Result<BlobsSummary, BackupError> {
         files: 0,
         bytes: 0,
     };
-    let entries = match fs::read_dir(root) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(sum),
-        Err(e) => return Err(io_err("read", root)(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(io_err("read", root))?;
-        let stat = entry.metadata().map_err(io_err("read", &entry.path()))?;
-        if stat.is_dir() {
-            walk(&entry.path(), entry.file_name() == "objects", &mut sum)?;
-        } else if stat.is_file() {
-            sum.files += 1;
-            sum.bytes += stat.len();
-        }
-    }
+    walk(root, true, false, &mut sum)?;
     Ok(sum)
 }
 
@@ -845,13 +841,8 @@ pub async fn verify(dir: &Path) -> Result<Manifest, BackupError> {
     Ok(manifest)
 }
 
-/// The checks of [`verify`], on a database, blob folder and files folder.
-async fn check_copy(
-    manifest: &Manifest,
-    database: &Path,
-    blobs: &Path,
-    files: &Path,
-) -> Result<(), BackupError> {
+/// Refuses a backup of a schema newer than this build knows.
+fn check_schema(manifest: &Manifest) -> Result<(), BackupError> {
     let known = latest_schema_version();
     if manifest.database.schema_version > known {
         return Err(BackupError::NewerSchema {
@@ -860,6 +851,17 @@ async fn check_copy(
             kcl_version: manifest.kcl_version.clone(),
         });
     }
+    Ok(())
+}
+
+/// The checks of [`verify`], on a database, blob folder and files folder.
+async fn check_copy(
+    manifest: &Manifest,
+    database: &Path,
+    blobs: &Path,
+    files: &Path,
+) -> Result<(), BackupError> {
+    check_schema(manifest)?;
     if !fs::symlink_metadata(database).is_ok_and(|m| m.is_file()) {
         return Err(BackupError::Mismatch {
             path: database.to_owned(),
@@ -971,14 +973,7 @@ pub async fn restore(dir: &Path, targets: &Targets, force: bool) -> Result<Manif
         let dir = dir.to_owned();
         blocking(move || read_manifest(&dir)).await?
     };
-    let known = latest_schema_version();
-    if manifest.database.schema_version > known {
-        return Err(BackupError::NewerSchema {
-            backup: manifest.database.schema_version,
-            known,
-            kcl_version: manifest.kcl_version.clone(),
-        });
-    }
+    check_schema(&manifest)?;
     let existing = {
         let (targets, names) = (targets.clone(), manifest.files.clone());
         blocking(move || existing_data(&targets, &names)).await?

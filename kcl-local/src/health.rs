@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::check_within;
 use kcl_core::ports::HealthProbe;
 use sqlx::SqlitePool;
 
@@ -37,10 +38,6 @@ impl HealthProbe for SqliteProbe {
         // Reads the schema: a missing, unreadable or corrupt file fails, not just a
         // closed pool.
         let query = sqlx::query("SELECT count(*) FROM sqlite_schema").execute(&self.pool);
-        match tokio::time::timeout(CHECK_TIMEOUT, query).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("SQLite: {e}")),
-            Err(_) => Err(format!("SQLite did not answer within {CHECK_TIMEOUT:?}")),
-        }
+        check_within("SQLite", CHECK_TIMEOUT, query).await
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::{duration_micros, long_poll};
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::{Row, SqliteConnection};
 use tokio::sync::Notify;
@@ -13,7 +14,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::sqlite::codec::now_micros;
-use crate::sqlite::fault::{db_error, retry_busy, TxError};
+use crate::sqlite::fault::{db_error, TxError, TX};
 use crate::sqlite::{Db, SqliteStore};
 
 /// How often a long poll looks at the table, for messages sent by other processes
@@ -43,11 +44,6 @@ impl std::fmt::Debug for SqliteQueue {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
-}
-
-/// Microseconds in a duration, saturating.
-fn duration_micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 impl SqliteQueue {
@@ -171,15 +167,15 @@ impl SqliteQueue {
         Ok(())
     }
 
-    /// When to look again: at the deadline, the next visibility deadline, or the
-    /// next poll, whichever comes first.
-    fn wake_at(deadline: Instant, next_visible: Option<i64>) -> Instant {
+    /// When to look again (unless woken or out of time): at the next visibility
+    /// deadline or the next poll, whichever comes first.
+    fn next_look(next_visible: Option<i64>) -> Instant {
         let poll = Instant::now() + POLL_INTERVAL;
         let visible = next_visible.map(|at| {
             let wait = u64::try_from(at.saturating_sub(now_micros())).unwrap_or(0);
             Instant::now() + Duration::from_micros(wait)
         });
-        visible.map_or(poll, |v| v.min(poll)).min(deadline)
+        visible.map_or(poll, |v| v.min(poll))
     }
 }
 
@@ -212,32 +208,22 @@ impl TaskQueue for SqliteQueue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         QueueConfig::check_body(body)?;
         let id = Uuid::new_v4().to_string();
-        retry_busy(|| self.try_send(&id, body)).await?;
+        TX.retry(|| self.try_send(&id, body)).await?;
         self.arrived.notify_waiters();
         Ok(id)
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         QueueConfig::check_receive(max, wait)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            // Registered before looking, so a send in between is not missed.
-            let arrived = self.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            let (taken, next_visible) = retry_busy(|| self.try_take(max)).await?;
-            if !taken.is_empty() || Instant::now() >= deadline {
-                return Ok(taken);
-            }
-            tokio::select! {
-                _ = arrived => {}
-                _ = tokio::time::sleep_until(Self::wake_at(deadline, next_visible)) => {}
-            }
-        }
+        long_poll(&self.arrived, wait, || async {
+            let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
+            Ok((taken, Some(Self::next_look(next_visible))))
+        })
+        .await
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {
-        retry_busy(|| self.try_ack(receipt)).await
+        TX.retry(|| self.try_ack(receipt)).await
     }
 
     async fn extend_visibility(
@@ -246,7 +232,7 @@ impl TaskQueue for SqliteQueue {
         timeout: Duration,
     ) -> Result<(), QueueError> {
         QueueConfig::check_visibility(timeout)?;
-        retry_busy(|| self.try_extend(receipt, timeout)).await?;
+        TX.retry(|| self.try_extend(receipt, timeout)).await?;
         if timeout.is_zero() {
             self.arrived.notify_waiters();
         }

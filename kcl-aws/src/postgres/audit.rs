@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::PgStore;
 
 fn event_from_row(row: &PgRow) -> Result<AuditEvent, AuditLogError> {
@@ -92,7 +92,7 @@ impl AuditLog for PgStore {
         // serde_json escapes U+0000 in strings, so the JSON text is always storable.
         let data = serde_json::to_string(&event.data)
             .map_err(|e| AuditLogError::InvalidInput(format!("event data: {e}")))?;
-        retry(|| self.try_append(event, &data)).await
+        TX.retry(|| self.try_append(event, &data)).await
     }
 
     async fn history(

@@ -1,6 +1,7 @@
 //! [`BookRepo`] on PostgreSQL.
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::book_write_refusal;
 use kcl_core::domain::{
     AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
     Money, SortKey, SortOrder,
@@ -12,7 +13,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time, unsigned};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::{search, PgStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
@@ -136,28 +137,19 @@ async fn version_and_rented(conn: &mut PgConnection, id: BookId) -> Attempt<Opti
 }
 
 /// Why a write conditioned on the version (when given) and on at most `max_rented`
-/// copies out matched no row, checked in the reference order: missing, stale
-/// version, copies out. When the row changed in between so that nothing explains
-/// it, the attempt is [raced](TxError::Raced) and runs again.
+/// copies out matched no row (see [`book_write_refusal`]). When the row changed
+/// in between so that nothing explains it, the attempt is
+/// [raced](kcl_core::adapter_support::TxError::Raced) and runs again.
 async fn refusal(
     conn: &mut PgConnection,
     id: BookId,
     expected: Option<u64>,
     max_rented: u32,
 ) -> TxError<BookRepoError> {
-    let (version, rented) = match version_and_rented(conn, id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return TxError::Port(BookRepoError::NotFound(id)),
-        Err(e) => return e,
-    };
-    match expected {
-        Some(expected) if expected != version => TxError::Port(BookRepoError::VersionConflict {
-            id,
-            expected,
-            actual: version,
-        }),
-        _ if rented > max_rented => TxError::Port(BookRepoError::Rented { id, rented }),
-        _ => TxError::Raced,
+    match version_and_rented(conn, id).await {
+        Ok(found) => book_write_refusal(id, found, expected, max_rented)
+            .map_or(TxError::Raced, TxError::Port),
+        Err(e) => e,
     }
 }
 
@@ -287,7 +279,7 @@ impl PgStore {
 impl BookRepo for PgStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_insert(book, event)).await
+        TX.retry(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -307,7 +299,8 @@ impl BookRepo for PgStore {
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
         check_storable(book)?;
-        retry(|| self.try_update(book, expected_version, event)).await
+        TX.retry(|| self.try_update(book, expected_version, event))
+            .await
     }
 
     async fn delete(
@@ -316,7 +309,8 @@ impl BookRepo for PgStore {
         expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry(|| self.try_delete(id, expected_version, event)).await
+        TX.retry(|| self.try_delete(id, expected_version, event))
+            .await
     }
 
     async fn set_cover<'e>(
@@ -329,7 +323,8 @@ impl BookRepo for PgStore {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
+        TX.retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event))
+            .await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::check_within;
 use kcl_core::ports::HealthProbe;
 use sqlx::PgPool;
 
@@ -35,12 +36,6 @@ impl HealthProbe for PgProbe {
 
     async fn check(&self) -> Result<(), String> {
         let query = sqlx::query("SELECT 1").execute(&self.pool);
-        match tokio::time::timeout(CHECK_TIMEOUT, query).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(format!("PostgreSQL: {e}")),
-            Err(_) => Err(format!(
-                "PostgreSQL did not answer within {CHECK_TIMEOUT:?}"
-            )),
-        }
+        check_within("PostgreSQL", CHECK_TIMEOUT, query).await
     }
 }

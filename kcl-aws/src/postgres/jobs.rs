@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kcl_core::adapter_support;
 use kcl_core::domain::{
     AuditEvent, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts,
 };
@@ -15,7 +16,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time, unsigned};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::PgStore;
 
 type Attempt<T> = Result<T, TxError<JobRepoError>>;
@@ -297,7 +298,7 @@ impl JobRepo for PgStore {
                 return Err(JobRepoError::Duplicate(item.id.to_string()));
             }
         }
-        retry(|| self.try_create(job, items, event)).await
+        TX.retry(|| self.try_create(job, items, event)).await
     }
 
     async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
@@ -362,24 +363,25 @@ impl JobRepo for PgStore {
         event: &AuditEvent,
     ) -> Result<Job, JobRepoError> {
         check_text("a job name", name)?;
-        let row = retry(|| async {
-            let mut tx = self.pool.begin().await?;
-            let row = sqlx::query(
-                "UPDATE ocr_jobs SET name = $2, updated_at = $3 WHERE id = $1 \
+        let row = TX
+            .retry(|| async {
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "UPDATE ocr_jobs SET name = $2, updated_at = $3 WHERE id = $1 \
                  RETURNING name, created_at, updated_at",
-            )
-            .bind(id.0)
-            .bind(name.to_owned())
-            .bind(micros(now))
-            .fetch_optional(&mut *tx)
+                )
+                .bind(id.0)
+                .bind(name.to_owned())
+                .bind(micros(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if row.is_some() {
+                    self.write_event(&mut tx, event).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, TxError<JobRepoError>>(row)
+            })
             .await?;
-            if row.is_some() {
-                self.write_event(&mut tx, event).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, TxError<JobRepoError>>(row)
-        })
-        .await?;
         let row = row.ok_or(JobRepoError::NotFound(id))?;
         job_from_row(&row, id, "")
     }
@@ -389,7 +391,7 @@ impl JobRepo for PgStore {
         id: JobId,
         event: &AuditEvent,
     ) -> Result<(Job, Vec<JobItem>), JobRepoError> {
-        retry(|| self.try_delete_job(id, event)).await
+        TX.retry(|| self.try_delete_job(id, event)).await
     }
 
     async fn start_item(
@@ -398,24 +400,22 @@ impl JobRepo for PgStore {
         item: ItemId,
         now: DateTime<Utc>,
     ) -> Result<ItemStart, JobRepoError> {
-        // The job may be recorded between the update and the look that explains
-        // why it changed nothing (its tasks are queued before it is recorded): an
-        // item found unfinished then is started again, never taken for final.
-        for _ in 0..3 {
-            let started = retry(|| async {
-                Ok::<_, TxError<JobRepoError>>(
-                    sqlx::query(START)
-                        .bind(job.0)
-                        .bind(item.0)
-                        .bind(micros(now))
-                        .fetch_optional(&self.pool)
-                        .await?,
-                )
-            })
-            .await?;
-            if let Some(row) = started {
-                return Ok(ItemStart::Started(item_from_row(&row)?));
-            }
+        let start = || async {
+            let started = TX
+                .retry(|| async {
+                    Ok::<_, TxError<JobRepoError>>(
+                        sqlx::query(START)
+                            .bind(job.0)
+                            .bind(item.0)
+                            .bind(micros(now))
+                            .fetch_optional(&self.pool)
+                            .await?,
+                    )
+                })
+                .await?;
+            started.as_ref().map(item_from_row).transpose()
+        };
+        let look = || async {
             let found = sqlx::query(concat!(
                 "SELECT ",
                 item_columns!(),
@@ -426,19 +426,9 @@ impl JobRepo for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-            match found {
-                None => return Ok(ItemStart::Gone),
-                Some(row) => {
-                    let found = item_from_row(&row)?;
-                    if found.status.is_final() {
-                        return Ok(ItemStart::Final(found));
-                    }
-                }
-            }
-        }
-        Err(JobRepoError::Internal(
-            format!("item {item} of job {job} kept changing while it was started").into(),
-        ))
+            found.as_ref().map(item_from_row).transpose()
+        };
+        adapter_support::start_item(job, item, start, look).await
     }
 
     async fn finish_item(
@@ -452,7 +442,7 @@ impl JobRepo for PgStore {
             ItemResult::Done { text, .. } => check_text("an item text", text)?,
             ItemResult::Error(why) => check_text("an item error", why)?,
         }
-        retry(|| async {
+        TX.retry(|| async {
             let q = match result {
                 ItemResult::Done { text, confidence } => sqlx::query(FINISH_DONE)
                     .bind(job.0)
@@ -473,7 +463,7 @@ impl JobRepo for PgStore {
     }
 
     async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
-        retry(|| async {
+        TX.retry(|| async {
             let done = sqlx::query(EXPIRE)
                 .bind(micros(now))
                 .bind(JobItem::EXPIRED_MESSAGE)

@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::{duration_micros, long_poll};
 use kcl_core::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 use sqlx::postgres::{PgListener, PgPool};
 use sqlx::Row;
@@ -15,7 +16,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::fault::{db_error, retry, TxError};
+use super::fault::{db_error, TxError, TX};
 use super::PgStore;
 
 /// The channel senders `NOTIFY` (the payload is the queue's name).
@@ -97,11 +98,6 @@ impl Drop for Listener {
             task.abort();
         }
     }
-}
-
-/// Microseconds in a duration, saturating.
-fn duration_micros(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// The message id and lease in a receipt, or `None` when it is not one of ours.
@@ -353,7 +349,7 @@ impl TaskQueue for PgQueue {
         QueueConfig::check_body(body)?;
         let ids = [Uuid::new_v4()];
         let bodies = [body];
-        retry(|| self.try_send(&ids, &bodies)).await?;
+        TX.retry(|| self.try_send(&ids, &bodies)).await?;
         self.listener.signal.arrived.notify_waiters();
         Ok(ids[0].to_string())
     }
@@ -366,7 +362,7 @@ impl TaskQueue for PgQueue {
         // Bounded statements (at most 100 bodies of 256 KiB each).
         for chunk in bodies.chunks(100) {
             let chunk_ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
-            retry(|| self.try_send(&chunk_ids, chunk)).await?;
+            TX.retry(|| self.try_send(&chunk_ids, chunk)).await?;
             ids.extend(chunk_ids.iter().map(Uuid::to_string));
         }
         self.listener.signal.arrived.notify_waiters();
@@ -375,39 +371,25 @@ impl TaskQueue for PgQueue {
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         QueueConfig::check_receive(max, wait)?;
-        let deadline = Instant::now() + wait;
         if !wait.is_zero() {
             self.start_listener();
         }
-        loop {
-            // Registered before looking, so a notification in between is not missed.
-            let arrived = self.listener.signal.arrived.notified();
-            tokio::pin!(arrived);
-            arrived.as_mut().enable();
-            let (taken, next_visible) = retry(|| self.try_take(max)).await?;
-            let now = Instant::now();
-            if !taken.is_empty() || now >= deadline {
-                return Ok(taken);
-            }
+        long_poll(&self.listener.signal.arrived, wait, || async {
+            let (taken, next_visible) = TX.retry(|| self.try_take(max)).await?;
             let poll = if self.listening() {
                 FALLBACK_POLL
             } else {
                 UNLISTENED_POLL
             };
-            let mut wake = (now + poll).min(deadline);
-            if let Some(after) = next_visible {
-                wake = wake.min(now + after);
-            }
-            tokio::select! {
-                _ = arrived => {}
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
+            let after = next_visible.map_or(poll, |after| after.min(poll));
+            Ok((taken, Some(Instant::now() + after)))
+        })
+        .await
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {
         let (id, lease) = parse_receipt(receipt).ok_or(QueueError::StaleReceipt)?;
-        retry(|| self.try_ack(id, lease)).await
+        TX.retry(|| self.try_ack(id, lease)).await
     }
 
     async fn extend_visibility(
@@ -417,7 +399,7 @@ impl TaskQueue for PgQueue {
     ) -> Result<(), QueueError> {
         QueueConfig::check_visibility(timeout)?;
         let (id, lease) = parse_receipt(receipt).ok_or(QueueError::StaleReceipt)?;
-        retry(|| self.try_extend(id, lease, timeout)).await?;
+        TX.retry(|| self.try_extend(id, lease, timeout)).await?;
         if timeout.is_zero() {
             self.listener.signal.arrived.notify_waiters();
         }
@@ -477,11 +459,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn durations_saturate() {
-        assert_eq!(duration_micros(Duration::from_millis(1500)), 1_500_000);
-        assert_eq!(duration_micros(Duration::MAX), i64::MAX);
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::PgStore;
 
 type Attempt<T> = Result<T, TxError<RentalRepoError>>;
@@ -153,7 +153,7 @@ impl RentalRepo for PgStore {
                 "renter holds U+0000, which PostgreSQL cannot store".into(),
             ));
         }
-        retry(|| self.try_rent(rental, event)).await
+        TX.retry(|| self.try_rent(rental, event)).await
     }
 
     async fn return_rental(
@@ -162,7 +162,7 @@ impl RentalRepo for PgStore {
         at: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
-        retry(|| self.try_return(id, at, event)).await
+        TX.retry(|| self.try_return(id, at, event)).await
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {

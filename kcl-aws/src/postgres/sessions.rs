@@ -6,14 +6,14 @@ use chrono::{DateTime, Utc};
 use kcl_core::ports::{check_session_id, EndedSessions, EndedSessionsError};
 
 use super::codec::micros;
-use super::fault::{db_error, retry, TxError};
+use super::fault::{db_error, TxError, TX};
 use super::PgStore;
 
 #[async_trait]
 impl EndedSessions for PgStore {
     async fn end(&self, id: &str, expires_at: DateTime<Utc>) -> Result<(), EndedSessionsError> {
         check_session_id(id)?;
-        retry(|| async {
+        TX.retry(|| async {
             sqlx::query(
                 "INSERT INTO ended_sessions (id, expires_at) VALUES ($1, $2) \
                  ON CONFLICT (id) DO UPDATE SET \
@@ -39,7 +39,7 @@ impl EndedSessions for PgStore {
     }
 
     async fn purge(&self, now: DateTime<Utc>) -> Result<u64, EndedSessionsError> {
-        retry(|| async {
+        TX.retry(|| async {
             let done = sqlx::query("DELETE FROM ended_sessions WHERE expires_at <= $1")
                 .bind(micros(now))
                 .execute(self.pool())

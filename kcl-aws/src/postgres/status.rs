@@ -8,7 +8,7 @@ use kcl_core::ports::{
 use sqlx::Row;
 
 use super::codec::{micros, storable, time};
-use super::fault::{corrupt, db_error, retry, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::PgStore;
 
 const UPSERT: &str = "INSERT INTO processing_status (key, status, message, updated_at) \
@@ -87,7 +87,7 @@ impl StatusStore for PgStore {
                 "a status message cannot contain NUL".into(),
             ));
         }
-        retry(|| self.try_put_status(status, condition)).await
+        TX.retry(|| self.try_put_status(status, condition)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StatusStoreError> {

@@ -36,17 +36,10 @@ impl MemoryCache {
     }
 }
 
-fn check_key(key: &str) -> Result<(), CacheError> {
-    if key.is_empty() || key.len() > 512 {
-        return Err(CacheError::InvalidKey("a key has 1 to 512 bytes".into()));
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         Ok(match self.inner.get(key) {
             Some(e) if e.expires > Instant::now() => Some(e.value),
             Some(_) => {
@@ -58,14 +51,14 @@ impl Cache for MemoryCache {
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> Result<(), CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         let expires = Instant::now() + ttl;
         self.inner.insert(key.to_owned(), Entry { value, expires });
         Ok(())
     }
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
-        check_key(key)?;
+        CacheError::check_key(key)?;
         self.inner.invalidate(key);
         Ok(())
     }

@@ -7,6 +7,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::adapter_support::long_poll;
 use crate::ports::{Delivery, QueueConfig, QueueError, QueueStats, ReceiptHandle, TaskQueue};
 
 struct Message {
@@ -135,21 +136,7 @@ impl TaskQueue for MemoryQueue {
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
         QueueConfig::check_receive(max, wait)?;
-        let deadline = Instant::now() + wait;
-        loop {
-            let notified = self.arrived.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let (got, next_visible) = self.take(max);
-            if !got.is_empty() || Instant::now() >= deadline {
-                return Ok(got);
-            }
-            let wake = next_visible.map_or(deadline, |n| n.min(deadline));
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        }
+        long_poll(&self.arrived, wait, || async { Ok(self.take(max)) }).await
     }
 
     async fn ack(&self, receipt: &ReceiptHandle) -> Result<(), QueueError> {

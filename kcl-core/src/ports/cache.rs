@@ -20,6 +20,16 @@ pub enum CacheError {
     Internal(#[source] BoxError),
 }
 
+impl CacheError {
+    /// Refuses a key no cache takes: a key has 1 to 512 bytes.
+    pub fn check_key(key: &str) -> Result<(), CacheError> {
+        if key.is_empty() || key.len() > 512 {
+            return Err(CacheError::InvalidKey("a key has 1 to 512 bytes".into()));
+        }
+        Ok(())
+    }
+}
+
 /// A key-value cache with time-to-live. Losing entries is always allowed;
 /// serving an entry after `delete` returned is not.
 #[async_trait]

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::codec::{micros, time, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, AuditLogError> {
@@ -75,13 +75,7 @@ impl SqliteStore {
         .bind(micros(event.occurred_at))
         .execute(&self.db.write)
         .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => {
-                Err(TxError::Port(AuditLogError::DuplicateId(event.event_id)))
-            }
-            Err(e) => Err(e.into()),
-        }
+        refuse_duplicate(inserted, || AuditLogError::DuplicateId(event.event_id)).map(|_| ())
     }
 }
 
@@ -90,7 +84,7 @@ impl AuditLog for SqliteStore {
     async fn append(&self, event: &AuditEvent) -> Result<(), AuditLogError> {
         let data = serde_json::to_string(&event.data)
             .map_err(|e| AuditLogError::InvalidInput(format!("event data: {e}")))?;
-        retry_busy(|| self.try_append(event, &data)).await
+        TX.retry(|| self.try_append(event, &data)).await
     }
 
     async fn history(
@@ -136,7 +130,7 @@ impl AuditOutbox for SqliteStore {
             }
         }
         for chunk in moved.chunks(200) {
-            retry_busy(|| self.try_forget(chunk)).await?;
+            TX.retry(|| self.try_forget(chunk)).await?;
         }
         match failure {
             Some(e) => Err(e),

@@ -1,6 +1,7 @@
 //! [`BookRepo`] on SQLite.
 
 use async_trait::async_trait;
+use kcl_core::adapter_support::book_write_refusal;
 use kcl_core::domain::{
     AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
     Money, SortKey, SortOrder,
@@ -11,7 +12,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{micros, time, unsigned, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, is_unique_violation, refuse_duplicate, TxError, TX};
 use super::{search, SqliteStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
@@ -116,30 +117,23 @@ async fn version_and_rented(
 }
 
 /// Why a write conditioned on the version (when given) and on at most `max_rented`
-/// copies out matched no row, checked in the reference order: missing, stale
-/// version, copies out.
+/// copies out matched no row (see [`book_write_refusal`]).
 async fn refusal(
     conn: &mut SqliteConnection,
     id: BookId,
     expected: Option<u64>,
     max_rented: u32,
 ) -> TxError<BookRepoError> {
-    let (version, rented) = match version_and_rented(conn, id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return TxError::Port(BookRepoError::NotFound(id)),
-        Err(e) => return e,
-    };
-    let refused = match expected {
-        Some(expected) if expected != version => BookRepoError::VersionConflict {
-            id,
-            expected,
-            actual: version,
-        },
-        _ if rented > max_rented => BookRepoError::Rented { id, rented },
-        // Unreachable while the transaction holds the write lock; reported, not hidden.
-        _ => BookRepoError::Internal("conditional write matched no row".into()),
-    };
-    TxError::Port(refused)
+    match version_and_rented(conn, id).await {
+        Ok(found) => TxError::Port(
+            book_write_refusal(id, found, expected, max_rented).unwrap_or_else(|| {
+                // Unreachable while the transaction holds the write lock; reported,
+                // not hidden.
+                BookRepoError::Internal("conditional write matched no row".into())
+            }),
+        ),
+        Err(e) => e,
+    }
 }
 
 impl SqliteStore {
@@ -178,15 +172,10 @@ impl SqliteStore {
             .bind(version_param(expected).map_err(TxError::Port)?)
             .fetch_optional(&mut *tx)
             .await;
-        let row = match updated {
-            Ok(Some(row)) => row,
-            Ok(None) => return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await),
-            Err(e) if is_unique_violation(&e) => {
-                return Err(TxError::Port(BookRepoError::DuplicateIsbn(
-                    book.isbn.clone(),
-                )))
-            }
-            Err(e) => return Err(e.into()),
+        let updated =
+            refuse_duplicate(updated, || BookRepoError::DuplicateIsbn(book.isbn.clone()))?;
+        let Some(row) = updated else {
+            return Err(refusal(&mut tx, book.id, Some(expected), book.copies).await);
         };
         let stored = book_from_row(&row).map_err(TxError::Port)?;
         sqlx::query("UPDATE books_fts SET words = ? WHERE rowid = ?")
@@ -282,7 +271,7 @@ impl SqliteStore {
 #[async_trait]
 impl BookRepo for SqliteStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
-        retry_busy(|| self.try_insert(book, event)).await
+        TX.retry(|| self.try_insert(book, event)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
@@ -301,7 +290,8 @@ impl BookRepo for SqliteStore {
         expected_version: u64,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_update(book, expected_version, event)).await
+        TX.retry(|| self.try_update(book, expected_version, event))
+            .await
     }
 
     async fn delete(
@@ -310,7 +300,8 @@ impl BookRepo for SqliteStore {
         expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        retry_busy(|| self.try_delete(id, expected_version, event)).await
+        TX.retry(|| self.try_delete(id, expected_version, event))
+            .await
     }
 
     async fn set_cover<'e>(
@@ -323,7 +314,8 @@ impl BookRepo for SqliteStore {
         if let Some(c) = &cover {
             c.check().map_err(BookRepoError::InvalidInput)?;
         }
-        retry_busy(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event)).await
+        TX.retry(|| self.try_set_cover(id, cover.as_ref(), if_original.as_deref(), event))
+            .await
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {

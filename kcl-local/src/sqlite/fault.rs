@@ -1,14 +1,20 @@
 //! Database errors: how they map onto the ports' errors, and retries on a busy file.
 
-use std::future::Future;
 use std::time::Duration;
 
+pub(crate) use kcl_core::adapter_support::corrupt;
+use kcl_core::adapter_support::{Fault, TxPolicy};
 use kcl_core::ports::StoreError;
 
-/// How many times a write is retried when the database stays locked.
-const RETRIES: u32 = 4;
-/// The first pause before a retry; it doubles each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(20);
+/// Writes are retried (4 times, after 20 ms, 40 ms...) while the database stays
+/// busy or locked.
+pub(crate) const TX: TxPolicy<sqlx::Error> = TxPolicy {
+    retries: 4,
+    first_backoff: Duration::from_millis(20),
+    retry_note: "database busy, retrying",
+    is_retryable: is_busy,
+    fault,
+};
 
 /// SQLite primary result codes (the low byte of an extended code).
 const SQLITE_BUSY: u32 = 5;
@@ -20,50 +26,43 @@ const SQLITE_CANTOPEN: u32 = 14;
 
 /// The outcome of one attempt at a transaction: a database failure (maybe worth a
 /// retry) or a verdict of the port (final).
-#[derive(Debug)]
-pub(crate) enum TxError<E> {
-    /// The database failed.
-    Db(sqlx::Error),
-    /// The operation was refused (not found, conflict...).
-    Port(E),
-}
+pub(crate) type TxError<E> = kcl_core::adapter_support::TxError<E, sqlx::Error>;
 
-impl<E> From<sqlx::Error> for TxError<E> {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Db(e)
-    }
-}
-
-impl<E: StoreError> TxError<E> {
-    fn into_port(self) -> E {
-        match self {
-            Self::Db(e) => db_error(e),
-            Self::Port(e) => e,
-        }
-    }
-}
-
-/// Maps a database failure onto a port error: `Unavailable` when retrying may help
-/// (locked or busy file, I/O error, full disk, no free or a closed connection),
-/// `Internal` otherwise.
+/// Maps a database failure onto a port error (see [`fault`]).
 pub(crate) fn db_error<E: StoreError>(e: sqlx::Error) -> E {
-    if is_transient(&e) {
-        E::unavailable(Box::new(e))
-    } else {
-        E::internal(Box::new(e))
-    }
+    TX.port_error(e)
 }
 
-/// A stored value that cannot be decoded: the database holds something this code
-/// never writes.
-pub(crate) fn corrupt<E: StoreError>(what: impl std::fmt::Display) -> E {
-    E::internal(format!("corrupt stored value: {what}").into())
+/// What a database failure means: `Unavailable` when retrying may help (locked or
+/// busy file, I/O error, full disk, no free or a closed connection), `Internal`
+/// otherwise.
+fn fault(e: &sqlx::Error) -> Fault {
+    if is_transient(e) {
+        Fault::Unavailable
+    } else {
+        Fault::Internal
+    }
 }
 
 /// Whether a statement broke a UNIQUE or PRIMARY KEY constraint.
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// A statement's result, with a broken UNIQUE or PRIMARY KEY constraint turned
+/// into the port's refusal `taken`.
+pub(crate) fn refuse_duplicate<T, E>(
+    result: Result<T, sqlx::Error>,
+    taken: impl FnOnce() -> E,
+) -> Result<T, TxError<E>> {
+    result.map_err(|e| {
+        if is_unique_violation(&e) {
+            TxError::Port(taken())
+        } else {
+            TxError::Db(e)
+        }
+    })
 }
 
 fn primary_code(e: &sqlx::Error) -> Option<u32> {
@@ -92,27 +91,4 @@ fn is_transient(e: &sqlx::Error) -> bool {
         ),
         _ => false,
     }
-}
-
-/// Runs one attempt of a write (`op` starts and commits its own transaction),
-/// again after a short pause while the database is busy or locked, and maps the
-/// final failure onto the port's error.
-pub(crate) async fn retry_busy<T, E, F, Fut>(mut op: F) -> Result<T, E>
-where
-    E: StoreError,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, TxError<E>>>,
-{
-    let mut pause = FIRST_BACKOFF;
-    for _ in 0..RETRIES {
-        match op().await {
-            Err(TxError::Db(e)) if is_busy(&e) => {
-                tracing::debug!(error = %e, "database busy, retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-            }
-            other => return other.map_err(TxError::into_port),
-        }
-    }
-    op().await.map_err(TxError::into_port)
 }

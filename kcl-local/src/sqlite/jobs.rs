@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kcl_core::adapter_support;
 use kcl_core::domain::{
     AuditEvent, ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, StatusCounts,
 };
@@ -12,7 +13,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::codec::{micros, time, unsigned, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 type Attempt<T> = Result<T, TxError<JobRepoError>>;
@@ -135,13 +136,7 @@ impl SqliteStore {
             .bind(micros(job.updated_at))
             .execute(&mut *tx)
             .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(TxError::Port(JobRepoError::Duplicate(job.id.to_string())))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        refuse_duplicate(inserted, || JobRepoError::Duplicate(job.id.to_string()))?;
         for (seq, item) in items.iter().enumerate() {
             let seq = i64::try_from(seq)
                 .map_err(|_| TxError::Port(JobRepoError::InvalidInput("too many items".into())))?;
@@ -161,13 +156,7 @@ impl SqliteStore {
                 .bind(micros(item.updated_at))
                 .execute(&mut *tx)
                 .await;
-            match inserted {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(TxError::Port(JobRepoError::Duplicate(item.id.to_string())))
-                }
-                Err(e) => return Err(e.into()),
-            }
+            refuse_duplicate(inserted, || JobRepoError::Duplicate(item.id.to_string()))?;
         }
         self.write_event(&mut tx, event).await?;
         tx.commit().await?;
@@ -224,7 +213,7 @@ impl JobRepo for SqliteStore {
         for item in items {
             confidence_param(item.confidence)?;
         }
-        retry_busy(|| self.try_create(job, items, event)).await
+        TX.retry(|| self.try_create(job, items, event)).await
     }
 
     async fn get(&self, id: JobId) -> Result<(Job, Vec<JobItem>), JobRepoError> {
@@ -288,24 +277,25 @@ impl JobRepo for SqliteStore {
         now: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<Job, JobRepoError> {
-        let row = retry_busy(|| async {
-            let mut tx = self.db.begin().await?;
-            let row = sqlx::query(
-                "UPDATE ocr_jobs SET name = ?2, updated_at = ?3 WHERE id = ?1 \
+        let row = TX
+            .retry(|| async {
+                let mut tx = self.db.begin().await?;
+                let row = sqlx::query(
+                    "UPDATE ocr_jobs SET name = ?2, updated_at = ?3 WHERE id = ?1 \
                  RETURNING name, created_at, updated_at",
-            )
-            .bind(id.to_string())
-            .bind(name.to_owned())
-            .bind(micros(now))
-            .fetch_optional(&mut *tx)
+                )
+                .bind(id.to_string())
+                .bind(name.to_owned())
+                .bind(micros(now))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if row.is_some() {
+                    self.write_event(&mut tx, event).await?;
+                }
+                tx.commit().await?;
+                Ok::<_, TxError<JobRepoError>>(row)
+            })
             .await?;
-            if row.is_some() {
-                self.write_event(&mut tx, event).await?;
-            }
-            tx.commit().await?;
-            Ok::<_, TxError<JobRepoError>>(row)
-        })
-        .await?;
         let row = row.ok_or(JobRepoError::NotFound(id))?;
         job_from_row(&row, id, "")
     }
@@ -315,7 +305,7 @@ impl JobRepo for SqliteStore {
         id: JobId,
         event: &AuditEvent,
     ) -> Result<(Job, Vec<JobItem>), JobRepoError> {
-        retry_busy(|| self.try_delete_job(id, event)).await
+        TX.retry(|| self.try_delete_job(id, event)).await
     }
 
     async fn start_item(
@@ -324,24 +314,22 @@ impl JobRepo for SqliteStore {
         item: ItemId,
         now: DateTime<Utc>,
     ) -> Result<ItemStart, JobRepoError> {
-        // The job may be recorded between the update and the look that explains
-        // why it changed nothing (its tasks are queued before it is recorded): an
-        // item found unfinished then is started again, never taken for final.
-        for _ in 0..3 {
-            let started = retry_busy(|| async {
-                Ok::<_, TxError<JobRepoError>>(
-                    sqlx::query(START)
-                        .bind(job.to_string())
-                        .bind(item.to_string())
-                        .bind(micros(now))
-                        .fetch_optional(&self.db.write)
-                        .await?,
-                )
-            })
-            .await?;
-            if let Some(row) = started {
-                return Ok(ItemStart::Started(item_from_row(&row)?));
-            }
+        let start = || async {
+            let started = TX
+                .retry(|| async {
+                    Ok::<_, TxError<JobRepoError>>(
+                        sqlx::query(START)
+                            .bind(job.to_string())
+                            .bind(item.to_string())
+                            .bind(micros(now))
+                            .fetch_optional(&self.db.write)
+                            .await?,
+                    )
+                })
+                .await?;
+            started.as_ref().map(item_from_row).transpose()
+        };
+        let look = || async {
             let found = sqlx::query(concat!(
                 "SELECT ",
                 item_columns!(),
@@ -352,19 +340,9 @@ impl JobRepo for SqliteStore {
             .fetch_optional(&self.db.read)
             .await
             .map_err(db_error)?;
-            match found {
-                None => return Ok(ItemStart::Gone),
-                Some(row) => {
-                    let found = item_from_row(&row)?;
-                    if found.status.is_final() {
-                        return Ok(ItemStart::Final(found));
-                    }
-                }
-            }
-        }
-        Err(JobRepoError::Internal(
-            format!("item {item} of job {job} kept changing while it was started").into(),
-        ))
+            found.as_ref().map(item_from_row).transpose()
+        };
+        adapter_support::start_item(job, item, start, look).await
     }
 
     async fn finish_item(
@@ -377,7 +355,7 @@ impl JobRepo for SqliteStore {
         if let ItemResult::Done { confidence, .. } = result {
             confidence_param(Some(*confidence))?;
         }
-        retry_busy(|| async {
+        TX.retry(|| async {
             let q = match result {
                 ItemResult::Done { text, confidence } => sqlx::query(FINISH_DONE)
                     .bind(job.to_string())
@@ -398,7 +376,7 @@ impl JobRepo for SqliteStore {
     }
 
     async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
-        retry_busy(|| async {
+        TX.retry(|| async {
             let done = sqlx::query(EXPIRE)
                 .bind(micros(now))
                 .bind(JobItem::EXPIRED_MESSAGE)

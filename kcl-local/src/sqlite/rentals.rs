@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{date, date_text, micros, time, uuid};
-use super::fault::{corrupt, db_error, is_unique_violation, retry_busy, TxError};
+use super::fault::{corrupt, db_error, refuse_duplicate, TxError, TX};
 use super::SqliteStore;
 
 type Attempt<T> = Result<T, TxError<RentalRepoError>>;
@@ -107,17 +107,10 @@ impl SqliteStore {
         .bind(date_text(rental.due_date))
         .execute(&mut *tx)
         .await;
-        match inserted {
-            // Dropping the transaction rolls the increment back.
-            Err(e) if is_unique_violation(&e) => {
-                Err(TxError::Port(RentalRepoError::DuplicateId(rental.id)))
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => {
-                self.write_event(&mut tx, event).await?;
-                Ok(tx.commit().await?)
-            }
-        }
+        // Dropping the transaction on a refusal rolls the increment back.
+        refuse_duplicate(inserted, || RentalRepoError::DuplicateId(rental.id))?;
+        self.write_event(&mut tx, event).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn try_return(
@@ -165,7 +158,7 @@ impl SqliteStore {
 #[async_trait]
 impl RentalRepo for SqliteStore {
     async fn rent(&self, rental: &Rental, event: &AuditEvent) -> Result<(), RentalRepoError> {
-        retry_busy(|| self.try_rent(rental, event)).await
+        TX.retry(|| self.try_rent(rental, event)).await
     }
 
     async fn return_rental(
@@ -174,7 +167,7 @@ impl RentalRepo for SqliteStore {
         at: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<ReturnOutcome, RentalRepoError> {
-        retry_busy(|| self.try_return(id, at, event)).await
+        TX.retry(|| self.try_return(id, at, event)).await
     }
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {

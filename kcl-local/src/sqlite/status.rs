@@ -8,7 +8,7 @@ use kcl_core::ports::{
 use sqlx::Row;
 
 use super::codec::{micros, time};
-use super::fault::{corrupt, db_error, retry_busy, TxError};
+use super::fault::{corrupt, db_error, TxError, TX};
 use super::SqliteStore;
 
 impl SqliteStore {
@@ -84,12 +84,12 @@ impl StatusStore for SqliteStore {
         condition: StatusCondition<'_>,
     ) -> Result<bool, StatusStoreError> {
         ProcessingStatus::check_key(&status.key)?;
-        retry_busy(|| self.try_put_status(status, condition)).await
+        TX.retry(|| self.try_put_status(status, condition)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StatusStoreError> {
         ProcessingStatus::check_key(key)?;
-        retry_busy(|| async {
+        TX.retry(|| async {
             sqlx::query("DELETE FROM processing_status WHERE key = ?")
                 .bind(key.to_owned())
                 .execute(&self.db.write)
