@@ -63,7 +63,7 @@ wall() { # label bin command...: whole-process wall seconds
 
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true; psql -q "$admin" -c "DROP DATABASE IF EXISTS kcl_bench_compare WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
-http() { # bin ttl label=url...
+http() { # bin ttl "label|path"...
   local bin="$1" ttl="$2"; shift 2
   local port=$(( 20000 + RANDOM % 20000 ))
   KCL_LOG=warn KCL_LIST_CACHE_TTL_SECS=$ttl KCL_DATA_DIR="$data" KCL_HTTP_ADDR="127.0.0.1:$port" \
@@ -72,7 +72,7 @@ http() { # bin ttl label=url...
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health/live" 2>/dev/null && break; sleep 0.1; done
   local pair label path out
   for pair in "$@"; do
-    label="${pair%%=*}" path="${pair#*=}"
+    label="${pair%%|*}" path="${pair#*|}"
     out=$(wrk -t2 -c64 -d"${secs}s" --timeout 10s --latency -H "authorization: Bearer $token" "http://127.0.0.1:$port$path")
     grep -q 'Non-2xx' <<<"$out" && { echo "$path: answers other than 2xx" >&2; exit 1; }
     record "$bin" "$label req/s" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
@@ -86,10 +86,10 @@ for round in $(seq "$rounds"); do
     echo "round $round: $bin" >&2
     rm -rf "$dir/thumbs"
     wall "thumbnails, 1 thread (s)" "$bin" taskset -c 1 "$bin" thumbnail --threads 1 --size 256 "$photos" "$dir/thumbs"
-    http "$bin" 60 "GET /health/live=/health/live" "GET /api/books?limit=20, cached=/api/books?limit=20"
-    http "$bin" 0 "GET /api/books?limit=20, uncached=/api/books?limit=20" \
-      "GET /api/books?q=amor%20caminho, uncached=/api/books?q=amor%20caminho&limit=20" \
-      "GET /api/books?category=poesia&available=true&sort=-year, uncached=/api/books?category=poesia&available=true&sort=-year&limit=20"
+    http "$bin" 60 "GET /health/live|/health/live" "GET /api/books?limit=20, cached|/api/books?limit=20"
+    http "$bin" 0 "GET /api/books?limit=20, uncached|/api/books?limit=20" \
+      "GET /api/books?q=amor%20caminho, uncached|/api/books?q=amor%20caminho&limit=20" \
+      "GET /api/books?category=poesia&available=true&sort=-year, uncached|/api/books?category=poesia&available=true&sort=-year&limit=20"
     rm -rf "$dir/sales-data"
     wall "sales 1M rows into SQLite (s)" "$bin" env KCL_DATA_DIR="$dir/sales-data" KCL_LOG=warn "$bin" ingest "$sales"
     psql -q "$admin" -c "DROP DATABASE IF EXISTS kcl_bench_compare WITH (FORCE)" -c "CREATE DATABASE kcl_bench_compare"
