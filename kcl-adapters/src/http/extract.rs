@@ -1,10 +1,13 @@
 //! Extractors that turn every rejection into a 4xx problem document.
 
+use std::collections::BTreeMap;
+
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::RefOr;
 
 use super::problem::Problem;
 
@@ -20,6 +23,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(e) => Err(json_problem(e)),
         }
+    }
+}
+
+/// The answers of an operation taking an [`ApiJson`] body about the body itself
+/// (`413 body-too-large`, `415 unsupported-media-type`), for its
+/// `#[utoipa::path(responses(...))]`.
+pub(crate) struct JsonBodyProblems;
+
+impl utoipa::IntoResponses for JsonBodyProblems {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        [
+            ("413", "A body over 64 KiB (`body-too-large`)"),
+            (
+                "415",
+                "Not `content-type: application/json` (`unsupported-media-type`)",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let answer = super::openapi::problem_response(description).build();
+            (status.to_owned(), RefOr::T(answer))
+        })
+        .collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! OCR jobs: create (multipart), list, detail, rename, delete.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kcl_core::domain::JobId;
@@ -11,7 +11,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use super::located;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
 use crate::http::forms::read_job_form;
 use crate::http::problem::{ApiError, Problem};
 
@@ -54,11 +55,7 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Re
         .await
         .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
     let location = format!("/api/jobs/{}", job.job.id);
-    let mut res = (StatusCode::CREATED, Json(job)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(located(StatusCode::CREATED, job, Some(&location)))
 }
 
 /// The page of `GET /api/jobs`.
@@ -138,8 +135,7 @@ pub(crate) struct Rename {
         (status = 200, description = "The job", body = JobView),
         (status = 400, description = "The id is not a UUID (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job (`not-found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or a bad name (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -35,27 +35,15 @@ fn too_large(limit: u64) -> Problem {
 
 /// The image of an upload: the multipart field `file`, or the whole body.
 pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64) {
+    if declared_over(&req, limit) {
         return Err(too_large(limit));
     }
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    if !is_multipart {
+    if !is_multipart(&req) {
         return axum::body::to_bytes(req.into_body(), limit as usize)
             .await
             .map_err(|_| too_large(limit));
     }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    let mut form = multipart(req).await?;
     loop {
         let field = form
             .next_field()
@@ -81,6 +69,31 @@ pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Probl
     }
 }
 
+/// Whether the request's `Content-Length` is over `limit` and room for multipart
+/// framing: such a body is refused before a byte of it is read.
+fn declared_over(req: &Request, limit: u64) -> bool {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64)
+}
+
+/// Whether the request's body is a multipart form (by its `Content-Type`).
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
+}
+
+/// The request as a multipart form; one that cannot be is `400 bad-multipart`.
+async fn multipart(req: Request) -> Result<Multipart, Problem> {
+    Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))
+}
+
 /// A multipart read error: 413 when the body went over `limit`, else 400.
 pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -97,19 +110,12 @@ pub(crate) async fn read_job_form(
     max_bytes: u64,
 ) -> Result<(String, Vec<Bytes>), Problem> {
     let too_large = |what: String| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", what);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_bytes + MULTIPART_OVERHEAD as u64) {
+    if declared_over(&req, max_bytes) {
         return Err(too_large(format!(
             "the request is over the {max_bytes}-byte limit"
         )));
     }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    let mut form = multipart(req).await?;
     let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
     loop {
         let read_error = |e: axum::extract::multipart::MultipartError| {

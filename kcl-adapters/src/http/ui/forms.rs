@@ -7,8 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiForm, ApiPath};
-use crate::http::page::error_page;
-use crate::http::problem::Problem;
+use crate::http::page::{or_page, OrPage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BookForm {
@@ -58,21 +57,10 @@ impl BookForm {
     }
 }
 
-/// Unwraps an extractor result or renders its problem as a page.
-macro_rules! or_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(p) => return error_page(Problem::from(p)),
-        }
-    };
-}
-
 pub(crate) async fn create_book(
     State(s): State<Services>,
-    form: Result<ApiForm<BookForm>, Problem>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let ApiForm(f) = or_page!(form);
     let draft = or_page!(f.draft());
     let book = or_page!(s.catalog.create(draft).await);
     Redirect::to(&format!("/books/{}", book.id)).into_response()
@@ -80,11 +68,9 @@ pub(crate) async fn create_book(
 
 pub(crate) async fn update_book(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<BookForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     let draft = or_page!(f.draft());
     let version = or_page!(number("version", &f.version));
     let book = or_page!(
@@ -103,11 +89,9 @@ pub(crate) struct DeleteForm {
 
 pub(crate) async fn delete_book(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<DeleteForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<DeleteForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     // The book page always sends the version it showed: without a readable one the
     // delete is refused, never done without its check.
     let version = or_page!(f.version.trim().parse::<u64>().map_err(|_| {
@@ -131,11 +115,9 @@ pub(crate) struct RentForm {
 
 pub(crate) async fn rent(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<RentForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<RentForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     let due = match f.due_date.trim() {
         "" => None,
         d => Some(or_page!(d.parse::<NaiveDate>().map_err(|_| {
@@ -152,19 +134,17 @@ pub(crate) async fn rent(
 
 pub(crate) async fn return_rental(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
     let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
     Redirect::to(&format!("/books/{}", r.book_id)).into_response()
 }
 
 pub(crate) async fn upload_cover(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     req: axum::extract::Request,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
     let limit = s.covers.settings().limits.max_bytes;
     let data = or_page!(crate::http::forms::read_upload(req, limit).await);
     let covers = s.covers.clone();
