@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{file, located};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::forms::{read_upload, status_url};
+use crate::http::forms::{status_url, upload_cover};
 use crate::http::problem::{ApiError, Problem};
 
 /// A cover accepted for processing.
@@ -76,15 +76,7 @@ pub(crate) async fn upload(
     ApiPath(id): ApiPath<Uuid>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let limit = s.covers.settings().limits.max_bytes;
-    let data = read_upload(req, limit).await?;
-    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
-    let covers = s.covers.clone();
-    let accepted =
-        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
-            covers.upload(BookId(id), data).await
-        }))
-        .await?;
+    let accepted = upload_cover(&s, BookId(id), req).await?;
     let url = status_url(&accepted.key);
     let body = Accepted {
         status: accepted.status.status.as_str(),

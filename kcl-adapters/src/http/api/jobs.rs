@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::located;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
-use crate::http::forms::read_job_form;
+use crate::http::forms::create_job;
 use crate::http::problem::{ApiError, Problem};
 
 /// A new OCR job as a multipart form (the schema of the request; never built).
@@ -47,13 +47,7 @@ pub(crate) struct JobForm {
     )
 )]
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
-    let set = *s.jobs.settings();
-    let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
-    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
-    let jobs = s.jobs.clone();
-    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
-        .await
-        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
+    let job = create_job(&s, req).await?;
     let location = format!("/api/jobs/{}", job.job.id);
     Ok(located(StatusCode::CREATED, job, Some(&location)))
 }

@@ -1,13 +1,17 @@
 //! The readers of uploaded forms and bodies, shared by the API and the web UI: a
-//! cover image, an OCR job's images, a sales file ([`sales`]).
+//! cover image, an OCR job's images, a sales file ([`sales`]); and the uploads of
+//! a cover and an OCR job that they feed.
 
 pub(crate) mod sales;
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 use bytes::Bytes;
+use kcl_core::domain::BookId;
+use kcl_core::services::{CoverAccepted, JobView};
+use kcl_core::{ServiceError, Services};
 
-use super::problem::Problem;
+use super::problem::{within_request_timeout, Problem};
 
 /// Room for multipart framing around the image.
 pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -33,8 +37,34 @@ fn too_large(limit: u64) -> Problem {
     )
 }
 
+/// Uploads the cover image of the request (see [`read_upload`]) for `book`, in a
+/// task of its own: a timeout or a client hanging up cannot cut the commit in
+/// half (see [`within_request_timeout`]).
+pub(crate) async fn upload_cover(
+    s: &Services,
+    book: BookId,
+    req: Request,
+) -> Result<CoverAccepted, Problem> {
+    let data = read_upload(req, s.covers.settings().limits.max_bytes).await?;
+    let covers = s.covers.clone();
+    let task = kcl_core::context::spawn(async move { covers.upload(book, data).await });
+    Ok(within_request_timeout(task).await?)
+}
+
+/// Creates the OCR job of the request's form (see [`read_job_form`]), in a task of
+/// its own: a timeout or a client hanging up cannot cut the commit in half.
+pub(crate) async fn create_job(s: &Services, req: Request) -> Result<JobView, Problem> {
+    let set = *s.jobs.settings();
+    let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
+    let jobs = s.jobs.clone();
+    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
+        .await
+        .map_err(|e| ServiceError::Internal(Box::new(e)))??;
+    Ok(job)
+}
+
 /// The image of an upload: the multipart field `file`, or the whole body.
-pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
+async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
     if declared_over(&req, limit) {
         return Err(too_large(limit));
     }
@@ -104,7 +134,7 @@ pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) ->
 }
 
 /// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
-pub(crate) async fn read_job_form(
+async fn read_job_form(
     req: Request,
     max_images: usize,
     max_bytes: u64,

@@ -1,7 +1,9 @@
+use std::str::FromStr;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use kcl_core::domain::{BookDraft, BookId, RentalId};
+use kcl_core::domain::{BookDraft, BookId, RentalId, ValidationError};
 use kcl_core::{ServiceError, Services};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -31,11 +33,21 @@ pub(crate) struct BookForm {
     summary: String,
 }
 
+/// The text of the form's `field` parsed as a `T`, or its `code` and `message` as a
+/// validation error.
+fn parse<T: FromStr>(
+    field: &str,
+    text: &str,
+    code: &'static str,
+    message: &str,
+) -> Result<T, ServiceError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ValidationError::field(field, code, message).into())
+}
+
 fn number(field: &str, v: &str) -> Result<i64, ServiceError> {
-    v.trim().parse().map_err(|_| {
-        kcl_core::domain::ValidationError::field(field, "bad-number", "must be a whole number")
-            .into()
-    })
+    parse(field, v, "bad-number", "must be a whole number")
 }
 
 impl BookForm {
@@ -94,13 +106,12 @@ pub(crate) async fn delete_book(
 ) -> Response {
     // The book page always sends the version it showed: without a readable one the
     // delete is refused, never done without its check.
-    let version = or_page!(f.version.trim().parse::<u64>().map_err(|_| {
-        ServiceError::from(kcl_core::domain::ValidationError::field(
-            "version",
-            "bad-number",
-            "the form has no valid version: reload the page",
-        ))
-    }));
+    let version: u64 = or_page!(parse(
+        "version",
+        &f.version,
+        "bad-number",
+        "the form has no valid version: reload the page",
+    ));
     or_page!(s.catalog.delete(BookId(id), Some(version)).await);
     Redirect::to("/").into_response()
 }
@@ -120,13 +131,12 @@ pub(crate) async fn rent(
 ) -> Response {
     let due = match f.due_date.trim() {
         "" => None,
-        d => Some(or_page!(d.parse::<NaiveDate>().map_err(|_| {
-            ServiceError::from(kcl_core::domain::ValidationError::field(
-                "due_date",
-                "bad-date",
-                "must be a date like 2026-12-31",
-            ))
-        }))),
+        d => Some(or_page!(parse::<NaiveDate>(
+            "due_date",
+            d,
+            "bad-date",
+            "must be a date like 2026-12-31",
+        ))),
     };
     or_page!(s.rentals.rent(BookId(id), &f.renter, due).await);
     Redirect::to(&format!("/books/{id}")).into_response()
@@ -145,14 +155,6 @@ pub(crate) async fn upload_cover(
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     req: axum::extract::Request,
 ) -> Response {
-    let limit = s.covers.settings().limits.max_bytes;
-    let data = or_page!(crate::http::forms::read_upload(req, limit).await);
-    let covers = s.covers.clone();
-    or_page!(
-        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
-            covers.upload(BookId(id), data).await
-        }))
-        .await
-    );
+    or_page!(crate::http::forms::upload_cover(&s, BookId(id), req).await);
     Redirect::to(&format!("/books/{id}")).into_response()
 }

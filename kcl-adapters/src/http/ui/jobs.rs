@@ -9,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::page::{error_page, layout, or_page, OrPage};
+use crate::http::page::{layout, or_page, OrPage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {
@@ -98,18 +98,8 @@ pub(crate) async fn job(
 
 /// `POST /ui/jobs` (the upload form).
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
-    let set = *s.jobs.settings();
-    let (name, images) =
-        or_page!(crate::http::forms::read_job_form(req, set.max_images, set.max_total_bytes).await);
-    let jobs = s.jobs.clone();
-    let created = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
-        .await
-        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
-        .and_then(|r| r);
-    match created {
-        Ok(v) => Redirect::to(&format!("/jobs/{}", v.job.id)).into_response(),
-        Err(e) => error_page(e.into()),
-    }
+    let job = or_page!(crate::http::forms::create_job(&s, req).await);
+    Redirect::to(&format!("/jobs/{}", job.job.id)).into_response()
 }
 
 /// `POST /ui/jobs/{id}/delete`.
@@ -117,8 +107,6 @@ pub(crate) async fn delete(
     State(s): State<Services>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
-    match s.jobs.delete(JobId(id)).await {
-        Ok(()) => Redirect::to("/jobs").into_response(),
-        Err(e) => error_page(e.into()),
-    }
+    or_page!(s.jobs.delete(JobId(id)).await);
+    Redirect::to("/jobs").into_response()
 }

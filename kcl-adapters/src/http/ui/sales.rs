@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::forms::sales::{ingest_received, make_report, receive_file, UploadQuery};
-use crate::http::page::{error_page, layout, or_page, OrPage};
+use crate::http::page::{layout, or_page, OrPage};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SalesQuery {
@@ -186,10 +186,7 @@ fn report_page(report: &IngestReport) -> Response {
 /// `POST /ui/sales` (the upload form).
 pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response {
     let file = or_page!(receive_file(&s, UploadQuery::default(), req).await);
-    match ingest_received(&s, file).await {
-        Ok(r) => report_page(&r),
-        Err(e) => error_page(e.into()),
-    }
+    report_page(&or_page!(ingest_received(&s, file).await))
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,8 +204,6 @@ pub(crate) async fn report(
     State(s): State<Services>,
     OrPage(ApiForm(f)): OrPage<ApiForm<ReportForm>>,
 ) -> Response {
-    match make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await {
-        Ok(w) => Redirect::to(w.url.as_deref().unwrap_or("/sales")).into_response(),
-        Err(p) => error_page(p),
-    }
+    let written = or_page!(make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await);
+    Redirect::to(written.url.as_deref().unwrap_or("/sales")).into_response()
 }
