@@ -304,6 +304,12 @@ mod tests {
         TrustedProxies::parse(list).unwrap()
     }
 
+    /// The client address `t` finds behind the peer `peer` with these
+    /// `X-Forwarded-For` headers.
+    fn client_ip(t: &TrustedProxies, peer: &str, forwarded: &[&str]) -> Option<IpAddr> {
+        t.client(Some(ip(peer)), &xff(forwarded)).ip
+    }
+
     #[test]
     fn parses_lists_of_cidrs_and_addresses() {
         let t = trusted(" 10.0.0.0/8,192.168.1.7  2001:db8::/32\n::1 ,");
@@ -356,20 +362,17 @@ mod tests {
     fn a_trusted_chain_is_walked_to_the_first_untrusted_hop() {
         let t = trusted("10.0.0.0/8, 172.16.0.0/12");
         // client -> CDN edge (172.16.0.9) -> balancer (10.0.0.5) -> KCL
-        let h = xff(&["198.51.100.7, 172.16.0.9"]);
         assert_eq!(
-            t.client(Some(ip("10.0.0.5")), &h).ip,
+            client_ip(&t, "10.0.0.5", &["198.51.100.7, 172.16.0.9"]),
             Some(ip("198.51.100.7"))
         );
         // The trusted peer sent no header: it is the client itself (a health check).
-        let none = HeaderMap::new();
-        assert_eq!(
-            t.client(Some(ip("10.0.0.5")), &none).ip,
-            Some(ip("10.0.0.5"))
-        );
+        assert_eq!(client_ip(&t, "10.0.0.5", &[]), Some(ip("10.0.0.5")));
         // Every hop trusted: the leftmost is as far as the chain goes.
-        let h = xff(&["10.9.9.9, 172.16.0.9"]);
-        assert_eq!(t.client(Some(ip("10.0.0.5")), &h).ip, Some(ip("10.9.9.9")));
+        assert_eq!(
+            client_ip(&t, "10.0.0.5", &["10.9.9.9, 172.16.0.9"]),
+            Some(ip("10.9.9.9"))
+        );
     }
 
     #[test]
@@ -377,9 +380,8 @@ mod tests {
         let t = trusted("10.0.0.0/8");
         // The client sent `X-Forwarded-For: 1.1.1.1, 10.0.0.1` itself (pretending to be
         // behind a trusted proxy); the balancer appended the address it saw.
-        let h = xff(&["1.1.1.1, 10.0.0.1, 203.0.113.50"]);
         assert_eq!(
-            t.client(Some(ip("10.0.0.5")), &h).ip,
+            client_ip(&t, "10.0.0.5", &["1.1.1.1, 10.0.0.1, 203.0.113.50"]),
             Some(ip("203.0.113.50"))
         );
     }
@@ -388,17 +390,18 @@ mod tests {
     fn a_malformed_entry_stops_the_walk_at_the_last_good_hop() {
         let t = trusted("10.0.0.0/8");
         // The balancer's own entry is trusted, then garbage: the nearest trusted hop.
-        let h = xff(&["198.51.100.7, unknown, 10.1.1.1"]);
-        assert_eq!(t.client(Some(ip("10.0.0.5")), &h).ip, Some(ip("10.1.1.1")));
+        assert_eq!(
+            client_ip(&t, "10.0.0.5", &["198.51.100.7, unknown, 10.1.1.1"]),
+            Some(ip("10.1.1.1"))
+        );
         // Garbage right at the end: the peer itself.
         for bad in [
             "198.51.100.7, not-an-ip",
             "198.51.100.7,",
             "198.51.100.7, _hidden",
         ] {
-            let h = xff(&[bad]);
             assert_eq!(
-                t.client(Some(ip("10.0.0.5")), &h).ip,
+                client_ip(&t, "10.0.0.5", &[bad]),
                 Some(ip("10.0.0.5")),
                 "{bad}"
             );
@@ -415,9 +418,8 @@ mod tests {
     #[test]
     fn ipv6_peers_and_entries() {
         let t = trusted("2001:db8:1::/48");
-        let h = xff(&["2001:db8:ffff::1, 2001:db8:1::9"]);
         assert_eq!(
-            t.client(Some(ip("2001:db8:1::2")), &h).ip,
+            client_ip(&t, "2001:db8:1::2", &["2001:db8:ffff::1, 2001:db8:1::9"]),
             Some(ip("2001:db8:ffff::1"))
         );
         // With ports and brackets, as some proxies write them.
@@ -427,18 +429,16 @@ mod tests {
             ("203.0.113.4:5678", "203.0.113.4"),
             ("::ffff:203.0.113.4", "203.0.113.4"),
         ] {
-            let h = xff(&[entry]);
             assert_eq!(
-                t.client(Some(ip("2001:db8:1::2")), &h).ip,
+                client_ip(&t, "2001:db8:1::2", &[entry]),
                 Some(ip(want)),
                 "{entry}"
             );
         }
         // An IPv4-mapped IPv6 peer matches an IPv4 network.
         let t = trusted("127.0.0.1");
-        let h = xff(&["198.51.100.7"]);
         assert_eq!(
-            t.client(Some(ip("::ffff:127.0.0.1")), &h).ip,
+            client_ip(&t, "::ffff:127.0.0.1", &["198.51.100.7"]),
             Some(ip("198.51.100.7"))
         );
     }
@@ -447,14 +447,12 @@ mod tests {
     fn several_headers_are_joined_in_order() {
         let t = trusted("10.0.0.0/8");
         // Two proxies wrote a header each instead of appending to one.
-        let h = xff(&["1.1.1.1, 198.51.100.7", "10.0.0.3"]);
         assert_eq!(
-            t.client(Some(ip("10.0.0.5")), &h).ip,
+            client_ip(&t, "10.0.0.5", &["1.1.1.1, 198.51.100.7", "10.0.0.3"]),
             Some(ip("198.51.100.7"))
         );
-        let h = xff(&["198.51.100.7", "203.0.113.9"]);
         assert_eq!(
-            t.client(Some(ip("10.0.0.5")), &h).ip,
+            client_ip(&t, "10.0.0.5", &["198.51.100.7", "203.0.113.9"]),
             Some(ip("203.0.113.9"))
         );
     }

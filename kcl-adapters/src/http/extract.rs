@@ -1,27 +1,51 @@
 //! Extractors that turn every rejection into a 4xx problem document.
 
+use std::collections::BTreeMap;
+
 use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::Json;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::RefOr;
 
 use super::problem::Problem;
+
+/// `$name<T>` extracts what axum's `$axum<T>` does, from the request's `parts` or
+/// its `body`, and turns a rejection into a problem document with `$problem`.
+macro_rules! problem_extractor {
+    ($name:ident: parts of $axum:ident, $problem:expr) => {
+        impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for $name<T> {
+            type Rejection = Problem;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+                let $axum(v) = $axum::<T>::from_request_parts(parts, state)
+                    .await
+                    .map_err($problem)?;
+                Ok(Self(v))
+            }
+        }
+    };
+    ($name:ident: body of $axum:ident, $problem:expr) => {
+        impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for $name<T> {
+            type Rejection = Problem;
+
+            async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+                let $axum(v) = $axum::<T>::from_request(req, state)
+                    .await
+                    .map_err($problem)?;
+                Ok(Self(v))
+            }
+        }
+    };
+}
 
 /// JSON body; malformed bodies give `400 bad-json`, wrong content type `415`,
 /// too large `413`.
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(e) => Err(json_problem(e)),
-        }
-    }
-}
+problem_extractor!(ApiJson: body of Json, json_problem);
 
 fn json_problem(e: JsonRejection) -> Problem {
     let status = e.status();
@@ -35,59 +59,49 @@ fn json_problem(e: JsonRejection) -> Problem {
     Problem::new(status, code, e.body_text())
 }
 
-/// Query string; unknown parameters and wrong types give `400 bad-query`.
-pub(crate) struct ApiQuery<T>(pub(crate) T);
+/// The answers of an operation taking an [`ApiJson`] body about the body itself
+/// (`413 body-too-large`, `415 unsupported-media-type`), for its
+/// `#[utoipa::path(responses(...))]`.
+pub(crate) struct JsonBodyProblems;
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(Self(v)),
-            Err(e) => Err(query_problem(e)),
-        }
+impl utoipa::IntoResponses for JsonBodyProblems {
+    fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+        [
+            ("413", "A body over 64 KiB (`body-too-large`)"),
+            (
+                "415",
+                "Not `content-type: application/json` (`unsupported-media-type`)",
+            ),
+        ]
+        .into_iter()
+        .map(|(status, description)| {
+            let answer = super::openapi::problem_response(description).build();
+            (status.to_owned(), RefOr::T(answer))
+        })
+        .collect()
     }
 }
 
-fn query_problem(e: QueryRejection) -> Problem {
+/// Query string; unknown parameters and wrong types give `400 bad-query`.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+problem_extractor!(ApiQuery: parts of Query, |e: QueryRejection| {
     Problem::new(StatusCode::BAD_REQUEST, "bad-query", e.body_text())
-}
+});
 
 /// Path parameters; a malformed id gives `400 bad-path` (for example not a UUID).
 pub(crate) struct ApiPath<T>(pub(crate) T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(v)) => Ok(Self(v)),
-            Err(e) => Err(path_problem(e)),
-        }
-    }
-}
-
-fn path_problem(e: PathRejection) -> Problem {
+problem_extractor!(ApiPath: parts of Path, |e: PathRejection| {
     Problem::new(StatusCode::BAD_REQUEST, "bad-path", e.body_text())
-}
+});
 
 /// Form body (web UI); rejections become a `400` problem, shown by the UI as a page.
 pub(crate) struct ApiForm<T>(pub(crate) T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiForm<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Form::<T>::from_request(req, state).await {
-            Ok(axum::extract::Form(v)) => Ok(Self(v)),
-            Err(e) => Err(form_problem(e)),
-        }
-    }
-}
-
-fn form_problem(e: FormRejection) -> Problem {
+problem_extractor!(ApiForm: body of Form, |e: FormRejection| {
     Problem::new(e.status(), "bad-form", e.body_text())
-}
+});
 
 /// The most bytes a short multipart text field (a name, a policy) may hold.
 pub(crate) const MAX_TEXT_FIELD: usize = 1024;

@@ -12,11 +12,13 @@
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodFilter, MethodRouter, Route};
+use axum::middleware::from_fn;
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use kcl_core::Services;
 
 use super::access::Access;
+use super::page::same_origin;
 
 /// What a route costs the server, which decides the slots, deadline and body rate
 /// it gets.
@@ -40,6 +42,14 @@ pub(crate) enum BodyLimit {
     Bytes(usize),
     /// No limit here: the handler streams the body and counts it itself.
     Handler,
+}
+
+impl BodyLimit {
+    /// A multipart form carrying at most `limit` bytes of files: the limit and
+    /// room for the form's framing.
+    pub(crate) fn multipart(limit: u64) -> Self {
+        Self::Bytes(limit as usize + super::forms::MULTIPART_OVERHEAD)
+    }
 }
 
 /// One route of the application and who may call it.
@@ -164,22 +174,12 @@ impl Routes {
         self
     }
 
-    /// Wraps every route registered so far in `layer` (inside the checks the rule
-    /// brings, which [`Self::into_router`] adds).
-    pub(crate) fn route_layer<L>(mut self, layer: L) -> Self
-    where
-        L: tower::Layer<Route> + Clone + Send + Sync + 'static,
-        L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<axum::extract::Request>>::Response:
-            axum::response::IntoResponse + 'static,
-        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
-    {
+    /// Every route registered so far refuses cross-site form posts
+    /// ([`same_origin`], inside the checks the rule brings, which
+    /// [`Self::into_router`] adds).
+    pub(crate) fn same_origin(mut self) -> Self {
         for e in &mut self.entries {
-            e.endpoint = std::mem::take(&mut e.endpoint).route_layer(layer.clone());
+            e.endpoint = std::mem::take(&mut e.endpoint).route_layer(from_fn(same_origin));
         }
         self
     }

@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::dto::{BookIn, BookOut, PageOut};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use super::located;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
 use crate::http::problem::{ApiError, Problem};
 
 /// The filters, order and page of `GET /api/books`.
@@ -96,24 +97,22 @@ pub(crate) async fn list(
             headers(("Location" = String, description = "`/api/books/{id}`"))),
         (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another book has that ISBN (`duplicate-isbn`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or invalid values (`validation-failed`, with `errors`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn create(
     State(s): State<Services>,
     ApiJson(body): ApiJson<BookIn>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let draft = body.into_new().map_err(kcl_core::ServiceError::from)?;
     let book = s.catalog.create(draft).await?;
     let location = format!("/api/books/{}", book.id);
-    Ok((
+    Ok(located(
         StatusCode::CREATED,
-        [(axum::http::header::LOCATION, location)],
-        Json(BookOut::from(&book)),
-    )
-        .into_response())
+        BookOut::from(&book),
+        Some(&location),
+    ))
 }
 
 /// A book.
@@ -150,8 +149,7 @@ pub(crate) async fn get(
         (status = 400, description = "The id is not a UUID (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A stale version (`version-conflict`), another book has that ISBN (`duplicate-isbn`), or copies below the rented count (`book-rented`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or invalid values (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

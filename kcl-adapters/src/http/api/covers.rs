@@ -1,6 +1,5 @@
 //! Cover uploads, processing statuses and cover images.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::{file, located};
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::forms::{read_upload, status_url};
+use crate::http::forms::{status_url, upload_cover};
 use crate::http::problem::{ApiError, Problem};
 
 /// A cover accepted for processing.
@@ -76,29 +76,14 @@ pub(crate) async fn upload(
     ApiPath(id): ApiPath<Uuid>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let limit = s.covers.settings().limits.max_bytes;
-    let data = read_upload(req, limit).await?;
-    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
-    let covers = s.covers.clone();
-    let accepted =
-        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
-            covers.upload(BookId(id), data).await
-        }))
-        .await?;
+    let accepted = upload_cover(&s, BookId(id), req).await?;
     let url = status_url(&accepted.key);
-    let mut res = (
-        StatusCode::ACCEPTED,
-        Json(Accepted {
-            status: accepted.status.status.as_str(),
-            status_url: url.clone(),
-            key: accepted.key,
-        }),
-    )
-        .into_response();
-    if let Ok(v) = HeaderValue::from_str(&url) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    let body = Accepted {
+        status: accepted.status.status.as_str(),
+        status_url: url.clone(),
+        key: accepted.key,
+    };
+    Ok(located(StatusCode::ACCEPTED, body, Some(&url)))
 }
 
 /// The key of `GET /api/processing`.
@@ -137,20 +122,8 @@ async fn image(s: Services, id: Uuid, thumbnail: bool) -> Result<Response, ApiEr
     match s.covers.image(BookId(id), thumbnail).await? {
         CoverImage::Redirect(url) => Ok(Redirect::temporary(&url).into_response()),
         CoverImage::Bytes(blob) => {
-            let ct = HeaderValue::from_str(&blob.meta.content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-            Ok((
-                [
-                    (header::CONTENT_TYPE, ct),
-                    (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-                    (
-                        header::X_CONTENT_TYPE_OPTIONS,
-                        HeaderValue::from_static("nosniff"),
-                    ),
-                ],
-                Body::from(blob.data),
-            )
-                .into_response())
+            let no_cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            Ok(file(blob, no_cache))
         }
     }
 }

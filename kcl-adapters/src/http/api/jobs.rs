@@ -1,7 +1,7 @@
 //! OCR jobs: create (multipart), list, detail, rename, delete.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kcl_core::domain::JobId;
@@ -11,8 +11,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::http::forms::read_job_form;
+use super::located;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
+use crate::http::forms::create_job;
 use crate::http::problem::{ApiError, Problem};
 
 /// A new OCR job as a multipart form (the schema of the request; never built).
@@ -46,19 +47,9 @@ pub(crate) struct JobForm {
     )
 )]
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
-    let set = *s.jobs.settings();
-    let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
-    // Its own task: a timeout or a client hanging up cannot cut the commit in half.
-    let jobs = s.jobs.clone();
-    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
-        .await
-        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))??;
+    let job = create_job(&s, req).await?;
     let location = format!("/api/jobs/{}", job.job.id);
-    let mut res = (StatusCode::CREATED, Json(job)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(located(StatusCode::CREATED, job, Some(&location)))
 }
 
 /// The page of `GET /api/jobs`.
@@ -138,8 +129,7 @@ pub(crate) struct Rename {
         (status = 200, description = "The job", body = JobView),
         (status = 400, description = "The id is not a UUID (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such job (`not-found`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or a bad name (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -9,14 +9,25 @@ pub(crate) mod jobs;
 pub(crate) mod rentals;
 pub(crate) mod sales;
 
+use axum::body::Body;
+use axum::http::header::HeaderName;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kcl_core::ports::Blob;
+use serde::Serialize;
+
 use crate::http::access::{Access, Role};
-use crate::http::forms::MULTIPART_OVERHEAD;
 use crate::http::routes::{BodyLimit, Load, Routes};
 
 /// The API routes and the health checks; `upload_limit` is the largest cover
 /// upload, `jobs_limit` the largest OCR job request, in bytes.
 pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
     let (read, staff, admin) = (Access::Read, Role::Staff, Role::Admin);
+    let (cover, job) = (
+        BodyLimit::multipart(upload_limit),
+        BodyLimit::multipart(jobs_limit),
+    );
     Routes::new()
         .health("/health", Load::Readiness, health::ready)
         .health("/health/live", Load::Liveness, health::live)
@@ -26,21 +37,11 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .put("/api/books/{id}", admin, books::update)
         .delete("/api/books/{id}", admin, books::delete)
         .get("/api/books/{id}/cover", read, covers::cover)
-        .upload(
-            "/api/books/{id}/cover",
-            staff,
-            BodyLimit::Bytes(upload_limit as usize + MULTIPART_OVERHEAD),
-            covers::upload,
-        )
+        .upload("/api/books/{id}/cover", staff, cover, covers::upload)
         .get("/api/books/{id}/cover/thumb", read, covers::thumbnail)
         .get("/api/processing", read, covers::status)
         .get("/api/jobs", read, jobs::list)
-        .upload(
-            "/api/jobs",
-            admin,
-            BodyLimit::Bytes(jobs_limit as usize + MULTIPART_OVERHEAD),
-            jobs::create,
-        )
+        .upload("/api/jobs", admin, job, jobs::create)
         .get("/api/jobs/{id}", read, jobs::get)
         .patch("/api/jobs/{id}", admin, jobs::rename)
         .delete("/api/jobs/{id}", admin, jobs::delete)
@@ -61,4 +62,37 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         )
         .post("/api/reports", admin, sales::reports::create_report)
         .get("/api/reports/{name}", admin, sales::reports::get_report)
+}
+
+/// `status` with `body` as JSON and a `Location` header naming what the request
+/// made (left out when there is none, or it cannot be a header).
+pub(crate) fn located(
+    status: StatusCode,
+    body: impl Serialize,
+    location: Option<&str>,
+) -> Response {
+    let mut res = (status, Json(body)).into_response();
+    if let Some(Ok(v)) = location.map(HeaderValue::from_str) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// A stored file's bytes as the answer, with its content type
+/// (`application/octet-stream` when it cannot be a header), `nosniff`, and `extra`.
+pub(crate) fn file(blob: Blob, extra: (HeaderName, HeaderValue)) -> Response {
+    let ct = HeaderValue::from_str(&blob.meta.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    (
+        [
+            (header::CONTENT_TYPE, ct),
+            extra,
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        Body::from(blob.data),
+    )
+        .into_response()
 }

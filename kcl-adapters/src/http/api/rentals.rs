@@ -1,6 +1,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::Json;
 use chrono::NaiveDate;
 use kcl_core::domain::{BookId, RentalId};
@@ -11,7 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::dto::{PageOut, RentalOut};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use super::located;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
 use crate::http::problem::{ApiError, Problem};
 
 /// The body of `POST /api/rentals`.
@@ -40,24 +41,23 @@ pub(crate) struct RentIn {
         (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such book (`not-found`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Every copy is rented (`no-copy-available`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`) or invalid values (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn create(
     State(s): State<Services>,
     ApiJson(body): ApiJson<RentIn>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let r = s
         .rentals
         .rent(BookId(body.book_id), &body.renter, body.due_date)
         .await?;
     let location = format!("/api/rentals/{}", r.id);
-    Ok((
+    Ok(located(
         StatusCode::CREATED,
-        [(axum::http::header::LOCATION, location)],
-        Json(RentalOut::new(r, s.rentals.today())),
+        RentalOut::new(r, s.rentals.today()),
+        Some(&location),
     ))
 }
 

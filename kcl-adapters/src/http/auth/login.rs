@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::{Access, Authenticator, Role, User};
 use crate::http::access::{form_action, viewer};
 use crate::http::client_addr;
-use crate::http::extract::{ApiForm, ApiJson, ApiQuery};
-use crate::http::page::{error_page, layout, same_origin};
+use crate::http::extract::{ApiForm, ApiJson, ApiQuery, JsonBodyProblems};
+use crate::http::page::{layout, or_page};
 use crate::http::problem::Problem;
 use crate::http::routes::Routes;
 
@@ -24,7 +24,7 @@ pub(crate) fn routes() -> Routes {
         .post("/login", Access::Open, login)
         // Any logged-in user may log out.
         .post("/logout", Role::Reader, logout)
-        .route_layer(axum::middleware::from_fn(same_origin))
+        .same_origin()
         .post("/api/auth/token", Access::Public, token)
 }
 
@@ -157,10 +157,7 @@ async fn check(
 
 async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> Response {
     let client = client_addr::of_request(&req);
-    let f = match ApiForm::<LoginForm>::from_request(req, &()).await {
-        Ok(ApiForm(f)) => f,
-        Err(p) => return error_page(p),
-    };
+    let ApiForm(f) = or_page!(ApiForm::<LoginForm>::from_request(req, &()).await);
     let next = safe_next(Some(f.next.as_str())).to_owned();
     match check(&auth, client.ip, f.username.trim(), &f.password).await {
         Ok(user) => {
@@ -241,8 +238,7 @@ pub(crate) struct TokenResponse {
         (status = 200, description = "A bearer token", body = TokenResponse),
         (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong name or password (`bad-credentials`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts for this user or client (`too-many-attempts`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),

@@ -1,13 +1,17 @@
 //! The readers of uploaded forms and bodies, shared by the API and the web UI: a
-//! cover image, an OCR job's images, a sales file ([`sales`]).
+//! cover image, an OCR job's images, a sales file ([`sales`]); and the uploads of
+//! a cover and an OCR job that they feed.
 
 pub(crate) mod sales;
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 use bytes::Bytes;
+use kcl_core::domain::BookId;
+use kcl_core::services::{CoverAccepted, JobView};
+use kcl_core::{ServiceError, Services};
 
-use super::problem::Problem;
+use super::problem::{within_request_timeout, Problem};
 
 /// Room for multipart framing around the image.
 pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
@@ -33,29 +37,43 @@ fn too_large(limit: u64) -> Problem {
     )
 }
 
+/// Uploads the cover image of the request (see [`read_upload`]) for `book`, in a
+/// task of its own: a timeout or a client hanging up cannot cut the commit in
+/// half (see [`within_request_timeout`]).
+pub(crate) async fn upload_cover(
+    s: &Services,
+    book: BookId,
+    req: Request,
+) -> Result<CoverAccepted, Problem> {
+    let data = read_upload(req, s.covers.settings().limits.max_bytes).await?;
+    let covers = s.covers.clone();
+    let task = kcl_core::context::spawn(async move { covers.upload(book, data).await });
+    Ok(within_request_timeout(task).await?)
+}
+
+/// Creates the OCR job of the request's form (see [`read_job_form`]), in a task of
+/// its own: a timeout or a client hanging up cannot cut the commit in half.
+pub(crate) async fn create_job(s: &Services, req: Request) -> Result<JobView, Problem> {
+    let set = *s.jobs.settings();
+    let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
+    let jobs = s.jobs.clone();
+    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
+        .await
+        .map_err(|e| ServiceError::Internal(Box::new(e)))??;
+    Ok(job)
+}
+
 /// The image of an upload: the multipart field `file`, or the whole body.
-pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64) {
+async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Problem> {
+    if declared_over(&req, limit) {
         return Err(too_large(limit));
     }
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    if !is_multipart {
+    if !is_multipart(&req) {
         return axum::body::to_bytes(req.into_body(), limit as usize)
             .await
             .map_err(|_| too_large(limit));
     }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    let mut form = multipart(req).await?;
     loop {
         let field = form
             .next_field()
@@ -81,6 +99,31 @@ pub(crate) async fn read_upload(req: Request, limit: u64) -> Result<Bytes, Probl
     }
 }
 
+/// Whether the request's `Content-Length` is over `limit` and room for multipart
+/// framing: such a body is refused before a byte of it is read.
+fn declared_over(req: &Request, limit: u64) -> bool {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit + MULTIPART_OVERHEAD as u64)
+}
+
+/// Whether the request's body is a multipart form (by its `Content-Type`).
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"))
+}
+
+/// The request as a multipart form; one that cannot be is `400 bad-multipart`.
+async fn multipart(req: Request) -> Result<Multipart, Problem> {
+    Multipart::from_request(req, &())
+        .await
+        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))
+}
+
 /// A multipart read error: 413 when the body went over `limit`, else 400.
 pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) -> Problem {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -91,25 +134,18 @@ pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) ->
 }
 
 /// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
-pub(crate) async fn read_job_form(
+async fn read_job_form(
     req: Request,
     max_images: usize,
     max_bytes: u64,
 ) -> Result<(String, Vec<Bytes>), Problem> {
     let too_large = |what: String| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", what);
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max_bytes + MULTIPART_OVERHEAD as u64) {
+    if declared_over(&req, max_bytes) {
         return Err(too_large(format!(
             "the request is over the {max_bytes}-byte limit"
         )));
     }
-    let mut form = Multipart::from_request(req, &())
-        .await
-        .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    let mut form = multipart(req).await?;
     let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
     loop {
         let read_error = |e: axum::extract::multipart::MultipartError| {

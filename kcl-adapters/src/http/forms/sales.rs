@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{header, StatusCode};
+use axum::extract::Request;
+use axum::http::StatusCode;
 use chrono::NaiveDate;
 use futures::StreamExt;
 use kcl_core::domain::IngestPolicy;
@@ -117,12 +117,7 @@ pub(crate) async fn receive_file(
     req: Request,
 ) -> Result<ReceivedFile, Problem> {
     let max = s.sales.settings().max_file_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max + 64 * 1024) {
+    if super::declared_over(&req, max) {
         return Err(too_large(max));
     }
     let path = s
@@ -130,16 +125,9 @@ pub(crate) async fn receive_file(
         .spool_dir()
         .join(format!("kcl-sales-upload-{}.csv", uuid::Uuid::new_v4()));
     let upload = Upload(path.clone());
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
     let (mut name, mut pol) = (q.name, q.policy);
-    if multipart {
-        let mut form = Multipart::from_request(req, &())
-            .await
-            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "bad-multipart", e.body_text()))?;
+    if super::is_multipart(&req) {
+        let mut form = super::multipart(req).await?;
         let mut got_file = false;
         loop {
             let field = form.next_field().await.map_err(|e| {

@@ -169,17 +169,22 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (Method, &mut Operati
     .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
 }
 
+/// An answer that is a [`Problem`] document (`application/problem+json`).
+pub(crate) fn problem_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build(),
+    )
+}
+
 /// Adds a problem answer to an operation unless it documents that status already.
 fn add_problem(op: &mut Operation, status: &str, description: &str, retry: bool) {
     if op.responses.responses.contains_key(status) {
         return;
     }
-    let mut res = ResponseBuilder::new().description(description).content(
-        "application/problem+json",
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("Problem")))
-            .build(),
-    );
+    let mut res = problem_response(description);
     if retry {
         res = res.header(
             "Retry-After",

@@ -5,7 +5,8 @@
 
 pub(crate) mod assets;
 
-use axum::extract::Request;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -90,6 +91,49 @@ pub(crate) fn error_page(p: Problem) -> Response {
     };
     (status, page("Something is not right", body, Script::Links)).into_response()
 }
+
+/// The extractor `E`, whose problem (a bad query, path or form) is shown as an
+/// [`error_page`] rather than sent as a problem document: the pages' extractors,
+/// as in `OrPage(ApiQuery(q)): OrPage<ApiQuery<MyQuery>>`.
+pub(crate) struct OrPage<E>(pub(crate) E);
+
+impl<S: Send + Sync, E: FromRequestParts<S, Rejection = Problem>> FromRequestParts<S>
+    for OrPage<E>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        E::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(error_page)
+    }
+}
+
+impl<S: Send + Sync, E: FromRequest<S, Rejection = Problem>> FromRequest<S> for OrPage<E> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        E::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(error_page)
+    }
+}
+
+/// The value of a `Result`, or (returned from the handler) its error as an
+/// [`error_page`]: for a page's service calls and checks.
+macro_rules! or_page {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => {
+                return $crate::http::page::error_page($crate::http::problem::Problem::from(e))
+            }
+        }
+    };
+}
+pub(crate) use or_page;
 
 /// Refuses form posts from other sites (cross-site request forgery): the browser's
 /// `Sec-Fetch-Site` must not say `cross-site`, and an `Origin` must name this host.

@@ -1,14 +1,15 @@
+use std::str::FromStr;
+
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use kcl_core::domain::{BookDraft, BookId, RentalId};
+use kcl_core::domain::{BookDraft, BookId, RentalId, ValidationError};
 use kcl_core::{ServiceError, Services};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiForm, ApiPath};
-use crate::http::page::error_page;
-use crate::http::problem::Problem;
+use crate::http::page::{or_page, OrPage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BookForm {
@@ -32,11 +33,21 @@ pub(crate) struct BookForm {
     summary: String,
 }
 
+/// The text of the form's `field` parsed as a `T`, or its `code` and `message` as a
+/// validation error.
+fn parse<T: FromStr>(
+    field: &str,
+    text: &str,
+    code: &'static str,
+    message: &str,
+) -> Result<T, ServiceError> {
+    text.trim()
+        .parse()
+        .map_err(|_| ValidationError::field(field, code, message).into())
+}
+
 fn number(field: &str, v: &str) -> Result<i64, ServiceError> {
-    v.trim().parse().map_err(|_| {
-        kcl_core::domain::ValidationError::field(field, "bad-number", "must be a whole number")
-            .into()
-    })
+    parse(field, v, "bad-number", "must be a whole number")
 }
 
 impl BookForm {
@@ -58,21 +69,10 @@ impl BookForm {
     }
 }
 
-/// Unwraps an extractor result or renders its problem as a page.
-macro_rules! or_page {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(p) => return error_page(Problem::from(p)),
-        }
-    };
-}
-
 pub(crate) async fn create_book(
     State(s): State<Services>,
-    form: Result<ApiForm<BookForm>, Problem>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let ApiForm(f) = or_page!(form);
     let draft = or_page!(f.draft());
     let book = or_page!(s.catalog.create(draft).await);
     Redirect::to(&format!("/books/{}", book.id)).into_response()
@@ -80,11 +80,9 @@ pub(crate) async fn create_book(
 
 pub(crate) async fn update_book(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<BookForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     let draft = or_page!(f.draft());
     let version = or_page!(number("version", &f.version));
     let book = or_page!(
@@ -103,20 +101,17 @@ pub(crate) struct DeleteForm {
 
 pub(crate) async fn delete_book(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<DeleteForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<DeleteForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     // The book page always sends the version it showed: without a readable one the
     // delete is refused, never done without its check.
-    let version = or_page!(f.version.trim().parse::<u64>().map_err(|_| {
-        ServiceError::from(kcl_core::domain::ValidationError::field(
-            "version",
-            "bad-number",
-            "the form has no valid version: reload the page",
-        ))
-    }));
+    let version: u64 = or_page!(parse(
+        "version",
+        &f.version,
+        "bad-number",
+        "the form has no valid version: reload the page",
+    ));
     or_page!(s.catalog.delete(BookId(id), Some(version)).await);
     Redirect::to("/").into_response()
 }
@@ -131,20 +126,17 @@ pub(crate) struct RentForm {
 
 pub(crate) async fn rent(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
-    form: Result<ApiForm<RentForm>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<RentForm>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let ApiForm(f) = or_page!(form);
     let due = match f.due_date.trim() {
         "" => None,
-        d => Some(or_page!(d.parse::<NaiveDate>().map_err(|_| {
-            ServiceError::from(kcl_core::domain::ValidationError::field(
-                "due_date",
-                "bad-date",
-                "must be a date like 2026-12-31",
-            ))
-        }))),
+        d => Some(or_page!(parse::<NaiveDate>(
+            "due_date",
+            d,
+            "bad-date",
+            "must be a date like 2026-12-31",
+        ))),
     };
     or_page!(s.rentals.rent(BookId(id), &f.renter, due).await);
     Redirect::to(&format!("/books/{id}")).into_response()
@@ -152,27 +144,17 @@ pub(crate) async fn rent(
 
 pub(crate) async fn return_rental(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
     let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
     Redirect::to(&format!("/books/{}", r.book_id)).into_response()
 }
 
 pub(crate) async fn upload_cover(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     req: axum::extract::Request,
 ) -> Response {
-    let ApiPath(id) = or_page!(id);
-    let limit = s.covers.settings().limits.max_bytes;
-    let data = or_page!(crate::http::forms::read_upload(req, limit).await);
-    let covers = s.covers.clone();
-    or_page!(
-        crate::http::problem::within_request_timeout(kcl_core::context::spawn(async move {
-            covers.upload(BookId(id), data).await
-        }))
-        .await
-    );
+    or_page!(crate::http::forms::upload_cover(&s, BookId(id), req).await);
     Redirect::to(&format!("/books/{id}")).into_response()
 }

@@ -9,8 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::page::{error_page, layout};
-use crate::http::problem::Problem;
+use crate::http::page::{layout, or_page, OrPage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct PageQuery {
@@ -25,16 +24,9 @@ fn badge(s: ItemStatus) -> &'static str {
 /// `GET /jobs`.
 pub(crate) async fn index(
     State(s): State<Services>,
-    q: Result<ApiQuery<PageQuery>, Problem>,
+    OrPage(ApiQuery(q)): OrPage<ApiQuery<PageQuery>>,
 ) -> Response {
-    let page = match q {
-        Ok(ApiQuery(q)) => q.page,
-        Err(p) => return error_page(p),
-    };
-    let list = match s.jobs.list(page, Some(20)).await {
-        Ok(l) => l,
-        Err(e) => return error_page(e.into()),
-    };
+    let list = or_page!(s.jobs.list(q.page, Some(20)).await);
     let engine = s.jobs.engine();
     let more = list.page * u64::from(list.per_page) < list.total;
     let body = html! {
@@ -76,15 +68,11 @@ pub(crate) async fn index(
 }
 
 /// `GET /jobs/{id}`.
-pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Problem>) -> Response {
-    let id = match id {
-        Ok(ApiPath(id)) => JobId(id),
-        Err(p) => return error_page(p),
-    };
-    let view = match s.jobs.get(id).await {
-        Ok(v) => v,
-        Err(e) => return error_page(e.into()),
-    };
+pub(crate) async fn job(
+    State(s): State<Services>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
+) -> Response {
+    let view = or_page!(s.jobs.get(JobId(id)).await);
     let body = html! {
         p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) @if view.counts.total() == 1 { " image" } @else { " images" } " · created "
             (view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) }
@@ -110,34 +98,15 @@ pub(crate) async fn job(State(s): State<Services>, id: Result<ApiPath<Uuid>, Pro
 
 /// `POST /ui/jobs` (the upload form).
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
-    let set = *s.jobs.settings();
-    let (name, images) =
-        match crate::http::forms::read_job_form(req, set.max_images, set.max_total_bytes).await {
-            Ok(v) => v,
-            Err(p) => return error_page(p),
-        };
-    let jobs = s.jobs.clone();
-    let created = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
-        .await
-        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))
-        .and_then(|r| r);
-    match created {
-        Ok(v) => Redirect::to(&format!("/jobs/{}", v.job.id)).into_response(),
-        Err(e) => error_page(e.into()),
-    }
+    let job = or_page!(crate::http::forms::create_job(&s, req).await);
+    Redirect::to(&format!("/jobs/{}", job.job.id)).into_response()
 }
 
 /// `POST /ui/jobs/{id}/delete`.
 pub(crate) async fn delete(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
-    let id = match id {
-        Ok(ApiPath(id)) => JobId(id),
-        Err(p) => return error_page(p),
-    };
-    match s.jobs.delete(id).await {
-        Ok(()) => Redirect::to("/jobs").into_response(),
-        Err(e) => error_page(e.into()),
-    }
+    or_page!(s.jobs.delete(JobId(id)).await);
+    Redirect::to("/jobs").into_response()
 }

@@ -8,11 +8,8 @@ mod jobs;
 mod pages;
 mod sales;
 
-use axum::middleware::from_fn;
-
 use crate::http::access::{Access, Role};
-use crate::http::forms::MULTIPART_OVERHEAD;
-use crate::http::page::{assets, same_origin};
+use crate::http::page::assets;
 use crate::http::routes::{BodyLimit, Routes};
 
 /// The pages and their forms; `upload_limit` is the largest cover upload,
@@ -20,25 +17,19 @@ use crate::http::routes::{BodyLimit, Routes};
 pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
     let staff = Role::Staff;
     let admin = Role::Admin;
+    let (cover, job) = (
+        BodyLimit::multipart(upload_limit),
+        BodyLimit::multipart(jobs_limit),
+    );
     Routes::new()
         .get("/jobs", Access::Read, jobs::index)
         .get("/jobs/{id}", Access::Read, jobs::job)
-        .upload(
-            "/ui/jobs",
-            admin,
-            BodyLimit::Bytes(jobs_limit as usize + MULTIPART_OVERHEAD),
-            jobs::create,
-        )
+        .upload("/ui/jobs", admin, job, jobs::create)
         .post("/ui/jobs/{id}/delete", admin, jobs::delete)
         .get("/sales", admin, sales::index)
         .upload("/ui/sales", admin, BodyLimit::Handler, sales::upload)
         .post("/ui/sales/report", admin, sales::report)
-        .upload(
-            "/ui/books/{id}/cover",
-            staff,
-            BodyLimit::Bytes(upload_limit as usize + MULTIPART_OVERHEAD),
-            forms::upload_cover,
-        )
+        .upload("/ui/books/{id}/cover", staff, cover, forms::upload_cover)
         .get("/", Access::Read, pages::index)
         .get("/rentals", Access::Read, pages::rentals)
         .get("/books/{id}", Access::Read, pages::book)
@@ -47,7 +38,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .post("/ui/books/{id}/delete", admin, forms::delete_book)
         .post("/ui/books/{id}/rent", staff, forms::rent)
         .post("/ui/rentals/{id}/return", staff, forms::return_rental)
-        .route_layer(from_fn(same_origin))
+        .same_origin()
         // The pages' style sheet and script: the login page needs them too.
         .get("/ui/static/{name}", Access::Public, assets::serve)
 }

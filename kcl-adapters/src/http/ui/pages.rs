@@ -10,8 +10,7 @@ use uuid::Uuid;
 
 use crate::http::access;
 use crate::http::extract::{ApiPath, ApiQuery};
-use crate::http::page::{error_page, layout, live_layout};
-use crate::http::problem::Problem;
+use crate::http::page::{error_page, layout, live_layout, or_page, OrPage};
 
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct IndexQuery {
@@ -36,12 +35,8 @@ fn opt(s: &str) -> Option<String> {
 
 pub(crate) async fn index(
     State(s): State<Services>,
-    q: Result<ApiQuery<IndexQuery>, Problem>,
+    OrPage(ApiQuery(q)): OrPage<ApiQuery<IndexQuery>>,
 ) -> Response {
-    let q = match q {
-        Ok(ApiQuery(q)) => q,
-        Err(p) => return error_page(p),
-    };
     let ask = ListBooks {
         q: opt(&q.q),
         category: opt(&q.category),
@@ -52,10 +47,7 @@ pub(crate) async fn index(
         limit: Some(25),
         ..Default::default()
     };
-    let page = match s.catalog.list(ask).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into()),
-    };
+    let page = or_page!(s.catalog.list(ask).await);
     let next = page.next_cursor.map(|c| {
         let mut ser = form_urlencoded(&[
             ("q", &q.q),
@@ -152,16 +144,10 @@ pub(crate) fn book_form(action: &str, book: Option<&Book>, submit: &str) -> Mark
 
 pub(crate) async fn book(
     State(s): State<Services>,
-    id: Result<ApiPath<Uuid>, Problem>,
+    OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
-    let id = match id {
-        Ok(ApiPath(id)) => BookId(id),
-        Err(p) => return error_page(p),
-    };
-    let book = match s.catalog.get(id).await {
-        Ok(b) => b,
-        Err(e) => return error_page(e.into()),
-    };
+    let id = BookId(id);
+    let book = or_page!(s.catalog.get(id).await);
     let rentals = s
         .rentals
         .list(ListRentals {
@@ -316,30 +302,23 @@ pub(crate) struct RentalsQuery {
 /// return button on the ones still out. Overdue by default.
 pub(crate) async fn rentals(
     State(s): State<Services>,
-    q: Result<ApiQuery<RentalsQuery>, Problem>,
+    OrPage(ApiQuery(q)): OrPage<ApiQuery<RentalsQuery>>,
 ) -> Response {
-    let q = match q {
-        Ok(ApiQuery(q)) => q,
-        Err(p) => return error_page(p),
-    };
     let status = if q.status.is_empty() {
         "overdue".to_owned()
     } else {
         q.status.clone()
     };
-    let page = match s
-        .rentals
-        .list(ListRentals {
-            status: Some(status.clone()),
-            cursor: opt(&q.cursor),
-            limit: Some(50),
-            ..Default::default()
-        })
-        .await
-    {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into()),
-    };
+    let page = or_page!(
+        s.rentals
+            .list(ListRentals {
+                status: Some(status.clone()),
+                cursor: opt(&q.cursor),
+                limit: Some(50),
+                ..Default::default()
+            })
+            .await
+    );
     let today = s.rentals.today();
     let body = html! {
         p {

@@ -13,8 +13,7 @@ use serde::Deserialize;
 
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::forms::sales::{ingest_received, make_report, receive_file, UploadQuery};
-use crate::http::page::{error_page, layout};
-use crate::http::problem::Problem;
+use crate::http::page::{layout, or_page, OrPage};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct SalesQuery {
@@ -68,12 +67,8 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
 /// `GET /sales`.
 pub(crate) async fn index(
     State(s): State<Services>,
-    q: Result<ApiQuery<SalesQuery>, Problem>,
+    OrPage(ApiQuery(q)): OrPage<ApiQuery<SalesQuery>>,
 ) -> Response {
-    let q = match q {
-        Ok(ApiQuery(q)) => q,
-        Err(p) => return error_page(p),
-    };
     let today = s.sales.now().date_naive();
     let first = today.with_day(1).unwrap_or(today);
     let from = parse_date(q.from.as_deref()).unwrap_or(first);
@@ -90,10 +85,7 @@ pub(crate) async fn index(
         sku: None,
         group_by,
     };
-    let rows = match s.sales.summary(&query).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e.into()),
-    };
+    let rows = or_page!(s.sales.summary(&query).await);
     let stock = match q.sku.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(sku) => Some((sku.to_owned(), s.sales.stock(sku).await)),
@@ -193,14 +185,8 @@ fn report_page(report: &IngestReport) -> Response {
 
 /// `POST /ui/sales` (the upload form).
 pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response {
-    let file = match receive_file(&s, UploadQuery::default(), req).await {
-        Ok(f) => f,
-        Err(p) => return error_page(p),
-    };
-    match ingest_received(&s, file).await {
-        Ok(r) => report_page(&r),
-        Err(e) => error_page(e.into()),
-    }
+    let file = or_page!(receive_file(&s, UploadQuery::default(), req).await);
+    report_page(&or_page!(ingest_received(&s, file).await))
 }
 
 #[derive(Debug, Deserialize)]
@@ -216,14 +202,8 @@ pub(crate) struct ReportForm {
 /// `POST /ui/sales/report`: writes the report and sends the browser to it.
 pub(crate) async fn report(
     State(s): State<Services>,
-    form: Result<ApiForm<ReportForm>, Problem>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<ReportForm>>,
 ) -> Response {
-    let f = match form {
-        Ok(ApiForm(f)) => f,
-        Err(p) => return error_page(p),
-    };
-    match make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await {
-        Ok(w) => Redirect::to(w.url.as_deref().unwrap_or("/sales")).into_response(),
-        Err(p) => error_page(p),
-    }
+    let written = or_page!(make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await);
+    Redirect::to(written.url.as_deref().unwrap_or("/sales")).into_response()
 }

@@ -1,17 +1,16 @@
 //! Sales reports: written for a period (CSV or PDF) and downloaded.
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use kcl_core::services::ReportWritten;
 use kcl_core::Services;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::api::covers::Binary;
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::api::{file, located};
+use crate::http::extract::{ApiJson, ApiPath, JsonBodyProblems};
 use crate::http::forms::sales::make_report;
 use crate::http::problem::{ApiError, Problem};
 
@@ -43,8 +42,7 @@ pub(crate) struct ReportRequest {
         (status = 201, description = "Written: its key and download URL", body = ReportWritten,
             headers(("Location" = String, description = "The download URL"))),
         (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad date, range, store or format (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "PDF reports are not in this build (`not-enabled`), or a dependency is down (`unavailable`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = String, description = "`5`"))),
@@ -55,11 +53,11 @@ pub(crate) async fn create_report(
     ApiJson(r): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
     let written = make_report(&s, &r.from, &r.to, r.store.as_deref(), r.format.as_deref()).await?;
-    let mut res = (StatusCode::CREATED, Json(&written)).into_response();
-    if let Some(Ok(v)) = written.url.as_deref().map(HeaderValue::from_str) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(located(
+        StatusCode::CREATED,
+        &written,
+        written.url.as_deref(),
+    ))
 }
 
 /// `GET /api/reports/{name}`: a report's bytes (where the store has no presigned URLs).
@@ -84,17 +82,7 @@ pub(crate) async fn get_report(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let blob = s.sales.report(&format!("reports/{name}")).await?;
-    let ct = HeaderValue::from_str(&blob.meta.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or(HeaderValue::from_static("attachment"));
-    let mut res = Body::from(blob.data).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, ct);
-    res.headers_mut()
-        .insert(header::CONTENT_DISPOSITION, disposition);
-    res.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(res)
+    Ok(file(blob, (header::CONTENT_DISPOSITION, disposition)))
 }

@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kcl_core::domain::{StockChange, StockLevel};
+use kcl_core::domain::{Quantity, StockChange, StockLevel};
 use kcl_core::services::parse_quantity;
 use kcl_core::{ServiceError, Services};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::extract::{ApiJson, ApiPath, JsonBodyProblems};
 use crate::http::problem::{ApiError, Problem};
 
 /// A SKU's stock on hand.
@@ -81,7 +81,7 @@ fn quantity_schema() -> utoipa::openapi::schema::Schema {
     )
 }
 
-fn quantity(v: &serde_json::Value) -> Result<kcl_core::domain::Quantity, ServiceError> {
+fn quantity(v: &serde_json::Value) -> Result<Quantity, ServiceError> {
     match v {
         serde_json::Value::String(s) => parse_quantity(s),
         serde_json::Value::Number(n) => parse_quantity(&n.to_string()),
@@ -101,8 +101,7 @@ fn quantity(v: &serde_json::Value) -> Result<kcl_core::domain::Quantity, Service
     responses(
         (status = 200, description = "The stock", body = Stock),
         (status = 400, description = "A path that cannot be read (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad SKU or quantity (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -111,8 +110,7 @@ pub(crate) async fn set_stock(
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<QuantityBody>,
 ) -> Result<Response, ApiError> {
-    let q = quantity(&body.quantity)?;
-    Ok(stock_json(s.sales.change_stock(&sku, StockChange::Set(q)).await?).into_response())
+    change_stock(&s, &sku, &body, StockChange::Set).await
 }
 
 /// `POST /api/stock/{sku}/receipts` `{"quantity": 10}`: adds a received quantity.
@@ -127,8 +125,7 @@ pub(crate) async fn set_stock(
     responses(
         (status = 200, description = "The stock", body = Stock),
         (status = 400, description = "A path that cannot be read (`bad-path`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A body over 64 KiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not `content-type: application/json` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad SKU or quantity (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -137,6 +134,16 @@ pub(crate) async fn receive_stock(
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<QuantityBody>,
 ) -> Result<Response, ApiError> {
+    change_stock(&s, &sku, &body, StockChange::Receive).await
+}
+
+/// The stock after `change` of the body's quantity.
+async fn change_stock(
+    s: &Services,
+    sku: &str,
+    body: &QuantityBody,
+    change: fn(Quantity) -> StockChange,
+) -> Result<Response, ApiError> {
     let q = quantity(&body.quantity)?;
-    Ok(stock_json(s.sales.change_stock(&sku, StockChange::Receive(q)).await?).into_response())
+    Ok(stock_json(s.sales.change_stock(sku, change(q)).await?).into_response())
 }
