@@ -41,6 +41,8 @@ use serde_json::{json, Value};
 
 #[path = "support/kcl_proc.rs"]
 mod kcl_proc;
+#[path = "support/multipart.rs"]
+mod multipart;
 use kcl_proc::{http, log_tail, start, Proc, Resp, SIGABRT, SIGKILL};
 
 // ---------------------------------------------------------------------------
@@ -374,20 +376,9 @@ async fn sales_client(addr: SocketAddr, s: Arc<Shared>, mut rng: Rng, stop: Arc<
     }
 }
 
-const OCR_PNG: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
-
 /// OCR jobs of one image, now and then (Tesseract is the slow part).
 async fn ocr_client(addr: SocketAddr, s: Arc<Shared>, mut rng: Rng, stop: Arc<AtomicBool>) {
-    let b = "kclCrashBoundary";
-    let mut form = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\ncrash\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(OCR_PNG);
-    form.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    let ct = format!("multipart/form-data; boundary={b}");
+    let (ct, form) = multipart::job_form(Some("crash"), &[multipart::OCR_PNG]);
     while !stop.load(Ordering::Relaxed) {
         let r = http(addr, &s.token, "POST", "/api/jobs", &ct, &form).await;
         if let Some(r) = s.note("create OCR job", r, &[201]) {

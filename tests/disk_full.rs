@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 
 #[path = "support/kcl_proc.rs"]
 mod kcl_proc;
+#[cfg(feature = "tesseract")]
+#[path = "support/multipart.rs"]
+mod multipart;
 use kcl_proc::{http, log_tail, start, Proc, Resp};
 
 /// A tmpfs mounted for the test; unmounted (after the server stops) when dropped.
@@ -491,21 +494,6 @@ async fn a_full_disk_answers_503_and_loses_nothing() {
 
 #[cfg(feature = "tesseract")]
 async fn ocr_job(c: &Client) -> Resp {
-    let png: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
-    let b = "kclDiskFullBoundary";
-    let mut form = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nfull\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(png);
-    form.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    c.call(
-        "POST",
-        "/api/jobs",
-        &format!("multipart/form-data; boundary={b}"),
-        &form,
-    )
-    .await
+    let (content_type, form) = multipart::job_form(Some("full"), &[multipart::OCR_PNG]);
+    c.call("POST", "/api/jobs", &content_type, &form).await
 }
