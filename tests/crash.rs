@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kcl::domain::Isbn;
 use serde_json::{json, Value};
 
 #[path = "support/kcl_proc.rs"]
@@ -170,23 +171,12 @@ impl Shared {
     }
 }
 
-/// An ISBN-13 with a valid check digit from a number.
-fn isbn(n: u64) -> String {
-    let digits = format!("978{:09}", n % 1_000_000_000);
-    let sum: u32 = digits
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    format!("{digits}{}", (10 - sum % 10) % 10)
-}
-
 async fn create_book(addr: SocketAddr, s: &Shared, rng: &mut Rng) -> Option<String> {
     let n = s.next();
     let copies = rng.range(1, 4) as u32;
     let body = json!({
         "title": format!("Crash test book {n}"), "author": "Tester",
-        "isbn": isbn(n + rng.range(0, 1000) * 1_000_000), "category": "Test", "year": 2000,
+        "isbn": Isbn::synthetic(n + rng.range(0, 1000) * 1_000_000).to_string(), "category": "Test", "year": 2000,
         "price_cents": 1000, "copies": copies,
     });
     let r = http(

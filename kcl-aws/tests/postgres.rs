@@ -17,8 +17,8 @@ use kcl_aws::testkit::TestDatabase;
 use kcl_aws::{AwsError, PgProbe, PgQueue, PgStore};
 use kcl_core::domain::{Book, BookDraft, BookFilter, BookId, BookQuery, Isbn, SearchTerms};
 use kcl_core::ports::{
-    BookRepo, BookRepoError, HealthProbe, QueueConfig, QueueError, QueueStats, ReceiptHandle,
-    RentalRepo, TaskQueue,
+    BookRepo, BookRepoError, QueueConfig, QueueError, QueueStats, ReceiptHandle, RentalRepo,
+    TaskQueue,
 };
 use kcl_core::testkit;
 use kcl_core::testkit::reference::{at, Reopening};
@@ -325,15 +325,7 @@ async fn the_probe_fails_once_the_store_is_closed() {
         return;
     };
     let store = db.store().await;
-    let probe = PgProbe::new(&store);
-    assert_eq!(probe.name(), "database");
-    probe.check().await.expect("healthy");
-    store.close().await;
-    assert!(probe.check().await.is_err(), "a closed store is not ready");
-    let err = BookRepo::get(&store, BookId(Uuid::nil()))
-        .await
-        .expect_err("closed");
-    assert!(matches!(err, BookRepoError::Unavailable(_)), "{err:?}");
+    testkit::health_probe::fails_once_closed(&PgProbe::new(&store), &store, store.close()).await;
     db.drop_now().await;
 }
 

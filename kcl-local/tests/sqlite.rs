@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use kcl_core::domain::BookId;
-use kcl_core::ports::{BookRepo, Clock, HealthProbe, SystemClock};
+use kcl_core::ports::{Clock, SystemClock};
 use kcl_core::testkit::reference::{plain_book, Reopening};
 use kcl_local::{SqliteProbe, SqliteStore};
 use uuid::Uuid;
@@ -61,17 +60,7 @@ async fn the_last_copies_go_to_exactly_as_many_renters() {
 async fn the_probe_fails_once_the_store_is_closed() {
     let store = SqliteStore::in_memory().await.expect("open");
     let probe = SqliteProbe::new(&store);
-    assert_eq!(probe.name(), "database");
-    probe.check().await.expect("healthy");
-    store.close().await;
-    assert!(probe.check().await.is_err(), "a closed store is not ready");
-    let err = BookRepo::get(&store, BookId(Uuid::nil()))
-        .await
-        .expect_err("closed");
-    assert!(
-        matches!(err, kcl_core::ports::BookRepoError::Unavailable(_)),
-        "{err:?}"
-    );
+    kcl_core::testkit::health_probe::fails_once_closed(&probe, &store, store.close()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
