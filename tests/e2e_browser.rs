@@ -262,6 +262,9 @@ impl Server {
     }
 }
 
+/// The new-book form of the catalog page.
+const NEW_BOOK_FORM: &str = "form[action^='/ui/books?csrf=']";
+
 /// The browser as a user drives it, with waits that poll until a deadline.
 struct Ui {
     c: Client,
@@ -334,6 +337,23 @@ impl Ui {
 
     async fn find_x(&self, xpath: &str) -> Element {
         self.find_by(Locator::XPath(xpath), xpath).await
+    }
+
+    /// Fills the inputs of the new-book form with a novel by Machado de Assis
+    /// (ISBN 978-85-359-1066-7).
+    async fn fill_new_book(&self, title: &str, year: &str, price: &str, copies: &str) {
+        for (field, value) in [
+            ("title", title),
+            ("author", "Machado de Assis"),
+            ("isbn", "978-85-359-1066-7"),
+            ("category", "Novel"),
+            ("year", year),
+            ("price", price),
+            ("copies", copies),
+        ] {
+            self.fill(&format!("{NEW_BOOK_FORM} input[name={field}]"), value)
+                .await;
+        }
     }
 
     /// Types `text` into the field `css`, replacing what it held.
@@ -536,19 +556,10 @@ async fn a_live_page_reloads_itself_under_the_csp() {
 #[cfg(feature = "media")]
 async fn live_page(ui: &Ui, files: &Path) {
     login(ui).await;
-    let form = "form[action^='/ui/books?csrf=']";
-    for (field, value) in [
-        ("title", "Quincas Borba"),
-        ("author", "Machado de Assis"),
-        ("isbn", "978-85-359-1066-7"),
-        ("category", "Novel"),
-        ("year", "1891"),
-        ("price", "45.50"),
-        ("copies", "1"),
-    ] {
-        ui.fill(&format!("{form} input[name={field}]"), value).await;
-    }
-    ui.click(&format!("{form} button[type=submit]")).await;
+    ui.fill_new_book("Quincas Borba", "1891", "45.50", "1")
+        .await;
+    ui.click(&format!("{NEW_BOOK_FORM} button[type=submit]"))
+        .await;
     let book = ui.wait_at("/books/").await;
     let cover = files.join("cover.jpg");
     std::fs::write(&cover, cover_jpeg()).unwrap();
@@ -667,18 +678,8 @@ async fn login(ui: &Ui) {
 /// Returns the book page's path.
 async fn catalog_and_cover(ui: &Ui, files: &Path) -> String {
     ui.wait_text("td.muted", "No books match.", QUICK).await;
-    let form = "form[action^='/ui/books?csrf=']";
-    for (field, value) in [
-        ("title", "Dom Casmurro"),
-        ("author", "Machado de Assis"),
-        ("isbn", "978-85-359-1066-7"),
-        ("category", "Novel"),
-        ("year", "1899"),
-        ("price", "39.90"),
-        ("copies", "2"),
-    ] {
-        ui.fill(&format!("{form} input[name={field}]"), value).await;
-    }
+    let form = NEW_BOOK_FORM;
+    ui.fill_new_book("Dom Casmurro", "1899", "39.90", "2").await;
     ui.fill(
         &format!("{form} textarea[name=summary]"),
         "Bento Santiago looks back on his life and his jealousy of Capitu.",
