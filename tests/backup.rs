@@ -25,19 +25,15 @@ use kcl::domain::Isbn;
 use serde_json::{json, Value};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[path = "support/kcl_proc.rs"]
+mod kcl_proc;
+use kcl_proc::kcl_command;
 
 /// A `kcl` command with no KCL_* variable but `vars`.
 fn command(args: &[&str], vars: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcl"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("KCL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("KCL_LOG", "warn")
-        .envs(vars.iter().copied())
-        .args(args);
+    let mut cmd = kcl_command();
+    cmd.envs(vars.iter().copied()).args(args);
     cmd
 }
 
@@ -141,17 +137,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        for _ in 0..200 {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kcl_proc::stop(&mut self.child);
     }
 }
 
@@ -164,38 +150,10 @@ async fn call(
     content_type: &str,
     body: &[u8],
 ) -> (u16, Vec<u8>) {
-    let mut sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Authorization: Bearer {token}\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    );
-    sock.write_all(head.as_bytes()).await.expect("write");
-    sock.write_all(body).await.expect("write body");
-    let mut buf = Vec::new();
-    sock.read_to_end(&mut buf).await.expect("read");
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a response head");
-    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
-    let status = head[9..12].parse().expect("a status");
-    let mut rest = buf[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let (mut out, mut s) = (Vec::new(), &rest[..]);
-        while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&s[..eol]).unwrap().trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&s[eol + 2..eol + 2 + n]);
-            s = &s[eol + 2 + n + 2..];
-        }
-        rest = out;
-    }
-    (status, rest)
+    let r = kcl_proc::http(addr, token, method, path, content_type, body)
+        .await
+        .expect("a complete answer");
+    (r.status, r.body)
 }
 
 async fn json_call(

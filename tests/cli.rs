@@ -5,22 +5,19 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use kcl::http::auth::Users;
 use kcl::services::ListBooks;
 use kcl::{Config, Kcl};
 
+#[path = "support/kcl_proc.rs"]
+mod kcl_proc;
+
 /// `kcl ARGS` with no KCL_* variable but `vars`, and `stdin` on its standard input.
 fn kcl_with(args: &[&str], vars: &[(&str, &str)], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcl"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("KCL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("KCL_LOG", "warn")
-        .envs(vars.iter().copied())
+    let mut cmd = kcl_proc::kcl_command();
+    cmd.envs(vars.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

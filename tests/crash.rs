@@ -37,10 +37,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use kcl::domain::Isbn;
 use serde_json::{json, Value};
 
 #[path = "support/kcl_proc.rs"]
 mod kcl_proc;
+#[path = "support/multipart.rs"]
+mod multipart;
 use kcl_proc::{http, log_tail, start, Proc, Resp, SIGABRT, SIGKILL};
 
 // ---------------------------------------------------------------------------
@@ -168,23 +171,12 @@ impl Shared {
     }
 }
 
-/// An ISBN-13 with a valid check digit from a number.
-fn isbn(n: u64) -> String {
-    let digits = format!("978{:09}", n % 1_000_000_000);
-    let sum: u32 = digits
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    format!("{digits}{}", (10 - sum % 10) % 10)
-}
-
 async fn create_book(addr: SocketAddr, s: &Shared, rng: &mut Rng) -> Option<String> {
     let n = s.next();
     let copies = rng.range(1, 4) as u32;
     let body = json!({
         "title": format!("Crash test book {n}"), "author": "Tester",
-        "isbn": isbn(n + rng.range(0, 1000) * 1_000_000), "category": "Test", "year": 2000,
+        "isbn": Isbn::synthetic(n + rng.range(0, 1000) * 1_000_000).to_string(), "category": "Test", "year": 2000,
         "price_cents": 1000, "copies": copies,
     });
     let r = http(
@@ -374,20 +366,9 @@ async fn sales_client(addr: SocketAddr, s: Arc<Shared>, mut rng: Rng, stop: Arc<
     }
 }
 
-const OCR_PNG: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
-
 /// OCR jobs of one image, now and then (Tesseract is the slow part).
 async fn ocr_client(addr: SocketAddr, s: Arc<Shared>, mut rng: Rng, stop: Arc<AtomicBool>) {
-    let b = "kclCrashBoundary";
-    let mut form = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\ncrash\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(OCR_PNG);
-    form.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    let ct = format!("multipart/form-data; boundary={b}");
+    let (ct, form) = multipart::job_form(Some("crash"), &[multipart::OCR_PNG]);
     while !stop.load(Ordering::Relaxed) {
         let r = http(addr, &s.token, "POST", "/api/jobs", &ct, &form).await;
         if let Some(r) = s.note("create OCR job", r, &[201]) {

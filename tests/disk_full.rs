@@ -16,10 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use kcl::domain::Isbn;
 use serde_json::{json, Value};
 
 #[path = "support/kcl_proc.rs"]
 mod kcl_proc;
+#[cfg(feature = "tesseract")]
+#[path = "support/multipart.rs"]
+mod multipart;
 use kcl_proc::{http, log_tail, start, Proc, Resp};
 
 /// A tmpfs mounted for the test; unmounted (after the server stops) when dropped.
@@ -112,22 +116,38 @@ impl Client {
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
         r.json()
     }
-}
 
-/// An ISBN-13 with a valid check digit.
-fn isbn(n: u64) -> String {
-    let digits = format!("978{:09}", n % 1_000_000_000);
-    let sum: u32 = digits
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
-    format!("{digits}{}", (10 - sum % 10) % 10)
+    /// Rents a copy of `book` to `renter`, which must succeed.
+    async fn rent(&self, book: &str, renter: &str, due: &str) {
+        let rental = json!({"book_id": book, "renter": renter, "due_date": due});
+        let r = self.json("POST", "/api/rentals", rental).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
+    /// Uploads a cover (`cover_jpeg(seed)`) for `book`, which must be accepted and
+    /// thumbnailed.
+    async fn cover_done(&self, book: &str, seed: u32) {
+        let path = format!("/api/books/{book}/cover");
+        let r = self
+            .call("POST", &path, "image/jpeg", &cover_jpeg(seed))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text());
+        let st = wait_done(self, r.json()["status_url"].as_str().unwrap()).await;
+        assert_eq!(st["status"], "DONE", "{st}");
+    }
+
+    /// Uploads the sales file `name` (`sales_csv(receipt, qty)`), which must load.
+    async fn sales_file(&self, name: &str, receipt: &str, qty: u32) {
+        let path = format!("/api/sales/files?name={name}");
+        let csv = sales_csv(receipt, qty);
+        let r = self.call("POST", &path, "text/csv", csv.as_bytes()).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
 }
 
 fn book(n: u64) -> Value {
     json!({
-        "title": format!("Disk full book {n}"), "author": "Tester", "isbn": isbn(n),
+        "title": format!("Disk full book {n}"), "author": "Tester", "isbn": Isbn::synthetic(n).to_string(),
         "category": "Test", "year": 2001, "price_cents": 990, "copies": 2,
         "summary": "x".repeat(2000),
     })
@@ -269,37 +289,12 @@ async fn a_full_disk_answers_503_and_loses_nothing() {
         books.push(r.json()["id"].as_str().unwrap().to_owned());
     }
     let due = (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string();
-    let r = c
-        .json(
-            "POST",
-            "/api/rentals",
-            json!({"book_id": books[0], "renter": "ana", "due_date": due}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let r = c
-        .call(
-            "POST",
-            &format!("/api/books/{}/cover", books[1]),
-            "image/jpeg",
-            &cover_jpeg(1),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text());
-    let st = wait_done(&c, r.json()["status_url"].as_str().unwrap()).await;
-    assert_eq!(st["status"], "DONE", "{st}");
+    c.rent(&books[0], "ana", &due).await;
+    c.cover_done(&books[1], 1).await;
     let thumb_path = format!("/api/books/{}/cover/thumb", books[1]);
     let thumb = c.call("GET", &thumb_path, "text/plain", b"").await;
     assert_eq!(thumb.status, 200);
-    let r = c
-        .call(
-            "POST",
-            "/api/sales/files?name=before.csv",
-            "text/csv",
-            sales_csv("B1", 4).as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    c.sales_file("before.csv", "B1", 4).await;
     let stock_before = c.get("/api/stock/DF1").await["quantity"].clone();
     assert_eq!(stock_before, "-4.000");
     let daily = "/api/sales/daily?store=S1&from=2026-11-01&to=2026-11-30";
@@ -436,34 +431,9 @@ async fn a_full_disk_answers_503_and_loses_nothing() {
     // Writes work again, the worker's too.
     let r = c.json("POST", "/api/books", book(5000)).await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = c
-        .json(
-            "POST",
-            "/api/rentals",
-            json!({"book_id": books[2], "renter": "bia", "due_date": due}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let r = c
-        .call(
-            "POST",
-            &format!("/api/books/{}/cover", books[2]),
-            "image/jpeg",
-            &cover_jpeg(3),
-        )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.text());
-    let st = wait_done(&c, r.json()["status_url"].as_str().unwrap()).await;
-    assert_eq!(st["status"], "DONE", "{st}");
-    let r = c
-        .call(
-            "POST",
-            "/api/sales/files?name=after.csv",
-            "text/csv",
-            sales_csv("A1", 7).as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    c.rent(&books[2], "bia", &due).await;
+    c.cover_done(&books[2], 3).await;
+    c.sales_file("after.csv", "A1", 7).await;
     assert_eq!(c.get("/api/stock/DF1").await["quantity"], "-11.000");
     #[cfg(feature = "tesseract")]
     {
@@ -491,21 +461,6 @@ async fn a_full_disk_answers_503_and_loses_nothing() {
 
 #[cfg(feature = "tesseract")]
 async fn ocr_job(c: &Client) -> Resp {
-    let png: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
-    let b = "kclDiskFullBoundary";
-    let mut form = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nfull\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
-         Content-Type: image/png\r\n\r\n"
-    )
-    .into_bytes();
-    form.extend_from_slice(png);
-    form.extend_from_slice(format!("\r\n--{b}--\r\n").as_bytes());
-    c.call(
-        "POST",
-        "/api/jobs",
-        &format!("multipart/form-data; boundary={b}"),
-        &form,
-    )
-    .await
+    let (content_type, form) = multipart::job_form(Some("full"), &[multipart::OCR_PNG]);
+    c.call("POST", "/api/jobs", &content_type, &form).await
 }

@@ -262,6 +262,9 @@ impl Server {
     }
 }
 
+/// The new-book form of the catalog page.
+const NEW_BOOK_FORM: &str = "form[action^='/ui/books?csrf=']";
+
 /// The browser as a user drives it, with waits that poll until a deadline.
 struct Ui {
     c: Client,
@@ -296,30 +299,60 @@ impl Ui {
         panic!("{what}\n  at {at}\n  the page says:\n{text}");
     }
 
-    /// The first element `css` matches, once there is one.
-    async fn find(&self, css: &str) -> Element {
-        let deadline = Instant::now() + QUICK;
+    /// What `probe` finds, asked every `every` until `within` has passed; then the
+    /// test fails saying `failure`.
+    async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+        &self,
+        within: Duration,
+        every: Duration,
+        failure: &str,
+        mut probe: impl FnMut() -> F,
+    ) -> T {
+        let deadline = Instant::now() + within;
         loop {
-            if let Ok(e) = self.c.find(Locator::Css(css)).await {
-                return e;
+            if let Some(found) = probe().await {
+                return found;
             }
             if Instant::now() > deadline {
-                self.fail(&format!("nothing matches `{css}`")).await;
+                self.fail(failure).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(every).await;
         }
     }
 
+    /// The first element `locator` (`what`) matches, once there is one.
+    async fn find_by(&self, locator: Locator<'_>, what: &str) -> Element {
+        let failure = format!("nothing matches `{what}`");
+        let every = Duration::from_millis(100);
+        self.wait_for(QUICK, every, &failure, || async move {
+            self.c.find(locator).await.ok()
+        })
+        .await
+    }
+
+    /// The first element `css` matches, once there is one.
+    async fn find(&self, css: &str) -> Element {
+        self.find_by(Locator::Css(css), css).await
+    }
+
     async fn find_x(&self, xpath: &str) -> Element {
-        let deadline = Instant::now() + QUICK;
-        loop {
-            if let Ok(e) = self.c.find(Locator::XPath(xpath)).await {
-                return e;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("nothing matches `{xpath}`")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        self.find_by(Locator::XPath(xpath), xpath).await
+    }
+
+    /// Fills the inputs of the new-book form with a novel by Machado de Assis
+    /// (ISBN 978-85-359-1066-7).
+    async fn fill_new_book(&self, title: &str, year: &str, price: &str, copies: &str) {
+        for (field, value) in [
+            ("title", title),
+            ("author", "Machado de Assis"),
+            ("isbn", "978-85-359-1066-7"),
+            ("category", "Novel"),
+            ("year", year),
+            ("price", price),
+            ("copies", copies),
+        ] {
+            self.fill(&format!("{NEW_BOOK_FORM} input[name={field}]"), value)
+                .await;
         }
     }
 
@@ -347,53 +380,42 @@ impl Ui {
     /// Waits until an element that `css` matches contains `needle`, the page
     /// reloading itself or not; returns that element's text.
     async fn wait_text(&self, css: &str, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Ok(all) = self.c.find_all(Locator::Css(css)).await {
-                for e in all {
-                    if let Ok(t) = e.text().await {
-                        if t.contains(needle) {
-                            return t;
-                        }
+        let failure = format!("no `{css}` says {needle:?} after {within:?}");
+        let every = Duration::from_millis(200);
+        self.wait_for(within, every, &failure, || async move {
+            for e in self.c.find_all(Locator::Css(css)).await.ok()? {
+                if let Ok(t) = e.text().await {
+                    if t.contains(needle) {
+                        return Some(t);
                     }
                 }
             }
-            if Instant::now() > deadline {
-                self.fail(&format!("no `{css}` says {needle:?} after {within:?}"))
-                    .await;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            None
+        })
+        .await
     }
 
     /// Waits until the script `js` (an expression) is true.
     async fn wait_js(&self, js: &str, what: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let v = self.c.execute(&format!("return !!({js});"), vec![]).await;
-            if matches!(v, Ok(serde_json::Value::Bool(true))) {
-                return;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("{what}: not after {within:?}")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let failure = format!("{what}: not after {within:?}");
+        let script = format!("return !!({js});");
+        let every = Duration::from_millis(200);
+        self.wait_for(within, every, &failure, || async {
+            let v = self.c.execute(&script, vec![]).await;
+            matches!(v, Ok(serde_json::Value::Bool(true))).then_some(())
+        })
+        .await;
     }
 
     /// Waits until the browser is at a path starting with `prefix`; returns it.
     async fn wait_at(&self, prefix: &str) -> String {
-        let deadline = Instant::now() + QUICK;
-        loop {
+        let failure = format!("expected to be at {prefix}...");
+        let every = Duration::from_millis(100);
+        self.wait_for(QUICK, every, &failure, || async move {
             let at = self.at().await;
-            if at.starts_with(prefix) {
-                return at;
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("expected to be at {prefix}...")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            at.starts_with(prefix).then_some(at)
+        })
+        .await
     }
 
     /// The Content-Security-Policy violations recorded in this tab so far.
@@ -489,16 +511,25 @@ async fn the_web_ui_in_a_real_browser() {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from),
     };
-    let outcome = AssertUnwindSafe(flow(&ui, files.path(), &downloads))
-        .catch_unwind()
-        .await;
+    run_then_stop(&ui, driver, server, flow(&ui, files.path(), &downloads)).await;
+    println!("the browser flow took {:.1?}", started.elapsed());
+}
+
+/// Runs `flow` in the browser session of `ui`, then closes that session,
+/// chromedriver and the server whatever happened; a panic of `flow` is the test's.
+async fn run_then_stop(
+    ui: &Ui,
+    driver: Chromedriver,
+    server: Server,
+    flow: impl std::future::Future<Output = ()>,
+) {
+    let outcome = AssertUnwindSafe(flow).catch_unwind().await;
     let _ = ui.c.clone().close().await;
     drop(driver);
     server.stop().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
-    println!("the browser flow took {:.1?}", started.elapsed());
 }
 
 /// A page whose work is running reloads itself every 2 s under the
@@ -519,33 +550,16 @@ async fn a_live_page_reloads_itself_under_the_csp() {
         base: server.base.clone(),
         shots: None,
     };
-    let outcome = AssertUnwindSafe(live_page(&ui, files.path()))
-        .catch_unwind()
-        .await;
-    let _ = ui.c.clone().close().await;
-    drop(driver);
-    server.stop().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    run_then_stop(&ui, driver, server, live_page(&ui, files.path())).await;
 }
 
 #[cfg(feature = "media")]
 async fn live_page(ui: &Ui, files: &Path) {
     login(ui).await;
-    let form = "form[action^='/ui/books?csrf=']";
-    for (field, value) in [
-        ("title", "Quincas Borba"),
-        ("author", "Machado de Assis"),
-        ("isbn", "978-85-359-1066-7"),
-        ("category", "Novel"),
-        ("year", "1891"),
-        ("price", "45.50"),
-        ("copies", "1"),
-    ] {
-        ui.fill(&format!("{form} input[name={field}]"), value).await;
-    }
-    ui.click(&format!("{form} button[type=submit]")).await;
+    ui.fill_new_book("Quincas Borba", "1891", "45.50", "1")
+        .await;
+    ui.click(&format!("{NEW_BOOK_FORM} button[type=submit]"))
+        .await;
     let book = ui.wait_at("/books/").await;
     let cover = files.join("cover.jpg");
     std::fs::write(&cover, cover_jpeg()).unwrap();
@@ -664,18 +678,8 @@ async fn login(ui: &Ui) {
 /// Returns the book page's path.
 async fn catalog_and_cover(ui: &Ui, files: &Path) -> String {
     ui.wait_text("td.muted", "No books match.", QUICK).await;
-    let form = "form[action^='/ui/books?csrf=']";
-    for (field, value) in [
-        ("title", "Dom Casmurro"),
-        ("author", "Machado de Assis"),
-        ("isbn", "978-85-359-1066-7"),
-        ("category", "Novel"),
-        ("year", "1899"),
-        ("price", "39.90"),
-        ("copies", "2"),
-    ] {
-        ui.fill(&format!("{form} input[name={field}]"), value).await;
-    }
+    let form = NEW_BOOK_FORM;
+    ui.fill_new_book("Dom Casmurro", "1899", "39.90", "2").await;
     ui.fill(
         &format!("{form} textarea[name=summary]"),
         "Bento Santiago looks back on his life and his jealousy of Capitu.",
@@ -864,21 +868,16 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
         .unwrap();
     ui.click("form[action^='/ui/sales/report?csrf='] button[type=submit]")
         .await;
-    let deadline = Instant::now() + QUICK;
-    let report = loop {
-        let done: Vec<PathBuf> = std::fs::read_dir(downloads)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-            .collect();
-        if let Some(p) = done.into_iter().next() {
-            break p;
-        }
-        if Instant::now() > deadline {
-            ui.fail("the report was not downloaded").await;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let every = Duration::from_millis(200);
+    let failure = "the report was not downloaded";
+    let report = ui
+        .wait_for(QUICK, every, failure, || async {
+            std::fs::read_dir(downloads)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|x| x == "csv"))
+        })
+        .await;
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(
         text.contains("BK-0001") && text.contains("loja-02") && text.contains("total,,,,3,"),

@@ -21,17 +21,6 @@ fn memory_app() -> TestApp {
     TestApp::new(router(MemoryBackend::new().services()))
 }
 
-async fn sqlite_app() -> (TestApp, kcl::Kcl, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let vars = std::collections::HashMap::from([(
-        "KCL_DATA_DIR".to_owned(),
-        dir.path().display().to_string(),
-    )]);
-    let kcl = kcl::Kcl::open(&kcl::Config::from_vars(&vars).unwrap())
-        .await
-        .unwrap();
-    (TestApp::new(router(kcl.services.clone())), kcl, dir)
-}
 #[cfg(feature = "aws")]
 use kcl_aws::testkit::TestDatabase;
 
@@ -57,7 +46,7 @@ macro_rules! on_every_backend {
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let (app, kcl, _dir) = super::sqlite_app().await;
+                    let (kcl, app, _dir) = super::TestApp::open(true, &[]).await;
                     super::$check(&app).await;
                     kcl.close().await;
                 }
@@ -94,6 +83,13 @@ fn book_json(isbn: &str, copies: i64) -> Value {
     })
 }
 
+/// Creates a book and returns its id.
+async fn create_book(app: &TestApp, book: Value) -> String {
+    let created = app.call(Method::POST, "/api/books", Some(book)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    created.body["id"].as_str().expect("an id").to_owned()
+}
+
 fn in_a_week() -> String {
     (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string()
 }
@@ -122,9 +118,7 @@ async fn book_lifecycle(app: &TestApp) {
     assert_eq!(created.body["price"], "39.90");
     assert_eq!(created.body["available"], 1);
 
-    let got = app
-        .call(Method::GET, &format!("/api/books/{id}"), None)
-        .await;
+    let got = app.get(&format!("/api/books/{id}")).await;
     assert_eq!(got.body, created.body);
 
     let mut update = book_json(ISBN, 3);
@@ -173,17 +167,11 @@ async fn book_lifecycle(app: &TestApp) {
         .call(Method::DELETE, &format!("/api/books/{id}?version=2"), None)
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let gone = app
-        .call(Method::GET, &format!("/api/books/{id}"), None)
-        .await;
+    let gone = app.get(&format!("/api/books/{id}")).await;
     assert_problem(&gone, 404, "not-found");
 
     let audit = app
-        .call(
-            Method::GET,
-            &format!("/api/audit?entity_type=book&entity_id={id}"),
-            None,
-        )
+        .get(&format!("/api/audit?entity_type=book&entity_id={id}"))
         .await;
     let actions: Vec<_> = audit.body["items"]
         .as_array()
@@ -202,10 +190,7 @@ async fn book_lifecycle(app: &TestApp) {
 }
 
 async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &TestApp) {
-    let book = app
-        .call(Method::POST, "/api/books", Some(book_json(ISBN, 2)))
-        .await;
-    let id = book.body["id"].as_str().unwrap();
+    let id = &create_book(app, book_json(ISBN, 2)).await;
     let mut ok = 0;
     for i in 0..5 {
         let r = app
@@ -232,20 +217,14 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &TestApp) {
     assert_problem(&unknown, 404, "not-found");
 
     let list = app
-        .call(
-            Method::GET,
-            &format!("/api/rentals?book_id={id}&status=active&limit=1"),
-            None,
-        )
+        .get(&format!("/api/rentals?book_id={id}&status=active&limit=1"))
         .await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     let cursor = list.body["next_cursor"].as_str().unwrap();
     let rest = app
-        .call(
-            Method::GET,
-            &format!("/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"),
-            None,
-        )
+        .get(&format!(
+            "/api/rentals?book_id={id}&status=active&limit=1&cursor={cursor}"
+        ))
         .await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
     assert!(rest.body["next_cursor"].is_null());
@@ -263,9 +242,7 @@ async fn rentals_never_exceed_copies_and_return_is_idempotent(app: &TestApp) {
         "returning twice gives the same rental"
     );
     assert_eq!(first.body["status"], "returned");
-    let book = app
-        .call(Method::GET, &format!("/api/books/{id}"), None)
-        .await;
+    let book = app.get(&format!("/api/books/{id}")).await;
     assert_eq!(book.body["available"], 1);
 }
 
@@ -284,36 +261,20 @@ async fn listing_filters_sorts_and_pages(app: &TestApp) {
         );
     }
     let r = app
-        .call(
-            Method::GET,
-            "/api/books?category=ROMANCE&sort=-year&limit=1",
-            None,
-        )
+        .get("/api/books?category=ROMANCE&sort=-year&limit=1")
         .await;
     assert_eq!(r.body["items"][0]["year"], 2010);
     let c = r.body["next_cursor"].as_str().unwrap();
     let r2 = app
-        .call(
-            Method::GET,
-            &format!("/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"),
-            None,
-        )
+        .get(&format!(
+            "/api/books?category=ROMANCE&sort=-year&limit=1&cursor={c}"
+        ))
         .await;
     assert_eq!(r2.body["items"][0]["year"], 2000);
-    let wrong = app
-        .call(
-            Method::GET,
-            &format!("/api/books?sort=title&cursor={c}"),
-            None,
-        )
-        .await;
+    let wrong = app.get(&format!("/api/books?sort=title&cursor={c}")).await;
     assert_problem(&wrong, 422, "validation-failed");
     let s = app
-        .call(
-            Method::GET,
-            "/api/books?q=livro&year_from=1980&year_to=1995",
-            None,
-        )
+        .get("/api/books?q=livro&year_from=1980&year_to=1995")
         .await;
     assert_eq!(s.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
@@ -323,13 +284,7 @@ async fn listing_filters_sorts_and_pages(app: &TestApp) {
 }
 
 async fn bad_input_gets_4xx_problems_never_500(app: &TestApp) {
-    let id = app
-        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_book(app, book_json(ISBN, 1)).await;
     let mut unknown = book_json("9780306406157", 1);
     unknown["colour"] = json!("red");
     let mut wrong_type = book_json("9780306406157", 1);
@@ -340,183 +295,69 @@ async fn bad_input_gets_4xx_problems_never_500(app: &TestApp) {
     long["title"] = json!("x".repeat(301));
     let mut huge_number = book_json("9780306406157", 1);
     huge_number["year"] = json!(1e300);
-    let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
+    // (body, problem code): every one is refused 422.
+    let bad_books = [
+        (unknown, "bad-json-data"),
+        (wrong_type, "bad-json-data"),
+        (huge_number, "bad-json-data"),
+        (negative, "validation-failed"),
+        (long, "validation-failed"),
+        (book_json("978-85-359-1066-0", 1), "validation-failed"),
+    ];
+    let bad_rentals = [
+        (json!({"book_id": "nope", "renter": "a"}), "bad-json-data"),
+        (json!({"book_id": id, "renter": ""}), "validation-failed"),
         (
-            Method::POST,
-            "/api/books".into(),
-            Some(unknown),
-            422,
+            json!({"book_id": id, "renter": "a", "due_date": "2001-01-01"}),
+            "validation-failed",
+        ),
+        (
+            json!({"book_id": id, "renter": "a", "due_date": "31/12/2099"}),
             "bad-json-data",
-        ),
-        (
-            Method::POST,
-            "/api/books".into(),
-            Some(wrong_type),
-            422,
-            "bad-json-data",
-        ),
-        (
-            Method::POST,
-            "/api/books".into(),
-            Some(huge_number),
-            422,
-            "bad-json-data",
-        ),
-        (
-            Method::POST,
-            "/api/books".into(),
-            Some(negative),
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/books".into(),
-            Some(long),
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/books".into(),
-            Some(book_json("978-85-359-1066-0", 1)),
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/books/not-a-uuid".into(),
-            None,
-            400,
-            "bad-path",
-        ),
-        (
-            Method::GET,
-            "/api/books?limit=0".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/books?limit=101".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/books?limit=-1".into(),
-            None,
-            400,
-            "bad-query",
-        ),
-        (
-            Method::GET,
-            "/api/books?year_from=abc".into(),
-            None,
-            400,
-            "bad-query",
-        ),
-        (
-            Method::GET,
-            "/api/books?colour=red".into(),
-            None,
-            400,
-            "bad-query",
-        ),
-        (
-            Method::GET,
-            "/api/books?cursor=%00%01".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/books?sort=colour".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            format!("/api/books?q={}", "a".repeat(500)),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/rentals".into(),
-            Some(json!({"book_id": "nope", "renter": "a"})),
-            422,
-            "bad-json-data",
-        ),
-        (
-            Method::POST,
-            "/api/rentals".into(),
-            Some(json!({"book_id": id, "renter": ""})),
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/rentals".into(),
-            Some(json!({"book_id": id, "renter": "a", "due_date": "2001-01-01"})),
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/rentals".into(),
-            Some(json!({"book_id": id, "renter": "a", "due_date": "31/12/2099"})),
-            422,
-            "bad-json-data",
-        ),
-        (
-            Method::GET,
-            "/api/rentals?status=lost".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::POST,
-            "/api/rentals/nope/return".into(),
-            None,
-            400,
-            "bad-path",
-        ),
-        (
-            Method::GET,
-            "/api/audit?entity_type=spaceship&entity_id=1".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/audit?entity_type=book&entity_id=1".into(),
-            None,
-            422,
-            "validation-failed",
-        ),
-        (
-            Method::GET,
-            "/api/nothing-here".into(),
-            None,
-            404,
-            "no-such-route",
-        ),
-        (
-            Method::PATCH,
-            "/api/books".into(),
-            None,
-            405,
-            "method-not-allowed",
         ),
     ];
+    // Requests without a body: method, uri, status, problem code.
+    let bad_requests = "
+        GET   /api/books/not-a-uuid                         400 bad-path
+        GET   /api/books?limit=0                            422 validation-failed
+        GET   /api/books?limit=101                          422 validation-failed
+        GET   /api/books?limit=-1                           400 bad-query
+        GET   /api/books?year_from=abc                      400 bad-query
+        GET   /api/books?colour=red                         400 bad-query
+        GET   /api/books?cursor=%00%01                      422 validation-failed
+        GET   /api/books?sort=colour                        422 validation-failed
+        GET   /api/rentals?status=lost                      422 validation-failed
+        POST  /api/rentals/nope/return                      400 bad-path
+        GET   /api/audit?entity_type=spaceship&entity_id=1  422 validation-failed
+        GET   /api/audit?entity_type=book&entity_id=1       422 validation-failed
+        GET   /api/nothing-here                             404 no-such-route
+        PATCH /api/books                                    405 method-not-allowed
+    ";
+    let long_query = format!("/api/books?q={}", "a".repeat(500));
+    let bad_requests = bad_requests
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+            [method, uri, status, code] => (
+                method.parse::<Method>().unwrap(),
+                uri.to_owned(),
+                None,
+                status.parse::<u16>().unwrap(),
+                code,
+            ),
+            _ => panic!("a bad case: {l}"),
+        })
+        .chain([(Method::GET, long_query, None, 422, "validation-failed")]);
+    let posts = |uri: &'static str| {
+        move |(body, code): (Value, &'static str)| {
+            (Method::POST, uri.to_owned(), Some(body), 422, code)
+        }
+    };
+    let cases = bad_books
+        .into_iter()
+        .map(posts("/api/books"))
+        .chain(bad_rentals.into_iter().map(posts("/api/rentals")))
+        .chain(bad_requests);
     for (method, uri, body, status, code) in cases {
         let r = app.call(method.clone(), &uri, body).await;
         assert!(r.status.is_client_error(), "{method} {uri}: {}", r.text);
@@ -597,23 +438,23 @@ impl HealthProbe for Down {
 #[tokio::test]
 async fn health_reports_dependencies() {
     let app = &memory_app();
-    let live = app.call(Method::GET, "/health/live", None).await;
+    let live = app.get("/health/live").await;
     assert_eq!(
         (live.status, live.body["status"].as_str()),
         (StatusCode::OK, Some("ok"))
     );
-    let ready = app.call(Method::GET, "/health", None).await;
+    let ready = app.get("/health").await;
     assert_eq!(ready.status, StatusCode::OK);
 
     let mem = MemoryBackend::new();
     let mut ports = mem.ports();
     ports.probes.push(Arc::new(Down));
     let down = TestApp::new(router(kcl_core::Services::new(ports)));
-    let r = down.call(Method::GET, "/health", None).await;
+    let r = down.get("/health").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["checks"][0]["name"], "database");
     assert_eq!(r.body["checks"][0]["error"], "connection refused");
-    let live = down.call(Method::GET, "/health/live", None).await;
+    let live = down.get("/health/live").await;
     assert_eq!(
         live.status,
         StatusCode::OK,
@@ -629,13 +470,13 @@ fn form(uri: &str, body: &str) -> Request<Body> {
 }
 
 async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
-    let home = app.call(Method::GET, "/", None).await;
+    let home = app.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.content_type.starts_with("text/html"));
     let created = app.send(form("/ui/books", "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=39%2C90&copies=1&summary=")).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.text);
     let page_uri = created.location.unwrap();
-    let page = app.call(Method::GET, &page_uri, None).await;
+    let page = app.get(&page_uri).await;
     assert!(
         page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "titles are escaped"
@@ -659,7 +500,7 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
         ))
         .await;
     assert_eq!(rent.status, StatusCode::SEE_OTHER, "{}", rent.text);
-    let page = app.call(Method::GET, &page_uri, None).await;
+    let page = app.get(&page_uri).await;
     assert!(
         page.text.contains("Edited") && page.text.contains("bia") && page.text.contains("1 of 2")
     );
@@ -676,9 +517,7 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
         .send(form(&format!("/ui/rentals/{rental_id}/return"), ""))
         .await;
     assert_eq!(ret.status, StatusCode::SEE_OTHER);
-    let list = app
-        .call(Method::GET, "/?q=edited&available=on&sort=-year", None)
-        .await;
+    let list = app.get("/?q=edited&available=on&sort=-year").await;
     assert!(list.text.contains("Edited"));
     // Without a readable version the delete is refused (before, it deleted without
     // the version check).
@@ -699,7 +538,7 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
         .send(form(&format!("/ui/books/{id}/delete"), "version=2"))
         .await;
     assert_eq!(del.status, StatusCode::SEE_OTHER, "{}", del.text);
-    let gone = app.call(Method::GET, &page_uri, None).await;
+    let gone = app.get(&page_uri).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
@@ -727,7 +566,7 @@ async fn web_forms_posted_from_another_site_are_refused(app: &TestApp) {
         StatusCode::SEE_OTHER,
         "same origin is fine"
     );
-    let list = app.call(Method::GET, "/api/books", None).await;
+    let list = app.get("/api/books").await;
     assert_eq!(
         list.body["items"].as_array().unwrap().len(),
         1,
@@ -736,13 +575,7 @@ async fn web_forms_posted_from_another_site_are_refused(app: &TestApp) {
 }
 
 async fn out_of_range_versions_are_invalid_not_conflicts(app: &TestApp) {
-    let id = app
-        .call(Method::POST, "/api/books", Some(book_json(ISBN, 1)))
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_book(app, book_json(ISBN, 1)).await;
     let r = app
         .call(
             Method::DELETE,
@@ -787,15 +620,15 @@ async fn two_servers_share_one_truth() {
         .call(Method::POST, "/api/books", Some(book_json(ISBN, 3)))
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let on_b = b.call(Method::GET, &format!("/api/books/{id}"), None).await;
+    let on_b = b.get(&format!("/api/books/{id}")).await;
     assert_eq!(
         on_b.status,
         StatusCode::OK,
         "a book created on A is served by B"
     );
     // A caches the book and the listing.
-    a.call(Method::GET, &format!("/api/books/{id}"), None).await;
-    a.call(Method::GET, "/api/books", None).await;
+    a.get(&format!("/api/books/{id}")).await;
+    a.get("/api/books").await;
     let mut update = book_json(ISBN, 3);
     update["version"] = json!(1);
     update["title"] = json!("Changed on B");
@@ -803,12 +636,12 @@ async fn two_servers_share_one_truth() {
         .call(Method::PUT, &format!("/api/books/{id}"), Some(update))
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
-    let on_a = a.call(Method::GET, &format!("/api/books/{id}"), None).await;
+    let on_a = a.get(&format!("/api/books/{id}")).await;
     assert_eq!(
         on_a.body["title"], "Changed on B",
         "A never serves its stale copy"
     );
-    let list_a = a.call(Method::GET, "/api/books", None).await;
+    let list_a = a.get("/api/books").await;
     assert_eq!(list_a.body["items"][0]["title"], "Changed on B");
 
     // Interleaved on both servers (each request awaits the database in turn).
@@ -833,7 +666,7 @@ async fn two_servers_share_one_truth() {
         created, 3,
         "rentals split across two servers never exceed the copies"
     );
-    let seen = a.call(Method::GET, &format!("/api/books/{id}"), None).await;
+    let seen = a.get(&format!("/api/books/{id}")).await;
     assert_eq!(seen.body["available"], 0);
     a_kcl.close().await;
     b_kcl.close().await;

@@ -86,7 +86,7 @@ fn now() -> u64 {
 #[tokio::test]
 async fn bad_tokens_get_401_and_missing_roles_403() {
     let app = app_with(settings());
-    let none = app.send(req(Method::GET, "/api/books", None, None)).await;
+    let none = app.get("/api/books").await;
     assert_eq!(none.status, StatusCode::UNAUTHORIZED);
     assert_eq!(none.body["code"], "unauthenticated");
     assert_eq!(
@@ -192,12 +192,7 @@ async fn bad_tokens_get_401_and_missing_roles_403() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // Health checks stay open.
-    assert_eq!(
-        app.send(req(Method::GET, "/health/live", None, None))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/health/live").await.status, 200);
 }
 
 #[tokio::test]
@@ -205,20 +200,13 @@ async fn public_reads_let_anyone_read_but_not_write() {
     let mut s = settings();
     s.public_reads = true;
     let app = app_with(s);
-    assert_eq!(
-        app.send(req(Method::GET, "/api/books", None, None))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/api/books").await.status, 200);
     let w = app
         .send(req(Method::POST, "/api/books", None, Some(book())))
         .await;
     assert_eq!(w.status, StatusCode::UNAUTHORIZED);
     // Sales stay admin-only.
-    let r = app
-        .send(req(Method::GET, "/api/sales/summary", None, None))
-        .await;
+    let r = app.get("/api/sales/summary").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -275,6 +263,14 @@ fn form(uri: &str, cookie: Option<&str>, body: &str) -> Request<Body> {
     }
     b.body(Body::from(body.to_owned())).unwrap()
 }
+
+/// `POST /login` with these form fields.
+fn login(fields: &str) -> Request<Body> {
+    form("/login", None, fields)
+}
+
+/// bia's (staff) right credentials, as login form fields.
+const BIA: &str = "username=bia&password=bia%27s+password";
 
 /// The `name=value` part of a reply's session cookie.
 fn session_cookie(r: &Reply) -> String {
@@ -335,15 +331,11 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("name=\"password\""));
 
-    let wrong = app
-        .send(form("/login", None, "username=ana&password=nope&next=/"))
-        .await;
+    let wrong = app.send(login("username=ana&password=nope&next=/")).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.headers.get(header::SET_COOKIE).is_none());
     let ok = app
-        .send(form(
-            "/login",
-            None,
+        .send(login(
             "username=ana&password=ana%27s+password&next=/rentals",
         ))
         .await;
@@ -358,9 +350,7 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
 
     // An open redirect is refused: `next` must be a local path.
     let ok = app
-        .send(form(
-            "/login",
-            None,
+        .send(login(
             "username=ana&password=ana%27s+password&next=//evil.example",
         ))
         .await;
@@ -393,13 +383,7 @@ async fn the_web_ui_logs_in_with_a_session_cookie_and_checks_csrf() {
         .starts_with("/books/"));
 
     // A staff session cannot do admin things.
-    let staff = app
-        .send(form(
-            "/login",
-            None,
-            "username=bia&password=bia%27s+password",
-        ))
-        .await;
+    let staff = app.send(login(BIA)).await;
     let staff_cookie = session_cookie(&staff);
     let staff_home = app.send(get_with_cookie("/", &staff_cookie)).await;
     let staff_csrf = csrf_of(&staff_home.text);
@@ -477,13 +461,7 @@ async fn failed_logins_are_throttled_and_tokens_issued_to_users() {
             .unwrap()
             > 0
     );
-    let r = app
-        .send(form(
-            "/login",
-            None,
-            "username=bia&password=bia%27s+password",
-        ))
-        .await;
+    let r = app.send(login(BIA)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // Other users are not locked out by bia's failures.
     let r = app
@@ -586,25 +564,15 @@ async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
         .unwrap();
     let held = tokio::spawn(app.router().clone().oneshot(slow));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let r = app.send(req(Method::GET, "/api/books", None, None)).await;
+    let r = app.get("/api/books").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["code"], "overloaded");
     assert!(r.headers.contains_key(header::RETRY_AFTER));
     // Health checks are never shed.
-    assert_eq!(
-        app.send(req(Method::GET, "/health/live", None, None))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/health/live").await.status, 200);
     drop(tx);
     let _ = held.await;
-    assert_eq!(
-        app.send(req(Method::GET, "/api/books", None, None))
-            .await
-            .status,
-        200
-    );
+    assert_eq!(app.get("/api/books").await.status, 200);
 }
 
 #[tokio::test]
@@ -614,12 +582,10 @@ async fn metrics_count_requests_per_route_and_show_queues() {
         HttpOptions::default(),
     ));
     for _ in 0..3 {
-        app.send(req(Method::GET, "/api/books?limit=5", None, None))
-            .await;
+        app.get("/api/books?limit=5").await;
     }
-    app.send(req(Method::GET, "/api/books/not-a-uuid", None, None))
-        .await;
-    let r = app.send(req(Method::GET, "/metrics", None, None)).await;
+    app.get("/api/books/not-a-uuid").await;
+    let r = app.get("/metrics").await;
     assert_eq!(r.status, 200);
     assert!(r.headers[header::CONTENT_TYPE]
         .to_str()
@@ -667,7 +633,7 @@ async fn every_response_carries_a_request_id() {
         MemoryBackend::new().services(),
         HttpOptions::default(),
     ));
-    let r = app.send(req(Method::GET, "/health/live", None, None)).await;
+    let r = app.get("/health/live").await;
     let id = r.headers["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let mine = Request::get("/api/books")
@@ -761,13 +727,7 @@ async fn servers_sharing_a_cache_share_logouts_and_failed_logins() {
     let (a, b) = (server(cache.clone()), server(cache));
     let alone = server(std::sync::Arc::new(kcl_core::memory::MemoryCache::default()));
 
-    let r = a
-        .send(form(
-            "/login",
-            None,
-            "username=bia&password=bia%27s+password",
-        ))
-        .await;
+    let r = a.send(login(BIA)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let cookie = session_cookie(&r);
     let home = b.send(get_with_cookie("/", &cookie)).await;
@@ -788,28 +748,14 @@ async fn servers_sharing_a_cache_share_logouts_and_failed_logins() {
     // Five failures split between A and B throttle the user on both.
     for i in 0..5 {
         let app = if i % 2 == 0 { &a } else { &b };
-        let r = app
-            .send(form("/login", None, "username=bia&password=nope"))
-            .await;
+        let r = app.send(login("username=bia&password=nope")).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     for app in [&a, &b] {
-        let r = app
-            .send(form(
-                "/login",
-                None,
-                "username=bia&password=bia%27s+password",
-            ))
-            .await;
+        let r = app.send(login(BIA)).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(r.headers.contains_key(header::RETRY_AFTER));
     }
-    let r = alone
-        .send(form(
-            "/login",
-            None,
-            "username=bia&password=bia%27s+password",
-        ))
-        .await;
+    let r = alone.send(login(BIA)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "not throttled elsewhere");
 }

@@ -14,44 +14,24 @@ use serde_json::Value;
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/multipart.rs"]
+mod multipart;
 #[path = "support/worker.rs"]
 mod worker;
 use app::{Reply, TestApp};
 use worker::BackgroundWorker;
 
-const TWO_LINES: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
+const TWO_LINES: &[u8] = multipart::OCR_PNG;
 const TWO_LINES_TEXT: &str = "KCL reads this text. The quick brown fox jumps over 13 lazy dogs.";
 const SMALL_PRINT: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/small-print.png");
 const SMALL_PRINT_TEXT: &str = "Small print: return by 3 March 2024.";
 
 fn form(name: Option<&str>, images: &[&[u8]]) -> Request<Body> {
-    let b = "kclJobBoundary42";
-    let mut body = Vec::new();
-    if let Some(name) = name {
-        body.extend_from_slice(
-            format!("--{b}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n")
-                .as_bytes(),
-        );
-    }
-    for (i, img) in images.iter().enumerate() {
-        body.extend_from_slice(
-            format!(
-                "--{b}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"{i}.png\"\r\n\
-                 Content-Type: image/png\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(img);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    let (content_type, body) = multipart::job_form(name, images);
     Request::builder()
         .method(Method::POST)
         .uri("/api/jobs")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={b}"),
-        )
+        .header(header::CONTENT_TYPE, content_type)
         .body(Body::from(body))
         .unwrap()
 }

@@ -347,25 +347,24 @@ async fn s3_ingest_handler_loads_sales_files() {
     .collect();
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
     let sales = kcl.services.sales.clone();
+    let ingest = |event| handle_s3_ingest_event(&sales, kcl.blobs.as_ref(), event);
+    let put_csv = |key: &str, csv: &'static [u8]| {
+        let (blobs, key) = (kcl.blobs.clone(), BlobKey::parse(key).unwrap());
+        async move {
+            blobs
+                .put(&key, Bytes::from_static(csv), "text/csv")
+                .await
+                .unwrap()
+        }
+    };
 
     // 1. A file created under sales/incoming/, its key URL-encoded in the event
     //    (`store+1%2B.csv` is `store 1+.csv`): loaded, the bad row reported.
     let name = "sales/incoming/store 1+.csv";
-    kcl.blobs
-        .put(
-            &BlobKey::parse(name).unwrap(),
-            Bytes::from_static(SALES_CSV.as_bytes()),
-            "text/csv",
-        )
+    put_csv(name, SALES_CSV.as_bytes()).await;
+    let summary = ingest(s3_event("s3_sales_created.json", &bucket))
         .await
-        .unwrap();
-    let summary = handle_s3_ingest_event(
-        &sales,
-        kcl.blobs.as_ref(),
-        s3_event("s3_sales_created.json", &bucket),
-    )
-    .await
-    .expect("ingested");
+        .expect("ingested");
     assert_eq!(summary.records.len(), 1);
     let first = &summary.records[0];
     assert_eq!(
@@ -412,13 +411,9 @@ async fn s3_ingest_handler_loads_sales_files() {
     assert_eq!(totals, [(1, 2000, 300), (2, 2500, 1800)]);
 
     // 2. The same event again (S3 delivers at least once): a duplicate.
-    let again = handle_s3_ingest_event(
-        &sales,
-        kcl.blobs.as_ref(),
-        s3_event("s3_sales_created.json", &bucket),
-    )
-    .await
-    .expect("ingested again");
+    let again = ingest(s3_event("s3_sales_created.json", &bucket))
+        .await
+        .expect("ingested again");
     let again = &again.records[0];
     assert_eq!(again.status, RecordStatus::Duplicate, "{again:?}");
     assert_eq!(again.duplicate_of, first.file_id);
@@ -431,21 +426,10 @@ async fn s3_ingest_handler_loads_sales_files() {
 
     // 3. Records that are not KCL's sales files, a missing object, a file refused by
     //    its content, and an unreadable key: reported, none an error.
-    kcl.blobs
-        .put(
-            &BlobKey::parse("sales/incoming/not-a-sales-file.csv").unwrap(),
-            Bytes::from_static(b"hello, not sales\n"),
-            "text/csv",
-        )
+    put_csv("sales/incoming/not-a-sales-file.csv", b"hello, not sales\n").await;
+    let mixed = ingest(s3_event("s3_sales_mixed_moto.json", &bucket))
         .await
-        .unwrap();
-    let mixed = handle_s3_ingest_event(
-        &sales,
-        kcl.blobs.as_ref(),
-        s3_event("s3_sales_mixed_moto.json", &bucket),
-    )
-    .await
-    .expect("no retry");
+        .expect("no retry");
     let got: Vec<(RecordStatus, &str)> = mixed
         .records
         .iter()
@@ -484,11 +468,10 @@ async fn s3_ingest_handler_loads_sales_files() {
     );
 
     // 4. Something that is not an S3 event fails the invocation.
-    let err = handle_s3_ingest_event(
-        &sales,
-        kcl.blobs.as_ref(),
-        LambdaEvent::new(json!({"hello": "world"}), Context::default()),
-    )
+    let err = ingest(LambdaEvent::new(
+        json!({"hello": "world"}),
+        Context::default(),
+    ))
     .await
     .unwrap_err();
     assert!(matches!(err, S3IngestError::NotAnS3Event(_)), "{err}");

@@ -18,6 +18,13 @@ use kcl_core::testkit::services;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "support/kcl_proc.rs"]
+mod kcl_proc;
+use kcl_proc::free_port;
+#[cfg(feature = "tesseract")]
+#[path = "support/multipart.rs"]
+mod multipart;
+
 /// The child's entry point: serves until SIGTERM. Ignored, so that it never counts
 /// as a passing test: [`start`] runs it by name with `--ignored --exact`. Run any
 /// other way (`--include-ignored`), it fails, saying so.
@@ -49,25 +56,8 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        // SIGTERM for a graceful stop, then make sure.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kcl_proc::stop(&mut self.child);
     }
-}
-
-fn free_port() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
 }
 
 fn start(env: &[(String, String)]) -> Server {
@@ -379,24 +369,8 @@ async fn two_server_processes_share_one_truth() {
     // cascades to S3.
     #[cfg(feature = "tesseract")]
     {
-        let png: &[u8] = include_bytes!("../kcl-media/tests/fixtures/ocr/two-lines.png");
-        let b_ = "kclMultiBoundary";
-        let mut form = format!(
-            "--{b_}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nmulti\r\n\
-             --{b_}\r\nContent-Disposition: form-data; name=\"images\"; filename=\"a.png\"\r\n\
-             Content-Type: image/png\r\n\r\n"
-        )
-        .into_bytes();
-        form.extend_from_slice(png);
-        form.extend_from_slice(format!("\r\n--{b_}--\r\n").as_bytes());
-        let (status, _, body) = raw(
-            a.addr,
-            "POST",
-            "/api/jobs",
-            &format!("multipart/form-data; boundary={b_}"),
-            &form,
-        )
-        .await;
+        let (content_type, form) = multipart::job_form(Some("multi"), &[multipart::OCR_PNG]);
+        let (status, _, body) = raw(a.addr, "POST", "/api/jobs", &content_type, &form).await;
         let job: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         assert_eq!(status, 201, "{job}");
         let job_id = job["id"].as_str().unwrap().to_owned();

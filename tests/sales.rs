@@ -8,33 +8,33 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use kcl::http::router;
 use kcl::{Config, Kcl};
 use serde_json::{json, Value};
 
 #[path = "support/app.rs"]
 mod app;
+#[path = "support/multipart.rs"]
+mod multipart;
 use app::{Reply, TestApp};
 
 async fn upload(app: &TestApp, query: &str, csv: impl Into<Body>) -> Reply {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/api/sales/files?{query}"))
-        .header(header::CONTENT_TYPE, "text/csv")
-        .body(csv.into())
-        .unwrap();
-    app.send(req).await
+    app.post(&format!("/api/sales/files?{query}"), "text/csv", csv)
+        .await
 }
 
-async fn json_req(app: &TestApp, method: Method, uri: &str, body: Value) -> Reply {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    app.send(req).await
+/// Each of `bodies`, sent as `method uri`, is refused as invalid (422).
+async fn assert_all_invalid(app: &TestApp, method: Method, uri: &str, bodies: &[Value]) {
+    for body in bodies {
+        let r = app.call(method.clone(), uri, Some(body.clone())).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:#}",
+            r.body
+        );
+    }
 }
 
 const NAME: &str = "sales/incoming/s1-2026-11-20.csv";
@@ -175,42 +175,35 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     }
 
     // Stock through the API.
-    let r = json_req(
-        app,
-        Method::PUT,
-        "/api/stock/789",
-        json!({"quantity": "10"}),
-    )
-    .await;
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/stock/789",
+            Some(json!({"quantity": "10"})),
+        )
+        .await;
     assert_eq!(
         (r.status, r.body["quantity"].as_str()),
         (StatusCode::OK, Some("10.000"))
     );
-    let r = json_req(
-        app,
-        Method::POST,
-        "/api/stock/789/receipts",
-        json!({"quantity": 2.5}),
-    )
-    .await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/stock/789/receipts",
+            Some(json!({"quantity": 2.5})),
+        )
+        .await;
     assert_eq!(
         (r.status, r.body["quantity"].as_str()),
         (StatusCode::OK, Some("12.500"))
     );
-    for body in [
+    let invalid = [
         json!({"quantity": "abc"}),
         json!({"quantity": -1}),
         json!({"quantity": "1.2345"}),
         json!({"q": 1}),
-    ] {
-        let r = json_req(app, Method::PUT, "/api/stock/789", body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {:#}",
-            r.body
-        );
-    }
+    ];
+    assert_all_invalid(app, Method::PUT, "/api/stock/789", &invalid).await;
     assert_eq!(
         app.get("/api/stock/nope").await.status,
         StatusCode::NOT_FOUND
@@ -290,22 +283,16 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     );
 
     // Multipart, as the web page sends it: the file name names the file.
-    let b = "kclSalesBoundary";
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"policy\"\r\n\r\nlenient\r\n\
-         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s2.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\nstore_id,sale_date,sku,quantity,unit_price\r\nS2,2026-11-21,A1,1,2.50\r\n\r\n--{b}--\r\n"
-    );
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/api/sales/files")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={b}"),
+    let (content_type, body) = multipart::Form::default()
+        .field("policy", "lenient")
+        .file(
+            "file",
+            "s2.csv",
+            "text/csv",
+            b"store_id,sale_date,sku,quantity,unit_price\r\nS2,2026-11-21,A1,1,2.50\r\n",
         )
-        .body(Body::from(body))
-        .unwrap();
-    let r = app.send(req).await;
+        .finish();
+    let r = app.post("/api/sales/files", &content_type, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
     assert_eq!(
         (r.body["name"].as_str(), r.body["rows_loaded"].as_u64()),
@@ -323,20 +310,15 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
         "{html}"
     );
     assert!(html.contains("12.500"), "the stock lookup: {html}");
-    let body = format!(
-        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ui.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\nstore_id,sale_date,sku,quantity,unit_price\r\nS3,2026-11-21,A1,1,2.50\r\nS3,2026-11-40,A1,1,2.50\r\n\r\n--{b}--\r\n"
-    );
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("/ui/sales")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={b}"),
+    let (content_type, body) = multipart::Form::default()
+        .file(
+            "file",
+            "ui.csv",
+            "text/csv",
+            b"store_id,sale_date,sku,quantity,unit_price\r\nS3,2026-11-21,A1,1,2.50\r\nS3,2026-11-40,A1,1,2.50\r\n",
         )
-        .body(Body::from(body))
-        .unwrap();
-    let r = app.send(req).await;
+        .finish();
+    let r = app.post("/ui/sales", &content_type, body).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let html = String::from_utf8(r.bytes).unwrap();
     assert!(
@@ -345,13 +327,13 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     );
 
     // Reports: CSV with formulas neutralised, and PDF.
-    let r = json_req(
-        app,
-        Method::POST,
-        "/api/reports",
-        json!({"from": "2026-11-01", "to": "2026-11-30", "format": "csv"}),
-    )
-    .await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/reports",
+            Some(json!({"from": "2026-11-01", "to": "2026-11-30", "format": "csv"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
     assert_eq!(r.body["lines"], 4, "S1 x 2 SKUs, S2, S3");
     let key = r.body["key"].as_str().unwrap();
@@ -368,31 +350,24 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
         "{text}"
     );
     assert!(!text.contains(",=cmd"), "no live formula: {text}");
-    let r = json_req(
-        app,
-        Method::POST,
-        "/api/reports",
-        json!({"from": "2026-11-01", "to": "2026-11-30", "store": "S1", "format": "pdf"}),
-    )
-    .await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/reports",
+            Some(json!({"from": "2026-11-01", "to": "2026-11-30", "store": "S1", "format": "pdf"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
     let pdf = app.get(r.body["url"].as_str().unwrap()).await;
     assert_eq!(pdf.content_type, "application/pdf");
     assert!(pdf.bytes.starts_with(b"%PDF-"));
-    for body in [
+    let invalid = [
         json!({"from": "2026-11-30", "to": "2026-11-01"}),
         json!({"from": "2026-11-01", "to": "2026-11-30", "format": "xls"}),
         json!({"from": "yesterday", "to": "2026-11-30"}),
         json!({"from": "2026-11-01", "to": "2026-11-30", "store": "../etc"}),
-    ] {
-        let r = json_req(app, Method::POST, "/api/reports", body.clone()).await;
-        assert_eq!(
-            r.status,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{body}: {:#}",
-            r.body
-        );
-    }
+    ];
+    assert_all_invalid(app, Method::POST, "/api/reports", &invalid).await;
     assert_eq!(
         app.get("/api/reports/nope.csv").await.status,
         StatusCode::NOT_FOUND
@@ -418,12 +393,7 @@ async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory() {
-    let (kcl, app) = open(HashMap::from([
-        ("KCL_DATABASE_URL".to_owned(), "memory://".to_owned()),
-        ("KCL_BLOBS".to_owned(), "memory://".to_owned()),
-        ("KCL_QUEUE".to_owned(), "memory://".to_owned()),
-    ]))
-    .await;
+    let (kcl, app, _dir) = TestApp::open(false, &[]).await;
     scenario(&app, &kcl).await;
 }
 
@@ -444,28 +414,16 @@ fn endless_field(b: &str, field: &str, megabytes: usize) -> Body {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_multipart_text_fields_are_refused_without_being_read() {
-    let (kcl, app) = open(HashMap::from([
-        ("KCL_DATABASE_URL".to_owned(), "memory://".to_owned()),
-        ("KCL_BLOBS".to_owned(), "memory://".to_owned()),
-        ("KCL_QUEUE".to_owned(), "memory://".to_owned()),
-    ]))
-    .await;
+    let (kcl, app, _dir) = TestApp::open(false, &[]).await;
     let b = "kclHugeField";
     for (uri, field) in [
         ("/api/sales/files", "name"),
         ("/api/sales/files", "policy"),
         ("/ui/sales", "name"),
     ] {
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(uri)
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={b}"),
-            )
-            .body(endless_field(b, field, 256))
-            .unwrap();
-        let r = app.send(req).await;
+        let content_type = format!("multipart/form-data; boundary={b}");
+        let body = endless_field(b, field, 256);
+        let r = app.post(uri, &content_type, body).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {field}");
         if uri.starts_with("/api") {
             assert_eq!(r.body["code"], "field-too-long", "{:#}", r.body);

@@ -136,6 +136,21 @@ impl Workload {
         })
     }
 
+    /// `method path` without a body, held to [`CLIENT_LIMIT`].
+    async fn call(&self, method: Method, path: &str) -> Result<Reply, String> {
+        self.http
+            .send(method, path, None, Bytes::new(), CLIENT_LIMIT)
+            .await
+    }
+
+    /// `method path` with a JSON body, held to [`CLIENT_LIMIT`].
+    async fn call_json(&self, method: Method, path: &str, body: &Value) -> Result<Reply, String> {
+        let body = Bytes::from(body.to_string());
+        self.http
+            .send(method, path, Some("application/json"), body, CLIENT_LIMIT)
+            .await
+    }
+
     /// A number unique to this run, for ISBNs and names.
     fn next(&self) -> u64 {
         let base = u64::from_str_radix(&self.tag[..7], 16).unwrap_or(0) * 10_000;
@@ -194,20 +209,10 @@ impl Workload {
     async fn one(&self, op: Op) -> Outcome {
         let started = Instant::now();
         let n = self.next();
-        let json = |v: &Value| Bytes::from(v.to_string());
         let (res, outcome) = match op {
             Op::Create => {
                 let b = book(n, &self.tag, 3);
-                let res = self
-                    .http
-                    .send(
-                        Method::POST,
-                        "/api/books",
-                        Some("application/json"),
-                        json(&b),
-                        CLIENT_LIMIT,
-                    )
-                    .await;
+                let res = self.call_json(Method::POST, "/api/books", &b).await;
                 let outcome = judge(&res, 201, false);
                 if outcome == Outcome::Done {
                     let r = res.as_ref().unwrap().json();
@@ -225,29 +230,13 @@ impl Workload {
                 let Some((id, _, _)) = self.any_book() else {
                     return Outcome::Done;
                 };
-                let res = self
-                    .http
-                    .send(
-                        Method::GET,
-                        &format!("/api/books/{id}"),
-                        None,
-                        Bytes::new(),
-                        CLIENT_LIMIT,
-                    )
-                    .await;
+                let res = self.call(Method::GET, &format!("/api/books/{id}")).await;
                 let outcome = judge(&res, 200, false);
                 (res, outcome)
             }
             Op::List => {
                 let res = self
-                    .http
-                    .send(
-                        Method::GET,
-                        &format!("/api/books?q={}&limit=20", self.tag),
-                        None,
-                        Bytes::new(),
-                        CLIENT_LIMIT,
-                    )
+                    .call(Method::GET, &format!("/api/books?q={}&limit=20", self.tag))
                     .await;
                 let outcome = judge(&res, 200, false);
                 (res, outcome)
@@ -257,16 +246,7 @@ impl Workload {
                     return Outcome::Done;
                 };
                 // Read the version, then write a new title with it.
-                let read = self
-                    .http
-                    .send(
-                        Method::GET,
-                        &format!("/api/books/{id}"),
-                        None,
-                        Bytes::new(),
-                        CLIENT_LIMIT,
-                    )
-                    .await;
+                let read = self.call(Method::GET, &format!("/api/books/{id}")).await;
                 let outcome = judge(&read, 200, false);
                 if outcome != Outcome::Done {
                     self.record(op, started, outcome.clone());
@@ -281,14 +261,7 @@ impl Workload {
                     "price_cents": b["price_cents"], "copies": b["copies"],
                 });
                 let res = self
-                    .http
-                    .send(
-                        Method::PUT,
-                        &format!("/api/books/{id}"),
-                        Some("application/json"),
-                        json(&body),
-                        CLIENT_LIMIT,
-                    )
+                    .call_json(Method::PUT, &format!("/api/books/{id}"), &body)
                     .await;
                 let outcome = judge(&res, 200, true);
                 if outcome == Outcome::Done {
@@ -303,16 +276,7 @@ impl Workload {
                     return Outcome::Done;
                 };
                 let body = json!({"book_id": id, "renter": format!("r{n}"), "due_date": due()});
-                let res = self
-                    .http
-                    .send(
-                        Method::POST,
-                        "/api/rentals",
-                        Some("application/json"),
-                        json(&body),
-                        CLIENT_LIMIT,
-                    )
-                    .await;
+                let res = self.call_json(Method::POST, "/api/rentals", &body).await;
                 let outcome = judge(&res, 201, true);
                 if outcome == Outcome::Done {
                     let rid = res.as_ref().unwrap().json()["id"]
@@ -335,14 +299,7 @@ impl Workload {
                     return Outcome::Done;
                 };
                 let res = self
-                    .http
-                    .send(
-                        Method::POST,
-                        &format!("/api/rentals/{rid}/return"),
-                        None,
-                        Bytes::new(),
-                        CLIENT_LIMIT,
-                    )
+                    .call(Method::POST, &format!("/api/rentals/{rid}/return"))
                     .await;
                 let outcome = judge(&res, 200, false);
                 if outcome == Outcome::Done {
@@ -495,6 +452,92 @@ impl Workload {
     }
 }
 
+/// A `kcl serve` (log `name`) configured by `env`, ready, and a workload tagged
+/// `t` with 4 books seeded.
+struct Run {
+    kcl: Kcl,
+    http: Http,
+    w: Arc<Workload>,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    async fn start(name: &str, t: &str, env: &[(String, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut kcl = Kcl::start(name, dir.path(), env).await;
+        let http = Http::new(&kcl.base(), Some(admin_token()));
+        wait_ready(&http, &mut kcl).await;
+        let w = Workload::new(http.clone(), t);
+        w.seed(4).await;
+        Self {
+            kcl,
+            http,
+            w,
+            _dir: dir,
+        }
+    }
+
+    /// Lets the loops run 3 s more and stops them (the server must still run);
+    /// prints the outcomes before, during and after the fault, and asserts that none
+    /// was bad.
+    async fn finish(
+        &mut self,
+        tasks: Vec<tokio::task::JoinHandle<()>>,
+        start: Instant,
+        fault: &Fault,
+        recovered: Duration,
+    ) {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        self.w.finish(tasks).await;
+        self.kcl.proc.assert_running(&self.kcl.log);
+        let w = &self.w;
+        println!("before: {}", w.summary(start, fault.from));
+        println!(
+            "{} ({:.0?}): {}",
+            fault.name,
+            fault.to - fault.from,
+            w.summary(fault.from, fault.to)
+        );
+        println!(
+            "after (writes back {recovered:.1?} after the {}): {}",
+            fault.ended_by,
+            w.summary(fault.to, Instant::now())
+        );
+        let bad = w.bad();
+        assert!(
+            bad.is_empty(),
+            "{} bad answers:\n{}",
+            bad.len(),
+            bad.join("\n")
+        );
+    }
+}
+
+/// Lets the client loops run 2 s, then freezes process `pid` (SIGSTOP) for `secs`
+/// and thaws it.
+async fn freeze(pid: u32, secs: Duration) -> Fault {
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let from = Instant::now();
+    signal(pid, "STOP");
+    tokio::time::sleep(secs).await;
+    let to = Instant::now();
+    signal(pid, "CONT");
+    Fault {
+        name: "frozen",
+        from,
+        to,
+        ended_by: "thaw",
+    }
+}
+
+/// A fault's name, when it began and ended, and what ended it.
+struct Fault {
+    name: &'static str,
+    from: Instant,
+    to: Instant,
+    ended_by: &'static str,
+}
+
 /// Waits until `/health` answers 200 (every dependency up).
 async fn wait_ready(http: &Http, kcl: &mut Kcl) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -532,19 +575,10 @@ async fn postgresql_restarts_answer_503_and_lose_no_acknowledged_write() {
     };
     let Some(pg) = PrivatePg::start() else { return };
     let pg = Arc::new(pg);
-    let dir = tempfile::tempdir().unwrap();
     let t = tag();
     // The queue is PostgreSQL's own (the default on PostgreSQL): it must come back too.
-    let mut kcl = Kcl::start(
-        "pg",
-        dir.path(),
-        &aws_profile(&pg.url(), &aws, &redis, &t, false),
-    )
-    .await;
-    let http = Http::new(&kcl.base(), Some(admin_token()));
-    wait_ready(&http, &mut kcl).await;
-    let w = Workload::new(http.clone(), &t);
-    w.seed(4).await;
+    let mut run = Run::start("pg", &t, &aws_profile(&pg.url(), &aws, &redis, &t, false)).await;
+    let (w, http) = (run.w.clone(), run.http.clone());
     let start = Instant::now();
     let tasks = w.spawn(
         5,
@@ -584,29 +618,19 @@ async fn postgresql_restarts_answer_503_and_lose_no_acknowledged_write() {
     let up = Instant::now();
     pg_ctl(&pg, "start").await;
     let recovered = w.wait_writable(up).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    w.finish(tasks).await;
-    kcl.proc.assert_running(&kcl.log);
-
-    println!("before: {}", w.summary(start, down));
-    println!("outage ({:.0?}): {}", up - down, w.summary(down, up));
-    println!(
-        "after (writes back {recovered:.1?} after the start): {}",
-        w.summary(up, Instant::now())
-    );
-    let bad = w.bad();
-    assert!(
-        bad.is_empty(),
-        "{} bad answers:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    let outage = Fault {
+        name: "outage",
+        from: down,
+        to: up,
+        ended_by: "start",
+    };
+    run.finish(tasks, start, &outage, recovered).await;
     assert!(
         w.sheds(down, up, &[]) > 0,
         "no request during the outage was answered 503: {}",
         w.summary(down, up)
     );
-    wait_ready(&http, &mut kcl).await;
+    wait_ready(&http, &mut run.kcl).await;
     w.verify().await;
 }
 
@@ -622,18 +646,14 @@ async fn a_frozen_redis_costs_speed_not_answers() {
     let Some(redis) = PrivateRedis::start().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let t = tag();
-    let mut kcl = Kcl::start(
+    let mut run = Run::start(
         "redis",
-        dir.path(),
+        &t,
         &aws_profile(&db_url, &aws, &redis.url(), &t, true),
     )
     .await;
-    let http = Http::new(&kcl.base(), Some(admin_token()));
-    wait_ready(&http, &mut kcl).await;
-    let w = Workload::new(http.clone(), &t);
-    w.seed(4).await;
+    let (w, http) = (run.w.clone(), run.http.clone());
     // Every book read once: cached in Redis.
     for _ in 0..8 {
         w.one(Op::Get).await;
@@ -651,34 +671,10 @@ async fn a_frozen_redis_costs_speed_not_answers() {
             Op::Return,
         ],
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let frozen = Instant::now();
-    signal(redis.proc.pid(), "STOP");
-    tokio::time::sleep(fault_secs(10)).await;
-    let thawed = Instant::now();
-    signal(redis.proc.pid(), "CONT");
+    let freeze = freeze(redis.proc.pid(), fault_secs(10)).await;
+    let (frozen, thawed) = (freeze.from, freeze.to);
     let recovered = w.wait_writable(thawed).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    w.finish(tasks).await;
-    kcl.proc.assert_running(&kcl.log);
-
-    println!("before: {}", w.summary(start, frozen));
-    println!(
-        "frozen ({:.0?}): {}",
-        thawed - frozen,
-        w.summary(frozen, thawed)
-    );
-    println!(
-        "after (writes back {recovered:.1?} after the thaw): {}",
-        w.summary(thawed, Instant::now())
-    );
-    let bad = w.bad();
-    assert!(
-        bad.is_empty(),
-        "{} bad answers:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    run.finish(tasks, start, &freeze, recovered).await;
     // The cache is an optimisation: reads are served from the database meanwhile.
     assert!(
         w.successes(frozen, thawed, &[Op::Get, Op::List]) > 0,
@@ -703,7 +699,7 @@ async fn a_frozen_redis_costs_speed_not_answers() {
             "acknowledged book {id} missing from the listing"
         );
     }
-    drop(kcl);
+    drop(run);
     db.drop_now().await;
 }
 
@@ -745,18 +741,14 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
     let Some(moto) = PrivateMoto::start().await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let t = tag();
-    let mut kcl = Kcl::start(
+    let mut run = Run::start(
         "moto",
-        dir.path(),
+        &t,
         &aws_profile(&db_url, &moto.endpoint(), &redis, &t, true),
     )
     .await;
-    let http = Http::new(&kcl.base(), Some(admin_token()));
-    wait_ready(&http, &mut kcl).await;
-    let w = Workload::new(http.clone(), &t);
-    w.seed(4).await;
+    let w = run.w.clone();
     // The pipeline works before the fault.
     assert_eq!(w.one(Op::Cover).await, Outcome::Done);
     assert_eq!(w.one(Op::Sales).await, Outcome::Done);
@@ -773,12 +765,8 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
             Op::Cover,
         ],
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let frozen = Instant::now();
-    signal(moto.proc.pid(), "STOP");
-    tokio::time::sleep(fault_secs(30)).await;
-    let thawed = Instant::now();
-    signal(moto.proc.pid(), "CONT");
+    let freeze = freeze(moto.proc.pid(), fault_secs(30)).await;
+    let (frozen, thawed) = (freeze.from, freeze.to);
     let recovered = w.wait_writable(thawed).await;
     // A cover accepted after the thaw, to see the pipeline is back.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -789,34 +777,14 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    w.finish(tasks).await;
-    kcl.proc.assert_running(&kcl.log);
-
-    println!("before: {}", w.summary(start, frozen));
-    println!(
-        "frozen ({:.0?}): {}",
-        thawed - frozen,
-        w.summary(frozen, thawed)
-    );
-    println!(
-        "after (writes back {recovered:.1?} after the thaw): {}",
-        w.summary(thawed, Instant::now())
-    );
-    let bad = w.bad();
-    assert!(
-        bad.is_empty(),
-        "{} bad answers:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    run.finish(tasks, start, &freeze, recovered).await;
     assert!(
         w.sheds(frozen, thawed, &[Op::Cover]) > 0,
         "no cover upload during the freeze was answered 503: {}",
         w.summary(frozen, thawed)
     );
     w.verify().await;
-    drop(kcl);
+    drop(run);
     drop(moto);
     db.drop_now().await;
 }

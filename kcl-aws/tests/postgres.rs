@@ -15,15 +15,13 @@ use std::time::Duration;
 use chrono::Utc;
 use kcl_aws::testkit::TestDatabase;
 use kcl_aws::{AwsError, PgProbe, PgQueue, PgStore};
-use kcl_core::domain::{
-    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, SearchTerms,
-};
+use kcl_core::domain::{Book, BookDraft, BookFilter, BookId, BookQuery, Isbn, SearchTerms};
 use kcl_core::ports::{
-    BookRepo, BookRepoError, HealthProbe, QueueConfig, QueueError, QueueStats, ReceiptHandle,
-    RentalRepo, TaskQueue,
+    BookRepo, BookRepoError, QueueConfig, QueueError, QueueStats, ReceiptHandle, RentalRepo,
+    TaskQueue,
 };
 use kcl_core::testkit;
-use kcl_core::testkit::reference::{at, due, rental_of};
+use kcl_core::testkit::reference::{at, Reopening};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
@@ -173,19 +171,10 @@ async fn job_repo_edges() {
             .await,
         Err(JobRepoError::InvalidInput(_))
     ));
-    // A job without items; a page past the end still has the total.
-    let (empty, _) = testkit::job_repo::job("empty", Utc::now(), 0, 0, ttl);
-    store
-        .create(&empty, &[], &kcl_core::testkit::fixtures::event())
-        .await
-        .expect("create");
-    assert!(store.get(empty.id).await.expect("get").1.is_empty());
-    let page = store.list(0, 10).await.expect("list");
-    assert_eq!(page.total, 2);
-    assert_eq!(page.jobs.len(), 2);
-    assert_eq!(page.jobs[0].1.total(), 0, "the empty job is the newest");
-    let past = store.list(5, 10).await.expect("list");
-    assert_eq!((past.total, past.jobs.len()), (2, 0));
+    assert!(matches!(
+        store.get(c.id).await,
+        Err(JobRepoError::NotFound(_))
+    ));
     pg.close().await;
     db.drop_now().await;
 }
@@ -213,25 +202,7 @@ async fn listings_agree_with_the_reference() {
 }
 
 fn plain_book(n: u64, copies: i64) -> Book {
-    let draft = BookDraft::builder(format!("Book {n}"), "Author", Isbn::synthetic(n).as_str())
-        .year(2000)
-        .copies(copies)
-        .summary("Ação e reação")
-        .build()
-        .expect("draft");
-    Book::new(BookId(Uuid::now_v7()), draft, Utc::now())
-}
-
-fn search(q: &str) -> BookQuery {
-    BookQuery {
-        filter: BookFilter {
-            search: SearchTerms::parse(q).expect("terms"),
-            ..Default::default()
-        },
-        sort: BookSort::default(),
-        after: None,
-        limit: 10,
-    }
+    testkit::reference::plain_book(n, copies, Utc::now())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -243,33 +214,14 @@ async fn data_survives_reconnecting_and_times_round_trip() {
     // Times the domain can hold, at microsecond precision.
     book.created_at = at(-62_135_596_800_000_001);
     book.updated_at = at(253_402_300_799_999_999);
-    let rental = rental_of(&book, 1, at(1_234_567), due(1));
+    let kept = Reopening::new(book, at(1_234_567));
     {
         let store = db.store().await;
-        store
-            .insert(&book, &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("insert");
-        store
-            .rent(&rental, &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("rent");
+        kept.write(&store).await;
         store.close().await;
     }
     let store = db.store().await; // migrations already applied
-    let mut expected = book.clone();
-    expected.rented = 1;
-    assert_eq!(BookRepo::get(&store, book.id).await.expect("get"), expected);
-    assert_eq!(
-        RentalRepo::get(&store, rental.id).await.expect("get"),
-        rental
-    );
-    assert_eq!(
-        BookRepo::list(&store, &search("reac"))
-            .await
-            .expect("search"),
-        [expected]
-    );
+    kept.assert_kept(&store).await;
     store.close().await;
     db.drop_now().await;
 }
@@ -373,15 +325,7 @@ async fn the_probe_fails_once_the_store_is_closed() {
         return;
     };
     let store = db.store().await;
-    let probe = PgProbe::new(&store);
-    assert_eq!(probe.name(), "database");
-    probe.check().await.expect("healthy");
-    store.close().await;
-    assert!(probe.check().await.is_err(), "a closed store is not ready");
-    let err = BookRepo::get(&store, BookId(Uuid::nil()))
-        .await
-        .expect_err("closed");
-    assert!(matches!(err, BookRepoError::Unavailable(_)), "{err:?}");
+    testkit::health_probe::fails_once_closed(&PgProbe::new(&store), &store, store.close()).await;
     db.drop_now().await;
 }
 

@@ -5,11 +5,8 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use kcl_core::domain::{
-    Book, BookDraft, BookFilter, BookId, BookQuery, BookSort, Isbn, SearchTerms,
-};
-use kcl_core::ports::{BookRepo, HealthProbe, RentalRepo};
-use kcl_core::testkit::reference::{due, rental_of};
+use kcl_core::ports::{Clock, SystemClock};
+use kcl_core::testkit::reference::{plain_book, Reopening};
 use kcl_local::{SqliteProbe, SqliteStore};
 use uuid::Uuid;
 
@@ -24,66 +21,21 @@ async fn listings_agree_with_the_reference() {
     sqlite.set_sort_index_threshold(SqliteStore::DEFAULT_SORT_INDEX_THRESHOLD);
 }
 
-fn plain_book(n: u64, copies: i64) -> Book {
-    let draft = BookDraft::builder(format!("Book {n}"), "Author", Isbn::synthetic(n).as_str())
-        .year(2000)
-        .copies(copies)
-        .summary("Ação e reação")
-        .build()
-        .expect("draft");
-    Book::new(
-        BookId(Uuid::now_v7()),
-        draft,
-        kcl_core::ports::Clock::now(&kcl_core::ports::SystemClock),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn books_rentals_and_search_survive_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kcl.db");
-    let book = plain_book(11, 2);
-    let rental = rental_of(
-        &book,
-        1,
-        kcl_core::ports::Clock::now(&kcl_core::ports::SystemClock),
-        due(1),
-    );
+    let now = Clock::now(&SystemClock);
+    let kept = Reopening::new(plain_book(11, 2, now), now);
     {
         let store = SqliteStore::open(&path).await.expect("open");
-        store
-            .insert(&book, &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("insert");
-        store
-            .rent(&rental, &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("rent");
+        kept.write(&store).await;
         store.close().await;
     }
     let store = SqliteStore::open(&path)
         .await
         .expect("reopen (migrations already applied)");
-    let mut expected = book.clone();
-    expected.rented = 1;
-    assert_eq!(BookRepo::get(&store, book.id).await.expect("get"), expected);
-    assert_eq!(
-        RentalRepo::get(&store, rental.id).await.expect("get"),
-        rental
-    );
-    let q = BookQuery {
-        filter: BookFilter {
-            search: SearchTerms::parse("reac").expect("terms"),
-            ..Default::default()
-        },
-        sort: BookSort::default(),
-        after: None,
-        limit: 10,
-    };
-    assert_eq!(
-        BookRepo::list(&store, &q).await.expect("search"),
-        [expected]
-    );
+    kept.assert_kept(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -108,17 +60,7 @@ async fn the_last_copies_go_to_exactly_as_many_renters() {
 async fn the_probe_fails_once_the_store_is_closed() {
     let store = SqliteStore::in_memory().await.expect("open");
     let probe = SqliteProbe::new(&store);
-    assert_eq!(probe.name(), "database");
-    probe.check().await.expect("healthy");
-    store.close().await;
-    assert!(probe.check().await.is_err(), "a closed store is not ready");
-    let err = BookRepo::get(&store, BookId(Uuid::nil()))
-        .await
-        .expect_err("closed");
-    assert!(
-        matches!(err, kcl_core::ports::BookRepoError::Unavailable(_)),
-        "{err:?}"
-    );
+    kcl_core::testkit::health_probe::fails_once_closed(&probe, &store, store.close()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,6 +96,12 @@ impl TestApp {
             .await
     }
 
+    /// `POST uri` with `body` of `content_type`.
+    pub(crate) async fn post(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+        let req = Request::post(uri).header(header::CONTENT_TYPE, content_type);
+        self.send(req.body(body.into()).expect("a request")).await
+    }
+
     /// `method uri`, with `json` as an `application/json` body when given.
     pub(crate) async fn call(&self, method: Method, uri: &str, json: Option<Value>) -> Reply {
         let req = Request::builder().method(method).uri(uri);

@@ -119,6 +119,33 @@ impl Drop for Proc {
     }
 }
 
+/// The `kcl` binary of this build, with no KCL_* variable of this process and
+/// `KCL_LOG=warn`.
+pub(crate) fn kcl_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcl"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("KCL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("KCL_LOG", "warn");
+    cmd
+}
+
+/// Stops a child gracefully: SIGTERM, up to 10 s to exit, then SIGKILL.
+pub(crate) fn stop(child: &mut Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 pub(crate) fn free_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr")
@@ -140,12 +167,7 @@ pub(crate) async fn start(
     log: &Path,
 ) -> Proc {
     let addr = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kcl"));
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("KCL_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = kcl_command();
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -158,7 +180,6 @@ pub(crate) async fn start(
     )
     .ok();
     cmd.arg(what)
-        .env("KCL_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("OMP_THREAD_LIMIT", "1")
         .stdin(Stdio::null())

@@ -30,19 +30,21 @@ pub async fn covers(repo: &dyn BookRepo) {
     repo.insert(&b, &crate::testkit::fixtures::event())
         .await
         .expect("insert");
+    // `set_cover` on `b`, linking only over the upload `if_original` when given.
+    let id = b.id;
+    let set = |cover: Option<BookCover>, if_original: Option<&String>| {
+        let if_original = if_original.cloned();
+        async move {
+            let event = crate::testkit::fixtures::event();
+            repo.set_cover(id, cover, if_original, Some(&event)).await
+        }
+    };
     let first = BookCover {
         original: format!("uploads/{}/a.jpg", b.id),
         thumbnail: None,
     };
     assert_eq!(
-        repo.set_cover(
-            b.id,
-            Some(first.clone()),
-            None,
-            Some(&crate::testkit::fixtures::event())
-        )
-        .await
-        .expect("set"),
+        set(Some(first.clone()), None).await.expect("set"),
         CoverSwap::Done { previous: None }
     );
     let got = repo.get(b.id).await.expect("get");
@@ -54,14 +56,9 @@ pub async fn covers(repo: &dyn BookRepo) {
         ..first.clone()
     };
     assert_eq!(
-        repo.set_cover(
-            b.id,
-            Some(linked.clone()),
-            Some(first.original.clone()),
-            Some(&crate::testkit::fixtures::event())
-        )
-        .await
-        .expect("link"),
+        set(Some(linked.clone()), Some(&first.original))
+            .await
+            .expect("link"),
         CoverSwap::Done {
             previous: Some(first.clone())
         }
@@ -72,27 +69,15 @@ pub async fn covers(repo: &dyn BookRepo) {
         thumbnail: None,
     };
     assert_eq!(
-        repo.set_cover(
-            b.id,
-            Some(second.clone()),
-            None,
-            Some(&crate::testkit::fixtures::event())
-        )
-        .await
-        .expect("replace"),
+        set(Some(second.clone()), None).await.expect("replace"),
         CoverSwap::Done {
             previous: Some(linked.clone())
         }
     );
     assert_eq!(
-        repo.set_cover(
-            b.id,
-            Some(linked.clone()),
-            Some(first.original.clone()),
-            Some(&crate::testkit::fixtures::event())
-        )
-        .await
-        .expect("late link"),
+        set(Some(linked.clone()), Some(&first.original))
+            .await
+            .expect("late link"),
         CoverSwap::Superseded,
         "a late worker does not overwrite a newer upload"
     );
@@ -133,9 +118,7 @@ pub async fn covers(repo: &dyn BookRepo) {
         "listings carry the cover"
     );
     assert_eq!(
-        repo.set_cover(b.id, None, None, Some(&crate::testkit::fixtures::event()))
-            .await
-            .expect("clear"),
+        set(None, None).await.expect("clear"),
         CoverSwap::Done {
             previous: Some(second)
         }

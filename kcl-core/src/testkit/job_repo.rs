@@ -54,7 +54,8 @@ pub async fn run(repo: Arc<dyn JobRepo>) {
     duplicates_share_a_result(repo.as_ref()).await;
     expiry(repo.as_ref()).await;
     one_winner(repo.clone()).await;
-    a_job_recorded_meanwhile_is_started(repo).await;
+    a_job_recorded_meanwhile_is_started(repo.clone()).await;
+    an_empty_job_and_a_page_past_the_end(repo.as_ref()).await;
 }
 
 fn now() -> DateTime<Utc> {
@@ -389,4 +390,30 @@ pub async fn a_job_recorded_meanwhile_is_started(repo: Arc<dyn JobRepo>) {
             .await
             .expect("delete");
     }
+}
+
+/// A job without items reads back without items and lists as the newest with no
+/// counts; a page past the end is empty and still has the total.
+pub async fn an_empty_job_and_a_page_past_the_end(repo: &dyn JobRepo) {
+    // Far in the future, so it is the newest job whatever else the store holds.
+    let (empty, _) = job(
+        "empty",
+        now() + Duration::days(7300),
+        0,
+        0,
+        Duration::days(1),
+    );
+    repo.create(&empty, &[], &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
+    assert!(repo.get(empty.id).await.expect("get").1.is_empty());
+    let page = repo.list(0, 10).await.expect("list");
+    assert_eq!(page.jobs.len() as u64, page.total.min(10), "a full page");
+    assert_eq!(page.jobs[0].0.id, empty.id, "the empty job is the newest");
+    assert_eq!(page.jobs[0].1.total(), 0);
+    let past = repo.list(page.total + 3, 10).await.expect("list");
+    assert_eq!((past.total, past.jobs.len()), (page.total, 0));
+    repo.delete(empty.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
 }

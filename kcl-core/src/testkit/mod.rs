@@ -25,6 +25,7 @@ pub mod book_repo;
 pub mod cache;
 pub mod ended_sessions;
 pub mod fixtures;
+pub mod health_probe;
 pub mod job_repo;
 pub mod ocr_engine;
 pub mod reference;

@@ -107,6 +107,80 @@ pub fn due(i: u64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 1, 1 + (i % 20) as u32).expect("date")
 }
 
+/// Book `n` (its title and synthetic ISBN), with `copies` copies and an accented
+/// summary ("Ação e reação", found by a search for "reac"), created at `now`.
+pub fn plain_book(n: u64, copies: i64, now: DateTime<Utc>) -> Book {
+    let draft = BookDraft::builder(format!("Book {n}"), "Author", Isbn::synthetic(n).as_str())
+        .year(2000)
+        .copies(copies)
+        .summary("Ação e reação")
+        .build()
+        .expect("draft");
+    Book::new(BookId(Uuid::now_v7()), draft, now)
+}
+
+/// A search for `q`, first page of 10 by the default sort.
+pub fn search(q: &str) -> BookQuery {
+    BookQuery {
+        filter: BookFilter {
+            search: SearchTerms::parse(q).expect("terms"),
+            ..Default::default()
+        },
+        sort: BookSort::default(),
+        after: None,
+        limit: 10,
+    }
+}
+
+/// What a store must keep across closing and opening it again (a restart): a book
+/// (as given, times included) and one rental of it.
+pub struct Reopening {
+    /// A [`plain_book`] of two copies.
+    pub book: Book,
+    /// Its one rental.
+    pub rental: Rental,
+}
+
+impl Reopening {
+    /// `book` and a rental of it started at `rented_at`.
+    pub fn new(book: Book, rented_at: DateTime<Utc>) -> Self {
+        let rental = rental_of(&book, 1, rented_at, due(1));
+        Self { book, rental }
+    }
+
+    /// Stores the book and rents it, before the store is closed.
+    pub async fn write<S: BookRepo + RentalRepo>(&self, store: &S) {
+        BookRepo::insert(store, &self.book, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
+        store
+            .rent(&self.rental, &crate::testkit::fixtures::event())
+            .await
+            .expect("rent");
+    }
+
+    /// On the store opened again: both read back unchanged (the book with its copy
+    /// rented), and a search finds the book.
+    pub async fn assert_kept<S: BookRepo + RentalRepo>(&self, store: &S) {
+        let mut expected = self.book.clone();
+        expected.rented = 1;
+        assert_eq!(
+            BookRepo::get(store, self.book.id).await.expect("get"),
+            expected
+        );
+        assert_eq!(
+            RentalRepo::get(store, self.rental.id).await.expect("get"),
+            self.rental
+        );
+        assert_eq!(
+            BookRepo::list(store, &search("reac"))
+                .await
+                .expect("search"),
+            [expected]
+        );
+    }
+}
+
 /// Both stores hold the same books and rentals.
 async fn seed(
     books: &dyn BookRepo,
