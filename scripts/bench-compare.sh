@@ -17,10 +17,11 @@
 # cache on for /health/live and the cached list, off for the uncached rows.
 # Work files go to $KCL_BENCH_DIR (default /tmp/kcl-bench-compare).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# Paths as the caller gave them, before the script moves to the repository.
 a="$(realpath "${1:?usage: $0 A B PHOTOS [rounds] [books] [seconds]}")"
 b="$(realpath "${2:?usage: $0 A B PHOTOS [rounds] [books] [seconds]}")"
-photos="${3:?usage: $0 A B PHOTOS [rounds] [books] [seconds]}"
+photos="$(realpath "${3:?usage: $0 A B PHOTOS [rounds] [books] [seconds]}")"
+cd "$(dirname "$0")/.."
 rounds="${4:-3}" books="${5:-100000}" secs="${6:-10}"
 admin="${KCL_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 dir="${KCL_BENCH_DIR:-/tmp/kcl-bench-compare}"
@@ -42,15 +43,7 @@ if [ ! -f "$data/.seeded" ]; then
 fi
 
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-token=$(python3 - "$secret" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": "bench", "role": "admin", "exp": int(time.time()) + 86400}).encode())
-sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
-PY
-)
+token=$(python3 scripts/bench-token.py "$secret")
 
 results="$dir/results.tsv" # binary, metric, value
 : > "$results"

@@ -45,15 +45,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
 # A secret for this run, and an HS256 admin token signed with it (the server checks
 # it as it would any client's).
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-token=$(python3 - "$secret" <<'PY'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-body = b64(json.dumps({"sub": "bench", "role": "admin", "exp": int(time.time()) + 86400}).encode())
-sig = b64(hmac.new(sys.argv[1].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-print(f"{head}.{body}.{sig}")
-PY
-)
+token=$(python3 scripts/bench-token.py "$secret")
 
 run() { # label url
   local out rps p50 p99 shed
