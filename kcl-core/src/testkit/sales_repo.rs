@@ -371,7 +371,8 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
         tasks.push(tokio::spawn(async move {
             let f = file(&cname, &format!("{p}-race-{i}"), 1);
             let sp = spool(f.id, &[row(&s1, day(23), &d, 1000 * (i + 1), 100, 2)]);
-            repo.load(&f, &*sp, &crate::testkit::fixtures::event()).await
+            repo.load(&f, &*sp, &crate::testkit::fixtures::event())
+                .await
         }));
     }
     for t in tasks {
