@@ -765,8 +765,19 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
             Op::Cover,
         ],
     );
-    let freeze = freeze(moto.proc.pid(), fault_secs(30)).await;
+    // One cover sent a second into the freeze (`freeze` waits 2 s first), whatever
+    // the workload's tasks are waiting on then: its S3 calls give up (25 s with
+    // retries) well before the thaw, so it must be answered 503.
+    let probe = {
+        let w = w.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            w.one(Op::Cover).await
+        })
+    };
+    let freeze = freeze(moto.proc.pid(), fault_secs(35)).await;
     let (frozen, thawed) = (freeze.from, freeze.to);
+    let probed = probe.await.expect("the probe task");
     let recovered = w.wait_writable(thawed).await;
     // A cover accepted after the thaw, to see the pipeline is back.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -780,7 +791,7 @@ async fn a_frozen_aws_emulator_answers_503_and_its_work_completes_after() {
     run.finish(tasks, start, &freeze, recovered).await;
     assert!(
         w.sheds(frozen, thawed, &[Op::Cover]) > 0,
-        "no cover upload during the freeze was answered 503: {}",
+        "no cover upload during the freeze was answered 503 (the probe: {probed:?}): {}",
         w.summary(frozen, thawed)
     );
     w.verify().await;

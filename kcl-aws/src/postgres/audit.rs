@@ -119,10 +119,13 @@ impl AuditLog for PgStore {
 }
 
 /// Relays in one transaction that locks the rows it moves (`FOR UPDATE SKIP
-/// LOCKED`): servers relaying at once take different events.
+/// LOCKED`): servers relaying at once take different events. Within one process
+/// relays take turns, so however long the audit log takes to answer, relays hold
+/// at most one of the pool's connections.
 #[async_trait]
 impl AuditOutbox for PgStore {
     async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        let _turn = self.relay_gate.lock().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let rows = sqlx::query(
             "SELECT event_id, action, entity_type, entity_id, data::text AS data, occurred_at \

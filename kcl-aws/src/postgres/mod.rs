@@ -52,6 +52,10 @@ pub struct PgStore {
     sort_index_threshold: Arc<AtomicI64>,
     /// See [`PgStore::set_audit_outbox`].
     audit_outbox: Arc<std::sync::atomic::AtomicBool>,
+    /// One outbox relay at a time in this process: a relay holds a connection
+    /// while the audit log answers, so relays piling up behind a frozen log would
+    /// take the pool from every other request.
+    relay_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl PgStore {
@@ -132,6 +136,7 @@ impl PgStore {
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),
+            relay_gate: Arc::default(),
         })
     }
 

@@ -25,6 +25,10 @@ pub(crate) struct Journal {
     ids: Arc<dyn IdSource>,
 }
 
+/// Longest a write waits for its audit event to reach the audit log before it
+/// answers (see [`Journal::committed`]). A healthy log takes milliseconds.
+pub(crate) const RELAY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The most events one history read returns.
 pub(crate) const MAX_HISTORY: u32 = 1000;
 
@@ -68,16 +72,41 @@ impl Journal {
     /// After a committed change (its event committed with it): retires cached
     /// catalog reads if it `touched` the catalog, then relays pending audit events.
     /// Runs in a task of its own, so a caller that hangs up cannot cut it short.
+    ///
+    /// The caller waits for the retirement (a read after the write must not see
+    /// the old catalog) and for the relay at most [`RELAY_WAIT`]: the event is
+    /// already committed in the outbox, so an audit log that hangs delays its
+    /// history, never the write's answer; the relay goes on in the background
+    /// (and every server relays what is left every few seconds).
     pub(crate) async fn committed(&self, touched: Touched) {
-        let (cache, audit, outbox) = (self.cache.clone(), self.audit.clone(), self.outbox.clone());
-        let task = tokio::spawn(async move {
-            if touched == Touched::Catalog {
-                super::catalog::renew_generation(cache.as_ref()).await;
-            }
+        self.retire(touched).await;
+        let (audit, outbox) = (self.audit.clone(), self.outbox.clone());
+        let relay = tokio::spawn(async move {
             relay_audit(outbox.as_ref(), audit.as_ref()).await;
         });
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "post-commit task failed");
+        match tokio::time::timeout(RELAY_WAIT, relay).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "post-commit audit relay failed"),
+            Err(_) => tracing::warn!(
+                wait = ?RELAY_WAIT,
+                "the audit log is slow: the write answers, its event is relayed in the background"
+            ),
+        }
+    }
+
+    /// Retires every cached catalog read if a committed change `touched` the
+    /// catalog, without relaying audit events (a bulk import relays once, at its
+    /// end). Runs in a task of its own, so a caller that hangs up cannot cut it
+    /// short.
+    pub(crate) async fn retire(&self, touched: Touched) {
+        if touched == Touched::Catalog {
+            let cache = self.cache.clone();
+            let renewal = tokio::spawn(async move {
+                super::catalog::renew_generation(cache.as_ref()).await;
+            });
+            if let Err(e) = renewal.await {
+                tracing::error!(error = %e, "post-commit cache renewal failed");
+            }
         }
     }
 
