@@ -6,7 +6,7 @@ use kcl_core::domain::{
     AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
     Money, SortKey, SortOrder,
 };
-use kcl_core::ports::{BookRepo, BookRepoError, CoverSwap};
+use kcl_core::ports::{check_insert_batch, BookRepo, BookRepoError, CoverSwap};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
@@ -176,6 +176,27 @@ impl PgStore {
         Ok(())
     }
 
+    async fn try_insert_batch(&self, books: &[(Book, AuditEvent)]) -> Attempt<Vec<usize>> {
+        let mut tx = self.pool.begin().await?;
+        let mut skipped = Vec::new();
+        for (i, (book, event)) in books.iter().enumerate() {
+            let version = version_param(book.version).map_err(TxError::Port)?;
+            let inserted = bind_fields(sqlx::query(INSERT), book)
+                .bind(micros(book.created_at))
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if inserted == 0 {
+                skipped.push(i);
+                continue;
+            }
+            self.write_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(skipped)
+    }
+
     async fn try_update(&self, book: &Book, expected: u64, event: &AuditEvent) -> Attempt<Book> {
         let expected_param = version_param(expected).map_err(TxError::Port)?;
         let mut tx = self.pool.begin().await?;
@@ -280,6 +301,17 @@ impl BookRepo for PgStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         check_storable(book)?;
         TX.retry(|| self.try_insert(book, event)).await
+    }
+
+    async fn insert_batch(
+        &self,
+        books: &[(Book, AuditEvent)],
+    ) -> Result<Vec<usize>, BookRepoError> {
+        check_insert_batch(books)?;
+        for (book, _) in books {
+            check_storable(book)?;
+        }
+        TX.retry(|| self.try_insert_batch(books)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {

@@ -5,6 +5,7 @@
 
 mod audit;
 mod book;
+mod book_import;
 mod isbn;
 mod jobs;
 mod media;
@@ -18,6 +19,7 @@ mod validation;
 
 pub use audit::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
 pub use book::{Book, BookCover, BookDraft, BookDraftBuilder, BookId, BookLimits};
+pub use book_import::{parse_book_import, ImportRow, MAX_IMPORT_ERRORS, MAX_IMPORT_ROWS};
 pub use isbn::Isbn;
 pub use jobs::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, OcrTask, StatusCounts};
 pub use media::{BadMessage, CoverKey, TaskMessage, ThumbnailTask};

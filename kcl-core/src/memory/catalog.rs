@@ -36,12 +36,14 @@ impl MemoryCatalog {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-#[async_trait]
-impl BookRepo for MemoryCatalog {
-    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
-        let mut s = self.lock();
+    /// [`BookRepo::insert`] under the lock.
+    fn insert_locked(
+        &self,
+        s: &mut State,
+        book: &Book,
+        event: &AuditEvent,
+    ) -> Result<(), BookRepoError> {
         if s.books.contains_key(&book.id) {
             return Err(BookRepoError::DuplicateId(book.id));
         }
@@ -56,6 +58,32 @@ impl BookRepo for MemoryCatalog {
         s.books.insert(b.id, b);
         self.outbox.push(event);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BookRepo for MemoryCatalog {
+    async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
+        self.insert_locked(&mut self.lock(), book, event)
+    }
+
+    async fn insert_batch(
+        &self,
+        books: &[(Book, AuditEvent)],
+    ) -> Result<Vec<usize>, BookRepoError> {
+        crate::ports::check_insert_batch(books)?;
+        let mut s = self.lock();
+        let mut skipped = Vec::new();
+        for (i, (book, event)) in books.iter().enumerate() {
+            match self.insert_locked(&mut s, book, event) {
+                Ok(()) => {}
+                Err(BookRepoError::DuplicateId(_) | BookRepoError::DuplicateIsbn(_)) => {
+                    skipped.push(i);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(skipped)
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {

@@ -45,6 +45,20 @@ pub enum BookRepoError {
     Internal(#[source] BoxError),
 }
 
+/// The most books one [`BookRepo::insert_batch`] call stores.
+pub const MAX_INSERT_BATCH: usize = 1000;
+
+/// Refuses a batch over [`MAX_INSERT_BATCH`] (for adapters' `insert_batch`).
+pub fn check_insert_batch(books: &[(Book, AuditEvent)]) -> Result<(), BookRepoError> {
+    if books.len() > MAX_INSERT_BATCH {
+        return Err(BookRepoError::InvalidInput(format!(
+            "a batch of {} books; at most {MAX_INSERT_BATCH} are stored at once",
+            books.len()
+        )));
+    }
+    Ok(())
+}
+
 /// The outcome of [`BookRepo::set_cover`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoverSwap {
@@ -73,6 +87,15 @@ pub enum CoverSwap {
 pub trait BookRepo: Send + Sync {
     /// Stores a new book, and `event` with it.
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError>;
+
+    /// Stores new books in one transaction, each with its event (`books[i].1`):
+    /// a bulk import's batch. A book whose id or ISBN is already taken (by a stored
+    /// book or an earlier book of the batch) is skipped, and its event with it;
+    /// the others are stored. Returns the positions in `books` of the skipped
+    /// books, in order. At most [`MAX_INSERT_BATCH`] books (more:
+    /// [`BookRepoError::InvalidInput`], nothing stored).
+    async fn insert_batch(&self, books: &[(Book, AuditEvent)])
+        -> Result<Vec<usize>, BookRepoError>;
 
     /// Reads a book.
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError>;

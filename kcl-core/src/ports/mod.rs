@@ -24,7 +24,7 @@ mod thumbnailer;
 
 pub use audit_log::{AuditLog, AuditLogError, AuditOutbox};
 pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
-pub use book_repo::{BookRepo, BookRepoError, CoverSwap};
+pub use book_repo::{check_insert_batch, BookRepo, BookRepoError, CoverSwap, MAX_INSERT_BATCH};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
 pub use ended_sessions::{

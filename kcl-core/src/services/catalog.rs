@@ -9,7 +9,7 @@ use super::journal::{Journal, Touched};
 use super::{Ports, ServiceError};
 use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
-    Cursor, CursorValue, EntityRef, Page, SearchTerms, ValidationError,
+    Cursor, CursorValue, EntityRef, ImportRow, Page, SearchTerms, ValidationError,
 };
 use crate::ports::{BookRepo, Cache, Clock, IdSource};
 
@@ -34,6 +34,32 @@ pub struct ListBooks {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// Books stored per transaction by [`CatalogService::import`].
+pub const IMPORT_BATCH: usize = 500;
+
+/// The most skipped books [`ImportOutcome::skipped_books`] lists.
+pub const MAX_SKIPPED_LISTED: usize = 1000;
+
+/// What [`CatalogService::import`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportOutcome {
+    /// Books created.
+    pub created: u64,
+    /// Books skipped: their ISBN was already in the catalog.
+    pub skipped: u64,
+    /// The first [`MAX_SKIPPED_LISTED`] skipped books, by line.
+    pub skipped_books: Vec<SkippedBook>,
+}
+
+/// A book an import skipped because its ISBN was already in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedBook {
+    /// Its line in the file (the header is line 1).
+    pub line: u64,
+    /// Its ISBN, as stored.
+    pub isbn: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -117,6 +143,87 @@ impl CatalogService {
         crate::crash_point!("catalog.create.committed");
         self.journal.committed(Touched::Catalog).await;
         Ok(book)
+    }
+
+    /// Imports books in bulk (see [`crate::domain::parse_book_import`] for the CSV
+    /// form): stored [`IMPORT_BATCH`] at a time, each batch in one transaction
+    /// with one `created` audit event per book. A book whose ISBN is already in
+    /// the catalog is skipped and reported, so an import that failed midway (the
+    /// batches before the failure are kept; the error says how many books) can
+    /// simply be run again.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use kcl_core::domain::parse_book_import;
+    /// use kcl_core::memory::MemoryBackend;
+    /// use kcl_core::Services;
+    ///
+    /// let s = Services::new(MemoryBackend::new().ports());
+    /// let csv = "title,author,isbn,year\nDom Casmurro,Machado de Assis,9788535910667,1899\n";
+    /// let first = s.catalog.import(parse_book_import(csv.as_bytes()).unwrap()).await.unwrap();
+    /// assert_eq!((first.created, first.skipped), (1, 0));
+    /// let again = s.catalog.import(parse_book_import(csv.as_bytes()).unwrap()).await.unwrap();
+    /// assert_eq!((again.created, again.skipped), (0, 1));
+    /// assert_eq!(again.skipped_books[0].line, 2);
+    /// # });
+    /// ```
+    pub async fn import(&self, rows: Vec<ImportRow>) -> Result<ImportOutcome, ServiceError> {
+        let mut outcome = ImportOutcome::default();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let now = self.clock.now();
+            let batch: Vec<(u64, Book, AuditEvent)> = rows
+                .by_ref()
+                .take(IMPORT_BATCH)
+                .map(|row| {
+                    let book = Book::new(BookId(self.ids.new_id()), row.draft, now);
+                    let event =
+                        self.journal
+                            .event(AuditAction::Created, EntityRef::book(book.id), &book);
+                    (row.line, book, event)
+                })
+                .collect();
+            let pairs: Vec<(Book, AuditEvent)> = batch
+                .iter()
+                .map(|(_, b, e)| (b.clone(), e.clone()))
+                .collect();
+            let skipped = match self.books.insert_batch(&pairs).await {
+                Ok(skipped) => skipped,
+                Err(e) => {
+                    if outcome.created > 0 {
+                        self.journal.committed(Touched::Catalog).await;
+                    }
+                    let e = ServiceError::from(e);
+                    if outcome.created == 0 {
+                        return Err(e);
+                    }
+                    let why = format!(
+                        "{} books were imported before this failure ({e}); importing the \
+                         file again skips them",
+                        outcome.created
+                    );
+                    return Err(match e {
+                        ServiceError::Unavailable(_) => ServiceError::Unavailable(why.into()),
+                        _ => ServiceError::Internal(why.into()),
+                    });
+                }
+            };
+            crate::crash_point!("catalog.import.batch_committed");
+            outcome.created += (batch.len() - skipped.len()) as u64;
+            outcome.skipped += skipped.len() as u64;
+            for i in skipped {
+                if outcome.skipped_books.len() < MAX_SKIPPED_LISTED {
+                    let (line, book, _) = &batch[i];
+                    outcome.skipped_books.push(SkippedBook {
+                        line: *line,
+                        isbn: book.isbn.as_str().to_owned(),
+                    });
+                }
+            }
+            self.journal.retire(Touched::Catalog).await;
+        }
+        self.journal.committed(Touched::Catalog).await;
+        Ok(outcome)
     }
 
     /// Reads a book (through the cache).

@@ -13,7 +13,9 @@ mod tests;
 
 use std::sync::Arc;
 
-pub use catalog::{CatalogService, ListBooks};
+pub use catalog::{
+    CatalogService, ImportOutcome, ListBooks, SkippedBook, IMPORT_BATCH, MAX_SKIPPED_LISTED,
+};
 pub use covers::{
     CoverAccepted, CoverImage, CoverService, CoverSettings, TaskHandler, TaskOutcome,
 };

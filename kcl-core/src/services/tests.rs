@@ -150,6 +150,47 @@ async fn a_failing_audit_log_does_not_fail_the_write_nor_lose_its_event() {
     assert_eq!(history[0].action, crate::domain::AuditAction::Created);
 }
 
+/// An audit log that never answers, as a frozen one.
+struct HangingLog;
+
+#[async_trait::async_trait]
+impl crate::ports::AuditLog for HangingLog {
+    async fn append(
+        &self,
+        _: &crate::domain::AuditEvent,
+    ) -> Result<(), crate::ports::AuditLogError> {
+        std::future::pending().await
+    }
+    async fn history(
+        &self,
+        _: &crate::domain::EntityRef,
+        _: u32,
+    ) -> Result<Vec<crate::domain::AuditEvent>, crate::ports::AuditLogError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn a_hanging_audit_log_delays_no_write_beyond_the_relay_wait() {
+    let mem = MemoryBackend::new();
+    let mut ports = mem.ports();
+    ports.audit = Arc::new(HangingLog);
+    let s = Services::new(ports);
+    let started = std::time::Instant::now();
+    let book = s.catalog.create(draft(8, 1)).await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= journal::RELAY_WAIT && took < journal::RELAY_WAIT * 3,
+        "the write answered after {took:?}; the relay wait is {:?}",
+        journal::RELAY_WAIT
+    );
+    assert_eq!(s.catalog.get(book.id).await.unwrap().title, "Book 8");
+    // The event is still pending: the log back, a relay moves it.
+    let up = Services::new(mem.ports());
+    assert_eq!(up.catalog.relay_audit().await, 1);
+    assert_eq!(up.catalog.history(book.id, 10).await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn cached_listings_never_outlive_a_write() {
     let (s, _) = services();
@@ -195,6 +236,12 @@ impl crate::ports::BookRepo for PausingReads {
         e: &crate::domain::AuditEvent,
     ) -> Result<(), crate::ports::BookRepoError> {
         self.inner.insert(b, e).await
+    }
+    async fn insert_batch(
+        &self,
+        books: &[(crate::domain::Book, crate::domain::AuditEvent)],
+    ) -> Result<Vec<usize>, crate::ports::BookRepoError> {
+        self.inner.insert_batch(books).await
     }
     async fn get(
         &self,

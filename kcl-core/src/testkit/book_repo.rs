@@ -12,6 +12,7 @@ use crate::ports::{BookRepo, BookRepoError, Clock, SystemClock};
 pub async fn run(repo: &dyn BookRepo) {
     insert_and_get(repo).await;
     duplicates_refused(repo).await;
+    insert_batch(repo).await;
     optimistic_update(repo).await;
     delete(repo).await;
     list_filters(repo).await;
@@ -180,6 +181,88 @@ pub async fn duplicates_refused(repo: &dyn BookRepo) {
             Err(BookRepoError::DuplicateId(_)) | Err(BookRepoError::DuplicateIsbn(_))
         ),
         "a second book with the same id must be refused"
+    );
+}
+
+/// A batch stores its books at once, searchable like single inserts; a book whose
+/// ISBN or id is taken (stored before, or earlier in the batch) is skipped and
+/// reported by position; an oversized batch stores nothing.
+pub async fn insert_batch(repo: &dyn BookRepo) {
+    use crate::ports::MAX_INSERT_BATCH;
+    let t = tag();
+    let cat = format!("Batch {t}");
+    let stored = book(&format!("Stored {t}"), "X", &cat, 2000, 100, 1);
+    repo.insert(&stored, &crate::testkit::fixtures::event())
+        .await
+        .expect("insert");
+    let mut books: Vec<Book> = (0..5)
+        .map(|i| book(&format!("Lote {t} {i}"), "Autora", &cat, 2001 + i, 100, 2))
+        .collect();
+    books[1].isbn = stored.isbn.clone();
+    books[3].isbn = books[2].isbn.clone();
+    books[4].id = stored.id;
+    let batch: Vec<_> = books
+        .iter()
+        .map(|b| (b.clone(), crate::testkit::fixtures::event()))
+        .collect();
+    let skipped = repo.insert_batch(&batch).await.expect("insert_batch");
+    assert_eq!(
+        skipped,
+        [1, 3, 4],
+        "books whose ISBN or id is taken are skipped, by position"
+    );
+    for i in [0, 2] {
+        assert_eq!(repo.get(books[i].id).await.expect("get"), books[i]);
+    }
+    assert_eq!(
+        repo.get(stored.id).await.expect("get").title,
+        stored.title,
+        "a skipped book changes nothing stored"
+    );
+    let terms = SearchTerms::parse(&format!("lote {t}"))
+        .expect("query")
+        .expect("terms");
+    let found = repo
+        .list(&query(
+            BookFilter {
+                search: Some(terms),
+                ..Default::default()
+            },
+            BookSort::default(),
+            100,
+        ))
+        .await
+        .expect("search");
+    assert_eq!(
+        titles(&found),
+        [books[0].title.as_str(), books[2].title.as_str()],
+        "batch-inserted books are searchable"
+    );
+    assert_eq!(
+        repo.insert_batch(&[]).await.expect("an empty batch"),
+        Vec::<usize>::new()
+    );
+    let too_many: Vec<_> = (0..=MAX_INSERT_BATCH as i64)
+        .map(|i| {
+            (
+                book(&format!("Excess {t} {i}"), "X", &cat, 2000, 100, 1),
+                crate::testkit::fixtures::event(),
+            )
+        })
+        .collect();
+    assert!(
+        matches!(
+            repo.insert_batch(&too_many).await,
+            Err(BookRepoError::InvalidInput(_))
+        ),
+        "a batch over the limit is refused"
+    );
+    assert!(
+        matches!(
+            repo.get(too_many[0].0.id).await,
+            Err(BookRepoError::NotFound(_))
+        ),
+        "a refused batch stores nothing"
     );
 }
 

@@ -6,7 +6,7 @@ use kcl_core::domain::{
     AuditEvent, Book, BookCover, BookFilter, BookId, BookQuery, CursorValue, Isbn, KeysetStart,
     Money, SortKey, SortOrder,
 };
-use kcl_core::ports::{BookRepo, BookRepoError, CoverSwap};
+use kcl_core::ports::{check_insert_batch, BookRepo, BookRepoError, CoverSwap};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -33,6 +33,13 @@ const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year
      copies, summary, updated_at, title_key, author_key, category_key, created_at, version, rented) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) \
      RETURNING row_id";
+
+/// [`INSERT`] that skips a book whose id or ISBN is taken (no row returned).
+const INSERT_OR_SKIP: &str = "INSERT INTO books (id, isbn, title, author, category, year, \
+     price_cents, copies, summary, updated_at, title_key, author_key, category_key, created_at, \
+     version, rented) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) \
+     ON CONFLICT DO NOTHING RETURNING row_id";
 
 /// `?1` id, `?2`..`?13` as in [`INSERT`], `?14` the expected version. Applies only
 /// at that version and when the new copies (`?8`) cover the copies rented.
@@ -166,6 +173,31 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn try_insert_batch(&self, books: &[(Book, AuditEvent)]) -> Attempt<Vec<usize>> {
+        let mut tx = self.db.begin().await?;
+        let mut skipped = Vec::new();
+        for (i, (book, event)) in books.iter().enumerate() {
+            let version = version_param(book.version).map_err(TxError::Port)?;
+            let row = bind_fields(sqlx::query(INSERT_OR_SKIP), book)
+                .bind(micros(book.created_at))
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else {
+                skipped.push(i);
+                continue;
+            };
+            sqlx::query("INSERT INTO books_fts (rowid, words) VALUES (?, ?)")
+                .bind(row.try_get::<i64, _>(0)?)
+                .bind(search::document(book))
+                .execute(&mut *tx)
+                .await?;
+            self.write_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(skipped)
+    }
+
     async fn try_update(&self, book: &Book, expected: u64, event: &AuditEvent) -> Attempt<Book> {
         let mut tx = self.db.begin().await?;
         let updated = bind_fields(sqlx::query(UPDATE), book)
@@ -272,6 +304,14 @@ impl SqliteStore {
 impl BookRepo for SqliteStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
         TX.retry(|| self.try_insert(book, event)).await
+    }
+
+    async fn insert_batch(
+        &self,
+        books: &[(Book, AuditEvent)],
+    ) -> Result<Vec<usize>, BookRepoError> {
+        check_insert_batch(books)?;
+        TX.retry(|| self.try_insert_batch(books)).await
     }
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
