@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Uses the same configuration as the server (`KCL_DATA_DIR`, `KCL_DATABASE_URL`).
-//! Every book goes through the catalog service, so it is validated and audited.
+//! Every book goes through the catalog service's bulk import, so it is validated and audited.
 
 use std::process::ExitCode;
 

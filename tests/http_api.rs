@@ -73,6 +73,7 @@ on_every_backend!(
     web_ui_creates_edits_rents_returns_and_deletes,
     web_forms_posted_from_another_site_are_refused,
     out_of_range_versions_are_invalid_not_conflicts,
+    books_import_whole_or_not_at_all,
 );
 
 fn book_json(isbn: &str, copies: i64) -> Value {
@@ -671,4 +672,82 @@ async fn two_servers_share_one_truth() {
     a_kcl.close().await;
     b_kcl.close().await;
     db.drop_now().await;
+}
+
+/// `POST /api/books/import`: a CSV is imported whole (each book created,
+/// searchable and audited), sent again every book is skipped by line, a file with
+/// one bad row stores nothing and names the line, and a body that is not CSV is
+/// refused.
+async fn books_import_whole_or_not_at_all(app: &TestApp) {
+    use kcl::domain::Isbn;
+    let t = format!("lote{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let isbn = |k: u64| Isbn::synthetic(9_000 + k).as_str().to_owned();
+    let csv = format!(
+        "titulo;autor;isbn;ano;exemplares;preco\n\
+         Primeiro {t};Autora;{};1999;2;39,90\n\
+         \"Segundo; {t}\";Autor;{};2001;1;10\n\
+         Terceiro {t};Autor;{};2002;0;\n",
+        isbn(1),
+        isbn(2),
+        isbn(3)
+    );
+    let first = app.post("/api/books/import", "text/csv", csv.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["created"], 3, "{}", first.text);
+    assert_eq!(first.body["skipped"], 0, "{}", first.text);
+    let listed = app.get(&format!("/api/books?q={t}&limit=10")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let items = listed.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{}", listed.text);
+    let second = items
+        .iter()
+        .find(|b| b["isbn"] == isbn(2).as_str())
+        .expect("the second book");
+    assert_eq!(second["title"], format!("Segundo; {t}"));
+    assert_eq!(second["price_cents"], 1000);
+    let history = app
+        .get(&format!(
+            "/api/audit?entity_type=book&entity_id={}",
+            second["id"].as_str().expect("an id")
+        ))
+        .await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.text);
+    assert_eq!(
+        history.body["items"][0]["action"], "created",
+        "{}",
+        history.text
+    );
+
+    let again = app.post("/api/books/import", "text/csv", csv).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(again.body["created"], 0, "{}", again.text);
+    assert_eq!(again.body["skipped"], 3, "{}", again.text);
+    assert_eq!(again.body["skipped_books"][1]["line"], 3, "{}", again.text);
+
+    let bad = format!(
+        "title,author,isbn,year\nQuarto {t},Autor,{},2003\nQuinto {t},Autor,123,2004\n",
+        isbn(4)
+    );
+    let refused = app.post("/api/books/import", "text/csv", bad).await;
+    assert_problem(&refused, 422, "validation-failed");
+    assert_eq!(
+        refused.body["errors"][0]["field"], "line 3: isbn",
+        "{}",
+        refused.text
+    );
+    let listed = app.get(&format!("/api/books?q={t}&limit=10")).await;
+    assert_eq!(
+        listed.body["items"].as_array().map(Vec::len),
+        Some(3),
+        "a refused file stores nothing: {}",
+        listed.text
+    );
+    let not_csv = app
+        .post("/api/books/import", "application/json", "[]")
+        .await;
+    assert_problem(&not_csv, 415, "unsupported-media-type");
+    let header_only = app
+        .post("/api/books/import", "text/csv", "title,author,isbn,year\n")
+        .await;
+    assert_problem(&header_only, 422, "validation-failed");
 }

@@ -15,6 +15,7 @@
 
 mod auth;
 mod backup;
+mod import;
 mod ingest;
 mod migrate;
 mod ocr;
@@ -28,6 +29,7 @@ use clap::{Parser, Subcommand};
 
 pub use auth::{run as auth, AuthCommand};
 pub use backup::{backup, restore, BackupArgs, RestoreArgs};
+pub use import::{run as import, ImportArgs};
 pub use ingest::{run as ingest, IngestArgs};
 pub use migrate::run as migrate;
 pub use ocr::{run as ocr, OcrArgs};
@@ -65,6 +67,8 @@ pub enum Command {
     Worker,
     /// Load sales CSV files into the configured store, with a progress bar.
     Ingest(IngestArgs),
+    /// Import books from CSV files into the configured catalog.
+    Import(ImportArgs),
     /// Create the buckets, queues and tables the environment names, if missing, then
     /// check every adapter.
     Provision,
@@ -102,6 +106,7 @@ pub fn run(command: Command) -> Result<(), Error> {
             Command::Provision => provision().await,
             Command::Migrate => migrate().await,
             Command::Seed(args) => seed(args).await,
+            Command::Import(args) => import(args).await,
             Command::Backup(args) => backup(args).await,
             Command::Restore(args) => restore(args).await,
             // Blocking, on threads of their own: the runtime has nothing else to do.

@@ -3,15 +3,16 @@
 //!
 //! | column | required | also accepted | value |
 //! |---|---|---|---|
-//! | `title` | yes | `titulo`, `título` | 1-500 characters |
-//! | `author` | yes | `autor` | 1-300 characters |
+//! | `title` | yes | `titulo`, `título` | text |
+//! | `author` | yes | `autor` | text |
 //! | `isbn` | yes | | ISBN-10 or ISBN-13, hyphens allowed |
 //! | `year` | yes | `ano` | publication year |
-//! | `category` | no (`General`) | `categoria` | 1-100 characters |
-//! | `copies` | no (1) | `exemplares`, `copias`, `cópias` | 0-100,000 |
+//! | `category` | no (`General`) | `categoria` | text |
+//! | `copies` | no (1) | `exemplares`, `copias`, `cópias` | whole number |
 //! | `price` | no (0) | `preco`, `preço` | `39.90` or `39,90` |
-//! | `summary` | no (empty) | `resumo` | up to 5,000 characters |
+//! | `summary` | no (empty) | `resumo` | text |
 //!
+//! Values follow the rules of a single book ([`BookDraft`], [`super::BookLimits`]).
 //! Header names ignore case and surrounding blanks; the delimiter is `,` or `;`
 //! (whichever the header uses); UTF-8, with or without a byte order mark. Every
 //! row is checked before anything is stored, and every problem is reported with

@@ -1,9 +1,9 @@
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use kcl_core::domain::BookId;
-use kcl_core::services::ListBooks;
+use kcl_core::domain::{parse_book_import, BookId};
+use kcl_core::services::{ImportOutcome, ListBooks};
 use kcl_core::Services;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -113,6 +113,112 @@ pub(crate) async fn create(
         BookOut::from(&book),
         Some(&location),
     ))
+}
+
+/// The largest books CSV `POST /api/books/import` reads (100,000 books of a few
+/// hundred bytes fit several times over).
+pub(crate) const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Imports books from a CSV body (see `docs/api.md`, "Importing books"): every row
+/// is checked first (any problem: `422` listing each with its line, nothing
+/// stored), then the books are stored 500 per transaction, each with its
+/// `created` audit event. Books whose ISBN is already in the catalog are skipped
+/// and listed, so a failed import can be sent again.
+#[utoipa::path(
+    post,
+    path = "/api/books/import",
+    tag = "books",
+    operation_id = "import_books",
+    request_body(content = String, content_type = "text/csv",
+        description = "A header row (`title,author,isbn,year` and optionally `category,copies,price,summary`, or their Portuguese names), then one book per row; `,` or `;`; UTF-8"),
+    responses(
+        (status = 201, description = "Books created (and any skipped)", body = ImportOutcomeOut),
+        (status = 200, description = "Nothing created: every book was already in the catalog", body = ImportOutcomeOut),
+        (status = 400, description = "A body that breaks off (`bad-body`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A body over 64 MiB (`body-too-large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `content-type: text/csv` (`unsupported-media-type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad header or rows (`validation-failed`, with `errors`: `field` is `file`, `header` or `line N: column`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn import(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
+    let csv = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("text/csv"));
+    if !csv {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the books as `content-type: text/csv`",
+        )
+        .into());
+    }
+    let body = axum::body::to_bytes(req.into_body(), IMPORT_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    format!("the file is over {} MiB: split it", IMPORT_BODY_LIMIT >> 20),
+                )
+            } else {
+                Problem::new(StatusCode::BAD_REQUEST, "bad-body", e.to_string())
+            }
+        })?;
+    // Parsing 100,000 rows takes a while: off the runtime's threads.
+    let rows = tokio::task::spawn_blocking(move || parse_book_import(&body))
+        .await
+        .map_err(|e| kcl_core::ServiceError::Internal(Box::new(e)))?
+        .map_err(kcl_core::ServiceError::from)?;
+    let outcome = s.catalog.import(rows).await?;
+    let status = if outcome.created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(ImportOutcomeOut::from(outcome))).into_response())
+}
+
+/// What an import did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ImportOutcomeOut {
+    /// Books created.
+    created: u64,
+    /// Books skipped: their ISBN was already in the catalog.
+    skipped: u64,
+    /// The first 1,000 skipped books.
+    skipped_books: Vec<SkippedBookOut>,
+}
+
+/// A book an import skipped.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SkippedBookOut {
+    /// Its line in the file (the header is line 1).
+    line: u64,
+    /// Its ISBN.
+    isbn: String,
+}
+
+impl From<ImportOutcome> for ImportOutcomeOut {
+    fn from(o: ImportOutcome) -> Self {
+        Self {
+            created: o.created,
+            skipped: o.skipped,
+            skipped_books: o
+                .skipped_books
+                .into_iter()
+                .map(|b| SkippedBookOut {
+                    line: b.line,
+                    isbn: b.isbn,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A book.

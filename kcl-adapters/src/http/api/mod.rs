@@ -33,6 +33,12 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .health("/health/live", Load::Liveness, health::live)
         .get("/api/books", read, books::list)
         .post("/api/books", admin, books::create)
+        .upload(
+            "/api/books/import",
+            admin,
+            BodyLimit::Bytes(books::IMPORT_BODY_LIMIT),
+            books::import,
+        )
         .get("/api/books/{id}", read, books::get)
         .put("/api/books/{id}", admin, books::update)
         .delete("/api/books/{id}", admin, books::delete)

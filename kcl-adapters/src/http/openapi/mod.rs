@@ -61,6 +61,7 @@ fn public(method: &Method, path: &str) -> bool {
         api::health::live,
         api::books::list,
         api::books::create,
+        api::books::import,
         api::books::get,
         api::books::update,
         api::books::delete,
