@@ -189,16 +189,55 @@ fn migrate_then_seed_a_fresh_sqlite_data_dir() {
         stdout(&out)
     );
     assert_eq!(books_in(&data), 30);
-    // The same numbers again collide on their ISBNs: one line, exit 1.
+    // The same numbers again: their ISBNs are there, they are skipped.
     let out = kcl(&["seed", "5"], &vars);
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(err.starts_with("kcl: cannot insert a book: "), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("inserted 0 books in ")
+            && stdout(&out).contains("; 5 were there already"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(books_in(&data), 30);
     // From an offset, more books.
     let out = kcl(&["seed", "5", "30"], &vars);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(books_in(&data), 35);
+
+    // A books file: imported, then again (skipped); a bad one changes nothing.
+    let file = data.join("books.csv");
+    std::fs::write(
+        &file,
+        "titulo;autor;isbn;ano\nDom Casmurro;Machado de Assis;978-85-359-1066-7;1899\n\
+         Vidas Secas;Graciliano Ramos;9788501067340;1938\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = kcl(&["import", path], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(": 2 books created, 0 skipped"),
+        "{}",
+        stdout(&out)
+    );
+    let out = kcl(&["import", path], &vars);
+    assert!(
+        stdout(&out).contains(": 0 books created, 2 skipped"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(books_in(&data), 37);
+    std::fs::write(
+        &file,
+        "title,author,isbn,year\nA,B,9780306406157,2000\nC,D,12345,2001\n",
+    )
+    .unwrap();
+    let out = kcl(&["import", path], &vars);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("refused, nothing imported"), "{err}");
+    assert!(err.contains("line 3: isbn"), "{err}");
+    assert_eq!(books_in(&data), 37);
 
     // An in-memory database has nothing to migrate.
     let out = kcl(&["migrate"], &[("KCL_DATABASE_URL", "memory://")]);

@@ -27,6 +27,7 @@ const EXPECTED: &[(&str, &str, Access, bool)] = &[
     ("GET", "/health/live", P, false),
     ("GET", "/api/books", R, false),
     ("POST", "/api/books", A, false),
+    ("POST", "/api/books/import", A, true),
     ("GET", "/api/books/{id}", R, false),
     ("PUT", "/api/books/{id}", A, false),
     ("DELETE", "/api/books/{id}", A, false),

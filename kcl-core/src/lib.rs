@@ -8,6 +8,10 @@
 //! The crate knows no database, no cloud SDK and no web framework. Adapters live in
 //! `kcl-local` (SQLite, files) and `kcl-aws`; hosts live in `kcl-adapters`.
 //!
+//! The services run on a Tokio runtime with its time driver on (`#[tokio::main]`,
+//! or a `Builder` with `enable_all()` or `enable_time()`): writes bound how long
+//! they wait for the audit log, health checks how long they wait for a probe.
+//!
 //! ```
 //! # tokio_test_block_on(async {
 //! use kcl_core::{memory::MemoryBackend, domain::BookDraft};

@@ -56,6 +56,59 @@ impl PgStore {
         Ok(())
     }
 
+    /// Writes `events` as [`write_event`](Self::write_event) does, in one statement.
+    pub(crate) async fn write_events(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&AuditEvent],
+    ) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let table = if self.audit_outbox.load(std::sync::atomic::Ordering::Relaxed) {
+            "audit_outbox"
+        } else {
+            "audit_events"
+        };
+        let sql = format!(
+            "INSERT INTO {table} (event_id, action, entity_type, entity_id, data, occurred_at) \
+             SELECT event_id, action, entity_type, entity_id, data::json, occurred_at \
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[]) \
+             WITH ORDINALITY AS e(event_id, action, entity_type, entity_id, data, occurred_at, ord) \
+             ORDER BY ord"
+        );
+        sqlx::query(&sql)
+            .bind(events.iter().map(|e| e.event_id.0).collect::<Vec<_>>())
+            .bind(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>())
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.entity.kind.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.entity.id.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| e.data.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                events
+                    .iter()
+                    .map(|e| micros(e.occurred_at))
+                    .collect::<Vec<_>>(),
+            )
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
     async fn try_append(
         &self,
         event: &AuditEvent,

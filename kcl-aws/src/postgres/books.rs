@@ -38,6 +38,68 @@ const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year
      array_to_tsvector($14::text[]), $15, $16, 0) \
      ON CONFLICT DO NOTHING";
 
+/// [`INSERT`] for a batch: one row per element of the arrays `$1`..`$16` (the
+/// fields of [`bind_fields`], the search words joined by spaces, created_at,
+/// version), in order; rows whose id or ISBN is taken (by a stored book or an
+/// earlier row) are skipped. Returns the ids stored.
+const INSERT_BATCH: &str = "INSERT INTO books (id, isbn, title, author, category, year, \
+     price_cents, copies, summary, updated_at, title_key, author_key, category_key, search, \
+     created_at, version, rented) \
+     SELECT id, isbn, title, author, category, year, price_cents, copies, summary, updated_at, \
+     title_key, author_key, category_key, array_to_tsvector(string_to_array(words, ' ')), \
+     created_at, version, 0 \
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], \
+     $7::int8[], $8::int8[], $9::text[], $10::int8[], $11::text[], $12::text[], $13::text[], \
+     $14::text[], $15::int8[], $16::int8[]) WITH ORDINALITY \
+     AS b(id, isbn, title, author, category, year, price_cents, copies, summary, updated_at, \
+     title_key, author_key, category_key, words, created_at, version, ord) \
+     ORDER BY ord \
+     ON CONFLICT DO NOTHING RETURNING id";
+
+/// The columns of [`INSERT_BATCH`], one array each.
+#[derive(Default)]
+struct BatchColumns {
+    id: Vec<Uuid>,
+    isbn: Vec<String>,
+    title: Vec<String>,
+    author: Vec<String>,
+    category: Vec<String>,
+    year: Vec<i32>,
+    price_cents: Vec<i64>,
+    copies: Vec<i64>,
+    summary: Vec<String>,
+    updated_at: Vec<i64>,
+    title_key: Vec<String>,
+    author_key: Vec<String>,
+    category_key: Vec<String>,
+    /// The search words, `[a-z0-9]` each, joined by spaces.
+    words: Vec<String>,
+    created_at: Vec<i64>,
+    version: Vec<i64>,
+}
+
+impl BatchColumns {
+    fn push(&mut self, book: &Book) -> Result<(), BookRepoError> {
+        self.version.push(version_param(book.version)?);
+        self.id.push(book.id.0);
+        self.isbn.push(book.isbn.as_str().to_owned());
+        self.title.push(book.title.clone());
+        self.author.push(book.author.clone());
+        self.category.push(book.category.clone());
+        self.year.push(book.year);
+        self.price_cents.push(book.price.cents());
+        self.copies.push(i64::from(book.copies));
+        self.summary.push(book.summary.clone());
+        self.updated_at.push(micros(book.updated_at));
+        self.title_key.push(book.title_key());
+        self.author_key.push(book.author_key());
+        self.category_key.push(book.category_key());
+        self.words.push(search::lexemes(book).join(" "));
+        self.created_at.push(micros(book.created_at));
+        Ok(())
+    }
+}
+
 /// `$1` id, `$2`..`$14` as in [`INSERT`], `$15` the expected version. Applies only
 /// at that version and when the new copies (`$8`) cover the copies rented.
 const UPDATE: &str = concat!(
@@ -177,22 +239,46 @@ impl PgStore {
     }
 
     async fn try_insert_batch(&self, books: &[(Book, AuditEvent)]) -> Attempt<Vec<usize>> {
-        let mut tx = self.pool.begin().await?;
-        let mut skipped = Vec::new();
-        for (i, (book, event)) in books.iter().enumerate() {
-            let version = version_param(book.version).map_err(TxError::Port)?;
-            let inserted = bind_fields(sqlx::query(INSERT), book)
-                .bind(micros(book.created_at))
-                .bind(version)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if inserted == 0 {
-                skipped.push(i);
-                continue;
-            }
-            self.write_event(&mut tx, event).await?;
+        if books.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut c = BatchColumns::default();
+        for (book, _) in books {
+            c.push(book).map_err(TxError::Port)?;
+        }
+        let mut tx = self.pool.begin().await?;
+        let inserted: Vec<(Uuid,)> = sqlx::query_as(INSERT_BATCH)
+            .bind(c.id)
+            .bind(c.isbn)
+            .bind(c.title)
+            .bind(c.author)
+            .bind(c.category)
+            .bind(c.year)
+            .bind(c.price_cents)
+            .bind(c.copies)
+            .bind(c.summary)
+            .bind(c.updated_at)
+            .bind(c.title_key)
+            .bind(c.author_key)
+            .bind(c.category_key)
+            .bind(c.words)
+            .bind(c.created_at)
+            .bind(c.version)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut inserted: std::collections::HashSet<Uuid> =
+            inserted.into_iter().map(|(id,)| id).collect();
+        let mut skipped = Vec::new();
+        let mut events = Vec::with_capacity(inserted.len());
+        for (i, (book, event)) in books.iter().enumerate() {
+            // The first of the batch with an id is the one stored.
+            if inserted.remove(&book.id.0) {
+                events.push(event);
+            } else {
+                skipped.push(i);
+            }
+        }
+        self.write_events(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(skipped)
     }

@@ -316,7 +316,7 @@ impl CatalogService {
     /// Lists books: filters, sort, keyset pagination with an opaque cursor.
     ///
     /// ```
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// use kcl_core::{memory::MemoryBackend, domain::{BookDraft, Isbn}, services::ListBooks};
     /// let kcl = MemoryBackend::new().services();
     /// for i in 0..3 {

@@ -108,6 +108,28 @@ pub async fn travels_with_writes(
         .await
         .expect_err("a duplicate ISBN is refused");
 
+    // A batch: the stored book's event travels with it, the skipped one's does not.
+    let mut taken = book("Batch twin", "Autora", "Contos", 2001, 1000, 1);
+    taken.isbn = b.isbn.clone();
+    let fresh = book(
+        &format!("Batch {}", tag()),
+        "Autora",
+        "Contos",
+        2002,
+        1000,
+        1,
+    );
+    let (taken_entity, fresh_entity) = (EntityRef::book(taken.id), EntityRef::book(fresh.id));
+    let fresh_created = event(&fresh_entity, AuditAction::Created, 0);
+    let skipped = books
+        .insert_batch(&[
+            (taken, event(&taken_entity, AuditAction::Created, 0)),
+            (fresh, fresh_created.clone()),
+        ])
+        .await
+        .expect("insert_batch");
+    assert_eq!(skipped, [0], "the book with a taken ISBN is skipped");
+
     let mut next = b.clone();
     next.title = "Outbox, revised".into();
     books
@@ -212,6 +234,23 @@ pub async fn travels_with_writes(
         got, expected,
         "exactly the events of the writes that changed something, each once"
     );
+    for (entity, want) in [
+        (&fresh_entity, vec![fresh_created.event_id]),
+        (&taken_entity, vec![]),
+    ] {
+        let got: Vec<EventId> = log
+            .history(entity, 10)
+            .await
+            .expect("history")
+            .iter()
+            .chain(relayed.history(entity, 10).await.expect("relayed").iter())
+            .map(kept)
+            .collect();
+        assert_eq!(
+            got, want,
+            "a batch writes the events of the books it stores"
+        );
+    }
 }
 
 /// A log that refuses every append: relaying into it leaves the outbox as it was.
