@@ -18,8 +18,7 @@ pub async fn serve_from_env(
     let config = Config::from_env()?;
     let options = http_options(&config)?;
     let kcl = Kcl::open(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.http_addr)
-        .await
+    let listener = listen(config.http_addr, config.http_backlog)
         .map_err(|e| format!("KCL_HTTP_ADDR={}: cannot listen: {e}", config.http_addr))?;
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -55,6 +54,21 @@ pub async fn serve_from_env(
     }
     kcl.close().await;
     Ok(())
+}
+
+/// A listening socket on `addr` with room for `backlog` connections waiting to be
+/// accepted (Tokio's `TcpListener::bind` asks for 1,024), address reuse on as
+/// `bind` has it.
+fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// The HTTP host's options from the configuration: authentication (generating the

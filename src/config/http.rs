@@ -1,5 +1,5 @@
 //! The HTTP host: address, limits, logs, proxies and metrics (`KCL_HTTP_ADDR`,
-//! `KCL_HTTP_MAX_IN_FLIGHT`, `KCL_HTTP_MAX_UPLOADS`, `KCL_LOG_FORMAT`,
+//! `KCL_HTTP_BACKLOG`, `KCL_HTTP_MAX_IN_FLIGHT`, `KCL_HTTP_MAX_UPLOADS`, `KCL_LOG_FORMAT`,
 //! `KCL_TRUSTED_PROXIES`, `KCL_METRICS`, `KCL_METRICS_TOKEN`).
 
 use std::net::SocketAddr;
@@ -7,8 +7,14 @@ use std::net::SocketAddr;
 use super::vars::Vars;
 use super::ConfigError;
 
+/// Connections the kernel queues for `accept` (capped by `net.core.somaxconn`):
+/// a burst of new connections beyond it is dropped and the clients retry their
+/// SYN a second or three later (BENCHMARKS.md, "Tails at 1,000 connections").
+pub(crate) const DEFAULT_BACKLOG: u32 = 4096;
+
 pub(super) struct Http {
     pub(super) http_addr: SocketAddr,
+    pub(super) http_backlog: u32,
     pub(super) max_in_flight: usize,
     pub(super) max_uploads: usize,
     pub(super) trusted_proxies: Vec<ipnet::IpNet>,
@@ -20,6 +26,9 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Http, ConfigError> {
     let http_addr = v
         .addr("KCL_HTTP_ADDR", "127.0.0.1:8080 or 0.0.0.0:80")?
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let http_backlog = v
+        .number("KCL_HTTP_BACKLOG", 1..=65_535)?
+        .map_or(DEFAULT_BACKLOG, |n| n as u32);
     let max_in_flight = v
         .number("KCL_HTTP_MAX_IN_FLIGHT", 1..=100_000)?
         .unwrap_or(512) as usize;
@@ -49,6 +58,7 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Http, ConfigError> {
     }
     Ok(Http {
         http_addr,
+        http_backlog,
         max_in_flight,
         max_uploads,
         trusted_proxies,

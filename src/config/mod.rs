@@ -35,6 +35,7 @@
 //! | `KCL_AUTH_PUBLIC_READS` | `off` | `on` lets anyone read the catalog, rentals and jobs without logging in |
 //! | `KCL_AUTH_SESSION_SECS` | `43200` (12 h) | how long a login session or an issued token lasts |
 //! | `KCL_AUTH_COOKIE_SECURE` | `on`, `off` when listening on loopback | the session cookie's `Secure` attribute (needs HTTPS) |
+//! | `KCL_HTTP_BACKLOG` | `4096` | connections waiting to be accepted (the kernel caps it at `net.core.somaxconn`); a burst beyond it is dropped and retried by clients a second or more later |
 //! | `KCL_HTTP_MAX_IN_FLIGHT` | `512` | requests handled at once; more get `503` + `Retry-After` |
 //! | `KCL_HTTP_MAX_UPLOADS` | `8` | uploads handled at once |
 //! | `KCL_LOG_FORMAT` | `text` | `json` logs one JSON object per line |
@@ -180,6 +181,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HTTP listen address.
     pub http_addr: SocketAddr,
+    /// The listening socket's backlog (`KCL_HTTP_BACKLOG`).
+    pub http_backlog: u32,
     /// Relational store.
     pub database: DatabaseConfig,
     /// Blob store.
@@ -230,6 +233,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
             .field("http_addr", &self.http_addr)
+            .field("http_backlog", &self.http_backlog)
             .field("database", &self.database)
             .field("blobs", &self.blobs)
             .field("queue", &self.queue)
@@ -310,6 +314,7 @@ impl Config {
         } = processing::read(&v)?;
         let http::Http {
             http_addr,
+            http_backlog,
             max_in_flight,
             max_uploads,
             trusted_proxies,
@@ -338,6 +343,7 @@ impl Config {
             settings,
             data_dir,
             http_addr,
+            http_backlog,
             database,
             blobs,
             queue,

@@ -21,6 +21,17 @@ fn defaults_are_the_embedded_profile() {
     );
     assert_eq!(c.blobs, BlobsConfig::File("./kcl-data/blobs".into()));
     assert_eq!(c.queue, QueueKind::Sqlite);
+    assert_eq!(c.http_backlog, 4096);
+}
+
+#[test]
+fn the_listen_backlog_is_a_bounded_number() {
+    let c = Config::from_vars(&vars(&[("KCL_HTTP_BACKLOG", "1024")])).unwrap();
+    assert_eq!(c.http_backlog, 1024);
+    for bad in ["0", "70000", "many"] {
+        let e = Config::from_vars(&vars(&[("KCL_HTTP_BACKLOG", bad)])).unwrap_err();
+        assert_eq!(e.variable, "KCL_HTTP_BACKLOG", "{e}");
+    }
 }
 
 #[test]

@@ -192,6 +192,7 @@ pub(super) fn known_variable(name: &str) -> &'static str {
         "KCL_AUTH_PUBLIC_READS",
         "KCL_AUTH_SESSION_SECS",
         "KCL_AUTH_COOKIE_SECURE",
+        "KCL_HTTP_BACKLOG",
         "KCL_HTTP_MAX_IN_FLIGHT",
         "KCL_HTTP_MAX_UPLOADS",
         "KCL_LOG_FORMAT",

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Latency tails at 1,000 connections for BENCHMARKS.md: `/health/live` (the
+# reference) and the cached book list, with the server's listen backlog at Tokio's
+# 1,024 and at KCL's 4,096 (KCL_HTTP_BACKLOG), in interleaved rounds, with the
+# kernel's count of connections dropped from a full accept queue
+# (TcpExtListenOverflows) during each run. wrk is pinned to one core
+# (`taskset -c 1`); the server runs with authentication and metrics on, as in
+# production (an admin bearer token on every request).
+#
+#   scripts/bench-tails.sh [books=100000] [seconds=10] [rounds=3] [connections=1000]
+#
+# Builds the release `kcl` binary, seeds a data dir once (kept in
+# $KCL_BENCH_DIR, default /tmp/kcl-bench-<books>).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+books="${1:-100000}" secs="${2:-10}" rounds="${3:-3}" conns="${4:-1000}"
+ulimit -n 65536 2>/dev/null || ulimit -n 4096 || true
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+# KCL_BENCH_FEATURES: the features of the build (default `cli`; `cli,aws` reuses
+# the binary of scripts/bench-import.sh).
+cargo build --quiet --release --features "${KCL_BENCH_FEATURES:-cli}" --bin kcl
+kcl="$CARGO_TARGET_DIR/release/kcl"
+data="${KCL_BENCH_DIR:-/tmp/kcl-bench-$books}"
+if [ ! -f "$data/.seeded-$books" ]; then
+  rm -rf "$data"
+  KCL_DATA_DIR="$data" "$kcl" seed "$books"
+  touch "$data/.seeded-$books"
+fi
+
+port=$(( 20000 + RANDOM % 20000 ))
+base="http://127.0.0.1:$port"
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
+secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+token=$(python3 scripts/bench-token.py "$secret")
+
+overflows() { awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["ListenOverflows"] }' /proc/net/netstat; }
+
+run() { # backlog label url
+  local before after out rps p50 p99 max
+  before=$(overflows)
+  out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s --latency \
+    -H "authorization: Bearer $token" "$3")
+  after=$(overflows)
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  max=$(awk '$1=="Latency" {print $4}' <<<"$out")
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$round" "$1" "$2" "$rps" "$p50" "$p99" "$max" "$((after - before))"
+}
+
+echo "somaxconn $(cat /proc/sys/net/core/somaxconn), tcp_max_syn_backlog $(cat /proc/sys/net/ipv4/tcp_max_syn_backlog), open files $(ulimit -n); $conns connections, ${secs} s per run"
+echo
+echo "| round | backlog | request | requests/s | p50 | p99 | max | accept-queue overflows |"
+echo "|---|---|---|---|---|---|---|---|"
+for round in $(seq "$rounds"); do
+  for backlog in 1024 4096; do
+    KCL_LOG=warn KCL_HTTP_BACKLOG=$backlog KCL_DATA_DIR="$data" KCL_HTTP_ADDR="127.0.0.1:$port" \
+      KCL_AUTH_JWT_SECRET="$secret" "$kcl" serve 2>"$data/server.log" &
+    pid=$!
+    for _ in $(seq 1 100); do curl -fsS "$base/health/live" >/dev/null 2>&1 && break; sleep 0.1; done
+    # Warm the listing cache.
+    curl -fsS -H "authorization: Bearer $token" "$base/api/books?limit=20" >/dev/null
+    run "$backlog" "GET /health/live" "$base/health/live"
+    run "$backlog" "GET /api/books?limit=20 (cached)" "$base/api/books?limit=20"
+    kill "$pid"; wait "$pid" || true; pid=""
+  done
+done
