@@ -61,21 +61,14 @@ CREATE TABLE books_raw (title TEXT, author TEXT, isbn TEXT UNIQUE, year TEXT,
   category TEXT, copies TEXT, price TEXT, summary TEXT);
 SQL
 
-# Runs "$@" RUNS times after `reset`, prints the median wall seconds.
+source scripts/bench-common.sh
+
+# Runs "$@" RUNS times after `reset`, prints the median wall seconds and peak RSS.
 measure() {
   local label="$1" reset="$2"; shift 2
-  local walls=() peaks=()
-  for _ in $(seq "$RUNS"); do
-    eval "$reset"
-    /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
-    read -r wall peak < "$WORK/time"
-    walls+=("$wall"); peaks+=("$peak")
-  done
-  local w p
-  w=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-  p=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -1)
-  printf '| %s | %.2f s | %s books/s | %.1f MiB |\n' "$label" "$w" \
-    "$(awk -v r="$BOOKS" -v w="$w" 'BEGIN{printf "%d", r/w}')" "$(awk -v p="$p" 'BEGIN{print p/1024}')"
+  median_of_runs "$RUNS" "$reset" "$@"
+  printf '| %s | %.2f s | %s books/s | %s MiB |\n' "$label" "$WALL" \
+    "$(awk -v r="$BOOKS" -v w="$WALL" 'BEGIN{printf "%d", r/w}')" "$PEAK_MIB"
 }
 
 echo "$BOOKS books, $(awk -v b="$BYTES" 'BEGIN{printf "%.1f", b/1048576}') MiB, $RUNS runs, medians"

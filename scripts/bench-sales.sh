@@ -43,23 +43,15 @@ CREATE TABLE sales_raw (store_id TEXT, sale_date TEXT, receipt_id TEXT, sku TEXT
 CREATE INDEX sales_raw_day ON sales_raw (sale_date, store_id);
 SQL
 
+source scripts/bench-common.sh
+
 # Runs "$@" RUNS times after `reset`, prints the median wall seconds and peak RSS.
 measure() {
   local label="$1" reset="$2"; shift 2
-  local walls=() peaks=()
-  for _ in $(seq "$RUNS"); do
-    eval "$reset"
-    /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out" 2>&1 || { cat "$WORK/out"; exit 1; }
-    read -r wall peak < "$WORK/time"
-    walls+=("$wall"); peaks+=("$peak")
-  done
-  local w p
-  w=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")
-  p=$(printf '%s\n' "${peaks[@]}" | sort -n | tail -1)
-  printf '| %s | %.2f s | %s rows/s | %.0f MB/s | %.1f MiB |\n' "$label" "$w" \
-    "$(awk -v r="$ROWS" -v w="$w" 'BEGIN{printf "%d", r/w}')" \
-    "$(awk -v b="$BYTES" -v w="$w" 'BEGIN{print b/w/1e6}')" \
-    "$(awk -v k="$p" 'BEGIN{print k/1024}')"
+  median_of_runs "$RUNS" "$reset" "$@"
+  printf '| %s | %.2f s | %s rows/s | %.0f MB/s | %s MiB |\n' "$label" "$WALL" \
+    "$(awk -v r="$ROWS" -v w="$WALL" 'BEGIN{printf "%d", r/w}')" \
+    "$(awk -v b="$BYTES" -v w="$WALL" 'BEGIN{print b/w/1e6}')" "$PEAK_MIB"
 }
 
 echo "file: $ROWS rows, $BYTES bytes; $(nproc) cores; median of $RUNS runs (wall), largest peak RSS"

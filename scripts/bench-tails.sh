@@ -28,12 +28,8 @@ if [ ! -f "$data/.seeded-$books" ]; then
   touch "$data/.seeded-$books"
 fi
 
-port=$(( 20000 + RANDOM % 20000 ))
-base="http://127.0.0.1:$port"
-pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
-secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-token=$(python3 scripts/bench-token.py "$secret")
+source scripts/bench-common.sh
+http_bench_setup
 
 overflows() { awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["ListenOverflows"] }' /proc/net/netstat; }
 
@@ -41,7 +37,7 @@ run() { # backlog label url
   local before after out rps p50 p99 max
   before=$(overflows)
   out=$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --timeout 10s --latency \
-    -H "authorization: Bearer $token" "$3")
+    -H "authorization: Bearer $TOKEN" "$3")
   after=$(overflows)
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -56,14 +52,11 @@ echo "| round | backlog | request | requests/s | p50 | p99 | max | accept-queue 
 echo "|---|---|---|---|---|---|---|---|"
 for round in $(seq "$rounds"); do
   for backlog in 1024 4096; do
-    KCL_LOG=warn KCL_HTTP_BACKLOG=$backlog KCL_DATA_DIR="$data" KCL_HTTP_ADDR="127.0.0.1:$port" \
-      KCL_AUTH_JWT_SECRET="$secret" "$kcl" serve 2>"$data/server.log" &
-    pid=$!
-    for _ in $(seq 1 100); do curl -fsS "$base/health/live" >/dev/null 2>&1 && break; sleep 0.1; done
+    start_kcl "$data/server.log" env KCL_LOG=warn KCL_HTTP_BACKLOG="$backlog" KCL_DATA_DIR="$data" "$kcl" serve
     # Warm the listing cache.
-    curl -fsS -H "authorization: Bearer $token" "$base/api/books?limit=20" >/dev/null
-    run "$backlog" "GET /health/live" "$base/health/live"
-    run "$backlog" "GET /api/books?limit=20 (cached)" "$base/api/books?limit=20"
-    kill "$pid"; wait "$pid" || true; pid=""
+    curl -fsS -H "authorization: Bearer $TOKEN" "$BASE/api/books?limit=20" >/dev/null
+    run "$backlog" "GET /health/live" "$BASE/health/live"
+    run "$backlog" "GET /api/books?limit=20 (cached)" "$BASE/api/books?limit=20"
+    stop_kcl
   done
 done
