@@ -19,8 +19,13 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 # KCL_BENCH_FEATURES: the features of the build (default `cli`; `cli,aws` reuses
 # the binary of scripts/bench-import.sh).
-cargo build --quiet --release --features "${KCL_BENCH_FEATURES:-cli}" --bin kcl
-kcl="$CARGO_TARGET_DIR/release/kcl"
+# KCL_BENCH_KCL: a `kcl` binary built already (nothing is built then).
+if [ -n "${KCL_BENCH_KCL:-}" ]; then
+  kcl="$KCL_BENCH_KCL"
+else
+  cargo build --quiet --release --features "${KCL_BENCH_FEATURES:-cli}" --bin kcl
+  kcl="$CARGO_TARGET_DIR/release/kcl"
+fi
 data="${KCL_BENCH_DIR:-/tmp/kcl-bench-$books}"
 if [ ! -f "$data/.seeded-$books" ]; then
   rm -rf "$data"
