@@ -97,7 +97,10 @@ pub struct TesseractEngine {
     version: String,
     segmentation: PageSegmentation,
     upscale: bool,
+    flatten: bool,
     limits: ImageLimits,
+    /// Tesseract parameters set on every engine ([`TesseractEngine::with_parameter`]).
+    parameters: Vec<(CString, CString)>,
     /// Idle engines.
     pool: Mutex<Vec<TessApi>>,
 }
@@ -109,7 +112,9 @@ impl fmt::Debug for TesseractEngine {
             .field("version", &self.version)
             .field("segmentation", &self.segmentation)
             .field("upscale", &self.upscale)
+            .field("flatten", &self.flatten)
             .field("limits", &self.limits)
+            .field("parameters", &self.parameters)
             .field("idle_engines", &self.idle_engines())
             .finish()
     }
@@ -157,7 +162,9 @@ impl TesseractEngine {
             version,
             segmentation: PageSegmentation::default(),
             upscale: true,
+            flatten: true,
             limits: ImageLimits::default(),
+            parameters: Vec::new(),
             pool: Mutex::new(Vec::new()),
         };
         let first = engine.create()?;
@@ -178,6 +185,45 @@ impl TesseractEngine {
     /// images that have it.
     pub fn with_upscaling(mut self, upscale: bool) -> Self {
         self.upscale = upscale;
+        self
+    }
+
+    /// The same engine with one of Tesseract's run-time parameters set (the `-c
+    /// NAME=VALUE` of the command line; `tesseract --print-parameters` lists them), on
+    /// the engines already loaded and on every one loaded later.
+    ///
+    /// # Errors
+    ///
+    /// [`OcrError::Unavailable`] when Tesseract refuses the parameter: an unknown name,
+    /// one that can only be given when an engine is loaded (`load_system_dawg`), or a
+    /// name or value holding a NUL byte.
+    pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, OcrError> {
+        let refused = || {
+            OcrError::Unavailable(format!(
+                "Tesseract refuses the parameter {name}={value}: unknown, or settable only \
+                 when an engine is loaded"
+            ))
+        };
+        let name = CString::new(name).map_err(|_| refused())?;
+        let value = CString::new(value).map_err(|_| refused())?;
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+            for api in pool.iter_mut() {
+                api.raw.set_variable(&name, &value).map_err(|_| refused())?;
+            }
+        }
+        self.parameters.push((name, value));
+        Ok(self)
+    }
+
+    /// The same engine with (the default) or without the flattening of the page: the
+    /// paper's brightness is measured in 64-pixel tiles, and every pixel divided by it
+    /// so that the paper, its shading and its grain become plain white and the ink
+    /// keeps its gray levels. Tesseract then separates ink from paper reliably (its
+    /// global threshold splits a shaded, grainy page with little text into noise), and
+    /// each line image it compresses internally is mostly white.
+    pub fn with_flattening(mut self, flatten: bool) -> Self {
+        self.flatten = flatten;
         self
     }
 
@@ -231,6 +277,11 @@ impl TesseractEngine {
         // Tesseract's progress and warnings ("Estimating resolution as ...") would go to
         // stderr for every image.
         set(&mut api, Variable::DebugFile, "/dev/null")?;
+        for (name, value) in &self.parameters {
+            api.raw
+                .set_variable(name, value)
+                .map_err(|e| OcrError::Internal(Box::new(e)))?;
+        }
         Ok(api)
     }
 
@@ -320,6 +371,7 @@ impl OcrEngine for TesseractEngine {
         } else {
             gray
         };
+        let gray = if self.flatten { flatten(gray) } else { gray };
         let mut api = self.take()?;
         let result = self.read(&mut api, &gray);
         self.give_back(api);
@@ -367,6 +419,91 @@ fn decode_gray(data: &[u8], limits: &ImageLimits) -> Result<GrayImage, OcrError>
     } else {
         image.into_luma8()
     })
+}
+
+/// Side of the tiles in which [`flatten`] measures the paper.
+const TILE: u32 = 64;
+
+/// Makes the paper white: each pixel is divided by the paper's level around it (the
+/// median of each [`TILE`]-pixel tile, interpolated between tile centres) lowered by
+/// four times the grain (the paper's spread, from the tiles' quartiles), so that
+/// paper, shading and grain become 255 and darker marks keep their gray levels.
+fn flatten(mut gray: GrayImage) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    if width < TILE || height < TILE {
+        return gray;
+    }
+    let (tx, ty) = (
+        width.div_ceil(TILE) as usize,
+        height.div_ceil(TILE) as usize,
+    );
+    let w = width as usize;
+    let raw = gray.as_raw();
+    let mut level = vec![0f32; tx * ty];
+    let mut spreads = Vec::with_capacity(tx * ty);
+    let mut hist = [0u32; 256];
+    for j in 0..ty {
+        for i in 0..tx {
+            hist.fill(0);
+            let (x0, y0) = (i * TILE as usize, j * TILE as usize);
+            let (x1, y1) = (
+                (x0 + TILE as usize).min(w),
+                (y0 + TILE as usize).min(height as usize),
+            );
+            for row in raw[y0 * w..y1 * w].chunks_exact(w) {
+                for &v in &row[x0..x1] {
+                    hist[usize::from(v)] += 1;
+                }
+            }
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            let quantile = |q: u32| {
+                let mut seen = 0;
+                hist.iter()
+                    .position(|&c| {
+                        seen += c;
+                        seen * 4 > n * q
+                    })
+                    .unwrap_or(255) as f32
+            };
+            let (q1, q2, q3) = (quantile(1), quantile(2), quantile(3));
+            level[j * tx + i] = q2;
+            spreads.push(q3 - q1);
+        }
+    }
+    spreads.sort_unstable_by(f32::total_cmp);
+    // The quartiles of Gaussian grain are 1.35 sigma apart; four sigma below the paper.
+    let grain = spreads[spreads.len() / 2] / 1.35;
+    let margin = (4.0 * grain).max(6.0);
+    // Per tile, the factor that takes the paper's lowered level to 255.
+    let scale: Vec<f32> = level
+        .iter()
+        .map(|&l| 255.0 / (l - margin).max(32.0))
+        .collect();
+    let half = TILE as f32 / 2.0;
+    // Horizontal interpolation weights are the same for every row.
+    let columns: Vec<(usize, usize, f32)> = (0..w)
+        .map(|x| {
+            let fx = ((x as f32 - half) / TILE as f32).clamp(0.0, (tx - 1) as f32);
+            let i0 = fx as usize;
+            (i0, (i0 + 1).min(tx - 1), fx - i0 as f32)
+        })
+        .collect();
+    let mut row_scale = vec![0f32; w];
+    for (y, row) in gray.chunks_exact_mut(w).enumerate() {
+        let fy = ((y as f32 - half) / TILE as f32).clamp(0.0, (ty - 1) as f32);
+        let j0 = fy as usize;
+        let j1 = (j0 + 1).min(ty - 1);
+        let ay = fy - j0 as f32;
+        for (s, &(i0, i1, ax)) in row_scale.iter_mut().zip(&columns) {
+            let top = scale[j0 * tx + i0] * (1.0 - ax) + scale[j0 * tx + i1] * ax;
+            let bottom = scale[j1 * tx + i0] * (1.0 - ax) + scale[j1 * tx + i1] * ax;
+            *s = top * (1.0 - ay) + bottom * ay;
+        }
+        for (v, &s) in row.iter_mut().zip(&row_scale) {
+            *v = (f32::from(*v) * s).min(255.0) as u8;
+        }
+    }
+    gray
 }
 
 /// Skew angles tried by [`text_height`], in thousandths of the width (tan θ): up to
