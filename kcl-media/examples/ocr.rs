@@ -7,11 +7,15 @@
 //! OMP_THREAD_LIMIT=1 cargo run --release -p kcl-media --features tesseract --example ocr -- IMAGE...
 //! ```
 //!
-//! Prints, per image, a `== PATH (SECONDS s, confidence C)` line and the text; then, on
+//! Prints, per image, a `== PATH (SECONDS s, cpu CPU s, confidence C)` line (CPU: the
+//! thread's time on a processor, from `/proc/thread-self/schedstat`, left out where
+//! there is none) and the text; then, on
 //! stderr, the count, the seconds and images per second. Options:
 //!
 //! - `--lang L` (default `eng`), `--psm N` (3, 6, 7 or 11; default 6);
 //! - `--no-upscale`: leave small text as it is; `--no-flatten`: leave the paper as it is;
+//!   `--no-deskew`: leave tilted pages tilted;
+//!   `--shrink H`: shrink text lines taller than H pixels to H;
 //! - `--set NAME=VALUE`: a Tesseract parameter (repeatable; `tesseract --print-parameters`);
 //! - `--threads N`: N images at a time, one warm engine each; `--repeat R`: go over the
 //!   list R times (texts printed the first time only), for throughput figures.
@@ -32,6 +36,8 @@ struct Args {
     psm: u8,
     upscale: bool,
     flatten: bool,
+    deskew: bool,
+    shrink: Option<u32>,
     parameters: Vec<(String, String)>,
     threads: usize,
     repeat: usize,
@@ -44,6 +50,8 @@ fn parse() -> Result<Args, String> {
         psm: 6,
         upscale: true,
         flatten: true,
+        deskew: true,
+        shrink: None,
         parameters: Vec::new(),
         threads: 1,
         repeat: 1,
@@ -57,6 +65,14 @@ fn parse() -> Result<Args, String> {
             "--psm" => args.psm = value("--psm")?.parse().map_err(|e| format!("--psm: {e}"))?,
             "--no-upscale" => args.upscale = false,
             "--no-flatten" => args.flatten = false,
+            "--no-deskew" => args.deskew = false,
+            "--shrink" => {
+                args.shrink = Some(
+                    value("--shrink")?
+                        .parse()
+                        .map_err(|e| format!("--shrink: {e}"))?,
+                )
+            }
             "--set" => {
                 let v = value("--set")?;
                 let (name, val) = v.split_once('=').ok_or("--set NAME=VALUE")?;
@@ -78,7 +94,7 @@ fn parse() -> Result<Args, String> {
     }
     if args.images.is_empty() {
         return Err(
-            "usage: ocr [--lang L] [--psm N] [--no-upscale] [--no-flatten] [--set NAME=VALUE]... \
+            "usage: ocr [--lang L] [--psm N] [--no-upscale] [--no-flatten] [--no-deskew] [--shrink H] [--set NAME=VALUE]... \
                     [--threads N] [--repeat R] IMAGE..."
                 .into(),
         );
@@ -96,7 +112,9 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .with_page_segmentation(segmentation)
         .with_upscaling(args.upscale)
-        .with_flattening(args.flatten);
+        .with_flattening(args.flatten)
+        .with_deskewing(args.deskew)
+        .with_shrinking(args.shrink);
     for (name, value) in &args.parameters {
         engine = engine
             .with_parameter(name, value)
@@ -136,7 +154,9 @@ fn run() -> Result<(), String> {
                 }
                 let (path, data) = &images[i % images.len()];
                 let t = Instant::now();
+                let cpu = thread_cpu();
                 let result = engine.recognize(data);
+                let cpu = thread_cpu().zip(cpu).map(|(after, before)| after - before);
                 let elapsed = t.elapsed();
                 times
                     .lock()
@@ -145,8 +165,9 @@ fn run() -> Result<(), String> {
                 let _guard = out.lock().unwrap_or_else(|e| e.into_inner());
                 match result {
                     Ok(text) if i < images.len() => println!(
-                        "== {path} ({:.3} s, confidence {:.0})\n{}",
+                        "== {path} ({:.3} s, {}confidence {:.0})\n{}",
                         elapsed.as_secs_f64(),
+                        cpu.map(|c| format!("cpu {c:.3} s, ")).unwrap_or_default(),
                         text.confidence,
                         text.text
                     ),
@@ -175,6 +196,14 @@ fn run() -> Result<(), String> {
         0 => Ok(()),
         n => Err(format!("{n} of {total} reading(s) failed")),
     }
+}
+
+/// The calling thread's CPU time so far, in seconds (Linux: the first field of
+/// `/proc/thread-self/schedstat`, nanoseconds on a CPU), or `None` elsewhere.
+fn thread_cpu() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }
 
 fn main() -> ExitCode {

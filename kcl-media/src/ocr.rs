@@ -97,6 +97,8 @@ pub struct TesseractEngine {
     version: String,
     segmentation: PageSegmentation,
     upscale: bool,
+    shrink_above: Option<u32>,
+    deskew: bool,
     flatten: bool,
     limits: ImageLimits,
     /// Tesseract parameters set on every engine ([`TesseractEngine::with_parameter`]).
@@ -112,6 +114,8 @@ impl fmt::Debug for TesseractEngine {
             .field("version", &self.version)
             .field("segmentation", &self.segmentation)
             .field("upscale", &self.upscale)
+            .field("shrink_above", &self.shrink_above)
+            .field("deskew", &self.deskew)
             .field("flatten", &self.flatten)
             .field("limits", &self.limits)
             .field("parameters", &self.parameters)
@@ -162,6 +166,8 @@ impl TesseractEngine {
             version,
             segmentation: PageSegmentation::default(),
             upscale: true,
+            shrink_above: None,
+            deskew: true,
             flatten: true,
             limits: ImageLimits::default(),
             parameters: Vec::new(),
@@ -214,6 +220,24 @@ impl TesseractEngine {
         }
         self.parameters.push((name, value));
         Ok(self)
+    }
+
+    /// The same engine shrinking images whose text lines are taller than `height`
+    /// pixels (measured as for upscaling) to that height before recognition, or not
+    /// (`None`, the default).
+    pub fn with_shrinking(mut self, height: Option<u32>) -> Self {
+        self.shrink_above = height;
+        self
+    }
+
+    /// The same engine with (the default) or without the levelling of tilted pages:
+    /// when the text lines' slope (measured as for upscaling, up to about ±5°) is
+    /// 0.9° or more, the page is rotated so that they are level before recognition.
+    /// Tesseract's own line finding, in one block, merges the lines of a page tilted
+    /// by a few degrees whose lines are close together, and reads them as noise.
+    pub fn with_deskewing(mut self, deskew: bool) -> Self {
+        self.deskew = deskew;
+        self
     }
 
     /// The same engine with (the default) or without the flattening of the page: the
@@ -366,12 +390,21 @@ fn tidy(text: &str) -> String {
 impl OcrEngine for TesseractEngine {
     fn recognize(&self, image: &[u8]) -> Result<OcrText, OcrError> {
         let gray = decode_gray(image, &self.limits)?;
-        let gray = if self.upscale {
-            upscale_small_text(gray)?
-        } else {
-            gray
-        };
         let gray = if self.flatten { flatten(gray) } else { gray };
+        let lines = if self.upscale || self.shrink_above.is_some() || self.deskew {
+            text_height(&gray)
+        } else {
+            None
+        };
+        let gray = match lines {
+            Some(l) if self.deskew && l.skew.abs() >= DESKEW_FROM => {
+                // White when flattened; otherwise the page's median.
+                let fill = if self.flatten { 255 } else { median(&gray) };
+                deskew(&gray, l.skew, fill)
+            }
+            _ => gray,
+        };
+        let gray = rescale_text(gray, lines, self.upscale, self.shrink_above)?;
         let mut api = self.take()?;
         let result = self.read(&mut api, &gray);
         self.give_back(api);
@@ -419,6 +452,22 @@ fn decode_gray(data: &[u8], limits: &ImageLimits) -> Result<GrayImage, OcrError>
     } else {
         image.into_luma8()
     })
+}
+
+/// The median of the pixels.
+fn median(gray: &GrayImage) -> u8 {
+    let mut hist = [0usize; 256];
+    for &v in gray.as_raw() {
+        hist[usize::from(v)] += 1;
+    }
+    let half = gray.as_raw().len() / 2;
+    let mut seen = 0;
+    hist.iter()
+        .position(|&c| {
+            seen += c;
+            seen > half
+        })
+        .unwrap_or(255) as u8
 }
 
 /// Side of the tiles in which [`flatten`] measures the paper.
@@ -506,9 +555,11 @@ fn flatten(mut gray: GrayImage) -> GrayImage {
     gray
 }
 
-/// Skew angles tried by [`text_height`], in thousandths of the width (tan θ): up to
-/// about ±3.4° in steps of about 0.3°.
-const SKEWS: std::ops::RangeInclusive<i32> = -60..=60;
+/// The largest skew tried by [`text_height`], in thousandths of the width (tan θ):
+/// about 5.1°.
+const MAX_SKEW: i32 = 90;
+/// Skew angles tried by [`text_height`]: up to ±[`MAX_SKEW`] in steps of about 0.3°.
+const SKEWS: std::ops::RangeInclusive<i32> = -MAX_SKEW..=MAX_SKEW;
 const SKEW_STEP: usize = 5;
 
 /// The median height of the text lines: the ink (pixels noticeably darker than the
@@ -516,7 +567,9 @@ const SKEW_STEP: usize = 5;
 /// best (photos of pages are seldom level, and a level projection of a tilted page
 /// merges its lines), and the runs of inked rows are measured. `None` when there is
 /// no clear text.
-fn text_height(gray: &GrayImage) -> Option<u32> {
+///
+/// Also returns the skew found (level when no line stands out).
+fn text_height(gray: &GrayImage) -> Option<TextLines> {
     let (width, height) = gray.dimensions();
     if width == 0 || height == 0 {
         return None;
@@ -548,8 +601,9 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
     // The skew whose profile is the most contrasted (sum of squares: lines and gaps
     // apart, rather than smeared together).
     let w = i64::from(width);
-    let rows = height as usize + (w * 60 / 1000) as usize * 2 + 2;
-    let offset = (w * 60 / 1000) + 1;
+    let margin = w * i64::from(MAX_SKEW) / 1000;
+    let rows = height as usize + margin as usize * 2 + 2;
+    let offset = margin + 1;
     let profile = |skew: i64| {
         let mut p = vec![0u32; rows];
         for &(x, y) in &ink {
@@ -561,14 +615,13 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
         p
     };
     let score = |p: &[u32]| p.iter().map(|&c| u64::from(c) * u64::from(c)).sum::<u64>();
-    let best = SKEWS
+    let (_, _, skew, best) = SKEWS
         .step_by(SKEW_STEP)
         .map(|k| {
             let p = profile(i64::from(k));
-            (score(&p), std::cmp::Reverse(k.abs()), p)
+            (score(&p), std::cmp::Reverse(k.abs()), k, p)
         })
-        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))?
-        .2;
+        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))?;
     // A row of text holds ink over a good part of the width; stray marks do not.
     let min_ink = (width / stride as u32 / 500).max(2);
     let mut runs = Vec::new();
@@ -590,21 +643,80 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
         return None;
     }
     runs.sort_unstable();
-    Some(runs[runs.len() / 2])
+    Some(TextLines {
+        height: runs[runs.len() / 2],
+        skew,
+    })
 }
 
-/// Upscales the image when its text is small (see [`MIN_TEXT_HEIGHT`]).
-fn upscale_small_text(gray: GrayImage) -> Result<GrayImage, OcrError> {
-    let Some(text) = text_height(&gray) else {
+/// What [`text_height`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TextLines {
+    /// The median height of the lines, in pixels.
+    height: u32,
+    /// Their slope in thousandths (tan θ; positive: going down to the right).
+    skew: i32,
+}
+
+/// Skews from which [`deskew`] levels the page, in thousandths (about 0.9°): below it
+/// Tesseract's own line finding copes.
+const DESKEW_FROM: i32 = 15;
+
+/// Rotates the page so that lines of slope `skew` (thousandths) become level, by
+/// bilinear interpolation; what comes in at the corners is `fill`.
+fn deskew(gray: &GrayImage, skew: i32, fill: u8) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    let theta = (f64::from(skew) / 1000.0).atan();
+    let (sin, cos) = (theta.sin() as f32, theta.cos() as f32);
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let (w, h) = (width as usize, height as usize);
+    let raw = gray.as_raw();
+    let at = |x: isize, y: isize| -> f32 {
+        if x < 0 || y < 0 || x as usize >= w || y as usize >= h {
+            f32::from(fill)
+        } else {
+            f32::from(raw[y as usize * w + x as usize])
+        }
+    };
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let dy = y as f32 - cy;
+        for x in 0..w {
+            let dx = x as f32 - cx;
+            let sx = cx + dx * cos - dy * sin;
+            let sy = cy + dx * sin + dy * cos;
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (ax, ay) = (sx - x0, sy - y0);
+            let (x0, y0) = (x0 as isize, y0 as isize);
+            let top = at(x0, y0) * (1.0 - ax) + at(x0 + 1, y0) * ax;
+            let bottom = at(x0, y0 + 1) * (1.0 - ax) + at(x0 + 1, y0 + 1) * ax;
+            out.push((top * (1.0 - ay) + bottom * ay + 0.5).clamp(0.0, 255.0) as u8);
+        }
+    }
+    GrayImage::from_raw(width, height, out).unwrap_or_else(|| gray.clone())
+}
+
+/// Upscales the image when its text is small (see [`MIN_TEXT_HEIGHT`]) and `upscale`
+/// is on; shrinks it when its text is taller than `shrink_above`, to that height.
+fn rescale_text(
+    gray: GrayImage,
+    lines: Option<TextLines>,
+    upscale: bool,
+    shrink_above: Option<u32>,
+) -> Result<GrayImage, OcrError> {
+    let Some(TextLines { height: text, .. }) = lines else {
         return Ok(gray);
     };
-    if text >= MIN_TEXT_HEIGHT {
-        return Ok(gray);
-    }
-    // Just enough to bring the text to the target height (not a whole factor: the
-    // time Tesseract takes grows with the pixels).
-    let factor = (f64::from(TARGET_TEXT_HEIGHT) / f64::from(text.max(1)))
-        .clamp(1.25, f64::from(MAX_UPSCALE));
+    let factor = if upscale && text < MIN_TEXT_HEIGHT {
+        // Just enough to bring the text to the target height (not a whole factor: the
+        // time Tesseract takes grows with the pixels).
+        (f64::from(TARGET_TEXT_HEIGHT) / f64::from(text.max(1))).clamp(1.25, f64::from(MAX_UPSCALE))
+    } else {
+        match shrink_above {
+            Some(max) if text > max.max(MIN_TEXT_HEIGHT) => f64::from(max) / f64::from(text),
+            _ => return Ok(gray),
+        }
+    };
     let (width, height) = gray.dimensions();
     let tw = (f64::from(width) * factor).round();
     let th = (f64::from(height) * factor).round();
@@ -649,7 +761,13 @@ mod tests {
                 gray.put_pixel(x, y, image::Luma([0]));
             }
         }
-        assert_eq!(text_height(&gray), Some(12));
+        assert_eq!(
+            text_height(&gray),
+            Some(TextLines {
+                height: 12,
+                skew: 0
+            })
+        );
         assert_eq!(
             text_height(&GrayImage::from_pixel(50, 50, image::Luma([255]))),
             None
@@ -670,7 +788,14 @@ mod tests {
                 }
             }
         }
-        let h = text_height(&gray).expect("text");
-        assert!((12..=14).contains(&h), "{h}");
+        let lines = text_height(&gray).expect("text");
+        assert!((12..=14).contains(&lines.height), "{lines:?}");
+        // tan 2° = 0.035
+        assert!((30..=40).contains(&lines.skew), "{lines:?}");
+        // Levelled, the lines are level.
+        let level = deskew(&gray, lines.skew, 255);
+        let again = text_height(&level).expect("text");
+        assert!(again.skew.abs() <= 5, "{again:?}");
+        assert!((12..=14).contains(&again.height), "{again:?}");
     }
 }
