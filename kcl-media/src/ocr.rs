@@ -196,18 +196,19 @@ impl TesseractEngine {
 
     /// The same engine with one of Tesseract's run-time parameters set (the `-c
     /// NAME=VALUE` of the command line; `tesseract --print-parameters` lists them), on
-    /// the engines already loaded and on every one loaded later.
+    /// the engines already loaded and on every one loaded later. Parameters Tesseract
+    /// reads only while it loads a language (`load_system_dawg` and the like) are
+    /// accepted but change nothing.
     ///
     /// # Errors
     ///
-    /// [`OcrError::Unavailable`] when Tesseract refuses the parameter: an unknown name,
-    /// one that can only be given when an engine is loaded (`load_system_dawg`), or a
-    /// name or value holding a NUL byte.
+    /// [`OcrError::Unavailable`] when Tesseract refuses the parameter (an unknown name)
+    /// or the name or value holds a NUL byte.
     pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, OcrError> {
         let refused = || {
             OcrError::Unavailable(format!(
-                "Tesseract refuses the parameter {name}={value}: unknown, or settable only \
-                 when an engine is loaded"
+                "Tesseract refuses the parameter {name}={value:?}: unknown name, or a NUL \
+                 byte"
             ))
         };
         let name = CString::new(name).map_err(|_| refused())?;
@@ -781,6 +782,37 @@ mod tests {
             text_height(&GrayImage::from_pixel(50, 50, image::Luma([255]))),
             None
         );
+    }
+
+    #[test]
+    fn flattening_whitens_shaded_paper_and_keeps_ink() {
+        // Paper from 220 down to 180 left to right, a grain of ±6, a dark bar.
+        let mut gray = GrayImage::from_fn(640, 200, |x, y| {
+            let grain = ((x * 7 + y * 13) % 13) as i32 - 6;
+            image::Luma([(220 - (x * 40 / 640) as i32 + grain) as u8])
+        });
+        for y in 90..110 {
+            for x in 100..540 {
+                gray.put_pixel(x, y, image::Luma([60]));
+            }
+        }
+        let flat = flatten(gray);
+        let paper: Vec<u8> = flat
+            .enumerate_pixels()
+            .filter(|(_, y, _)| !(80..120).contains(y))
+            .map(|(_, _, p)| p.0[0])
+            .collect();
+        let white = paper.iter().filter(|&&v| v == 255).count();
+        assert!(
+            white * 100 >= paper.len() * 99,
+            "{white} of {}",
+            paper.len()
+        );
+        let ink = flat.get_pixel(320, 100).0[0];
+        assert!(ink < 100, "{ink}");
+        // Too small to measure: unchanged.
+        let small = GrayImage::from_pixel(10, 10, image::Luma([100]));
+        assert_eq!(flatten(small.clone()), small);
     }
 
     #[test]

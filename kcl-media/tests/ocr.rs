@@ -121,3 +121,90 @@ fn missing_language_names_its_package() {
         );
     }
 }
+
+/// The two-line fixture on a larger page of gray paper, shaded by 30 levels from left
+/// to right, with a grain (uniform noise of ±16, then a 3x3 blur), the text covering a
+/// few percent of it: what a photo of a page holding little text looks like.
+fn shaded_page() -> Vec<u8> {
+    let text = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
+    let (width, height) = (1400u32, 500u32);
+    let mut state = 0x2545_f491_u32;
+    let mut noise = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state % 33) as f32 - 16.0
+    };
+    let grain: Vec<f32> = (0..width * height).map(|_| noise()).collect();
+    let page = image::GrayImage::from_fn(width, height, |x, y| {
+        let mut g = 0.0;
+        for (dx, dy) in (0..9).map(|k| (k % 3, k / 3)) {
+            let (gx, gy) = ((x + dx).min(width - 1), (y + dy).min(height - 1));
+            g += grain[(gy * width + gx) as usize];
+        }
+        let paper = 215.0 - 30.0 * x as f32 / width as f32 + g / 9.0;
+        let (tx, ty) = (x.wrapping_sub(300), y.wrapping_sub(190));
+        let ink = if tx < text.width() && ty < text.height() {
+            1.0 - f32::from(text.get_pixel(tx, ty).0[0]) / 255.0
+        } else {
+            0.0
+        };
+        image::Luma([(paper - ink * (paper - 50.0)).clamp(0.0, 255.0) as u8])
+    });
+    png(page)
+}
+
+#[test]
+fn shaded_grainy_page_reads() {
+    let Some(engine) = engine() else { return };
+    let page = shaded_page();
+    let text = engine.recognize(&page).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+    // Levelling and shrinking leave a level page of ordinary text as it is.
+    let other = TesseractEngine::new("eng")
+        .unwrap()
+        .with_deskewing(false)
+        .with_shrinking(Some(24));
+    assert_eq!(
+        words(&other.recognize(&page).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+    let plain = TesseractEngine::new("eng").unwrap().with_flattening(false);
+    assert_eq!(
+        words(&plain.recognize(TWO_LINES).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+}
+
+#[test]
+fn tesseract_parameters() {
+    let Some(engine) = engine() else { return };
+    let engine = engine
+        .with_parameter("tessedit_do_invert", "0")
+        .expect("a run-time parameter");
+    assert_eq!(
+        words(&engine.recognize(TWO_LINES).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+    // Engines loaded later get it too.
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                assert_eq!(
+                    words(&engine.recognize(TWO_LINES).unwrap().text),
+                    words(TWO_LINES_TEXT)
+                )
+            });
+        }
+    });
+    for (name, value) in [("no_such_parameter", "1"), ("tessedit_do_invert", "a\0b")] {
+        let engine = TesseractEngine::new("eng").unwrap();
+        assert!(
+            matches!(
+                engine.with_parameter(name, value),
+                Err(OcrError::Unavailable(_))
+            ),
+            "{name}"
+        );
+    }
+}
