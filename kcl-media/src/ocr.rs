@@ -72,13 +72,17 @@ impl PageSegmentation {
 /// - The image is decoded with the `image` crate under [`ImageLimits`] (JPEG, PNG,
 ///   GIF, WebP; the header is checked before anything is decoded), turned upright by
 ///   its EXIF orientation, flattened onto white when it has transparency, and made
-///   grayscale; text smaller than 20 pixels is upscaled (Catmull-Rom) to about 32
-///   pixels ([`TesseractEngine::with_upscaling`]).
-///   The grayscale pixels are handed to Tesseract as they are (no re-encoding).
+///   grayscale; the paper is made plain white ([`TesseractEngine::with_flattening`]),
+///   a page tilted by 1.7° or more is levelled ([`TesseractEngine::with_deskewing`]),
+///   text smaller than 20 pixels is upscaled (Catmull-Rom) to about 32 pixels
+///   ([`TesseractEngine::with_upscaling`]). The grayscale pixels are handed to
+///   Tesseract as they are (no re-encoding); [`TesseractEngine::with_parameter`] sets
+///   any of Tesseract's run-time parameters.
 /// - Tesseract engines are pooled: a call takes an idle engine (or creates one) and
 ///   gives it back, so `N` concurrent callers use `N` warm engines and a single-threaded
 ///   caller reuses one. Loading an engine takes tens of milliseconds; reading a
-///   1000x300 image about 30 ms.
+///   line of text across a 1000-pixel image about 20-25 ms of CPU (Tesseract's LSTM,
+///   per line: BENCHMARKS.md, "OCR").
 /// - Run the process with `OMP_THREAD_LIMIT=1` in its environment: Tesseract's OpenMP
 ///   threads otherwise oversubscribe the caller's threads and each image takes several
 ///   times longer. It must be set before the library loads (setting it from inside the
