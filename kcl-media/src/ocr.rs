@@ -481,7 +481,8 @@ const TILE: u32 = 64;
 /// Makes the paper white: each pixel is divided by the paper's level around it (the
 /// median of each [`TILE`]-pixel tile, interpolated between tile centres) lowered by
 /// four times the grain (the paper's spread, from the tiles' quartiles), so that
-/// paper, shading and grain become 255 and darker marks keep their gray levels.
+/// paper, shading and grain become 255 and darker marks keep their gray levels. A
+/// page that is dark for the most part (light text on dark) is left as it is.
 fn flatten(mut gray: GrayImage) -> GrayImage {
     let (width, height) = gray.dimensions();
     if width < TILE || height < TILE {
@@ -523,6 +524,12 @@ fn flatten(mut gray: GrayImage) -> GrayImage {
             level[j * tx + i] = q2;
             spreads.push(q3 - q1);
         }
+    }
+    // Light marks on a dark page (or a dark photo): there is no paper to whiten.
+    let mut levels = level.clone();
+    levels.sort_unstable_by(f32::total_cmp);
+    if levels[levels.len() / 2] < 128.0 {
+        return gray;
     }
     spreads.sort_unstable_by(f32::total_cmp);
     // The quartiles of Gaussian grain are 1.35 sigma apart; four sigma below the paper.
@@ -814,6 +821,9 @@ mod tests {
         );
         let ink = flat.get_pixel(320, 100).0[0];
         assert!(ink < 100, "{ink}");
+        // Light text on a dark page: unchanged.
+        let dark = GrayImage::from_fn(640, 200, |x, _| image::Luma([30 + (x % 7) as u8]));
+        assert_eq!(flatten(dark.clone()), dark);
         // Too small to measure: unchanged.
         let small = GrayImage::from_pixel(10, 10, image::Luma([100]));
         assert_eq!(flatten(small.clone()), small);

@@ -177,6 +177,15 @@ fn shaded_grainy_page_reads() {
 }
 
 #[test]
+fn light_text_on_dark_reads() {
+    let Some(engine) = engine() else { return };
+    let mut gray = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
+    image::imageops::invert(&mut gray);
+    let text = engine.recognize(&png(gray)).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+}
+
+#[test]
 fn tesseract_parameters() {
     let Some(engine) = engine() else { return };
     let engine = engine
