@@ -123,35 +123,54 @@ fn missing_language_names_its_package() {
 }
 
 /// The two-line fixture on a larger page of gray paper, shaded by 30 levels from left
-/// to right, with a grain (uniform noise of ±16, then a 3x3 blur), the text covering a
-/// few percent of it: what a photo of a page holding little text looks like.
+/// to right, with grain (noise of sigma 8) and the camera's blur (5x5 binomial, sigma
+/// 1) over it all, the text covering a few percent of it: what a photo of a page
+/// holding little text looks like. Tesseract 5.3 alone (`with_flattening(false)`)
+/// reads this page as a dozen lines of noise (its global threshold splits the grain).
 fn shaded_page() -> Vec<u8> {
     let text = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
-    let (width, height) = (1400u32, 500u32);
+    let (width, height) = (1400usize, 500usize);
     let mut state = 0x2545_f491_u32;
-    let mut noise = || {
+    let mut uniform = || {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
-        (state % 33) as f32 - 16.0
+        state as f32 / u32::MAX as f32 * 2.0 - 1.0
     };
-    let grain: Vec<f32> = (0..width * height).map(|_| noise()).collect();
-    let page = image::GrayImage::from_fn(width, height, |x, y| {
-        let mut g = 0.0;
-        for (dx, dy) in (0..9).map(|k| (k % 3, k / 3)) {
-            let (gx, gy) = ((x + dx).min(width - 1), (y + dy).min(height - 1));
-            g += grain[(gy * width + gx) as usize];
-        }
-        let paper = 215.0 - 30.0 * x as f32 / width as f32 + g / 9.0;
-        let (tx, ty) = (x.wrapping_sub(300), y.wrapping_sub(190));
+    let mut page = vec![0f32; width * height];
+    for (i, v) in page.iter_mut().enumerate() {
+        let (x, y) = (i % width, i / width);
+        let paper = 215.0 - 30.0 * x as f32 / width as f32;
+        let (tx, ty) = (x.wrapping_sub(300) as u32, y.wrapping_sub(190) as u32);
         let ink = if tx < text.width() && ty < text.height() {
             1.0 - f32::from(text.get_pixel(tx, ty).0[0]) / 255.0
         } else {
             0.0
         };
-        image::Luma([(paper - ink * (paper - 50.0)).clamp(0.0, 255.0) as u8])
-    });
-    png(page)
+        let grain = (uniform() + uniform() + uniform()) * 8.0;
+        *v = (paper - ink * (paper - 50.0) + grain).clamp(0.0, 255.0);
+    }
+    // The blur, separable: rows then columns.
+    let kernel = [1.0, 4.0, 6.0, 4.0, 1.0].map(|k: f32| k / 16.0);
+    let blur = |src: &[f32], step: usize, len: usize, at: &dyn Fn(usize) -> usize| {
+        let mut out = vec![0f32; src.len()];
+        for (i, o) in out.iter_mut().enumerate() {
+            let pos = at(i);
+            *o = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, w)| {
+                    let p = (pos + k).saturating_sub(2).min(len - 1);
+                    w * src[i - pos * step + p * step]
+                })
+                .sum();
+        }
+        out
+    };
+    let rows = blur(&page, 1, width, &|i| i % width);
+    let both = blur(&rows, width, height, &|i| i / width);
+    let pixels = both.iter().map(|v| v.round() as u8).collect();
+    png(image::GrayImage::from_raw(width as u32, height as u32, pixels).unwrap())
 }
 
 #[test]
