@@ -124,7 +124,7 @@ fn missing_language_names_its_package() {
 
 /// The two-line fixture on a larger page of gray paper, shaded by 30 levels from left
 /// to right, with grain (noise of sigma 8) and the camera's blur (5x5 binomial, sigma
-/// 1) over it all, the text covering a few percent of it: what a photo of a page
+/// of one pixel) over it all, the text covering a few percent of it: what a photo of a page
 /// holding little text looks like. Tesseract 5.3 alone (`with_flattening(false)`)
 /// reads this page as a dozen lines of noise (its global threshold splits the grain).
 fn shaded_page() -> Vec<u8> {
