@@ -6,13 +6,18 @@
 #   - the character error rate of both against the rendered truth;
 #   - throughput with 1 and 2 threads (one warm engine each).
 #
-#   scripts/bench-ocr.sh [RUNS] [-- EXTRA ARGUMENTS FOR examples/ocr]
+#   scripts/bench-ocr.sh [--dense] [RUNS] [-- EXTRA ARGUMENTS FOR examples/ocr]
 #
-# The set is rendered by scripts/ocr_set.py (30 images, fixed seed) into
-# $KCL_BENCH_DIR/ocr-set (default: a temporary folder). Installs what it needs: Debian's
+# The set is rendered by scripts/ocr_set.py (fixed seed) into $KCL_BENCH_DIR/ocr-set
+# (30 images of 1000x300, 1-3 lines) or, with --dense, $KCL_BENCH_DIR/ocr-dense (40
+# images of 1200x400, 1-8 lines, a third tilted by 2-4 degrees); default: a temporary
+# folder. KCL's side is kcl-media's examples/ocr (built from kcl-media alone; it prints
+# each image's wall and thread CPU time). Installs what it needs: Debian's
 # tesseract-ocr and fonts, Pillow in a virtual environment under ~/.cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DENSE=""
+if [ "${1:-}" = "--dense" ]; then DENSE=1; shift; fi
 RUNS="${1:-3}"
 shift || true
 [ "${1:-}" = "--" ] && shift
@@ -37,9 +42,14 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import PIL' 2>/dev/nu
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pillow>=10,<12'
 fi
 
-SET="$WORK/ocr-set"
-[ -s "$SET/29.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET"
-cargo build --release -q --example ocr --features cli,tesseract
+if [ -n "$DENSE" ]; then
+  SET="$WORK/ocr-dense"
+  [ -s "$SET/39.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET" --dense
+else
+  SET="$WORK/ocr-set"
+  [ -s "$SET/29.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET"
+fi
+cargo build --release -q -p kcl-media --example ocr --features tesseract
 BIN="$CARGO_TARGET_DIR/release/examples/ocr"
 
 echo "# $(date -u +%FT%TZ), $(nproc --all) cores, $(tesseract --version 2>&1 | head -1)"

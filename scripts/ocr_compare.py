@@ -16,6 +16,7 @@ import argparse
 import glob
 import os
 import re
+import resource
 import shlex
 import statistics
 import subprocess
@@ -42,31 +43,41 @@ def distance(a, b):
     return previous[-1]
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_cli(images, extra, runs):
-    """Times `tesseract IMG stdout` per image; texts from the first run."""
+    """Times `tesseract IMG stdout` per image, wall clock and CPU (user + system of the
+    process); texts from the first run."""
     times = {image: [] for image in images}
+    cpu = {image: [] for image in images}
     texts = {}
     for run in range(runs):
         for image in images:
-            started = time.perf_counter()
+            started, used = time.perf_counter(), children_cpu()
             out = subprocess.run(
                 ["tesseract", image, "stdout", *extra],
                 capture_output=True,
                 check=True,
             )
             times[image].append(time.perf_counter() - started)
+            cpu[image].append(children_cpu() - used)
             if run == 0:
                 texts[image] = out.stdout.decode()
-    return times, texts
+    return times, cpu, texts
 
 
-HEADER = re.compile(r"^== (.+) \(([0-9.]+) s, confidence (\d+)\)$")
+HEADER = re.compile(r"^== (.+) \(([0-9.]+) s, (?:cpu ([0-9.]+) s, )?confidence (\d+)\)$")
 
 
 def run_kcl(binary, images, extra, runs):
     """Runs the example over all images `runs` times (one process each); per-image
-    times as it prints them (engine loaded and warm before the clock starts)."""
+    times as it prints them (engine loaded and warm before the clock starts), wall
+    clock and, when it prints it, the thread's CPU time."""
     times = {image: [] for image in images}
+    cpu = {image: [] for image in images}
     texts = {}
     for run in range(runs):
         out = subprocess.run(
@@ -79,12 +90,14 @@ def run_kcl(binary, images, extra, runs):
             if match and match.group(1) in times:
                 current = match.group(1)
                 times[current].append(float(match.group(2)))
+                if match.group(3):
+                    cpu[current].append(float(match.group(3)))
                 parsed[current] = []
             elif current is not None:
                 parsed[current].append(line)
         if run == 0:
             texts = {image: "\n".join(lines) for image, lines in parsed.items()}
-    return times, texts
+    return times, cpu, texts
 
 
 def throughput(binary, images, extra, threads, repeat):
@@ -124,7 +137,7 @@ def main():
     kcl_extra = shlex.split(args.kcl_args)
     cli_configs = args.cli_args or [""]
     cli = [(c, *run_cli(images, shlex.split(c), args.runs)) for c in cli_configs]
-    kcl_times, kcl_texts = run_kcl(args.kcl, images, kcl_extra, args.runs)
+    kcl_times, kcl_cpu, kcl_texts = run_kcl(args.kcl, images, kcl_extra, args.runs)
 
     def median_of(times, subset):
         return statistics.median(statistics.median(times[i]) for i in subset)
@@ -142,7 +155,8 @@ def main():
         subset = [i for i in images if group == "all" or lines[i] == group]
         kcl = median_of(kcl_times, subset)
         cells = " | ".join(
-            f"{median_of(t, subset):.3f} s | {median_of(t, subset) / kcl:.1f}x" for _, t, _ in cli
+            f"{median_of(t, subset):.3f} s | {median_of(t, subset) / kcl:.1f}x"
+            for _, t, _, _ in cli
         )
         label = "all" if group == "all" else str(group)
         print(f"| {label} | {len(subset)} | {kcl:.3f} s | {cells} |")
@@ -150,12 +164,28 @@ def main():
     print(f"\nMean per image: KCL {kcl_mean:.3f} s; " + "; ".join(
         f"{cli_name(c)} {statistics.mean(statistics.median(t[i]) for i in images):.3f} s "
         f"({statistics.mean(statistics.median(t[i]) for i in images) / kcl_mean:.2f}x)"
-        for c, t, _ in cli))
+        for c, t, _, _ in cli))
+
+    if all(kcl_cpu[i] for i in images):
+        print("\nCPU time (user + system; the CLI's whole process, KCL's reading thread), same "
+              "runs:\n")
+        head = " | ".join(f"{cli_name(c)} | ratio" for c in cli_configs)
+        print(f"| lines of text | images | KCL in-process | {head} |")
+        print("|---|---|---|" + "---|---|" * len(cli_configs))
+        for group in groups + ["all"]:
+            subset = [i for i in images if group == "all" or lines[i] == group]
+            kcl = median_of(kcl_cpu, subset)
+            cells = " | ".join(
+                f"{median_of(c, subset):.3f} s | {median_of(c, subset) / kcl:.1f}x"
+                for _, _, c, _ in cli
+            )
+            label = "all" if group == "all" else str(group)
+            print(f"| {label} | {len(subset)} | {kcl:.3f} s | {cells} |")
 
     total = sum(len(normalize(truth[i])) for i in images)
     print("\n| engine | edits | CER | images with errors (edits) |")
     print("|---|---|---|---|")
-    engines = [(cli_name(c), texts) for c, _, texts in cli] + [("KCL", kcl_texts)]
+    engines = [(cli_name(c), texts) for c, _, _, texts in cli] + [("KCL", kcl_texts)]
     for name, texts in engines:
         edits = {i: distance(normalize(texts.get(i, "")), normalize(truth[i])) for i in images}
         wrong = [os.path.basename(i) + f" ({e})" for i, e in edits.items() if e]

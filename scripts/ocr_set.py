@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the OCR benchmark set: images of English text with a known truth.
 
-    python3 scripts/ocr_set.py OUT_DIR [--count 30] [--seed 5]
+    python3 scripts/ocr_set.py OUT_DIR [--count 30] [--seed 5] [--dense]
 
 Writes OUT_DIR/NN.png or NN.jpg and the truth in OUT_DIR/NN.txt (lines joined by
 newlines). The same seed and fonts give the same texts, sizes and effects (the noise
@@ -14,6 +14,11 @@ each), 12 fonts, font size 26-44 px except one image in five at 15-20 px (small 
 effects of a photo of a document: rotation up to +-2 degrees, Gaussian blur 0.7-1.2
 px, Gaussian noise (sigma 14), gray paper and ink, a lighting gradient; a quarter saved
 as JPEG quality 70, the rest PNG.
+
+`--dense` (default count 40): 1200x400, 1 to 8 lines (count = 1 + index % 8), font size
+26-44 px capped so the lines fit, small print 15-20 px as above; one image in three
+tilted by 2-4 degrees either way, the rest by up to +-1 degree; otherwise the same
+effects. Without `--dense` the set is the one of the first runs, image for image.
 """
 
 import argparse
@@ -76,11 +81,14 @@ The total for the month was 18,450 units across all stores.
 """.strip().splitlines()
 
 
-def lines_for(rng, font, count):
+def lines_for(rng, font, count, width=WIDTH):
     """`count` lines of text that fit in the image width with `font`."""
     words = " ".join(rng.sample(SENTENCES, len(SENTENCES))).split()
+    # Eight lines of small print need more than the shuffled sentences once.
+    while len(words) < count * 25:
+        words += " ".join(rng.sample(SENTENCES, len(SENTENCES))).split()
     lines, line = [], []
-    limit = WIDTH - 90
+    limit = width - 90
     for word in words:
         candidate = " ".join(line + [word])
         if font.getlength(candidate) > limit and line:
@@ -134,12 +142,63 @@ def render(rng, index, fonts, small):
     return image, lines
 
 
+DENSE_WIDTH, DENSE_HEIGHT, DENSE_LINES = 1200, 400, 8
+
+
+def render_dense(rng, index, fonts, small):
+    """One image of the dense set (`--dense`): 1200x400, 1 to 8 lines."""
+    width, height = DENSE_WIDTH, DENSE_HEIGHT
+    count = 1 + index % DENSE_LINES
+    path = fonts[index % len(fonts)]
+    size = rng.randint(15, 20) if small else rng.randint(26, 44)
+    spacing = rng.uniform(1.2, 1.5)
+    # The largest size (down to 15 px) whose lines fit, with a margin.
+    while True:
+        font = ImageFont.truetype(path, size)
+        ascent, descent = font.getmetrics()
+        step = int((ascent + descent) * spacing)
+        block = step * (count - 1) + ascent + descent
+        if block <= height - 40 or size <= 15:
+            break
+        size -= 1
+    lines = lines_for(rng, font, count, width)
+
+    paper = rng.randint(200, 235)
+    ink = rng.randint(20, 70)
+    image = Image.new("L", (width, height), paper)
+    draw = ImageDraw.Draw(image)
+    top = max(10, (height - block) // 2 + rng.randint(-10, 10))
+    left = rng.randint(30, 60)
+    for n, text in enumerate(lines):
+        draw.text((left, top + n * step), text, font=font, fill=ink)
+
+    if rng.random() < 1 / 3:
+        angle = rng.uniform(2.0, 4.0) * rng.choice([-1, 1])
+    else:
+        angle = rng.uniform(-1.0, 1.0)
+    image = image.rotate(angle, resample=Image.BICUBIC, fillcolor=paper)
+
+    gradient = Image.linear_gradient("L").resize((width, height))
+    if rng.random() < 0.5:
+        gradient = gradient.transpose(Image.ROTATE_90).resize((width, height))
+    shade = gradient.point(lambda v: v * 30 // 255)
+    image = ImageChops.subtract(image, shade)
+    noise = Image.effect_noise((width, height), 14)
+    image = ImageChops.add(image, noise, scale=1.0, offset=-128)
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.7, 1.2)))
+    return image, lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
-    parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--count", type=int, help="images (default 30, 40 with --dense)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--dense", action="store_true",
+                        help="1200x400, 1 to 8 lines, some tilted by 2-4 degrees")
     args = parser.parse_args()
+    if args.count is None:
+        args.count = 40 if args.dense else 30
 
     fonts = [f for f in FONTS if os.path.exists(f)]
     missing = [f for f in FONTS if not os.path.exists(f)]
@@ -155,7 +214,8 @@ def main():
     small = set(rng.sample(range(args.count), max(1, args.count // 5)))
     jpeg = set(rng.sample(range(args.count), args.count // 4))
     for index in range(args.count):
-        image, lines = render(rng, index, fonts, index in small)
+        draw = render_dense if args.dense else render
+        image, lines = draw(rng, index, fonts, index in small)
         name = f"{index:02d}"
         if index in jpeg:
             image.save(os.path.join(args.out, name + ".jpg"), quality=70)

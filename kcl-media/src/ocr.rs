@@ -72,13 +72,17 @@ impl PageSegmentation {
 /// - The image is decoded with the `image` crate under [`ImageLimits`] (JPEG, PNG,
 ///   GIF, WebP; the header is checked before anything is decoded), turned upright by
 ///   its EXIF orientation, flattened onto white when it has transparency, and made
-///   grayscale; text smaller than 20 pixels is upscaled (Catmull-Rom) to about 32
-///   pixels ([`TesseractEngine::with_upscaling`]).
-///   The grayscale pixels are handed to Tesseract as they are (no re-encoding).
+///   grayscale; the paper is made plain white ([`TesseractEngine::with_flattening`]),
+///   a page tilted by 1.7° or more is levelled ([`TesseractEngine::with_deskewing`]),
+///   text smaller than 20 pixels is upscaled (Catmull-Rom) to about 32 pixels
+///   ([`TesseractEngine::with_upscaling`]). The grayscale pixels are handed to
+///   Tesseract as they are (no re-encoding); [`TesseractEngine::with_parameter`] sets
+///   any of Tesseract's run-time parameters.
 /// - Tesseract engines are pooled: a call takes an idle engine (or creates one) and
 ///   gives it back, so `N` concurrent callers use `N` warm engines and a single-threaded
 ///   caller reuses one. Loading an engine takes tens of milliseconds; reading a
-///   1000x300 image about 30 ms.
+///   line of text across a 1000-pixel image about 20-25 ms of CPU (Tesseract's LSTM,
+///   per line: BENCHMARKS.md, "OCR").
 /// - Run the process with `OMP_THREAD_LIMIT=1` in its environment: Tesseract's OpenMP
 ///   threads otherwise oversubscribe the caller's threads and each image takes several
 ///   times longer. It must be set before the library loads (setting it from inside the
@@ -97,7 +101,12 @@ pub struct TesseractEngine {
     version: String,
     segmentation: PageSegmentation,
     upscale: bool,
+    shrink_above: Option<u32>,
+    deskew: bool,
+    flatten: bool,
     limits: ImageLimits,
+    /// Tesseract parameters set on every engine ([`TesseractEngine::with_parameter`]).
+    parameters: Vec<(CString, CString)>,
     /// Idle engines.
     pool: Mutex<Vec<TessApi>>,
 }
@@ -109,7 +118,11 @@ impl fmt::Debug for TesseractEngine {
             .field("version", &self.version)
             .field("segmentation", &self.segmentation)
             .field("upscale", &self.upscale)
+            .field("shrink_above", &self.shrink_above)
+            .field("deskew", &self.deskew)
+            .field("flatten", &self.flatten)
             .field("limits", &self.limits)
+            .field("parameters", &self.parameters)
             .field("idle_engines", &self.idle_engines())
             .finish()
     }
@@ -157,7 +170,11 @@ impl TesseractEngine {
             version,
             segmentation: PageSegmentation::default(),
             upscale: true,
+            shrink_above: None,
+            deskew: true,
+            flatten: true,
             limits: ImageLimits::default(),
+            parameters: Vec::new(),
             pool: Mutex::new(Vec::new()),
         };
         let first = engine.create()?;
@@ -178,6 +195,64 @@ impl TesseractEngine {
     /// images that have it.
     pub fn with_upscaling(mut self, upscale: bool) -> Self {
         self.upscale = upscale;
+        self
+    }
+
+    /// The same engine with one of Tesseract's run-time parameters set (the `-c
+    /// NAME=VALUE` of the command line; `tesseract --print-parameters` lists them), on
+    /// the engines already loaded and on every one loaded later. Parameters Tesseract
+    /// reads only while it loads a language (`load_system_dawg` and the like) are
+    /// accepted but change nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`OcrError::Unavailable`] when Tesseract refuses the parameter (an unknown name)
+    /// or the name or value holds a NUL byte.
+    pub fn with_parameter(mut self, name: &str, value: &str) -> Result<Self, OcrError> {
+        let refused = || {
+            OcrError::Unavailable(format!(
+                "Tesseract refuses the parameter {name}={value:?}: unknown name, or a NUL \
+                 byte"
+            ))
+        };
+        let name = CString::new(name).map_err(|_| refused())?;
+        let value = CString::new(value).map_err(|_| refused())?;
+        {
+            let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+            for api in pool.iter_mut() {
+                api.raw.set_variable(&name, &value).map_err(|_| refused())?;
+            }
+        }
+        self.parameters.push((name, value));
+        Ok(self)
+    }
+
+    /// The same engine shrinking images whose text lines are taller than `height`
+    /// pixels (measured as for upscaling) to that height before recognition, or not
+    /// (`None`, the default).
+    pub fn with_shrinking(mut self, height: Option<u32>) -> Self {
+        self.shrink_above = height;
+        self
+    }
+
+    /// The same engine with (the default) or without the levelling of tilted pages:
+    /// when the text lines' slope (measured as for upscaling, up to about ±5°) is
+    /// 1.7° or more, the page is rotated so that they are level before recognition.
+    /// Tesseract's own line finding, in one block, merges the lines of a page tilted
+    /// by a few degrees whose lines are close together, and reads them as noise.
+    pub fn with_deskewing(mut self, deskew: bool) -> Self {
+        self.deskew = deskew;
+        self
+    }
+
+    /// The same engine with (the default) or without the flattening of the page: the
+    /// paper's brightness is measured in 64-pixel tiles, and every pixel divided by it
+    /// so that the paper, its shading and its grain become plain white and the ink
+    /// keeps its gray levels. Tesseract then separates ink from paper reliably (its
+    /// global threshold splits a shaded, grainy page with little text into noise), and
+    /// each line image it compresses internally is mostly white.
+    pub fn with_flattening(mut self, flatten: bool) -> Self {
+        self.flatten = flatten;
         self
     }
 
@@ -231,6 +306,11 @@ impl TesseractEngine {
         // Tesseract's progress and warnings ("Estimating resolution as ...") would go to
         // stderr for every image.
         set(&mut api, Variable::DebugFile, "/dev/null")?;
+        for (name, value) in &self.parameters {
+            api.raw
+                .set_variable(name, value)
+                .map_err(|e| OcrError::Internal(Box::new(e)))?;
+        }
         Ok(api)
     }
 
@@ -315,11 +395,21 @@ fn tidy(text: &str) -> String {
 impl OcrEngine for TesseractEngine {
     fn recognize(&self, image: &[u8]) -> Result<OcrText, OcrError> {
         let gray = decode_gray(image, &self.limits)?;
-        let gray = if self.upscale {
-            upscale_small_text(gray)?
+        let gray = if self.flatten { flatten(gray) } else { gray };
+        let lines = if self.upscale || self.shrink_above.is_some() || self.deskew {
+            text_height(&gray)
         } else {
-            gray
+            None
         };
+        let gray = match lines {
+            Some(l) if self.deskew && l.skew.abs() >= DESKEW_FROM => {
+                // White when flattened; otherwise the page's median.
+                let fill = if self.flatten { 255 } else { median(&gray) };
+                deskew(&gray, l.skew, fill)
+            }
+            _ => gray,
+        };
+        let gray = rescale_text(gray, lines, self.upscale, self.shrink_above)?;
         let mut api = self.take()?;
         let result = self.read(&mut api, &gray);
         self.give_back(api);
@@ -369,9 +459,119 @@ fn decode_gray(data: &[u8], limits: &ImageLimits) -> Result<GrayImage, OcrError>
     })
 }
 
-/// Skew angles tried by [`text_height`], in thousandths of the width (tan θ): up to
-/// about ±3.4° in steps of about 0.3°.
-const SKEWS: std::ops::RangeInclusive<i32> = -60..=60;
+/// The median of the pixels.
+fn median(gray: &GrayImage) -> u8 {
+    let mut hist = [0usize; 256];
+    for &v in gray.as_raw() {
+        hist[usize::from(v)] += 1;
+    }
+    let half = gray.as_raw().len() / 2;
+    let mut seen = 0;
+    hist.iter()
+        .position(|&c| {
+            seen += c;
+            seen > half
+        })
+        .unwrap_or(255) as u8
+}
+
+/// Side of the tiles in which [`flatten`] measures the paper.
+const TILE: u32 = 64;
+
+/// Makes the paper white: each pixel is divided by the paper's level around it (the
+/// median of each [`TILE`]-pixel tile, interpolated between tile centres) lowered by
+/// four times the grain (the paper's spread, from the tiles' quartiles), so that
+/// paper, shading and grain become 255 and darker marks keep their gray levels. A
+/// page that is dark for the most part (light text on dark) is left as it is.
+fn flatten(mut gray: GrayImage) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    if width < TILE || height < TILE {
+        return gray;
+    }
+    let (tx, ty) = (
+        width.div_ceil(TILE) as usize,
+        height.div_ceil(TILE) as usize,
+    );
+    let w = width as usize;
+    let raw = gray.as_raw();
+    let mut level = vec![0f32; tx * ty];
+    let mut spreads = Vec::with_capacity(tx * ty);
+    let mut hist = [0u32; 256];
+    for j in 0..ty {
+        for i in 0..tx {
+            hist.fill(0);
+            let (x0, y0) = (i * TILE as usize, j * TILE as usize);
+            let (x1, y1) = (
+                (x0 + TILE as usize).min(w),
+                (y0 + TILE as usize).min(height as usize),
+            );
+            for row in raw[y0 * w..y1 * w].chunks_exact(w) {
+                for &v in &row[x0..x1] {
+                    hist[usize::from(v)] += 1;
+                }
+            }
+            let n = ((x1 - x0) * (y1 - y0)) as u32;
+            let quantile = |q: u32| {
+                let mut seen = 0;
+                hist.iter()
+                    .position(|&c| {
+                        seen += c;
+                        seen * 4 > n * q
+                    })
+                    .unwrap_or(255) as f32
+            };
+            let (q1, q2, q3) = (quantile(1), quantile(2), quantile(3));
+            level[j * tx + i] = q2;
+            spreads.push(q3 - q1);
+        }
+    }
+    // Light marks on a dark page (or a dark photo): there is no paper to whiten.
+    let mut levels = level.clone();
+    levels.sort_unstable_by(f32::total_cmp);
+    if levels[levels.len() / 2] < 128.0 {
+        return gray;
+    }
+    spreads.sort_unstable_by(f32::total_cmp);
+    // The quartiles of Gaussian grain are 1.35 sigma apart; four sigma below the paper.
+    let grain = spreads[spreads.len() / 2] / 1.35;
+    let margin = (4.0 * grain).max(6.0);
+    // Per tile, the factor that takes the paper's lowered level to 255.
+    let scale: Vec<f32> = level
+        .iter()
+        .map(|&l| 255.0 / (l - margin).max(32.0))
+        .collect();
+    let half = TILE as f32 / 2.0;
+    // Horizontal interpolation weights are the same for every row.
+    let columns: Vec<(usize, usize, f32)> = (0..w)
+        .map(|x| {
+            let fx = ((x as f32 - half) / TILE as f32).clamp(0.0, (tx - 1) as f32);
+            let i0 = fx as usize;
+            (i0, (i0 + 1).min(tx - 1), fx - i0 as f32)
+        })
+        .collect();
+    let mut row_scale = vec![0f32; w];
+    for (y, row) in gray.chunks_exact_mut(w).enumerate() {
+        let fy = ((y as f32 - half) / TILE as f32).clamp(0.0, (ty - 1) as f32);
+        let j0 = fy as usize;
+        let j1 = (j0 + 1).min(ty - 1);
+        let ay = fy - j0 as f32;
+        for (s, &(i0, i1, ax)) in row_scale.iter_mut().zip(&columns) {
+            let top = scale[j0 * tx + i0] * (1.0 - ax) + scale[j0 * tx + i1] * ax;
+            let bottom = scale[j1 * tx + i0] * (1.0 - ax) + scale[j1 * tx + i1] * ax;
+            *s = top * (1.0 - ay) + bottom * ay;
+        }
+        for (v, &s) in row.iter_mut().zip(&row_scale) {
+            *v = (f32::from(*v) * s).min(255.0) as u8;
+        }
+    }
+    gray
+}
+
+/// The largest skew tried by [`text_height`], in thousandths of the width (tan θ):
+/// about 5.1°.
+const MAX_SKEW: i32 = 90;
+/// Skew angles tried by [`text_height`]: up to ±[`MAX_SKEW`] in steps of about 0.3°.
+const SKEWS: std::ops::RangeInclusive<i32> = -MAX_SKEW..=MAX_SKEW;
 const SKEW_STEP: usize = 5;
 
 /// The median height of the text lines: the ink (pixels noticeably darker than the
@@ -379,7 +579,9 @@ const SKEW_STEP: usize = 5;
 /// best (photos of pages are seldom level, and a level projection of a tilted page
 /// merges its lines), and the runs of inked rows are measured. `None` when there is
 /// no clear text.
-fn text_height(gray: &GrayImage) -> Option<u32> {
+///
+/// Also returns the skew found (level when no line stands out).
+fn text_height(gray: &GrayImage) -> Option<TextLines> {
     let (width, height) = gray.dimensions();
     if width == 0 || height == 0 {
         return None;
@@ -411,8 +613,9 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
     // The skew whose profile is the most contrasted (sum of squares: lines and gaps
     // apart, rather than smeared together).
     let w = i64::from(width);
-    let rows = height as usize + (w * 60 / 1000) as usize * 2 + 2;
-    let offset = (w * 60 / 1000) + 1;
+    let margin = w * i64::from(MAX_SKEW) / 1000;
+    let rows = height as usize + margin as usize * 2 + 2;
+    let offset = margin + 1;
     let profile = |skew: i64| {
         let mut p = vec![0u32; rows];
         for &(x, y) in &ink {
@@ -424,14 +627,13 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
         p
     };
     let score = |p: &[u32]| p.iter().map(|&c| u64::from(c) * u64::from(c)).sum::<u64>();
-    let best = SKEWS
+    let (_, _, skew, best) = SKEWS
         .step_by(SKEW_STEP)
         .map(|k| {
             let p = profile(i64::from(k));
-            (score(&p), std::cmp::Reverse(k.abs()), p)
+            (score(&p), std::cmp::Reverse(k.abs()), k, p)
         })
-        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))?
-        .2;
+        .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)))?;
     // A row of text holds ink over a good part of the width; stray marks do not.
     let min_ink = (width / stride as u32 / 500).max(2);
     let mut runs = Vec::new();
@@ -453,21 +655,89 @@ fn text_height(gray: &GrayImage) -> Option<u32> {
         return None;
     }
     runs.sort_unstable();
-    Some(runs[runs.len() / 2])
+    Some(TextLines {
+        height: runs[runs.len() / 2],
+        skew,
+    })
 }
 
-/// Upscales the image when its text is small (see [`MIN_TEXT_HEIGHT`]).
-fn upscale_small_text(gray: GrayImage) -> Result<GrayImage, OcrError> {
-    let Some(text) = text_height(&gray) else {
+/// What [`text_height`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TextLines {
+    /// The median height of the lines, in pixels.
+    height: u32,
+    /// Their slope in thousandths (tan θ; positive: going down to the right).
+    skew: i32,
+}
+
+/// Skews from which [`deskew`] levels the page, in thousandths (about 1.7°): below it
+/// Tesseract's own line finding copes.
+const DESKEW_FROM: i32 = 30;
+
+/// Rotates the page so that lines of slope `skew` (thousandths) become level, by
+/// bilinear interpolation; what comes in at the corners is `fill`.
+fn deskew(gray: &GrayImage, skew: i32, fill: u8) -> GrayImage {
+    let (width, height) = gray.dimensions();
+    let theta = (f64::from(skew) / 1000.0).atan();
+    let (sin, cos) = (theta.sin() as f32, theta.cos() as f32);
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let (w, h) = (width as usize, height as usize);
+    let raw = gray.as_raw();
+    let at = |x: isize, y: isize| -> f32 {
+        if x < 0 || y < 0 || x as usize >= w || y as usize >= h {
+            f32::from(fill)
+        } else {
+            f32::from(raw[y as usize * w + x as usize])
+        }
+    };
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let dy = y as f32 - cy;
+        // Source of the row's first pixel; each step right moves it by (cos, sin).
+        let (mut sx, mut sy) = (cx - cx * cos - dy * sin, cy - cx * sin + dy * cos);
+        for _ in 0..w {
+            let (fx, fy) = (sx.floor(), sy.floor());
+            let (ax, ay) = (sx - fx, sy - fy);
+            let (x0, y0) = (fx as isize, fy as isize);
+            let value = if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < w && (y0 as usize) + 1 < h {
+                let i = y0 as usize * w + x0 as usize;
+                let (a, b) = (f32::from(raw[i]), f32::from(raw[i + 1]));
+                let (c, d) = (f32::from(raw[i + w]), f32::from(raw[i + w + 1]));
+                (a + (b - a) * ax) * (1.0 - ay) + (c + (d - c) * ax) * ay
+            } else {
+                let top = at(x0, y0) * (1.0 - ax) + at(x0 + 1, y0) * ax;
+                let bottom = at(x0, y0 + 1) * (1.0 - ax) + at(x0 + 1, y0 + 1) * ax;
+                top * (1.0 - ay) + bottom * ay
+            };
+            out.push((value + 0.5).clamp(0.0, 255.0) as u8);
+            sx += cos;
+            sy += sin;
+        }
+    }
+    GrayImage::from_raw(width, height, out).unwrap_or_else(|| gray.clone())
+}
+
+/// Upscales the image when its text is small (see [`MIN_TEXT_HEIGHT`]) and `upscale`
+/// is on; shrinks it when its text is taller than `shrink_above`, to that height.
+fn rescale_text(
+    gray: GrayImage,
+    lines: Option<TextLines>,
+    upscale: bool,
+    shrink_above: Option<u32>,
+) -> Result<GrayImage, OcrError> {
+    let Some(TextLines { height: text, .. }) = lines else {
         return Ok(gray);
     };
-    if text >= MIN_TEXT_HEIGHT {
-        return Ok(gray);
-    }
-    // Just enough to bring the text to the target height (not a whole factor: the
-    // time Tesseract takes grows with the pixels).
-    let factor = (f64::from(TARGET_TEXT_HEIGHT) / f64::from(text.max(1)))
-        .clamp(1.25, f64::from(MAX_UPSCALE));
+    let factor = if upscale && text < MIN_TEXT_HEIGHT {
+        // Just enough to bring the text to the target height (not a whole factor: the
+        // time Tesseract takes grows with the pixels).
+        (f64::from(TARGET_TEXT_HEIGHT) / f64::from(text.max(1))).clamp(1.25, f64::from(MAX_UPSCALE))
+    } else {
+        match shrink_above {
+            Some(max) if text > max.max(MIN_TEXT_HEIGHT) => f64::from(max) / f64::from(text),
+            _ => return Ok(gray),
+        }
+    };
     let (width, height) = gray.dimensions();
     let tw = (f64::from(width) * factor).round();
     let th = (f64::from(height) * factor).round();
@@ -512,11 +782,51 @@ mod tests {
                 gray.put_pixel(x, y, image::Luma([0]));
             }
         }
-        assert_eq!(text_height(&gray), Some(12));
+        assert_eq!(
+            text_height(&gray),
+            Some(TextLines {
+                height: 12,
+                skew: 0
+            })
+        );
         assert_eq!(
             text_height(&GrayImage::from_pixel(50, 50, image::Luma([255]))),
             None
         );
+    }
+
+    #[test]
+    fn flattening_whitens_shaded_paper_and_keeps_ink() {
+        // Paper from 220 down to 180 left to right, a grain of ±6, a dark bar.
+        let mut gray = GrayImage::from_fn(640, 200, |x, y| {
+            let grain = ((x * 7 + y * 13) % 13) as i32 - 6;
+            image::Luma([(220 - (x * 40 / 640) as i32 + grain) as u8])
+        });
+        for y in 90..110 {
+            for x in 100..540 {
+                gray.put_pixel(x, y, image::Luma([60]));
+            }
+        }
+        let flat = flatten(gray);
+        let paper: Vec<u8> = flat
+            .enumerate_pixels()
+            .filter(|(_, y, _)| !(80..120).contains(y))
+            .map(|(_, _, p)| p.0[0])
+            .collect();
+        let white = paper.iter().filter(|&&v| v == 255).count();
+        assert!(
+            white * 100 >= paper.len() * 99,
+            "{white} of {}",
+            paper.len()
+        );
+        let ink = flat.get_pixel(320, 100).0[0];
+        assert!(ink < 100, "{ink}");
+        // Light text on a dark page: unchanged.
+        let dark = GrayImage::from_fn(640, 200, |x, _| image::Luma([30 + (x % 7) as u8]));
+        assert_eq!(flatten(dark.clone()), dark);
+        // Too small to measure: unchanged.
+        let small = GrayImage::from_pixel(10, 10, image::Luma([100]));
+        assert_eq!(flatten(small.clone()), small);
     }
 
     #[test]
@@ -533,7 +843,14 @@ mod tests {
                 }
             }
         }
-        let h = text_height(&gray).expect("text");
-        assert!((12..=14).contains(&h), "{h}");
+        let lines = text_height(&gray).expect("text");
+        assert!((12..=14).contains(&lines.height), "{lines:?}");
+        // tan 2° = 0.035
+        assert!((30..=40).contains(&lines.skew), "{lines:?}");
+        // Levelled, the lines are level.
+        let level = deskew(&gray, lines.skew, 255);
+        let again = text_height(&level).expect("text");
+        assert!(again.skew.abs() <= 5, "{again:?}");
+        assert!((12..=14).contains(&again.height), "{again:?}");
     }
 }

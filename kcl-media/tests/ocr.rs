@@ -121,3 +121,118 @@ fn missing_language_names_its_package() {
         );
     }
 }
+
+/// The two-line fixture on a larger page of gray paper, shaded by 30 levels from left
+/// to right, with grain (noise of sigma 8) and the camera's blur (5x5 binomial, sigma
+/// of one pixel) over it all, the text covering a few percent of it: what a photo of a page
+/// holding little text looks like. Tesseract 5.3 alone (`with_flattening(false)`)
+/// reads this page as a dozen lines of noise (its global threshold splits the grain).
+fn shaded_page() -> Vec<u8> {
+    let text = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
+    let (width, height) = (1400usize, 500usize);
+    let mut state = 0x2545_f491_u32;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state as f32 / u32::MAX as f32 * 2.0 - 1.0
+    };
+    let mut page = vec![0f32; width * height];
+    for (i, v) in page.iter_mut().enumerate() {
+        let (x, y) = (i % width, i / width);
+        let paper = 215.0 - 30.0 * x as f32 / width as f32;
+        let (tx, ty) = (x.wrapping_sub(300) as u32, y.wrapping_sub(190) as u32);
+        let ink = if tx < text.width() && ty < text.height() {
+            1.0 - f32::from(text.get_pixel(tx, ty).0[0]) / 255.0
+        } else {
+            0.0
+        };
+        let grain = (uniform() + uniform() + uniform()) * 8.0;
+        *v = (paper - ink * (paper - 50.0) + grain).clamp(0.0, 255.0);
+    }
+    // The blur, separable: rows then columns.
+    let kernel = [1.0, 4.0, 6.0, 4.0, 1.0].map(|k: f32| k / 16.0);
+    let blur = |src: &[f32], step: usize, len: usize, at: &dyn Fn(usize) -> usize| {
+        let mut out = vec![0f32; src.len()];
+        for (i, o) in out.iter_mut().enumerate() {
+            let pos = at(i);
+            *o = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, w)| {
+                    let p = (pos + k).saturating_sub(2).min(len - 1);
+                    w * src[i - pos * step + p * step]
+                })
+                .sum();
+        }
+        out
+    };
+    let rows = blur(&page, 1, width, &|i| i % width);
+    let both = blur(&rows, width, height, &|i| i / width);
+    let pixels = both.iter().map(|v| v.round() as u8).collect();
+    png(image::GrayImage::from_raw(width as u32, height as u32, pixels).unwrap())
+}
+
+#[test]
+fn shaded_grainy_page_reads() {
+    let Some(engine) = engine() else { return };
+    let page = shaded_page();
+    let text = engine.recognize(&page).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+    // Levelling and shrinking leave a level page of ordinary text as it is.
+    let other = TesseractEngine::new("eng")
+        .unwrap()
+        .with_deskewing(false)
+        .with_shrinking(Some(24));
+    assert_eq!(
+        words(&other.recognize(&page).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+    let plain = TesseractEngine::new("eng").unwrap().with_flattening(false);
+    assert_eq!(
+        words(&plain.recognize(TWO_LINES).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+}
+
+#[test]
+fn light_text_on_dark_reads() {
+    let Some(engine) = engine() else { return };
+    let mut gray = image::load_from_memory(TWO_LINES).unwrap().into_luma8();
+    image::imageops::invert(&mut gray);
+    let text = engine.recognize(&png(gray)).unwrap();
+    assert_eq!(words(&text.text), words(TWO_LINES_TEXT));
+}
+
+#[test]
+fn tesseract_parameters() {
+    let Some(engine) = engine() else { return };
+    let engine = engine
+        .with_parameter("tessedit_do_invert", "0")
+        .expect("a run-time parameter");
+    assert_eq!(
+        words(&engine.recognize(TWO_LINES).unwrap().text),
+        words(TWO_LINES_TEXT)
+    );
+    // Engines loaded later get it too.
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                assert_eq!(
+                    words(&engine.recognize(TWO_LINES).unwrap().text),
+                    words(TWO_LINES_TEXT)
+                )
+            });
+        }
+    });
+    for (name, value) in [("no_such_parameter", "1"), ("tessedit_do_invert", "a\0b")] {
+        let engine = TesseractEngine::new("eng").unwrap();
+        assert!(
+            matches!(
+                engine.with_parameter(name, value),
+                Err(OcrError::Unavailable(_))
+            ),
+            "{name}"
+        );
+    }
+}
