@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # OCR figures for BENCHMARKS.md, all in one run on the same images:
-#   - per-image time of KCL's in-process engine (examples/ocr, one warm engine) against
+#   - per-image time of KCL's in-process engine (kcl-media's examples/ocr_engine, one warm engine) against
 #     the `tesseract` command line run once per image (the seed's way: it loads its
 #     model every time), by number of text lines;
 #   - the character error rate of both against the rendered truth;
 #   - throughput with 1 and 2 threads (one warm engine each).
 #
-#   scripts/bench-ocr.sh [--dense] [RUNS] [-- EXTRA ARGUMENTS FOR examples/ocr]
+#   scripts/bench-ocr.sh [--dense] [RUNS] [-- EXTRA ARGUMENTS FOR examples/ocr_engine]
 #
 # The set is rendered by scripts/ocr_set.py (fixed seed) into $KCL_BENCH_DIR/ocr-set
 # (30 images of 1000x300, 1-3 lines) or, with --dense, $KCL_BENCH_DIR/ocr-dense (40
 # images of 1200x400, 1-8 lines, a third tilted by 2-4 degrees); default: a temporary
-# folder. KCL's side is kcl-media's examples/ocr (built from kcl-media alone; it prints
+# folder. KCL's side is kcl-media's examples/ocr_engine (built from kcl-media alone; it prints
 # each image's wall and thread CPU time). Installs what it needs: Debian's
 # tesseract-ocr and fonts, Pillow in a virtual environment under ~/.cache.
 set -euo pipefail
@@ -49,8 +49,8 @@ else
   SET="$WORK/ocr-set"
   [ -s "$SET/29.txt" ] || "$VENV/bin/python" scripts/ocr_set.py "$SET"
 fi
-cargo build --release -q -p kcl-media --example ocr --features tesseract
-BIN="$CARGO_TARGET_DIR/release/examples/ocr"
+cargo build --release -q -p kcl-media --example ocr_engine --features tesseract
+BIN="$CARGO_TARGET_DIR/release/examples/ocr_engine"
 
 echo "# $(date -u +%FT%TZ), $(nproc --all) cores, $(tesseract --version 2>&1 | head -1)"
 "$VENV/bin/python" scripts/ocr_compare.py "$SET" --kcl "$BIN" --runs "$RUNS" \

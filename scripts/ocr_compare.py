@@ -4,7 +4,7 @@ per image, the seed's way) against KCL's in-process engine (`examples/ocr`), on 
 same images in one run. Used by scripts/bench-ocr.sh; prints Markdown for
 BENCHMARKS.md.
 
-    python3 scripts/ocr_compare.py SET_DIR --kcl target/release/examples/ocr \
+    python3 scripts/ocr_compare.py SET_DIR --kcl target/release/examples/ocr_engine \
         [--runs 3] [--kcl-args "--psm 3"] [--cli-args "" --cli-args "--psm 6"] [--throughput]
 
 SET_DIR holds NN.png / NN.jpg images and their truth in NN.txt (scripts/ocr_set.py).

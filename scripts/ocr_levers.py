@@ -6,7 +6,7 @@ lines of one session with each other.
 
     python3 scripts/ocr_levers.py SET_DIR --kcl BINARY [--runs 2] [--kcl-args="--no-flatten"]
 
-BINARY is kcl-media's examples/ocr (it prints each image's thread CPU time; the wall
+BINARY is kcl-media's examples/ocr_engine (it prints each image's thread CPU time; the wall
 time is used when it does not). Run with OMP_THREAD_LIMIT=1.
 """
 

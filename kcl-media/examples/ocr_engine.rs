@@ -4,7 +4,7 @@
 //! build).
 //!
 //! ```sh
-//! OMP_THREAD_LIMIT=1 cargo run --release -p kcl-media --features tesseract --example ocr -- IMAGE...
+//! OMP_THREAD_LIMIT=1 cargo run --release -p kcl-media --features tesseract --example ocr_engine -- IMAGE...
 //! ```
 //!
 //! Prints, per image, a `== PATH (SECONDS s, cpu CPU s, confidence C)` line (CPU: the
