@@ -58,6 +58,40 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Writes `events` as [`write_event`](Self::write_event) does, in one statement
+    /// (at most a few hundred: six parameters each).
+    pub(crate) async fn write_events(
+        &self,
+        tx: &mut SqliteConnection,
+        events: &[&AuditEvent],
+    ) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let table = if self
+            .db
+            .audit_outbox
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            "audit_outbox"
+        } else {
+            "audit_events"
+        };
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+            "INSERT INTO {table} (event_id, action, entity_type, entity_id, data, occurred_at) "
+        ));
+        sql.push_values(events, |mut row, event| {
+            row.push_bind(event.event_id.to_string())
+                .push_bind(event.action.as_str())
+                .push_bind(event.entity.kind.as_str())
+                .push_bind(event.entity.id.clone())
+                .push_bind(event.data.to_string())
+                .push_bind(micros(event.occurred_at));
+        });
+        sql.build().execute(tx).await?;
+        Ok(())
+    }
+
     async fn try_append(
         &self,
         event: &AuditEvent,

@@ -34,12 +34,9 @@ const INSERT: &str = "INSERT INTO books (id, isbn, title, author, category, year
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) \
      RETURNING row_id";
 
-/// [`INSERT`] that skips a book whose id or ISBN is taken (no row returned).
-const INSERT_OR_SKIP: &str = "INSERT INTO books (id, isbn, title, author, category, year, \
-     price_cents, copies, summary, updated_at, title_key, author_key, category_key, created_at, \
-     version, rented) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 0) \
-     ON CONFLICT DO NOTHING RETURNING row_id";
+/// Rows per multi-row statement of a batch insert (16 parameters a book: well
+/// under SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// `?1` id, `?2`..`?13` as in [`INSERT`], `?14` the expected version. Applies only
 /// at that version and when the new copies (`?8`) cover the copies rented.
@@ -175,24 +172,63 @@ impl SqliteStore {
 
     async fn try_insert_batch(&self, books: &[(Book, AuditEvent)]) -> Attempt<Vec<usize>> {
         let mut tx = self.db.begin().await?;
+        // Stored ids and their row ids, from multi-row statements (a round trip to
+        // SQLite's thread per statement, not per book).
+        let mut stored: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        for chunk in books.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO books (id, isbn, title, author, category, year, price_cents, \
+                 copies, summary, updated_at, title_key, author_key, category_key, created_at, \
+                 version, rented) ",
+            );
+            let mut version_error = None;
+            sql.push_values(chunk, |mut row, (book, _)| {
+                let version = version_param(book.version).unwrap_or_else(|e| {
+                    version_error = Some(e);
+                    0
+                });
+                row.push_bind(book.id.to_string())
+                    .push_bind(book.isbn.as_str().to_owned())
+                    .push_bind(book.title.clone())
+                    .push_bind(book.author.clone())
+                    .push_bind(book.category.clone())
+                    .push_bind(book.year)
+                    .push_bind(book.price.cents())
+                    .push_bind(book.copies)
+                    .push_bind(book.summary.clone())
+                    .push_bind(micros(book.updated_at))
+                    .push_bind(book.title_key())
+                    .push_bind(book.author_key())
+                    .push_bind(book.category_key())
+                    .push_bind(micros(book.created_at))
+                    .push_bind(version)
+                    .push_bind(0i64);
+            });
+            if let Some(e) = version_error {
+                return Err(TxError::Port(e));
+            }
+            sql.push(" ON CONFLICT DO NOTHING RETURNING id, row_id");
+            for row in sql.build().fetch_all(&mut *tx).await? {
+                stored.insert(row.try_get("id")?, row.try_get("row_id")?);
+            }
+        }
         let mut skipped = Vec::new();
+        let mut kept = Vec::with_capacity(stored.len());
         for (i, (book, event)) in books.iter().enumerate() {
-            let version = version_param(book.version).map_err(TxError::Port)?;
-            let row = bind_fields(sqlx::query(INSERT_OR_SKIP), book)
-                .bind(micros(book.created_at))
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = row else {
-                skipped.push(i);
-                continue;
-            };
-            sqlx::query("INSERT INTO books_fts (rowid, words) VALUES (?, ?)")
-                .bind(row.try_get::<i64, _>(0)?)
-                .bind(search::document(book))
-                .execute(&mut *tx)
-                .await?;
-            self.write_event(&mut tx, event).await?;
+            // The first of the batch with an id is the one stored.
+            match stored.remove(&book.id.to_string()) {
+                Some(row_id) => kept.push((row_id, book, event)),
+                None => skipped.push(i),
+            }
+        }
+        for chunk in kept.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = QueryBuilder::<Sqlite>::new("INSERT INTO books_fts (rowid, words) ");
+            sql.push_values(chunk, |mut row, (row_id, book, _)| {
+                row.push_bind(*row_id).push_bind(search::document(book));
+            });
+            sql.build().execute(&mut *tx).await?;
+            let events: Vec<&AuditEvent> = chunk.iter().map(|(_, _, e)| *e).collect();
+            self.write_events(&mut tx, &events).await?;
         }
         tx.commit().await?;
         Ok(skipped)
