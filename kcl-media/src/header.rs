@@ -298,6 +298,40 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_scans_walk_the_entropy_coded_data() {
+        // SOI; a scan (empty header) whose data holds a stuffed FF 00 and RST0, then
+        // fill bytes before a segment whose body is D9 (not an EOI), stray bytes, a
+        // second scan, EOI.
+        let data = [
+            0xFF, 0xD8, // SOI
+            0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, // scan 1
+            0xFF, 0xFF, 0xC4, 0x00, 0x03, 0xD9, // a segment whose body is D9
+            0x01, 0x02, // stray bytes between scans
+            0xFF, 0xDA, 0x00, 0x02, 0x78, // scan 2
+            0xFF, 0xD9, // EOI
+        ];
+        assert_eq!(jpeg_scans(&data), Some(2));
+        for cut in 0..data.len() {
+            assert_eq!(jpeg_scans(&data[..cut]), None, "cut at {cut}");
+        }
+        assert!(check_jpeg_data(&data).is_ok());
+        assert!(matches!(
+            check_jpeg_data(&data[..data.len() - 1]),
+            Err(ImageError::Corrupt(_))
+        ));
+        // Over MAX_SCANS scans.
+        let mut many = data[..2].to_vec();
+        for _ in 0..=MAX_SCANS {
+            many.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x00]);
+        }
+        many.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(jpeg_scans(&many), Some(MAX_SCANS + 1));
+        assert!(
+            matches!(check_jpeg_data(&many), Err(ImageError::Corrupt(m)) if m.contains("scans"))
+        );
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for n in 0..64 {
             let mut data = vec![0xFFu8, 0xD8, 0xFF];
