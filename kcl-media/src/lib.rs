@@ -13,9 +13,10 @@
 //!   unwind and are caught as [`ImageError::Corrupt`]; under `panic = "abort"` the
 //!   path is left out. Other formats (and JPEGs this path does not take: CMYK, YCCK,
 //!   lossless, arithmetic-coded, 12-bit) go through the `image` crate under allocation
-//!   limits. JPEGs cut short or with more than 500 scans are refused before decoding. Resizing is `fast_image_resize` (Lanczos3), the
-//!   EXIF orientation is applied, and the result is a JPEG, or a PNG when the source
-//!   uses its alpha channel. Only a GIF's first frame is used.
+//!   limits. JPEGs cut short or with more than 500 scans are refused before decoding.
+//!   Resizing is `fast_image_resize` (Lanczos3), the EXIF orientation is applied, and
+//!   the result is a JPEG, or a PNG when the source uses its alpha channel. Only a
+//!   GIF's first frame is used.
 //!
 //! - `TesseractEngine` (feature `tesseract`: needs libtesseract-dev, libleptonica-dev,
 //!   tesseract-ocr-eng and clang) decodes the same formats under the same limits, makes
