@@ -2,7 +2,7 @@
 //! ([`kcl::cli::thumbnail`]).
 //!
 //! ```sh
-//! cargo run --release --example thumbnail --features cli,fast-jpeg -- --size 256 [--threads N] IN_DIR OUT_DIR
+//! cargo run --release --example thumbnail --features cli,media -- --size 256 [--threads N] IN_DIR OUT_DIR
 //! ```
 //!
 //! Writes `OUT_DIR/<name>.jpg` (or `.png` for sources with transparency), prints each

@@ -7,7 +7,7 @@
 #   scripts/bench-compare.sh A B PHOTOS [rounds=3] [books=100000] [seconds=10]
 #
 # A, B: `kcl` binaries built with `--release --features cli,aws` (and the same other
-# features; fast-jpeg for the figures in BENCHMARKS.md), for example from two git
+# features), for example from two git
 # worktrees. PHOTOS: a folder of 12 MP JPEGs (scripts/bench-photos.py makes the set).
 # Sales: `sales_gen --rows 1000000 --stores 20 --seed 1` (built here), loaded by
 # `kcl ingest` into a fresh SQLite data dir and a fresh PostgreSQL database each

@@ -43,8 +43,8 @@ cargo --version
 missing=()
 command -v cc >/dev/null || missing+=(build-essential) # the bundled SQLite is C
 command -v curl >/dev/null || missing+=(curl)
-command -v cmake >/dev/null || missing+=(cmake)   # libjpeg-turbo (kcl-media's JPEG path)
-command -v nasm >/dev/null || missing+=(nasm)     # its SIMD code
+# aws-lc-sys (rustls under `aws`) builds with cc here but falls back to cmake.
+command -v cmake >/dev/null || missing+=(cmake)
 command -v python3 >/dev/null || missing+=(python3 python3-venv) # the moto emulator
 # Tesseract for the `tesseract` feature (leptess builds its bindings with clang).
 [ -e /usr/include/tesseract/baseapi.h ] || missing+=(libtesseract-dev)

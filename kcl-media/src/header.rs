@@ -14,6 +14,10 @@ pub(crate) struct Header {
     /// EXIF orientation (1-8) when the header has one (JPEG only here; the other
     /// formats get theirs from the `image` decoder).
     pub(crate) orientation: Option<u8>,
+    /// JPEG only: whether the frame is one libjpeg's 8-bit Huffman decoder handles
+    /// (SOF0 baseline, SOF1 extended or SOF2 progressive, 8-bit samples). Lossless,
+    /// arithmetic-coded and 12-bit JPEGs take the `image` crate's path.
+    pub(crate) jpeg_huffman_8bit: bool,
 }
 
 fn corrupt(what: &str) -> ImageError {
@@ -101,6 +105,7 @@ fn jpeg(data: &[u8]) -> Result<Header, ImageError> {
                     width: u32::from(width),
                     height: u32::from(height),
                     orientation,
+                    jpeg_huffman_8bit: matches!(marker, 0xC0..=0xC2) && segment.first() == Some(&8),
                 });
             }
             0xE1 if orientation.is_none() && segment.starts_with(b"Exif\0\0") => {
@@ -112,35 +117,62 @@ fn jpeg(data: &[u8]) -> Result<Header, ImageError> {
     }
 }
 
-/// Whether a JPEG's entropy-coded data is followed by an EOI marker: `false` for a
-/// file cut short (which some decoders would silently pad with grey).
-pub(crate) fn jpeg_is_complete(data: &[u8]) -> bool {
+/// Scans allowed in a JPEG (a guard against the many-scans denial of service: each
+/// progressive scan, however small, makes the decoder walk the whole coefficient
+/// buffer). Real progressive JPEGs have about 10.
+pub(crate) const MAX_SCANS: u32 = 500;
+
+/// Walks a JPEG's marker segments and entropy-coded data to its EOI marker: the number
+/// of scans (SOS markers), or `None` when the file ends first (cut short: some decoders,
+/// libjpeg among them, would silently pad it with grey).
+pub(crate) fn jpeg_scans(data: &[u8]) -> Option<u32> {
     let mut pos = 2;
+    let mut scans = 0u32;
     loop {
         while data.get(pos) == Some(&0xFF) {
             pos += 1;
         }
-        let Some(&marker) = data.get(pos) else {
-            return false;
-        };
+        let &marker = data.get(pos)?;
         pos += 1;
-        if matches!(marker, 0x01 | 0xD0..=0xD8) {
-            continue;
+        match marker {
+            0xD9 => return Some(scans),
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
         }
-        let Some(len) = be16(data, pos) else {
-            return false;
-        };
-        pos += usize::from(len);
+        pos += usize::from(be16(data, pos)?);
         if marker == 0xDA {
-            // Inside entropy-coded data 0xFF is always followed by 0x00 or RSTn, so
-            // the first FF D9 after the first scan header is the end of the image.
-            return data
-                .get(pos..)
-                .is_some_and(|rest| rest.windows(2).any(|w| w == [0xFF, 0xD9]));
+            scans = scans.saturating_add(1);
+            // Inside entropy-coded data 0xFF is always followed by 0x00 (a stuffed
+            // byte), RSTn or more 0xFF fill bytes; anything else is the next marker.
+            loop {
+                pos += memchr::memchr(0xFF, data.get(pos..)?)?;
+                match *data.get(pos + 1)? {
+                    0x00 | 0xD0..=0xD7 => pos += 2,
+                    0xFF => pos += 1,
+                    _ => break,
+                }
+            }
+        } else if data.get(pos) != Some(&0xFF) {
+            if scans == 0 {
+                return None;
+            }
+            // Stray bytes between scans (decoders skip them with a warning).
+            pos += memchr::memchr(0xFF, data.get(pos..)?)?;
         }
-        if data.get(pos) != Some(&0xFF) {
-            return false;
-        }
+    }
+}
+
+/// [`jpeg_scans`] as a check: `Corrupt` for a JPEG cut short or with more than
+/// [`MAX_SCANS`] scans (as libjpeg-turbo's scan limit reports it).
+pub(crate) fn check_jpeg_data(data: &[u8]) -> Result<(), ImageError> {
+    match jpeg_scans(data) {
+        None => Err(corrupt(
+            "JPEG: truncated (no end-of-image marker after the scan)",
+        )),
+        Some(scans) if scans > MAX_SCANS => Err(ImageError::Corrupt(format!(
+            "JPEG: {scans} scans, over the limit of {MAX_SCANS}"
+        ))),
+        Some(_) => Ok(()),
     }
 }
 
@@ -193,6 +225,7 @@ fn png(data: &[u8]) -> Result<Header, ImageError> {
         width,
         height,
         orientation: None,
+        jpeg_huffman_8bit: false,
     })
 }
 
@@ -204,6 +237,7 @@ fn gif(data: &[u8]) -> Result<Header, ImageError> {
         width: u32::from(width),
         height: u32::from(height),
         orientation: None,
+        jpeg_huffman_8bit: false,
     })
 }
 
@@ -240,6 +274,7 @@ fn webp(data: &[u8]) -> Result<Header, ImageError> {
         width,
         height,
         orientation: None,
+        jpeg_huffman_8bit: false,
     })
 }
 
@@ -260,6 +295,40 @@ mod tests {
         assert_eq!(exif_orientation(&be), Some(8));
         assert_eq!(exif_orientation(&le[..15]), None);
         assert_eq!(exif_orientation(b"garbage"), None);
+    }
+
+    #[test]
+    fn jpeg_scans_walk_the_entropy_coded_data() {
+        // SOI; a scan (empty header) whose data holds a stuffed FF 00 and RST0, then
+        // fill bytes before a segment whose body is D9 (not an EOI), stray bytes, a
+        // second scan, EOI.
+        let data = [
+            0xFF, 0xD8, // SOI
+            0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, // scan 1
+            0xFF, 0xFF, 0xC4, 0x00, 0x03, 0xD9, // a segment whose body is D9
+            0x01, 0x02, // stray bytes between scans
+            0xFF, 0xDA, 0x00, 0x02, 0x78, // scan 2
+            0xFF, 0xD9, // EOI
+        ];
+        assert_eq!(jpeg_scans(&data), Some(2));
+        for cut in 0..data.len() {
+            assert_eq!(jpeg_scans(&data[..cut]), None, "cut at {cut}");
+        }
+        assert!(check_jpeg_data(&data).is_ok());
+        assert!(matches!(
+            check_jpeg_data(&data[..data.len() - 1]),
+            Err(ImageError::Corrupt(_))
+        ));
+        // Over MAX_SCANS scans.
+        let mut many = data[..2].to_vec();
+        for _ in 0..=MAX_SCANS {
+            many.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x00]);
+        }
+        many.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(jpeg_scans(&many), Some(MAX_SCANS + 1));
+        assert!(
+            matches!(check_jpeg_data(&many), Err(ImageError::Corrupt(m)) if m.contains("scans"))
+        );
     }
 
     #[test]

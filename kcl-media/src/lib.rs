@@ -7,12 +7,16 @@
 //!   `VP8 `/`VP8L`/`VP8X`) and checks the byte, side and pixel limits before anything
 //!   is decoded.
 //! - `thumbnail` decodes JPEGs at a reduced DCT scale (1/8, 1/4 or 1/2: the smallest
-//!   still at least the target size) with libjpeg-turbo (feature `turbojpeg`, on by
-//!   default) so a 12 MP photo never exists at full size in memory; other formats (and
-//!   JPEGs libjpeg-turbo cannot turn into RGB, such as CMYK) go through the `image`
-//!   crate under allocation limits. Resizing is `fast_image_resize` (Lanczos3), the
-//!   EXIF orientation is applied, and the result is a JPEG, or a PNG when the source
-//!   uses its alpha channel. Only a GIF's first frame is used.
+//!   still at least the target size) with libjpeg (MozJPEG's decoder through the
+//!   `mozjpeg` crate, feature `mozjpeg`, on by default; built from C source with only a
+//!   C compiler) so a 12 MP photo never exists at full size in memory. libjpeg's errors
+//!   unwind and are caught as [`ImageError::Corrupt`]; under `panic = "abort"` the
+//!   path is left out. Other formats (and JPEGs this path does not take: CMYK, YCCK,
+//!   lossless, arithmetic-coded, 12-bit) go through the `image` crate under allocation
+//!   limits. JPEGs cut short or with more than 500 scans are refused before decoding.
+//!   Resizing is `fast_image_resize` (Lanczos3), the EXIF orientation is applied, and
+//!   the result is a JPEG, or a PNG when the source uses its alpha channel. Only a
+//!   GIF's first frame is used.
 //!
 //! - `TesseractEngine` (feature `tesseract`: needs libtesseract-dev, libleptonica-dev,
 //!   tesseract-ocr-eng and clang) decodes the same formats under the same limits, makes
@@ -35,8 +39,10 @@
 mod header;
 #[cfg(feature = "tesseract")]
 mod ocr;
-#[cfg(feature = "turbojpeg")]
-mod turbo;
+// libjpeg's errors unwind: under `panic = "abort"` they would abort the process, so
+// the path is left out there and JPEGs take the pure-Rust one.
+#[cfg(all(feature = "mozjpeg", not(panic = "abort")))]
+mod scaled;
 
 #[cfg(feature = "tesseract")]
 pub use ocr::{PageSegmentation, TesseractEngine};
@@ -55,9 +61,9 @@ use kcl_core::ports::{ImageError, ImageFormat, ImageInfo, ImageLimits, Thumbnail
 /// otherwise.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
 
-/// The [`Thumbnailer`] on libjpeg-turbo (JPEG), the `image` crate (PNG, GIF, WebP),
-/// `fast_image_resize` and `jpeg-encoder`. Stateless and cheap to clone; safe to
-/// share between threads.
+/// The [`Thumbnailer`] on libjpeg (JPEG, MozJPEG's decoder), the `image` crate (PNG,
+/// GIF, WebP, and the JPEGs libjpeg does not take), `fast_image_resize` and
+/// `jpeg-encoder`. Stateless and cheap to clone; safe to share between threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImageThumbnailer {
     jpeg_quality: u8,
@@ -197,18 +203,23 @@ fn decode_resized(
     data: &[u8],
     max_side: u32,
 ) -> Result<(Pixels, Orientation), ImageError> {
-    #[cfg(feature = "turbojpeg")]
-    if format == ImageFormat::Jpeg {
-        if let Some(pixels) = turbo::decode_scaled(data, header, max_side)? {
+    #[cfg(all(feature = "mozjpeg", not(panic = "abort")))]
+    if format == ImageFormat::Jpeg && header.jpeg_huffman_8bit {
+        header::check_jpeg_data(data)?;
+        if let Some(pixels) = scaled::decode_scaled(data, header, max_side)? {
             let orientation = header
                 .orientation
                 .and_then(Orientation::from_exif)
                 .unwrap_or(Orientation::NoTransforms);
-            return Ok((resize(pixels, max_side)?, orientation));
+            // The size from the source's, not the scaled image's (whose sides were
+            // rounded up separately): the same thumbnail size as the generic path.
+            let target = target_size(header.width, header.height, max_side);
+            return Ok((resize(pixels, target)?, orientation));
         }
     }
     let (pixels, orientation) = decode_with_image(format, header, data)?;
-    Ok((resize(pixels, max_side)?, orientation))
+    let target = target_size(pixels.width, pixels.height, max_side);
+    Ok((resize(pixels, target)?, orientation))
 }
 
 /// Decodes the whole image with the `image` crate, under allocation limits derived
@@ -252,9 +263,10 @@ fn decode_with_image(
     Ok((pixels, orientation))
 }
 
-/// Resizes so the longest side is `max_side` (Lanczos3, alpha-aware); never upscales.
-fn resize(pixels: Pixels, max_side: u32) -> Result<Pixels, ImageError> {
-    let (tw, th) = target_size(pixels.width, pixels.height, max_side);
+/// Resizes to `(tw, th)` (Lanczos3, alpha-aware), a size from [`target_size`]: never
+/// larger than the source.
+fn resize(pixels: Pixels, (tw, th): (u32, u32)) -> Result<Pixels, ImageError> {
+    let (tw, th) = (tw.min(pixels.width), th.min(pixels.height));
     if (tw, th) == (pixels.width, pixels.height) {
         return Ok(pixels);
     }
@@ -349,10 +361,8 @@ pub(crate) fn decode_full(
     header: &header::Header,
     data: &[u8],
 ) -> Result<(DynamicImage, Orientation), ImageError> {
-    if format == ImageFormat::Jpeg && !header::jpeg_is_complete(data) {
-        return Err(ImageError::Corrupt(
-            "JPEG: truncated (no end-of-image marker after the scan)".to_owned(),
-        ));
+    if format == ImageFormat::Jpeg {
+        header::check_jpeg_data(data)?;
     }
     let image_format = match format {
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,

@@ -397,3 +397,197 @@ fn jpeg_quality_is_configurable() {
     assert!(low.data.len() < high.data.len());
     let _ = Cursor::new(&low.data);
 }
+
+/// A JPEG written by MozJPEG (progressive by default) from `pixels` in `color_space`,
+/// stored as `stored`.
+fn mozjpeg(
+    color_space: mozjpeg::ColorSpace,
+    stored: mozjpeg::ColorSpace,
+    width: usize,
+    height: usize,
+    pixels: &[u8],
+) -> Vec<u8> {
+    let mut compress = mozjpeg::Compress::new(color_space);
+    compress.set_color_space(stored);
+    compress.set_size(width, height);
+    compress.set_quality(90.0);
+    let mut started = compress.start_compress(Vec::new()).expect("start");
+    started.write_scanlines(pixels).expect("scanlines");
+    started.finish().expect("finish")
+}
+
+/// Where the first `FF <marker>` is: in a freshly encoded baseline file, the segment
+/// itself (tables and the frame header come before the scan).
+fn segment(data: &[u8], marker: u8) -> usize {
+    data.windows(2)
+        .position(|w| w == [0xFF, marker])
+        .expect("marker present")
+}
+
+fn halves(width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, _| {
+        if x < width / 2 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    })
+}
+
+#[test]
+fn scaled_jpegs_of_several_sizes_keep_size_and_orientation() {
+    // Each size takes another DCT scale for 256: 1/8, 1/4, 1/2, full.
+    let sizes = [
+        (2400, 1800),
+        (1200, 900),
+        (513, 2049),
+        (600, 400),
+        (300, 200),
+    ];
+    for (width, height) in sizes {
+        let plain = jpeg(&DynamicImage::ImageRgb8(halves(width, height)));
+        let (tw, th) = if width >= height {
+            (256, (height * 256 + width / 2) / width)
+        } else {
+            ((width * 256 + height / 2) / height, 256)
+        };
+        // Orientation and where the red (stored left) half ends up: 1 left, 3 right,
+        // 6 (90 CW) top, 8 (90 CCW) bottom.
+        for (orientation, size, red_at) in [
+            (1, (tw, th), "left"),
+            (3, (tw, th), "right"),
+            (6, (th, tw), "top"),
+            (8, (th, tw), "bottom"),
+        ] {
+            let data = with_orientation(&plain, orientation);
+            let thumb = t().thumbnail(&data, 256, &limits()).expect("thumbnail");
+            let case = format!("{width}x{height}, orientation {orientation}");
+            assert_eq!((thumb.width, thumb.height), size, "{case}");
+            let out = decode(&thumb).into_rgb8();
+            let (w, h) = (out.width(), out.height());
+            let (red, blue) = match red_at {
+                "left" => ((2, h / 2), (w - 3, h / 2)),
+                "right" => ((w - 3, h / 2), (2, h / 2)),
+                "top" => ((w / 2, 2), (w / 2, h - 3)),
+                _ => ((w / 2, h - 3), (w / 2, 2)),
+            };
+            let (red, blue) = (
+                out.get_pixel(red.0, red.1).0,
+                out.get_pixel(blue.0, blue.1).0,
+            );
+            assert!(close(red, [255, 0, 0], 40), "{case}: red {red:?}");
+            assert!(close(blue, [0, 0, 255], 40), "{case}: blue {blue:?}");
+        }
+    }
+}
+
+#[test]
+fn progressive_jpeg() {
+    let src = photo(1000, 750);
+    let data = mozjpeg(
+        mozjpeg::ColorSpace::JCS_RGB,
+        mozjpeg::ColorSpace::JCS_YCbCr,
+        1000,
+        750,
+        src.as_raw(),
+    );
+    let scans = data.windows(2).filter(|w| *w == [0xFF, 0xDA]).count();
+    assert!(scans > 1, "progressive: {scans} scans");
+    let thumb = t().thumbnail(&data, 256, &limits()).expect("thumbnail");
+    assert_eq!((thumb.width, thumb.height), (256, 192));
+    let out = decode(&thumb).into_rgb8();
+    let left = out.get_pixel(2, 96).0;
+    let right = out.get_pixel(253, 96).0;
+    assert!(left[0] < 30 && right[0] > 225, "{left:?} .. {right:?}");
+}
+
+#[test]
+fn cmyk_jpeg_goes_through_the_generic_path() {
+    // Left half C = M = Y = K = 0, right half all 255: no ink and full ink, white and
+    // black (or the other way round by the Adobe inversion); never the same.
+    let (width, height) = (640usize, 480usize);
+    let pixels: Vec<u8> = (0..height)
+        .flat_map(|_| (0..width).map(|x| if x < width / 2 { [0; 4] } else { [255; 4] }))
+        .flatten()
+        .collect();
+    for stored in [mozjpeg::ColorSpace::JCS_CMYK, mozjpeg::ColorSpace::JCS_YCCK] {
+        let data = mozjpeg(
+            mozjpeg::ColorSpace::JCS_CMYK,
+            stored,
+            width,
+            height,
+            &pixels,
+        );
+        let thumb = t().thumbnail(&data, 256, &limits()).expect("thumbnail");
+        assert_eq!((thumb.width, thumb.height), (256, 192));
+        let out = decode(&thumb).into_rgb8();
+        let luma = |p: [u8; 3]| p.iter().map(|&c| i32::from(c)).sum::<i32>() / 3;
+        let (left, right) = (out.get_pixel(4, 96).0, out.get_pixel(251, 96).0);
+        assert!(
+            (luma(left) - luma(right)).abs() > 200,
+            "{stored:?}: {left:?} vs {right:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_tables_are_corrupt_not_a_panic() {
+    let good = jpeg(&DynamicImage::ImageRgb8(photo(800, 600)));
+    assert!(t().thumbnail(&good, 256, &limits()).is_ok());
+    // SOF0: FF C0, length, precision, height, width, count, then per component id,
+    // sampling factors, table. Sampling factors 0 are refused when the frame is read.
+    let sof = segment(&good, 0xC0);
+    let mut bad_sampling = good.clone();
+    bad_sampling[sof + 11] = 0x00;
+    // SOS: FF DA, length, count, then per component id and tables (DC << 4 | AC).
+    // Tables 3/3 were never defined: refused when the scan starts.
+    let sos = segment(&good, 0xDA);
+    let mut undefined_table = good.clone();
+    undefined_table[sos + 6] = 0x33;
+    // DHT: FF C4, length, class/id, 16 counts: counts over 256 codes are refused.
+    let dht = segment(&good, 0xC4);
+    let mut bogus_huffman = good.clone();
+    bogus_huffman[dht + 5..dht + 21].fill(0xFF);
+    for (what, data) in [
+        ("sampling factors", bad_sampling),
+        ("Huffman table reference", undefined_table),
+        ("Huffman table counts", bogus_huffman),
+    ] {
+        match t().thumbnail(&data, 256, &limits()) {
+            Err(ImageError::Corrupt(message)) => {
+                // On the default path the error is libjpeg's, caught as it unwinds.
+                if cfg!(feature = "mozjpeg") {
+                    assert!(message.starts_with("JPEG: libjpeg"), "{what}: {message}");
+                }
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn too_many_scans_are_refused_before_decoding() {
+    let data = mozjpeg(
+        mozjpeg::ColorSpace::JCS_RGB,
+        mozjpeg::ColorSpace::JCS_YCbCr,
+        64,
+        48,
+        photo(64, 48).as_raw(),
+    );
+    // Repeat the last scan (from its SOS to the EOI) until there are over 500.
+    let last = data
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xDA])
+        .expect("a scan");
+    let scan = &data[last..data.len() - 2];
+    let mut many = data[..data.len() - 2].to_vec();
+    for _ in 0..500 {
+        many.extend_from_slice(scan);
+    }
+    many.extend_from_slice(&[0xFF, 0xD9]);
+    match t().thumbnail(&many, 32, &limits()) {
+        Err(ImageError::Corrupt(message)) => assert!(message.contains("scans"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(t().thumbnail(&data, 32, &limits()).is_ok());
+}
