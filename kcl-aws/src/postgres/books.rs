@@ -455,7 +455,26 @@ impl BookRepo for PgStore {
         if query.limit == 0 || unmatchable {
             return Ok(Vec::new());
         }
-        let plan = self.list_plan(f).await?;
+        let mut plan = self.list_plan(f).await?;
+        if plan == ListPlan::Planner && dense_walk_applies(f) {
+            // A full page within the first DENSE_WALK rows of the sort index is the
+            // page. Short of one, fewer than about 1 % of the books match: collecting
+            // the matches (through the search index) and sorting them costs less
+            // than the planner's walk of the sort index, which its guess at a prefix's
+            // matches would choose for a rare term and read the whole table with.
+            if let Some(mut sql) = list_query(query, ListPlan::DenseWalk) {
+                let rows = sql
+                    .build()
+                    .persistent(false)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                if rows.len() >= query.limit as usize {
+                    return rows.iter().map(book_from_row).collect();
+                }
+            }
+            plan = ListPlan::FromFilters;
+        }
         let Some(mut sql) = list_query(query, plan) else {
             return Ok(Vec::new());
         };
@@ -479,6 +498,25 @@ enum ListPlan {
     /// One statement, planned by PostgreSQL: no search, or many rows pass every
     /// filter (walking the sort index meets a passing row every few rows).
     Planner,
+    /// Tried first when a search alone passes many rows: walk at most
+    /// [`DENSE_WALK`] rows of the sort index and test each row's words (a top-k
+    /// that stops at the page). PostgreSQL itself collects and sorts every match
+    /// of such a search (it cannot know the matches are spread evenly).
+    DenseWalk,
+}
+
+/// The most rows of the sort index a [`ListPlan::DenseWalk`] tests: a page of 20
+/// within them needs about 1 % of the books to match.
+const DENSE_WALK: i64 = 2000;
+
+/// Whether a listing may try [`ListPlan::DenseWalk`]: a search and no filter that
+/// narrows by an index of its own (availability is tested on each row anyway).
+fn dense_walk_applies(f: &BookFilter) -> bool {
+    f.search.is_some()
+        && f.category.is_none()
+        && f.author.is_none()
+        && f.year_from.is_none()
+        && f.year_to.is_none()
 }
 
 /// A search whose filters the planner expects to pass this many times the
@@ -600,8 +638,22 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
             "WITH passing AS MATERIALIZED \
              (SELECT {BOOK_COLUMNS}, title_key, author_key FROM books WHERE TRUE"
         ),
+        // The first DENSE_WALK rows in order that pass the other filters, then the
+        // search tested on each (below).
+        ListPlan::DenseWalk => format!(
+            "SELECT {BOOK_COLUMNS} FROM (SELECT {BOOK_COLUMNS}, title_key, author_key, search \
+             FROM books WHERE TRUE"
+        ),
     });
-    push_filter(&mut sql, f);
+    if plan == ListPlan::DenseWalk {
+        let others = BookFilter {
+            search: None,
+            ..f.clone()
+        };
+        push_filter(&mut sql, &others);
+    } else {
+        push_filter(&mut sql, f);
+    }
     match query.keyset_start() {
         KeysetStart::First => {}
         KeysetStart::End => return None,
@@ -624,6 +676,13 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
     }
     if plan == ListPlan::FromFilters {
         sql.push(format!(") SELECT {BOOK_COLUMNS} FROM passing"));
+    }
+    if let (ListPlan::DenseWalk, Some(terms)) = (plan, &f.search) {
+        sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+            .push_bind(DENSE_WALK)
+            .push(") AS walked WHERE search @@ ")
+            .push_bind(search::tsquery(terms))
+            .push("::tsquery");
     }
     sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
         .push_bind(i64::from(query.limit));

@@ -395,7 +395,23 @@ impl BookRepo for SqliteStore {
     }
 
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
-        let plan = self.list_plan(query).await?;
+        let mut plan = self.list_plan(query).await?;
+        if plan == ListPlan::DenseSearch {
+            // A full page within the first DENSE_WALK rows of the sort index is the
+            // page; short of one, the search is not dense after all.
+            let Some(mut sql) = list_query(query, plan) else {
+                return Ok(Vec::new());
+            };
+            let rows = sql
+                .build()
+                .fetch_all(&self.db.read)
+                .await
+                .map_err(db_error)?;
+            if rows.len() >= query.limit as usize {
+                return rows.iter().map(book_from_row).collect();
+            }
+            plan = ListPlan::FromSortIndex;
+        }
         let Some(mut sql) = list_query(query, plan) else {
             return Ok(Vec::new());
         };
@@ -420,17 +436,19 @@ enum ListPlan {
     /// after one page instead of sorting thousands. The search's matches, if any,
     /// are listed once (a cost in proportion to the matches).
     FromSortIndex,
-    /// Like `FromSortIndex` for a search alone that matches a large share of the
-    /// books with prefix-indexed terms: a page meets a match every few rows, so
-    /// testing each row costs less than listing every match.
+    /// For a search alone, with prefix-indexed terms, that matches at least the
+    /// sort-index threshold: walk at most [`DENSE_WALK`] rows of the sort index and
+    /// test each against the search (a top-k that stops at the page). A dense search
+    /// meets a match every few rows, so this reads a page's worth of rows instead of
+    /// listing every match (or counting them to decide). When the walk ends short of
+    /// a full page, the listing runs again as `FromSortIndex`.
     DenseSearch,
 }
 
-/// A search alone is [`ListPlan::DenseSearch`] from this many times the sort-index
-/// threshold on (16,000 matches by default). On 100k books, testing rows beat
-/// listing matches from about 20k matches on (6 ms against 11 ms at 25k matches;
-/// 8 ms against 2 ms at 10k).
-const DENSE_FACTOR: i64 = 8;
+/// The most rows of the sort index a [`ListPlan::DenseSearch`] walk tests: a page of
+/// 20 within them needs about 1 % of the books to match. Each test is an FTS5
+/// lookup of one row (a few microseconds).
+const DENSE_WALK: i64 = 2000;
 
 impl SqliteStore {
     /// Picks a plan from the most selective filter: each narrowing filter's rows are
@@ -498,21 +516,7 @@ impl SqliteStore {
             return Ok(ListPlan::FromFilters);
         }
         match &f.search {
-            Some(terms) if n == 1 && search::prefix_indexed(terms) => {
-                let (matches,): (i64,) = sqlx::query_as(
-                    "SELECT count(*) FROM (SELECT 1 FROM books_fts WHERE books_fts MATCH ? LIMIT ?)",
-                )
-                .bind(search::match_expression(terms))
-                .bind(many_rows * DENSE_FACTOR)
-                .fetch_one(&self.db.read)
-                .await
-                .map_err(db_error)?;
-                Ok(if matches >= many_rows * DENSE_FACTOR {
-                    ListPlan::DenseSearch
-                } else {
-                    ListPlan::FromSortIndex
-                })
-            }
+            Some(terms) if n == 1 && search::prefix_indexed(terms) => Ok(ListPlan::DenseSearch),
             _ => Ok(ListPlan::FromSortIndex),
         }
     }
@@ -567,13 +571,9 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
             ListPlan::FromFilters => {
                 " AND row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
             }
-            // Many matches, every term in a prefix index: test each row met on the
-            // sort index (a page visits a few hundred rows).
-            ListPlan::DenseSearch => {
-                " AND EXISTS (SELECT 1 FROM books_fts WHERE rowid = books.row_id AND books_fts MATCH "
-            }
-            // Otherwise list the matches once and walk the sort index.
-            ListPlan::FromSortIndex => {
+            // Otherwise list the matches once and walk the sort index (a dense
+            // search's walk tests rows itself: see `list_query`).
+            ListPlan::FromSortIndex | ListPlan::DenseSearch => {
                 " AND +row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
             }
         };
@@ -593,8 +593,30 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
         SortOrder::Asc => (">", "ASC"),
         SortOrder::Desc => ("<", "DESC"),
     };
-    let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
-    push_filter(&mut sql, &query.filter, plan, column);
+    let walk = plan == ListPlan::DenseSearch;
+    let mut sql = if walk {
+        // The walk: the first DENSE_WALK rows in order that pass the other filters,
+        // then the search tested on each (below).
+        let sort_key = if BOOK_COLUMNS.split(", ").any(|c| c.trim() == column) {
+            String::new()
+        } else {
+            format!(", {column}")
+        };
+        let mut sql = QueryBuilder::new(format!(
+            "SELECT {BOOK_COLUMNS} FROM (SELECT {BOOK_COLUMNS}, row_id{sort_key} \
+             FROM books WHERE 1 = 1"
+        ));
+        let others = BookFilter {
+            search: None,
+            ..query.filter.clone()
+        };
+        push_filter(&mut sql, &others, plan, column);
+        sql
+    } else {
+        let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
+        push_filter(&mut sql, &query.filter, plan, column);
+        sql
+    };
     match query.keyset_start() {
         KeysetStart::First => {}
         KeysetStart::End => return None,
@@ -606,6 +628,16 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
             };
             sql.push(", ").push_bind(id.to_string()).push(")");
         }
+    }
+    if let (true, Some(terms)) = (walk, &query.filter.search) {
+        sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+            .push_bind(DENSE_WALK)
+            .push(
+                ") AS books WHERE EXISTS (SELECT 1 FROM books_fts \
+                 WHERE rowid = books.row_id AND books_fts MATCH ",
+            )
+            .push_bind(search::match_expression(terms))
+            .push(")");
     }
     sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
         .push_bind(i64::from(query.limit));
