@@ -180,6 +180,19 @@ async fn job_repo_edges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn searches_past_the_dense_walk() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let pg = db.store().await;
+    // Threshold 1: every search alone walks the sort index first.
+    pg.set_sort_index_threshold(1);
+    testkit::book_repo::searches_past_a_walk(&pg).await;
+    pg.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn listings_agree_with_the_reference() {
     let Some(db) = TestDatabase::create().await else {
         return;

@@ -22,6 +22,14 @@ async fn listings_agree_with_the_reference() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn searches_past_the_dense_walk() {
+    let sqlite = SqliteStore::in_memory().await.expect("open");
+    // Threshold 1: every search alone with short terms walks the sort index first.
+    sqlite.set_sort_index_threshold(1);
+    kcl_core::testkit::book_repo::searches_past_a_walk(&sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn books_rentals_and_search_survive_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kcl.db");

@@ -632,3 +632,74 @@ pub async fn search_follows_updates_and_deletes(repo: &dyn BookRepo) {
         );
     }
 }
+
+/// Searches whose pages lie past a bounded walk of the sort index (adapters that
+/// walk a few thousand rows before giving up on a dense plan): 2,400 books, a dense
+/// term (`comum`) on every third and a rare one (`raro`) on two near the end; every
+/// page of both, followed by cursor, agrees with the books' own order. The terms
+/// are short (prefix-indexed where that matters) and fixed: run it on a store of its
+/// own, with the adapter's sort-index threshold low, so dense plans are chosen.
+pub async fn searches_past_a_walk(repo: &dyn BookRepo) {
+    use crate::domain::CursorValue;
+    let t = tag();
+    let books: Vec<Book> = (0..2400)
+        .map(|i| {
+            let mut words = vec![format!("walk{t}"), format!("n{i:04}")];
+            if i % 3 == 0 {
+                words.push("comum".to_owned());
+            }
+            if i == 2310 || i == 2390 {
+                words.push("raro".to_owned());
+            }
+            book(&words.join(" "), "Autora", "Walk", 2000, 100, 1)
+        })
+        .collect();
+    for chunk in books.chunks(crate::ports::MAX_INSERT_BATCH) {
+        let batch: Vec<_> = chunk
+            .iter()
+            .map(|b| (b.clone(), crate::testkit::fixtures::event()))
+            .collect();
+        assert_eq!(
+            repo.insert_batch(&batch).await.expect("insert_batch"),
+            Vec::<usize>::new()
+        );
+    }
+    for (term, every) in [("comum", 3usize), ("raro", 0)] {
+        let mut matching: Vec<&Book> = books
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                if every > 0 {
+                    i % every == 0
+                } else {
+                    *i == 2310 || *i == 2390
+                }
+            })
+            .map(|(_, b)| b)
+            .collect();
+        matching.sort_by_key(|b| (b.title_key(), b.id));
+        let want: Vec<&str> = matching.iter().map(|b| b.title.as_str()).collect();
+        let terms = SearchTerms::parse(term).expect("query").expect("terms");
+        let mut got: Vec<String> = Vec::new();
+        let mut after: Option<(CursorValue, BookId)> = None;
+        loop {
+            let q = BookQuery {
+                filter: BookFilter {
+                    search: Some(terms.clone()),
+                    ..Default::default()
+                },
+                sort: BookSort::default(),
+                after: after.clone(),
+                limit: 21,
+            };
+            let page = repo.list(&q).await.expect("search");
+            got.extend(page.iter().take(20).map(|b| b.title.clone()));
+            if page.len() <= 20 {
+                break;
+            }
+            let last = &page[19];
+            after = Some((q.sort.value_of(last), last.id));
+        }
+        assert_eq!(got, want, "every page of {term:?}, in order");
+    }
+}

@@ -397,9 +397,11 @@ impl BookRepo for SqliteStore {
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError> {
         let mut plan = self.list_plan(query).await?;
         if plan == ListPlan::DenseSearch {
-            // A full page within the first DENSE_WALK rows of the sort index is the
-            // page; short of one, the search is not dense after all.
-            let Some(mut sql) = list_query(query, plan) else {
+            // The walk stops at the page or at the DENSE_WALK-th row, whichever comes
+            // first. A full page is the page; so is whatever a walk that reached the
+            // end found. Otherwise the search is not dense after all.
+            let bound = self.walk_bound(query).await?;
+            let Some(mut sql) = list_query(query, plan, bound.as_ref()) else {
                 return Ok(Vec::new());
             };
             let rows = sql
@@ -407,12 +409,12 @@ impl BookRepo for SqliteStore {
                 .fetch_all(&self.db.read)
                 .await
                 .map_err(db_error)?;
-            if rows.len() >= query.limit as usize {
+            if rows.len() >= query.limit as usize || bound.is_none() {
                 return rows.iter().map(book_from_row).collect();
             }
             plan = ListPlan::FromSortIndex;
         }
-        let Some(mut sql) = list_query(query, plan) else {
+        let Some(mut sql) = list_query(query, plan, None) else {
             return Ok(Vec::new());
         };
         let rows = sql
@@ -437,18 +439,26 @@ enum ListPlan {
     /// are listed once (a cost in proportion to the matches).
     FromSortIndex,
     /// For a search alone, with prefix-indexed terms, that matches at least the
-    /// sort-index threshold: walk at most [`DENSE_WALK`] rows of the sort index and
-    /// test each against the search (a top-k that stops at the page). A dense search
-    /// meets a match every few rows, so this reads a page's worth of rows instead of
-    /// listing every match (or counting them to decide). When the walk ends short of
-    /// a full page, the listing runs again as `FromSortIndex`.
+    /// sort-index threshold: walk the sort index and test each row against the
+    /// search (one FTS5 lookup a row), stopping at the page or at the
+    /// [`DENSE_WALK`]-th row (a bound found first on the index alone): a top-k
+    /// that stops early. A dense search meets a match every few rows, so this reads
+    /// a page's worth of rows instead of listing every match, or counting them to
+    /// decide. When the walk stops short of a page, the listing runs again as
+    /// `FromSortIndex`.
     DenseSearch,
 }
 
 /// The most rows of the sort index a [`ListPlan::DenseSearch`] walk tests: a page of
-/// 20 within them needs about 1 % of the books to match. Each test is an FTS5
-/// lookup of one row (a few microseconds).
+/// 20 within them needs about 1 % of the books to match.
 const DENSE_WALK: i64 = 2000;
+
+/// Where a [`ListPlan::DenseSearch`] walk stops: the sort key and id of the
+/// [`DENSE_WALK`]-th row.
+struct WalkBound {
+    value: CursorValue,
+    id: String,
+}
 
 impl SqliteStore {
     /// Picks a plan from the most selective filter: each narrowing filter's rows are
@@ -520,6 +530,51 @@ impl SqliteStore {
             _ => Ok(ListPlan::FromSortIndex),
         }
     }
+
+    /// The sort key and id of the [`DENSE_WALK`]-th row a dense search's walk would
+    /// meet (the filters but the search, after the cursor), read on the sort index;
+    /// `None` when fewer rows are left.
+    async fn walk_bound(&self, query: &BookQuery) -> Result<Option<WalkBound>, BookRepoError> {
+        let column = sort_column(query.sort.key);
+        let others = BookQuery {
+            filter: BookFilter {
+                search: None,
+                ..query.filter.clone()
+            },
+            sort: query.sort,
+            after: query.after.clone(),
+            limit: 1,
+        };
+        let Some(mut sql) = listing(
+            &others,
+            ListPlan::FromSortIndex,
+            None,
+            &format!("{column} AS walk_key, id"),
+        ) else {
+            return Ok(None);
+        };
+        sql.push(" OFFSET ").push_bind(DENSE_WALK - 1);
+        let Some(row) = sql
+            .build()
+            .fetch_optional(&self.db.read)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let value = match query.sort.key {
+            SortKey::Title | SortKey::Author => {
+                CursorValue::Text(row.try_get("walk_key").map_err(db_error)?)
+            }
+            SortKey::Year | SortKey::Price | SortKey::CreatedAt => {
+                CursorValue::Int(row.try_get("walk_key").map_err(db_error)?)
+            }
+        };
+        Ok(Some(WalkBound {
+            value,
+            id: row.try_get("id").map_err(db_error)?,
+        }))
+    }
 }
 
 /// The column a sort key orders by (a fixed name: no user text reaches the SQL).
@@ -571,9 +626,13 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
             ListPlan::FromFilters => {
                 " AND row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
             }
-            // Otherwise list the matches once and walk the sort index (a dense
-            // search's walk tests rows itself: see `list_query`).
-            ListPlan::FromSortIndex | ListPlan::DenseSearch => {
+            // Many matches, every term in a prefix index: test each row met on the
+            // sort index (a page visits a few hundred rows).
+            ListPlan::DenseSearch => {
+                " AND EXISTS (SELECT 1 FROM books_fts WHERE rowid = books.row_id AND books_fts MATCH "
+            }
+            // Otherwise list the matches once and walk the sort index.
+            ListPlan::FromSortIndex => {
                 " AND +row_id IN (SELECT rowid FROM books_fts WHERE books_fts MATCH "
             }
         };
@@ -584,7 +643,21 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
 }
 
 /// The listing's SQL, or `None` when the page is known to be empty.
-fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static, Sqlite>> {
+fn list_query(
+    query: &BookQuery,
+    plan: ListPlan,
+    bound: Option<&WalkBound>,
+) -> Option<QueryBuilder<'static, Sqlite>> {
+    listing(query, plan, bound, BOOK_COLUMNS)
+}
+
+/// [`list_query`] selecting `columns`, up to `bound` (inclusive) when given.
+fn listing(
+    query: &BookQuery,
+    plan: ListPlan,
+    bound: Option<&WalkBound>,
+    columns: &str,
+) -> Option<QueryBuilder<'static, Sqlite>> {
     if query.limit == 0 {
         return None;
     }
@@ -593,30 +666,18 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
         SortOrder::Asc => (">", "ASC"),
         SortOrder::Desc => ("<", "DESC"),
     };
-    let walk = plan == ListPlan::DenseSearch;
-    let mut sql = if walk {
-        // The walk: the first DENSE_WALK rows in order that pass the other filters,
-        // then the search tested on each (below).
-        let sort_key = if BOOK_COLUMNS.split(", ").any(|c| c.trim() == column) {
-            String::new()
-        } else {
-            format!(", {column}")
+    let mut sql = QueryBuilder::new(format!("SELECT {columns} FROM books WHERE 1 = 1"));
+    push_filter(&mut sql, &query.filter, plan, column);
+    if let Some(b) = bound {
+        // Up to the walk's last row, inclusive (`>=` descending).
+        let upto = if cmp == ">" { "<=" } else { ">=" };
+        sql.push(format!(" AND ({column}, id) {upto} ("));
+        match &b.value {
+            CursorValue::Int(v) => sql.push_bind(*v),
+            CursorValue::Text(v) => sql.push_bind(v.clone()),
         };
-        let mut sql = QueryBuilder::new(format!(
-            "SELECT {BOOK_COLUMNS} FROM (SELECT {BOOK_COLUMNS}, row_id{sort_key} \
-             FROM books WHERE 1 = 1"
-        ));
-        let others = BookFilter {
-            search: None,
-            ..query.filter.clone()
-        };
-        push_filter(&mut sql, &others, plan, column);
-        sql
-    } else {
-        let mut sql = QueryBuilder::new(format!("SELECT {BOOK_COLUMNS} FROM books WHERE 1 = 1"));
-        push_filter(&mut sql, &query.filter, plan, column);
-        sql
-    };
+        sql.push(", ").push_bind(b.id.clone()).push(")");
+    }
     match query.keyset_start() {
         KeysetStart::First => {}
         KeysetStart::End => return None,
@@ -628,16 +689,6 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static,
             };
             sql.push(", ").push_bind(id.to_string()).push(")");
         }
-    }
-    if let (true, Some(terms)) = (walk, &query.filter.search) {
-        sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
-            .push_bind(DENSE_WALK)
-            .push(
-                ") AS books WHERE EXISTS (SELECT 1 FROM books_fts \
-                 WHERE rowid = books.row_id AND books_fts MATCH ",
-            )
-            .push_bind(search::match_expression(terms))
-            .push(")");
     }
     sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
         .push_bind(i64::from(query.limit));
