@@ -455,13 +455,14 @@ impl BookRepo for PgStore {
         if query.limit == 0 || unmatchable {
             return Ok(Vec::new());
         }
-        let mut plan = self.list_plan(f).await?;
-        if plan == ListPlan::Planner && dense_walk_applies(f) {
-            // A full page within the first DENSE_WALK rows of the sort index is the
-            // page. Short of one, fewer than about 1 % of the books match: collecting
-            // the matches (through the search index) and sorting them costs less
-            // than the planner's walk of the sort index, which its guess at a prefix's
-            // matches would choose for a rare term and read the whole table with.
+        let plan = if dense_walk_applies(f) {
+            // Tried before any estimate or count (counting a dense prefix's matches
+            // builds a bitmap of every one of them): a full page within the first
+            // DENSE_WALK rows of the sort index is the page. Short of one, fewer than
+            // about 1 % of the books match: collecting the matches (through the search
+            // index) and sorting them costs less than the planner's walk of the sort
+            // index, which its guess at a prefix's matches would choose for a rare
+            // term and read the whole table with.
             if let Some(mut sql) = list_query(query, ListPlan::DenseWalk) {
                 let rows = sql
                     .build()
@@ -473,8 +474,10 @@ impl BookRepo for PgStore {
                     return rows.iter().map(book_from_row).collect();
                 }
             }
-            plan = ListPlan::FromFilters;
-        }
+            ListPlan::FromFilters
+        } else {
+            self.list_plan(f).await?
+        };
         let Some(mut sql) = list_query(query, plan) else {
             return Ok(Vec::new());
         };
@@ -498,10 +501,10 @@ enum ListPlan {
     /// One statement, planned by PostgreSQL: no search, or many rows pass every
     /// filter (walking the sort index meets a passing row every few rows).
     Planner,
-    /// Tried first when a search alone passes many rows: walk at most
-    /// [`DENSE_WALK`] rows of the sort index and test each row's words (a top-k
-    /// that stops at the page). PostgreSQL itself collects and sorts every match
-    /// of such a search (it cannot know the matches are spread evenly).
+    /// Tried first for a search alone: walk at most [`DENSE_WALK`] rows of the sort
+    /// index and test each row's words (a top-k that stops at the page).
+    /// PostgreSQL itself collects and sorts every match of a dense search (it
+    /// cannot know the matches are spread evenly).
     DenseWalk,
 }
 
