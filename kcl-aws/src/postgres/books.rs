@@ -463,25 +463,30 @@ impl BookRepo for PgStore {
             // index) and sorting them costs less than the planner's walk of the sort
             // index, which its guess at a prefix's matches would choose for a rare
             // term and read the whole table with.
-            if let Some(mut sql) = list_query(query, ListPlan::DenseWalk) {
-                let rows = sql
-                    .build()
-                    .persistent(false)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?;
-                if rows.len() >= query.limit as usize {
-                    return rows.iter().map(book_from_row).collect();
-                }
+            let page = self
+                .fetch_listing(list_query(query, ListPlan::DenseWalk))
+                .await?;
+            if page.len() >= query.limit as usize {
+                return Ok(page);
             }
             ListPlan::FromFilters
         } else {
             self.list_plan(f).await?
         };
-        let Some(mut sql) = list_query(query, plan) else {
+        self.fetch_listing(list_query(query, plan)).await
+    }
+}
+
+impl PgStore {
+    /// The books `sql` lists; none when there is no query (the page is known to be
+    /// empty). Planned for its values each time (see `list_plan`).
+    async fn fetch_listing(
+        &self,
+        sql: Option<QueryBuilder<'static, Postgres>>,
+    ) -> Result<Vec<Book>, BookRepoError> {
+        let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
-        // Planned for these values each time (see `list_plan`).
         let rows = sql
             .build()
             .persistent(false)

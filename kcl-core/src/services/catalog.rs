@@ -172,20 +172,18 @@ impl CatalogService {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let now = self.clock.now();
-            let batch: Vec<(u64, Book, AuditEvent)> = rows
+            let mut lines = Vec::with_capacity(IMPORT_BATCH);
+            let pairs: Vec<(Book, AuditEvent)> = rows
                 .by_ref()
                 .take(IMPORT_BATCH)
                 .map(|row| {
+                    lines.push(row.line);
                     let book = Book::new(BookId(self.ids.new_id()), row.draft, now);
                     let event =
                         self.journal
                             .event(AuditAction::Created, EntityRef::book(book.id), &book);
-                    (row.line, book, event)
+                    (book, event)
                 })
-                .collect();
-            let pairs: Vec<(Book, AuditEvent)> = batch
-                .iter()
-                .map(|(_, b, e)| (b.clone(), e.clone()))
                 .collect();
             let skipped = match self.books.insert_batch(&pairs).await {
                 Ok(skipped) => skipped,
@@ -209,14 +207,13 @@ impl CatalogService {
                 }
             };
             crate::crash_point!("catalog.import.batch_committed");
-            outcome.created += (batch.len() - skipped.len()) as u64;
+            outcome.created += (pairs.len() - skipped.len()) as u64;
             outcome.skipped += skipped.len() as u64;
             for i in skipped {
                 if outcome.skipped_books.len() < MAX_SKIPPED_LISTED {
-                    let (line, book, _) = &batch[i];
                     outcome.skipped_books.push(SkippedBook {
-                        line: *line,
-                        isbn: book.isbn.as_str().to_owned(),
+                        line: lines[i],
+                        isbn: pairs[i].0.isbn.as_str().to_owned(),
                     });
                 }
             }

@@ -401,20 +401,26 @@ impl BookRepo for SqliteStore {
             // first. A full page is the page; so is whatever a walk that reached the
             // end found. Otherwise the search is not dense after all.
             let bound = self.walk_bound(query).await?;
-            let Some(mut sql) = list_query(query, plan, bound.as_ref()) else {
-                return Ok(Vec::new());
-            };
-            let rows = sql
-                .build()
-                .fetch_all(&self.db.read)
-                .await
-                .map_err(db_error)?;
-            if rows.len() >= query.limit as usize || bound.is_none() {
-                return rows.iter().map(book_from_row).collect();
+            let page = self
+                .fetch_listing(list_query(query, plan, bound.as_ref()))
+                .await?;
+            if page.len() >= query.limit as usize || bound.is_none() {
+                return Ok(page);
             }
             plan = ListPlan::FromSortIndex;
         }
-        let Some(mut sql) = list_query(query, plan, None) else {
+        self.fetch_listing(list_query(query, plan, None)).await
+    }
+}
+
+impl SqliteStore {
+    /// The books `sql` lists; none when there is no query (the page is known to be
+    /// empty).
+    async fn fetch_listing(
+        &self,
+        sql: Option<QueryBuilder<'static, Sqlite>>,
+    ) -> Result<Vec<Book>, BookRepoError> {
+        let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
         let rows = sql
