@@ -45,3 +45,15 @@ start_kcl() {
 stop_kcl() {
   kill "$PID"; wait "$PID" || true; PID=""
 }
+
+# kcl_binary FEATURES: sets KCL_BIN to $KCL_BENCH_KCL when given (a `kcl` binary
+# built already: nothing is built), else builds the release `kcl` binary with
+# FEATURES into $CARGO_TARGET_DIR.
+kcl_binary() {
+  if [ -n "${KCL_BENCH_KCL:-}" ]; then
+    KCL_BIN="$KCL_BENCH_KCL"
+  else
+    cargo build --quiet --release --features "$1" --bin kcl
+    KCL_BIN="$CARGO_TARGET_DIR/release/kcl"
+  fi
+}

@@ -25,12 +25,9 @@ WORK="${KCL_BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$WORK"
 
 # KCL_BENCH_KCL: a `kcl` binary built already (nothing is built then).
-if [ -n "${KCL_BENCH_KCL:-}" ]; then
-  KCL="$KCL_BENCH_KCL"
-else
-  cargo build --quiet --release --features "cli,aws" --bin kcl
-  KCL="$CARGO_TARGET_DIR/release/kcl"
-fi
+source scripts/bench-common.sh
+kcl_binary "cli,aws"
+KCL="$KCL_BIN"
 
 FILE="$WORK/books-$BOOKS.csv"
 [ -s "$FILE" ] || python3 - "$BOOKS" > "$FILE" <<'PY'
@@ -66,7 +63,6 @@ CREATE TABLE books_raw (title TEXT, author TEXT, isbn TEXT UNIQUE, year TEXT,
   category TEXT, copies TEXT, price TEXT, summary TEXT);
 SQL
 
-source scripts/bench-common.sh
 
 # Runs "$@" RUNS times after `reset`, prints the median wall seconds and peak RSS.
 measure() {

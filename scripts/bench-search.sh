@@ -19,16 +19,12 @@ sizes="${1:-10000 100000 1000000}" secs="${2:-10}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 # KCL_BENCH_KCL: a `kcl` binary built already (nothing is built then).
-if [ -n "${KCL_BENCH_KCL:-}" ]; then
-  kcl="$KCL_BENCH_KCL"
-else
-  cargo build --quiet --release --features "${KCL_BENCH_FEATURES:-cli,aws}" --bin kcl
-  kcl="$CARGO_TARGET_DIR/release/kcl"
-fi
+source scripts/bench-common.sh
+kcl_binary "${KCL_BENCH_FEATURES:-cli,aws}"
+kcl="$KCL_BIN"
 data="${KCL_BENCH_DIR:-/tmp/kcl-bench-search}"
 rm -rf "$data"; mkdir -p "$data"
 profile=SQLite
-source scripts/bench-common.sh
 http_bench_setup
 db=""
 cleanup() {

@@ -20,12 +20,9 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 # KCL_BENCH_FEATURES: the features of the build (default `cli`; `cli,aws` reuses
 # the binary of scripts/bench-import.sh).
 # KCL_BENCH_KCL: a `kcl` binary built already (nothing is built then).
-if [ -n "${KCL_BENCH_KCL:-}" ]; then
-  kcl="$KCL_BENCH_KCL"
-else
-  cargo build --quiet --release --features "${KCL_BENCH_FEATURES:-cli}" --bin kcl
-  kcl="$CARGO_TARGET_DIR/release/kcl"
-fi
+source scripts/bench-common.sh
+kcl_binary "${KCL_BENCH_FEATURES:-cli}"
+kcl="$KCL_BIN"
 data="${KCL_BENCH_DIR:-/tmp/kcl-bench-$books}"
 if [ ! -f "$data/.seeded-$books" ]; then
   rm -rf "$data"
@@ -33,7 +30,6 @@ if [ ! -f "$data/.seeded-$books" ]; then
   touch "$data/.seeded-$books"
 fi
 
-source scripts/bench-common.sh
 http_bench_setup
 
 overflows() { awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["ListenOverflows"] }' /proc/net/netstat; }
