@@ -59,9 +59,10 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"
 
-step "services (PostgreSQL, Redis, both again with TLS only, the moto AWS emulator)"
+step "services (PostgreSQL, Redis, both again with TLS only, a PostgreSQL primary + standby pair, the moto AWS emulator)"
 if [ -z "${KCL_TEST_POSTGRES_URL:-}" ] || [ -z "${KCL_TEST_REDIS_URL:-}" ] || [ -z "${KCL_TEST_AWS_ENDPOINT:-}" ] \
-  || [ -z "${KCL_TEST_POSTGRES_TLS_URL:-}" ] || [ -z "${KCL_TEST_REDIS_TLS_URL:-}" ]; then
+  || [ -z "${KCL_TEST_POSTGRES_TLS_URL:-}" ] || [ -z "${KCL_TEST_REDIS_TLS_URL:-}" ] \
+  || [ -z "${KCL_TEST_POSTGRES_REPLICA_URL:-}" ]; then
   command -v psql >/dev/null || apt_install postgresql-client
   eval "$(scripts/services.sh start)"
   trap 'scripts/services.sh stop' EXIT

@@ -21,6 +21,10 @@
 # `tls-port` 63800 and no plain port. Sets KCL_TEST_POSTGRES_TLS_URL (no sslmode:
 # tests add it), KCL_TEST_REDIS_TLS_URL (rediss://), KCL_TEST_TLS_CA and
 # KCL_TEST_TLS_WRONG_CA (PEM files).
+# Read replicas (always private): a PostgreSQL primary on port 54335 (wal_level
+# replica) and a hot standby of it on 54336, made with pg_basebackup and streaming
+# its WAL. Sets KCL_TEST_POSTGRES_PRIMARY_URL and KCL_TEST_POSTGRES_REPLICA_URL (no
+# database: tests create theirs on the primary and see it appear on the standby).
 # KCL_SERVICES_PRIVATE=1 always starts private servers.
 set -euo pipefail
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
@@ -187,6 +191,49 @@ start_tls() {
   echo "export KCL_TEST_TLS_WRONG_CA='$tls_dir/wrong-ca.crt'"
 }
 
+pg_primary_port=54335
+pg_replica_port=54336
+
+start_postgres_replicas() {
+  local bin primary="$pg_dir/pg-primary" replica="$pg_dir/pg-replica"
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$bin" ]; then apt_install postgresql; bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); fi
+  [ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
+  if ! pg_isready -q -h 127.0.0.1 -p "$pg_primary_port" 2>/dev/null; then
+    mkdir -p "$primary" && chmod 700 "$primary"
+    [ "$(id -u)" = 0 ] && chown postgres "$primary"
+    # initdb's pg_hba.conf lets local TCP clients replicate (trust).
+    [ -f "$primary/PG_VERSION" ] || as_postgres "$bin/initdb -D '$primary' -A trust -U postgres" >&2
+    as_postgres "$bin/pg_ctl -D '$primary' -w -l '$primary/log' -o \"-h 127.0.0.1 -p $pg_primary_port -k '$primary' -c fsync=off -c wal_level=replica -c max_wal_senders=4\" start" >&2
+    touch "$dir/pg-primary.started-by-us"
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p "$pg_replica_port" 2>/dev/null; then
+    if [ ! -f "$replica/standby.signal" ]; then
+      rm -rf "$replica"
+      # -R writes standby.signal and primary_conninfo: a hot standby of the primary.
+      as_postgres "$bin/pg_basebackup -h 127.0.0.1 -p $pg_primary_port -U postgres -D '$replica' -R -X stream" >&2
+      chmod 700 "$replica"
+    fi
+    as_postgres "$bin/pg_ctl -D '$replica' -w -l '$replica/log' -o \"-h 127.0.0.1 -p $pg_replica_port -k '$replica' -c fsync=off -c hot_standby=on\" start" >&2
+    touch "$dir/pg-replica.started-by-us"
+  fi
+  # A standby paused by a test that did not finish replays again.
+  psql -qAt "postgres://postgres@127.0.0.1:$pg_replica_port/postgres" -c "SELECT pg_wal_replay_resume()" >/dev/null 2>&1 || true
+  echo "export KCL_TEST_POSTGRES_PRIMARY_URL='postgres://postgres@127.0.0.1:$pg_primary_port'"
+  echo "export KCL_TEST_POSTGRES_REPLICA_URL='postgres://postgres@127.0.0.1:$pg_replica_port'"
+}
+
+stop_postgres_replicas() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  for which in replica primary; do
+    if [ -f "$dir/pg-$which.started-by-us" ]; then
+      as_postgres "$bin/pg_ctl -D '$pg_dir/pg-$which' -w stop" >&2 || true
+      rm -f "$dir/pg-$which.started-by-us"
+    fi
+  done
+}
+
 moto_port="${KCL_MOTO_PORT:-5599}"
 
 start_moto() {
@@ -219,7 +266,7 @@ stop_moto() {
 }
 
 case "${1:-}" in
-  start) start_postgres; start_redis; start_tls; start_moto ;;
-  stop) stop_postgres; stop_redis; stop_postgres_tls; stop_redis_tls; stop_moto ;;
+  start) start_postgres; start_redis; start_tls; start_postgres_replicas; start_moto ;;
+  stop) stop_postgres; stop_redis; stop_postgres_tls; stop_redis_tls; stop_postgres_replicas; stop_moto ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

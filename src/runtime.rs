@@ -39,6 +39,10 @@ pub enum StartError {
 
 impl StartError {
     /// Maps an adapter's error to [`StartError::Adapter`] about `what`.
+    #[cfg_attr(
+        not(any(feature = "local", feature = "aws", feature = "tesseract")),
+        allow(dead_code)
+    )]
     fn adapter<E: std::error::Error + Send + Sync + 'static>(
         what: impl Into<String>,
     ) -> impl FnOnce(E) -> Self {
@@ -100,6 +104,7 @@ struct Relational {
     sales: Arc<dyn SalesRepo>,
     sales_days: Arc<dyn SalesDays>,
     ended_sessions: Arc<dyn EndedSessions>,
+    replication: Arc<dyn kcl_core::ports::Replication>,
     tasks: Option<Arc<dyn TaskQueue>>,
     ocr_tasks: Option<Arc<dyn TaskQueue>>,
     probes: Vec<Arc<dyn HealthProbe>>,
@@ -137,6 +142,7 @@ impl Relational {
             sales: p.sales,
             sales_days: p.sales_days,
             ended_sessions: p.ended_sessions,
+            replication: p.replication,
             tasks: None,
             ocr_tasks: None,
             probes: Vec::new(),
@@ -173,6 +179,7 @@ impl Relational {
             sales: store.clone(),
             ended_sessions: store.clone(),
             sales_days: store,
+            replication: Arc::new(kcl_core::ports::NoReplicas),
             tasks: queue.map(|named| named("tasks")),
             ocr_tasks: queue.map(|named| named("ocr")),
             probes: vec![probe],
@@ -208,12 +215,23 @@ impl Relational {
     }
 
     #[cfg(feature = "aws")]
-    async fn postgres(url: &str, queue: bool) -> Result<Self, StartError> {
+    async fn postgres(url: &str, replicas: &[String], queue: bool) -> Result<Self, StartError> {
         let store = kcl_aws::PgStore::connect(url)
             .await
             .map_err(StartError::adapter(
                 "KCL_DATABASE_URL: cannot use the PostgreSQL server",
             ))?;
+        let mut store = store;
+        for (i, replica) in replicas.iter().enumerate() {
+            store = store
+                .with_read_replica(replica)
+                .await
+                .map_err(StartError::adapter(format!(
+                    "KCL_DATABASE_READ_URL: cannot use replica {} of {}",
+                    i + 1,
+                    replicas.len()
+                )))?;
+        }
         let named = |name: &str| -> Arc<dyn TaskQueue> {
             Arc::new(kcl_aws::PgQueue::new(&store, name, QueueConfig::default()))
         };
@@ -222,12 +240,13 @@ impl Relational {
             queue.then_some(&named as NamedQueue<'_>),
             Arc::new(kcl_aws::PgProbe::new(&store)),
         );
+        r.replication = Arc::new(store.clone());
         r.postgres = Some(store);
         Ok(r)
     }
 
     #[cfg(not(feature = "aws"))]
-    async fn postgres(_: &str, _: bool) -> Result<Self, StartError> {
+    async fn postgres(_: &str, _: &[String], _: bool) -> Result<Self, StartError> {
         Err(crate::ConfigError {
             variable: "KCL_DATABASE_URL",
             value: "postgres://...".into(),
@@ -281,7 +300,12 @@ impl Kcl {
                 Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
             }
             DatabaseConfig::Postgres(url) => {
-                Relational::postgres(url, config.queue == QueueKind::Postgres).await?
+                Relational::postgres(
+                    url,
+                    &config.database_read_urls,
+                    config.queue == QueueKind::Postgres,
+                )
+                .await?
             }
             DatabaseConfig::Memory => Relational::memory(),
         };
@@ -440,6 +464,7 @@ impl Kcl {
                     .unwrap_or_else(std::env::temp_dir),
             )),
             ended_sessions: r.ended_sessions,
+            replication: r.replication,
         };
         Self {
             services: Services::with_settings(ports, settings),

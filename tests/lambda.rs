@@ -143,6 +143,7 @@ async fn sqs_handler_reports_partial_batch_failures() {
             pdf_reports: None,
             spools: Arc::new(kcl::memory::MemorySpooler),
             ended_sessions: Arc::new(kcl_core::memory::MemoryEndedSessions::default()),
+            replication: Arc::new(kcl_core::ports::NoReplicas),
         },
         &Settings::default(),
     );

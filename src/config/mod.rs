@@ -5,6 +5,7 @@
 //! | `KCL_DATA_DIR` | `./kcl-data` | where the embedded profile keeps its files |
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
+//! | `KCL_DATABASE_READ_URL` | none | PostgreSQL read replicas (hot standbys of `KCL_DATABASE_URL`), separated by commas: listings, searches, sales summaries and reports read on one that has replayed every write they must see, else on the primary (see `docs/operations.md`) |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
 //! | `KCL_QUEUE` | the database: `sqlite` with SQLite, `postgres` with PostgreSQL, `memory://` with `memory://` | `sqlite` (the database's file), `postgres` (the database's tables, feature `aws`), `sqs://<queue name or URL>` (feature `aws`) or `memory://` (lost at restart: only when named) |
 //! | `KCL_AUDIT` | the database | `dynamodb://<table>` (feature `aws`) puts the audit log, and the daily sales totals, in DynamoDB |
@@ -45,7 +46,7 @@
 //!
 //! Secrets can also come from files, as systemd credentials, ECS and Kubernetes
 //! provide them: `KCL_AUTH_JWT_SECRET_FILE`, `KCL_DATABASE_URL_FILE`,
-//! `KCL_CACHE_URL_FILE` and `KCL_METRICS_TOKEN_FILE` name a file holding the value
+//! `KCL_DATABASE_READ_URL_FILE`, `KCL_CACHE_URL_FILE` and `KCL_METRICS_TOKEN_FILE` name a file holding the value
 //! (one trailing newline is ignored). Setting both forms of one variable is an error.
 //!
 //! A value KCL cannot use fails at start with a message naming the variable, and
@@ -185,6 +186,10 @@ pub struct Config {
     pub http_backlog: u32,
     /// Relational store.
     pub database: DatabaseConfig,
+    /// `KCL_DATABASE_READ_URL`: PostgreSQL read replicas of `database` (hot
+    /// standbys streaming its WAL) for listings, searches, sales summaries and
+    /// reports.
+    pub database_read_urls: Vec<String>,
     /// Blob store.
     pub blobs: BlobsConfig,
     /// Task queue.
@@ -235,6 +240,14 @@ impl std::fmt::Debug for Config {
             .field("http_addr", &self.http_addr)
             .field("http_backlog", &self.http_backlog)
             .field("database", &self.database)
+            .field(
+                "database_read_urls",
+                &self
+                    .database_read_urls
+                    .iter()
+                    .map(|u| redact(u))
+                    .collect::<Vec<_>>(),
+            )
             .field("blobs", &self.blobs)
             .field("queue", &self.queue)
             .field("cache_url", &self.cache_url.as_deref().map(redact))
@@ -295,6 +308,7 @@ impl Config {
         let storage::Storage {
             data_dir,
             database,
+            database_read_urls,
             blobs,
             queue,
             cache_url,
@@ -345,6 +359,7 @@ impl Config {
             http_addr,
             http_backlog,
             database,
+            database_read_urls,
             blobs,
             queue,
         })

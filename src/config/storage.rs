@@ -11,6 +11,7 @@ use super::{BlobsConfig, ConfigError, DatabaseConfig, QueueKind};
 pub(super) struct Storage {
     pub(super) data_dir: PathBuf,
     pub(super) database: DatabaseConfig,
+    pub(super) database_read_urls: Vec<String>,
     pub(super) blobs: BlobsConfig,
     pub(super) queue: QueueKind,
     pub(super) cache_url: Option<String>,
@@ -29,6 +30,10 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
             value: redact(&e.value),
             ..e
         })?,
+    };
+    let database_read_urls = match v.get("KCL_DATABASE_READ_URL") {
+        None => Vec::new(),
+        Some(urls) => read_urls(&urls, &database)?,
     };
     let blobs = match v.get("KCL_BLOBS") {
         None => BlobsConfig::File(data_dir.join("blobs")),
@@ -85,6 +90,7 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
     Ok(Storage {
         data_dir,
         database,
+        database_read_urls,
         blobs,
         queue,
         cache_url,
@@ -151,6 +157,41 @@ fn table(variable: &'static str, v: String) -> Result<Option<String>, ConfigErro
             reason: "unsupported value (supported: dynamodb://<table>)".into(),
         }),
     }
+}
+
+/// `KCL_DATABASE_READ_URL`: PostgreSQL URLs of read replicas, separated by commas
+/// (a comma inside a URL is written `%2C`), for a PostgreSQL `KCL_DATABASE_URL`.
+fn read_urls(urls: &str, database: &DatabaseConfig) -> Result<Vec<String>, ConfigError> {
+    let err = |reason: String| ConfigError {
+        variable: "KCL_DATABASE_READ_URL",
+        value: urls.split(',').map(redact).collect::<Vec<_>>().join(","),
+        reason,
+    };
+    if !matches!(database, DatabaseConfig::Postgres(_)) {
+        return Err(err(
+            "read replicas need a PostgreSQL KCL_DATABASE_URL (SQLite and memory:// have none)"
+                .into(),
+        ));
+    }
+    let list: Vec<String> = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = list
+        .iter()
+        .find(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://")))
+    {
+        return Err(err(format!(
+            "{} is not a PostgreSQL URL (postgres://user:password@host:port/database)",
+            redact(bad)
+        )));
+    }
+    if list.len() > 16 {
+        return Err(err(format!("at most 16 replicas, not {}", list.len())));
+    }
+    Ok(list)
 }
 
 fn parse_database(url: &str) -> Result<DatabaseConfig, ConfigError> {

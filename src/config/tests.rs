@@ -61,6 +61,49 @@ fn postgres_urls_choose_postgres_and_never_print_the_password() {
 }
 
 #[test]
+fn read_replicas_are_postgres_urls_of_a_postgres_database() {
+    let primary = ("KCL_DATABASE_URL", "postgres://kcl:pw@primary/kcl");
+    let c = Config::from_vars(&vars(&[
+        primary,
+        (
+            "KCL_DATABASE_READ_URL",
+            " postgres://kcl:pw@r1/kcl , postgresql://kcl:pw@r2/kcl,",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.database_read_urls,
+        ["postgres://kcl:pw@r1/kcl", "postgresql://kcl:pw@r2/kcl"]
+    );
+    assert!(!format!("{c:?}").contains("pw@"), "{c:?}");
+    assert!(Config::from_vars(&vars(&[primary]))
+        .unwrap()
+        .database_read_urls
+        .is_empty());
+    let e = Config::from_vars(&vars(&[(
+        "KCL_DATABASE_READ_URL",
+        "postgres://kcl:secret@r1/kcl",
+    )]))
+    .unwrap_err();
+    assert_eq!(
+        e.variable, "KCL_DATABASE_READ_URL",
+        "SQLite has no replicas: {e}"
+    );
+    assert!(!e.to_string().contains("secret"), "{e}");
+    let e = Config::from_vars(&vars(&[
+        primary,
+        (
+            "KCL_DATABASE_READ_URL",
+            "postgres://r1/kcl,mysql://u:secret@r2/kcl",
+        ),
+    ]))
+    .unwrap_err();
+    assert_eq!(e.variable, "KCL_DATABASE_READ_URL");
+    assert!(e.to_string().contains("mysql://u:***@r2"), "{e}");
+    assert!(!e.to_string().contains("secret"), "{e}");
+}
+
+#[test]
 fn secrets_come_from_files_without_ever_being_printed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");

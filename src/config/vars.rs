@@ -93,9 +93,10 @@ impl<'a> Vars<'a> {
 }
 
 /// The variables that hold secrets, each with its `_FILE` form.
-pub const SECRET_VARIABLES: [(&str, &str); 4] = [
+pub const SECRET_VARIABLES: [(&str, &str); 5] = [
     ("KCL_AUTH_JWT_SECRET", "KCL_AUTH_JWT_SECRET_FILE"),
     ("KCL_DATABASE_URL", "KCL_DATABASE_URL_FILE"),
+    ("KCL_DATABASE_READ_URL", "KCL_DATABASE_READ_URL_FILE"),
     ("KCL_CACHE_URL", "KCL_CACHE_URL_FILE"),
     ("KCL_METRICS_TOKEN", "KCL_METRICS_TOKEN_FILE"),
 ];
@@ -164,6 +165,8 @@ pub(super) fn known_variable(name: &str) -> &'static str {
         "KCL_CACHE_URL_FILE",
         "KCL_CACHE_CA_FILE",
         "KCL_DATABASE_URL_FILE",
+        "KCL_DATABASE_READ_URL",
+        "KCL_DATABASE_READ_URL_FILE",
         "KCL_AUTH_JWT_SECRET_FILE",
         "KCL_LIST_CACHE_TTL_SECS",
         "KCL_AUDIT",

@@ -19,6 +19,7 @@ mod access;
 mod api;
 pub mod auth;
 pub mod client_addr;
+mod consistency;
 mod etag;
 mod extract;
 mod forms;
@@ -177,6 +178,7 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         app = app.layer(from_fn(metrics::track));
     }
     app.layer(from_fn(scope_request_id))
+        .layer(from_fn(consistency::read_your_writes))
         .layer(CatchPanicLayer::custom(problem::panic_response))
         // Inside the request's span, so that it can record `client_ip` there.
         .layer(from_fn_with_state(

@@ -7,7 +7,7 @@ use kcl_core::domain::{
     Money, SortKey, SortOrder,
 };
 use kcl_core::ports::{check_insert_batch, BookRepo, BookRepoError, CoverSwap};
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
@@ -455,6 +455,8 @@ impl BookRepo for PgStore {
         if query.limit == 0 || unmatchable {
             return Ok(Vec::new());
         }
+        // A read replica that has caught up, when the service allows one.
+        let pool = self.reader().await;
         let plan = if dense_walk_applies(f) {
             // Tried before any estimate or count (counting a dense prefix's matches
             // builds a bitmap of every one of them): a full page within the first
@@ -463,17 +465,15 @@ impl BookRepo for PgStore {
             // index) and sorting them costs less than the planner's walk of the sort
             // index, which its guess at a prefix's matches would choose for a rare
             // term and read the whole table with.
-            let page = self
-                .fetch_listing(list_query(query, ListPlan::DenseWalk))
-                .await?;
+            let page = Self::fetch_listing(pool, list_query(query, ListPlan::DenseWalk)).await?;
             if page.len() >= query.limit as usize {
                 return Ok(page);
             }
             ListPlan::FromFilters
         } else {
-            self.list_plan(f).await?
+            self.list_plan(pool, f).await?
         };
-        self.fetch_listing(list_query(query, plan)).await
+        Self::fetch_listing(pool, list_query(query, plan)).await
     }
 }
 
@@ -481,7 +481,7 @@ impl PgStore {
     /// The books `sql` lists; none when there is no query (the page is known to be
     /// empty). Planned for its values each time (see `list_plan`).
     async fn fetch_listing(
-        &self,
+        pool: &PgPool,
         sql: Option<QueryBuilder<'static, Postgres>>,
     ) -> Result<Vec<Book>, BookRepoError> {
         let Some(mut sql) = sql else {
@@ -490,7 +490,7 @@ impl PgStore {
         let rows = sql
             .build()
             .persistent(false)
-            .fetch_all(&self.pool)
+            .fetch_all(pool)
             .await
             .map_err(db_error)?;
         rows.iter().map(book_from_row).collect()
@@ -534,13 +534,13 @@ const TRUST_ESTIMATE_FACTOR: i64 = 4;
 impl PgStore {
     /// How many rows the planner expects to pass the filters (`EXPLAIN`, no
     /// execution); 0 when the plan cannot be read.
-    async fn estimated_rows(&self, f: &BookFilter) -> Result<i64, BookRepoError> {
+    async fn estimated_rows(pool: &PgPool, f: &BookFilter) -> Result<i64, BookRepoError> {
         let mut sql = QueryBuilder::<Postgres>::new("EXPLAIN SELECT 1 FROM books WHERE TRUE");
         push_filter(&mut sql, f);
         let plan: Option<(String,)> = sql
             .build_query_as()
             .persistent(false)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await
             .map_err(db_error)?;
         // The top node reads `... (cost=0.00..4687.00 rows=15950 width=4)`.
@@ -559,7 +559,7 @@ impl PgStore {
     /// its most common words: it guesses a few hundred matches and walks the sort
     /// index, which reads the whole table (150 ms on 100k books) for a prefix that
     /// matches a few books. Listings without a search are left to the planner.
-    async fn list_plan(&self, f: &BookFilter) -> Result<ListPlan, BookRepoError> {
+    async fn list_plan(&self, pool: &PgPool, f: &BookFilter) -> Result<ListPlan, BookRepoError> {
         let many_rows = self.sort_index_threshold();
         if f.search.is_none() {
             // Column filters have statistics: PostgreSQL plans them well.
@@ -568,7 +568,7 @@ impl PgStore {
         // When the planner expects many rows to pass, it has statistics on the
         // search's words (its most common ones), and walking the sort index is right;
         // counting would cost more than the listing (16 ms for 2,000 matches).
-        if self.estimated_rows(f).await? >= many_rows.saturating_mul(TRUST_ESTIMATE_FACTOR) {
+        if Self::estimated_rows(pool, f).await? >= many_rows.saturating_mul(TRUST_ESTIMATE_FACTOR) {
             return Ok(ListPlan::Planner);
         }
         let mut sql =
@@ -581,7 +581,7 @@ impl PgStore {
             // chosen after a few dense searches, would scan the whole table for a rare
             // term (the same holds for the listing itself).
             .persistent(false)
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await
             .map_err(db_error)?;
         Ok(if rows < many_rows {

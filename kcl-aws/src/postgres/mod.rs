@@ -8,6 +8,7 @@ mod health;
 mod jobs;
 mod queue;
 mod rentals;
+mod replicas;
 mod sales;
 mod search;
 mod sessions;
@@ -56,6 +57,8 @@ pub struct PgStore {
     /// while the audit log answers, so relays piling up behind a frozen log would
     /// take the pool from every other request.
     relay_gate: Arc<tokio::sync::Mutex<()>>,
+    /// See [`PgStore::with_read_replica`].
+    replicas: Arc<replicas::Replicas>,
 }
 
 impl PgStore {
@@ -81,6 +84,11 @@ impl PgStore {
     /// # }
     /// ```
     pub async fn connect(url: &str) -> Result<Self, AwsError> {
+        Self::connect_with(Self::parse_url(url)?, Self::pool_options()).await
+    }
+
+    /// A URL's connection options; its `sslrootcert` file is read at once.
+    fn parse_url(url: &str) -> Result<PgConnectOptions, AwsError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(AwsError::Config(
                 "a PostgreSQL URL starts with postgres:// or postgresql://".into(),
@@ -95,9 +103,8 @@ impl PgStore {
             // sqlx reads it only at the first handshake, with a vaguer message.
             crate::tls::read_ca_file("sslrootcert", std::path::Path::new(&ca))?;
         }
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| AwsError::Config(format!("bad PostgreSQL URL: {}", redact(&e))))?;
-        Self::connect_with(options, Self::pool_options()).await
+        PgConnectOptions::from_str(url)
+            .map_err(|e| AwsError::Config(format!("bad PostgreSQL URL: {}", redact(&e))))
     }
 
     /// The pool settings [`connect`](Self::connect) uses, to adjust and pass to
@@ -113,19 +120,8 @@ impl PgStore {
         options: PgConnectOptions,
         pool: PgPoolOptions,
     ) -> Result<Self, AwsError> {
-        // Every session: the isolation the rental invariant is written for (a server
-        // or role default of REPEATABLE READ would turn concurrent rentals into
-        // serialization failures), and bounds so a dropped request or a partition
-        // cannot hold a connection or a row lock forever.
-        let options = options.options([
-            // A space in an option value is escaped with a backslash.
-            ("default_transaction_isolation", "read\\ committed"),
-            ("statement_timeout", "15s"),
-            ("lock_timeout", "10s"),
-            ("idle_in_transaction_session_timeout", "30s"),
-        ]);
         let pool = pool
-            .connect_with(options)
+            .connect_with(Self::session(options))
             .await
             .map_err(AwsError::PostgresConnect)?;
         sqlx::migrate!("./migrations")
@@ -137,7 +133,25 @@ impl PgStore {
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),
             relay_gate: Arc::default(),
+            replicas: Arc::default(),
         })
+    }
+
+    /// Every session: the isolation the rental invariant is written for (a server
+    /// or role default of REPEATABLE READ would turn concurrent rentals into
+    /// serialization failures), and bounds so a dropped request or a partition
+    /// cannot hold a connection or a row lock forever. Commits are synchronous
+    /// (whatever the role's default), so that a commit that has returned is flushed,
+    /// which the position read replicas are compared with assumes.
+    fn session(options: PgConnectOptions) -> PgConnectOptions {
+        options.options([
+            // A space in an option value is escaped with a backslash.
+            ("default_transaction_isolation", "read\\ committed"),
+            ("synchronous_commit", "on"),
+            ("statement_timeout", "15s"),
+            ("lock_timeout", "10s"),
+            ("idle_in_transaction_session_timeout", "30s"),
+        ])
     }
 
     /// The default of [`set_sort_index_threshold`](Self::set_sort_index_threshold).
@@ -181,6 +195,7 @@ impl PgStore {
     /// Closes every connection (of every clone). Later calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.close_replicas().await;
     }
 }
 

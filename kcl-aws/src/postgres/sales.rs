@@ -255,7 +255,11 @@ impl SalesRepo for PgStore {
             b.push(" AND sku = ").push_bind(s.clone());
         }
         b.push(format!(" GROUP BY 1 ORDER BY {key} COLLATE \"C\""));
-        let rows = b.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let rows = b
+            .build()
+            .fetch_all(self.reader().await)
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(SummaryRow {
@@ -286,7 +290,7 @@ impl SalesRepo for PgStore {
         .bind(to)
         .bind(store)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader().await)
         .await
         .map_err(db_error)?;
         rows.iter()

@@ -98,6 +98,7 @@ impl MemoryBackend {
             reports: None,
             curated: None,
             pdf_reports: None,
+            replication: Arc::new(crate::ports::NoReplicas),
             spools: Arc::new(MemorySpooler),
             ended_sessions: self.ended_sessions.clone(),
         }

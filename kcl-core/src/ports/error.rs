@@ -161,8 +161,8 @@ macro_rules! port_error {
 
 use super::{
     AuditLogError, BlobStoreError, BookRepoError, CacheError, CuratedError, EndedSessionsError,
-    ImageError, JobRepoError, OcrError, QueueError, RentalRepoError, ReportError, SalesRepoError,
-    StatusStoreError,
+    ImageError, JobRepoError, OcrError, QueueError, RentalRepoError, ReplicationError, ReportError,
+    SalesRepoError, StatusStoreError,
 };
 
 port_error!(store AuditLogError, input "query" {
@@ -202,6 +202,8 @@ impl StoreError for CacheError {
 port_error!(store CuratedError, input "file" {});
 
 port_error!(store EndedSessionsError, input "session" {});
+
+port_error!(store ReplicationError, input "position" {});
 
 port_error!(store JobRepoError, input "job" {
     Self::NotFound(id) => NotFound, names "job" id;

@@ -16,6 +16,7 @@ mod health;
 mod job_repo;
 mod ocr;
 mod rental_repo;
+mod replication;
 mod row_spool;
 mod sales_repo;
 mod status_store;
@@ -24,6 +25,8 @@ mod thumbnailer;
 
 pub use audit_log::{AuditLog, AuditLogError, AuditOutbox};
 pub use blob_store::{Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError};
+#[cfg(test)]
+pub(crate) use book_repo::MockBookRepo;
 pub use book_repo::{check_insert_batch, BookRepo, BookRepoError, CoverSwap, MAX_INSERT_BATCH};
 pub use cache::{Cache, CacheError};
 pub use clock::{Clock, IdSource, ManualClock, SequentialIds, SystemClock, UuidV7Ids};
@@ -36,6 +39,7 @@ pub use health::{HealthProbe, HealthReport};
 pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
+pub use replication::{LogPosition, NoReplicas, Replication, ReplicationError};
 pub use row_spool::{RowSpool, SpoolWriter, SpooledRow, SpooledRows, Spooler, SPOOL_COLUMNS};
 pub use sales_repo::{SalesDays, SalesRepo, SalesRepoError};
 pub use status_store::{

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::journal::{Journal, Touched};
+use super::journal::{renew_generation, Journal, Touched};
 use super::{Ports, ServiceError};
 use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
@@ -340,19 +340,25 @@ impl CatalogService {
     pub async fn list_shared(&self, ask: ListBooks) -> Result<Arc<Page<Book>>, ServiceError> {
         let query = self.parse_list(&ask)?;
         if self.list_cache_ttl.is_zero() {
-            return Ok(Arc::new(self.list_uncached(&query).await?));
+            // Nothing is cached; the generation is only read for where a replica
+            // must stand.
+            let generation = match self.journal.has_replicas() {
+                true => self.generation().await,
+                false => String::new(),
+            };
+            return Ok(Arc::new(self.list_uncached(&query, &generation).await?));
         }
+        let generation = self.generation().await;
         let canonical = format!("{query:?}");
         let key = format!(
-            "kcl:books:{}:{}:{:016x}",
+            "kcl:books:{}:{generation}:{:016x}",
             env!("CARGO_PKG_VERSION"),
-            self.generation().await,
             stable_hash(&canonical)
         );
         let loaded = std::sync::atomic::AtomicBool::new(false);
         let load = async {
             loaded.store(true, std::sync::atomic::Ordering::Relaxed);
-            self.load_page(&key, &query, &canonical).await
+            self.load_page(&key, &query, &canonical, &generation).await
         };
         let cached = self
             .pages
@@ -366,7 +372,7 @@ impl CatalogService {
             return Ok(cached.page.clone());
         }
         // Two queries with one hash (never seen; possible): answer uncached.
-        Ok(Arc::new(self.list_uncached(&query).await?))
+        Ok(Arc::new(self.list_uncached(&query, &generation).await?))
     }
 
     /// A page from the shared cache, or from the repository (then stored there).
@@ -375,6 +381,7 @@ impl CatalogService {
         key: &str,
         query: &BookQuery,
         canonical: &str,
+        generation: &str,
     ) -> Result<Arc<CachedPage>, ServiceError> {
         match self.cache.get(key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<CachedPage>(&bytes) {
@@ -390,7 +397,7 @@ impl CatalogService {
         cache_metric("list", "miss");
         let cached = CachedPage {
             query: canonical.to_owned(),
-            page: Arc::new(self.list_uncached(query).await?),
+            page: Arc::new(self.list_uncached(query, generation).await?),
         };
         if let Ok(json) = serde_json::to_vec(&cached) {
             if let Err(e) = self
@@ -409,15 +416,25 @@ impl CatalogService {
     async fn generation(&self) -> String {
         match self.cache.get(GENERATION_KEY).await {
             Ok(Some(g)) => String::from_utf8_lossy(&g).into_owned(),
-            _ => renew_generation(self.cache.as_ref()).await,
+            _ => renew_generation(self.cache.as_ref(), GENERATION_KEY).await,
         }
     }
 
-    async fn list_uncached(&self, query: &BookQuery) -> Result<Page<Book>, ServiceError> {
+    /// A page from the repository, read under `generation`: on a read replica when
+    /// one has replayed every change made before the generation was installed (and
+    /// the client's own writes), so that the page may be cached under it; else on
+    /// the primary.
+    async fn list_uncached(
+        &self,
+        query: &BookQuery,
+        generation: &str,
+    ) -> Result<Page<Book>, ServiceError> {
         let limit = query.limit;
         let mut repo_query = query.clone();
         repo_query.limit = limit + 1;
-        let mut items = self.books.list(&repo_query).await?;
+        let position = self.journal.read_position(generation).await;
+        let mut items =
+            crate::context::with_read_position(position, self.books.list(&repo_query)).await?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|b| {
@@ -540,7 +557,7 @@ impl CatalogService {
     /// Drops every cached book and listing of this catalog (every process sharing
     /// the cache port sees it).
     pub async fn invalidate(&self) {
-        renew_generation(self.cache.as_ref()).await;
+        renew_generation(self.cache.as_ref(), GENERATION_KEY).await;
     }
 }
 
@@ -556,16 +573,8 @@ fn check_version(v: u64) -> Result<(), ValidationError> {
     Ok(())
 }
 
-pub(crate) async fn renew_generation(cache: &dyn Cache) -> String {
-    let g = Uuid::new_v4().simple().to_string();
-    let day = Duration::from_secs(24 * 3600);
-    if let Err(e) = cache.set(GENERATION_KEY, Bytes::from(g.clone()), day).await {
-        tracing::error!(error = %e, "cannot renew the catalog cache generation");
-    }
-    g
-}
-
-const GENERATION_KEY: &str = "kcl:books:generation";
+/// The cache key of the catalog's generation (see [`CatalogService::list_shared`]).
+pub(crate) const GENERATION_KEY: &str = "kcl:books:generation";
 
 /// FNV-1a: a hash that is the same in every process and Rust version.
 fn stable_hash(s: &str) -> u64 {

@@ -93,6 +93,9 @@ pub struct Ports {
     /// Sessions ended by a logout (in the deployment's database, so that a copied
     /// session cookie stays refused after a restart or a cache flush).
     pub ended_sessions: Arc<dyn EndedSessions>,
+    /// Where the database's log stands, for reads on its replicas
+    /// ([`NoReplicas`](crate::ports::NoReplicas): every read on the primary).
+    pub replication: Arc<dyn crate::ports::Replication>,
 }
 
 /// Tunables of the services; [`Settings::default`] is what the server uses.

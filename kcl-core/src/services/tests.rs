@@ -503,3 +503,90 @@ fn blob_failures_map_by_kind_alone() {
         }
     }
 }
+
+/// A primary with replicas whose log advances by one at every `position()` call, and
+/// which notes the catalog generation in the cache when asked.
+struct FakePrimary {
+    cache: Arc<dyn crate::ports::Cache>,
+    next: std::sync::atomic::AtomicU64,
+    generations: std::sync::Mutex<Vec<Option<bytes::Bytes>>>,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::Replication for FakePrimary {
+    fn has_replicas(&self) -> bool {
+        true
+    }
+
+    async fn position(
+        &self,
+    ) -> Result<Option<crate::ports::LogPosition>, crate::ports::ReplicationError> {
+        let g = self
+            .cache
+            .get(super::catalog::GENERATION_KEY)
+            .await
+            .unwrap();
+        self.generations.lock().unwrap().push(g);
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(Some(crate::ports::LogPosition(n)))
+    }
+}
+
+#[tokio::test]
+async fn listings_may_read_a_replica_only_past_a_position_taken_after_the_generation_renewal() {
+    use crate::ports::LogPosition;
+    let mem = MemoryBackend::new();
+    let mut ports = mem.ports();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut books = crate::ports::MockBookRepo::new();
+    books.expect_insert().returning(|_, _| Ok(()));
+    let noted = seen.clone();
+    books.expect_list().returning(move |_| {
+        noted.lock().unwrap().push(crate::context::read_position());
+        Ok(Vec::new())
+    });
+    ports.books = Arc::new(books);
+    let primary = Arc::new(FakePrimary {
+        cache: ports.cache.clone(),
+        next: 0.into(),
+        generations: Default::default(),
+    });
+    ports.replication = primary.clone();
+    let cache = ports.cache.clone();
+    let s = Services::new(ports);
+    let list = |limit| ListBooks {
+        limit: Some(limit),
+        ..Default::default()
+    };
+
+    // No write yet: the generation has no recorded position, the primary answers.
+    s.catalog.list(list(1)).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[0], None);
+
+    // A write: its position is taken once the new generation is in place, recorded
+    // under it, and handed to the client's session.
+    let (book, wrote) = crate::context::with_session(None, s.catalog.create(draft(1, 1))).await;
+    book.unwrap();
+    assert_eq!(wrote, Some(LogPosition(1)));
+    let current = cache.get(super::catalog::GENERATION_KEY).await.unwrap();
+    assert!(current.is_some());
+    assert_eq!(
+        primary.generations.lock().unwrap().as_slice(),
+        [current],
+        "the position was taken after the generation was renewed"
+    );
+    s.catalog.list(list(2)).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[1], Some(LogPosition(1)));
+
+    // A client whose own writes reached further reads past them.
+    let (r, wrote) =
+        crate::context::with_session(Some(LogPosition(7)), s.catalog.list(list(3))).await;
+    r.unwrap();
+    assert_eq!(wrote, None, "a read writes nothing");
+    assert_eq!(seen.lock().unwrap()[2], Some(LogPosition(7)));
+
+    // The generation renewed without a write (here by hand) has no position.
+    s.catalog.invalidate().await;
+    s.catalog.list(list(4)).await.unwrap();
+    assert_eq!(seen.lock().unwrap()[3], None);
+}

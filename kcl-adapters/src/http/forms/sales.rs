@@ -184,7 +184,9 @@ pub(crate) async fn ingest_received(
     file: ReceivedFile,
 ) -> Result<IngestReport, ServiceError> {
     let sales = s.sales.clone();
-    tokio::spawn(async move {
+    // A task of its own, so a client that hangs up cannot cut the load short; it
+    // keeps the request's id and session.
+    kcl_core::context::spawn(async move {
         let opts = IngestOptions {
             policy: file.policy,
             progress: None,

@@ -222,7 +222,7 @@ impl SalesService {
             } => {
                 report.status = IngestStatus::Loaded;
                 report.file_id = Some(file_id);
-                self.journal.committed(Touched::Other).await;
+                self.journal.committed(Touched::Sales).await;
                 report.rows_loaded = rows;
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "loaded").increment(rows);
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")

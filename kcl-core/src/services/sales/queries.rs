@@ -36,7 +36,10 @@ impl SalesService {
                 check_id(field, v)?;
             }
         }
-        self.repo.summary(query).await.map_err(ServiceError::from)
+        let position = self.journal.sales_position().await;
+        crate::context::with_read_position(position, self.repo.summary(query))
+            .await
+            .map_err(ServiceError::from)
     }
 
     /// A store's daily totals (kept in the daily totals store).

@@ -66,9 +66,11 @@ impl SalesService {
             })?,
         };
         let max = self.settings.report_max_lines;
-        let mut lines = self
+        let position = self.journal.sales_position().await;
+        let read = self
             .repo
-            .report_lines(from, to, store, max.saturating_add(1))
+            .report_lines(from, to, store, max.saturating_add(1));
+        let mut lines = crate::context::with_read_position(position, read)
             .await
             .map_err(ServiceError::from)?;
         let truncated = lines.len() > max as usize;

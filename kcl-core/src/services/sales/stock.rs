@@ -55,7 +55,7 @@ impl SalesService {
             .change_stock(sku, change, self.clock.now(), &event)
             .await
             .map_err(ServiceError::from)?;
-        self.journal.committed(Touched::Other).await;
+        self.journal.committed(Touched::Sales).await;
         Ok(level)
     }
 }
