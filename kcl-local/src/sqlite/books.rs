@@ -79,30 +79,98 @@ fn version_param(v: u64) -> Result<i64, BookRepoError> {
     i64::try_from(v).map_err(|_| BookRepoError::InvalidInput(format!("version {v} is too large")))
 }
 
+/// A book's columns as stored, in [`BOOK_COLUMNS`] order: what a row holds and what
+/// one element of a listing's JSON page holds (see [`list_query`]).
+#[derive(serde::Deserialize)]
+struct StoredBook(
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+impl StoredBook {
+    fn from_row(row: &SqliteRow) -> Result<Self, BookRepoError> {
+        let text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
+        let int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
+        let opt = |name: &str| row.try_get::<Option<String>, _>(name).map_err(db_error);
+        Ok(Self(
+            text("id")?,
+            text("isbn")?,
+            text("title")?,
+            text("author")?,
+            text("category")?,
+            int("year")?,
+            int("price_cents")?,
+            int("copies")?,
+            int("rented")?,
+            text("summary")?,
+            int("version")?,
+            int("created_at")?,
+            int("updated_at")?,
+            opt("cover_key")?,
+            opt("thumb_key")?,
+        ))
+    }
+
+    fn into_book(self) -> Result<Book, BookRepoError> {
+        let Self(
+            id,
+            isbn,
+            title,
+            author,
+            category,
+            year,
+            price,
+            copies,
+            rented,
+            summary,
+            version,
+            created_at,
+            updated_at,
+            cover_key,
+            thumb_key,
+        ) = self;
+        Ok(Book {
+            id: BookId(uuid(&id)?),
+            isbn: Isbn::parse(&isbn).map_err(|_| corrupt(format!("isbn {isbn:?}")))?,
+            title,
+            author,
+            category,
+            year: i32::try_from(year).map_err(|_| corrupt(format!("year {year}")))?,
+            price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
+            copies: unsigned(copies)?,
+            rented: unsigned(rented)?,
+            summary,
+            version: unsigned(version)?,
+            created_at: time(created_at)?,
+            updated_at: time(updated_at)?,
+            cover: cover_key.map(|original| BookCover {
+                original,
+                thumbnail: thumb_key,
+            }),
+        })
+    }
+}
+
 /// Reads a book from a row holding [`BOOK_COLUMNS`] (and maybe others).
 fn book_from_row(row: &SqliteRow) -> Result<Book, BookRepoError> {
-    let get_text = |name: &str| row.try_get::<String, _>(name).map_err(db_error);
-    let get_int = |name: &str| row.try_get::<i64, _>(name).map_err(db_error);
-    let isbn = get_text("isbn")?;
-    let price = get_int("price_cents")?;
-    let year = get_int("year")?;
-    Ok(Book {
-        id: BookId(uuid(&get_text("id")?)?),
-        isbn: Isbn::parse(&isbn).map_err(|_| corrupt(format!("isbn {isbn:?}")))?,
-        title: get_text("title")?,
-        author: get_text("author")?,
-        category: get_text("category")?,
-        year: i32::try_from(year).map_err(|_| corrupt(format!("year {year}")))?,
-        price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
-        copies: unsigned(get_int("copies")?)?,
-        rented: unsigned(get_int("rented")?)?,
-        summary: get_text("summary")?,
-        version: unsigned(get_int("version")?)?,
-        created_at: time(get_int("created_at")?)?,
-        updated_at: time(get_int("updated_at")?)?,
-        cover: cover_from_row(row)?,
-    })
+    StoredBook::from_row(row)?.into_book()
 }
+
+/// One listed book as a JSON array of [`BOOK_COLUMNS`], for [`list_query`].
+const BOOK_JSON: &str = concat!("json_array(", book_columns!(), ")");
 
 /// The stored `(version, rented)` of a book, to explain why a conditional write
 /// matched no row.
@@ -414,8 +482,13 @@ impl BookRepo for SqliteStore {
 }
 
 impl SqliteStore {
-    /// The books `sql` lists; none when there is no query (the page is known to be
-    /// empty).
+    /// The books `sql` (a [`list_query`]) lists; none when there is no query (the
+    /// page is known to be empty).
+    ///
+    /// The page comes back as one JSON text (see [`list_query`]): sqlx hands each
+    /// row from its connection's thread to the caller on its own, copying every
+    /// value, which cost more than the query itself; one value a page costs one
+    /// hand-off.
     async fn fetch_listing(
         &self,
         sql: Option<QueryBuilder<'static, Sqlite>>,
@@ -423,12 +496,14 @@ impl SqliteStore {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
-        let rows = sql
-            .build()
-            .fetch_all(&self.db.read)
+        let (json,): (String,) = sql
+            .build_query_as()
+            .fetch_one(&self.db.read)
             .await
             .map_err(db_error)?;
-        rows.iter().map(book_from_row).collect()
+        let books: Vec<StoredBook> = serde_json::from_str(&json)
+            .map_err(|e| corrupt(format!("a listing's JSON page: {e}")))?;
+        books.into_iter().map(StoredBook::into_book).collect()
     }
 }
 
@@ -437,7 +512,7 @@ impl SqliteStore {
 /// passes the filters and sort them all, even when walking the sort index would stop
 /// after one page. KCL counts first and chooses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListPlan {
+pub(crate) enum ListPlan {
     /// Few rows pass the filters: read them through the filters' indexes and sort.
     FromFilters,
     /// Many rows pass: walk the sort index and keep the rows that pass, which stops
@@ -487,6 +562,29 @@ impl SqliteStore {
         if n == 0 {
             return Ok(ListPlan::FromSortIndex);
         }
+        // The counts only choose between plans that list the same books, so a choice
+        // made a few seconds ago serves: a filtered listing then costs one query.
+        let key = format!(
+            "{many_rows}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            f.search, f.category, f.author, f.year_from, f.year_to
+        );
+        if let Some(plan) = self.db.list_plans.get(&key) {
+            return Ok(plan);
+        }
+        let plan = self.count_plan(f, n, many_rows).await?;
+        self.db.list_plans.insert(key, plan);
+        Ok(plan)
+    }
+
+    /// [`list_plan`](Self::list_plan) from the counts of the `n` narrowing filters
+    /// of `f`.
+    async fn count_plan(
+        &self,
+        f: &BookFilter,
+        n: usize,
+        many_rows: i64,
+    ) -> Result<ListPlan, BookRepoError> {
+        let years = f.year_from.is_some() || f.year_to.is_some();
         // `min(a, b, ...)` of the per-filter counts; `min` of one value is an aggregate,
         // so a single count is selected as it is.
         let mut sql = QueryBuilder::<Sqlite>::new(if n == 1 { "SELECT (" } else { "SELECT min(" });
@@ -555,7 +653,7 @@ impl SqliteStore {
             &others,
             ListPlan::FromSortIndex,
             None,
-            &format!("{column} AS walk_key, id"),
+            &format!("SELECT {column} AS walk_key, id"),
         ) else {
             return Ok(None);
         };
@@ -648,21 +746,39 @@ fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPla
     }
 }
 
-/// The listing's SQL, or `None` when the page is known to be empty.
+/// The listing's SQL, or `None` when the page is known to be empty: one row, one
+/// JSON array of the page's books in order (each a [`BOOK_JSON`] array).
 fn list_query(
     query: &BookQuery,
     plan: ListPlan,
     bound: Option<&WalkBound>,
 ) -> Option<QueryBuilder<'static, Sqlite>> {
-    listing(query, plan, bound, BOOK_COLUMNS)
+    let dir = match query.sort.order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    let column = sort_column(query.sort.key);
+    let mut sql = listing(
+        query,
+        plan,
+        bound,
+        &format!(
+            "SELECT json_group_array({BOOK_JSON} ORDER BY sort_key {dir}, id {dir}) FROM (\
+             SELECT {BOOK_COLUMNS}, {column} AS sort_key"
+        ),
+    )?;
+    sql.push(")");
+    Some(sql)
 }
 
-/// [`list_query`] selecting `columns`, up to `bound` (inclusive) when given.
+/// The listing `select` (`SELECT` and the columns, after anything that encloses
+/// it) `FROM books` with the query's filters, order and limit, up to `bound`
+/// (inclusive) when given.
 fn listing(
     query: &BookQuery,
     plan: ListPlan,
     bound: Option<&WalkBound>,
-    columns: &str,
+    select: &str,
 ) -> Option<QueryBuilder<'static, Sqlite>> {
     if query.limit == 0 {
         return None;
@@ -672,7 +788,7 @@ fn listing(
         SortOrder::Asc => (">", "ASC"),
         SortOrder::Desc => ("<", "DESC"),
     };
-    let mut sql = QueryBuilder::new(format!("SELECT {columns} FROM books WHERE 1 = 1"));
+    let mut sql = QueryBuilder::new(format!("{select} FROM books WHERE 1 = 1"));
     push_filter(&mut sql, &query.filter, plan, column);
     if let Some(b) = bound {
         // Up to the walk's last row, inclusive (`>=` descending).

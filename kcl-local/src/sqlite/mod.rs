@@ -30,6 +30,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reader connections (WAL readers never block the writer nor each other).
 const READERS: u32 = 8;
+/// Listing plans remembered (see `Db::list_plans`).
+const LIST_PLANS: u64 = 10_000;
+/// How long a listing plan is remembered: a filter whose rows cross the threshold
+/// gets the other plan this late at most (both list the same books).
+const LIST_PLAN_TTL: Duration = Duration::from_secs(10);
 
 /// The embedded database: books, rentals, the audit log and task queues in one
 /// SQLite file.
@@ -64,6 +69,9 @@ pub(crate) struct Db {
     _keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
     /// See [`SqliteStore::set_sort_index_threshold`].
     pub(crate) sort_index_threshold: std::sync::atomic::AtomicI64,
+    /// Listing plans chosen lately, by threshold and narrowing filters (see
+    /// `books::SqliteStore::list_plan`).
+    pub(crate) list_plans: moka::sync::Cache<String, books::ListPlan>,
     /// See [`SqliteStore::set_audit_outbox`].
     pub(crate) audit_outbox: std::sync::atomic::AtomicBool,
 }
@@ -144,6 +152,7 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(
@@ -160,9 +169,13 @@ impl SqliteStore {
                 path: path.to_owned(),
                 source,
             })?;
+        // No ping before each use (sqlx's default): it is a round trip to the
+        // connection's thread, as dear as a small query, and a connection to a local
+        // file does not go stale the way one over a network does.
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
             .connect_with(base)
             .await
             .map_err(open_error)?;
@@ -175,6 +188,10 @@ impl SqliteStore {
                 sort_index_threshold: std::sync::atomic::AtomicI64::new(
                     Self::DEFAULT_SORT_INDEX_THRESHOLD,
                 ),
+                list_plans: moka::sync::Cache::builder()
+                    .max_capacity(LIST_PLANS)
+                    .time_to_live(LIST_PLAN_TTL)
+                    .build(),
                 _keep: keep,
             }),
         };
