@@ -9,6 +9,7 @@ mod jobs;
 mod queue;
 mod rentals;
 mod sales;
+mod sales_copy;
 mod search;
 mod sessions;
 mod status;
