@@ -20,9 +20,8 @@ use crate::services::ServiceError;
 
 /// Spooled batches (of 1,024 rows) waiting for a live load.
 const LIVE_BATCHES: usize = 8;
-/// Store-days whose totals are computed, stored and checked together (a load of a
-/// year of 20 stores touches 7,300).
-const DAYS_PER_REFRESH: usize = 10_000;
+/// Store-days whose totals are computed, stored and checked together.
+const DAYS_PER_REFRESH: usize = 500;
 
 impl SalesService {
     /// Ingests a sales file stored in the blob store (an object created under
