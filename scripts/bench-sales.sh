@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sales ingest figures for BENCHMARKS.md, all in one run on the same file:
-#   - `psql \copy` of the file into a staging table (text columns, the same
-#     (day, store) index as sales_lines, no validation): the reference;
+#   - `psql \copy` of the file into a staging table (text columns, a B-tree on
+#     (day, store) as sales_lines has, no validation): the reference; and the same
+#     with the store compared bytewise (`COLLATE "C"`), as sales_lines' index does;
 #   - KCL's validate + load into PostgreSQL (COPY), with and without Parquet copies;
 #   - the embedded profile (SQLite);
 #   - parse + validate alone.
@@ -41,6 +42,8 @@ psql -q "$URL" <<'SQL'
 CREATE TABLE sales_raw (store_id TEXT, sale_date TEXT, receipt_id TEXT, sku TEXT,
   product_name TEXT, quantity TEXT, unit_price TEXT, total TEXT);
 CREATE INDEX sales_raw_day ON sales_raw (sale_date, store_id);
+CREATE TABLE sales_raw_c (LIKE sales_raw);
+CREATE INDEX sales_raw_c_day ON sales_raw_c (sale_date, store_id COLLATE "C");
 SQL
 
 source scripts/bench-common.sh
@@ -61,7 +64,10 @@ echo "|---|---:|---:|---:|---:|"
 measure "psql \\copy into a staging table (reference, no validation)" \
   'psql -q "$URL" -c "TRUNCATE sales_raw"' \
   psql -q "$URL" -c "\\copy sales_raw FROM '$FILE' WITH (FORMAT csv, HEADER true)"
-pg_reset='psql -q "$URL" -c "TRUNCATE sales_lines, sales_files, sales_stock, sales_daily"'
+measure "psql \\copy, the index's store column COLLATE \"C\" (as sales_lines)" \
+  'psql -q "$URL" -c "TRUNCATE sales_raw_c"' \
+  psql -q "$URL" -c "\\copy sales_raw_c FROM '$FILE' WITH (FORMAT csv, HEADER true)"
+pg_reset='psql -q "$URL" -c "TRUNCATE sales_lines, sales_files, sales_stock, sales_daily, sales_day_sums"'
 measure "KCL validate + load into PostgreSQL (COPY), no Parquet" "$pg_reset" \
   env KCL_DATABASE_URL="$URL" KCL_DATA_DIR="$WORK/data" KCL_SALES_PARQUET=off KCL_SPOOL_DIR="$WORK" "$BIN/ingest" "$FILE"
 measure "KCL validate + load into PostgreSQL + Parquet copies" "$pg_reset; rm -rf '$WORK/data/blobs/sales'" \

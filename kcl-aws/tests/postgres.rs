@@ -502,6 +502,181 @@ async fn sales_kits() {
     db.drop_now().await;
 }
 
+/// A sales row of `sku` for store S1 on 2026-11-`day`.
+fn sales_row(sku: &str, day: u32, q: i64, line: u64) -> kcl_core::domain::SalesRow {
+    kcl_core::domain::SalesRow {
+        store_id: "S1".into(),
+        sale_date: chrono::NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+        receipt_id: None,
+        sku: sku.into(),
+        product_name: Some(String::new()),
+        quantity: kcl_core::domain::Quantity::from_thousandths(q),
+        unit_price: kcl_core::domain::Money::from_cents(100).unwrap(),
+        total: None,
+        line,
+    }
+}
+
+fn sales_file(name: &str, sha: &str, rows: u64) -> kcl_core::domain::SalesFile {
+    kcl_core::domain::SalesFile {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        sha256: sha.into(),
+        rows,
+        loaded_at: Utc::now(),
+    }
+}
+
+/// Loads that change more SKUs than are summed in memory take the sums from the
+/// loaded lines, with the same result; live loads store their rows only when the
+/// verdict says so, and answer a duplicate without waiting for rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sales_loads_past_the_sum_bounds_and_live() {
+    use kcl_core::domain::{LoadOutcome, StoreDay};
+    use kcl_core::ports::{LiveRows, LiveVerdict, SalesRepo, Spooler};
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let day = |d: u32| StoreDay {
+        store_id: "S1".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap(),
+    };
+    // 100,001 SKUs: one past what a load sums in memory.
+    let wide = sales_file("wide.csv", "sha-wide", 100_001);
+    let mut spool = kcl_core::memory::MemorySpooler.create(wide.id).unwrap();
+    for i in 0..100_001u64 {
+        spool
+            .push(&sales_row(
+                &format!("W{i}"),
+                1 + (i % 2) as u32,
+                1000,
+                i + 2,
+            ))
+            .unwrap();
+    }
+    let spool = spool.finish().unwrap();
+    let out = store
+        .load(&wide, spool.as_ref(), &testkit::fixtures::event())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&out, LoadOutcome::Loaded { rows: 100_001, days, .. } if days.len() == 2),
+        "{out:?}"
+    );
+    let level = |sku: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .stock(sku)
+                .await
+                .unwrap()
+                .map(|s| s.quantity.thousandths())
+        }
+    };
+    assert_eq!(level("W100000").await, Some(-1000));
+    let totals = store.day_totals(&[day(1), day(2), day(3)]).await.unwrap();
+    let lines: Vec<u64> = totals.iter().map(|t| t.lines).collect();
+    assert_eq!(lines, [50_001, 50_000, 0]);
+    assert_eq!(totals[0].revenue_cents, 50_001 * 100);
+
+    // A live load, abandoned after its rows were sent: nothing changes.
+    let live =
+        |file: kcl_core::domain::SalesFile, rows: Vec<kcl_core::domain::SalesRow>, commit: bool| {
+            let store = store.clone();
+            async move {
+                let (rows_tx, rows_rx) = tokio::sync::mpsc::channel(2);
+                let (verdict_tx, verdict) = tokio::sync::oneshot::channel();
+                let mut start = file.clone();
+                start.rows = 0;
+                let feed = async move {
+                    let n = rows.len() as u64;
+                    // The duplicate case drops the receiver: sending then fails.
+                    let _ = rows_tx.send(rows).await;
+                    drop(rows_tx);
+                    let verdict_of = if commit {
+                        let mut done = file.clone();
+                        done.rows = n;
+                        LiveVerdict::Commit {
+                            file: done,
+                            event: testkit::fixtures::event(),
+                        }
+                    } else {
+                        LiveVerdict::Abandon
+                    };
+                    let _ = verdict_tx.send(verdict_of);
+                };
+                let (out, ()) = tokio::join!(
+                    store.load_live(
+                        &start,
+                        LiveRows {
+                            rows: rows_rx,
+                            verdict
+                        }
+                    ),
+                    feed
+                );
+                out.unwrap()
+            }
+        };
+    let rows = vec![sales_row("L", 3, 2000, 2), sales_row("L", 4, 500, 3)];
+    let f = sales_file("live.csv", "sha-live", 0);
+    assert_eq!(live(f.clone(), rows.clone(), false).await, None);
+    assert!(store.current_file("live.csv").await.unwrap().is_none());
+    assert_eq!(level("L").await, None, "an abandoned load changes no stock");
+    assert_eq!(store.day_totals(&[day(3)]).await.unwrap()[0].lines, 0);
+
+    // Committed: the rows, stock and totals are there.
+    let out = live(f.clone(), rows.clone(), true).await;
+    assert!(
+        matches!(&out, Some(LoadOutcome::Loaded { rows: 2, replaced: None, days }) if days == &[day(3), day(4)]),
+        "{out:?}"
+    );
+    assert_eq!(level("L").await, Some(-2500));
+    assert_eq!(store.day_totals(&[day(4)]).await.unwrap()[0].lines, 1);
+    assert_eq!(
+        store
+            .current_file("live.csv")
+            .await
+            .unwrap()
+            .map(|c| (c.id, c.rows)),
+        Some((f.id, 2))
+    );
+
+    // The same content again: a duplicate, whatever the verdict would be.
+    let again = sales_file("other.csv", "sha-live", 0);
+    let out = live(again, rows.clone(), true).await;
+    assert!(
+        matches!(&out, Some(LoadOutcome::Duplicate(of)) if of.id == f.id),
+        "{out:?}"
+    );
+    assert_eq!(
+        level("L").await,
+        Some(-2500),
+        "a duplicate changes no stock"
+    );
+
+    // A correction of the wide file, live: its days and stock move to the new rows.
+    let fix = sales_file("wide.csv", "sha-wide-2", 0);
+    let out = live(fix, vec![sales_row("W0", 1, 7000, 2)], true).await;
+    assert!(
+        matches!(&out, Some(LoadOutcome::Loaded { rows: 1, replaced: Some(r), days }) if r.id == wide.id && days.len() == 2),
+        "{out:?}"
+    );
+    assert_eq!(level("W0").await, Some(-7000));
+    assert_eq!(level("W1").await, Some(0), "given back");
+    let lines: Vec<u64> = store
+        .day_totals(&[day(1), day(2)])
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.lines)
+        .collect();
+    assert_eq!(lines, [1, 0], "the replaced version's days are emptied");
+    store.close().await;
+    db.drop_now().await;
+}
+
 // ---- The task queue (`PgQueue`) ----
 
 /// A queue whose messages come back after `visibility` and are dead-lettered after

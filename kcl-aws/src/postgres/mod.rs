@@ -10,6 +10,7 @@ mod queue;
 mod rentals;
 mod replicas;
 mod sales;
+mod sales_copy;
 mod search;
 mod sessions;
 mod status;

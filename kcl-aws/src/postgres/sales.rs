@@ -5,22 +5,27 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeSet;
+
 use kcl_core::domain::{
     AuditEvent, DayTotals, GroupBy, LoadOutcome, Quantity, ReportLine, RowSpool, SalesFile,
-    StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
+    SalesRow, SpooledRow, StockChange, StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
-use kcl_core::ports::{SalesDays, SalesRepo, SalesRepoError, SPOOL_COLUMNS};
+use kcl_core::ports::{LiveRows, LiveVerdict, SalesDays, SalesRepo, SalesRepoError, SPOOL_COLUMNS};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::codec::{micros, time, unsigned};
 use super::fault::db_error;
+use super::sales_copy::{CopyEncoder, DaySum, Line, Sums};
 use super::PgStore;
 
 /// The advisory lock key of sales loads (`kcls`).
 const LOAD_LOCK: i64 = 0x6b63_6c73;
 /// Bytes per COPY message.
 const CHUNK: usize = 256 * 1024;
+/// Rows per batch read back from a finished spool.
+const BATCH: usize = 1024;
 
 fn file_of(row: &PgRow) -> Result<SalesFile, SalesRepoError> {
     Ok(SalesFile {
@@ -40,22 +45,31 @@ fn stock_of(row: &PgRow) -> Result<StockLevel, SalesRepoError> {
     })
 }
 
-/// Adds `sign` x each SKU's quantity in the file's lines to stock, and collects
-/// the file's stores and days: one pass over the file's lines (grouping sets).
-async fn move_stock(
+/// Applies a file's lines to stock and to the day sums, computed from the loaded
+/// lines in one pass (grouping sets): `sign` -1 for a file being added (sales take
+/// from stock, add to the days), 1 for a file being removed. Collects the file's
+/// stores and days.
+async fn apply_lines(
     tx: &mut PgConnection,
     file: uuid::Uuid,
     sign: i64,
     now: i64,
-    days: &mut std::collections::BTreeSet<StoreDay>,
+    days: &mut BTreeSet<StoreDay>,
 ) -> Result<(), SalesRepoError> {
     let rows = sqlx::query(
-        "WITH g AS (SELECT sku, store_id, sale_date, SUM(quantity) AS q FROM sales_lines \
+        "WITH g AS (SELECT sku, store_id, sale_date, SUM(quantity) AS q, COUNT(*) AS n, \
+         SUM(revenue) AS r FROM sales_lines \
          WHERE file_id = $1 GROUP BY GROUPING SETS ((sku), (store_id, sale_date))), \
          stock AS (INSERT INTO sales_stock (sku, quantity, updated_at) \
          SELECT sku, $2 * q, $3 FROM g WHERE sku IS NOT NULL ORDER BY sku \
          ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
-         updated_at = EXCLUDED.updated_at) \
+         updated_at = EXCLUDED.updated_at), \
+         sums AS (INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue) \
+         SELECT store_id, sale_date, -$2 * n, -$2 * q, -$2 * r FROM g WHERE store_id IS NOT NULL \
+         ORDER BY store_id, sale_date \
+         ON CONFLICT (store_id, sale_date) DO UPDATE SET lines = sales_day_sums.lines + EXCLUDED.lines, \
+         quantity = sales_day_sums.quantity + EXCLUDED.quantity, \
+         revenue = sales_day_sums.revenue + EXCLUDED.revenue) \
          SELECT store_id, sale_date FROM g WHERE store_id IS NOT NULL",
     )
     .bind(file)
@@ -73,48 +87,136 @@ async fn move_stock(
     Ok(())
 }
 
+/// Applies a new file's sums, summed as its rows were copied, to stock and to the
+/// day sums (two statements, whatever the file's size). Collects its days.
+async fn apply_sums(
+    tx: &mut PgConnection,
+    sums: Sums,
+    now: i64,
+    days: &mut BTreeSet<StoreDay>,
+) -> Result<(), SalesRepoError> {
+    let mut stock: Vec<(String, i64)> = sums.stock.into_iter().collect();
+    // Sorted, as `change_stock` locks one row: no deadlock between them.
+    stock.sort_unstable();
+    let (skus, qty): (Vec<String>, Vec<i64>) = stock.into_iter().map(|(s, q)| (s, -q)).unzip();
+    sqlx::query(
+        "INSERT INTO sales_stock (sku, quantity, updated_at) \
+         SELECT sku, q, $3 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS k (sku, q) ORDER BY sku \
+         ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
+         updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&skus)
+    .bind(&qty)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let mut sums: Vec<((String, NaiveDate), DaySum)> = sums.days.into_iter().collect();
+    sums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut stores = Vec::with_capacity(sums.len());
+    let mut dates = Vec::with_capacity(sums.len());
+    let (mut lines, mut quantity, mut revenue) = (Vec::new(), Vec::new(), Vec::new());
+    for ((store, date), s) in sums {
+        days.insert(StoreDay {
+            store_id: store.clone(),
+            date,
+        });
+        stores.push(store);
+        dates.push(date);
+        lines.push(s.lines);
+        quantity.push(s.quantity);
+        revenue.push(s.revenue);
+    }
+    sqlx::query(
+        "INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue) \
+         SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) \
+         ON CONFLICT (store_id, sale_date) DO UPDATE SET lines = sales_day_sums.lines + EXCLUDED.lines, \
+         quantity = sales_day_sums.quantity + EXCLUDED.quantity, \
+         revenue = sales_day_sums.revenue + EXCLUDED.revenue",
+    )
+    .bind(&stores)
+    .bind(&dates)
+    .bind(&lines)
+    .bind(&quantity)
+    .bind(&revenue)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Drops the day sums of these days that no line is left in (a replaced version's).
+async fn drop_empty_days(
+    tx: &mut PgConnection,
+    days: &BTreeSet<StoreDay>,
+) -> Result<(), SalesRepoError> {
+    let stores: Vec<&str> = days.iter().map(|d| d.store_id.as_str()).collect();
+    let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
+    sqlx::query(
+        "DELETE FROM sales_day_sums s USING UNNEST($1::TEXT[], $2::DATE[]) AS k (store_id, sale_date) \
+         WHERE s.store_id = k.store_id AND s.sale_date = k.sale_date AND s.lines = 0",
+    )
+    .bind(&stores)
+    .bind(&dates)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 const FILE_COLUMNS: &str = "id, name, sha256, rows, loaded_at";
 
-impl PgStore {
-    async fn copy_spool(tx: &mut PgConnection, rows: &dyn RowSpool) -> Result<u64, SalesRepoError> {
-        let sql = format!(
-            "COPY sales_lines ({}) FROM STDIN WITH (FORMAT csv)",
-            SPOOL_COLUMNS.join(", ")
-        );
-        let mut chunks = rows.csv_chunks(CHUNK);
-        let mut copy = tx.copy_in_raw(&sql).await.map_err(db_error)?;
-        while let Some(chunk) = chunks.recv().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = copy.abort("spool read failed").await;
-                    return Err(SalesRepoError::Internal(
-                        format!("reading the row spool: {e}").into(),
-                    ));
-                }
-            };
-            if let Err(e) = copy.send(chunk.as_slice()).await {
-                let _ = copy.abort("send failed").await;
-                return Err(db_error(e));
-            }
-        }
-        copy.finish().await.map_err(db_error)
+/// Where a load's rows come from: a finished spool, or batches sent while the file
+/// is read.
+enum Source<'a> {
+    Spool(tokio::sync::mpsc::Receiver<std::io::Result<Vec<SpooledRow>>>),
+    Live(&'a mut tokio::sync::mpsc::Receiver<Vec<SalesRow>>),
+}
+
+fn spool_line(r: &SpooledRow) -> Line<'_> {
+    Line {
+        line: r.line,
+        store_id: &r.store_id,
+        sale_date: r.sale_date,
+        receipt_id: r.receipt_id.as_deref(),
+        sku: &r.sku,
+        product_name: r.product_name.as_deref(),
+        quantity: r.quantity,
+        unit_price: r.unit_price_cents,
+        revenue: r.revenue_cents,
     }
 }
 
-#[async_trait]
-impl SalesRepo for PgStore {
-    async fn load(
+fn sales_line(r: &SalesRow) -> Line<'_> {
+    Line {
+        line: r.line,
+        store_id: &r.store_id,
+        sale_date: r.sale_date,
+        receipt_id: r.receipt_id.as_deref(),
+        sku: &r.sku,
+        product_name: r.product_name.as_deref(),
+        quantity: r.quantity.thousandths(),
+        unit_price: r.unit_price.cents(),
+        revenue: r.revenue_cents(),
+    }
+}
+
+/// The new lines' place in the transaction: what the load found before copying.
+struct Begun {
+    tx: sqlx::Transaction<'static, Postgres>,
+    old: Option<SalesFile>,
+    days: BTreeSet<StoreDay>,
+    now: i64,
+}
+
+impl PgStore {
+    /// Begins a load's transaction: timeouts, the load lock, the duplicate check
+    /// (`Err(file)`: a current file has this content), and the removal of the
+    /// current version of the name, if any.
+    async fn begin_load(
         &self,
         file: &SalesFile,
-        rows: &dyn RowSpool,
-        event: &AuditEvent,
-    ) -> Result<LoadOutcome, SalesRepoError> {
-        if rows.file_id() != file.id {
-            return Err(SalesRepoError::InvalidInput(
-                "the spool holds rows of another load".into(),
-            ));
-        }
+    ) -> Result<Result<Begun, SalesFile>, SalesRepoError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // A file of millions of rows takes longer than the pool's statement timeout
         // (15 s, for requests), and a load may wait for another one's lock: this
@@ -140,10 +242,10 @@ impl SalesRepo for PgStore {
         .await
         .map_err(db_error)?;
         if let Some(row) = dup {
-            return Ok(LoadOutcome::Duplicate(file_of(&row)?));
+            return Ok(Err(file_of(&row)?));
         }
         let now = micros(file.loaded_at);
-        let mut days = std::collections::BTreeSet::new();
+        let mut days = BTreeSet::new();
         let old = sqlx::query(&format!(
             "SELECT {FILE_COLUMNS} FROM sales_files WHERE name = $1 AND replaced_at IS NULL"
         ))
@@ -154,7 +256,8 @@ impl SalesRepo for PgStore {
         .map(|r| file_of(&r))
         .transpose()?;
         if let Some(old) = &old {
-            move_stock(&mut tx, old.id, 1, now, &mut days).await?;
+            apply_lines(&mut tx, old.id, 1, now, &mut days).await?;
+            drop_empty_days(&mut tx, &days).await?;
             sqlx::query("DELETE FROM sales_lines WHERE file_id = $1")
                 .bind(old.id)
                 .execute(&mut *tx)
@@ -167,7 +270,91 @@ impl SalesRepo for PgStore {
                 .await
                 .map_err(db_error)?;
         }
-        let n = Self::copy_spool(&mut tx, rows).await?;
+        Ok(Ok(Begun { tx, old, days, now }))
+    }
+
+    /// Copies the rows into `sales_lines` (binary COPY, in [`CHUNK`] messages);
+    /// returns how many, and their sums when within bounds.
+    async fn copy_rows(
+        tx: &mut PgConnection,
+        file_id: uuid::Uuid,
+        mut source: Source<'_>,
+    ) -> Result<(u64, Option<Sums>), SalesRepoError> {
+        let sql = format!(
+            "COPY sales_lines ({}) FROM STDIN WITH (FORMAT binary)",
+            SPOOL_COLUMNS.join(", ")
+        );
+        let mut copy = tx.copy_in_raw(&sql).await.map_err(db_error)?;
+        let mut enc = CopyEncoder::new(file_id, CHUNK);
+        let failed = loop {
+            let pushed = match &mut source {
+                Source::Spool(rx) => match rx.recv().await {
+                    None => break None,
+                    Some(Err(e)) => {
+                        break Some(SalesRepoError::Internal(
+                            format!("reading the row spool: {e}").into(),
+                        ))
+                    }
+                    Some(Ok(batch)) => {
+                        if batch.iter().any(|r| r.file_id != file_id) {
+                            break Some(SalesRepoError::InvalidInput(
+                                "the spool holds rows of another load".into(),
+                            ));
+                        }
+                        batch.iter().try_for_each(|r| enc.push(&spool_line(r)))
+                    }
+                },
+                Source::Live(rx) => match rx.recv().await {
+                    None => break None,
+                    Some(batch) => batch.iter().try_for_each(|r| enc.push(&sales_line(r))),
+                },
+            };
+            if pushed.is_err() {
+                break Some(SalesRepoError::InvalidInput(
+                    "a line number is out of range".into(),
+                ));
+            }
+            if enc.pending() >= CHUNK {
+                if let Err(e) = copy.send(enc.take()).await {
+                    break Some(db_error(e));
+                }
+            }
+        };
+        if let Some(e) = failed {
+            let _ = copy.abort("the load failed").await;
+            return Err(e);
+        }
+        let rows = enc.rows();
+        let (last, sums) = enc.finish();
+        if let Err(e) = copy.send(last).await {
+            let _ = copy.abort("send failed").await;
+            return Err(db_error(e));
+        }
+        let n = copy.finish().await.map_err(db_error)?;
+        if n != rows {
+            return Err(SalesRepoError::Internal(
+                format!("COPY stored {n} of {rows} rows").into(),
+            ));
+        }
+        Ok((n, sums))
+    }
+
+    /// Ends a load whose rows are copied: the file record, stock and day sums, the
+    /// event, the commit.
+    async fn publish(
+        &self,
+        begun: Begun,
+        file: &SalesFile,
+        copied: (u64, Option<Sums>),
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
+        let Begun {
+            mut tx,
+            old,
+            mut days,
+            now,
+        } = begun;
+        let (n, sums) = copied;
         sqlx::query(
             "INSERT INTO sales_files (id, name, sha256, rows, loaded_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -179,7 +366,10 @@ impl SalesRepo for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        move_stock(&mut tx, file.id, -1, now, &mut days).await?;
+        match sums {
+            Some(sums) => apply_sums(&mut tx, sums, now, &mut days).await?,
+            None => apply_lines(&mut tx, file.id, -1, now, &mut days).await?,
+        }
         let event = event.noting("replaced", old.as_ref().map(|o| o.id));
         self.write_event(&mut tx, &event).await.map_err(db_error)?;
         kcl_core::crash_point!("sales.publish.before_commit");
@@ -189,6 +379,61 @@ impl SalesRepo for PgStore {
             replaced: old,
             days: days.into_iter().collect(),
         })
+    }
+}
+
+#[async_trait]
+impl SalesRepo for PgStore {
+    async fn load(
+        &self,
+        file: &SalesFile,
+        rows: &dyn RowSpool,
+        event: &AuditEvent,
+    ) -> Result<LoadOutcome, SalesRepoError> {
+        if rows.file_id() != file.id {
+            return Err(SalesRepoError::InvalidInput(
+                "the spool holds rows of another load".into(),
+            ));
+        }
+        let mut begun = match self.begin_load(file).await? {
+            Ok(b) => b,
+            Err(dup) => return Ok(LoadOutcome::Duplicate(dup)),
+        };
+        let source = Source::Spool(rows.read_batches(BATCH));
+        let copied = Self::copy_rows(&mut begun.tx, file.id, source).await?;
+        self.publish(begun, file, copied, event).await
+    }
+
+    fn loads_live(&self) -> bool {
+        true
+    }
+
+    async fn load_live(
+        &self,
+        file: &SalesFile,
+        live: LiveRows,
+    ) -> Result<Option<LoadOutcome>, SalesRepoError> {
+        let LiveRows { mut rows, verdict } = live;
+        let mut begun = match self.begin_load(file).await? {
+            Ok(b) => b,
+            Err(dup) => return Ok(Some(LoadOutcome::Duplicate(dup))),
+        };
+        let copied = Self::copy_rows(&mut begun.tx, file.id, Source::Live(&mut rows)).await?;
+        let (done, event) = match verdict.await {
+            Ok(LiveVerdict::Commit { file: done, event }) => (done, event),
+            // Refused, or the reader went away: the transaction rolls back.
+            Ok(LiveVerdict::Abandon) | Err(_) => return Ok(None),
+        };
+        if done.id != file.id || done.sha256 != file.sha256 || done.rows != copied.0 {
+            return Err(SalesRepoError::Internal(
+                format!(
+                    "the live load of {} copied {} rows; the file has {}",
+                    file.name, copied.0, done.rows
+                )
+                .into(),
+            ));
+        }
+        self.publish(begun, &done, copied, &event).await.map(Some)
     }
 
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError> {
@@ -207,11 +452,11 @@ impl SalesRepo for PgStore {
         let stores: Vec<&str> = days.iter().map(|d| d.store_id.as_str()).collect();
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
         let rows = sqlx::query(
-            "SELECT k.ord, COUNT(l.line) AS n, COALESCE(SUM(l.quantity), 0)::BIGINT AS q, \
-             COALESCE(SUM(l.revenue), 0)::BIGINT AS r \
+            "SELECT k.ord, COALESCE(s.lines, 0) AS n, COALESCE(s.quantity, 0) AS q, \
+             COALESCE(s.revenue, 0) AS r \
              FROM UNNEST($1::TEXT[], $2::DATE[]) WITH ORDINALITY AS k (store_id, sale_date, ord) \
-             LEFT JOIN sales_lines l ON l.sale_date = k.sale_date AND l.store_id = k.store_id \
-             GROUP BY k.ord ORDER BY k.ord",
+             LEFT JOIN sales_day_sums s ON s.store_id = k.store_id AND s.sale_date = k.sale_date \
+             ORDER BY k.ord",
         )
         .bind(&stores)
         .bind(&dates)

@@ -41,7 +41,7 @@ pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
 pub use replication::{LogPosition, NoReplicas, Replication, ReplicationError};
 pub use row_spool::{RowSpool, SpoolWriter, SpooledRow, SpooledRows, Spooler, SPOOL_COLUMNS};
-pub use sales_repo::{SalesDays, SalesRepo, SalesRepoError};
+pub use sales_repo::{LiveRows, LiveVerdict, SalesDays, SalesRepo, SalesRepoError};
 pub use status_store::{
     ProcessingState, ProcessingStatus, StatusCondition, StatusStore, StatusStoreError,
 };

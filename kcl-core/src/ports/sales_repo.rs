@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{
-    AuditEvent, DayTotals, LoadOutcome, ReportLine, RowSpool, SalesFile, StockChange, StockLevel,
-    StoreDay, SummaryQuery, SummaryRow,
+    AuditEvent, DayTotals, LoadOutcome, ReportLine, RowSpool, SalesFile, SalesRow, StockChange,
+    StockLevel, StoreDay, SummaryQuery, SummaryRow,
 };
 use crate::BoxError;
 
@@ -57,6 +57,39 @@ pub trait SalesRepo: Send + Sync {
         event: &AuditEvent,
     ) -> Result<LoadOutcome, SalesRepoError>;
 
+    /// Whether this store can load a file's rows while the file is still being read
+    /// ([`load_live`](Self::load_live)). When false (the default) the sales service
+    /// spools every valid row first, then calls [`load`](Self::load).
+    fn loads_live(&self) -> bool {
+        false
+    }
+
+    /// Loads a file's rows as they are validated, with [`load`](Self::load)'s
+    /// contract: the same duplicate check, correction and serialisation, all or
+    /// nothing. `file` is the load as known before reading: its `sha256` is that of
+    /// the whole file (hashed first), its `rows` is not known yet (0).
+    ///
+    /// The rows arrive in batches on [`LiveRows::rows`], which closes when the
+    /// reading ends; then [`LiveRows::verdict`] says whether the load stands
+    /// ([`LiveVerdict::Commit`], with the file's record and the audit event, which
+    /// is stored as `load` stores its `event`) or not. A duplicate is answered as
+    /// soon as it is known, without reading the rows (the receiver is dropped: the
+    /// reader goes on without it).
+    ///
+    /// Returns `Ok(None)` when the verdict is [`LiveVerdict::Abandon`] or never
+    /// comes: nothing changed. A store whose [`loads_live`](Self::loads_live) is
+    /// false refuses (`InvalidInput`), the default.
+    async fn load_live(
+        &self,
+        file: &SalesFile,
+        live: LiveRows,
+    ) -> Result<Option<LoadOutcome>, SalesRepoError> {
+        let _ = (file, live);
+        Err(SalesRepoError::InvalidInput(
+            "this sales store loads finished spools only".into(),
+        ))
+    }
+
     /// The current file of a name, if any.
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError>;
 
@@ -90,6 +123,31 @@ pub trait SalesRepo: Send + Sync {
         now: DateTime<Utc>,
         event: &AuditEvent,
     ) -> Result<StockLevel, SalesRepoError>;
+}
+
+/// The rows of a [`SalesRepo::load_live`], delivered while the file is read.
+#[derive(Debug)]
+pub struct LiveRows {
+    /// Valid rows in file order, in batches; closed when the reading ends (or stops).
+    pub rows: tokio::sync::mpsc::Receiver<Vec<SalesRow>>,
+    /// How the reading ended, sent once the last row was sent.
+    pub verdict: tokio::sync::oneshot::Receiver<LiveVerdict>,
+}
+
+/// How the reading of a [`SalesRepo::load_live`] file ended.
+#[derive(Debug)]
+pub enum LiveVerdict {
+    /// Every row was delivered and the load stands: the file's record (with its row
+    /// count, which the delivered rows must match) and the audit event to store.
+    Commit {
+        /// The file as it is recorded.
+        file: SalesFile,
+        /// The event stored with the load (see [`SalesRepo::load`]).
+        event: AuditEvent,
+    },
+    /// Nothing may be loaded: the file is unusable, has no valid row, has rejected
+    /// rows under the strict policy, or could not be read.
+    Abandon,
 }
 
 /// Per store and day totals, kept beside the audit log (DynamoDB on the AWS

@@ -13,7 +13,7 @@ use crate::ports::{BlobStoreError, CuratedError, CuratedWriter, RowSpool};
 
 impl SalesService {
     /// The curated-copy writer, when there is one and the settings want copies.
-    fn curated_writer(&self) -> Option<&Arc<dyn CuratedWriter>> {
+    pub(super) fn curated_writer(&self) -> Option<&Arc<dyn CuratedWriter>> {
         self.curated.as_ref().filter(|_| self.settings.curated)
     }
 

@@ -3,19 +3,25 @@
 //! rows), repeated when the same file comes again.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::spool::{scan, RemoveOnDrop};
+use super::spool::{scan, RemoveOnDrop, Scan};
 use super::{
     check_name, io_error, FileProblem, IngestOptions, IngestReport, IngestStatus, SalesService,
 };
 use crate::domain::{
     AuditAction, EntityKind, EntityRef, IngestPolicy, LoadOutcome, SalesFile, SalesKey, StoreDay,
 };
-use crate::ports::BlobKey;
+use crate::ports::{BlobKey, LiveRows, LiveVerdict, RowSpool};
 use crate::services::journal::Touched;
 use crate::services::ServiceError;
+
+/// Spooled batches (of 1,024 rows) waiting for a live load.
+const LIVE_BATCHES: usize = 8;
+/// Store-days whose totals are computed, stored and checked together.
+const DAYS_PER_REFRESH: usize = 500;
 
 impl SalesService {
     /// Ingests a sales file stored in the blob store (an object created under
@@ -87,58 +93,32 @@ impl SalesService {
         check_name(name)?;
         let file_id = self.ids.new_id();
         let now = self.clock.now();
-        let today = now.date_naive();
-        let spool_dir = self.spool_dir();
-        let spooler = self.spools.clone();
-        let max = self.settings.max_file_bytes;
         let policy = opts.policy;
-        let path = path.to_path_buf();
         let started = std::time::Instant::now();
-        let scan = tokio::task::spawn_blocking(move || {
-            scan(
-                &path,
-                spooler.as_ref(),
-                &spool_dir,
-                file_id,
-                today,
-                &opts,
-                max,
-            )
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?
-        .map_err(io_error)?;
+        // A store that loads while the file is read gets the rows as they are
+        // validated (its load overlaps the reading); the file is hashed first, for its
+        // duplicate check. A file over the limit takes the other way, which reports it.
+        let sha256 = if self.repo.loads_live() {
+            let (path, max) = (path.to_path_buf(), self.settings.max_file_bytes);
+            tokio::task::spawn_blocking(move || super::spool::hash_file(&path, max))
+                .await
+                .map_err(|e| ServiceError::Internal(Box::new(e)))?
+                .map_err(io_error)?
+        } else {
+            None
+        };
+        let (scan, loaded) = match sha256 {
+            Some(sha256) => {
+                self.scan_and_load_live(name, path, file_id, now, sha256, opts)
+                    .await?
+            }
+            None => (self.scan(path, file_id, now, opts, None).await?, None),
+        };
         let mut scan = scan;
+        let scanned = scan.elapsed;
         let spool = scan.spool.take();
         let _rejected_cleanup = scan.rejected.clone().map(RemoveOnDrop);
-        let summary = scan.summary.as_ref();
-        let mut report = IngestReport {
-            status: IngestStatus::Rejected,
-            file_id: None,
-            name: name.to_owned(),
-            sha256: scan.sha256.clone(),
-            policy,
-            rows_total: summary.map_or(0, |s| s.rows_total),
-            rows_loaded: 0,
-            rows_rejected: summary.map_or(0, |s| s.rows_rejected),
-            blank_records: summary.map_or(0, |s| s.blank_records),
-            errors: summary
-                .map(|s| {
-                    s.errors
-                        .iter()
-                        .take(self.settings.report_errors)
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default(),
-            file_error: scan.file_error.clone(),
-            duplicate_of: None,
-            replaced: None,
-            rejected_key: None,
-            curated_keys: Vec::new(),
-            days_updated: 0,
-            warnings: Vec::new(),
-        };
+        let mut report = self.report_of(name, policy, &scan);
         if let Some(rejected) = &scan.rejected {
             if report.file_error.is_none() {
                 let key = SalesKey::of(name).rejected(file_id);
@@ -150,55 +130,40 @@ impl SalesService {
                 }
             }
         }
-        if report.file_error.is_some() {
-            return Ok(report);
-        }
-        let valid = summary.map_or(0, |s| s.rows_valid);
-        if policy == IngestPolicy::Strict && report.rows_rejected > 0 {
-            metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
-                .increment(report.rows_rejected);
-            report.file_error = Some(FileProblem {
-                code: "rejected-rows".into(),
-                message: format!(
-                    "{} of {} rows were rejected and the policy is strict: nothing was loaded",
-                    report.rows_rejected, report.rows_total
-                ),
-            });
-            return Ok(report);
-        }
-        let Some(spool) = spool.as_ref().filter(|_| valid > 0) else {
-            report.file_error = Some(FileProblem {
-                code: "no-valid-rows".into(),
-                message: "the file has no valid row: nothing was loaded".into(),
-            });
-            return Ok(report);
+        let spool = match self.refusal(&scan, policy, spool.as_ref()) {
+            Err(problem) => {
+                if problem.code == "rejected-rows" {
+                    metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
+                        .increment(report.rows_rejected);
+                }
+                // A duplicate changed nothing; a load cannot stand when refused (its
+                // verdict was to abandon it).
+                if matches!(loaded, Some(LoadOutcome::Loaded { .. })) {
+                    return Err(ServiceError::Internal(
+                        "a live load stood although the file was refused".into(),
+                    ));
+                }
+                report.file_error = Some(problem);
+                return Ok(report);
+            }
+            Ok(spool) => spool,
         };
-        let file = SalesFile {
-            id: file_id,
-            name: name.to_owned(),
-            sha256: scan.sha256.clone(),
-            rows: spool.rows(),
-            loaded_at: now,
+        let outcome = match loaded {
+            Some(outcome) => outcome,
+            None if scan.live => {
+                return Err(ServiceError::Internal(
+                    "a live load ended without an outcome".into(),
+                ))
+            }
+            None => {
+                let file = self.file_of(name, file_id, &scan, spool.as_ref(), now);
+                let event = self.ingested_event(&file, report.rows_rejected);
+                self.repo
+                    .load(&file, spool.as_ref(), &event)
+                    .await
+                    .map_err(ServiceError::from)?
+            }
         };
-        let scanned = started.elapsed();
-        let event = self.journal.event(
-            AuditAction::Ingested,
-            EntityRef {
-                kind: EntityKind::SalesFile,
-                id: name.to_owned(),
-            },
-            &serde_json::json!({
-                "file_id": file_id,
-                "sha256": report.sha256,
-                "rows_loaded": file.rows,
-                "rows_rejected": report.rows_rejected,
-            }),
-        );
-        let outcome = self
-            .repo
-            .load(&file, spool.as_ref(), &event)
-            .await
-            .map_err(ServiceError::from)?;
         let loaded = started.elapsed();
         crate::crash_point!("sales.publish.committed");
         match outcome {
@@ -241,8 +206,9 @@ impl SalesService {
                     rows,
                     rejected = report.rows_rejected,
                     days = days.len(),
+                    live = scan.live,
                     read_ms = scanned.as_millis() as u64,
-                    load_ms = (loaded - scanned).as_millis() as u64,
+                    load_ms = loaded.saturating_sub(scanned).as_millis() as u64,
                     totals_ms = (totals - loaded).as_millis() as u64,
                     parquet_ms = (started.elapsed() - totals).as_millis() as u64,
                     "sales file loaded"
@@ -250,6 +216,206 @@ impl SalesService {
             }
         }
         Ok(report)
+    }
+
+    /// The one streaming pass over the file, on a blocking thread; valid rows are
+    /// also sent to `live`, if given.
+    async fn scan(
+        &self,
+        path: &Path,
+        file_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+        opts: IngestOptions,
+        live: Option<super::spool::LiveSender>,
+    ) -> Result<Scan, ServiceError> {
+        let today = now.date_naive();
+        let spool_dir = self.spool_dir();
+        // A live load takes the rows as they are read: they are kept only for the
+        // curated copies, if there are any.
+        let spooler: Arc<dyn crate::ports::Spooler> =
+            if live.is_some() && self.curated_writer().is_none() {
+                Arc::new(super::spool::CountingSpooler)
+            } else {
+                self.spools.clone()
+            };
+        let max = self.settings.max_file_bytes;
+        let path = path.to_path_buf();
+        let started = std::time::Instant::now();
+        let mut scan = tokio::task::spawn_blocking(move || {
+            scan(
+                &path,
+                spooler.as_ref(),
+                &spool_dir,
+                file_id,
+                today,
+                &opts,
+                max,
+                live,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?
+        .map_err(io_error)?;
+        scan.elapsed = started.elapsed();
+        Ok(scan)
+    }
+
+    /// Reads the file while the store loads its valid rows
+    /// ([`SalesRepo::load_live`](crate::ports::SalesRepo::load_live)): the scan
+    /// and the load run together, and once the scan has ended the load is told
+    /// whether it stands. Returns the scan and the load's outcome (`None`: the file
+    /// was refused and nothing was loaded).
+    async fn scan_and_load_live(
+        &self,
+        name: &str,
+        path: &Path,
+        file_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+        sha256: String,
+        opts: IngestOptions,
+    ) -> Result<(Scan, Option<LoadOutcome>), ServiceError> {
+        let policy = opts.policy;
+        let start = SalesFile {
+            id: file_id,
+            name: name.to_owned(),
+            sha256: sha256.clone(),
+            rows: 0,
+            loaded_at: now,
+        };
+        let (rows_tx, rows) = tokio::sync::mpsc::channel(LIVE_BATCHES);
+        let (verdict_tx, verdict) = tokio::sync::oneshot::channel();
+        let read = async {
+            let scan = self.scan(path, file_id, now, opts, Some(rows_tx)).await;
+            let verdict = match &scan {
+                Ok(scan) if scan.sha256 == sha256 => {
+                    match self.refusal(scan, policy, scan.spool.as_ref()) {
+                        Ok(spool) => {
+                            let file =
+                                self.file_of(name, file_id, scan, spool.as_ref(), start.loaded_at);
+                            let rejected = scan.summary.as_ref().map_or(0, |s| s.rows_rejected);
+                            let event = self.ingested_event(&file, rejected);
+                            LiveVerdict::Commit { file, event }
+                        }
+                        Err(_) => LiveVerdict::Abandon,
+                    }
+                }
+                _ => LiveVerdict::Abandon,
+            };
+            let _ = verdict_tx.send(verdict);
+            scan
+        };
+        let (loaded, scan) = tokio::join!(
+            self.repo.load_live(&start, LiveRows { rows, verdict }),
+            read
+        );
+        let mut scan = scan?;
+        if scan.sha256 != sha256 {
+            return Err(ServiceError::Conflict {
+                code: "file-changed",
+                message: format!("{name} changed while it was read: nothing was loaded"),
+            });
+        }
+        scan.live = true;
+        Ok((scan, loaded.map_err(ServiceError::from)?))
+    }
+
+    /// The report of a scan, before any load.
+    fn report_of(&self, name: &str, policy: IngestPolicy, scan: &Scan) -> IngestReport {
+        let summary = scan.summary.as_ref();
+        IngestReport {
+            status: IngestStatus::Rejected,
+            file_id: None,
+            name: name.to_owned(),
+            sha256: scan.sha256.clone(),
+            policy,
+            rows_total: summary.map_or(0, |s| s.rows_total),
+            rows_loaded: 0,
+            rows_rejected: summary.map_or(0, |s| s.rows_rejected),
+            blank_records: summary.map_or(0, |s| s.blank_records),
+            errors: summary
+                .map(|s| {
+                    s.errors
+                        .iter()
+                        .take(self.settings.report_errors)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
+            file_error: scan.file_error.clone(),
+            duplicate_of: None,
+            replaced: None,
+            rejected_key: None,
+            curated_keys: Vec::new(),
+            days_updated: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether a scanned file may be loaded: its spool, or why nothing is loaded (a
+    /// file problem, rejected rows under the strict policy, no valid row).
+    fn refusal<'s>(
+        &self,
+        scan: &Scan,
+        policy: IngestPolicy,
+        spool: Option<&'s Arc<dyn RowSpool>>,
+    ) -> Result<&'s Arc<dyn RowSpool>, FileProblem> {
+        if let Some(problem) = &scan.file_error {
+            return Err(problem.clone());
+        }
+        let summary = scan.summary.as_ref();
+        let rejected = summary.map_or(0, |s| s.rows_rejected);
+        if policy == IngestPolicy::Strict && rejected > 0 {
+            return Err(FileProblem {
+                code: "rejected-rows".into(),
+                message: format!(
+                    "{} of {} rows were rejected and the policy is strict: nothing was loaded",
+                    rejected,
+                    summary.map_or(0, |s| s.rows_total)
+                ),
+            });
+        }
+        match spool.filter(|_| summary.map_or(0, |s| s.rows_valid) > 0) {
+            Some(spool) => Ok(spool),
+            None => Err(FileProblem {
+                code: "no-valid-rows".into(),
+                message: "the file has no valid row: nothing was loaded".into(),
+            }),
+        }
+    }
+
+    /// The record of a load of a scanned file.
+    fn file_of(
+        &self,
+        name: &str,
+        file_id: Uuid,
+        scan: &Scan,
+        spool: &dyn RowSpool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> SalesFile {
+        SalesFile {
+            id: file_id,
+            name: name.to_owned(),
+            sha256: scan.sha256.clone(),
+            rows: spool.rows(),
+            loaded_at: now,
+        }
+    }
+
+    /// The `ingested` audit event of a load.
+    fn ingested_event(&self, file: &SalesFile, rows_rejected: u64) -> crate::domain::AuditEvent {
+        self.journal.event(
+            AuditAction::Ingested,
+            EntityRef {
+                kind: EntityKind::SalesFile,
+                id: file.name.clone(),
+            },
+            &serde_json::json!({
+                "file_id": file.id,
+                "sha256": file.sha256,
+                "rows_loaded": file.rows,
+                "rows_rejected": rows_rejected,
+            }),
+        )
     }
 
     pub(super) async fn put_file(
@@ -275,7 +441,7 @@ impl SalesService {
     /// committed state.
     async fn refresh_days(&self, days: &[StoreDay], report: &mut IngestReport) {
         const ROUNDS: usize = 8;
-        for chunk in days.chunks(500) {
+        for chunk in days.chunks(DAYS_PER_REFRESH) {
             let mut totals = match self.repo.day_totals(chunk).await {
                 Ok(t) => t,
                 Err(e) => {

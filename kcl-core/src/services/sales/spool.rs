@@ -121,12 +121,18 @@ pub(super) struct Scan {
     pub(super) rejected: Option<PathBuf>,
     pub(super) days: BTreeSet<StoreDay>,
     pub(super) days_complete: bool,
+    /// How long the pass took.
+    pub(super) elapsed: std::time::Duration,
+    /// Whether a live load took the rows as they were read.
+    pub(super) live: bool,
 }
 
 const MAX_TRACKED_DAYS: usize = 100_000;
 
 /// Writes valid rows to the spool on a thread of its own, so that normalising and
-/// writing them overlaps with parsing and validating the next ones.
+/// writing them overlaps with parsing and validating the next ones; then hands each
+/// spooled batch to a live load, if there is one (see
+/// [`SalesRepo::load_live`](crate::ports::SalesRepo::load_live)).
 struct SpoolThread {
     tx: Option<std::sync::mpsc::SyncSender<Vec<SalesRow>>>,
     batch: Vec<SalesRow>,
@@ -135,14 +141,99 @@ struct SpoolThread {
 
 const SPOOL_BATCH: usize = 1024;
 
+/// The spool of a live load whose rows nothing reads afterwards (no curated
+/// copies): the rows go to the load only, and are counted. Its reads fail: the
+/// service never reads it (a live load's rows are never loaded from the spool).
+#[derive(Debug)]
+pub(super) struct CountingSpooler;
+
+#[derive(Debug)]
+struct CountedRows {
+    file_id: Uuid,
+    rows: u64,
+}
+
+impl Spooler for CountingSpooler {
+    fn create(&self, file_id: Uuid) -> io::Result<Box<dyn SpoolWriter>> {
+        Ok(Box::new(CountedRows { file_id, rows: 0 }))
+    }
+}
+
+impl SpoolWriter for CountedRows {
+    fn push(&mut self, _row: &SalesRow) -> io::Result<()> {
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> io::Result<Arc<dyn RowSpool>> {
+        Ok(Arc::new(*self))
+    }
+}
+
+impl CountedRows {
+    fn not_kept() -> io::Error {
+        io::Error::other("the rows of this load were not kept (nothing reads them)")
+    }
+}
+
+impl RowSpool for CountedRows {
+    fn file_id(&self) -> Uuid {
+        self.file_id
+    }
+
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn read(&self) -> io::Result<crate::ports::SpooledRows> {
+        Err(Self::not_kept())
+    }
+
+    fn csv(&self) -> io::Result<Box<dyn io::Read + Send>> {
+        Err(Self::not_kept())
+    }
+}
+
+/// Where the spool thread hands spooled batches to a live load.
+pub(super) type LiveSender = tokio::sync::mpsc::Sender<Vec<SalesRow>>;
+
+/// SHA-256 of a file of at most `max_bytes` bytes, lowercase hex; `None` when it
+/// is larger (the scan then reports it as too large). Blocking I/O.
+pub(super) fn hash_file(path: &Path, max_bytes: u64) -> io::Result<Option<String>> {
+    let mut file = File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut read = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(Some(format!("{:x}", hash.finalize())));
+        }
+        read += n as u64;
+        if read > max_bytes {
+            return Ok(None);
+        }
+        hash.update(&buf[..n]);
+    }
+}
+
 impl SpoolThread {
-    fn start(spool: Box<dyn SpoolWriter>) -> Self {
+    fn start(spool: Box<dyn SpoolWriter>, live: Option<LiveSender>) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<SalesRow>>(4);
         let handle = std::thread::spawn(move || {
             let mut spool = spool;
+            let mut live = live;
             for batch in rx {
                 for row in &batch {
                     spool.push(row)?;
+                }
+                // A load that stopped taking rows (a duplicate, a failure) no longer
+                // gets them; the spool is still written.
+                if live
+                    .as_ref()
+                    .is_some_and(|l| l.blocking_send(batch).is_err())
+                {
+                    live = None;
                 }
             }
             spool.finish()
@@ -207,6 +298,8 @@ impl Drop for SpoolThread {
     }
 }
 
+// The one pass's inputs, from its one caller (`SalesService::scan`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn scan(
     path: &Path,
     spooler: &dyn Spooler,
@@ -215,6 +308,7 @@ pub(super) fn scan(
     today: NaiveDate,
     opts: &IngestOptions,
     max_bytes: u64,
+    live: Option<LiveSender>,
 ) -> io::Result<Scan> {
     let file = File::open(path)?;
     let mut src = Hashing {
@@ -224,7 +318,7 @@ pub(super) fn scan(
         reported: 0,
         progress: opts.progress.clone(),
     };
-    let mut spool = Some(SpoolThread::start(spooler.create(file_id)?));
+    let mut spool = Some(SpoolThread::start(spooler.create(file_id)?, live));
     let rejected_path = spool_dir.join(format!("kcl-sales-{file_id}-rejected.csv"));
     // Removes the rejected-rows file if reading fails midway; disarmed on success
     // (the caller removes it then).
@@ -338,6 +432,8 @@ pub(super) fn scan(
         rejected,
         days,
         days_complete,
+        elapsed: std::time::Duration::ZERO,
+        live: false,
     })
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use chrono::NaiveDate;
 
-use crate::domain::{ReportLine, ReportMeta, RowSpool, StoreDay};
+use crate::domain::{IngestPolicy, ReportLine, ReportMeta, RowSpool, StoreDay};
 use crate::memory::MemoryBackend;
 use crate::ports::{
     BlobKey, CuratedError, CuratedPart, CuratedWriter, ErrorKind, PortError, ReportError,
@@ -210,4 +210,204 @@ fn format_errors_have_kinds() {
     );
     let e = crate::services::ServiceError::from(ReportError::Internal("broken".into()));
     assert_eq!(e.code(), "internal");
+}
+
+/// A memory store that loads live: it gathers the rows sent while the file is
+/// read, waits for the verdict, then loads them as a finished spool; and counts how
+/// loads ended.
+struct LiveMemory {
+    inner: Arc<crate::memory::MemorySales>,
+    ended: Mutex<Vec<&'static str>>,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::SalesRepo for LiveMemory {
+    async fn load(
+        &self,
+        file: &crate::domain::SalesFile,
+        rows: &dyn RowSpool,
+        event: &crate::domain::AuditEvent,
+    ) -> Result<crate::domain::LoadOutcome, crate::ports::SalesRepoError> {
+        self.ended.lock().unwrap().push("spooled");
+        self.inner.load(file, rows, event).await
+    }
+
+    fn loads_live(&self) -> bool {
+        true
+    }
+
+    async fn load_live(
+        &self,
+        file: &crate::domain::SalesFile,
+        mut live: crate::ports::LiveRows,
+    ) -> Result<Option<crate::domain::LoadOutcome>, crate::ports::SalesRepoError> {
+        use crate::ports::Spooler;
+        assert_eq!(file.rows, 0, "the rows are not known before reading");
+        let mut spool = crate::memory::MemorySpooler.create(file.id).unwrap();
+        while let Some(batch) = live.rows.recv().await {
+            for r in &batch {
+                spool.push(r).unwrap();
+            }
+        }
+        let spool = spool.finish().unwrap();
+        match live.verdict.await {
+            Ok(crate::ports::LiveVerdict::Commit { file: done, event }) => {
+                assert_eq!((done.id, &done.sha256), (file.id, &file.sha256));
+                assert_eq!(done.rows, spool.rows(), "every row was delivered");
+                self.ended.lock().unwrap().push("committed");
+                self.inner
+                    .load(&done, spool.as_ref(), &event)
+                    .await
+                    .map(Some)
+            }
+            _ => {
+                self.ended.lock().unwrap().push("abandoned");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn current_file(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::domain::SalesFile>, crate::ports::SalesRepoError> {
+        self.inner.current_file(name).await
+    }
+
+    async fn day_totals(
+        &self,
+        days: &[StoreDay],
+    ) -> Result<Vec<crate::domain::DayTotals>, crate::ports::SalesRepoError> {
+        self.inner.day_totals(days).await
+    }
+
+    async fn summary(
+        &self,
+        q: &crate::domain::SummaryQuery,
+    ) -> Result<Vec<crate::domain::SummaryRow>, crate::ports::SalesRepoError> {
+        self.inner.summary(q).await
+    }
+
+    async fn report_lines(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        store: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReportLine>, crate::ports::SalesRepoError> {
+        self.inner.report_lines(from, to, store, limit).await
+    }
+
+    async fn stock(
+        &self,
+        sku: &str,
+    ) -> Result<Option<crate::domain::StockLevel>, crate::ports::SalesRepoError> {
+        self.inner.stock(sku).await
+    }
+
+    async fn change_stock(
+        &self,
+        sku: &str,
+        change: crate::domain::StockChange,
+        now: chrono::DateTime<chrono::Utc>,
+        event: &crate::domain::AuditEvent,
+    ) -> Result<crate::domain::StockLevel, crate::ports::SalesRepoError> {
+        self.inner.change_stock(sku, change, now, event).await
+    }
+}
+
+/// A store that loads while the file is read reports exactly what one that loads a
+/// finished spool reports, file after file (lenient, strict, duplicates,
+/// corrections, unusable files), and ends up with the same stock and totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_load_reports_and_stores_what_a_spooled_load_does() {
+    let plain = MemoryBackend::new();
+    let live_mem = MemoryBackend::new();
+    let live = Arc::new(LiveMemory {
+        inner: live_mem.sales.clone(),
+        ended: Mutex::new(Vec::new()),
+    });
+    let mut ports = live_mem.ports();
+    ports.sales = live.clone();
+    let (a, b) = (plain.services(), Services::new(ports));
+    let dir = tempfile::tempdir().unwrap();
+    let header = "store_id,sale_date,sku,quantity,unit_price\n";
+    let good = format!("{header}S1,2026-11-20,A,1,2.00\nS2,2026-11-20,B,2,1.00\n");
+    let one_bad = format!("{header}S1,2026-11-20,A,3,2.00\nS1,2026-02-31,A,1,1.00\n");
+    let steps: Vec<(&str, String, IngestPolicy)> = vec![
+        ("f.csv", good.clone(), IngestPolicy::Lenient),
+        ("f.csv", good.clone(), IngestPolicy::Lenient),
+        ("copy.csv", good.clone(), IngestPolicy::Strict),
+        ("g.csv", one_bad.clone(), IngestPolicy::Strict),
+        ("g.csv", one_bad.clone(), IngestPolicy::Lenient),
+        (
+            "f.csv",
+            format!("{header}S1,2026-11-20,A,5,2.00\n"),
+            IngestPolicy::Lenient,
+        ),
+        (
+            "h.csv",
+            "store_id,sku\nS1,A\n".into(),
+            IngestPolicy::Lenient,
+        ),
+        (
+            "i.csv",
+            format!("{header}S1,2026-02-31,A,1,1.00\n"),
+            IngestPolicy::Lenient,
+        ),
+    ];
+    for (i, (name, content, policy)) in steps.into_iter().enumerate() {
+        let path = dir.path().join(format!("{i}.csv"));
+        std::fs::write(&path, content).unwrap();
+        let opts = || IngestOptions {
+            policy,
+            progress: None,
+        };
+        let want = a.sales.ingest_path(name, &path, opts()).await.unwrap();
+        let got = b.sales.ingest_path(name, &path, opts()).await.unwrap();
+        let same = |r: &crate::services::IngestReport| {
+            (
+                r.status,
+                r.rows_total,
+                r.rows_loaded,
+                r.rows_rejected,
+                r.errors.clone(),
+                r.file_error.clone(),
+                r.duplicate_of.is_some(),
+                r.replaced.is_some(),
+                r.rejected_key.is_some(),
+                r.days_updated,
+                r.warnings.clone(),
+            )
+        };
+        assert_eq!(same(&got), same(&want), "step {i} ({name})");
+    }
+    assert_eq!(
+        *live.ended.lock().unwrap(),
+        [
+            "committed", // f.csv
+            "committed", // f.csv again: a duplicate
+            "committed", // the same content under another name
+            "abandoned", // strict, one rejected row
+            "committed", // lenient
+            "committed", // a correction of f.csv
+            "abandoned", // a missing column
+            "abandoned", // no valid row
+        ],
+        "every file went the live way"
+    );
+    for sku in ["A", "B"] {
+        assert_eq!(
+            a.sales.stock(sku).await.unwrap().quantity,
+            b.sales.stock(sku).await.unwrap().quantity,
+            "stock of {sku}"
+        );
+    }
+    for store in ["S1", "S2"] {
+        assert_eq!(
+            a.sales.daily(store, day(1), day(30)).await.unwrap(),
+            b.sales.daily(store, day(1), day(30)).await.unwrap(),
+            "daily totals of {store}"
+        );
+    }
 }
