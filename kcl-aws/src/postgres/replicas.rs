@@ -29,6 +29,9 @@ const BACKOFF: Duration = Duration::from_secs(5);
 /// server): reads that need a position it has not reached in the meantime (a
 /// client's cookie can name any position) go to the primary without asking.
 const RECHECK: Duration = Duration::from_millis(10);
+/// A replica that answers reads is asked its replay position at least this often
+/// (per server), which is how one that went away is noticed.
+const HEALTH_CHECK: Duration = Duration::from_secs(1);
 
 /// One read replica: its pool and what is known of its replay.
 #[derive(Debug)]
@@ -58,6 +61,12 @@ impl Replica {
     fn skipped(&self) -> bool {
         let until = self.skip_until_ms.load(Ordering::Relaxed);
         until != 0 && (self.epoch.elapsed().as_millis() as u64) < until
+    }
+
+    /// Whether the replay position was last asked over [`HEALTH_CHECK`] ago.
+    fn asked_long_ago(&self) -> bool {
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        now >= self.asked_ms.load(Ordering::Relaxed) + HEALTH_CHECK.as_millis() as u64
     }
 
     /// Whether the replay position may be asked now (at most once per
@@ -180,6 +189,12 @@ impl PgStore {
         let order = (0..replicas.len()).map(|k| &replicas[(start + k) % replicas.len()]);
         for r in order.clone() {
             if !r.skipped() && r.replayed.load(Ordering::Relaxed) >= min.0 {
+                // Known to be far enough; still asked once every HEALTH_CHECK, so a
+                // replica that went away stops getting reads (it is skipped for
+                // BACKOFF when it cannot answer).
+                if r.asked_long_ago() && r.may_ask() && r.refresh().await.is_none() {
+                    continue;
+                }
                 return read_on("replica", &r.pool);
             }
         }
