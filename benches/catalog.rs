@@ -47,10 +47,8 @@ async fn seed(s: &Services) -> BookId {
 
 /// The same ports twice: with the default settings and with listing caching off.
 fn variants(ports: Ports) -> [(&'static str, Services); 2] {
-    let uncached = Settings {
-        list_cache_ttl: Duration::ZERO,
-        ..Settings::default()
-    };
+    let mut uncached = Settings::default();
+    uncached.list_cache_ttl = Duration::ZERO;
     [
         ("cached", Services::new(ports.clone())),
         ("uncached", Services::with_settings(ports, &uncached)),

@@ -1,6 +1,11 @@
 #![doc = include_str!("../README.md")]
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 mod cloud;
 pub mod config;
@@ -15,25 +20,35 @@ mod workers;
 pub use config::{Config, ConfigError};
 pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
 #[cfg(all(feature = "lambda", feature = "http"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "lambda", feature = "http"))))]
 pub use lambdas::http_lambda_from_env;
 #[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub use lambdas::{ingest_lambda_from_env, thumbnail_lambda_from_env};
+#[cfg(any(feature = "local", feature = "aws"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "local", feature = "aws"))))]
+pub use runtime::Database;
 pub use runtime::{Kcl, StartError};
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use server::{http_options, serve_from_env};
 #[cfg(feature = "worker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub use workers::{run_worker, spawn_workers, work_from_env, WorkerOptions};
 
 /// The HTTP host (axum router, REST API, web UI).
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use kcl_adapters::http;
 
 /// The queue worker host.
 #[cfg(feature = "worker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub use kcl_adapters::worker;
 
 /// The media adapters (the image thumbnailer).
 #[cfg(feature = "media")]
+#[cfg_attr(docsrs, doc(cfg(feature = "media")))]
 pub use kcl_media as media;
 
 /// The file-format adapters (the CSV row spool; Parquet curated copies and PDF
@@ -42,18 +57,22 @@ pub use kcl_formats as formats;
 
 /// Lambda handlers.
 #[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub use kcl_adapters::lambda;
 
 /// The embedded adapters (SQLite, files, SQLite queue).
 #[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub use kcl_local as local;
 
 /// The AWS profile's adapters (PostgreSQL, Redis, S3, SQS, DynamoDB).
 #[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
 pub use kcl_aws as aws;
 
 /// Conformance kits, to prove your own adapter honours a port's contract.
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub use kcl_core::testkit;
 
 /// Makes sure `OMP_THREAD_LIMIT=1` is in this process's environment before Tesseract's

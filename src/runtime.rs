@@ -11,7 +11,7 @@ use kcl_core::ports::{
     AuditLog, AuditOutbox, BlobStore, BookRepo, Cache, HealthProbe, JobRepo, OcrEngine, RentalRepo,
     SalesDays, SalesRepo, StatusStore, SystemClock, TaskQueue, UuidV7Ids,
 };
-use kcl_core::services::{BlobStoreProbe, Ports, QueueProbe, Settings};
+use kcl_core::services::{BlobStoreProbe, QueueProbe, Settings};
 use kcl_core::Services;
 
 use crate::config::{BlobsConfig, Config, DatabaseConfig, QueueKind};
@@ -51,6 +51,19 @@ impl StartError {
             source: Box::new(e),
         }
     }
+}
+
+/// A database a host opened itself, for [`Kcl::open_on`].
+#[cfg(any(feature = "local", feature = "aws"))]
+#[non_exhaustive]
+pub enum Database {
+    /// A SQLite store (`kcl::local::SqliteStore`).
+    #[cfg(feature = "local")]
+    Sqlite(kcl_local::SqliteStore),
+    /// A PostgreSQL store (`kcl::aws::PgStore`, for example on your own pool with
+    /// `PgStore::from_pool`).
+    #[cfg(feature = "aws")]
+    Postgres(kcl_aws::PgStore),
 }
 
 /// A running KCL: the services, plus the infrastructure ports hosts need.
@@ -198,6 +211,13 @@ impl Relational {
                 "KCL_DATABASE_URL: cannot open {}",
                 path.display()
             )))?;
+        Ok(Self::on_sqlite(store, queue))
+    }
+
+    /// The relational ports on a SQLite store (with its `tasks` and `ocr` queues
+    /// when `queue`).
+    #[cfg(feature = "local")]
+    fn on_sqlite(store: kcl_local::SqliteStore, queue: bool) -> Self {
         let named = |name: &str| -> Arc<dyn TaskQueue> {
             Arc::new(kcl_local::SqliteQueue::new(
                 &store,
@@ -211,17 +231,26 @@ impl Relational {
             Arc::new(kcl_local::SqliteProbe::new(&store)),
         );
         r.sqlite = Some(store);
-        Ok(r)
+        r
     }
 
     #[cfg(feature = "aws")]
-    async fn postgres(url: &str, replicas: &[String], queue: bool) -> Result<Self, StartError> {
-        let store = kcl_aws::PgStore::connect(url)
+    async fn postgres(url: &str, config: &Config, queue: bool) -> Result<Self, StartError> {
+        let replicas = &config.database_read_urls;
+        let pool =
+            kcl_aws::PgStore::pool_options().max_connections(config.database_max_connections);
+        let mut store = kcl_aws::PgStore::connect_without_migrating(url, pool)
             .await
             .map_err(StartError::adapter(
                 "KCL_DATABASE_URL: cannot use the PostgreSQL server",
             ))?;
-        let mut store = store;
+        match config.database_migrate {
+            crate::config::Migrate::Verify => store.check_schema().await,
+            _ => store.migrate().await,
+        }
+        .map_err(StartError::adapter(
+            "KCL_DATABASE_URL: cannot use the PostgreSQL server",
+        ))?;
         for (i, replica) in replicas.iter().enumerate() {
             store = store
                 .with_read_replica(replica)
@@ -232,6 +261,13 @@ impl Relational {
                     replicas.len()
                 )))?;
         }
+        Ok(Self::on_postgres(store, queue))
+    }
+
+    /// The relational ports on a PostgreSQL store (with its `tasks` and `ocr`
+    /// queues when `queue`).
+    #[cfg(feature = "aws")]
+    fn on_postgres(store: kcl_aws::PgStore, queue: bool) -> Self {
         let named = |name: &str| -> Arc<dyn TaskQueue> {
             Arc::new(kcl_aws::PgQueue::new(&store, name, QueueConfig::default()))
         };
@@ -242,11 +278,11 @@ impl Relational {
         );
         r.replication = Arc::new(store.clone());
         r.postgres = Some(store);
-        Ok(r)
+        r
     }
 
     #[cfg(not(feature = "aws"))]
-    async fn postgres(_: &str, _: &[String], _: bool) -> Result<Self, StartError> {
+    async fn postgres(_: &str, _: &Config, _: bool) -> Result<Self, StartError> {
         Err(crate::ConfigError {
             variable: "KCL_DATABASE_URL",
             value: "postgres://...".into(),
@@ -295,20 +331,70 @@ impl Kcl {
     /// `auto_provision`, missing buckets, queues and tables are created first.
     pub async fn open(config: &Config) -> Result<Self, StartError> {
         crate::install_crypto_provider();
-        let mut relational = match &config.database {
+        let relational = match &config.database {
             DatabaseConfig::Sqlite(path) => {
                 Relational::sqlite(path, config.queue == QueueKind::Sqlite).await?
             }
             DatabaseConfig::Postgres(url) => {
-                Relational::postgres(
-                    url,
-                    &config.database_read_urls,
-                    config.queue == QueueKind::Postgres,
-                )
-                .await?
+                Relational::postgres(url, config, config.queue == QueueKind::Postgres).await?
             }
             DatabaseConfig::Memory => Relational::memory(),
         };
+        Self::finish(relational, config).await
+    }
+
+    /// KCL on a database you opened (your own pool: `PgStore::from_pool`,
+    /// `SqliteStore::from_pools`), with everything else (blobs, queue, cache, audit
+    /// table, settings) from `config`; `config.database`, its read replicas and
+    /// its pool size are not used. Its task queues live in `database` unless
+    /// `config.queue` names SQS or memory. Migrations are yours to run first
+    /// (`PgStore::migrate`, `SqliteStore::migrate`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use kcl::{Config, Database, Kcl};
+    /// use kcl::local::SqliteStore;
+    /// use sqlx::sqlite::SqlitePoolOptions;
+    ///
+    /// // A host's own pools on its SQLite file, with KCL's tables migrated in.
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let options = SqliteStore::connect_options(&dir.path().join("app.db")).create_if_missing(true);
+    /// let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.unwrap();
+    /// let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+    /// let store = SqliteStore::from_pools(write, read);
+    /// store.migrate().await.unwrap();
+    ///
+    /// // Everything else from the configuration (here: blobs in the folder).
+    /// let vars = std::collections::HashMap::from([
+    ///     ("KCL_DATA_DIR".to_owned(), dir.path().display().to_string()),
+    /// ]);
+    /// let kcl = Kcl::open_on(Database::Sqlite(store), &Config::from_vars(&vars).unwrap())
+    ///     .await
+    ///     .unwrap();
+    /// let draft = kcl::domain::BookDraft::builder("Iracema", "José de Alencar", "85-359-1066-2")
+    ///     .year(1865)
+    ///     .build()
+    ///     .unwrap();
+    /// let book = kcl.services.catalog.create(draft).await.unwrap();
+    /// assert_eq!(kcl.services.catalog.get(book.id).await.unwrap().title, "Iracema");
+    /// kcl.close().await;
+    /// # }
+    /// ```
+    #[cfg(any(feature = "local", feature = "aws"))]
+    pub async fn open_on(database: Database, config: &Config) -> Result<Self, StartError> {
+        crate::install_crypto_provider();
+        let queue_here = matches!(config.queue, QueueKind::Sqlite | QueueKind::Postgres);
+        let relational = match database {
+            #[cfg(feature = "local")]
+            Database::Sqlite(store) => Relational::on_sqlite(store, queue_here),
+            #[cfg(feature = "aws")]
+            Database::Postgres(store) => Relational::on_postgres(store, queue_here),
+        };
+        Self::finish(relational, config).await
+    }
+
+    /// [`open`](Self::open) once the database is open.
+    async fn finish(mut relational: Relational, config: &Config) -> Result<Self, StartError> {
         // Memory queues only when named (KCL_QUEUE=memory://, or a memory database).
         if config.queue == QueueKind::Memory {
             relational.tasks = Some(Arc::new(MemoryQueue::default()));
@@ -435,37 +521,38 @@ impl Kcl {
             Some(Arc::new(kcl_formats::pdf::PdfReports));
         #[cfg(not(feature = "pdf"))]
         let pdf_reports = None;
-        let ports = Ports {
-            books: r.books,
-            rentals: r.rentals,
-            audit: r.audit,
-            outbox: r.outbox,
-            cache,
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(UuidV7Ids),
-            probes,
-            blobs: blobs.clone(),
-            tasks: tasks.clone(),
-            status: r.status.clone(),
-            thumbnailer,
-            jobs: r.jobs,
-            ocr_tasks: ocr_tasks.clone(),
-            ocr,
-            sales: r.sales,
-            sales_days: r.sales_days,
-            reports,
-            curated,
-            pdf_reports,
-            spools: Arc::new(kcl_formats::spool::CsvSpooler::new(
-                settings
-                    .sales
-                    .spool_dir
-                    .clone()
-                    .unwrap_or_else(std::env::temp_dir),
-            )),
-            ended_sessions: r.ended_sessions,
-            replication: r.replication,
-        };
+        // Every port is replaced: memory only stands in for the fields a later
+        // version adds (see `Ports`).
+        let mut ports = kcl_core::memory::MemoryBackend::new().ports();
+        ports.books = r.books;
+        ports.rentals = r.rentals;
+        ports.audit = r.audit;
+        ports.outbox = r.outbox;
+        ports.cache = cache;
+        ports.clock = Arc::new(SystemClock);
+        ports.ids = Arc::new(UuidV7Ids);
+        ports.probes = probes;
+        ports.blobs = blobs.clone();
+        ports.tasks = tasks.clone();
+        ports.status = r.status.clone();
+        ports.thumbnailer = thumbnailer;
+        ports.jobs = r.jobs;
+        ports.ocr_tasks = ocr_tasks.clone();
+        ports.ocr = ocr;
+        ports.sales = r.sales;
+        ports.sales_days = r.sales_days;
+        ports.reports = reports;
+        ports.curated = curated;
+        ports.pdf_reports = pdf_reports;
+        ports.spools = Arc::new(kcl_formats::spool::CsvSpooler::new(
+            settings
+                .sales
+                .spool_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir),
+        ));
+        ports.ended_sessions = r.ended_sessions;
+        ports.replication = r.replication;
         Self {
             services: Services::with_settings(ports, settings),
             blobs,

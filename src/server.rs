@@ -77,19 +77,23 @@ fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::ne
 ///
 /// Errors name the variable at fault.
 pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
-    let mut options = HttpOptions {
-        max_in_flight: config.max_in_flight,
-        max_uploads: config.max_uploads,
-        metrics: config.metrics,
-        metrics_token: config
-            .metrics_token
-            .as_deref()
-            .map(crate::http::metrics::MetricsToken::new)
-            .transpose()
-            .map_err(|e| format!("KCL_METRICS_TOKEN: {e}"))?,
-        trusted_proxies: crate::http::TrustedProxies::new(config.trusted_proxies.iter().copied()),
-        ..HttpOptions::default()
-    };
+    use crate::http::metrics::{MetricsExport, MetricsToken};
+    let mut options = HttpOptions::default()
+        .max_in_flight(config.max_in_flight)
+        .max_uploads(config.max_uploads)
+        .metrics(if config.metrics {
+            MetricsExport::InstallPrometheus
+        } else {
+            MetricsExport::Off
+        })
+        .trusted_proxies(crate::http::TrustedProxies::new(
+            config.trusted_proxies.iter().copied(),
+        ));
+    if let Some(token) = &config.metrics_token {
+        options = options.metrics_token(
+            MetricsToken::new(token).map_err(|e| format!("KCL_METRICS_TOKEN: {e}"))?,
+        );
+    }
     let a = &config.auth;
     if !a.enabled {
         tracing::warn!(

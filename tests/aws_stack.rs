@@ -788,11 +788,13 @@ mod rehearsal {
             env.insert(k.to_owned(), v);
         }
 
-        let token = kcl::http::auth::TokenIssuer::hs256(secret.as_bytes()).issue(
-            "rehearsal",
-            kcl::http::auth::Role::Admin,
-            Duration::from_secs(3600),
-        );
+        let token = kcl::http::auth::TokenIssuer::hs256(secret.as_bytes())
+            .expect("an HS256 secret")
+            .issue(
+                "rehearsal",
+                kcl::http::auth::Role::Admin,
+                Duration::from_secs(3600),
+            );
         let mut a = start(&env);
         let mut b = start(&env);
         ready(&mut a, &token).await;

@@ -542,11 +542,13 @@ async fn run_profile(p: Profile) {
         rounds(),
         log.display()
     );
-    let token = kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes()).issue(
-        "crash-test",
-        kcl::http::auth::Role::Admin,
-        Duration::from_secs(4 * 3600),
-    );
+    let token = kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes())
+        .expect("an HS256 secret")
+        .issue(
+            "crash-test",
+            kcl::http::auth::Role::Admin,
+            Duration::from_secs(4 * 3600),
+        );
     let img = image::RgbImage::from_fn(480, 360, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
     });

@@ -274,11 +274,13 @@ async fn a_full_disk_answers_503_and_loses_nothing() {
     let server: Proc = start("serve", &env, None, &log).await;
     let c = Client {
         addr: server.addr,
-        token: kcl::http::auth::TokenIssuer::hs256(secret.as_bytes()).issue(
-            "disk-full-test",
-            kcl::http::auth::Role::Admin,
-            Duration::from_secs(3600),
-        ),
+        token: kcl::http::auth::TokenIssuer::hs256(secret.as_bytes())
+            .expect("an HS256 secret")
+            .issue(
+                "disk-full-test",
+                kcl::http::auth::Role::Admin,
+                Duration::from_secs(3600),
+            ),
     };
 
     // Before: books, a rental, a cover with its thumbnail, a sales file.

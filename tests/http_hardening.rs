@@ -64,7 +64,7 @@ const DETAILS: [&str; 4] = [
 #[tokio::test]
 async fn refused_tokens_are_told_why_in_fixed_words() {
     let app = app(HttpOptions::default().auth(settings().issuer("https://kcl.example")));
-    let key = EncodingKey::from_secret(SECRET);
+    let key = EncodingKey::from_secret(SECRET).expect("a secret");
     let claims = |extra: Value| {
         let mut c = json!({"sub": "x", "role": "admin", "exp": now() + 3600,
                            "iss": "https://kcl.example"});
@@ -81,7 +81,8 @@ async fn refused_tokens_are_told_why_in_fixed_words() {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
     };
-    let other_key = EncodingKey::from_secret(b"another secret, also thirty-two bytes long");
+    let other_key =
+        EncodingKey::from_secret(b"another secret, also thirty-two bytes long").expect("a secret");
     let cases = [
         (
             "expired",
@@ -173,7 +174,7 @@ async fn with_two_keys_the_telling_refusal_wins() {
     let verifier = TokenVerifier::public_key("RS256", &read("rsa_public.pem")).unwrap();
     let app = app(HttpOptions::default().auth(settings().external_tokens(verifier)));
     let rsa = EncodingKey::from_rsa_pem(&read("rsa_private.pem")).unwrap();
-    let hs = EncodingKey::from_secret(SECRET);
+    let hs = EncodingKey::from_secret(SECRET).expect("a secret");
     for (what, token, detail) in [
         (
             "ours, expired",
@@ -197,7 +198,8 @@ async fn with_two_keys_the_telling_refusal_wins() {
             "nobody's",
             sign(
                 Algorithm::HS256,
-                &EncodingKey::from_secret(b"another secret, also thirty-two bytes long"),
+                &EncodingKey::from_secret(b"another secret, also thirty-two bytes long")
+                    .expect("a secret"),
                 json!({"sub": "x", "role": "admin", "exp": now() + 3600}),
             ),
             "the token is not valid",
@@ -210,7 +212,11 @@ async fn with_two_keys_the_telling_refusal_wins() {
         assert_eq!(r.body["detail"], detail, "{what}");
         assert!(DETAILS.contains(&detail));
     }
-    let fresh = TokenIssuer::hs256(SECRET).issue("ana", Role::Reader, Duration::from_secs(60));
+    let fresh = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "ana",
+        Role::Reader,
+        Duration::from_secs(60),
+    );
     let r = app
         .send(get("/api/books", Some(&format!("Bearer {fresh}"))))
         .await;
@@ -221,7 +227,9 @@ async fn with_two_keys_the_telling_refusal_wins() {
 /// its `_FILE` form, through the server's own options) only with that bearer token.
 #[tokio::test]
 async fn metrics_want_their_token_when_one_is_set() {
-    let open = app(HttpOptions::default().auth(settings()));
+    let open = app(HttpOptions::default()
+        .metrics(kcl::http::metrics::MetricsExport::InstallPrometheus)
+        .auth(settings()));
     let r = open.send(get("/metrics", None)).await;
     assert_eq!(r.status, StatusCode::OK, "public without a token");
     assert!(r.text.contains("kcl_build_info"));
@@ -245,7 +253,11 @@ async fn metrics_want_their_token_when_one_is_set() {
     let config = kcl::Config::from_vars(&vars).unwrap();
     let options = kcl::http_options(&config).unwrap();
     let guarded = TestApp::new(router_with(MemoryBackend::new().services(), options));
-    let admin = TokenIssuer::hs256(SECRET).issue("ana", Role::Admin, Duration::from_secs(60));
+    let admin = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "ana",
+        Role::Admin,
+        Duration::from_secs(60),
+    );
     for (what, authorization) in [
         ("no token", None),
         (
@@ -327,7 +339,11 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
         HttpOptions::default().auth(settings()),
     ));
     let cookie = login(&app).await;
-    let admin = TokenIssuer::hs256(SECRET).issue("ana", Role::Admin, Duration::from_secs(60));
+    let admin = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "ana",
+        Role::Admin,
+        Duration::from_secs(60),
+    );
     let created = app
         .send(
             Request::post("/api/books")

@@ -64,7 +64,9 @@ fn app_with(settings: AuthSettings) -> TestApp {
 }
 
 fn token(role: Role) -> String {
-    TokenIssuer::hs256(SECRET).issue("t", role, Duration::from_secs(300))
+    TokenIssuer::hs256(SECRET)
+        .expect("an HS256 secret")
+        .issue("t", role, Duration::from_secs(300))
 }
 
 fn book() -> Value {
@@ -98,7 +100,7 @@ async fn bad_tokens_get_401_and_missing_roles_403() {
         .unwrap()
         .starts_with("Bearer"));
 
-    let key = EncodingKey::from_secret(SECRET);
+    let key = EncodingKey::from_secret(SECRET).expect("a secret");
     let expired = sign(
         Algorithm::HS256,
         &key,
@@ -106,7 +108,7 @@ async fn bad_tokens_get_401_and_missing_roles_403() {
     );
     let wrong_key = sign(
         Algorithm::HS256,
-        &EncodingKey::from_secret(b"another secret, also thirty-two bytes long"),
+        &EncodingKey::from_secret(b"another secret, also thirty-two bytes long").expect("a secret"),
         json!({"sub": "x", "role": "admin", "exp": now() + 3600}),
     );
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -245,7 +247,7 @@ async fn identity_provider_tokens_verify_with_its_public_key() {
         // Algorithm confusion: HS256 signed with the public key as the secret.
         let confused = sign(
             Algorithm::HS256,
-            &EncodingKey::from_secret(&read(&format!("{name}_public.pem"))),
+            &EncodingKey::from_secret(&read(&format!("{name}_public.pem"))).expect("a secret"),
             claims("https://idp.example"),
         );
         let r = app
@@ -551,10 +553,7 @@ async fn first_start_generates_a_secret_and_an_admin_once() {
 async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
     let app = TestApp::new(router_with(
         MemoryBackend::new().services(),
-        HttpOptions {
-            max_in_flight: 1,
-            ..HttpOptions::default()
-        },
+        HttpOptions::default().max_in_flight(1),
     ));
     // A request whose body never finishes holds the only slot.
     let (tx, rx) = futures::channel::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
@@ -579,7 +578,7 @@ async fn over_the_in_flight_limit_requests_are_shed_with_retry_after() {
 async fn metrics_count_requests_per_route_and_show_queues() {
     let app = TestApp::new(router_with(
         MemoryBackend::new().services(),
-        HttpOptions::default(),
+        HttpOptions::default().metrics(kcl::http::metrics::MetricsExport::InstallPrometheus),
     ));
     for _ in 0..3 {
         app.get("/api/books?limit=5").await;

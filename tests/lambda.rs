@@ -27,7 +27,7 @@ use kcl::ports::{
     Blob, BlobKey, BlobMeta, BlobStore, BlobStoreError, ProcessingState, QueueConfig, SalesDays,
     StatusStore, SystemClock, TaskQueue, UuidV7Ids,
 };
-use kcl::services::{Ports, Services, Settings};
+use kcl::services::{Services, Settings};
 use kcl::{Config, Kcl, ServiceError};
 use serde_json::{json, Value};
 
@@ -119,34 +119,31 @@ async fn sqs_handler_reports_partial_batch_failures() {
         down: false.into(),
     });
     let catalog = Arc::new(MemoryCatalog::default());
-    let services = Services::with_settings(
-        Ports {
-            books: catalog.clone(),
-            rentals: catalog.clone(),
-            outbox: catalog,
-            audit: Arc::new(DynamoAuditLog::new(table)),
-            cache: Arc::new(MemoryCache::default()),
-            clock: Arc::new(SystemClock),
-            ids: Arc::new(UuidV7Ids),
-            probes: Vec::new(),
-            blobs: blobs.clone(),
-            tasks: queue.clone(),
-            status: status.clone(),
-            thumbnailer: Some(Arc::new(kcl::media::ImageThumbnailer::default())),
-            jobs: Arc::new(kcl::memory::MemoryJobs::default()),
-            ocr_tasks: Arc::new(kcl::memory::MemoryQueue::default()),
-            ocr: None,
-            sales: Arc::new(kcl::memory::MemorySales::default()),
-            sales_days: Arc::new(kcl::memory::MemorySalesDays::default()),
-            reports: None,
-            curated: None,
-            pdf_reports: None,
-            spools: Arc::new(kcl::memory::MemorySpooler),
-            ended_sessions: Arc::new(kcl_core::memory::MemoryEndedSessions::default()),
-            replication: Arc::new(kcl_core::ports::NoReplicas),
-        },
-        &Settings::default(),
-    );
+    let mut ports = kcl::memory::MemoryBackend::new().ports();
+    ports.books = catalog.clone();
+    ports.rentals = catalog.clone();
+    ports.outbox = catalog;
+    ports.audit = Arc::new(DynamoAuditLog::new(table));
+    ports.cache = Arc::new(MemoryCache::default());
+    ports.clock = Arc::new(SystemClock);
+    ports.ids = Arc::new(UuidV7Ids);
+    ports.probes = Vec::new();
+    ports.blobs = blobs.clone();
+    ports.tasks = queue.clone();
+    ports.status = status.clone();
+    ports.thumbnailer = Some(Arc::new(kcl::media::ImageThumbnailer::default()));
+    ports.jobs = Arc::new(kcl::memory::MemoryJobs::default());
+    ports.ocr_tasks = Arc::new(kcl::memory::MemoryQueue::default());
+    ports.ocr = None;
+    ports.sales = Arc::new(kcl::memory::MemorySales::default());
+    ports.sales_days = Arc::new(kcl::memory::MemorySalesDays::default());
+    ports.reports = None;
+    ports.curated = None;
+    ports.pdf_reports = None;
+    ports.spools = Arc::new(kcl::memory::MemorySpooler);
+    ports.ended_sessions = Arc::new(kcl_core::memory::MemoryEndedSessions::default());
+    ports.replication = Arc::new(kcl_core::ports::NoReplicas);
+    let services = Services::with_settings(ports, &Settings::default());
     let book = services
         .catalog
         .create(

@@ -67,7 +67,11 @@ async fn api_gateway_and_alb_events_reach_the_router() {
     // As examples/lambda_http.rs sets it: REST API paths carry the stage (`/prod/...`).
     std::env::set_var("AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH", "true");
     let (_kcl, router) = app().await;
-    let admin = TokenIssuer::hs256(SECRET).issue("lambda", Role::Admin, Duration::from_secs(300));
+    let admin = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "lambda",
+        Role::Admin,
+        Duration::from_secs(300),
+    );
 
     // ALB health check: no token needed.
     let r = invoke(&router, "alb_health_live.json", &[]).await;

@@ -97,11 +97,13 @@ static SECRET: std::sync::LazyLock<String> =
 
 /// An admin token both servers accept.
 fn admin_token() -> String {
-    kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes()).issue(
-        "multi-instance-test",
-        kcl::http::auth::Role::Admin,
-        Duration::from_secs(3600),
-    )
+    kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes())
+        .expect("an HS256 secret")
+        .issue(
+            "multi-instance-test",
+            kcl::http::auth::Role::Admin,
+            Duration::from_secs(3600),
+        )
 }
 
 /// One HTTP/1.1 request as an admin; returns status, head and body bytes.

@@ -165,3 +165,30 @@ async fn on_postgresql_queued_tasks_survive_a_restart_without_naming_a_queue() {
     kcl.close().await;
     db.drop_now().await;
 }
+
+/// `KCL_DATABASE_MIGRATE=verify`: a server refuses a database whose schema is
+/// behind, naming `kcl migrate`, and starts once it has run.
+#[tokio::test]
+async fn a_server_that_only_verifies_the_schema_waits_for_kcl_migrate() {
+    let Some(db) = kcl_aws::testkit::TestDatabase::create().await else {
+        return;
+    };
+    let verify = config(&[
+        ("KCL_DATABASE_URL", db.url().to_owned()),
+        ("KCL_DATABASE_MIGRATE", "verify".to_owned()),
+        ("KCL_DATABASE_MAX_CONNECTIONS", "3".to_owned()),
+    ]);
+    let e = start_error(&verify).await;
+    assert!(
+        e.contains("KCL_DATABASE_URL") && e.contains("kcl migrate"),
+        "{e}"
+    );
+    // What `kcl migrate` does.
+    kcl_aws::PgStore::connect(db.url())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let kcl = Kcl::open(&verify).await.expect("an up-to-date schema");
+    kcl.close().await;
+}

@@ -50,12 +50,13 @@ async fn server(primary_db: &str, replica_db: &str, dir: &std::path::Path) -> (k
     (kcl, app)
 }
 
-async fn sql(url: &str, statement: &str) -> Option<String> {
+async fn sql(url: &str, statement: impl Into<String>) -> Option<String> {
+    let statement: String = statement.into();
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
-    let v: Option<String> = sqlx::query_scalar(statement)
+    let v: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(statement.clone()))
         .fetch_one(&mut conn)
         .await
-        .expect(statement);
+        .expect(&statement);
     let _ = conn.close().await;
     v
 }
@@ -213,9 +214,7 @@ async fn reads_go_to_a_replica_only_once_it_has_every_write_they_must_see() {
     let paused = Paused::new(&replica_db).await;
     sql(
         &primary_db,
-        &format!(
-            "UPDATE books SET title = 'Changed behind KCL' WHERE id = '{first}' RETURNING 'x'"
-        ),
+        format!("UPDATE books SET title = 'Changed behind KCL' WHERE id = '{first}' RETURNING 'x'"),
     )
     .await;
     let seen = titles(&app_a.get("/api/books?sort=title").await);
@@ -297,7 +296,7 @@ async fn reads_go_to_a_replica_only_once_it_has_every_write_they_must_see() {
     caught_up(&primary_db, &replica_db).await;
     sql(
         &primary_db,
-        &format!("UPDATE books SET title = 'Dom Casmurro' WHERE id = '{first}' RETURNING 'x'"),
+        format!("UPDATE books SET title = 'Dom Casmurro' WHERE id = '{first}' RETURNING 'x'"),
     )
     .await;
     let r = app_b
@@ -312,7 +311,7 @@ async fn reads_go_to_a_replica_only_once_it_has_every_write_they_must_see() {
     let _paused = Paused::new(&replica_db).await;
     sql(
         &primary_db,
-        &format!("UPDATE books SET title = 'Behind again' WHERE id = '{first}' RETURNING 'x'"),
+        format!("UPDATE books SET title = 'Behind again' WHERE id = '{first}' RETURNING 'x'"),
     )
     .await;
     let seen = titles(&get_with(&app_b, "/api/books?sort=title&limit=52", None).await);

@@ -18,7 +18,11 @@ use tokio::net::TcpStream;
 const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
 
 fn token() -> String {
-    TokenIssuer::hs256(SECRET).issue("staff", Role::Admin, Duration::from_secs(300))
+    TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "staff",
+        Role::Admin,
+        Duration::from_secs(300),
+    )
 }
 
 /// A server with one upload slot on a random port.

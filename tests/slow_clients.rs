@@ -15,10 +15,7 @@ const SECRET: &[u8] = b"an hs256 secret of thirty-two bytes or more";
 
 /// A server with 32 request slots on a random port, and a stop switch.
 async fn server(timeouts: ServeTimeouts) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let options = HttpOptions {
-        max_in_flight: 32,
-        ..HttpOptions::default()
-    };
+    let options = HttpOptions::default().max_in_flight(32);
     serve_on_loopback(options, timeouts).await
 }
 
@@ -72,7 +69,11 @@ async fn trickler(addr: &str) -> TcpStream {
 }
 
 fn books_request() -> String {
-    let token = TokenIssuer::hs256(SECRET).issue("reader", Role::Reader, Duration::from_secs(300));
+    let token = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "reader",
+        Role::Reader,
+        Duration::from_secs(300),
+    );
     format!(
         "GET /api/books HTTP/1.1\r\nHost: kcl\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
     )
@@ -163,7 +164,11 @@ async fn server_with(options: HttpOptions) -> (String, tokio::sync::oneshot::Sen
 }
 
 fn token(role: Role) -> String {
-    TokenIssuer::hs256(SECRET).issue("someone", role, Duration::from_secs(300))
+    TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "someone",
+        role,
+        Duration::from_secs(300),
+    )
 }
 
 /// Reads the answer on `s` (status and body), within 20 s.
@@ -181,12 +186,11 @@ async fn answer(s: &mut TcpStream) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authenticated_upload_trickled_in_is_refused_and_frees_its_slot() {
-    let (addr, _stop) = server_with(HttpOptions {
-        max_uploads: 1,
-        upload_grace: Duration::from_secs(1),
-        upload_min_rate: 1024,
-        ..HttpOptions::default()
-    })
+    let (addr, _stop) = server_with(
+        HttpOptions::default()
+            .max_uploads(1)
+            .upload_min_rate(1024, Duration::from_secs(1)),
+    )
     .await;
     let mut s = TcpStream::connect(&addr).await.unwrap();
     s.write_all(
@@ -238,11 +242,7 @@ async fn an_authenticated_upload_trickled_in_is_refused_and_frees_its_slot() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_with_every_slot_taken_is_not_ready_but_alive() {
-    let (addr, _stop) = server_with(HttpOptions {
-        max_in_flight: 2,
-        ..HttpOptions::default()
-    })
-    .await;
+    let (addr, _stop) = server_with(HttpOptions::default().max_in_flight(2)).await;
     let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: kcl\r\nconnection: close\r\n\r\n");
     assert_eq!(status(&addr, &get("/health")).await, Some(200));
     // Two authenticated requests whose bodies are slow to come hold both slots.

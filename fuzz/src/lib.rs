@@ -154,7 +154,7 @@ impl Harness {
             .build()
             .expect("a tokio runtime");
         let secret = b"kcl-fuzz-secret-kcl-fuzz-secret!".to_vec();
-        let token = TokenIssuer::hs256(&secret).issue(
+        let token = TokenIssuer::hs256(&secret).expect("an HS256 secret").issue(
             "fuzz",
             Role::Admin,
             Duration::from_secs(10 * 365 * 24 * 3600),
@@ -165,11 +165,9 @@ impl Harness {
         settings.login_attempts = 1;
         let login = router_with(
             MemoryBackend::new().services(),
-            HttpOptions {
-                metrics: false,
-                ..HttpOptions::default()
-            }
-            .auth(settings),
+            HttpOptions::default()
+                .metrics(kcl_adapters::http::metrics::MetricsExport::Off)
+                .auth(settings),
         );
         Self {
             rt,
@@ -282,11 +280,9 @@ impl Harness {
         let settings = AuthSettings::new(self.secret.clone()).expect("auth settings");
         router_with(
             services,
-            HttpOptions {
-                metrics: false,
-                ..HttpOptions::default()
-            }
-            .auth(settings),
+            HttpOptions::default()
+                .metrics(kcl_adapters::http::metrics::MetricsExport::Off)
+                .auth(settings),
         )
     }
 

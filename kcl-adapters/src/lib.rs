@@ -7,12 +7,19 @@
 //! Hosts receive ready [`kcl_core::Services`]; they never know which adapters
 //! (SQLite, AWS, memory) sit behind them. The composition root in the `kcl` crate
 //! builds the services from configuration.
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "lambda")]
 mod emf;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 #[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub mod lambda;
 #[cfg(feature = "worker")]
+#[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub mod worker;

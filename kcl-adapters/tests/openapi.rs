@@ -70,7 +70,11 @@ fn app() -> Router {
 }
 
 async fn send(app: &Router, method: Method, uri: &str) -> (StatusCode, String, Vec<u8>) {
-    let token = TokenIssuer::hs256(SECRET).issue("t", Role::Admin, Duration::from_secs(60));
+    let token = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+        "t",
+        Role::Admin,
+        Duration::from_secs(60),
+    );
     let req = Request::builder()
         .method(method)
         .uri(uri)

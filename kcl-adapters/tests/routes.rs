@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use kcl_adapters::http::auth::{AuthSettings, TokenIssuer};
+use kcl_adapters::http::metrics::MetricsExport;
 use kcl_adapters::http::{route_rules, router_with, Access, HttpOptions, Role, RouteRule};
 use kcl_core::memory::MemoryBackend;
 use tower::ServiceExt;
@@ -82,7 +83,9 @@ const EXPECTED: &[(&str, &str, Access, bool)] = &[
 fn options(public_reads: bool) -> HttpOptions {
     let mut auth = AuthSettings::new(SECRET.to_vec()).unwrap();
     auth.public_reads = public_reads;
-    HttpOptions::default().auth(auth)
+    HttpOptions::default()
+        .metrics(MetricsExport::InstallPrometheus)
+        .auth(auth)
 }
 
 #[test]
@@ -98,10 +101,7 @@ fn the_table_is_the_expected_one() {
         .collect();
     assert_eq!(table, expected);
     // Without authentication there is no login; without metrics, no `/metrics`.
-    let bare = HttpOptions {
-        metrics: false,
-        ..HttpOptions::default()
-    };
+    let bare = HttpOptions::default().metrics(MetricsExport::Off);
     let paths: Vec<_> = route_rules(&services, &bare)
         .into_iter()
         .map(|r| r.path)
@@ -134,7 +134,11 @@ async fn call(app: &Router, rule: &RouteRule, role: Option<Role>) -> Answer {
         .method(rule.method.clone())
         .uri(concrete(rule.path));
     if let Some(role) = role {
-        let token = TokenIssuer::hs256(SECRET).issue("t", role, Duration::from_secs(60));
+        let token = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+            "t",
+            role,
+            Duration::from_secs(60),
+        );
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
     let res = app
@@ -214,7 +218,11 @@ async fn requests_no_route_answers_need_a_reader_or_the_admin() {
     let send = |method: Method, uri: &str, role: Option<Role>| {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(role) = role {
-            let token = TokenIssuer::hs256(SECRET).issue("t", role, Duration::from_secs(60));
+            let token = TokenIssuer::hs256(SECRET).expect("an HS256 secret").issue(
+                "t",
+                role,
+                Duration::from_secs(60),
+            );
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let app = app.clone();

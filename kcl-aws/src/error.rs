@@ -21,6 +21,14 @@ pub enum AwsError {
     #[cfg(feature = "postgres")]
     #[error("cannot migrate the PostgreSQL database: {0}")]
     PostgresMigrate(#[source] sqlx::migrate::MigrateError),
+    /// KCL's tables in PostgreSQL lack these migrations, and this server was told
+    /// not to apply them (`KCL_DATABASE_MIGRATE=verify`): run `kcl migrate`.
+    #[cfg(feature = "postgres")]
+    #[error("the PostgreSQL schema is behind this version of KCL (migrations {pending:?} are not applied): run `kcl migrate`")]
+    SchemaBehind {
+        /// The versions of the missing migrations.
+        pending: Vec<i64>,
+    },
     /// An AWS service (S3, SQS, DynamoDB) could not be reached, or the resource
     /// (bucket, queue, table) does not exist or cannot be created.
     #[error("{0}")]

@@ -43,6 +43,10 @@
 //! store.close().await;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
@@ -58,24 +62,32 @@ mod sdk;
 #[cfg(feature = "sqs")]
 mod sqs;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 #[cfg(feature = "tls")]
 mod tls;
 
 #[cfg(feature = "sdk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub use aws_config::SdkConfig;
 #[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use dynamodb::{DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable};
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PgProbe, PgQueue, PgStore};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis_cache::RedisCache;
 #[cfg(feature = "s3")]
 pub use s3::{S3BlobStore, S3Location};
 #[cfg(feature = "sdk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sdk")))]
 pub use sdk::{config_from_env, emulator_config};
 #[cfg(feature = "sqs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqs")))]
 pub use sqs::SqsQueue;
 #[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::install_crypto_provider;

@@ -45,7 +45,7 @@ impl TestDatabase {
         let admin = PgConnectOptions::from_str(admin_url).expect("a PostgreSQL URL");
         let name = format!("kcl_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = admin.connect().await.expect("connect to the test server");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create the test database");
@@ -97,7 +97,9 @@ impl Drop for TestDatabase {
             };
             rt.block_on(async {
                 if let Ok(mut conn) = admin.connect().await {
-                    let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
                     let _ = conn.close().await;
                 }
             });

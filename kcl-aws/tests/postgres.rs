@@ -37,7 +37,7 @@ async fn sessions_are_read_committed_with_bounded_waits() {
         ("lock_timeout", "10s"),
         ("idle_in_transaction_session_timeout", "30s"),
     ] {
-        let (value,): (String,) = sqlx::query_as(&format!("SHOW {setting}"))
+        let (value,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
             .fetch_one(store.pool())
             .await
             .expect("show");
@@ -985,4 +985,124 @@ async fn ended_sessions_kit() {
     store.close().await;
     other.close().await;
     db.drop_now().await;
+}
+
+/// A host with its own sqlx migrations (in sqlx's `_sqlx_migrations`, with version
+/// numbers KCL's migrations also use) and tables, embedding KCL on its own pool:
+/// KCL's migrations go to `_kcl_migrations`, each side re-runs its own without
+/// complaint, and both sides' tables work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_pool_with_its_own_migrations_embeds_the_store() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::SqlSafeStr;
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let host = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "host users".into(),
+            MigrationType::Simple,
+            "CREATE TABLE host_users (name TEXT PRIMARY KEY)".into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "host orders".into(),
+            MigrationType::Simple,
+            "CREATE TABLE host_orders (id BIGINT PRIMARY KEY, who TEXT)".into_sql_str(),
+            false,
+        ),
+    ]);
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(PgStore::session_options(db.options()))
+        .await
+        .expect("the host's pool");
+    host.run(&pool).await.expect("the host's migrations");
+    let store = PgStore::from_pool(pool.clone());
+    let behind = store
+        .check_schema()
+        .await
+        .expect_err("nothing of KCL's yet");
+    assert!(
+        matches!(&behind, AwsError::SchemaBehind { pending } if pending.len() >= 10),
+        "{behind}"
+    );
+    store
+        .migrate()
+        .await
+        .expect("KCL's migrations beside the host's");
+    store.check_schema().await.expect("up to date");
+    // Each side again: nothing to do, nothing refused.
+    host.run(&pool).await.expect("the host's migrations again");
+    store.migrate().await.expect("KCL's again");
+    let tables = |t: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(t)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(tables("SELECT COUNT(*) FROM _sqlx_migrations").await, 2);
+    assert!(tables("SELECT COUNT(*) FROM _kcl_migrations").await >= 10);
+    // Both sides' tables in use on the one pool.
+    sqlx::query("INSERT INTO host_users (name) VALUES ('ana')")
+        .execute(&pool)
+        .await
+        .expect("the host's table");
+    let draft = BookDraft::builder("Iracema", "José de Alencar", "85-359-1066-2")
+        .year(1865)
+        .build()
+        .expect("a draft");
+    let book = Book::new(BookId(Uuid::now_v7()), draft, Utc::now());
+    store
+        .insert(&book, &kcl_core::testkit::fixtures::event())
+        .await
+        .expect("KCL's table");
+    assert_eq!(
+        BookRepo::get(&store, book.id).await.expect("read").title,
+        "Iracema"
+    );
+    assert_eq!(tables("SELECT COUNT(*) FROM host_users").await, 1);
+    pool.close().await;
+}
+
+/// A database an earlier KCL migrated, with its records in sqlx's default table:
+/// they move to `_kcl_migrations` (nothing runs twice: a second `CREATE TABLE`
+/// would fail), and the emptied `_sqlx_migrations` goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_of_an_earlier_kcl_move_to_its_own_table() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.options())
+        .await
+        .expect("pool");
+    // What KCL did before: its migrations in sqlx's default table.
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .expect("the old way");
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let store = db.store().await;
+    let moved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _kcl_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(moved, before);
+    let old: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(&pool)
+        .await
+        .expect("regclass");
+    assert_eq!(old, None, "the emptied table is dropped");
+    store.check_schema().await.expect("up to date");
+    pool.close().await;
 }

@@ -29,16 +29,22 @@
 //! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 //! # }
 //! ```
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter_support;
 pub mod context;
 #[cfg(feature = "crash-points")]
+#[cfg_attr(docsrs, doc(cfg(feature = "crash-points")))]
 pub mod crash;
 pub mod domain;
 pub mod memory;
 pub mod ports;
 pub mod services;
 #[cfg(any(test, feature = "testkit"))]
+#[cfg_attr(docsrs, doc(cfg(any(test, feature = "testkit"))))]
 pub mod testkit;
 
 pub use services::{ServiceError, Services};

@@ -16,9 +16,15 @@
 //! `Ports::pdf_reports`; without them, the service skips
 //! curated copies and answers `not-enabled` for PDF reports. CSV reports are plain
 //! text and stay in core (`kcl_core::services::CsvReports`).
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "parquet")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
 pub mod parquet;
 #[cfg(feature = "pdf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pdf")))]
 pub mod pdf;
 pub mod spool;

@@ -576,8 +576,17 @@ async fn summarize_database(path: &Path) -> Result<DatabaseSummary, BackupError>
         blocking(move || {
             let mut file = File::open(&path).map_err(io_err("read", &path))?;
             let mut hasher = Sha256::new();
-            let bytes = io::copy(&mut file, &mut hasher).map_err(io_err("read", &path))?;
-            Ok((bytes, format!("{:x}", hasher.finalize())))
+            let mut buf = vec![0; 64 * 1024];
+            let mut bytes = 0u64;
+            loop {
+                let n = io::Read::read(&mut file, &mut buf).map_err(io_err("read", &path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                bytes += n as u64;
+            }
+            Ok((bytes, hex::encode(hasher.finalize())))
         })
         .await?
     };
@@ -594,7 +603,7 @@ async fn summarize_database(path: &Path) -> Result<DatabaseSummary, BackupError>
         let mut tables = BTreeMap::new();
         for name in names {
             let sql = format!("SELECT COUNT(*) FROM \"{}\"", name.replace('"', "\"\""));
-            let rows: i64 = sqlx::query_scalar(&sql)
+            let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .fetch_one(&mut conn)
                 .await
                 .map_err(|e| damaged_or(path, e))?;

@@ -37,6 +37,10 @@
 //! store.close().await;
 //! # });
 //! ```
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod backup;
 mod blobs;

@@ -35,6 +35,10 @@
 //! let thumb = thumbnailer.thumbnail(gif, 256, &ImageLimits::default()).unwrap();
 //! assert_eq!((thumb.width, thumb.height), (1, 1)); // never upscaled
 //! ```
+//!
+//! ## Feature flags
+#![doc = document_features::document_features!()]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod header;
 #[cfg(feature = "tesseract")]
@@ -45,6 +49,7 @@ mod ocr;
 mod scaled;
 
 #[cfg(feature = "tesseract")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tesseract")))]
 pub use ocr::{PageSegmentation, TesseractEngine};
 
 use std::io::Cursor;

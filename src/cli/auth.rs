@@ -85,7 +85,9 @@ pub fn run(command: AuthCommand) -> Result<(), Error> {
                     first.stored.secret().map_err(|e| e.to_string())?
                 }
             };
-            TokenIssuer::hs256(&secret).issue(&sub, role, Duration::from_secs(ttl))
+            TokenIssuer::hs256(&secret)
+                .map_err(|e| e.to_string())?
+                .issue(&sub, role, Duration::from_secs(ttl))
         }
     };
     println!("{out}");

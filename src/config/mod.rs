@@ -5,6 +5,8 @@
 //! | `KCL_DATA_DIR` | `./kcl-data` | where the embedded profile keeps its files |
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | the address the server listens on |
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
+//! | `KCL_DATABASE_MAX_CONNECTIONS` | 10 | the PostgreSQL pool's size, 1 to 1000 (each read replica gets a pool of this size too) |
+//! | `KCL_DATABASE_MIGRATE` | `apply` | `apply`: a starting server applies pending migrations; `verify` (PostgreSQL): it refuses to start while any is pending, for deployments that run `kcl migrate` out of band |
 //! | `KCL_DATABASE_READ_URL` | none | PostgreSQL read replicas (hot standbys of `KCL_DATABASE_URL`), separated by commas: listings, searches, sales summaries and reports read on one that has replayed every write they must see, else on the primary (see `docs/operations.md`) |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
 //! | `KCL_QUEUE` | the database: `sqlite` with SQLite, `postgres` with PostgreSQL, `memory://` with `memory://` | `sqlite` (the database's file), `postgres` (the database's tables, feature `aws`), `sqs://<queue name or URL>` (feature `aws`) or `memory://` (lost at restart: only when named) |
@@ -64,6 +66,17 @@ use std::path::PathBuf;
 
 pub use vars::SECRET_VARIABLES;
 use vars::{known_variable, redact, Vars};
+
+/// `KCL_DATABASE_MIGRATE`: what a starting server does about pending migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Migrate {
+    /// Applies them (under a lock: concurrent starts are safe).
+    #[default]
+    Apply,
+    /// Refuses to start while any is pending (PostgreSQL; run `kcl migrate`).
+    Verify,
+}
 
 /// A configuration value KCL cannot use, naming the variable.
 #[derive(Debug, thiserror::Error)]
@@ -175,8 +188,11 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
-/// The whole configuration. Its `Debug` hides passwords and secrets.
+/// The whole configuration. Its `Debug` hides passwords and secrets. New settings
+/// may come in a minor release (`#[non_exhaustive]`): build it with
+/// [`Config::from_env`] or [`Config::from_vars`], then change fields.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Data folder of the embedded profile.
     pub data_dir: PathBuf,
@@ -190,6 +206,13 @@ pub struct Config {
     /// standbys streaming its WAL) for listings, searches, sales summaries and
     /// reports.
     pub database_read_urls: Vec<String>,
+    /// `KCL_DATABASE_MAX_CONNECTIONS`: the PostgreSQL pool's size (default 10; each
+    /// read replica gets a pool of the same size).
+    pub database_max_connections: u32,
+    /// `KCL_DATABASE_MIGRATE`: whether a server applies pending migrations when it
+    /// starts (`apply`, the default) or only checks there are none (`verify`,
+    /// PostgreSQL: `kcl migrate` runs them out of band).
+    pub database_migrate: Migrate,
     /// Blob store.
     pub blobs: BlobsConfig,
     /// Task queue.
@@ -248,6 +271,8 @@ impl std::fmt::Debug for Config {
                     .map(|u| redact(u))
                     .collect::<Vec<_>>(),
             )
+            .field("database_max_connections", &self.database_max_connections)
+            .field("database_migrate", &self.database_migrate)
             .field("blobs", &self.blobs)
             .field("queue", &self.queue)
             .field("cache_url", &self.cache_url.as_deref().map(redact))
@@ -309,6 +334,8 @@ impl Config {
             data_dir,
             database,
             database_read_urls,
+            database_max_connections,
+            database_migrate,
             blobs,
             queue,
             cache_url,
@@ -360,6 +387,8 @@ impl Config {
             http_backlog,
             database,
             database_read_urls,
+            database_max_connections,
+            database_migrate,
             blobs,
             queue,
         })

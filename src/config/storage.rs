@@ -12,6 +12,8 @@ pub(super) struct Storage {
     pub(super) data_dir: PathBuf,
     pub(super) database: DatabaseConfig,
     pub(super) database_read_urls: Vec<String>,
+    pub(super) database_max_connections: u32,
+    pub(super) database_migrate: super::Migrate,
     pub(super) blobs: BlobsConfig,
     pub(super) queue: QueueKind,
     pub(super) cache_url: Option<String>,
@@ -34,6 +36,14 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
     let database_read_urls = match v.get("KCL_DATABASE_READ_URL") {
         None => Vec::new(),
         Some(urls) => read_urls(&urls, &database)?,
+    };
+    let database_max_connections = match v.get("KCL_DATABASE_MAX_CONNECTIONS") {
+        None => DEFAULT_MAX_CONNECTIONS,
+        Some(n) => max_connections(&n, &database)?,
+    };
+    let database_migrate = match v.get("KCL_DATABASE_MIGRATE") {
+        None => super::Migrate::Apply,
+        Some(m) => migrate(&m, &database)?,
     };
     let blobs = match v.get("KCL_BLOBS") {
         None => BlobsConfig::File(data_dir.join("blobs")),
@@ -91,6 +101,8 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
         data_dir,
         database,
         database_read_urls,
+        database_max_connections,
+        database_migrate,
         blobs,
         queue,
         cache_url,
@@ -157,6 +169,48 @@ fn table(variable: &'static str, v: String) -> Result<Option<String>, ConfigErro
             reason: "unsupported value (supported: dynamodb://<table>)".into(),
         }),
     }
+}
+
+/// The PostgreSQL pool's size when `KCL_DATABASE_MAX_CONNECTIONS` is unset.
+pub(super) const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// `KCL_DATABASE_MAX_CONNECTIONS`: 1 to 1000 connections to a PostgreSQL database
+/// (each replica gets a pool of the same size).
+fn max_connections(n: &str, database: &DatabaseConfig) -> Result<u32, ConfigError> {
+    let err = |reason: &str| ConfigError {
+        variable: "KCL_DATABASE_MAX_CONNECTIONS",
+        value: n.to_owned(),
+        reason: reason.into(),
+    };
+    if !matches!(database, DatabaseConfig::Postgres(_)) {
+        return Err(err(
+            "sizes a PostgreSQL pool; SQLite has one writer and 8 readers, memory:// none",
+        ));
+    }
+    match n.trim().parse::<u32>() {
+        Ok(n @ 1..=1000) => Ok(n),
+        _ => Err(err("a number of connections from 1 to 1000")),
+    }
+}
+
+/// `KCL_DATABASE_MIGRATE`: `apply` (the default) or `verify`, for PostgreSQL.
+fn migrate(m: &str, database: &DatabaseConfig) -> Result<super::Migrate, ConfigError> {
+    let err = |reason: &str| ConfigError {
+        variable: "KCL_DATABASE_MIGRATE",
+        value: m.to_owned(),
+        reason: reason.into(),
+    };
+    let mode = match m.trim() {
+        "apply" => super::Migrate::Apply,
+        "verify" => super::Migrate::Verify,
+        _ => return Err(err("unsupported value (supported: apply, verify)")),
+    };
+    if mode == super::Migrate::Verify && !matches!(database, DatabaseConfig::Postgres(_)) {
+        return Err(err(
+            "verify is for PostgreSQL; an embedded SQLite database is migrated when it is opened",
+        ));
+    }
+    Ok(mode)
 }
 
 /// `KCL_DATABASE_READ_URL`: PostgreSQL URLs of read replicas, separated by commas

@@ -288,3 +288,35 @@ fn every_bad_value_names_its_variable() {
         assert!(e.to_string().starts_with(k));
     }
 }
+
+#[test]
+fn the_postgres_pool_size_and_migration_mode_are_postgres_settings() {
+    let primary = ("KCL_DATABASE_URL", "postgres://kcl:pw@primary/kcl");
+    let c = Config::from_vars(&vars(&[primary])).unwrap();
+    assert_eq!(c.database_max_connections, 10);
+    assert_eq!(c.database_migrate, super::Migrate::Apply);
+    let c = Config::from_vars(&vars(&[
+        primary,
+        ("KCL_DATABASE_MAX_CONNECTIONS", "40"),
+        ("KCL_DATABASE_MIGRATE", "verify"),
+    ]))
+    .unwrap();
+    assert_eq!(c.database_max_connections, 40);
+    assert_eq!(c.database_migrate, super::Migrate::Verify);
+    for bad in ["0", "1001", "ten", "-1"] {
+        let e = Config::from_vars(&vars(&[primary, ("KCL_DATABASE_MAX_CONNECTIONS", bad)]))
+            .unwrap_err();
+        assert_eq!(e.variable, "KCL_DATABASE_MAX_CONNECTIONS", "{bad}: {e}");
+    }
+    let e = Config::from_vars(&vars(&[primary, ("KCL_DATABASE_MIGRATE", "maybe")])).unwrap_err();
+    assert_eq!(e.variable, "KCL_DATABASE_MIGRATE");
+    // SQLite: one writer and its readers, migrated when opened.
+    for (var, value) in [
+        ("KCL_DATABASE_MAX_CONNECTIONS", "20"),
+        ("KCL_DATABASE_MIGRATE", "verify"),
+    ] {
+        let e = Config::from_vars(&vars(&[(var, value)])).unwrap_err();
+        assert_eq!(e.variable, var, "{e}");
+    }
+    assert!(Config::from_vars(&vars(&[("KCL_DATABASE_MIGRATE", "apply")])).is_ok());
+}

@@ -230,11 +230,13 @@ pub(crate) const SECRET: &str = "fault and load suite secret, 32 bytes or more";
 
 /// An admin bearer token every server of a test accepts.
 pub(crate) fn admin_token() -> String {
-    kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes()).issue(
-        "fault-suite",
-        kcl::http::auth::Role::Admin,
-        Duration::from_secs(6 * 3600),
-    )
+    kcl::http::auth::TokenIssuer::hs256(SECRET.as_bytes())
+        .expect("an HS256 secret")
+        .issue(
+            "fault-suite",
+            kcl::http::auth::Role::Admin,
+            Duration::from_secs(6 * 3600),
+        )
 }
 
 // ---------------------------------------------------------------------------------

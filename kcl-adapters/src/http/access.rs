@@ -91,13 +91,53 @@ pub(crate) fn enabled() -> bool {
     VIEWER.try_with(|_| ()).is_ok()
 }
 
-/// `url` with the session's CSRF token in its query, for a form's `action`.
+/// `url` (one of KCL's paths) with the session's CSRF token in its query, for a
+/// form's `action`, under the base path (see [`href`]).
 pub(crate) fn form_action(url: &str) -> String {
+    let url = href(url);
     match viewer().and_then(|v| v.csrf) {
         Some(t) => {
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}csrf={t}")
         }
-        None => url.to_owned(),
+        None => url,
     }
+}
+
+tokio::task_local! {
+    static BASE: std::sync::Arc<str>;
+}
+
+/// Runs `fut` (the rest of a request) with `base` as the path KCL's router is
+/// served under ([`HttpOptions::base_path`](crate::http::HttpOptions::base_path)).
+pub(crate) async fn with_base<F: std::future::Future>(
+    base: std::sync::Arc<str>,
+    fut: F,
+) -> F::Output {
+    BASE.scope(base, fut).await
+}
+
+/// One of KCL's own paths (`/books/1`) as a browser must ask for it: under the
+/// base path the router is served at (`/library/books/1`), for links, form actions
+/// and redirects. The root is the base path itself (`/library`): a router nested
+/// at `/library` answers there, not at `/library/`.
+pub(crate) fn href(path: &str) -> String {
+    BASE.try_with(|base| match path.strip_prefix('/') {
+        Some(rest) if rest.is_empty() || rest.starts_with('?') => format!("{base}{rest}"),
+        _ => format!("{base}{path}"),
+    })
+    .unwrap_or_else(|_| path.to_owned())
+}
+
+/// A path a browser sent (a `Referer`'s), as one of KCL's own: without the base
+/// path when it starts with it.
+pub(crate) fn unbase(path: &str) -> &str {
+    BASE.try_with(|base| {
+        path.strip_prefix(&**base)
+            .filter(|rest| rest.starts_with('/'))
+            .map(|rest| rest.len())
+    })
+    .ok()
+    .flatten()
+    .map_or(path, |n| &path[path.len() - n..])
 }

@@ -24,7 +24,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kcl_core::Services;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+pub use metrics_exporter_prometheus::PrometheusHandle;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 /// Latency buckets, in seconds: 0.5 ms to 30 s.
 const BUCKETS: &[f64] = &[
@@ -32,6 +33,51 @@ const BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// What the HTTP host does with its metrics ([`HttpOptions::metrics`](super::HttpOptions::metrics)).
+///
+/// KCL records through the [`metrics`] facade; a router never installs a global
+/// recorder unless told to ([`InstallPrometheus`](Self::InstallPrometheus)), so a
+/// host's own recorder works whatever the order things are built in.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum MetricsExport {
+    /// Record into whatever recorder the process has (the host's own, or none),
+    /// and serve no `/metrics` (the default).
+    #[default]
+    Record,
+    /// Install KCL's Prometheus recorder as the process's global recorder (once per
+    /// process; if the host installed another first, `/metrics` answers `404`) and
+    /// serve `/metrics` from it: what the `kcl` server does.
+    InstallPrometheus,
+    /// Serve `/metrics` from a Prometheus recorder the host installed itself.
+    Prometheus(PrometheusHandle),
+    /// Record nothing, serve no `/metrics`.
+    Off,
+}
+
+impl std::fmt::Debug for MetricsExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Record => "Record",
+            Self::InstallPrometheus => "InstallPrometheus",
+            Self::Prometheus(_) => "Prometheus(..)",
+            Self::Off => "Off",
+        })
+    }
+}
+
+impl MetricsExport {
+    /// Whether requests are recorded.
+    pub(crate) fn records(&self) -> bool {
+        !matches!(self, Self::Off)
+    }
+
+    /// Whether `/metrics` is served.
+    pub(crate) fn serves(&self) -> bool {
+        matches!(self, Self::InstallPrometheus | Self::Prometheus(_))
+    }
+}
 
 /// The process's Prometheus recorder, installed on first use. `None` when the host
 /// installed another recorder first (then `/metrics` answers 404 and the host's
@@ -129,7 +175,7 @@ impl MetricsToken {
     }
 
     fn tag_with(key: &[u8; 32], token: &str) -> Vec<u8> {
-        use hmac::Mac;
+        use hmac::{KeyInit, Mac};
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
         mac.update(token.as_bytes());
         mac.finalize().into_bytes().to_vec()
@@ -137,7 +183,7 @@ impl MetricsToken {
 
     /// Whether `given` is the token (compared in constant time).
     pub fn matches(&self, given: &str) -> bool {
-        use hmac::Mac;
+        use hmac::{KeyInit, Mac};
         let mut mac =
             hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
         mac.update(given.as_bytes());
@@ -177,9 +223,10 @@ pub(crate) async fn require_token(
     res
 }
 
-/// `GET /metrics`.
-pub(crate) async fn render(State(s): State<Services>) -> Response {
-    let Some(handle) = prometheus() else {
+/// `GET /metrics`, from `handle`, or (`None`) from the recorder
+/// [`prometheus`] installed.
+pub(crate) async fn render(s: Services, handle: Option<PrometheusHandle>) -> Response {
+    let Some(handle) = handle.or_else(|| prometheus().cloned()) else {
         return crate::http::problem::Problem::new(
             StatusCode::NOT_FOUND,
             "metrics-disabled",

@@ -69,6 +69,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// authenticating gateway of your own); the server from the environment
 /// (`kcl::serve_from_env`) always sets [`auth`](Self::auth) unless `KCL_AUTH=off`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpOptions {
     /// Authentication and roles (see [`auth`]); `None` lets every request through.
     pub auth: Option<auth::AuthSettings>,
@@ -89,14 +90,35 @@ pub struct HttpOptions {
     /// How long an upload may take before [`upload_min_rate`](Self::upload_min_rate)
     /// applies (default 10 s).
     pub upload_grace: Duration,
-    /// Whether to record metrics and serve `/metrics` (default on).
-    pub metrics: bool,
+    /// Whether to record metrics, and whether and from where to serve `/metrics`
+    /// (default [`MetricsExport::Record`]: recorded into the process's recorder, if
+    /// any; no `/metrics`, no global recorder installed).
+    pub metrics: metrics::MetricsExport,
     /// The bearer token `/metrics` wants (default none: `/metrics` is public).
     pub metrics_token: Option<metrics::MetricsToken>,
     /// The load balancers and reverse proxies whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` are believed (default none): see [`client_addr`].
     pub trusted_proxies: TrustedProxies,
+    /// Whether to serve the web UI (default on). Off, the router serves the API,
+    /// its OpenAPI document, health checks, `/metrics` and (with authentication)
+    /// the token route: no pages, no login form.
+    pub ui: bool,
+    /// The path the router is served under when a host nests it
+    /// (`Router::nest("/library", kcl)`): the UI's links, form actions and
+    /// redirects, and the URLs the API hands out, start with it. Default none
+    /// (served at `/`). See [`base_path`](Self::base_path).
+    pub base_path: Option<Arc<str>>,
+    /// Whether the router answers what none of its routes match itself (`404` and
+    /// `405` problems, behind the same checks as every route: the default). Off, it
+    /// has no fallback, so it merges into an app that has its own (axum refuses to
+    /// merge two routers that both have one); unrouted requests are the app's.
+    pub fallbacks: bool,
 }
+
+/// A base path [`HttpOptions::base_path`] refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("a base path is `/` followed by path segments, without a trailing `/`, query or fragment (like `/library`); not {0:?}")]
+pub struct BadBasePath(pub String);
 
 impl Default for HttpOptions {
     fn default() -> Self {
@@ -106,9 +128,12 @@ impl Default for HttpOptions {
             max_uploads: 8,
             upload_min_rate: 16 * 1024,
             upload_grace: Duration::from_secs(10),
-            metrics: true,
+            metrics: metrics::MetricsExport::default(),
             metrics_token: None,
             trusted_proxies: TrustedProxies::none(),
+            ui: true,
+            base_path: None,
+            fallbacks: true,
         }
     }
 }
@@ -125,6 +150,75 @@ impl HttpOptions {
         self.trusted_proxies = proxies;
         self
     }
+
+    /// Requests handled at once (see [`max_in_flight`](Self::max_in_flight)).
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = requests;
+        self
+    }
+
+    /// Uploads handled at once (see [`max_uploads`](Self::max_uploads)).
+    pub fn max_uploads(mut self, uploads: usize) -> Self {
+        self.max_uploads = uploads;
+        self
+    }
+
+    /// The slowest upload accepted, in bytes per second after `grace` (see
+    /// [`upload_min_rate`](Self::upload_min_rate)).
+    pub fn upload_min_rate(mut self, bytes_per_second: u64, grace: Duration) -> Self {
+        self.upload_min_rate = bytes_per_second;
+        self.upload_grace = grace;
+        self
+    }
+
+    /// What to do with metrics (see [`metrics::MetricsExport`]).
+    pub fn metrics(mut self, export: metrics::MetricsExport) -> Self {
+        self.metrics = export;
+        self
+    }
+
+    /// The bearer token `/metrics` wants.
+    pub fn metrics_token(mut self, token: metrics::MetricsToken) -> Self {
+        self.metrics_token = Some(token);
+        self
+    }
+
+    /// Serves the web UI or not (see [`ui`](Self::ui)).
+    pub fn ui(mut self, ui: bool) -> Self {
+        self.ui = ui;
+        self
+    }
+
+    /// The path a host nests the router under (see
+    /// [`base_path`](Self::base_path)): `/` followed by segments, no trailing `/`.
+    ///
+    /// ```
+    /// use kcl_adapters::http::HttpOptions;
+    /// assert!(HttpOptions::default().base_path("/library").is_ok());
+    /// assert!(HttpOptions::default().base_path("/library/").is_err());
+    /// assert!(HttpOptions::default().base_path("library").is_err());
+    /// ```
+    pub fn base_path(mut self, path: &str) -> Result<Self, BadBasePath> {
+        let ok = path.len() > 1
+            && path.starts_with('/')
+            && !path.ends_with('/')
+            && !path.contains("//")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-._~%".contains(&b));
+        if !ok {
+            return Err(BadBasePath(path.to_owned()));
+        }
+        self.base_path = Some(path.into());
+        Ok(self)
+    }
+
+    /// Answers unrouted requests or leaves them to the app the router is merged
+    /// into (see [`fallbacks`](Self::fallbacks)).
+    pub fn fallbacks(mut self, fallbacks: bool) -> Self {
+        self.fallbacks = fallbacks;
+        self
+    }
 }
 
 /// The full application: `/api/...`, `/health`, `/health/live` and the web UI at `/`,
@@ -137,7 +231,7 @@ pub fn router(services: Services) -> Router {
 /// the web UI, and (when [`HttpOptions::auth`] is set) login and token routes.
 pub fn router_with(services: Services, options: HttpOptions) -> Router {
     let table = all_routes(&services, &options);
-    if options.metrics {
+    if matches!(options.metrics, metrics::MetricsExport::InstallPrometheus) {
         metrics::prometheus();
     }
     // Logged-out sessions and failed logins go through the shared cache too, so every
@@ -168,13 +262,24 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
     };
     let unrouted = |h: MethodRouter<Services>| gate.wrap(None, routes::Load::Request, h, true);
     let mut app = table
-        .into_router(|rule, endpoint| gate.wrap(Some(rule.access), rule.load, endpoint, false))
+        .into_router(|rule, endpoint| gate.wrap(Some(rule.access), rule.load, endpoint, false));
+    if options.fallbacks {
         // No route: the same checks, with the rule of a path nobody registered.
-        .fallback(unrouted(axum::routing::any(problem::not_found)))
-        .method_not_allowed_fallback(unrouted(axum::routing::any(problem::method_not_allowed)))
+        app = app
+            .fallback(unrouted(axum::routing::any(problem::not_found)))
+            .method_not_allowed_fallback(unrouted(axum::routing::any(problem::method_not_allowed)));
+    }
+    let mut app = app
         .with_state(services)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    if options.metrics {
+    if let Some(base) = options.base_path.clone() {
+        app = app.layer(from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                access::with_base(base.clone(), next.run(req))
+            },
+        ));
+    }
+    if options.metrics.records() {
         app = app.layer(from_fn(metrics::track));
     }
     app.layer(from_fn(scope_request_id))
@@ -238,21 +343,26 @@ pub fn route_rules(services: &Services, options: &HttpOptions) -> Vec<RouteRule>
 fn all_routes(services: &Services, options: &HttpOptions) -> routes::Routes {
     let upload_limit = services.covers.settings().limits.max_bytes;
     let jobs_limit = services.jobs.settings().max_total_bytes;
-    let mut table = api::routes(upload_limit, jobs_limit)
-        .merge(openapi::routes())
-        .merge(ui::routes(upload_limit, jobs_limit));
-    if options.metrics {
+    let mut table = api::routes(upload_limit, jobs_limit).merge(openapi::routes());
+    if options.ui {
+        table = table.merge(ui::routes(upload_limit, jobs_limit));
+    }
+    if options.metrics.serves() {
+        let handle = match &options.metrics {
+            metrics::MetricsExport::Prometheus(h) => Some(h.clone()),
+            _ => None,
+        };
         // Public: behind its own token when one is set.
         table = table.endpoint(
             "/metrics",
             Method::GET,
             Access::Public,
             routes::Load::Request,
-            metrics_route(options.metrics_token.clone()),
+            metrics_route(handle, options.metrics_token.clone()),
         );
     }
     if options.auth.is_some() {
-        table = table.merge(auth::login::routes());
+        table = table.merge(auth::login::routes(options.ui));
     }
     table
 }
@@ -335,7 +445,7 @@ pub fn worker_router(
         .route("/health/live", axum::routing::get(api::health::live));
     if metrics {
         metrics::prometheus();
-        app = app.route("/metrics", metrics_route(metrics_token));
+        app = app.route("/metrics", metrics_route(None, metrics_token));
     }
     app.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
@@ -344,9 +454,17 @@ pub fn worker_router(
         .layer(CatchPanicLayer::custom(problem::panic_response))
 }
 
-/// `GET /metrics`, behind `token` when there is one.
-fn metrics_route(token: Option<metrics::MetricsToken>) -> axum::routing::MethodRouter<Services> {
-    let route = axum::routing::get(metrics::render);
+/// `GET /metrics` from `handle` (`None`: the recorder [`metrics::prometheus`]
+/// installed), behind `token` when there is one.
+fn metrics_route(
+    handle: Option<metrics::PrometheusHandle>,
+    token: Option<metrics::MetricsToken>,
+) -> axum::routing::MethodRouter<Services> {
+    let route = axum::routing::get(
+        move |axum::extract::State(s): axum::extract::State<Services>| {
+            metrics::render(s, handle.clone())
+        },
+    );
     match token {
         Some(t) => route.route_layer(axum::middleware::from_fn_with_state(
             Arc::new(t),

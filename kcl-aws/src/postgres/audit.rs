@@ -77,7 +77,7 @@ impl PgStore {
              WITH ORDINALITY AS e(event_id, action, entity_type, entity_id, data, occurred_at, ord) \
              ORDER BY ord"
         );
-        sqlx::query(&sql)
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(events.iter().map(|e| e.event_id.0).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>())
             .bind(

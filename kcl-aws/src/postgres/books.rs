@@ -402,7 +402,7 @@ impl BookRepo for PgStore {
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
         let sql = format!("SELECT {BOOK_COLUMNS} FROM books WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -482,7 +482,7 @@ impl PgStore {
     /// empty). Planned for its values each time (see `list_plan`).
     async fn fetch_listing(
         pool: &PgPool,
-        sql: Option<QueryBuilder<'static, Postgres>>,
+        sql: Option<QueryBuilder<Postgres>>,
     ) -> Result<Vec<Book>, BookRepoError> {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
@@ -604,7 +604,7 @@ fn sort_column(key: SortKey) -> &'static str {
 }
 
 /// Appends the filters.
-fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &BookFilter) {
+fn push_filter(sql: &mut QueryBuilder<Postgres>, f: &BookFilter) {
     if let Some(category) = &f.category {
         sql.push(" AND category_key = ").push_bind(category.clone());
     }
@@ -628,7 +628,7 @@ fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &BookFilter) {
 }
 
 /// The listing's SQL, or `None` when the page is known to be empty.
-fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<'static, Postgres>> {
+fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<Postgres>> {
     if query.limit == 0 {
         return None;
     }

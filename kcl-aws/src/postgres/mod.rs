@@ -11,6 +11,7 @@ mod rentals;
 mod replicas;
 mod sales;
 mod sales_copy;
+mod schema;
 mod search;
 mod sessions;
 mod status;
@@ -116,38 +117,111 @@ impl PgStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
     }
 
-    /// Connects with explicit connection and pool settings, and migrates.
+    /// Connects with explicit connection and pool settings (KCL's session settings,
+    /// [`session_options`](Self::session_options), are added to `options`), and
+    /// migrates (see [`migrate`](Self::migrate)).
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
     ) -> Result<Self, AwsError> {
         let pool = pool
-            .connect_with(Self::session(options))
+            .connect_with(Self::session_options(options))
             .await
             .map_err(AwsError::PostgresConnect)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
+        let store = Self::from_pool(pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects to the database at `url` (as [`connect`](Self::connect) reads it)
+    /// with these pool settings, and migrates nothing: follow with
+    /// [`migrate`](Self::migrate) or [`check_schema`](Self::check_schema).
+    pub async fn connect_without_migrating(
+        url: &str,
+        pool: PgPoolOptions,
+    ) -> Result<Self, AwsError> {
+        let pool = pool
+            .connect_with(Self::session_options(Self::parse_url(url)?))
             .await
-            .map_err(AwsError::PostgresMigrate)?;
-        Ok(Self {
+            .map_err(AwsError::PostgresConnect)?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// A store on a pool of your own, as it is: nothing is migrated or checked (call
+    /// [`migrate`](Self::migrate) or [`check_schema`](Self::check_schema)), and
+    /// KCL's tables share the pool's database and search path with your own.
+    ///
+    /// KCL cannot set session settings on connections it did not open: build the
+    /// pool with [`session_options`](Self::session_options) applied to your
+    /// connection options, as [`connect`](Self::connect) does. Without them,
+    /// renting under a default isolation stricter than `READ COMMITTED` fails more
+    /// often (retried, never wrong), and a dropped request or a network partition
+    /// can hold a connection as long as your settings allow.
+    ///
+    /// ```no_run
+    /// # async fn host() -> Result<(), Box<dyn std::error::Error>> {
+    /// use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    ///
+    /// let options: PgConnectOptions = "postgres://app@db.internal/app".parse()?;
+    /// let pool = PgPoolOptions::new()
+    ///     .max_connections(20)
+    ///     .connect_with(kcl_aws::PgStore::session_options(options))
+    ///     .await?;
+    /// // Your own migrations, in sqlx's table...
+    /// // sqlx::migrate!().run(&pool).await?;
+    /// // ...and KCL's, in its own (`_kcl_migrations`).
+    /// let store = kcl_aws::PgStore::from_pool(pool.clone());
+    /// store.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),
             relay_gate: Arc::default(),
             replicas: Arc::default(),
-        })
+        }
     }
 
-    /// Every session: the isolation the rental invariant is written for (a server
-    /// or role default of REPEATABLE READ would turn concurrent rentals into
-    /// serialization failures), and bounds so a dropped request or a partition
-    /// cannot hold a connection or a row lock forever. Commits are synchronous
-    /// (whatever the role's default), so that a commit that has returned is flushed,
-    /// which the position read replicas are compared with assumes.
-    fn session(options: PgConnectOptions) -> PgConnectOptions {
+    /// Brings KCL's tables up to date: applies the pending migrations, recorded in
+    /// KCL's own table `_kcl_migrations` (never sqlx's default `_sqlx_migrations`,
+    /// which a host's own migrations may use), under an advisory lock so that
+    /// concurrent starts are safe. A database migrated by an earlier KCL, which
+    /// recorded them in `_sqlx_migrations`, has its records moved over first.
+    pub async fn migrate(&self) -> Result<(), AwsError> {
+        schema::migrate(&self.pool)
+            .await
+            .map_err(AwsError::PostgresMigrate)
+    }
+
+    /// Checks that KCL's tables are up to date without changing anything: for a
+    /// server that leaves migrations to `kcl migrate` run out of band
+    /// (`KCL_DATABASE_MIGRATE=verify`). Fails with
+    /// [`AwsError::SchemaBehind`] naming the missing migrations.
+    pub async fn check_schema(&self) -> Result<(), AwsError> {
+        let pending = schema::pending(&self.pool)
+            .await
+            .map_err(AwsError::PostgresMigrate)?;
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(AwsError::SchemaBehind { pending })
+        }
+    }
+
+    /// `options` with the session settings KCL's queries are written for: the
+    /// isolation the rental invariant is written for (a server or role default of
+    /// REPEATABLE READ would turn concurrent rentals into serialization failures),
+    /// and bounds so a dropped request or a partition cannot hold a connection or a
+    /// row lock forever. Commits are synchronous (whatever the role's default), so
+    /// that a commit that has returned is flushed, which the position read replicas
+    /// are compared with assumes. Apply them to the pool you hand
+    /// [`from_pool`](Self::from_pool).
+    pub fn session_options(options: PgConnectOptions) -> PgConnectOptions {
         options.options([
-            // A space in an option value is escaped with a backslash.
-            ("default_transaction_isolation", "read\\ committed"),
+            // sqlx escapes the space (since 0.9).
+            ("default_transaction_isolation", "read committed"),
             ("synchronous_commit", "on"),
             ("statement_timeout", "15s"),
             ("lock_timeout", "10s"),

@@ -33,7 +33,7 @@ fn rental_from_row(row: &PgRow) -> Result<Rental, RentalRepoError> {
     })
 }
 
-async fn exists(conn: &mut PgConnection, sql: &str, id: Uuid) -> Attempt<bool> {
+async fn exists(conn: &mut PgConnection, sql: &'static str, id: Uuid) -> Attempt<bool> {
     Ok(sqlx::query(sql)
         .bind(id)
         .fetch_optional(conn)
@@ -43,7 +43,10 @@ async fn exists(conn: &mut PgConnection, sql: &str, id: Uuid) -> Attempt<bool> {
 
 async fn find_rental(conn: &mut PgConnection, id: RentalId) -> Attempt<Option<Rental>> {
     let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = $1");
-    let row = sqlx::query(&sql).bind(id.0).fetch_optional(conn).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await?;
     row.map(|r| rental_from_row(&r))
         .transpose()
         .map_err(TxError::Port)
@@ -114,7 +117,7 @@ impl PgStore {
             "UPDATE rentals SET returned_at = $1 WHERE id = $2 AND returned_at IS NULL \
              RETURNING {RENTAL_COLUMNS}"
         );
-        let returned = sqlx::query(&sql)
+        let returned = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(at))
             .bind(id.0)
             .fetch_optional(&mut *tx)
@@ -167,7 +170,7 @@ impl RentalRepo for PgStore {
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
         let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -189,7 +192,7 @@ impl RentalRepo for PgStore {
 }
 
 /// Newest first, filtered as [`RentalQuery::matches`], strictly after the cursor.
-fn list_query(q: &RentalQuery) -> QueryBuilder<'static, Postgres> {
+fn list_query(q: &RentalQuery) -> QueryBuilder<Postgres> {
     let mut sql = QueryBuilder::new(format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE TRUE"));
     if let Some(book) = q.book_id {
         sql.push(" AND book_id = ").push_bind(book.0);

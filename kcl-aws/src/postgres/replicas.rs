@@ -129,8 +129,10 @@ impl PgStore {
     pub async fn with_read_replica(mut self, url: &str) -> Result<Self, AwsError> {
         let options = Self::parse_url(url)?;
         let name = format!("{}:{}", options.get_host(), options.get_port());
+        // A pool the size of the primary's.
         let pool = Self::pool_options()
-            .connect_with(Self::session(options))
+            .max_connections(self.pool.options().get_max_connections())
+            .connect_with(Self::session_options(options))
             .await
             .map_err(AwsError::PostgresConnect)?;
         let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")

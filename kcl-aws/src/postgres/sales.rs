@@ -234,9 +234,9 @@ impl PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        let dup = sqlx::query(&format!(
+        let dup = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM sales_files WHERE sha256 = $1 AND replaced_at IS NULL LIMIT 1"
-        ))
+        )))
         .bind(&file.sha256)
         .fetch_optional(&mut *tx)
         .await
@@ -246,9 +246,9 @@ impl PgStore {
         }
         let now = micros(file.loaded_at);
         let mut days = BTreeSet::new();
-        let old = sqlx::query(&format!(
+        let old = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM sales_files WHERE name = $1 AND replaced_at IS NULL"
-        ))
+        )))
         .bind(&file.name)
         .fetch_optional(&mut *tx)
         .await
@@ -437,9 +437,9 @@ impl SalesRepo for PgStore {
     }
 
     async fn current_file(&self, name: &str) -> Result<Option<SalesFile>, SalesRepoError> {
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {FILE_COLUMNS} FROM sales_files WHERE name = $1 AND replaced_at IS NULL"
-        ))
+        )))
         .bind(name)
         .fetch_optional(&self.pool)
         .await
@@ -483,7 +483,7 @@ impl SalesRepo for PgStore {
             GroupBy::Store => "store_id",
             GroupBy::Sku => "sku",
         };
-        let mut b: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+        let mut b: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r \
              FROM sales_lines WHERE TRUE"
         ));

@@ -42,7 +42,7 @@ impl PgStore {
                 Some(names(s)),
             ),
         };
-        let mut query = sqlx::query(&sql)
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(st.key.clone())
             .bind(st.status.as_str())
             .bind(st.message.clone())

@@ -20,6 +20,7 @@ use crate::ports::{
 
 /// Cover settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CoverSettings {
     /// Limits an upload must respect (checked on the header, before decoding).
     pub limits: ImageLimits,

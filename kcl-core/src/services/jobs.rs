@@ -23,6 +23,7 @@ use crate::ports::{
 
 /// OCR job settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JobSettings {
     /// Limits each image must respect (checked on the header).
     pub limits: ImageLimits,
@@ -209,7 +210,7 @@ impl JobService {
         let hashes = tokio::task::spawn_blocking(move || {
             to_hash
                 .iter()
-                .map(|i| format!("{:x}", Sha256::digest(i)))
+                .map(|i| hex::encode(Sha256::digest(i)))
                 .collect::<Vec<_>>()
         })
         .await

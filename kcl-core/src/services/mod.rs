@@ -36,7 +36,20 @@ use crate::ports::{
 };
 
 /// Every port the services need, ready to use. The composition root fills this in.
+///
+/// New ports may be added in a minor release (`#[non_exhaustive]`): outside
+/// `kcl-core`, start from [`MemoryBackend::ports`](crate::memory::MemoryBackend::ports)
+/// (every port in memory) and replace the ones you have.
+///
+/// ```
+/// use std::sync::Arc;
+/// let mut ports = kcl_core::memory::MemoryBackend::new().ports();
+/// ports.cache = Arc::new(kcl_core::memory::MemoryCache::default()); // yours here
+/// let services = kcl_core::Services::new(ports);
+/// # drop(services);
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Ports {
     /// The catalog's books, their covers and versions.
     pub books: Arc<dyn BookRepo>,
@@ -98,8 +111,17 @@ pub struct Ports {
     pub replication: Arc<dyn crate::ports::Replication>,
 }
 
-/// Tunables of the services; [`Settings::default`] is what the server uses.
+/// Tunables of the services; [`Settings::default`] is what the server uses. New
+/// settings may come in a minor release (`#[non_exhaustive]`): start from the
+/// default and set fields.
+///
+/// ```
+/// let mut settings = kcl_core::services::Settings::default();
+/// settings.list_cache_ttl = std::time::Duration::ZERO;
+/// # drop(settings);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Settings {
     /// How long a book read stays cached (invalidated on every change anyway).
     pub book_cache_ttl: std::time::Duration,

@@ -56,7 +56,7 @@ const DELETE: &str = concat!(
     book_columns!()
 );
 
-type BookQueryArgs<'q> = Query<'q, Sqlite, SqliteArguments<'q>>;
+type BookQueryArgs<'q> = Query<'q, Sqlite, SqliteArguments>;
 
 /// Binds `?1` (id) to `?13`: the fields both `INSERT` and `UPDATE` write.
 fn bind_fields<'q>(q: BookQueryArgs<'q>, book: &Book) -> BookQueryArgs<'q> {
@@ -420,7 +420,7 @@ impl BookRepo for SqliteStore {
 
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError> {
         let sql = format!("SELECT {BOOK_COLUMNS} FROM books WHERE id = ?");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
             .fetch_optional(&self.db.read)
             .await
@@ -491,7 +491,7 @@ impl SqliteStore {
     /// hand-off.
     async fn fetch_listing(
         &self,
-        sql: Option<QueryBuilder<'static, Sqlite>>,
+        sql: Option<QueryBuilder<Sqlite>>,
     ) -> Result<Vec<Book>, BookRepoError> {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
@@ -589,13 +589,13 @@ impl SqliteStore {
         // so a single count is selected as it is.
         let mut sql = QueryBuilder::<Sqlite>::new(if n == 1 { "SELECT (" } else { "SELECT min(" });
         let mut first = true;
-        let mut open = |sql: &mut QueryBuilder<'_, Sqlite>, from_where: &str| {
+        let mut open = |sql: &mut QueryBuilder<Sqlite>, from_where: &str| {
             if !std::mem::take(&mut first) {
                 sql.push(", ");
             }
             sql.push(format!("(SELECT count(*) FROM (SELECT 1 FROM {from_where}"));
         };
-        let close = |sql: &mut QueryBuilder<'_, Sqlite>| {
+        let close = |sql: &mut QueryBuilder<Sqlite>| {
             sql.push(" LIMIT ").push_bind(many_rows).push("))");
         };
         if let Some(terms) = &f.search {
@@ -695,7 +695,7 @@ fn sort_column(key: SortKey) -> &'static str {
 /// Appends the filters. With [`ListPlan::FromSortIndex`], a unary `+` on every
 /// filtered column but the sort column keeps the planner from driving the query by
 /// that column's index.
-fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, f: &BookFilter, plan: ListPlan, sort: &str) {
+fn push_filter(sql: &mut QueryBuilder<Sqlite>, f: &BookFilter, plan: ListPlan, sort: &str) {
     let col = |name: &'static str| -> &'static str {
         match plan {
             ListPlan::FromSortIndex | ListPlan::DenseSearch if name != sort => match name {
@@ -752,7 +752,7 @@ fn list_query(
     query: &BookQuery,
     plan: ListPlan,
     bound: Option<&WalkBound>,
-) -> Option<QueryBuilder<'static, Sqlite>> {
+) -> Option<QueryBuilder<Sqlite>> {
     let dir = match query.sort.order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
@@ -779,7 +779,7 @@ fn listing(
     plan: ListPlan,
     bound: Option<&WalkBound>,
     select: &str,
-) -> Option<QueryBuilder<'static, Sqlite>> {
+) -> Option<QueryBuilder<Sqlite>> {
     if query.limit == 0 {
         return None;
     }

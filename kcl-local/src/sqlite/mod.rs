@@ -7,6 +7,7 @@ pub(crate) mod fault;
 mod jobs;
 mod rentals;
 mod sales;
+mod schema;
 mod search;
 mod sessions;
 mod status;
@@ -162,8 +163,7 @@ impl SqliteStore {
             )
             .await
             .map_err(open_error)?;
-        sqlx::migrate!("./migrations")
-            .run(&write)
+        schema::migrate(&write)
             .await
             .map_err(|source| LocalError::Migrate {
                 path: path.to_owned(),
@@ -179,7 +179,50 @@ impl SqliteStore {
             .connect_with(base)
             .await
             .map_err(open_error)?;
-        let store = Self {
+        let store = Self::with_pools(write, read, keep);
+        // Sales lines a crashed load left (see the `sales` module): gone at start.
+        if let Err(e) = store.clear_unpublished(false).await {
+            tracing::warn!(error = %e, "sales lines of a crashed load left for the next load");
+        }
+        Ok(store)
+    }
+
+    /// A store on pools of your own, on one database file, as they are: nothing is
+    /// migrated (call [`migrate`](Self::migrate)). `write` takes every write, in
+    /// `BEGIN IMMEDIATE` transactions: give it **one** connection, so that writers
+    /// in this process queue in the pool instead of spinning on the file's lock
+    /// (with more, they still serialize, through `busy_timeout`). `read` takes the
+    /// reads; it may be the same pool as `write` (every read then waits behind
+    /// writes). Connections should have what [`open`](Self::open) gives its own: WAL
+    /// mode, foreign keys on, a `busy_timeout` (KCL's is 5 s) — see
+    /// [`connect_options`](Self::connect_options).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use kcl_local::SqliteStore;
+    /// use sqlx::sqlite::SqlitePoolOptions;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let options = SqliteStore::connect_options(&dir.path().join("app.db"))
+    ///     .create_if_missing(true);
+    /// let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.unwrap();
+    /// let read = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.unwrap();
+    /// // The host's own table, beside KCL's.
+    /// sqlx::query("CREATE TABLE host_notes (note TEXT)").execute(&write).await.unwrap();
+    /// let store = SqliteStore::from_pools(write, read);
+    /// store.migrate().await.unwrap();
+    /// # }
+    /// ```
+    pub fn from_pools(write: SqlitePool, read: SqlitePool) -> Self {
+        Self::with_pools(write, read, None)
+    }
+
+    fn with_pools(
+        write: SqlitePool,
+        read: SqlitePool,
+        keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
+    ) -> Self {
+        Self {
             db: Arc::new(Db {
                 read,
                 write,
@@ -194,12 +237,28 @@ impl SqliteStore {
                     .build(),
                 _keep: keep,
             }),
-        };
-        // Sales lines a crashed load left (see the `sales` module): gone at start.
-        if let Err(e) = store.clear_unpublished(false).await {
-            tracing::warn!(error = %e, "sales lines of a crashed load left for the next load");
         }
-        Ok(store)
+    }
+
+    /// Brings KCL's tables up to date through the writer pool: applies the pending
+    /// migrations, recorded in KCL's own table `_kcl_migrations` (never sqlx's
+    /// default `_sqlx_migrations`, which a host's own migrations may use). A file
+    /// migrated by an earlier KCL, which recorded them in `_sqlx_migrations`, has
+    /// its records moved over first. [`open`](Self::open) does this itself.
+    pub async fn migrate(&self) -> Result<(), LocalError> {
+        schema::migrate(&self.db.write)
+            .await
+            .map_err(|source| LocalError::Migrate {
+                path: self.db.write.connect_options().get_filename().to_owned(),
+                source,
+            })
+    }
+
+    /// The settings [`open`](Self::open) gives every connection to the file at
+    /// `path` (WAL mode is set by its writer, the first to connect: add
+    /// `.create_if_missing(true)` to create the file): for pools of your own.
+    pub fn connect_options(path: &Path) -> SqliteConnectOptions {
+        connect_options(path).journal_mode(SqliteJournalMode::Wal)
     }
 
     /// The default of [`set_sort_index_threshold`](Self::set_sort_index_threshold).

@@ -34,7 +34,7 @@ fn rental_from_row(row: &SqliteRow) -> Result<Rental, RentalRepoError> {
     })
 }
 
-async fn exists(conn: &mut SqliteConnection, sql: &str, id: String) -> Attempt<bool> {
+async fn exists(conn: &mut SqliteConnection, sql: &'static str, id: String) -> Attempt<bool> {
     Ok(sqlx::query(sql)
         .bind(id)
         .fetch_optional(conn)
@@ -44,7 +44,7 @@ async fn exists(conn: &mut SqliteConnection, sql: &str, id: String) -> Attempt<b
 
 async fn find_rental(conn: &mut SqliteConnection, id: RentalId) -> Attempt<Option<Rental>> {
     let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = ?");
-    let row = sqlx::query(&sql)
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.to_string())
         .fetch_optional(conn)
         .await?;
@@ -124,7 +124,7 @@ impl SqliteStore {
             "UPDATE rentals SET returned_at = ? WHERE id = ? AND returned_at IS NULL \
              RETURNING {RENTAL_COLUMNS}"
         );
-        let returned = sqlx::query(&sql)
+        let returned = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(micros(at))
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
@@ -172,7 +172,7 @@ impl RentalRepo for SqliteStore {
 
     async fn get(&self, id: RentalId) -> Result<Rental, RentalRepoError> {
         let sql = format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE id = ?");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.to_string())
             .fetch_optional(&self.db.read)
             .await
@@ -194,7 +194,7 @@ impl RentalRepo for SqliteStore {
 }
 
 /// Newest first, filtered as [`RentalQuery::matches`], strictly after the cursor.
-fn list_query(q: &RentalQuery) -> QueryBuilder<'static, Sqlite> {
+fn list_query(q: &RentalQuery) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::new(format!("SELECT {RENTAL_COLUMNS} FROM rentals WHERE 1 = 1"));
     if let Some(book) = q.book_id {
         sql.push(" AND book_id = ").push_bind(book.to_string());

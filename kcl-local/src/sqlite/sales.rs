@@ -56,10 +56,10 @@ async fn current_by<'e>(
     column: &'static str,
     value: &str,
 ) -> Result<Option<SalesFile>, SalesRepoError> {
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, name, sha256, rows, loaded_at FROM sales_files \
          WHERE {column} = ? AND replaced_at IS NULL LIMIT 1"
-    ))
+    )))
     .bind(value)
     .fetch_optional(e)
     .await
@@ -76,7 +76,7 @@ fn stock_of(row: &SqliteRow) -> Result<StockLevel, SalesRepoError> {
     })
 }
 
-fn push_rows(rows: &[SpooledRow]) -> QueryBuilder<'_, Sqlite> {
+fn push_rows(rows: &[SpooledRow]) -> QueryBuilder<Sqlite> {
     let mut q = QueryBuilder::new(
         "INSERT INTO sales_lines (file_id, line, store_id, sale_date, receipt_id, sku, \
          product_name, quantity, unit_price, revenue) ",
@@ -233,11 +233,11 @@ impl SalesRepo for SqliteStore {
     async fn day_totals(&self, days: &[StoreDay]) -> Result<Vec<DayTotals>, SalesRepoError> {
         let mut out = Vec::with_capacity(days.len());
         for d in days {
-            let row = sqlx::query(&format!(
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q, \
                      COALESCE(SUM(revenue), 0) AS r \
                      FROM sales_lines WHERE sale_date = ? AND store_id = ? AND {CURRENT}"
-            ))
+            )))
             .bind(date_text(d.date))
             .bind(&d.store_id)
             .fetch_one(&self.db.read)
@@ -260,7 +260,7 @@ impl SalesRepo for SqliteStore {
             GroupBy::Store => "store_id",
             GroupBy::Sku => "sku",
         };
-        let mut b: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
             "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity) AS q, SUM(revenue) AS r \
              FROM sales_lines WHERE {CURRENT}"
         ));
@@ -304,7 +304,7 @@ impl SalesRepo for SqliteStore {
              AND {CURRENT} \
              GROUP BY sale_date, store_id, sku ORDER BY sale_date, store_id, sku LIMIT ?4"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(date_text(from))
             .bind(date_text(to))
             .bind(store)

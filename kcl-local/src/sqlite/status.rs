@@ -46,7 +46,7 @@ impl SqliteStore {
                 if s.is_empty() { "NULL".to_owned() } else { states(s) }
             ),
         };
-        let done = sqlx::query(&sql)
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(st.key.clone())
             .bind(st.status.as_str())
             .bind(st.message.clone())

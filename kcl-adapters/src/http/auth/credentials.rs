@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use hmac::Mac;
+use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 
 use super::{tokens, AuthError, Authenticator, Claims, HmacSha256, Role, User, SESSION_COOKIE};

@@ -3,6 +3,7 @@
 //! page or an error page for the web UI), checks CSRF tokens on cookie-authenticated
 //! writes, and makes the caller known to the handler and the pages.
 
+use crate::http::access::href;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
@@ -31,7 +32,7 @@ fn unauthenticated(req: &Request, path: &str, why: &str) -> Response {
         res
     } else {
         let target = format!("/login?next={}", login::encode(&return_to(req)));
-        Redirect::to(&target).into_response()
+        Redirect::to(&href(&target)).into_response()
     }
 }
 
@@ -51,7 +52,7 @@ fn return_to(req: &Request) -> String {
         .and_then(|(_, rest)| {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
             (Some(authority) == h(header::HOST.as_str()) && path.starts_with('/'))
-                .then(|| path.to_owned())
+                .then(|| crate::http::access::unbase(path).to_owned())
         });
     from_page.unwrap_or_else(|| "/".to_owned())
 }

@@ -1,5 +1,6 @@
 //! `GET/POST /login`, `POST /logout` and `POST /api/auth/token`.
 
+use crate::http::access::href;
 use std::sync::Arc;
 
 use axum::extract::{Extension, FromRequest, Request};
@@ -16,16 +17,21 @@ use crate::http::page::{layout, or_page};
 use crate::http::problem::Problem;
 use crate::http::routes::Routes;
 
-/// The login, logout and token routes (the authenticator comes from the request's
-/// extensions, which [`super::authorize`] fills in).
-pub(crate) fn routes() -> Routes {
-    Routes::new()
-        .get("/login", Access::Open, login_page)
-        .post("/login", Access::Open, login)
-        // Any logged-in user may log out.
-        .post("/logout", Role::Reader, logout)
-        .same_origin()
-        .post("/api/auth/token", Access::Public, token)
+/// The login, logout and (`ui`) token routes (the authenticator comes from the
+/// request's extensions, which [`super::authorize`] fills in); without the web UI,
+/// the token route only.
+pub(crate) fn routes(ui: bool) -> Routes {
+    let routes = if ui {
+        Routes::new()
+            .get("/login", Access::Open, login_page)
+            .post("/login", Access::Open, login)
+            // Any logged-in user may log out.
+            .post("/logout", Role::Reader, logout)
+            .same_origin()
+    } else {
+        Routes::new()
+    };
+    routes.post("/api/auth/token", Access::Public, token)
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,7 +65,7 @@ fn safe_next(next: Option<&str>) -> &str {
 fn form(next: &str, error: Option<&str>) -> Response {
     let body = html! {
         @if let Some(e) = error { div.error role="alert" { p { strong { (e) } } } }
-        form method="post" action="/login" {
+        form method="post" action=(href("/login")) {
             input type="hidden" name="next" value=(next);
             label { "Name " input name="username" autocomplete="username" required maxlength="64" autofocus; }
             label { "Password " input name="password" type="password" autocomplete="current-password" required maxlength="1024"; }
@@ -74,7 +80,7 @@ async fn login_page(q: Result<ApiQuery<NextQuery>, Problem>) -> Response {
     if let Some(v) = viewer() {
         let body = html! {
             p { "You are logged in as " strong { (v.name) } "." }
-            p { a href=(safe_next(next.as_deref())) { "Go on" } }
+            p { a href=(href(safe_next(next.as_deref()))) { "Go on" } }
             form method="post" action=(form_action("/logout")) { button type="submit" { "Log out" } }
         };
         return layout("Log in", body).into_response();
@@ -162,7 +168,7 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
     match check(&auth, client.ip, f.username.trim(), &f.password).await {
         Ok(user) => {
             tracing::info!(user = %user.name, role = user.role.as_str(), "logged in");
-            let mut res = Redirect::to(&next).into_response();
+            let mut res = Redirect::to(&href(&next)).into_response();
             if let Ok(v) = HeaderValue::from_str(&auth.session_cookie(&user, client.https)) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -199,7 +205,7 @@ async fn logout(Extension(auth): Extension<Arc<Authenticator>>, req: Request) ->
         auth.end_session(s).await;
     }
     let https = client_addr::of_request(&req).https;
-    let mut res = Redirect::to("/login").into_response();
+    let mut res = Redirect::to(&href("/login")).into_response();
     if let Ok(v) = HeaderValue::from_str(&auth.cookie("", 0, https)) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }

@@ -38,7 +38,7 @@
 //!     req.body(Body::empty()).unwrap()
 //! };
 //! assert_eq!(app.clone().oneshot(get(None)).await.unwrap().status(), 401);
-//! let token = TokenIssuer::hs256(&secret).issue("ana", Role::Reader, Duration::from_secs(60));
+//! let token = TokenIssuer::hs256(&secret).unwrap().issue("ana", Role::Reader, Duration::from_secs(60));
 //! assert_eq!(app.oneshot(get(Some(token))).await.unwrap().status(), 200);
 //! # });
 //! ```
@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use sha2::Sha256;
 
@@ -131,7 +131,7 @@ impl AuthSettings {
     pub fn new(secret: Vec<u8>) -> Result<Self, AuthError> {
         Ok(Self {
             own: TokenVerifier::hs256(&secret)?,
-            stamp: TokenIssuer::hs256(&secret),
+            stamp: TokenIssuer::hs256(&secret)?,
             secret,
             external: None,
             users: Users::default(),
@@ -238,8 +238,10 @@ impl Authenticator {
         Self {
             issuer: settings.stamp.clone(),
             own: settings.own.clone(),
-            session_enc: EncodingKey::from_secret(&session_key),
-            session_dec: DecodingKey::from_secret(&session_key),
+            session_enc: EncodingKey::from_secret(&session_key)
+                .expect("an HMAC-SHA256 output is 32 bytes, never empty"),
+            session_dec: DecodingKey::from_secret(&session_key)
+                .expect("an HMAC-SHA256 output is 32 bytes, never empty"),
             session_validation,
             csrf_key: derive(&settings.secret, "kcl-csrf-v1"),
             failures: moka::sync::Cache::builder()

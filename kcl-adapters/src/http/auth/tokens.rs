@@ -70,10 +70,9 @@ impl TokenVerifier {
                 "the JWT secret must be at least 32 bytes".into(),
             ));
         }
-        Ok(Self::with(
-            DecodingKey::from_secret(secret),
-            Algorithm::HS256,
-        ))
+        let key = DecodingKey::from_secret(secret)
+            .map_err(|e| AuthError::Config(format!("the JWT secret: {e}")))?;
+        Ok(Self::with(key, Algorithm::HS256))
     }
 
     /// An asymmetric algorithm (`RS256`, `RS384`, `RS512`, `PS256`, `ES256`, `ES384`,
@@ -145,7 +144,7 @@ impl TokenVerifier {
 ///
 /// ```
 /// use kcl_adapters::http::auth::{Role, TokenIssuer, TokenRejection, TokenVerifier, AuthError};
-/// let token = TokenIssuer::hs256(&[1u8; 32]).issue("ana", Role::Reader, std::time::Duration::from_secs(60));
+/// let token = TokenIssuer::hs256(&[1u8; 32]).unwrap().issue("ana", Role::Reader, std::time::Duration::from_secs(60));
 /// let err = TokenVerifier::hs256(&[2u8; 32]).unwrap().verify(&token).unwrap_err();
 /// assert!(matches!(err, AuthError::BadToken(TokenRejection::Invalid)));
 /// assert_eq!(err.to_string(), "the token is not valid");
@@ -210,13 +209,16 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// HS256 with `secret` (the one the server's [`TokenVerifier`] uses).
-    pub fn hs256(secret: &[u8]) -> Self {
-        Self {
-            key: EncodingKey::from_secret(secret),
+    /// HS256 with `secret` (the one the server's [`TokenVerifier`] uses); an empty
+    /// secret is refused.
+    pub fn hs256(secret: &[u8]) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_secret(secret)
+            .map_err(|e| AuthError::Config(format!("the JWT secret: {e}")))?;
+        Ok(Self {
+            key,
             iss: None,
             aud: None,
-        }
+        })
     }
 
     /// Stamps `iss` on issued tokens.
@@ -236,7 +238,7 @@ impl TokenIssuer {
     /// ```
     /// use kcl_adapters::http::auth::{Role, TokenIssuer, TokenVerifier};
     /// let secret = [7u8; 32];
-    /// let token = TokenIssuer::hs256(&secret).issue("ana", Role::Staff, std::time::Duration::from_secs(60));
+    /// let token = TokenIssuer::hs256(&secret).unwrap().issue("ana", Role::Staff, std::time::Duration::from_secs(60));
     /// let claims = TokenVerifier::hs256(&secret).unwrap().verify(&token).unwrap();
     /// assert_eq!((claims.sub.as_str(), claims.highest_role()), ("ana", Some(Role::Staff)));
     /// ```

@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use serde::{Deserialize, Serialize};
 
 use super::{AuthError, Role};
@@ -122,10 +121,9 @@ fn valid_name(name: &str) -> bool {
 
 /// An argon2id hash (PHC string) of `password`, with a random salt.
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    let salt = SaltString::encode_b64(&super::random_bytes::<16>())
-        .map_err(|e| AuthError::Config(format!("salt: {e}")))?;
+    let salt = super::random_bytes::<16>();
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password_with_salt(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AuthError::Config(format!("cannot hash the password: {e}")))
 }

@@ -18,7 +18,7 @@ pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 /// The URL of a key's processing status.
 pub(crate) fn status_url(key: &str) -> String {
-    let mut out = String::from("/api/processing?key=");
+    let mut out = crate::http::access::href("/api/processing?key=");
     for b in key.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
             out.push(b as char);

@@ -232,7 +232,7 @@ pub(crate) async fn make_report(
     let store = store.filter(|s| !s.is_empty());
     let mut written = s.sales.write_report(from, to, store, format).await?;
     if written.url.is_none() {
-        written.url = Some(format!("/api/{}", written.key));
+        written.url = Some(crate::http::access::href(&format!("/api/{}", written.key)));
     }
     Ok(written)
 }

@@ -35,7 +35,7 @@ fn public(method: &Method, path: &str) -> bool {
     let public = PUBLIC.get_or_init(|| {
         api::routes(0, 0)
             .merge(routes())
-            .merge(auth::login::routes())
+            .merge(auth::login::routes(true))
             .rules()
             .into_iter()
             .filter(|r| r.access == Access::Public)

@@ -24,7 +24,7 @@ pub(crate) fn page(doc: &Value, typed: &OpenApi) -> Html<String> {
     let tags = tag_names(doc);
     let body = html! {
         p.muted { "OpenAPI " (doc["openapi"].as_str().unwrap_or("")) " · version " (version)
-            " · the document: " a href="/api/openapi.json" { "/api/openapi.json" } }
+            " · the document: " a href=(crate::http::access::href("/api/openapi.json")) { "/api/openapi.json" } }
         @if let Some(d) = doc["info"]["description"].as_str() { p.desc { (text(d)) } }
         h2 { "Operations" }
         ul {

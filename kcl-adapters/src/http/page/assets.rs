@@ -83,12 +83,12 @@ static JS: LazyLock<Asset> = LazyLock::new(|| asset(APP_JS, "text/javascript; ch
 
 /// The style sheet's URL, with its version.
 pub(crate) fn css_url() -> String {
-    format!("/ui/static/app.css?v={}", CSS.version)
+    crate::http::access::href(&format!("/ui/static/app.css?v={}", CSS.version))
 }
 
 /// The script's URL, with its version.
 pub(crate) fn js_url() -> String {
-    format!("/ui/static/app.js?v={}", JS.version)
+    crate::http::access::href(&format!("/ui/static/app.js?v={}", JS.version))
 }
 
 /// `GET /ui/static/{name}`: `app.css` or `app.js`.

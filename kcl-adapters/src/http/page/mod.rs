@@ -5,6 +5,7 @@
 
 pub(crate) mod assets;
 
+use crate::http::access::href;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
@@ -55,14 +56,14 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
                 }
                 body data-live[live] {
                     nav {
-                        a href="/" { "Catalog" } a href="/rentals" { "Rentals" } a href="/jobs" { "OCR jobs" } a href="/sales" { "Sales" } a href="/api/docs" { "API" }
+                        a href=(href("/")) { "Catalog" } a href=(href("/rentals")) { "Rentals" } a href=(href("/jobs")) { "OCR jobs" } a href=(href("/sales")) { "Sales" } a href=(href("/api/docs")) { "API" }
                         @if let Some(v) = access::viewer() {
                             span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
                             @if v.csrf.is_some() {
                                 form.inline method="post" action=(access::form_action("/logout")) { button type="submit" { "Log out" } }
                             }
                         } @else if access::enabled() {
-                            a href="/login" { "Log in" }
+                            a href=(href("/login")) { "Log in" }
                         }
                     }
                     h1 { (title) }
@@ -87,7 +88,7 @@ pub(crate) fn error_page(p: Problem) -> Response {
                 ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
             }
         }
-        p { a href="/" data-back { "Back" } " · " a href="/" { "Catalog" } }
+        p { a href=(href("/")) data-back { "Back" } " · " a href=(href("/")) { "Catalog" } }
     };
     (status, page("Something is not right", body, Script::Links)).into_response()
 }

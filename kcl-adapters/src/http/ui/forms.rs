@@ -1,3 +1,4 @@
+use crate::http::access::href;
 use std::str::FromStr;
 
 use axum::extract::State;
@@ -75,7 +76,7 @@ pub(crate) async fn create_book(
 ) -> Response {
     let draft = or_page!(f.draft());
     let book = or_page!(s.catalog.create(draft).await);
-    Redirect::to(&format!("/books/{}", book.id)).into_response()
+    Redirect::to(&href(&format!("/books/{}", book.id))).into_response()
 }
 
 pub(crate) async fn update_book(
@@ -90,7 +91,7 @@ pub(crate) async fn update_book(
             .update(BookId(id), draft, version.max(0) as u64)
             .await
     );
-    Redirect::to(&format!("/books/{}", book.id)).into_response()
+    Redirect::to(&href(&format!("/books/{}", book.id))).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,7 +114,7 @@ pub(crate) async fn delete_book(
         "the form has no valid version: reload the page",
     ));
     or_page!(s.catalog.delete(BookId(id), Some(version)).await);
-    Redirect::to("/").into_response()
+    Redirect::to(&href("/")).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,7 +140,7 @@ pub(crate) async fn rent(
         ))),
     };
     or_page!(s.rentals.rent(BookId(id), &f.renter, due).await);
-    Redirect::to(&format!("/books/{id}")).into_response()
+    Redirect::to(&href(&format!("/books/{id}"))).into_response()
 }
 
 pub(crate) async fn return_rental(
@@ -147,7 +148,7 @@ pub(crate) async fn return_rental(
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
-    Redirect::to(&format!("/books/{}", r.book_id)).into_response()
+    Redirect::to(&href(&format!("/books/{}", r.book_id))).into_response()
 }
 
 pub(crate) async fn upload_cover(
@@ -156,5 +157,5 @@ pub(crate) async fn upload_cover(
     req: axum::extract::Request,
 ) -> Response {
     or_page!(crate::http::forms::upload_cover(&s, BookId(id), req).await);
-    Redirect::to(&format!("/books/{id}")).into_response()
+    Redirect::to(&href(&format!("/books/{id}"))).into_response()
 }

@@ -1,5 +1,6 @@
 //! OCR job pages: the list with an upload form, and a job's texts.
 
+use crate::http::access::href;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use kcl_core::domain::{ItemStatus, JobId};
@@ -39,7 +40,7 @@ pub(crate) async fn index(
             tbody {
                 @for j in &list.items {
                     tr {
-                        td { a href={ "/jobs/" (j.job.id) } { (j.job.name) } }
+                        td { a href=(href(&format!("/jobs/{}", j.job.id))) { (j.job.name) } }
                         td { (badge(j.status)) }
                         td { (j.counts.total()) }
                         td { (j.counts.done) }
@@ -50,7 +51,7 @@ pub(crate) async fn index(
                 @if list.items.is_empty() { tr { td colspan="6" class="muted" { "No jobs yet." } } }
             }
         }
-        p.muted { (list.total) " jobs" @if more { " · " a href={ "/jobs?page=" (list.page + 1) } { "Next page →" } } }
+        p.muted { (list.total) " jobs" @if more { " · " a href=(href(&format!("/jobs?page={}", list.page + 1))) { "Next page →" } } }
         h2 { "New job" }
         form method="post" action=(crate::http::access::form_action("/ui/jobs")) enctype="multipart/form-data" {
             fieldset {
@@ -99,7 +100,7 @@ pub(crate) async fn job(
 /// `POST /ui/jobs` (the upload form).
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
     let job = or_page!(crate::http::forms::create_job(&s, req).await);
-    Redirect::to(&format!("/jobs/{}", job.job.id)).into_response()
+    Redirect::to(&href(&format!("/jobs/{}", job.job.id))).into_response()
 }
 
 /// `POST /ui/jobs/{id}/delete`.
@@ -108,5 +109,5 @@ pub(crate) async fn delete(
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     or_page!(s.jobs.delete(JobId(id)).await);
-    Redirect::to("/jobs").into_response()
+    Redirect::to(&href("/jobs")).into_response()
 }

@@ -1,3 +1,4 @@
+use crate::http::access::href;
 use axum::extract::State;
 
 use axum::response::{IntoResponse, Response};
@@ -70,7 +71,7 @@ pub(crate) async fn index(
         ("-created_at", "Recently added"),
     ];
     let body = html! {
-        form method="get" action="/" {
+        form method="get" action=(href("/")) {
             input type="search" name="q" value=(q.q) placeholder="Search title, author, summary" aria-label="Search";
             " "
             input name="category" value=(q.category) placeholder="Category" aria-label="Category";
@@ -104,9 +105,9 @@ fn book_row(b: &Book) -> Markup {
         tr {
             td {
                 @if b.cover.as_ref().is_some_and(|c| c.thumbnail.is_some()) {
-                    img src={ "/api/books/" (b.id) "/cover/thumb" } alt="" height="48" loading="lazy" class="thumb";
+                    img src=(href(&format!("/api/books/{}/cover/thumb", b.id))) alt="" height="48" loading="lazy" class="thumb";
                 }
-                a href={ "/books/" (b.id) } { (b.title) }
+                a href=(href(&format!("/books/{}", b.id))) { (b.title) }
             }
             td { (b.author) }
             td { (b.category) }
@@ -176,8 +177,8 @@ pub(crate) async fn book(
         @if !book.summary.is_empty() { p { (book.summary) } }
         @match &book.cover {
             Some(c) if c.thumbnail.is_some() => {
-                p { a href={ "/api/books/" (book.id) "/cover" } {
-                    img src={ "/api/books/" (book.id) "/cover/thumb" } alt={ "Cover of " (book.title) };
+                p { a href=(href(&format!("/api/books/{}/cover", book.id))) {
+                    img src=(href(&format!("/api/books/{}/cover/thumb", book.id))) alt={ "Cover of " (book.title) };
                 } }
             }
             Some(c) => {
@@ -243,7 +244,7 @@ fn rentals_table(
                 } }
                 tbody { @for r in rentals {
                     tr {
-                        @if with_book { td { a href={ "/books/" (r.book_id) } { "book" } } }
+                        @if with_book { td { a href=(href(&format!("/books/{}", r.book_id))) { "book" } } }
                         td { (r.renter) }
                         td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
                         td { (r.due_date) }
@@ -323,13 +324,13 @@ pub(crate) async fn rentals(
     let body = html! {
         p {
             @for (v, label) in [("overdue", "Overdue"), ("active", "Out"), ("returned", "Returned")] {
-                @if v == status { strong { (label) } } @else { a href={ "/rentals?status=" (v) } { (label) } }
+                @if v == status { strong { (label) } } @else { a href=(href(&format!("/rentals?status={}", v))) { (label) } }
                 " "
             }
         }
         (rentals_table(&page.items, today, true, "No rentals here."))
         @if let Some(c) = &page.next_cursor {
-            p { a href=(format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)]))) { "Next page →" } }
+            p { a href=(href(&format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)])))) { "Next page →" } }
         }
     };
     layout("Rentals", body).into_response()

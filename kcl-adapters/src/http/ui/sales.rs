@@ -1,6 +1,7 @@
 //! The sales page: upload a file and see its report, the summary of a period,
 //! a SKU's stock, and reports to download.
 
+use crate::http::access::href;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -46,7 +47,7 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
             }
         }
         h2 { "Summary" }
-        form method="get" action="/sales" {
+        form method="get" action=(href("/sales")) {
             fieldset {
                 label { "From " input name="from" type="date" value=(from); }
                 label { "To " input name="to" type="date" value=(to); }
@@ -122,7 +123,7 @@ pub(crate) async fn index(
             }
         }
         h2 { "Stock" }
-        form method="get" action="/sales" {
+        form method="get" action=(href("/sales")) {
             fieldset {
                 label { "SKU " input name="sku" maxlength="32" required value=(q.sku.clone().unwrap_or_default()); }
                 button type="submit" { "Look up" }
@@ -178,7 +179,7 @@ fn report_page(report: &IngestReport) -> Response {
             }
         }
         @for w in &report.warnings { div.error { p { (w) } } }
-        p { a href="/sales" { "← Sales" } }
+        p { a href=(href("/sales")) { "← Sales" } }
     };
     (status, layout("Sales file", body)).into_response()
 }
@@ -205,5 +206,8 @@ pub(crate) async fn report(
     OrPage(ApiForm(f)): OrPage<ApiForm<ReportForm>>,
 ) -> Response {
     let written = or_page!(make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await);
-    Redirect::to(written.url.as_deref().unwrap_or("/sales")).into_response()
+    match written.url.as_deref() {
+        Some(url) => Redirect::to(url).into_response(),
+        None => Redirect::to(&href("/sales")).into_response(),
+    }
 }

@@ -32,6 +32,7 @@ pub use reports::CsvReports;
 
 /// Tunables of sales ingestion and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SalesSettings {
     /// Where spool files (normalised rows, rejected rows, Parquet parts) are
     /// written while a file is ingested; `None` is the system's temporary folder.

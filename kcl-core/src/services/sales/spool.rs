@@ -207,7 +207,7 @@ pub(super) fn hash_file(path: &Path, max_bytes: u64) -> io::Result<Option<String
     loop {
         let n = file.read(&mut buf)?;
         if n == 0 {
-            return Ok(Some(format!("{:x}", hash.finalize())));
+            return Ok(Some(hex::encode(hash.finalize())));
         }
         read += n as u64;
         if read > max_bytes {
@@ -425,7 +425,7 @@ pub(super) fn scan(
     };
     rejected_guard.disarm();
     Ok(Scan {
-        sha256: format!("{:x}", src.hash.finalize()),
+        sha256: hex::encode(src.hash.finalize()),
         summary,
         file_error,
         spool,
