@@ -264,3 +264,20 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+/// The third-party crates whose types KCL's public API names, at the versions KCL
+/// is built with: name them through here (`kcl::deps::axum::Router`,
+/// `kcl::deps::sqlx::PgPool`) and your code always agrees with KCL's. A new major
+/// version of any of them is a breaking release of KCL, listed in `CHANGELOG.md`;
+/// the rule is in `docs/architecture.md` ("Third-party types in the API").
+pub mod deps {
+    #[cfg(any(feature = "http", feature = "lambda"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "http", feature = "lambda"))))]
+    pub use kcl_adapters::deps::*;
+    #[cfg(all(feature = "aws", not(feature = "local")))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
+    pub use kcl_aws::sqlx;
+    #[cfg(feature = "local")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
+    pub use kcl_local::sqlx;
+}

@@ -95,6 +95,20 @@ const AUDIT_RELAY_EVERY: std::time::Duration = std::time::Duration::from_secs(10
 #[cfg(any(feature = "local", feature = "aws"))]
 type NamedQueue<'a> = &'a dyn Fn(&str) -> Arc<dyn TaskQueue>;
 
+/// `url` with `search_path` set to `schema` on its connections (a libpq `options`
+/// parameter; the schema is a plain name, checked by the configuration, and the
+/// URL has no `options` of its own).
+#[cfg(feature = "aws")]
+fn in_schema(url: &str, schema: Option<&str>) -> String {
+    match schema {
+        None => url.to_owned(),
+        Some(s) => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{s}")
+        }
+    }
+}
+
 /// A background task that ends with its owner.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -236,10 +250,15 @@ impl Relational {
 
     #[cfg(feature = "aws")]
     async fn postgres(url: &str, config: &Config, queue: bool) -> Result<Self, StartError> {
-        let replicas = &config.database_read_urls;
+        let schema = config.database_schema.as_deref();
+        let replicas: Vec<String> = config
+            .database_read_urls
+            .iter()
+            .map(|u| in_schema(u, schema))
+            .collect();
         let pool =
             kcl_aws::PgStore::pool_options().max_connections(config.database_max_connections);
-        let mut store = kcl_aws::PgStore::connect_without_migrating(url, pool)
+        let mut store = kcl_aws::PgStore::connect_without_migrating(&in_schema(url, schema), pool)
             .await
             .map_err(StartError::adapter(
                 "KCL_DATABASE_URL: cannot use the PostgreSQL server",

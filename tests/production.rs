@@ -192,3 +192,62 @@ async fn a_server_that_only_verifies_the_schema_waits_for_kcl_migrate() {
     let kcl = Kcl::open(&verify).await.expect("an up-to-date schema");
     kcl.close().await;
 }
+
+/// `KCL_DATABASE_SCHEMA=kcl`: KCL's tables (and its migration records) in a schema
+/// of their own, created at the first start, beside a host's own `books` table in
+/// `public`, which KCL never touches.
+#[tokio::test]
+async fn kcls_tables_live_in_their_own_schema_beside_the_hosts() {
+    let Some(db) = kcl_aws::testkit::TestDatabase::create().await else {
+        return;
+    };
+    let host =
+        kcl_aws::PgStore::connect_without_migrating(db.url(), kcl_aws::PgStore::pool_options())
+            .await
+            .unwrap();
+    let host = host.pool();
+    sqlx::raw_sql("CREATE TABLE public.books (isbn TEXT PRIMARY KEY); INSERT INTO public.books VALUES ('host')")
+        .execute(host)
+        .await
+        .unwrap();
+    let c = config(&[
+        ("KCL_DATABASE_URL", db.url().to_owned()),
+        ("KCL_DATABASE_SCHEMA", "kcl".to_owned()),
+    ]);
+    let kcl = Kcl::open(&c).await.expect("KCL in its schema");
+    let draft = kcl::domain::BookDraft::builder("Iracema", "José de Alencar", "85-359-1066-2")
+        .year(1865)
+        .build()
+        .unwrap();
+    kcl.services
+        .catalog
+        .create(draft)
+        .await
+        .expect("a book of KCL's");
+    kcl.close().await;
+    // A second start finds its records and applies nothing again.
+    Kcl::open(&c).await.expect("started again").close().await;
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(host)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM kcl.books").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM public.books").await, 1);
+    assert!(count("SELECT COUNT(*) FROM kcl._kcl_migrations").await >= 10);
+    let public_migrations: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('public._kcl_migrations')::text")
+            .fetch_one(host)
+            .await
+            .unwrap();
+    assert_eq!(public_migrations, None);
+    // SQLite has no schemas.
+    let mut vars =
+        std::collections::HashMap::from([("KCL_DATABASE_SCHEMA".to_owned(), "kcl".to_owned())]);
+    vars.insert("KCL_DATA_DIR".into(), "/nonexistent".into());
+    assert_eq!(
+        Config::from_vars(&vars).unwrap_err().variable,
+        "KCL_DATABASE_SCHEMA"
+    );
+}

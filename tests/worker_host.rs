@@ -221,7 +221,11 @@ async fn the_server_metrics_carry_the_build_info_too() {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    let app = kcl::http::router(Kcl::in_memory().services);
+    let app = kcl::http::router_with(
+        Kcl::in_memory().services,
+        kcl::http::HttpOptions::default()
+            .metrics(kcl::http::metrics::MetricsExport::InstallPrometheus),
+    );
     let req = axum::http::Request::get("/metrics")
         .body(axum::body::Body::empty())
         .unwrap();

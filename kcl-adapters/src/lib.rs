@@ -23,3 +23,24 @@ pub mod lambda;
 #[cfg(feature = "worker")]
 #[cfg_attr(docsrs, doc(cfg(feature = "worker")))]
 pub mod worker;
+
+/// The third-party crates whose types this crate's API names (`axum::Router`, the
+/// Prometheus handle, the OpenAPI document), at the versions it is built with:
+/// use these, and your types are KCL's (see `docs/architecture.md`).
+pub mod deps {
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub use axum;
+    #[cfg(feature = "lambda")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+    pub use lambda_http;
+    #[cfg(feature = "lambda")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+    pub use lambda_runtime;
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub use metrics_exporter_prometheus;
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub use utoipa;
+}

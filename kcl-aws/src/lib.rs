@@ -91,3 +91,9 @@ pub use sqs::SqsQueue;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use tls::install_crypto_provider;
+
+/// sqlx, whose pools and options [`PgStore::from_pool`] takes, at the version this
+/// crate is built with.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sqlx;

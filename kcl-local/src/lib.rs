@@ -54,3 +54,7 @@ pub use error::LocalError;
 pub use health::SqliteProbe;
 pub use queue::SqliteQueue;
 pub use sqlite::SqliteStore;
+
+/// sqlx, whose pools and options [`SqliteStore::from_pools`] takes, at the version
+/// this crate is built with.
+pub use sqlx;

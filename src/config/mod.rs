@@ -7,6 +7,7 @@
 //! | `KCL_DATABASE_URL` | `sqlite://$KCL_DATA_DIR/kcl.db` | `sqlite://PATH`, `postgres://...` (feature `aws`) or `memory://` |
 //! | `KCL_DATABASE_MAX_CONNECTIONS` | 10 | the PostgreSQL pool's size, 1 to 1000 (each read replica gets a pool of this size too) |
 //! | `KCL_DATABASE_MIGRATE` | `apply` | `apply`: a starting server applies pending migrations; `verify` (PostgreSQL): it refuses to start while any is pending, for deployments that run `kcl migrate` out of band |
+//! | `KCL_DATABASE_SCHEMA` | none (`public`) | PostgreSQL: the schema KCL's tables live in, created when missing, so a host's own tables of the same names can share the database |
 //! | `KCL_DATABASE_READ_URL` | none | PostgreSQL read replicas (hot standbys of `KCL_DATABASE_URL`), separated by commas: listings, searches, sales summaries and reports read on one that has replayed every write they must see, else on the primary (see `docs/operations.md`) |
 //! | `KCL_BLOBS` | `file://$KCL_DATA_DIR/blobs` | `file://PATH`, `s3://bucket[/prefix][?path_style=true&checksums=when_required]` (feature `aws`) or `memory://` |
 //! | `KCL_QUEUE` | the database: `sqlite` with SQLite, `postgres` with PostgreSQL, `memory://` with `memory://` | `sqlite` (the database's file), `postgres` (the database's tables, feature `aws`), `sqs://<queue name or URL>` (feature `aws`) or `memory://` (lost at restart: only when named) |
@@ -213,6 +214,10 @@ pub struct Config {
     /// starts (`apply`, the default) or only checks there are none (`verify`,
     /// PostgreSQL: `kcl migrate` runs them out of band).
     pub database_migrate: Migrate,
+    /// `KCL_DATABASE_SCHEMA`: the PostgreSQL schema KCL's tables live in (default
+    /// none: the database's search path, `public`), created by the first migration
+    /// when missing; read replicas use it too.
+    pub database_schema: Option<String>,
     /// Blob store.
     pub blobs: BlobsConfig,
     /// Task queue.
@@ -273,6 +278,7 @@ impl std::fmt::Debug for Config {
             )
             .field("database_max_connections", &self.database_max_connections)
             .field("database_migrate", &self.database_migrate)
+            .field("database_schema", &self.database_schema)
             .field("blobs", &self.blobs)
             .field("queue", &self.queue)
             .field("cache_url", &self.cache_url.as_deref().map(redact))
@@ -336,6 +342,7 @@ impl Config {
             database_read_urls,
             database_max_connections,
             database_migrate,
+            database_schema,
             blobs,
             queue,
             cache_url,
@@ -389,6 +396,7 @@ impl Config {
             database_read_urls,
             database_max_connections,
             database_migrate,
+            database_schema,
             blobs,
             queue,
         })

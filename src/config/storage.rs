@@ -14,6 +14,7 @@ pub(super) struct Storage {
     pub(super) database_read_urls: Vec<String>,
     pub(super) database_max_connections: u32,
     pub(super) database_migrate: super::Migrate,
+    pub(super) database_schema: Option<String>,
     pub(super) blobs: BlobsConfig,
     pub(super) queue: QueueKind,
     pub(super) cache_url: Option<String>,
@@ -44,6 +45,10 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
     let database_migrate = match v.get("KCL_DATABASE_MIGRATE") {
         None => super::Migrate::Apply,
         Some(m) => migrate(&m, &database)?,
+    };
+    let database_schema = match v.get("KCL_DATABASE_SCHEMA") {
+        None => None,
+        Some(s) => Some(schema(&s, &database)?),
     };
     let blobs = match v.get("KCL_BLOBS") {
         None => BlobsConfig::File(data_dir.join("blobs")),
@@ -103,6 +108,7 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
         database_read_urls,
         database_max_connections,
         database_migrate,
+        database_schema,
         blobs,
         queue,
         cache_url,
@@ -191,6 +197,39 @@ fn max_connections(n: &str, database: &DatabaseConfig) -> Result<u32, ConfigErro
         Ok(n @ 1..=1000) => Ok(n),
         _ => Err(err("a number of connections from 1 to 1000")),
     }
+}
+
+/// `KCL_DATABASE_SCHEMA`: the PostgreSQL schema KCL's tables live in (a plain
+/// lower-case name; created by the first migration when missing).
+fn schema(s: &str, database: &DatabaseConfig) -> Result<String, ConfigError> {
+    let err = |reason: &str| ConfigError {
+        variable: "KCL_DATABASE_SCHEMA",
+        value: s.to_owned(),
+        reason: reason.into(),
+    };
+    let DatabaseConfig::Postgres(url) = database else {
+        return Err(err(
+            "a schema is for PostgreSQL (SQLite and memory:// have none)",
+        ));
+    };
+    let ok = (1..=63).contains(&s.len())
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.starts_with("pg_");
+    if !ok {
+        return Err(err(
+            "a schema name is 1 to 63 lower-case letters, digits and `_`, not starting with a digit or pg_",
+        ));
+    }
+    if url.contains("options=") {
+        return Err(err(
+            "KCL_DATABASE_URL sets its own `options`: put `-c search_path=...` there instead",
+        ));
+    }
+    Ok(s.to_owned())
 }
 
 /// `KCL_DATABASE_MIGRATE`: `apply` (the default) or `verify`, for PostgreSQL.

@@ -320,3 +320,30 @@ fn the_postgres_pool_size_and_migration_mode_are_postgres_settings() {
     }
     assert!(Config::from_vars(&vars(&[("KCL_DATABASE_MIGRATE", "apply")])).is_ok());
 }
+
+#[test]
+fn a_database_schema_is_a_plain_postgres_name() {
+    let primary = ("KCL_DATABASE_URL", "postgres://kcl:pw@primary/kcl");
+    let c = Config::from_vars(&vars(&[primary, ("KCL_DATABASE_SCHEMA", "kcl_1")])).unwrap();
+    assert_eq!(c.database_schema.as_deref(), Some("kcl_1"));
+    for bad in [
+        "Kcl",
+        "1kcl",
+        "kcl;drop",
+        "pg_kcl",
+        "kcl-x",
+        &"k".repeat(64),
+    ] {
+        let e = Config::from_vars(&vars(&[primary, ("KCL_DATABASE_SCHEMA", bad)])).unwrap_err();
+        assert_eq!(e.variable, "KCL_DATABASE_SCHEMA", "{bad}: {e}");
+    }
+    let e = Config::from_vars(&vars(&[
+        (
+            "KCL_DATABASE_URL",
+            "postgres://primary/kcl?options=-c%20x%3D1",
+        ),
+        ("KCL_DATABASE_SCHEMA", "kcl"),
+    ]))
+    .unwrap_err();
+    assert_eq!(e.variable, "KCL_DATABASE_SCHEMA");
+}

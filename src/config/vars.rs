@@ -169,6 +169,7 @@ pub(super) fn known_variable(name: &str) -> &'static str {
         "KCL_DATABASE_READ_URL_FILE",
         "KCL_DATABASE_MAX_CONNECTIONS",
         "KCL_DATABASE_MIGRATE",
+        "KCL_DATABASE_SCHEMA",
         "KCL_AUTH_JWT_SECRET_FILE",
         "KCL_LIST_CACHE_TTL_SECS",
         "KCL_AUDIT",

@@ -91,7 +91,7 @@ pub struct HttpOptions {
     /// applies (default 10 s).
     pub upload_grace: Duration,
     /// Whether to record metrics, and whether and from where to serve `/metrics`
-    /// (default [`MetricsExport::Record`]: recorded into the process's recorder, if
+    /// (default [`MetricsExport::Record`](metrics::MetricsExport::Record): recorded into the process's recorder, if
     /// any; no `/metrics`, no global recorder installed).
     pub metrics: metrics::MetricsExport,
     /// The bearer token `/metrics` wants (default none: `/metrics` is public).

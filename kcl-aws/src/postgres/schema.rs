@@ -24,8 +24,45 @@ pub(super) fn migrator() -> Migrator {
 /// table.
 pub(super) async fn migrate(pool: &PgPool) -> Result<(), MigrateError> {
     let m = migrator();
+    create_own_schema(pool).await?;
     move_sqlx_records(pool, &m).await?;
     m.run(pool).await
+}
+
+/// Creates the first schema of the session's `search_path` when it does not exist
+/// (`KCL_DATABASE_SCHEMA=kcl` puts `search_path=kcl` on KCL's connections: its
+/// tables then live in a schema of their own, beside a host's in `public`).
+async fn create_own_schema(pool: &PgPool) -> Result<(), MigrateError> {
+    let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await?;
+    if current.is_some() {
+        return Ok(());
+    }
+    let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+        .fetch_one(pool)
+        .await?;
+    let first = path
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_matches('"');
+    // Only a plain name (what KCL_DATABASE_SCHEMA accepts); `$user` and quoted
+    // oddities are left to the operator.
+    if first.is_empty()
+        || !first
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Ok(());
+    }
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{first}\""
+    )))
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// The versions of KCL's migrations this database lacks (empty: up to date). A

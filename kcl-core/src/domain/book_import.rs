@@ -81,7 +81,7 @@ fn file_error(code: &'static str, message: impl Into<String>) -> ValidationError
     ValidationError::field("file", code, message)
 }
 
-/// Reads a books CSV (see the [module docs](self)): every row as a draft, or
+/// Reads a books CSV (the format is in this module's documentation): every row as a draft, or
 /// every problem found. Row problems name the line and the column
 /// (`line 3: isbn`).
 ///

@@ -82,8 +82,7 @@ pub type SpooledRows = Box<dyn Iterator<Item = io::Result<SpooledRow>> + Send>;
 /// last handle removes what it holds.
 ///
 /// The reads are blocking I/O: call them from a blocking thread, or use
-/// [`read_batches`](Self::read_batches) / [`csv_chunks`](Self::csv_chunks), which
-/// read on one.
+/// `read_batches` / `csv_chunks` (on `dyn RowSpool`), which read on one.
 pub trait RowSpool: Send + Sync + fmt::Debug {
     /// The load the rows belong to.
     fn file_id(&self) -> Uuid;
@@ -131,7 +130,7 @@ impl<'a> dyn RowSpool + 'a {
     }
 
     /// The [CSV form](RowSpool::csv) in chunks of at most `size` bytes, read on a
-    /// blocking thread like [`read_batches`](Self::read_batches).
+    /// blocking thread like `read_batches`.
     pub fn csv_chunks(&self, size: usize) -> tokio::sync::mpsc::Receiver<io::Result<Vec<u8>>> {
         let size = size.max(1);
         let csv = self.csv();

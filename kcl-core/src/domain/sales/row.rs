@@ -93,7 +93,7 @@ pub struct RowError {
     /// A human-readable explanation.
     pub message: String,
     /// The record as read, re-encoded as one CSV line with the file's delimiter
-    /// (at most [`MAX_RAW_CHARS`] characters), for a rejected-rows file.
+    /// (at most [`MAX_RAW_CHARS`](super::MAX_RAW_CHARS) characters), for a rejected-rows file.
     pub raw: String,
 }
 
