@@ -101,6 +101,27 @@ async fn flow(sqlite: bool) {
     let c = items[0]["confidence"].as_f64().unwrap();
     assert!((50.0..=100.0).contains(&c), "confidence {c}");
 
+    // The processing log: each distinct image went to PROCESSING and was read,
+    // with its confidence and how long it took; the job page shows it.
+    let Reply { body: log, .. } = app
+        .get(&format!("/api/audit?entity_type=job&entity_id={id}"))
+        .await;
+    let events = log["items"].as_array().unwrap();
+    let of =
+        |action: &str| -> Vec<&Value> { events.iter().filter(|e| e["action"] == action).collect() };
+    assert_eq!(of("item_processing").len(), 2, "{log}");
+    let read = of("item_done");
+    assert_eq!(read.len(), 2, "{log}");
+    for e in &read {
+        let item = &e["data"]["item"];
+        assert!(item == &items[0]["id"] || item == &items[1]["id"], "{e}");
+        assert!((50.0..=100.0).contains(&e["data"]["confidence"].as_f64().unwrap()));
+        assert!(e["data"]["seconds"].as_f64().unwrap() >= 0.0, "{e}");
+    }
+    let page = app.get(&format!("/jobs/{id}")).await.text;
+    assert!(page.contains("Processing log"), "{page}");
+    assert!(page.contains("image 2: done, confidence"), "{page}");
+
     // Listing: counts and total.
     let Reply {
         status, body: list, ..
@@ -170,7 +191,13 @@ async fn flow(sqlite: bool) {
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(actions, ["created", "updated", "deleted"]);
+    assert_eq!(actions.first().map(String::as_str), Some("created"));
+    assert_eq!(actions[actions.len() - 2..], ["updated", "deleted"]);
+    assert_eq!(
+        actions.len(),
+        7,
+        "and two processing, two done: {actions:?}"
+    );
 
     // A job deleted before the worker ran: its tasks are acked quietly.
     let Reply { body: gone, .. } = app.send(form(Some("gone"), &[SMALL_PRINT])).await;
@@ -185,9 +212,23 @@ async fn flow(sqlite: bool) {
         status, body: bad, ..
     } = app.send(form(Some("broken"), &[truncated])).await;
     assert_eq!(status, StatusCode::CREATED, "{bad}");
-    let bad = work(&kcl, &app, bad["id"].as_str().unwrap()).await;
+    let bad_id = bad["id"].as_str().unwrap().to_owned();
+    let bad = work(&kcl, &app, &bad_id).await;
     assert_eq!(bad["status"], "ERROR", "{bad}");
-    assert!(!bad["items"][0]["error"].as_str().unwrap().is_empty());
+    let reason = bad["items"][0]["error"].as_str().unwrap();
+    assert!(!reason.is_empty());
+    // The log has the error, with its reason.
+    let Reply { body: log, .. } = app
+        .get(&format!("/api/audit?entity_type=job&entity_id={bad_id}"))
+        .await;
+    let errors: Vec<_> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "item_error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert_eq!(errors[0]["data"]["reason"], reason);
     let stats = kcl.ocr_tasks.stats().await.unwrap();
     assert_eq!(
         (stats.visible, stats.in_flight),

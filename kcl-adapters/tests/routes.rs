@@ -38,6 +38,8 @@ const EXPECTED: &[(&str, &str, Access, bool)] = &[
     ("GET", "/api/processing", R, false),
     ("GET", "/api/jobs", R, false),
     ("POST", "/api/jobs", A, true),
+    ("GET", "/api/jobs/", R, false),
+    ("POST", "/api/jobs/", A, true),
     ("GET", "/api/jobs/{id}", R, false),
     ("PATCH", "/api/jobs/{id}", A, false),
     ("DELETE", "/api/jobs/{id}", A, false),
@@ -252,4 +254,42 @@ async fn requests_no_route_answers_need_a_reader_or_the_admin() {
         send(Method::POST, "/api/nothing-here", Some(Role::Admin)).await,
         404
     );
+}
+
+/// The OCR seed's `/api/jobs/` answers as `/api/jobs` does, both ways.
+#[tokio::test]
+async fn the_jobs_collection_answers_with_a_trailing_slash_too() {
+    use http_body_util::BodyExt;
+    let app = kcl_adapters::http::router(MemoryBackend::new().services());
+    let call = |method: Method, path: &'static str| {
+        let app = app.clone();
+        async move {
+            let res = app
+                .oneshot(
+                    Request::builder()
+                        .method(method)
+                        .uri(path)
+                        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+                        .body(Body::from("--x--\r\n"))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = res.status();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            (status, body)
+        }
+    };
+    let (plain, slash) = (
+        call(Method::GET, "/api/jobs").await,
+        call(Method::GET, "/api/jobs/").await,
+    );
+    assert_eq!(plain.0, StatusCode::OK);
+    assert_eq!(plain, slash);
+    let (plain, slash) = (
+        call(Method::POST, "/api/jobs").await,
+        call(Method::POST, "/api/jobs/").await,
+    );
+    assert!(plain.0.is_client_error(), "{plain:?}");
+    assert_eq!(plain.0, slash.0);
 }

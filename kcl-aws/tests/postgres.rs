@@ -121,6 +121,11 @@ async fn job_repo_kit() {
     testkit::job_repo::run(Arc::new(store.clone())).await;
     // Twice on the same database: the kit keeps its runs apart.
     testkit::job_repo::run(Arc::new(store.clone())).await;
+    testkit::job_repo::transitions_reach_the_history(&store, &store, &store).await;
+    store.set_audit_outbox(true);
+    let log = kcl_core::memory::MemoryAuditLog::default();
+    testkit::job_repo::transitions_reach_the_history(&store, &store, &log).await;
+    store.set_audit_outbox(false);
     store.close().await;
     db.drop_now().await;
 }
@@ -166,7 +171,8 @@ async fn job_repo_edges() {
                 a.id,
                 a_items[0].id,
                 &ItemResult::Error("x\0".into()),
-                Utc::now()
+                Utc::now(),
+                &kcl_core::testkit::fixtures::event()
             )
             .await,
         Err(JobRepoError::InvalidInput(_))

@@ -86,7 +86,12 @@ async fn status_store_kit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn job_repo_kit() {
     let store = SqliteStore::in_memory().await.expect("open");
-    testkit::job_repo::run(Arc::new(store)).await;
+    testkit::job_repo::run(Arc::new(store.clone())).await;
+    testkit::job_repo::transitions_reach_the_history(&store, &store, &store).await;
+    // With the audit log elsewhere, the events wait in the outbox.
+    store.set_audit_outbox(true);
+    let log = kcl_core::memory::MemoryAuditLog::default();
+    testkit::job_repo::transitions_reach_the_history(&store, &store, &log).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -128,7 +133,15 @@ async fn job_repo_edges() {
         confidence: f32::NAN,
     };
     assert!(matches!(
-        store.finish_item(a.id, a_items[0].id, &nan, now).await,
+        store
+            .finish_item(
+                a.id,
+                a_items[0].id,
+                &nan,
+                now,
+                &kcl_core::testkit::fixtures::event()
+            )
+            .await,
         Err(JobRepoError::InvalidInput(_))
     ));
 }

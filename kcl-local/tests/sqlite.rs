@@ -294,3 +294,59 @@ async fn a_crashed_loads_lines_go_at_the_next_start() {
         .expect("entries");
     assert_eq!(entries, vec!["alive".to_owned()]);
 }
+
+/// A file an earlier KCL migrated, with its records in sqlx's default table beside
+/// a host's own: KCL's move to `_kcl_migrations` when the store opens (nothing runs
+/// twice: a second `CREATE TABLE` would fail), the host's stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_of_an_earlier_kcl_move_to_its_own_table() {
+    use sqlx::sqlite::SqlitePoolOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kcl.db");
+    let options = SqliteStore::connect_options(&path).create_if_missing(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    // What KCL did before: its migrations in sqlx's default table...
+    sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+    let kcls: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    // ...and a host's own record there too.
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (20260101, 'host', 1, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("opened, nothing applied twice");
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM _kcl_migrations").await, kcls);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM _sqlx_migrations").await,
+        1,
+        "the host's record stays"
+    );
+    // Opened again: already moved, nothing to do.
+    store.close().await;
+    SqliteStore::open(&path)
+        .await
+        .expect("opened again")
+        .close()
+        .await;
+}

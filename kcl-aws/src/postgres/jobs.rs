@@ -86,7 +86,7 @@ const FINISH_ERROR: &str = "UPDATE ocr_items SET status = 'ERROR', error = $4, u
 
 /// `$1` now, `$2` the message.
 const EXPIRE: &str = "UPDATE ocr_items SET status = 'EXPIRED', error = $2, updated_at = $1 \
-     WHERE status IN ('PENDING', 'PROCESSING') AND expires_at < $1";
+     WHERE status IN ('PENDING', 'PROCESSING') AND expires_at < $1 RETURNING job_id, id";
 
 /// Refuses a text PostgreSQL cannot store (it holds U+0000).
 fn check_text(what: &str, text: &str) -> Result<(), JobRepoError> {
@@ -399,18 +399,23 @@ impl JobRepo for PgStore {
         job: JobId,
         item: ItemId,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ItemStart, JobRepoError> {
         let start = || async {
             let started = TX
                 .retry(|| async {
-                    Ok::<_, TxError<JobRepoError>>(
-                        sqlx::query(START)
-                            .bind(job.0)
-                            .bind(item.0)
-                            .bind(micros(now))
-                            .fetch_optional(&self.pool)
-                            .await?,
-                    )
+                    let mut tx = self.pool.begin().await?;
+                    let row = sqlx::query(START)
+                        .bind(job.0)
+                        .bind(item.0)
+                        .bind(micros(now))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if row.is_some() {
+                        self.write_event(&mut tx, event).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, TxError<JobRepoError>>(row)
                 })
                 .await?;
             started.as_ref().map(item_from_row).transpose()
@@ -437,12 +442,14 @@ impl JobRepo for PgStore {
         item: ItemId,
         result: &ItemResult,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<u64, JobRepoError> {
         match result {
             ItemResult::Done { text, .. } => check_text("an item text", text)?,
             ItemResult::Error(why) => check_text("an item error", why)?,
         }
         TX.retry(|| async {
+            let mut tx = self.pool.begin().await?;
             let q = match result {
                 ItemResult::Done { text, confidence } => sqlx::query(FINISH_DONE)
                     .bind(job.0)
@@ -456,20 +463,34 @@ impl JobRepo for PgStore {
                     .bind(micros(now))
                     .bind(why.clone()),
             };
-            let done = q.execute(&self.pool).await?;
-            Ok::<_, TxError<JobRepoError>>(done.rows_affected())
+            let done = q.execute(&mut *tx).await?.rows_affected();
+            if done > 0 {
+                self.write_event(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(done)
         })
         .await
     }
 
-    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
+    async fn expire(
+        &self,
+        now: DateTime<Utc>,
+        event: &(dyn Fn(JobId, ItemId) -> AuditEvent + Send + Sync),
+    ) -> Result<u64, JobRepoError> {
         TX.retry(|| async {
-            let done = sqlx::query(EXPIRE)
+            let mut tx = self.pool.begin().await?;
+            let rows: Vec<(uuid::Uuid, uuid::Uuid)> = sqlx::query_as(EXPIRE)
                 .bind(micros(now))
                 .bind(JobItem::EXPIRED_MESSAGE)
-                .execute(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
-            Ok::<_, TxError<JobRepoError>>(done.rows_affected())
+            for (job, item) in &rows {
+                self.write_event(&mut tx, &event(JobId(*job), ItemId(*item)))
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(rows.len() as u64)
         })
         .await
     }

@@ -113,6 +113,16 @@ pub enum AuditAction {
     ThumbnailCreated,
     /// A sales file was loaded (data holds the ingest report's figures).
     Ingested,
+    /// An OCR job's item went to PROCESSING (data: `item`); a retried item logs it
+    /// again.
+    ItemProcessing,
+    /// An OCR job's item was read (data: `item`, `confidence`, `seconds` since it
+    /// went to PROCESSING).
+    ItemDone,
+    /// An OCR job's item failed (data: `item`, `reason`).
+    ItemError,
+    /// An OCR job's item expired unfinished (data: `item`).
+    ItemExpired,
 }
 
 impl AuditAction {
@@ -127,6 +137,10 @@ impl AuditAction {
             Self::CoverUploaded => "cover_uploaded",
             Self::ThumbnailCreated => "thumbnail_created",
             Self::Ingested => "ingested",
+            Self::ItemProcessing => "item_processing",
+            Self::ItemDone => "item_done",
+            Self::ItemError => "item_error",
+            Self::ItemExpired => "item_expired",
         }
     }
 
@@ -141,6 +155,10 @@ impl AuditAction {
             "cover_uploaded" => Self::CoverUploaded,
             "thumbnail_created" => Self::ThumbnailCreated,
             "ingested" => Self::Ingested,
+            "item_processing" => Self::ItemProcessing,
+            "item_done" => Self::ItemDone,
+            "item_error" => Self::ItemError,
+            "item_expired" => Self::ItemExpired,
             _ => return None,
         })
     }

@@ -48,6 +48,13 @@ async fn status_store_passes_its_kit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn jobs_pass_their_kit() {
     testkit::job_repo::run(Arc::new(MemoryJobs::default())).await;
+    let jobs = MemoryJobs::default();
+    testkit::job_repo::transitions_reach_the_history(
+        &jobs,
+        &jobs,
+        &super::MemoryAuditLog::default(),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -115,6 +115,7 @@ impl JobRepo for MemoryJobs {
         job: JobId,
         item: ItemId,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ItemStart, JobRepoError> {
         let mut jobs = self.lock();
         let Some(it) = jobs
@@ -128,7 +129,10 @@ impl JobRepo for MemoryJobs {
         }
         it.status = ItemStatus::Processing;
         it.updated_at = now;
-        Ok(ItemStart::Started(it.clone()))
+        let started = it.clone();
+        drop(jobs);
+        self.outbox.push(event);
+        Ok(ItemStart::Started(started))
     }
 
     async fn finish_item(
@@ -137,6 +141,7 @@ impl JobRepo for MemoryJobs {
         item: ItemId,
         result: &ItemResult,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<u64, JobRepoError> {
         let mut jobs = self.lock();
         let Some((_, items)) = jobs.get_mut(&job) else {
@@ -149,23 +154,35 @@ impl JobRepo for MemoryJobs {
                 changed += 1;
             }
         }
+        drop(jobs);
+        if changed > 0 {
+            self.outbox.push(event);
+        }
         Ok(changed)
     }
 
-    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
+    async fn expire(
+        &self,
+        now: DateTime<Utc>,
+        event: &(dyn Fn(JobId, ItemId) -> AuditEvent + Send + Sync),
+    ) -> Result<u64, JobRepoError> {
         let mut jobs = self.lock();
-        let mut n = 0;
-        for (_, items) in jobs.values_mut() {
+        let mut expired = Vec::new();
+        for (job, items) in jobs.values_mut() {
             for it in items.iter_mut() {
                 if !it.status.is_final() && it.expires_at < now {
                     it.status = ItemStatus::Expired;
                     it.error = Some(JobItem::EXPIRED_MESSAGE.into());
                     it.updated_at = now;
-                    n += 1;
+                    expired.push((job.id, it.id));
                 }
             }
         }
-        Ok(n)
+        drop(jobs);
+        for (job, item) in &expired {
+            self.outbox.push(&event(*job, *item));
+        }
+        Ok(expired.len() as u64)
     }
 }
 

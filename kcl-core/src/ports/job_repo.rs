@@ -85,26 +85,37 @@ pub trait JobRepo: Send + Sync {
     ) -> Result<(Job, Vec<JobItem>), JobRepoError>;
 
     /// Marks an item PROCESSING if it is PENDING or PROCESSING (a retry after a
-    /// worker died); an EXPIRED or other final item is not restarted.
+    /// worker died); an EXPIRED or other final item is not restarted. When it
+    /// starts, `event` (the job's history: `item_processing`) is stored with the
+    /// change, in one transaction.
     async fn start_item(
         &self,
         job: JobId,
         item: ItemId,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ItemStart, JobRepoError>;
 
     /// Records an item's result if it is still unfinished (PENDING or PROCESSING),
     /// on the item and on every unfinished item that is its duplicate; returns how
-    /// many items changed (0: it was final already, or gone).
+    /// many items changed (0: it was final already, or gone). When any changed,
+    /// `event` (`item_done` or `item_error`) is stored with the change, in one
+    /// transaction.
     async fn finish_item(
         &self,
         job: JobId,
         item: ItemId,
         result: &ItemResult,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<u64, JobRepoError>;
 
-    /// Marks EXPIRED every unfinished item whose deadline is before `now`; returns
-    /// how many.
-    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError>;
+    /// Marks EXPIRED every unfinished item whose deadline is before `now`, storing
+    /// `event(job, item)` (`item_expired`) for each with the change, in one
+    /// transaction; returns how many.
+    async fn expire(
+        &self,
+        now: DateTime<Utc>,
+        event: &(dyn Fn(JobId, ItemId) -> AuditEvent + Send + Sync),
+    ) -> Result<u64, JobRepoError>;
 }

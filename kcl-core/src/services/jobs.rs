@@ -396,16 +396,61 @@ impl JobService {
     /// Marks EXPIRED every unfinished item past its deadline; returns how many. The
     /// server runs it every minute.
     pub async fn sweep(&self) -> Result<u64, ServiceError> {
-        Ok(self.jobs.expire(self.clock.now()).await?)
+        let journal = &self.journal;
+        let event = |job: JobId, item: ItemId| {
+            journal.event(
+                AuditAction::ItemExpired,
+                EntityRef::job(job),
+                &serde_json::json!({ "item": item }),
+            )
+        };
+        let expired = self.jobs.expire(self.clock.now(), &event).await?;
+        if expired > 0 {
+            self.journal.committed(Touched::Other).await;
+        }
+        Ok(expired)
+    }
+
+    /// The `item_done` / `item_error` event of `item`'s result, `started` when it
+    /// went to PROCESSING (for `seconds`), if known.
+    fn finished_event(
+        &self,
+        job: JobId,
+        item: ItemId,
+        result: &ItemResult,
+        started: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> AuditEvent {
+        let (action, data) = match result {
+            ItemResult::Done { confidence, .. } => {
+                let seconds = started.map(|s| {
+                    let ms = (self.clock.now() - s).num_milliseconds().max(0);
+                    ms as f64 / 1000.0
+                });
+                (
+                    AuditAction::ItemDone,
+                    serde_json::json!({ "item": item, "confidence": confidence, "seconds": seconds }),
+                )
+            }
+            ItemResult::Error(reason) => (
+                AuditAction::ItemError,
+                serde_json::json!({ "item": item, "reason": reason }),
+            ),
+        };
+        self.journal.event(action, EntityRef::job(job), &data)
     }
 
     async fn run(&self, task: &OcrTask) -> TaskOutcome {
         // Its job is recorded right after its tasks are queued: a task picked up at
         // once may be a few milliseconds ahead. Look again for a moment before
         // handing it back to the queue (whose redelivery takes much longer).
+        let processing = self.journal.event(
+            AuditAction::ItemProcessing,
+            EntityRef::job(task.job_id),
+            &serde_json::json!({ "item": task.item_id }),
+        );
         let mut started = self
             .jobs
-            .start_item(task.job_id, task.item_id, self.clock.now())
+            .start_item(task.job_id, task.item_id, self.clock.now(), &processing)
             .await;
         for _ in 0..20 {
             if !matches!(started, Ok(ItemStart::Gone))
@@ -416,11 +461,14 @@ impl JobService {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             started = self
                 .jobs
-                .start_item(task.job_id, task.item_id, self.clock.now())
+                .start_item(task.job_id, task.item_id, self.clock.now(), &processing)
                 .await;
         }
         let item = match started {
-            Ok(ItemStart::Started(item)) => item,
+            Ok(ItemStart::Started(item)) => {
+                self.journal.committed(Touched::Other).await;
+                item
+            }
             // Its job is queued before it is recorded: a young task may be ahead of
             // its job. Older, the job was deleted or never recorded (its request
             // failed): nothing to do.
@@ -476,15 +524,28 @@ impl JobService {
             ItemResult::Error(m) => Some(m.clone()),
             ItemResult::Done { .. } => None,
         };
+        let finished =
+            self.finished_event(task.job_id, task.item_id, &result, Some(item.updated_at));
         match self
             .jobs
-            .finish_item(task.job_id, task.item_id, &result, self.clock.now())
+            .finish_item(
+                task.job_id,
+                task.item_id,
+                &result,
+                self.clock.now(),
+                &finished,
+            )
             .await
         {
-            Ok(_) => match failed {
-                Some(m) => TaskOutcome::Failed(m),
-                None => TaskOutcome::Done,
-            },
+            Ok(changed) => {
+                if changed > 0 {
+                    self.journal.committed(Touched::Other).await;
+                }
+                match failed {
+                    Some(m) => TaskOutcome::Failed(m),
+                    None => TaskOutcome::Done,
+                }
+            }
             Err(e) => TaskOutcome::Retry(e.to_string()),
         }
     }
@@ -506,12 +567,17 @@ impl TaskHandler for JobService {
     async fn give_up(&self, body: &str, reason: &str) {
         if let Ok(task) = serde_json::from_str::<OcrTask>(body) {
             let result = ItemResult::Error(format!("gave up after repeated failures: {reason}"));
-            if let Err(e) = self
+            let event = self.finished_event(task.job_id, task.item_id, &result, None);
+            match self
                 .jobs
-                .finish_item(task.job_id, task.item_id, &result, self.clock.now())
+                .finish_item(task.job_id, task.item_id, &result, self.clock.now(), &event)
                 .await
             {
-                tracing::error!(job = %task.job_id, item = %task.item_id, error = %e, "could not record a failed OCR task");
+                Ok(changed) if changed > 0 => self.journal.committed(Touched::Other).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(job = %task.job_id, item = %task.item_id, error = %e, "could not record a failed OCR task");
+                }
             }
         }
     }

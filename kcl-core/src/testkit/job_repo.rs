@@ -107,16 +107,22 @@ pub async fn create_get_delete(repo: &dyn JobRepo) {
         Err(JobRepoError::NotFound(_))
     ));
     assert_eq!(
-        repo.start_item(j.id, items[0].id, now())
+        repo.start_item(j.id, items[0].id, now(), &crate::testkit::fixtures::event())
             .await
             .expect("start"),
         ItemStart::Gone,
         "a task for a deleted job finds nothing"
     );
     assert_eq!(
-        repo.finish_item(j.id, items[0].id, &ItemResult::Error("x".into()), now())
-            .await
-            .expect("finish"),
+        repo.finish_item(
+            j.id,
+            items[0].id,
+            &ItemResult::Error("x".into()),
+            now(),
+            &crate::testkit::fixtures::event()
+        )
+        .await
+        .expect("finish"),
         0
     );
 }
@@ -140,9 +146,14 @@ pub async fn list_pages_and_counts(repo: &dyn JobRepo) {
         ids.push((j.id, items));
     }
     let (newest, items) = &ids[4];
-    repo.start_item(*newest, items[0].id, now())
-        .await
-        .expect("start");
+    repo.start_item(
+        *newest,
+        items[0].id,
+        now(),
+        &crate::testkit::fixtures::event(),
+    )
+    .await
+    .expect("start");
     repo.finish_item(
         *newest,
         items[0].id,
@@ -151,6 +162,7 @@ pub async fn list_pages_and_counts(repo: &dyn JobRepo) {
             confidence: 90.0,
         },
         now(),
+        &crate::testkit::fixtures::event(),
     )
     .await
     .expect("finish");
@@ -184,13 +196,19 @@ pub async fn item_lifecycle(repo: &dyn JobRepo) {
         .await
         .expect("create");
     let (a, b) = (items[0].id, items[1].id);
-    let ItemStart::Started(started) = repo.start_item(j.id, a, now()).await.expect("start") else {
+    let ItemStart::Started(started) = repo
+        .start_item(j.id, a, now(), &crate::testkit::fixtures::event())
+        .await
+        .expect("start")
+    else {
         panic!("a pending item starts");
     };
     assert_eq!(started.status, ItemStatus::Processing);
     assert!(
         matches!(
-            repo.start_item(j.id, a, now()).await.expect("start"),
+            repo.start_item(j.id, a, now(), &crate::testkit::fixtures::event())
+                .await
+                .expect("start"),
             ItemStart::Started(_)
         ),
         "a processing item restarts (its worker died)"
@@ -200,27 +218,41 @@ pub async fn item_lifecycle(repo: &dyn JobRepo) {
         confidence: 87.5,
     };
     assert_eq!(
-        repo.finish_item(j.id, a, &done, now())
+        repo.finish_item(j.id, a, &done, now(), &crate::testkit::fixtures::event())
             .await
             .expect("finish"),
         1
     );
     assert_eq!(
-        repo.finish_item(j.id, a, &ItemResult::Error("late".into()), now())
-            .await
-            .expect("finish"),
+        repo.finish_item(
+            j.id,
+            a,
+            &ItemResult::Error("late".into()),
+            now(),
+            &crate::testkit::fixtures::event()
+        )
+        .await
+        .expect("finish"),
         0,
         "a final item is not overwritten"
     );
     assert!(matches!(
-        repo.start_item(j.id, a, now()).await.expect("start"),
+        repo.start_item(j.id, a, now(), &crate::testkit::fixtures::event())
+            .await
+            .expect("start"),
         ItemStart::Final(_)
     ));
     // An item can fail straight from PENDING (an unreadable image).
     assert_eq!(
-        repo.finish_item(j.id, b, &ItemResult::Error("truncated image".into()), now())
-            .await
-            .expect("finish"),
+        repo.finish_item(
+            j.id,
+            b,
+            &ItemResult::Error("truncated image".into()),
+            now(),
+            &crate::testkit::fixtures::event()
+        )
+        .await
+        .expect("finish"),
         1
     );
     let (_, got) = repo.get(j.id).await.expect("get");
@@ -247,9 +279,15 @@ pub async fn duplicates_share_a_result(repo: &dyn JobRepo) {
         confidence: 50.0,
     };
     assert_eq!(
-        repo.finish_item(j.id, items[0].id, &done, now())
-            .await
-            .expect("finish"),
+        repo.finish_item(
+            j.id,
+            items[0].id,
+            &done,
+            now(),
+            &crate::testkit::fixtures::event()
+        )
+        .await
+        .expect("finish"),
         3,
         "the item and its two duplicates"
     );
@@ -269,7 +307,7 @@ pub async fn expiry(repo: &dyn JobRepo) {
     repo.create(&j, &items, &crate::testkit::fixtures::event())
         .await
         .expect("create");
-    repo.start_item(j.id, items[1].id, now())
+    repo.start_item(j.id, items[1].id, now(), &crate::testkit::fixtures::event())
         .await
         .expect("start");
     repo.finish_item(
@@ -280,6 +318,7 @@ pub async fn expiry(repo: &dyn JobRepo) {
             confidence: 99.0,
         },
         now(),
+        &crate::testkit::fixtures::event(),
     )
     .await
     .expect("finish");
@@ -287,7 +326,12 @@ pub async fn expiry(repo: &dyn JobRepo) {
     repo.create(&fresh, &fresh_items, &crate::testkit::fixtures::event())
         .await
         .expect("create");
-    assert!(repo.expire(now()).await.expect("expire") >= 2);
+    assert!(
+        repo.expire(now(), &|_, _| crate::testkit::fixtures::event())
+            .await
+            .expect("expire")
+            >= 2
+    );
     let (_, got) = repo.get(j.id).await.expect("get");
     let statuses: Vec<_> = got.iter().map(|i| i.status).collect();
     assert_eq!(
@@ -305,7 +349,8 @@ pub async fn expiry(repo: &dyn JobRepo) {
                 text: "too late".into(),
                 confidence: 1.0
             },
-            now()
+            now(),
+            &crate::testkit::fixtures::event()
         )
         .await
         .expect("finish"),
@@ -343,6 +388,7 @@ pub async fn one_winner(repo: Arc<dyn JobRepo>) {
                     confidence: 1.0,
                 },
                 now(),
+                &crate::testkit::fixtures::event(),
             )
             .await
             .expect("finish")
@@ -370,7 +416,11 @@ pub async fn a_job_recorded_meanwhile_is_started(repo: Arc<dyn JobRepo>) {
             let repo = repo.clone();
             tokio::spawn(async move {
                 loop {
-                    match repo.start_item(jid, iid, now()).await.expect("start") {
+                    match repo
+                        .start_item(jid, iid, now(), &crate::testkit::fixtures::event())
+                        .await
+                        .expect("start")
+                    {
                         ItemStart::Gone => tokio::task::yield_now().await,
                         other => return other,
                     }
@@ -414,6 +464,88 @@ pub async fn an_empty_job_and_a_page_past_the_end(repo: &dyn JobRepo) {
     let past = repo.list(page.total + 3, 10).await.expect("list");
     assert_eq!((past.total, past.jobs.len()), (page.total, 0));
     repo.delete(empty.id, &crate::testkit::fixtures::event())
+        .await
+        .expect("delete");
+}
+
+/// Every item transition stores its event with it, and only a transition does: a
+/// start, a finish, a late finish (nothing changed, nothing stored), an expiry.
+/// `audit` is where the store's events end up (`outbox` is relayed into it first,
+/// for stores that keep them there until then).
+pub async fn transitions_reach_the_history(
+    repo: &dyn JobRepo,
+    outbox: &dyn crate::ports::AuditOutbox,
+    audit: &dyn crate::ports::AuditLog,
+) {
+    use crate::domain::{AuditAction, AuditEvent, EntityRef, EventId};
+    let (j, items) = job("Cupons", now(), 2, 0, Duration::hours(1));
+    repo.create(&j, &items, &crate::testkit::fixtures::event())
+        .await
+        .expect("create");
+    let event = |action: AuditAction, item: ItemId| AuditEvent {
+        event_id: EventId(Uuid::now_v7()),
+        action,
+        entity: EntityRef::job(j.id),
+        data: serde_json::json!({ "item": item }),
+        occurred_at: now(),
+    };
+    let (a, b) = (items[0].id, items[1].id);
+    let processing = event(AuditAction::ItemProcessing, a);
+    assert!(matches!(
+        repo.start_item(j.id, a, now(), &processing)
+            .await
+            .expect("start"),
+        ItemStart::Started(_)
+    ));
+    let done = event(AuditAction::ItemDone, a);
+    let read = ItemResult::Done {
+        text: "R$ 10,00".into(),
+        confidence: 0.9,
+    };
+    assert_eq!(
+        repo.finish_item(j.id, a, &read, now(), &done)
+            .await
+            .expect("finish"),
+        1
+    );
+    let late = event(AuditAction::ItemError, a);
+    assert_eq!(
+        repo.finish_item(j.id, a, &ItemResult::Error("late".into()), now(), &late)
+            .await
+            .expect("late finish"),
+        0
+    );
+    let expired = repo
+        // Other jobs of the store may expire too; their events go to their jobs.
+        .expire(now() + Duration::hours(2), &|job, item| AuditEvent {
+            entity: EntityRef::job(job),
+            ..event(AuditAction::ItemExpired, item)
+        })
+        .await
+        .expect("expire");
+    assert!(expired >= 1, "b expired");
+    while outbox.relay(audit, 100).await.expect("relay") > 0 {}
+    let history = audit
+        .history(&EntityRef::job(j.id), 100)
+        .await
+        .expect("history");
+    let logged: Vec<(AuditAction, serde_json::Value)> = history
+        .iter()
+        .filter(|e| e.action != AuditAction::Updated)
+        .map(|e| (e.action, e.data["item"].clone()))
+        .collect();
+    let id = |i: ItemId| serde_json::json!(i);
+    assert_eq!(
+        logged,
+        [
+            (AuditAction::ItemProcessing, id(a)),
+            (AuditAction::ItemDone, id(a)),
+            (AuditAction::ItemExpired, id(b)),
+        ],
+        "{history:?}"
+    );
+    assert!(history.iter().all(|e| e.event_id != late.event_id));
+    repo.delete(j.id, &crate::testkit::fixtures::event())
         .await
         .expect("delete");
 }

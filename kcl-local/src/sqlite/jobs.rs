@@ -75,7 +75,7 @@ const FINISH_ERROR: &str = "UPDATE ocr_items SET status = 'ERROR', error = ?4, u
 
 /// `?1` now, `?2` the message.
 const EXPIRE: &str = "UPDATE ocr_items SET status = 'EXPIRED', error = ?2, updated_at = ?1 \
-     WHERE status IN ('PENDING', 'PROCESSING') AND expires_at < ?1";
+     WHERE status IN ('PENDING', 'PROCESSING') AND expires_at < ?1 RETURNING job_id, id";
 
 /// A confidence as stored: SQLite stores a NaN REAL as NULL, so NaN is refused.
 fn confidence_param(c: Option<f32>) -> Result<Option<f64>, JobRepoError> {
@@ -313,18 +313,23 @@ impl JobRepo for SqliteStore {
         job: JobId,
         item: ItemId,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<ItemStart, JobRepoError> {
         let start = || async {
             let started = TX
                 .retry(|| async {
-                    Ok::<_, TxError<JobRepoError>>(
-                        sqlx::query(START)
-                            .bind(job.to_string())
-                            .bind(item.to_string())
-                            .bind(micros(now))
-                            .fetch_optional(&self.db.write)
-                            .await?,
-                    )
+                    let mut tx = self.db.begin().await?;
+                    let row = sqlx::query(START)
+                        .bind(job.to_string())
+                        .bind(item.to_string())
+                        .bind(micros(now))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if row.is_some() {
+                        self.write_event(&mut tx, event).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, TxError<JobRepoError>>(row)
                 })
                 .await?;
             started.as_ref().map(item_from_row).transpose()
@@ -351,11 +356,13 @@ impl JobRepo for SqliteStore {
         item: ItemId,
         result: &ItemResult,
         now: DateTime<Utc>,
+        event: &AuditEvent,
     ) -> Result<u64, JobRepoError> {
         if let ItemResult::Done { confidence, .. } = result {
             confidence_param(Some(*confidence))?;
         }
         TX.retry(|| async {
+            let mut tx = self.db.begin().await?;
             let q = match result {
                 ItemResult::Done { text, confidence } => sqlx::query(FINISH_DONE)
                     .bind(job.to_string())
@@ -369,20 +376,39 @@ impl JobRepo for SqliteStore {
                     .bind(micros(now))
                     .bind(why.clone()),
             };
-            let done = q.execute(&self.db.write).await?;
-            Ok::<_, TxError<JobRepoError>>(done.rows_affected())
+            let done = q.execute(&mut *tx).await?.rows_affected();
+            if done > 0 {
+                self.write_event(&mut tx, event).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(done)
         })
         .await
     }
 
-    async fn expire(&self, now: DateTime<Utc>) -> Result<u64, JobRepoError> {
+    async fn expire(
+        &self,
+        now: DateTime<Utc>,
+        event: &(dyn Fn(JobId, ItemId) -> AuditEvent + Send + Sync),
+    ) -> Result<u64, JobRepoError> {
         TX.retry(|| async {
-            let done = sqlx::query(EXPIRE)
+            let mut tx = self.db.begin().await?;
+            let rows = sqlx::query(EXPIRE)
                 .bind(micros(now))
                 .bind(JobItem::EXPIRED_MESSAGE)
-                .execute(&self.db.write)
+                .fetch_all(&mut *tx)
                 .await?;
-            Ok::<_, TxError<JobRepoError>>(done.rows_affected())
+            for row in &rows {
+                let job: String = row.try_get("job_id")?;
+                let item: String = row.try_get("id")?;
+                let (job, item) = (
+                    JobId(uuid(&job).map_err(TxError::Port)?),
+                    ItemId(uuid(&item).map_err(TxError::Port)?),
+                );
+                self.write_event(&mut tx, &event(job, item)).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, TxError<JobRepoError>>(rows.len() as u64)
         })
         .await
     }

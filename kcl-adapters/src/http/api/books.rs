@@ -107,7 +107,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let draft = body.into_new().map_err(kcl_core::ServiceError::from)?;
     let book = s.catalog.create(draft).await?;
-    let location = format!("/api/books/{}", book.id);
+    let location = crate::http::access::href(&format!("/api/books/{}", book.id));
     Ok(located(
         StatusCode::CREATED,
         BookOut::from(&book),

@@ -85,12 +85,11 @@ impl<'a> From<&'a Book> for BookOut<'a> {
             updated_at: b.updated_at,
             cover: b.cover.as_ref().map(|c| CoverOut {
                 key: c.original.clone(),
-                url: format!("/api/books/{}/cover", b.id),
+                url: crate::http::access::href(&format!("/api/books/{}/cover", b.id)),
                 status_url: crate::http::forms::status_url(&c.original),
-                thumbnail_url: c
-                    .thumbnail
-                    .as_ref()
-                    .map(|_| format!("/api/books/{}/cover/thumb", b.id)),
+                thumbnail_url: c.thumbnail.as_ref().map(|_| {
+                    crate::http::access::href(&format!("/api/books/{}/cover/thumb", b.id))
+                }),
             }),
         }
     }

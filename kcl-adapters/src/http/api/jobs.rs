@@ -48,7 +48,7 @@ pub(crate) struct JobForm {
 )]
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
     let job = create_job(&s, req).await?;
-    let location = format!("/api/jobs/{}", job.job.id);
+    let location = crate::http::access::href(&format!("/api/jobs/{}", job.job.id));
     Ok(located(StatusCode::CREATED, job, Some(&location)))
 }
 

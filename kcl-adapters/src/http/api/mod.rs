@@ -48,6 +48,11 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .get("/api/processing", read, covers::status)
         .get("/api/jobs", read, jobs::list)
         .upload("/api/jobs", admin, job, jobs::create)
+        // The OCR seed's paths end in a slash: the same handlers answer there
+        // (registered here, not by a path-rewriting layer, which would have to wrap
+        // a host's whole app; not in the OpenAPI document, which has the plain form).
+        .get("/api/jobs/", read, jobs::list)
+        .upload("/api/jobs/", admin, job, jobs::create)
         .get("/api/jobs/{id}", read, jobs::get)
         .patch("/api/jobs/{id}", admin, jobs::rename)
         .delete("/api/jobs/{id}", admin, jobs::delete)

@@ -3,7 +3,7 @@
 use crate::http::access::href;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use kcl_core::domain::{ItemStatus, JobId};
+use kcl_core::domain::{AuditAction, ItemStatus, JobId};
 use kcl_core::Services;
 use maud::html;
 use serde::Deserialize;
@@ -74,6 +74,14 @@ pub(crate) async fn job(
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     let view = or_page!(s.jobs.get(JobId(id)).await);
+    // The processing log: the job's history (a log that cannot answer leaves it out).
+    let history = s.jobs.history(JobId(id), 200).await.unwrap_or_default();
+    let image = |item: &serde_json::Value| {
+        view.items
+            .iter()
+            .position(|i| serde_json::json!(i.id) == *item)
+            .map_or_else(|| "an image".to_owned(), |n| format!("image {}", n + 1))
+    };
     let body = html! {
         p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) @if view.counts.total() == 1 { " image" } @else { " images" } " · created "
             (view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) }
@@ -85,6 +93,28 @@ pub(crate) async fn job(
             }
             @if let Some(err) = &item.error { div.error { p { (err) } } }
             @if item.duplicate_of.is_some() { p.muted { "same image as an earlier one: read once" } }
+        }
+        @if !history.is_empty() {
+            h2 { "Processing log" }
+            ol.log { @for e in &history {
+                li {
+                    (e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) " — "
+                    @match e.action {
+                        AuditAction::ItemProcessing => { (image(&e.data["item"])) ": processing" }
+                        AuditAction::ItemDone => {
+                            (image(&e.data["item"])) ": done"
+                            @if let Some(c) = e.data["confidence"].as_f64() { ", confidence " (format!("{c:.0}")) }
+                            @if let Some(t) = e.data["seconds"].as_f64() { ", " (format!("{t:.2}")) " s" }
+                        }
+                        AuditAction::ItemError => {
+                            (image(&e.data["item"])) ": error"
+                            @if let Some(r) = e.data["reason"].as_str() { " (" (r) ")" }
+                        }
+                        AuditAction::ItemExpired => { (image(&e.data["item"])) ": expired" }
+                        other => { "job " (other.as_str()) }
+                    }
+                }
+            } }
         }
         form method="post" action=(crate::http::access::form_action(&format!("/ui/jobs/{}/delete", view.job.id))) {
             fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
