@@ -805,9 +805,13 @@ async fn ocr(ui: &Ui) {
     ui.wait_text("p", "Status DONE", QUICK).await;
     // The processing log: the image went to PROCESSING, then was read.
     ui.wait_text("h2", "Processing log", QUICK).await;
-    ui.wait_text("ol.log li", "image 1: processing", QUICK).await;
+    ui.wait_text("ol.log li", "image 1: processing", QUICK)
+        .await;
     let done = ui.wait_text("ol.log li", "image 1: done", QUICK).await;
-    assert!(done.contains("confidence") && done.ends_with(" s"), "{done}");
+    assert!(
+        done.contains("confidence") && done.ends_with(" s"),
+        "{done}"
+    );
     ui.shot("job").await;
 
     ui.click_x("//nav/a[normalize-space()='OCR jobs']").await;

@@ -375,10 +375,7 @@ impl JobRepo for PgStore {
                 .bind(micros(now))
                 .fetch_optional(&mut *tx)
                 .await?;
-                if row.is_some() {
-                    self.write_event(&mut tx, event).await?;
-                }
-                tx.commit().await?;
+                self.commit_noting(tx, row.is_some(), event).await?;
                 Ok::<_, TxError<JobRepoError>>(row)
             })
             .await?;
@@ -411,10 +408,7 @@ impl JobRepo for PgStore {
                         .bind(micros(now))
                         .fetch_optional(&mut *tx)
                         .await?;
-                    if row.is_some() {
-                        self.write_event(&mut tx, event).await?;
-                    }
-                    tx.commit().await?;
+                    self.commit_noting(tx, row.is_some(), event).await?;
                     Ok::<_, TxError<JobRepoError>>(row)
                 })
                 .await?;
@@ -464,10 +458,7 @@ impl JobRepo for PgStore {
                     .bind(why.clone()),
             };
             let done = q.execute(&mut *tx).await?.rows_affected();
-            if done > 0 {
-                self.write_event(&mut tx, event).await?;
-            }
-            tx.commit().await?;
+            self.commit_noting(tx, done > 0, event).await?;
             Ok::<_, TxError<JobRepoError>>(done)
         })
         .await

@@ -58,6 +58,20 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Commits `tx`, writing `event` in it first when `changed`: a change and its
+    /// audit event land together or not at all, and no change, no event.
+    pub(crate) async fn commit_noting(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        changed: bool,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
+        if changed {
+            self.write_event(&mut tx, event).await?;
+        }
+        tx.commit().await
+    }
+
     /// Writes `events` as [`write_event`](Self::write_event) does, in one statement
     /// (at most a few hundred: six parameters each).
     pub(crate) async fn write_events(

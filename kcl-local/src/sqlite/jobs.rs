@@ -289,10 +289,7 @@ impl JobRepo for SqliteStore {
                 .bind(micros(now))
                 .fetch_optional(&mut *tx)
                 .await?;
-                if row.is_some() {
-                    self.write_event(&mut tx, event).await?;
-                }
-                tx.commit().await?;
+                self.commit_noting(tx, row.is_some(), event).await?;
                 Ok::<_, TxError<JobRepoError>>(row)
             })
             .await?;
@@ -325,10 +322,7 @@ impl JobRepo for SqliteStore {
                         .bind(micros(now))
                         .fetch_optional(&mut *tx)
                         .await?;
-                    if row.is_some() {
-                        self.write_event(&mut tx, event).await?;
-                    }
-                    tx.commit().await?;
+                    self.commit_noting(tx, row.is_some(), event).await?;
                     Ok::<_, TxError<JobRepoError>>(row)
                 })
                 .await?;
@@ -377,10 +371,7 @@ impl JobRepo for SqliteStore {
                     .bind(why.clone()),
             };
             let done = q.execute(&mut *tx).await?.rows_affected();
-            if done > 0 {
-                self.write_event(&mut tx, event).await?;
-            }
-            tx.commit().await?;
+            self.commit_noting(tx, done > 0, event).await?;
             Ok::<_, TxError<JobRepoError>>(done)
         })
         .await
