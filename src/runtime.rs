@@ -99,7 +99,7 @@ type NamedQueue<'a> = &'a dyn Fn(&str) -> Arc<dyn TaskQueue>;
 /// parameter; the schema is a plain name, checked by the configuration, and the
 /// URL has no `options` of its own).
 #[cfg(feature = "aws")]
-fn in_schema(url: &str, schema: Option<&str>) -> String {
+pub(crate) fn in_schema(url: &str, schema: Option<&str>) -> String {
     match schema {
         None => url.to_owned(),
         Some(s) => {

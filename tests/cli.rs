@@ -317,3 +317,51 @@ fn a_bad_variable_stops_the_start_naming_it() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+/// `kcl migrate` with `KCL_DATABASE_SCHEMA`: KCL's tables land in that schema, and
+/// a server that only verifies (`KCL_DATABASE_MIGRATE=verify`) then starts on it.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_puts_the_tables_in_the_configured_schema() {
+    let Some(db) = kcl_aws::testkit::TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("KCL_DATA_DIR", dir.path().to_str().unwrap()),
+        ("KCL_DATABASE_URL", db.url()),
+        ("KCL_DATABASE_SCHEMA", "kcl_cli"),
+    ];
+    let out = kcl(&["migrate"], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut config_vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    config_vars.insert("KCL_DATABASE_MIGRATE".into(), "verify".into());
+    config_vars.insert("KCL_BLOBS".into(), "memory://".into());
+    let kcl = Kcl::open(&Config::from_vars(&config_vars).unwrap())
+        .await
+        .expect("the schema kcl migrate made is up to date");
+    kcl.close().await;
+    let store =
+        kcl_aws::PgStore::connect_without_migrating(db.url(), kcl_aws::PgStore::pool_options())
+            .await
+            .unwrap();
+    let tables: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT to_regclass(t)::text FROM unnest(ARRAY['kcl_cli._kcl_migrations', \
+         'kcl_cli.books', 'public.books']) AS t",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        [
+            Some("kcl_cli._kcl_migrations".to_owned()),
+            Some("kcl_cli.books".to_owned()),
+            None
+        ]
+    );
+    store.close().await;
+}

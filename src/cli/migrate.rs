@@ -13,7 +13,7 @@ pub async fn run() -> Result<(), Error> {
     let described = config.database.describe();
     match &config.database {
         DatabaseConfig::Sqlite(path) => sqlite(path).await?,
-        DatabaseConfig::Postgres(url) => postgres(url).await?,
+        DatabaseConfig::Postgres(url) => postgres(url, config.database_schema.as_deref()).await?,
         DatabaseConfig::Memory => {
             return Err(
                 "KCL_DATABASE_URL=memory://: an in-memory database has nothing to migrate".into(),
@@ -39,8 +39,9 @@ async fn sqlite(_: &std::path::Path) -> Result<(), Error> {
 }
 
 #[cfg(feature = "aws")]
-async fn postgres(url: &str) -> Result<(), Error> {
-    let store = kcl_aws::PgStore::connect(url)
+async fn postgres(url: &str, schema: Option<&str>) -> Result<(), Error> {
+    // In KCL_DATABASE_SCHEMA's schema when one is set, as the servers use it.
+    let store = kcl_aws::PgStore::connect(&crate::runtime::in_schema(url, schema))
         .await
         .map_err(|e| format!("KCL_DATABASE_URL: cannot use the PostgreSQL server: {e}"))?;
     store.close().await;
@@ -48,7 +49,7 @@ async fn postgres(url: &str) -> Result<(), Error> {
 }
 
 #[cfg(not(feature = "aws"))]
-async fn postgres(_: &str) -> Result<(), Error> {
+async fn postgres(_: &str, _: Option<&str>) -> Result<(), Error> {
     Err(
         "KCL_DATABASE_URL: this build has no `aws` feature for PostgreSQL \
          (cargo install ... --features cli,aws)"
