@@ -90,7 +90,10 @@ step "docs (warnings denied) and the crates as they would be published"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --all-features
 # Each crate packaged as crates.io would take it (manifest, README, licence, the
 # files it includes) and built from its package with its default features, against
-# the others' packages (~3.5 min cold on 2 cores, less once cached).
+# the others' packages (~3.5 min on 2 cores). The packages' build folder goes first:
+# a package's files carry no mtimes of their own, so an earlier run's build of a
+# crate whose code has changed since would pass for fresh.
+rm -rf "$CARGO_TARGET_DIR/package"
 cargo publish --workspace --dry-run --quiet
 
 step "tests (all features, doc tests included)"
