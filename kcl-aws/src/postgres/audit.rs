@@ -5,6 +5,8 @@ use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
 use kcl_core::ports::{AuditLog, AuditLogError, AuditOutbox};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
+use std::sync::atomic::Ordering;
+
 use uuid::Uuid;
 
 use super::codec::{micros, storable, time};
@@ -29,6 +31,16 @@ fn event_from_row(row: &PgRow) -> Result<AuditEvent, AuditLogError> {
 }
 
 impl PgStore {
+    /// Whether events go to the outbox (see [`PgStore::set_audit_outbox`]); when
+    /// they do, the outbox is no longer known to be drained.
+    fn outbox_on(&self) -> bool {
+        let on = self.audit_outbox.load(Ordering::Relaxed);
+        if on {
+            self.outbox_drained.store(false, Ordering::Relaxed);
+        }
+        on
+    }
+
     /// Stores the audit event of a write in the write's transaction: in the audit
     /// log, or in the outbox (see [`PgStore::set_audit_outbox`]).
     pub(crate) async fn write_event(
@@ -36,7 +48,7 @@ impl PgStore {
         tx: &mut PgConnection,
         event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
-        let sql = if self.audit_outbox.load(std::sync::atomic::Ordering::Relaxed) {
+        let sql = if self.outbox_on() {
             "INSERT INTO audit_outbox (event_id, action, entity_type, entity_id, data, occurred_at) \
              VALUES ($1, $2, $3, $4, $5::json, $6)"
         } else {
@@ -79,7 +91,7 @@ impl PgStore {
         if events.is_empty() {
             return Ok(());
         }
-        let table = if self.audit_outbox.load(std::sync::atomic::Ordering::Relaxed) {
+        let table = if self.outbox_on() {
             "audit_outbox"
         } else {
             "audit_events"
@@ -192,6 +204,11 @@ impl AuditLog for PgStore {
 #[async_trait]
 impl AuditOutbox for PgStore {
     async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        // The outbox off and found empty once: nothing has entered it since.
+        let off = !self.audit_outbox.load(Ordering::Relaxed);
+        if off && self.outbox_drained.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
         let _turn = self.relay_gate.lock().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let rows = sqlx::query(
@@ -203,6 +220,9 @@ impl AuditOutbox for PgStore {
         .await
         .map_err(db_error)?;
         if rows.is_empty() {
+            if off {
+                self.outbox_drained.store(true, Ordering::Relaxed);
+            }
             return Ok(0);
         }
         let mut moved: Vec<Uuid> = Vec::with_capacity(rows.len());

@@ -55,6 +55,10 @@ pub struct PgStore {
     sort_index_threshold: Arc<AtomicI64>,
     /// See [`PgStore::set_audit_outbox`].
     audit_outbox: Arc<std::sync::atomic::AtomicBool>,
+    /// Set when a relay found the outbox empty with the outbox off: nothing can
+    /// enter it then (every write goes to the audit log), so later relays, one
+    /// after each write, skip the query. Cleared by every write to the outbox.
+    outbox_drained: Arc<std::sync::atomic::AtomicBool>,
     /// One outbox relay at a time in this process: a relay holds a connection
     /// while the audit log answers, so relays piling up behind a frozen log would
     /// take the pool from every other request.
@@ -179,6 +183,7 @@ impl PgStore {
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),
+            outbox_drained: Arc::default(),
             relay_gate: Arc::default(),
             replicas: Arc::default(),
         }

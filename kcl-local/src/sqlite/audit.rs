@@ -1,5 +1,7 @@
 //! [`AuditLog`] on SQLite.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
 use kcl_core::ports::{AuditLog, AuditLogError, AuditOutbox};
@@ -28,6 +30,16 @@ fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, AuditLogError> {
 }
 
 impl SqliteStore {
+    /// Whether events go to the outbox (see [`SqliteStore::set_audit_outbox`]);
+    /// when they do, the outbox is no longer known to be drained.
+    fn outbox_on(&self) -> bool {
+        let on = self.db.audit_outbox.load(Ordering::Relaxed);
+        if on {
+            self.db.outbox_drained.store(false, Ordering::Relaxed);
+        }
+        on
+    }
+
     /// Stores the audit event of a write in the write's transaction: in the audit
     /// log, or in the outbox (see [`SqliteStore::set_audit_outbox`]).
     pub(crate) async fn write_event(
@@ -35,11 +47,7 @@ impl SqliteStore {
         tx: &mut SqliteConnection,
         event: &AuditEvent,
     ) -> Result<(), sqlx::Error> {
-        let sql = if self
-            .db
-            .audit_outbox
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        let sql = if self.outbox_on() {
             "INSERT INTO audit_outbox (event_id, action, entity_type, entity_id, data, occurred_at) \
              VALUES (?, ?, ?, ?, ?, ?)"
         } else {
@@ -82,11 +90,7 @@ impl SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let table = if self
-            .db
-            .audit_outbox
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        let table = if self.outbox_on() {
             "audit_outbox"
         } else {
             "audit_events"
@@ -157,6 +161,11 @@ impl AuditLog for SqliteStore {
 #[async_trait]
 impl AuditOutbox for SqliteStore {
     async fn relay(&self, log: &dyn AuditLog, limit: u32) -> Result<u32, AuditLogError> {
+        // The outbox off and found empty once: nothing has entered it since.
+        let off = !self.db.audit_outbox.load(Ordering::Relaxed);
+        if off && self.db.outbox_drained.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
         let rows = sqlx::query(
             "SELECT event_id, action, entity_type, entity_id, data, occurred_at FROM audit_outbox \
              ORDER BY seq LIMIT ?",
@@ -165,6 +174,9 @@ impl AuditOutbox for SqliteStore {
         .fetch_all(&self.db.read)
         .await
         .map_err(db_error)?;
+        if rows.is_empty() && off {
+            self.db.outbox_drained.store(true, Ordering::Relaxed);
+        }
         let mut moved = Vec::with_capacity(rows.len());
         let mut failure = None;
         for row in &rows {

@@ -75,6 +75,10 @@ pub(crate) struct Db {
     pub(crate) list_plans: moka::sync::Cache<String, books::ListPlan>,
     /// See [`SqliteStore::set_audit_outbox`].
     pub(crate) audit_outbox: std::sync::atomic::AtomicBool,
+    /// Set when a relay found the outbox empty with the outbox off: nothing can
+    /// enter it then (every write goes to the audit log), so later relays, one
+    /// after each write, skip the query. Cleared by every write to the outbox.
+    pub(crate) outbox_drained: std::sync::atomic::AtomicBool,
 }
 
 impl Db {
@@ -228,6 +232,7 @@ impl SqliteStore {
                 write,
                 queue_signals: Mutex::default(),
                 audit_outbox: std::sync::atomic::AtomicBool::new(false),
+                outbox_drained: std::sync::atomic::AtomicBool::new(false),
                 sort_index_threshold: std::sync::atomic::AtomicI64::new(
                     Self::DEFAULT_SORT_INDEX_THRESHOLD,
                 ),
