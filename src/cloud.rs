@@ -86,6 +86,13 @@ impl Cloud {
         name: &str,
     ) -> Result<(Arc<dyn AuditLog>, Arc<dyn HealthProbe>), StartError> {
         let table = self.table("KCL_AUDIT", name).await?;
+        if !self.provision {
+            // `provision` added the index already.
+            table
+                .check_audit_index()
+                .await
+                .map_err(|e| adapter("KCL_AUDIT", e))?;
+        }
         Ok((
             Arc::new(kcl_aws::DynamoAuditLog::new(table.clone())),
             Arc::new(table),

@@ -607,6 +607,7 @@ async fn flow(ui: &Ui, files: &Path, downloads: &Path) {
     ocr(ui).await;
     ui.no_csp_violations("rentals and OCR").await;
     sales(ui, files, downloads).await;
+    audit(ui).await;
     ui.go("/api/docs").await;
     ui.wait_text("h1", "API", QUICK).await;
     ui.go("/").await;
@@ -892,6 +893,54 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
         text.contains("BK-0001") && text.contains("loja-02") && text.contains("total,,,,3,"),
         "{}: {text}",
         report.display()
+    );
+}
+
+/// The audit page: every rental of the session's book, newest first, and the sales
+/// file's load, found by action.
+async fn audit(ui: &Ui) {
+    ui.click_x("//nav/a[normalize-space()='Audit']").await;
+    ui.wait_text("h1", "Audit log", QUICK).await;
+    ui.find("select[name=action]")
+        .await
+        .select_by_value("rented")
+        .await
+        .unwrap();
+    ui.find("select[name=entity_type]")
+        .await
+        .select_by_value("book")
+        .await
+        .unwrap();
+    ui.click_x("//button[normalize-space()='Show']").await;
+    ui.wait_at("/audit?").await;
+    let rows = ui.wait_text("tbody", "rented", QUICK).await;
+    assert_eq!(
+        rows.matches(" rented book ").count(),
+        2,
+        "two rentals: {rows}"
+    );
+    assert!(
+        rows.contains("Capitu") && rows.contains("Bento Santiago"),
+        "{rows}"
+    );
+    // The newest first: Capitu rented last.
+    assert!(rows.find("Capitu") < rows.find("Bento Santiago"), "{rows}");
+    ui.shot("audit").await;
+    ui.find("select[name=action]")
+        .await
+        .select_by_value("ingested")
+        .await
+        .unwrap();
+    ui.find("select[name=entity_type]")
+        .await
+        .select_by_value("")
+        .await
+        .unwrap();
+    ui.click_x("//button[normalize-space()='Show']").await;
+    let row = ui.wait_text("tbody tr", "sales-today.csv", QUICK).await;
+    assert!(
+        row.contains("ingested") && row.contains("sales_file"),
+        "{row}"
     );
 }
 

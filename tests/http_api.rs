@@ -74,6 +74,7 @@ on_every_backend!(
     web_forms_posted_from_another_site_are_refused,
     out_of_range_versions_are_invalid_not_conflicts,
     books_import_whole_or_not_at_all,
+    audit_searches_across_entities,
 );
 
 fn book_json(isbn: &str, copies: i64) -> Value {
@@ -331,6 +332,15 @@ async fn bad_input_gets_4xx_problems_never_500(app: &TestApp) {
         POST  /api/rentals/nope/return                      400 bad-path
         GET   /api/audit?entity_type=spaceship&entity_id=1  422 validation-failed
         GET   /api/audit?entity_type=book&entity_id=1       422 validation-failed
+        GET   /api/audit?entity_id=1                        422 validation-failed
+        GET   /api/audit?action=exploded                    422 validation-failed
+        GET   /api/audit?from=yesterday                     422 validation-failed
+        GET   /api/audit?from=2026-12-07&to=2026-12-01      422 validation-failed
+        GET   /api/audit?to=2026-02-30                      422 validation-failed
+        GET   /api/audit?cursor=zzz                         422 validation-failed
+        GET   /api/audit?limit=0                            422 validation-failed
+        GET   /api/audit?limit=1001                         422 validation-failed
+        GET   /api/audit?colour=red                         400 bad-query
         GET   /api/nothing-here                             404 no-such-route
         PATCH /api/books                                    405 method-not-allowed
     ";
@@ -750,4 +760,108 @@ async fn books_import_whole_or_not_at_all(app: &TestApp) {
         .post("/api/books/import", "text/csv", "title,author,isbn,year\n")
         .await;
     assert_problem(&header_only, 422, "validation-failed");
+}
+
+async fn audit_searches_across_entities(app: &TestApp) {
+    let before = (chrono::Utc::now() - chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let a = create_book(app, book_json(ISBN, 1)).await;
+    let b = create_book(app, book_json("9780306406157", 1)).await;
+    let c = create_book(app, book_json(kcl::domain::Isbn::synthetic(3).as_str(), 1)).await;
+    for id in [&a, &b] {
+        let r = app
+            .call(Method::DELETE, &format!("/api/books/{id}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let ids = |r: &Reply| -> Vec<(String, String)> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["entity_id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let deleted = |id: &str| ("deleted".to_owned(), id.to_owned());
+    let created = |id: &str| ("created".to_owned(), id.to_owned());
+
+    // Every deletion, newest first, a page at a time.
+    let first = app
+        .get("/api/audit?action=deleted&entity_type=book&limit=1")
+        .await;
+    assert_eq!(ids(&first), [deleted(&b)]);
+    let cursor = first.body["next_cursor"].as_str().expect("a next page");
+    let second = app
+        .get(&format!(
+            "/api/audit?action=deleted&entity_type=book&limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(ids(&second), [deleted(&a)]);
+    assert!(second.body["next_cursor"].is_null(), "{}", second.text);
+
+    let all = app.get(&format!("/api/audit?from={before}")).await;
+    assert_eq!(
+        ids(&all),
+        [
+            deleted(&b),
+            deleted(&a),
+            created(&c),
+            created(&b),
+            created(&a)
+        ],
+        "everything since, newest first"
+    );
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = today.pred_opt().unwrap();
+    let empty = app.get(&format!("/api/audit?to={yesterday}")).await;
+    assert_eq!(ids(&empty), [], "nothing before today");
+    let creations = app
+        .get(&format!(
+            "/api/audit?action=created&from={yesterday}&to={today}"
+        ))
+        .await;
+    assert_eq!(
+        ids(&creations),
+        [created(&c), created(&b), created(&a)],
+        "dates include the whole day"
+    );
+    let jobs = app.get("/api/audit?entity_type=job").await;
+    assert_eq!(ids(&jobs), [], "no job events");
+
+    // With entity_id: that entity's history, oldest first, as before.
+    let history = app
+        .get(&format!("/api/audit?entity_type=book&entity_id={a}"))
+        .await;
+    assert_eq!(ids(&history), [created(&a), deleted(&a)]);
+    let mixed = app
+        .get(&format!(
+            "/api/audit?entity_type=book&entity_id={a}&action=created"
+        ))
+        .await;
+    assert_problem(&mixed, 422, "validation-failed");
+    assert_eq!(mixed.body["errors"][0]["field"], "action", "{}", mixed.text);
+
+    // The page: the same search, with the filters kept in the form.
+    let page = app.get("/audit?action=deleted&entity_type=book").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains(&a) && page.text.contains(&b),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains(&c), "only deletions");
+    assert!(page.text.contains(r#"<option value="deleted" selected>"#));
+    let bad = app.get("/audit?from=nope").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert!(bad.text.contains("RFC 3339"), "{}", bad.text);
+    assert!(
+        bad.text.contains(r#"value="nope""#),
+        "the form keeps what was typed"
+    );
 }

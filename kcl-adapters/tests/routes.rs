@@ -63,6 +63,7 @@ const EXPECTED: &[(&str, &str, Access, bool)] = &[
     ("POST", "/ui/jobs", A, true),
     ("POST", "/ui/jobs/{id}/delete", A, false),
     ("GET", "/sales", A, false),
+    ("GET", "/audit", A, false),
     ("POST", "/ui/sales", A, true),
     ("POST", "/ui/sales/report", A, false),
     ("POST", "/ui/books/{id}/cover", S, true),

@@ -72,7 +72,7 @@ mod tls;
 pub use aws_config::SdkConfig;
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
-pub use dynamodb::{DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable};
+pub use dynamodb::{DynamoAuditLog, DynamoSalesDays, DynamoStatusStore, DynamoTable, AUDIT_INDEX};
 pub use error::AwsError;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

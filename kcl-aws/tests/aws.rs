@@ -201,6 +201,57 @@ async fn dynamodb_audit_log_kit() {
     assert_eq!(HealthProbe::check(&t).await, Ok(()));
 }
 
+/// A table made before audit searches (no `by-action` index): refused by the check
+/// a server runs at start, with the index named; provisioning adds the index, and
+/// searches then find the events appended from then on.
+#[tokio::test]
+async fn provisioning_adds_the_audit_index_to_an_older_table() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let Some(sdk) = sdk().await else { return };
+    let name = unique("kcl-old");
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |n: &str, t| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("an older table");
+    let t = DynamoTable::new(&sdk, &name).expect("name");
+    t.check().await.expect("its key is right");
+    let err = t.check_audit_index().await.unwrap_err().to_string();
+    assert!(
+        err.contains(kcl_aws::AUDIT_INDEX) && err.contains("data-plane.yml"),
+        "{err}"
+    );
+    t.provision().await.expect("add the index");
+    t.check_audit_index().await.expect("the index is there");
+    t.provision()
+        .await
+        .expect("provisioning again changes nothing");
+    testkit::audit_log::search_across_entities(&DynamoAuditLog::new(t)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_status_store_kit() {
     let Some(sdk) = sdk().await else { return };

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, SecondsFormat, Utc};
-use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+use kcl_core::domain::{
+    AuditAction, AuditEvent, AuditPosition, AuditQuery, EntityKind, EntityRef, EventId,
+};
 use kcl_core::ports::{AuditLog, AuditLogError};
 
-use super::{s, sort_time, text, DynamoTable, Item};
+use super::{s, sort_time, text, DynamoTable, Item, AUDIT_INDEX};
 use crate::sdk;
 
 /// The [`AuditLog`] on a [`DynamoTable`].
@@ -16,6 +18,9 @@ use crate::sdk;
 /// `{occurred_at}#{appended_at}#{event_id}`, so a history is one `Query` in time
 /// order (ties in append order), and entities spread over partitions. A second item
 /// `audit-id#{event_id}` written in the same transaction makes event ids unique.
+/// Each event also carries the keys of the table's [`AUDIT_INDEX`]
+/// (`action_pk = audit-action#{action}`, `action_sk = {occurred_at}#{event_id}`),
+/// which answers [`AuditLog::search`].
 #[derive(Debug, Clone)]
 pub struct DynamoAuditLog {
     table: DynamoTable,
@@ -30,6 +35,15 @@ impl DynamoAuditLog {
 
 fn partition(entity: &EntityRef) -> String {
     format!("audit#{}#{}", entity.kind.as_str(), entity.id)
+}
+
+fn action_partition(action: AuditAction) -> String {
+    format!("audit-action#{}", action.as_str())
+}
+
+/// The index's sort key: newest first is descending order.
+fn action_sort(p: &AuditPosition) -> String {
+    format!("{}#{}", sort_time(p.occurred_at), p.event_id)
 }
 
 fn decode_event(item: &Item) -> Result<AuditEvent, String> {
@@ -83,6 +97,8 @@ impl AuditLog for DynamoAuditLog {
             .item("pk", s(partition(&event.entity)))
             .item("sk", s(sk))
             .item("event_id", s(event.event_id.to_string()))
+            .item("action_pk", s(action_partition(event.action)))
+            .item("action_sk", s(action_sort(&AuditPosition::of(event))))
             .item("action", s(action))
             .item("entity_type", s(event.entity.kind.as_str()))
             .item("entity_id", s(event.entity.id.clone()))
@@ -149,6 +165,101 @@ impl AuditLog for DynamoAuditLog {
             }
         }
         out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    async fn search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, AuditLogError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        // One index partition per action: the action's, or every action's, whose
+        // newest events are merged.
+        let actions = match query.action {
+            Some(a) => vec![a],
+            None => AuditAction::ALL.to_vec(),
+        };
+        let pages = actions.into_iter().map(|a| self.search_action(a, query));
+        let mut out: Vec<AuditEvent> = futures::future::try_join_all(pages)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(AuditPosition::of(e)));
+        out.truncate(query.limit as usize);
+        Ok(out)
+    }
+}
+
+impl DynamoAuditLog {
+    /// The newest `query.limit` events of `action` that `query` asks for: one
+    /// `Query` of the index, newest first, page after page while a filter on the
+    /// entity type leaves a page short.
+    async fn search_action(
+        &self,
+        action: AuditAction,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, AuditLogError> {
+        // Upper bound, exclusive: the window's end (no key equals a bare time: keys
+        // go on with `#{event_id}`) or the cursor's key, whichever comes first.
+        let upper = [
+            query.until.map(sort_time),
+            query.before.as_ref().map(action_sort),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let lower = query.from.map(sort_time);
+        let mut condition = "action_pk = :pk".to_owned();
+        match (&lower, &upper) {
+            // BETWEEN is inclusive: the upper key itself is dropped below.
+            (Some(_), Some(_)) => condition.push_str(" AND action_sk BETWEEN :lo AND :hi"),
+            (Some(_), None) => condition.push_str(" AND action_sk >= :lo"),
+            (None, Some(_)) => condition.push_str(" AND action_sk < :hi"),
+            (None, None) => {}
+        }
+        let want = query.limit as usize;
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .index_name(AUDIT_INDEX)
+                .key_condition_expression(condition.as_str())
+                .expression_attribute_values(":pk", s(action_partition(action)))
+                .scan_index_forward(false)
+                .limit((want + 1 - out.len()).min(1000) as i32)
+                .set_exclusive_start_key(start.take());
+            if let Some(lo) = &lower {
+                request = request.expression_attribute_values(":lo", s(lo.clone()));
+            }
+            if let Some(hi) = &upper {
+                request = request.expression_attribute_values(":hi", s(hi.clone()));
+            }
+            if let Some(kind) = query.entity_type {
+                request = request
+                    .filter_expression("entity_type = :kind")
+                    .expression_attribute_values(":kind", s(kind.as_str()));
+            }
+            let page = request
+                .send()
+                .await
+                .map_err(|e| sdk::port_error::<AuditLogError, _, _>(&e))?;
+            for item in page.items() {
+                let at_upper = upper.is_some()
+                    && item.get("action_sk").and_then(|v| v.as_s().ok()) == upper.as_ref();
+                if !at_upper {
+                    out.push(decode_event(item).map_err(|e| AuditLogError::Internal(e.into()))?);
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() && out.len() < want => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        out.truncate(want);
         Ok(out)
     }
 }

@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, CreateGlobalSecondaryIndexAction,
+    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -102,34 +103,90 @@ impl DynamoTable {
         Ok(())
     }
 
-    /// Creates the table (on-demand billing) if it does not exist and waits until it
-    /// is active (development and tests).
+    /// Checks that the table has the audit log's index of events by action
+    /// ([`AUDIT_INDEX`]: `action_pk` HASH, `action_sk` RANGE, every attribute
+    /// projected), which audit searches query; the audit log's table needs it, a
+    /// table holding only statuses does not.
+    pub async fn check_audit_index(&self) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::Unreachable(format!(
+                    "DynamoDB table {}: {}",
+                    self.name,
+                    sdk::describe(&e)
+                ))
+            })?;
+        let index = out.table().and_then(|t| {
+            t.global_secondary_indexes()
+                .iter()
+                .find(|i| i.index_name() == Some(AUDIT_INDEX))
+        });
+        let Some(index) = index else {
+            return Err(AwsError::Config(format!(
+                "DynamoDB table {} has no global secondary index {AUDIT_INDEX}, which audit \
+                 searches need (action_pk HASH + action_sk RANGE, strings, projection ALL): \
+                 update the stack (deploy/aws/data-plane.yml adds it) or, in development, \
+                 start with KCL_AUTO_PROVISION=1; see docs/dynamodb.md",
+                self.name
+            )));
+        };
+        let keys: Vec<(&str, &str)> = index
+            .key_schema()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type().as_str()))
+            .collect();
+        let all = index
+            .projection()
+            .and_then(|p| p.projection_type())
+            .is_some_and(|t| *t == ProjectionType::All);
+        if keys != [("action_pk", "HASH"), ("action_sk", "RANGE")] || !all {
+            return Err(AwsError::Config(format!(
+                "DynamoDB table {}: index {AUDIT_INDEX} has key {keys:?} (projection ALL: \
+                 {all}); KCL needs action_pk (HASH) + action_sk (RANGE), projection ALL",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates the table (on-demand billing) with the audit index if it does not
+    /// exist, adds the index to a table without it, and waits until both are active
+    /// (development and tests).
     pub async fn provision(&self) -> Result<(), AwsError> {
         if self.check().await.is_ok() {
-            return Ok(());
+            if self.check_audit_index().await.is_ok() {
+                return Ok(());
+            }
+            return self.add_audit_index().await;
         }
-        let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition")
-        };
-        let key = |n: &str, t| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .expect("key schema")
-        };
         match self
             .client
             .create_table()
             .table_name(&self.name)
             .attribute_definitions(attr("pk"))
             .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("action_pk"))
+            .attribute_definitions(attr("action_sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(AUDIT_INDEX)
+                    .key_schema(key("action_pk", KeyType::Hash))
+                    .key_schema(key("action_sk", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| AwsError::Config(e.to_string()))?,
+            )
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
@@ -155,7 +212,8 @@ impl DynamoTable {
                 .and_then(|o| o.table().and_then(|t| t.table_status().cloned()))
                 .is_some_and(|s| s.as_str() == "ACTIVE");
             if active {
-                return self.check().await;
+                self.check().await?;
+                return self.check_audit_index().await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
@@ -164,6 +222,85 @@ impl DynamoTable {
             self.name
         )))
     }
+
+    /// Adds the audit index to an existing table and waits until it is active
+    /// (events appended before it carry no index keys: see docs/dynamodb.md).
+    async fn add_audit_index(&self) -> Result<(), AwsError> {
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(AUDIT_INDEX)
+            .key_schema(key("action_pk", KeyType::Hash))
+            .key_schema(key("action_sk", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| AwsError::Config(e.to_string()))?;
+        self.client
+            .update_table()
+            .table_name(&self.name)
+            .attribute_definitions(attr("action_pk"))
+            .attribute_definitions(attr("action_sk"))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::Unreachable(format!(
+                    "cannot add index {AUDIT_INDEX} to DynamoDB table {}: {}",
+                    self.name,
+                    sdk::describe(&e)
+                ))
+            })?;
+        for _ in 0..600 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.name)
+                .send()
+                .await
+                .ok();
+            let active = out
+                .as_ref()
+                .and_then(|o| o.table())
+                .and_then(|t| {
+                    t.global_secondary_indexes()
+                        .iter()
+                        .find(|i| i.index_name() == Some(AUDIT_INDEX))
+                })
+                .and_then(|i| i.index_status())
+                .is_some_and(|s| s.as_str() == "ACTIVE");
+            if active {
+                return self.check_audit_index().await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        Err(AwsError::Unreachable(format!(
+            "index {AUDIT_INDEX} of DynamoDB table {} did not become ACTIVE within 5 min",
+            self.name
+        )))
+    }
+}
+
+/// The audit log's global secondary index: events by action, newest first.
+pub const AUDIT_INDEX: &str = "by-action";
+
+fn attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("an attribute definition with a name and a type")
+}
+
+fn key(name: &str, t: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(t)
+        .build()
+        .expect("a key element with a name and a type")
 }
 
 #[async_trait]

@@ -126,6 +126,27 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
+    /// Every action, in declaration order.
+    ///
+    /// ```
+    /// use kcl_core::domain::AuditAction;
+    /// assert!(AuditAction::ALL.iter().all(|a| AuditAction::parse(a.as_str()) == Some(*a)));
+    /// ```
+    pub const ALL: &'static [AuditAction] = &[
+        Self::Created,
+        Self::Updated,
+        Self::Deleted,
+        Self::Rented,
+        Self::Returned,
+        Self::CoverUploaded,
+        Self::ThumbnailCreated,
+        Self::Ingested,
+        Self::ItemProcessing,
+        Self::ItemDone,
+        Self::ItemError,
+        Self::ItemExpired,
+    ];
+
     /// The stable name (`created`, `rented`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -213,5 +234,99 @@ impl AuditEvent {
             }
         }
         out
+    }
+}
+
+/// Where an audit search stands: the next page holds the events strictly older than
+/// this one (by `occurred_at`, then event id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AuditPosition {
+    /// The event's time.
+    #[serde(rename = "t")]
+    pub occurred_at: DateTime<Utc>,
+    /// The event's id: the order among events of the same time.
+    #[serde(rename = "id")]
+    pub event_id: EventId,
+}
+
+impl AuditPosition {
+    /// The position of `event`.
+    pub fn of(event: &AuditEvent) -> Self {
+        Self {
+            occurred_at: event.occurred_at,
+            event_id: event.event_id,
+        }
+    }
+}
+
+/// An audit search across entities: every event of an action, of a kind of entity,
+/// within a time window, newest first (by `occurred_at`, then event id, both
+/// descending), a page at a time.
+///
+/// Fields left `None` do not filter. New filters may come in a minor release
+/// (`#[non_exhaustive]`): start from [`AuditQuery::new`] and set fields.
+///
+/// ```
+/// use kcl_core::domain::{AuditAction, AuditQuery, EntityKind};
+/// let mut q = AuditQuery::new(50);
+/// q.action = Some(AuditAction::Deleted);
+/// q.entity_type = Some(EntityKind::Book);
+/// assert_eq!(q.limit, 50);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditQuery {
+    /// Only events of this action.
+    pub action: Option<AuditAction>,
+    /// Only events about this kind of entity.
+    pub entity_type: Option<EntityKind>,
+    /// Only events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only events strictly before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only events strictly older than this position (the previous page's last
+    /// event).
+    pub before: Option<AuditPosition>,
+    /// Events at most.
+    pub limit: u32,
+}
+
+impl AuditQuery {
+    /// Every event, newest first, `limit` at most.
+    pub fn new(limit: u32) -> Self {
+        Self {
+            action: None,
+            entity_type: None,
+            from: None,
+            until: None,
+            before: None,
+            limit,
+        }
+    }
+
+    /// Whether `event` is one this query asks for (ignoring the limit): what every
+    /// adapter's answer must agree with.
+    ///
+    /// ```
+    /// # use kcl_core::domain::{AuditAction, AuditEvent, AuditQuery, EntityRef, EventId, BookId};
+    /// let e = AuditEvent {
+    ///     event_id: EventId(uuid::Uuid::nil()),
+    ///     action: AuditAction::Deleted,
+    ///     entity: EntityRef::book(BookId(uuid::Uuid::nil())),
+    ///     data: serde_json::json!({}),
+    ///     occurred_at: chrono::Utc::now(),
+    /// };
+    /// let mut q = AuditQuery::new(10);
+    /// q.action = Some(AuditAction::Created);
+    /// assert!(!q.matches(&e));
+    /// q.action = Some(AuditAction::Deleted);
+    /// assert!(q.matches(&e));
+    /// ```
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        self.action.is_none_or(|a| a == event.action)
+            && self.entity_type.is_none_or(|k| k == event.entity.kind)
+            && self.from.is_none_or(|t| event.occurred_at >= t)
+            && self.until.is_none_or(|t| event.occurred_at < t)
+            && self.before.is_none_or(|p| AuditPosition::of(event) < p)
     }
 }

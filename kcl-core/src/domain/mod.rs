@@ -17,7 +17,9 @@ mod sales;
 mod search;
 mod validation;
 
-pub use audit::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+pub use audit::{
+    AuditAction, AuditEvent, AuditPosition, AuditQuery, EntityKind, EntityRef, EventId,
+};
 pub use book::{Book, BookCover, BookDraft, BookDraftBuilder, BookId, BookLimits};
 pub use book_import::{parse_book_import, ImportRow, MAX_IMPORT_ERRORS, MAX_IMPORT_ROWS};
 pub use isbn::Isbn;

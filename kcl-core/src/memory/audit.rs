@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::{AuditEvent, EntityRef};
+use crate::domain::{AuditEvent, AuditPosition, AuditQuery, EntityRef};
 use crate::ports::{AuditLog, AuditLogError};
 
 /// Audit events in memory, per entity in append order.
@@ -43,6 +43,20 @@ impl AuditLog for MemoryAuditLog {
         // Stable sort: equal times keep append order.
         out.sort_by_key(|e| e.occurred_at);
         out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    async fn search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, AuditLogError> {
+        let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<AuditEvent> = events
+            .by_entity
+            .values()
+            .flatten()
+            .filter(|e| query.matches(e))
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse(AuditPosition::of(e)));
+        out.truncate(query.limit as usize);
         Ok(out)
     }
 }

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 
-use crate::domain::{AuditEvent, EntityRef};
+use crate::domain::{AuditEvent, AuditQuery, EntityRef};
 use crate::BoxError;
 
 /// Why an [`AuditLog`] call failed.
@@ -35,6 +35,25 @@ pub trait AuditLog: Send + Sync {
         entity: &EntityRef,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, AuditLogError>;
+
+    /// The events `query` asks for, across entities, newest first (by
+    /// `occurred_at`, then event id, both descending), at most `query.limit` of
+    /// them. The next page is the same query with
+    /// [`before`](AuditQuery::before) set to the last event's position.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use kcl_core::domain::{AuditAction, AuditQuery};
+    /// use kcl_core::memory::MemoryAuditLog;
+    /// use kcl_core::ports::AuditLog;
+    ///
+    /// let log = MemoryAuditLog::default();
+    /// let mut q = AuditQuery::new(20);
+    /// q.action = Some(AuditAction::Deleted);
+    /// assert!(log.search(&q).await.unwrap().is_empty());
+    /// # });
+    /// ```
+    async fn search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, AuditLogError>;
 }
 
 /// Audit events a repository wrote in the same transaction as the change they

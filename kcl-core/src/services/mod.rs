@@ -1,5 +1,6 @@
 //! Services: the business rules, written against ports only.
 
+mod audit;
 mod catalog;
 mod covers;
 mod error;
@@ -13,6 +14,7 @@ mod tests;
 
 use std::sync::Arc;
 
+pub use audit::{audit_bound, AuditService};
 pub use catalog::{
     CatalogService, ImportOutcome, ListBooks, SkippedBook, IMPORT_BATCH, MAX_SKIPPED_LISTED,
 };
@@ -148,13 +150,17 @@ impl Default for Settings {
     }
 }
 
-/// The services a host serves. Cheap to clone.
+/// The services a host serves. Cheap to clone. Built by [`Services::new`] (new
+/// services may come in a minor release: `#[non_exhaustive]`).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Services {
     /// Books: create, read (cached), update with versions, delete, list and search.
     pub catalog: Arc<CatalogService>,
     /// Renting and returning copies, and listing rentals (overdue included).
     pub rentals: Arc<RentalService>,
+    /// Searches of the audit log across entities (every deletion last week).
+    pub audit: Arc<AuditService>,
     /// Readiness: every probe, each within its timeout.
     pub health: Arc<HealthService>,
     /// Cover images and thumbnails.
@@ -192,6 +198,7 @@ impl Services {
                 ("ocr", ports.ocr_tasks.clone()),
             ]),
             rentals: Arc::new(RentalService::new(&ports)),
+            audit: Arc::new(AuditService::new(&ports)),
             catalog,
             covers,
             jobs,

@@ -168,6 +168,12 @@ impl crate::ports::AuditLog for HangingLog {
     ) -> Result<Vec<crate::domain::AuditEvent>, crate::ports::AuditLogError> {
         std::future::pending().await
     }
+    async fn search(
+        &self,
+        _: &crate::domain::AuditQuery,
+    ) -> Result<Vec<crate::domain::AuditEvent>, crate::ports::AuditLogError> {
+        std::future::pending().await
+    }
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
-use kcl_core::domain::{AuditAction, AuditEvent, EntityKind, EntityRef, EventId};
+use kcl_core::domain::{AuditAction, AuditEvent, AuditQuery, EntityKind, EntityRef, EventId};
 use kcl_core::ports::{AuditLog, AuditLogError, AuditOutbox};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
@@ -154,6 +154,42 @@ impl AuditLog for SqliteStore {
         .fetch_all(&self.db.read)
         .await
         .map_err(db_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, AuditLogError> {
+        // Each filter has an index that yields rows already in order
+        // (migrations/0011_audit_search.sql): the scan stops after `limit` rows.
+        let mut sql = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT event_id, action, entity_type, entity_id, data, occurred_at FROM audit_events \
+             WHERE 1 = 1",
+        );
+        if let Some(action) = query.action {
+            sql.push(" AND action = ").push_bind(action.as_str());
+        }
+        if let Some(kind) = query.entity_type {
+            sql.push(" AND entity_type = ").push_bind(kind.as_str());
+        }
+        if let Some(from) = query.from {
+            sql.push(" AND occurred_at >= ").push_bind(micros(from));
+        }
+        if let Some(until) = query.until {
+            sql.push(" AND occurred_at < ").push_bind(micros(until));
+        }
+        if let Some(p) = query.before {
+            sql.push(" AND (occurred_at, event_id) < (")
+                .push_bind(micros(p.occurred_at))
+                .push(", ")
+                .push_bind(p.event_id.to_string())
+                .push(")");
+        }
+        sql.push(" ORDER BY occurred_at DESC, event_id DESC LIMIT ")
+            .push_bind(i64::from(query.limit));
+        let rows = sql
+            .build()
+            .fetch_all(&self.db.read)
+            .await
+            .map_err(db_error)?;
         rows.iter().map(event_from_row).collect()
     }
 }

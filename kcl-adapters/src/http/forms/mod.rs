@@ -1,7 +1,8 @@
 //! The readers of uploaded forms and bodies, shared by the API and the web UI: a
 //! cover image, an OCR job's images, a sales file ([`sales`]); and the uploads of
-//! a cover and an OCR job that they feed.
+//! a cover and an OCR job that they feed; the audit log's query ([`audit`]).
 
+pub(crate) mod audit;
 pub(crate) mod sales;
 
 use axum::extract::{FromRequest, Multipart, Request};

@@ -56,7 +56,7 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
                 }
                 body data-live[live] {
                     nav {
-                        a href=(href("/")) { "Catalog" } a href=(href("/rentals")) { "Rentals" } a href=(href("/jobs")) { "OCR jobs" } a href=(href("/sales")) { "Sales" } a href=(href("/api/docs")) { "API" }
+                        a href=(href("/")) { "Catalog" } a href=(href("/rentals")) { "Rentals" } a href=(href("/jobs")) { "OCR jobs" } a href=(href("/sales")) { "Sales" } a href=(href("/audit")) { "Audit" } a href=(href("/api/docs")) { "API" }
                         @if let Some(v) = access::viewer() {
                             span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
                             @if v.csrf.is_some() {

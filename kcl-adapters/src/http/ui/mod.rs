@@ -1,8 +1,9 @@
 //! A plain server-rendered web UI (maud, HTML forms; one small script, served as a
 //! file, reloads pages whose work is running and takes error pages' "Back" link
 //! back): list and search books, create, edit and delete them, rent and return
-//! copies, see a book's history.
+//! copies, see a book's history, search the audit log.
 
+mod audit;
 mod forms;
 mod jobs;
 mod pages;
@@ -27,6 +28,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .upload("/ui/jobs", admin, job, jobs::create)
         .post("/ui/jobs/{id}/delete", admin, jobs::delete)
         .get("/sales", admin, sales::index)
+        .get("/audit", admin, audit::index)
         .upload("/ui/sales", admin, BodyLimit::Handler, sales::upload)
         .post("/ui/sales/report", admin, sales::report)
         .upload("/ui/books/{id}/cover", staff, cover, forms::upload_cover)
