@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Packages KCL's three Lambda functions for the provided.al2023 runtime on x86_64:
+# Packages KCL's four Lambda functions for the provided.al2023 runtime on x86_64:
 # one `cargo lambda build --release` run builds the feature-gated binaries
-# kcl-lambda-thumbnails, kcl-lambda-ingest and kcl-lambda-http (no dev-dependency is
+# kcl-lambda-thumbnails, kcl-lambda-ingest, kcl-lambda-reports and kcl-lambda-http (no dev-dependency is
 # compiled) into zips, then each zip is opened and must hold an executable x86_64
 # ELF named `bootstrap` that needs no glibc newer than Amazon Linux 2023's (2.34).
 #
@@ -20,7 +20,7 @@
 #   rustup target add aarch64-unknown-linux-gnu
 #   cargo lambda build --release --arm64 --output-format zip --disable-optimizations \
 #     --features lambda,aws,media,http \
-#     --bin kcl-lambda-thumbnails --bin kcl-lambda-ingest --bin kcl-lambda-http
+#     --bin kcl-lambda-thumbnails --bin kcl-lambda-ingest --bin kcl-lambda-reports --bin kcl-lambda-http
 #
 # (then expect e_machine 183, aarch64, below, and create the functions with
 # --architectures arm64).
@@ -32,7 +32,7 @@ out="${KCL_LAMBDA_DIR:-$CARGO_TARGET_DIR/lambda}"
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
 venv="$dir/cargo-lambda-venv"
 cargo_lambda_version="1.9.2"
-bins=(kcl-lambda-thumbnails kcl-lambda-ingest kcl-lambda-http)
+bins=(kcl-lambda-thumbnails kcl-lambda-ingest kcl-lambda-reports kcl-lambda-http)
 
 if ! "$venv/bin/cargo-lambda" lambda --version 2>/dev/null | grep -qF "$cargo_lambda_version"; then
   mkdir -p "$dir"

@@ -38,6 +38,27 @@ pub async fn ingest_lambda_from_env() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Scheduled sales reports, invoked by an EventBridge Scheduler schedule
+/// (`deploy/aws/app.yml`) at the time `KCL_REPORT_SCHEDULE` names, in
+/// `KCL_REPORT_TZ`: writes the previous day's report of each store to `KCL_REPORTS`,
+/// once per day (the claim is in the database the servers share; see
+/// `docs/sales.md`). Refuses to start without `KCL_REPORT_SCHEDULE`.
+pub async fn reports_lambda_from_env() -> Result<(), BoxError> {
+    crate::lambda::install_emf_metrics("KCL");
+    let config = Config::from_env()?;
+    if config.settings.sales.schedule.is_none() {
+        return Err(crate::ConfigError {
+            variable: "KCL_REPORT_SCHEDULE",
+            value: String::new(),
+            reason: "the report function needs a schedule, such as `daily 06:00`".into(),
+        }
+        .into());
+    }
+    let kcl = Kcl::open(&config).await?;
+    crate::lambda::run_scheduled_reports_handler(kcl.services.sales.clone()).await?;
+    Ok(())
+}
+
 /// The HTTP API and web UI behind API Gateway (REST or HTTP API), an Application Load
 /// Balancer or a function URL: the server's router, with the same authentication,
 /// limits and metrics, on the profile the environment chooses.

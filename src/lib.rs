@@ -24,7 +24,7 @@ pub use kcl_core::{domain, memory, ports, services, ServiceError, Services};
 pub use lambdas::http_lambda_from_env;
 #[cfg(feature = "lambda")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
-pub use lambdas::{ingest_lambda_from_env, thumbnail_lambda_from_env};
+pub use lambdas::{ingest_lambda_from_env, reports_lambda_from_env, thumbnail_lambda_from_env};
 #[cfg(any(feature = "local", feature = "aws"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "local", feature = "aws"))))]
 pub use runtime::Database;

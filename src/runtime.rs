@@ -131,6 +131,7 @@ struct Relational {
     sales: Arc<dyn SalesRepo>,
     sales_days: Arc<dyn SalesDays>,
     ended_sessions: Arc<dyn EndedSessions>,
+    report_runs: Arc<dyn kcl_core::ports::ReportRuns>,
     replication: Arc<dyn kcl_core::ports::Replication>,
     tasks: Option<Arc<dyn TaskQueue>>,
     ocr_tasks: Option<Arc<dyn TaskQueue>>,
@@ -169,6 +170,7 @@ impl Relational {
             sales: p.sales,
             sales_days: p.sales_days,
             ended_sessions: p.ended_sessions,
+            report_runs: p.report_runs,
             replication: p.replication,
             tasks: None,
             ocr_tasks: None,
@@ -194,6 +196,7 @@ impl Relational {
             + SalesRepo
             + SalesDays
             + EndedSessions
+            + kcl_core::ports::ReportRuns
             + 'static,
     {
         Self {
@@ -205,6 +208,7 @@ impl Relational {
             jobs: store.clone(),
             sales: store.clone(),
             ended_sessions: store.clone(),
+            report_runs: store.clone(),
             sales_days: store,
             replication: Arc::new(kcl_core::ports::NoReplicas),
             tasks: queue.map(|named| named("tasks")),
@@ -571,6 +575,7 @@ impl Kcl {
                 .unwrap_or_else(std::env::temp_dir),
         ));
         ports.ended_sessions = r.ended_sessions;
+        ports.report_runs = r.report_runs;
         ports.replication = r.replication;
         Self {
             services: Services::with_settings(ports, settings),

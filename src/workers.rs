@@ -11,8 +11,14 @@ use kcl_core::services::TaskHandler;
 
 use crate::{Config, Kcl};
 
-/// Starts both workers (thumbnail and OCR queues, `concurrency` tasks each) and the
-/// sweeper (every minute); all stop when `shutdown` completes (the workers finish
+/// How often the scheduler asks whether scheduled reports are due.
+const SCHEDULER_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts both workers (thumbnail and OCR queues, `concurrency` tasks each), the
+/// sweeper (every minute) and, with `KCL_REPORT_SCHEDULE`, the scheduler of sales
+/// reports (every minute: a day's reports are written once across every process,
+/// see [`SalesService::run_scheduled_reports`](kcl_core::services::SalesService::run_scheduled_reports));
+/// all stop when `shutdown` completes (the workers finish
 /// or release their tasks first). The returned handle completes when they have.
 /// What the server runs in-process and what `examples/worker.rs` runs alone.
 pub fn spawn_workers(
@@ -38,6 +44,21 @@ pub fn spawn_workers(
             })
             .await;
             tracing::info!(queue = name, ?stats, "worker stopped");
+        }));
+    }
+    if kcl.services.sales.report_schedule().is_some() {
+        let sales = kcl.services.sales.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(e) = sales.run_scheduled_reports().await {
+                    tracing::warn!(error = %e, "scheduled reports failed; tried again in a minute");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(SCHEDULER_EVERY) => {}
+                    _ = rx.wait_for(|stop| *stop) => break,
+                }
+            }
         }));
     }
     let jobs = kcl.services.jobs.clone();

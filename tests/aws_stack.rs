@@ -175,6 +175,7 @@ fn environments() -> BTreeMap<&'static str, BTreeMap<String, String>> {
         ("worker", &app, "WorkerEnvironment"),
         ("thumbnail function", &app, "ThumbnailFunction"),
         ("ingest function", &app, "IngestFunction"),
+        ("reports function", &app, "ReportsFunction"),
     ] {
         let section = if resource == "KclEnvironment" {
             template.split("\nOutputs:\n").nth(1).unwrap()
@@ -576,6 +577,8 @@ fn iam_policies_grant_exactly_the_sdk_calls_the_adapters_make() {
         ("WorkerRole", "WorkerPolicyArn"),
         ("ThumbnailFunctionRole", "ThumbnailFunctionPolicyArn"),
         ("IngestFunctionRole", "IngestFunctionPolicyArn"),
+        // The report function needs what the ingest function needs.
+        ("ReportsFunctionRole", "IngestFunctionPolicyArn"),
     ] {
         let b = block(&app, role).join("\n");
         assert!(

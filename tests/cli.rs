@@ -309,6 +309,9 @@ fn a_bad_variable_stops_the_start_naming_it() {
         (&["serve"][..], "KCL_HTTP_ADDR", "nowhere"),
         (&["migrate"][..], "KCL_DATABASE_URL", "mysql://db/kcl"),
         (&["seed", "1"][..], "KCL_WORKER_CONCURRENCY", "0"),
+        (&["serve"][..], "KCL_REPORT_SCHEDULE", "hourly"),
+        (&["worker"][..], "KCL_REPORT_SCHEDULE", "daily 25:00"),
+        (&["serve"][..], "KCL_REPORT_TZ", "Mars/Olympus"),
     ] {
         let out = kcl(args, &[("KCL_DATA_DIR", data), (var, value)]);
         assert_eq!(out.status.code(), Some(1), "{args:?} {var}");
@@ -316,6 +319,85 @@ fn a_bad_variable_stops_the_start_naming_it() {
         assert!(err.starts_with(&format!("kcl: {var}=")), "{args:?}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
+}
+
+/// `kcl worker` with `KCL_REPORT_SCHEDULE`: the sales loaded yesterday (by `kcl
+/// ingest`) are reported by themselves, one CSV per store under a fixed name in the
+/// reports folder, as soon as the worker starts (the day is due); a second worker on
+/// the same data dir writes nothing more.
+#[test]
+fn the_worker_writes_scheduled_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    let csv = dir.path().join("yesterday.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "loja;data;codigo;quantidade;preco_unitario\n\
+             loja-01;{};A;2;1,50\nloja-02;{};B;1;3,00\n",
+            yesterday.format("%d/%m/%Y"),
+            yesterday.format("%d/%m/%Y")
+        ),
+    )
+    .unwrap();
+    let vars = [("KCL_DATA_DIR", data)];
+    let out = kcl(&["ingest", csv.to_str().unwrap()], &vars);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let scheduled = [
+        ("KCL_DATA_DIR", data),
+        ("KCL_REPORT_SCHEDULE", "daily 00:00"),
+        ("KCL_REPORT_TZ", "UTC"),
+    ];
+    let spawn = || {
+        let mut cmd = kcl_proc::kcl_command();
+        cmd.envs(scheduled.iter().copied())
+            .arg("worker")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd.spawn().expect("the worker starts")
+    };
+    let reports = dir.path().join("blobs/objects/reports");
+    let want: Vec<String> = ["loja-01", "loja-02"]
+        .iter()
+        .map(|s| format!("daily-{yesterday}-{s}.csv"))
+        .collect();
+    let listed = || {
+        let mut names: Vec<String> = std::fs::read_dir(&reports)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".csv"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let mut first = spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while listed() != want && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(listed(), want, "the worker wrote yesterday's reports");
+    let text = std::fs::read_to_string(reports.join(&want[0])).unwrap();
+    assert!(text.contains(&format!("{yesterday},loja-01,A")), "{text}");
+    assert!(!text.contains("loja-02"), "one store per report: {text}");
+    let written = std::fs::metadata(reports.join(&want[0]))
+        .unwrap()
+        .modified()
+        .unwrap();
+    kcl_proc::stop(&mut first);
+    // Another worker (a restart, or a second machine): the day is done.
+    let mut second = spawn();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    kcl_proc::stop(&mut second);
+    assert_eq!(listed(), want);
+    let again = std::fs::metadata(reports.join(&want[0]))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(written, again, "not written again");
 }
 
 /// `kcl migrate` with `KCL_DATABASE_SCHEMA`: KCL's tables land in that schema, and

@@ -529,3 +529,88 @@ async fn s3_ingest_handler_fails_the_invocation_on_transient_failures() {
         diagnostic.error_message
     );
 }
+
+/// The report function as deployed (EventBridge Scheduler invokes it; here its
+/// handler is called): KCL opened from the function's configuration on PostgreSQL,
+/// S3 (a reports bucket of its own) and DynamoDB. Two invocations at once (the
+/// scheduler delivers at least once) write yesterday's reports once; a third finds
+/// the day done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_handler_writes_yesterdays_reports_once() {
+    use kcl::lambda::handle_scheduled_reports;
+    let Some([endpoint, admin_url]) =
+        services::vars([services::AWS_ENDPOINT, services::POSTGRES_URL])
+    else {
+        return;
+    };
+    aws_env(&endpoint);
+    let db = TestDatabase::create_on(&admin_url).await;
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let dir = tempfile::tempdir().unwrap();
+    let vars: HashMap<String, String> = [
+        ("KCL_DATABASE_URL", db.url()),
+        ("KCL_BLOBS", &format!("s3://kcl-media-{tag}")),
+        ("KCL_REPORTS", &format!("s3://kcl-reports-{tag}")),
+        ("KCL_AUDIT", &format!("dynamodb://kcl-reports-{tag}")),
+        ("KCL_AUTO_PROVISION", "1"),
+        ("KCL_DATA_DIR", &dir.path().display().to_string()),
+        ("KCL_SPOOL_DIR", &dir.path().display().to_string()),
+        ("KCL_REPORT_SCHEDULE", "daily 00:00"),
+        ("KCL_REPORT_TZ", "UTC"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let sales = kcl.services.sales.clone();
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    let csv = dir.path().join("yesterday.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "store_id,sale_date,sku,quantity,unit_price\n\
+             S1,{yesterday},A,1,2.00\nS2,{yesterday},B,2,1.50\n"
+        ),
+    )
+    .unwrap();
+    let loaded = sales
+        .ingest_path("yesterday.csv", &csv, Default::default())
+        .await
+        .unwrap();
+    assert_eq!(loaded.rows_loaded, 2, "{loaded:?}");
+
+    let invoke = || {
+        let payload = json!({"source": "aws.scheduler"});
+        handle_scheduled_reports(&sales, LambdaEvent::new(payload, Context::default()))
+    };
+    let (a, b) = tokio::join!(invoke(), invoke());
+    let (a, b) = (a.expect("first"), b.expect("second"));
+    let ran: Vec<_> = [&a, &b].into_iter().filter(|r| r.ran).collect();
+    assert_eq!(ran.len(), 1, "{a:?} {b:?}");
+    assert_eq!(ran[0].day, Some(yesterday));
+    // A CSV per store, and a PDF with the `pdf` feature.
+    let formats: &[&str] = if cfg!(feature = "pdf") {
+        &["csv", "pdf"]
+    } else {
+        &["csv"]
+    };
+    let want: Vec<String> = ["S1", "S2"]
+        .iter()
+        .flat_map(|s| {
+            formats
+                .iter()
+                .map(move |f| format!("reports/daily-{yesterday}-{s}.{f}"))
+        })
+        .collect();
+    assert_eq!(ran[0].reports, want);
+    let s2 = format!("reports/daily-{yesterday}-S2.csv");
+    let report = sales.report(&s2).await.unwrap();
+    let text = String::from_utf8(report.data.to_vec()).unwrap();
+    assert!(text.contains(&format!("{yesterday},S2,B")), "{text}");
+    let wire = serde_json::to_value(ran[0]).unwrap();
+    assert_eq!(wire["ran"], true, "{wire}");
+    let third = invoke().await.expect("third");
+    assert!(!third.ran && third.reports.is_empty(), "{third:?}");
+    kcl.close().await;
+    db.drop_now().await;
+}

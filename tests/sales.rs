@@ -484,3 +484,63 @@ async fn postgres() {
     kcl.close().await;
     db.drop_now().await;
 }
+
+/// The sales page shows the schedule of reports and, once a day ran, its reports,
+/// each a download link that serves the file; without a schedule, how to set one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sales_page_shows_scheduled_reports() {
+    let (_kcl, plain, _d) = TestApp::open(true, &[]).await;
+    let page = plain.get("/sales").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.text.contains("KCL_REPORT_SCHEDULE=daily 06:00"),
+        "{}",
+        page.text
+    );
+
+    let (kcl, app, _dir) = TestApp::open(
+        true,
+        &[
+            ("KCL_REPORT_SCHEDULE", "daily 00:00"),
+            ("KCL_REPORT_TZ", "UTC"),
+        ],
+    )
+    .await;
+    let page = app.get("/sales").await;
+    assert!(
+        page.text.contains("Every day at 00:00 (UTC)"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("No run yet."), "{}", page.text);
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    let r = upload(
+        &app,
+        "name=yesterday.csv",
+        format!("store_id,sale_date,sku,quantity,unit_price\nS1,{yesterday},A,1,2.00\n"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let run = kcl
+        .services
+        .sales
+        .run_scheduled_reports()
+        .await
+        .unwrap()
+        .expect("yesterday is due");
+    assert_eq!(run.day, yesterday);
+    let page = app.get("/sales").await;
+    let name = format!("daily-{yesterday}-S1.csv");
+    assert!(
+        page.text.contains(&format!("href=\"/api/reports/{name}\"")),
+        "{}",
+        page.text
+    );
+    let report = app.get(&format!("/api/reports/{name}")).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    assert!(
+        report.text.contains(&format!("{yesterday},S1,A")),
+        "{}",
+        report.text
+    );
+}

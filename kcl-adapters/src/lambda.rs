@@ -502,3 +502,91 @@ async fn ingest_record(
         )),
     }
 }
+
+/// What the report function answers: whether this invocation wrote the due day's
+/// reports (`false`: another process had, or holds, the day), and which.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScheduledRunSummary {
+    /// Whether this invocation ran the day.
+    pub ran: bool,
+    /// The day reported on, when it ran.
+    pub day: Option<chrono::NaiveDate>,
+    /// The reports written (keys in the reports store).
+    pub reports: Vec<String>,
+}
+
+/// Handles an invocation of the report function (EventBridge Scheduler, or any
+/// caller: the payload is not read): writes the reports the schedule has due, unless
+/// another process did or holds the day
+/// ([`SalesService::run_scheduled_reports`]). An error fails the invocation, so the
+/// scheduler's retry policy tries again (after the failed run's lease, the retry
+/// takes the day over).
+pub async fn handle_scheduled_reports(
+    sales: &SalesService,
+    event: LambdaEvent<Value>,
+) -> Result<ScheduledRunSummary, ScheduledReportsError> {
+    let request_id = event.context.request_id.as_str();
+    let started = std::time::Instant::now();
+    let run = sales.run_scheduled_reports().await;
+    crate::emf::record_task(
+        "reports",
+        match &run {
+            Ok(Some(_)) => "done",
+            Ok(None) => "skipped",
+            Err(_) => "retried",
+        },
+        started.elapsed().as_secs_f64(),
+    );
+    match run {
+        Ok(Some(run)) => {
+            tracing::info!(request_id, day = %run.day, reports = run.reports.len(), "scheduled reports written");
+            Ok(ScheduledRunSummary {
+                ran: true,
+                day: Some(run.day),
+                reports: run.reports.into_iter().map(|r| r.key).collect(),
+            })
+        }
+        Ok(None) => {
+            tracing::info!(
+                request_id,
+                "scheduled reports: nothing due here (done, or held by another)"
+            );
+            Ok(ScheduledRunSummary::default())
+        }
+        Err(e) => {
+            tracing::error!(request_id, error = %e, "scheduled reports failed; the invocation will be retried");
+            Err(ScheduledReportsError(e))
+        }
+    }
+}
+
+/// Why a report function's invocation fails (so that the scheduler retries it).
+#[derive(Debug, thiserror::Error)]
+#[error("scheduled reports: {0} (the invocation fails so that it is retried)")]
+pub struct ScheduledReportsError(#[source] pub ServiceError);
+
+impl From<ScheduledReportsError> for Diagnostic {
+    fn from(e: ScheduledReportsError) -> Self {
+        Diagnostic {
+            error_type: "ScheduledReportsRetry".to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Runs the Lambda runtime loop with [`handle_scheduled_reports`] as the function.
+pub async fn run_scheduled_reports_handler(
+    sales: Arc<SalesService>,
+) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| {
+            let sales = sales.clone();
+            async move {
+                let result = handle_scheduled_reports(&sales, event).await;
+                flush_emf_metrics(std::io::stdout());
+                result
+            }
+        },
+    ))
+    .await
+}

@@ -969,6 +969,19 @@ async fn a_long_poll_wakes_on_a_send_from_another_process() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_runs_kit() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = std::sync::Arc::new(db.store().await);
+    testkit::report_runs::run(store.clone()).await;
+    // A second pool (another server) races the first for the same runs.
+    let other = std::sync::Arc::new(db.store().await);
+    testkit::report_runs::run(other).await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_sessions_kit() {
     let Some(db) = TestDatabase::create().await else {
         return;

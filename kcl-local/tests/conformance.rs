@@ -157,6 +157,15 @@ async fn sales_kits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_runs_kit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = std::sync::Arc::new(file_store(&dir).await);
+    testkit::report_runs::run(store.clone()).await;
+    // Again on the same file: the kit keeps its runs apart.
+    testkit::report_runs::run(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ended_sessions_kit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = file_store(&dir).await;

@@ -22,6 +22,8 @@
 //! | `KCL_REPORTS` | `KCL_BLOBS` | where sales reports are written: `file://PATH`, `s3://bucket[/prefix]` (a separate bucket on AWS) or `memory://` |
 //! | `KCL_SALES_PARQUET` | `on` | `on` writes each loaded sales file as Parquet under `sales/curated/`; `off` skips it |
 //! | `KCL_SALES_MAX_BYTES` | `2147483648` (2 GiB) | the largest sales file accepted |
+//! | `KCL_REPORT_SCHEDULE` | none (`off`) | `daily HH:MM`: every day at that local time, the previous day's sales report of each store that sold (CSV, and PDF with the `pdf` feature) is written to `KCL_REPORTS` as `reports/daily-{day}-{store}.{csv,pdf}`, once per day however many servers and workers run (see `docs/sales.md`) |
+//! | `KCL_REPORT_TZ` | `America/Sao_Paulo` | the IANA time zone of `KCL_REPORT_SCHEDULE` (and of the day reported on) |
 //! | `KCL_SPOOL_DIR` | the system's temporary folder | where sales files are spooled while they are ingested (needs about twice the file's size free) |
 //! | `KCL_WORKER` | `on` | `on` runs the queue worker inside the server; `off` leaves tasks to separate workers (`examples/worker.rs`) |
 //! | `KCL_WORKER_CONCURRENCY` | the number of cores | tasks a worker runs at once (1 to 64) |

@@ -1,12 +1,14 @@
 //! How tasks and uploads are processed: the worker, OCR, and the services' tunables
 //! (`KCL_WORKER`, `KCL_WORKER_CONCURRENCY`, `KCL_WORKER_ADDR`, `KCL_OCR_LANG`,
 //! `KCL_OCR_PSM`, `KCL_THUMB_*`, `KCL_JOB_*`, `KCL_SALES_*`, `KCL_SPOOL_DIR`,
+//! `KCL_REPORT_SCHEDULE`, `KCL_REPORT_TZ`,
 //! `KCL_LIST_CACHE_TTL_SECS`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kcl_core::domain::ReportSchedule;
 use kcl_core::services::Settings;
 
 use super::vars::Vars;
@@ -93,6 +95,27 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
             });
         }
         settings.sales.spool_dir = Some(path);
+    }
+    let tz = v.get("KCL_REPORT_TZ");
+    let zone = tz.as_deref().unwrap_or(kcl_core::domain::DEFAULT_REPORT_TZ);
+    if let Err(reason) = ReportSchedule::parse("daily 00:00", zone) {
+        return Err(ConfigError {
+            variable: "KCL_REPORT_TZ",
+            value: zone.to_owned(),
+            reason,
+        });
+    }
+    match v.get("KCL_REPORT_SCHEDULE") {
+        None => {}
+        Some(spec) if spec.trim().eq_ignore_ascii_case("off") => {}
+        Some(spec) => {
+            let schedule = ReportSchedule::parse(&spec, zone).map_err(|reason| ConfigError {
+                variable: "KCL_REPORT_SCHEDULE",
+                value: spec.clone(),
+                reason,
+            })?;
+            settings.sales.schedule = Some(schedule);
+        }
     }
     if let Some(secs) = v.get("KCL_LIST_CACHE_TTL_SECS") {
         let secs: u64 = secs

@@ -347,3 +347,37 @@ fn a_database_schema_is_a_plain_postgres_name() {
     .unwrap_err();
     assert_eq!(e.variable, "KCL_DATABASE_SCHEMA");
 }
+
+#[test]
+fn report_schedules_and_their_zone() {
+    let c = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(c.settings.sales.schedule, None, "no schedule by default");
+    let c = Config::from_vars(&vars(&[("KCL_REPORT_SCHEDULE", "daily 6:30")])).unwrap();
+    let s = c.settings.sales.schedule.expect("a schedule");
+    assert_eq!(s.to_string(), "daily 06:30");
+    assert_eq!(s.tz().name(), "America/Sao_Paulo", "the default zone");
+    let c = Config::from_vars(&vars(&[
+        ("KCL_REPORT_SCHEDULE", "daily 23:05"),
+        ("KCL_REPORT_TZ", "Europe/Lisbon"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        c.settings.sales.schedule.unwrap().tz().name(),
+        "Europe/Lisbon"
+    );
+    let off = Config::from_vars(&vars(&[("KCL_REPORT_SCHEDULE", "off")])).unwrap();
+    assert_eq!(off.settings.sales.schedule, None);
+    for (var, value, says) in [
+        ("KCL_REPORT_SCHEDULE", "every day", "daily HH:MM"),
+        ("KCL_REPORT_SCHEDULE", "daily 6", "daily HH:MM"),
+        ("KCL_REPORT_TZ", "Sao Paulo", "IANA"),
+    ] {
+        let e = Config::from_vars(&vars(&[
+            ("KCL_REPORT_SCHEDULE", "daily 06:00"),
+            (var, value),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, var, "{e}");
+        assert!(e.reason.contains(says), "{e}");
+    }
+}

@@ -188,6 +188,8 @@ pub(super) fn known_variable(name: &str) -> &'static str {
         "KCL_SALES_PARQUET",
         "KCL_SALES_MAX_BYTES",
         "KCL_SPOOL_DIR",
+        "KCL_REPORT_SCHEDULE",
+        "KCL_REPORT_TZ",
         "KCL_AUTH",
         "KCL_AUTH_JWT_SECRET",
         "KCL_AUTH_JWT_PUBLIC_KEY",

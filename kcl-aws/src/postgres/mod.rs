@@ -9,6 +9,7 @@ mod jobs;
 mod queue;
 mod rentals;
 mod replicas;
+mod report_runs;
 mod sales;
 mod sales_copy;
 mod schema;

@@ -35,8 +35,8 @@ pub use s3_event::{ObjectCreated, S3Notification, S3Record};
 pub(crate) use sales::is_identifier;
 pub use sales::{
     format_cents, neutralise_cell, write_csv_report, DayTotals, GroupBy, IngestPolicy, LoadOutcome,
-    ReportLine, ReportMeta, SalesFile, SalesKey, StockChange, StockLevel, StoreDay, SummaryQuery,
-    SummaryRow,
+    ReportLine, ReportMeta, ReportSchedule, SalesFile, SalesKey, StockChange, StockLevel, StoreDay,
+    SummaryQuery, SummaryRow, DEFAULT_REPORT_TZ,
 };
 pub use sales::{
     validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,

@@ -64,6 +64,14 @@ async fn memory_sales_pass_the_kits() {
 }
 
 #[tokio::test]
+async fn report_runs_pass_their_kit() {
+    testkit::report_runs::run(std::sync::Arc::new(
+        crate::memory::MemoryReportRuns::default(),
+    ))
+    .await;
+}
+
+#[tokio::test]
 async fn ended_sessions_pass_their_kit() {
     testkit::ended_sessions::run(&MemoryEndedSessions::default()).await;
 }

@@ -11,6 +11,7 @@ mod conformance_tests;
 mod jobs;
 mod outbox;
 mod queue;
+mod report_runs;
 mod sales;
 mod sessions;
 mod spool;
@@ -25,6 +26,7 @@ pub use catalog::MemoryCatalog;
 pub use jobs::MemoryJobs;
 pub use outbox::AllOutboxes;
 pub use queue::MemoryQueue;
+pub use report_runs::MemoryReportRuns;
 pub use sales::{MemorySales, MemorySalesDays};
 pub use sessions::MemoryEndedSessions;
 pub use spool::MemorySpooler;
@@ -63,6 +65,8 @@ pub struct MemoryBackend {
     pub sales_days: Arc<MemorySalesDays>,
     /// Sessions ended by a logout.
     pub ended_sessions: Arc<MemoryEndedSessions>,
+    /// Runs of scheduled reports.
+    pub report_runs: Arc<MemoryReportRuns>,
 }
 
 impl MemoryBackend {
@@ -101,6 +105,7 @@ impl MemoryBackend {
             replication: Arc::new(crate::ports::NoReplicas),
             spools: Arc::new(MemorySpooler),
             ended_sessions: self.ended_sessions.clone(),
+            report_runs: self.report_runs.clone(),
         }
     }
 

@@ -162,7 +162,7 @@ macro_rules! port_error {
 use super::{
     AuditLogError, BlobStoreError, BookRepoError, CacheError, CuratedError, EndedSessionsError,
     ImageError, JobRepoError, OcrError, QueueError, RentalRepoError, ReplicationError, ReportError,
-    SalesRepoError, StatusStoreError,
+    ReportRunsError, SalesRepoError, StatusStoreError,
 };
 
 port_error!(store AuditLogError, input "query" {
@@ -204,6 +204,8 @@ port_error!(store CuratedError, input "file" {});
 port_error!(store EndedSessionsError, input "session" {});
 
 port_error!(store ReplicationError, input "position" {});
+
+port_error!(store ReportRunsError, input "schedule" {});
 
 port_error!(store JobRepoError, input "job" {
     Self::NotFound(id) => NotFound, names "job" id;

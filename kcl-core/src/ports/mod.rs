@@ -17,6 +17,7 @@ mod job_repo;
 mod ocr;
 mod rental_repo;
 mod replication;
+mod report_runs;
 mod row_spool;
 mod sales_repo;
 mod status_store;
@@ -40,6 +41,9 @@ pub use job_repo::{ItemStart, JobPage, JobRepo, JobRepoError};
 pub use ocr::{OcrEngine, OcrError, OcrText};
 pub use rental_repo::{RentalRepo, RentalRepoError, ReturnOutcome};
 pub use replication::{LogPosition, NoReplicas, Replication, ReplicationError};
+pub use report_runs::{
+    check_schedule_name, ReportRun, ReportRuns, ReportRunsError, MAX_SCHEDULE_NAME,
+};
 pub use row_spool::{RowSpool, SpoolWriter, SpooledRow, SpooledRows, Spooler, SPOOL_COLUMNS};
 pub use sales_repo::{LiveRows, LiveVerdict, SalesDays, SalesRepo, SalesRepoError};
 pub use status_store::{

@@ -27,7 +27,7 @@ pub use jobs::{JobList, JobService, JobSettings, JobView};
 pub use rentals::{ListRentals, RentalService};
 pub use sales::{
     file_stem, parse_quantity, CsvReports, FileProblem, IngestOptions, IngestReport, IngestStatus,
-    ReportFormat, ReportWritten, SalesService, SalesSettings,
+    ReportFormat, ReportWritten, SalesService, SalesSettings, ScheduledReports, SCHEDULE_LEASE,
 };
 
 use crate::ports::EndedSessions;
@@ -108,6 +108,9 @@ pub struct Ports {
     /// Sessions ended by a logout (in the deployment's database, so that a copied
     /// session cookie stays refused after a restart or a cache flush).
     pub ended_sessions: Arc<dyn EndedSessions>,
+    /// Runs of scheduled reports, one per schedule and day across every process
+    /// (in the deployment's database).
+    pub report_runs: Arc<dyn crate::ports::ReportRuns>,
     /// Where the database's log stands, for reads on its replicas
     /// ([`NoReplicas`](crate::ports::NoReplicas): every read on the primary).
     pub replication: Arc<dyn crate::ports::Replication>,

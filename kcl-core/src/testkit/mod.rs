@@ -30,6 +30,7 @@ pub mod job_repo;
 pub mod ocr_engine;
 pub mod reference;
 pub mod rental_repo;
+pub mod report_runs;
 pub mod sales_repo;
 pub mod services;
 pub mod status_store;

@@ -17,32 +17,47 @@ pub async fn run(runs: Arc<dyn ReportRuns>) {
     let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
 
     assert_eq!(runs.last_finished(s).await.expect("last"), None);
-    assert!(runs.claim(s, day, a, now, now + lease).await.expect("claim"));
+    assert!(runs
+        .claim(s, day, a, now, now + lease)
+        .await
+        .expect("claim"));
     assert!(
-        !runs.claim(s, day, b, now, now + lease).await.expect("claim"),
+        !runs
+            .claim(s, day, b, now, now + lease)
+            .await
+            .expect("claim"),
         "a live lease keeps the run"
     );
     assert!(
-        !runs
-            .finish(s, day, b, now, &[])
-            .await
-            .expect("finish"),
+        !runs.finish(s, day, b, now, &[]).await.expect("finish"),
         "only the holder finishes"
     );
     // The lease runs out (the holder died): the next claim takes the run over, and
     // the old holder can no longer finish it.
     let later = now + lease;
-    assert!(runs.claim(s, day, b, later, later + lease).await.expect("take over"));
+    assert!(runs
+        .claim(s, day, b, later, later + lease)
+        .await
+        .expect("take over"));
     assert!(!runs.finish(s, day, a, later, &[]).await.expect("finish"));
     let reports = vec!["reports/daily-2026-12-05-S1.csv".to_owned()];
-    assert!(runs.finish(s, day, b, later, &reports).await.expect("finish"));
+    assert!(runs
+        .finish(s, day, b, later, &reports)
+        .await
+        .expect("finish"));
     assert!(
-        !runs.finish(s, day, b, later, &reports).await.expect("finish"),
+        !runs
+            .finish(s, day, b, later, &reports)
+            .await
+            .expect("finish"),
         "finished once"
     );
     let far = later + Duration::days(1);
     assert!(
-        !runs.claim(s, day, c, far, far + lease).await.expect("claim"),
+        !runs
+            .claim(s, day, c, far, far + lease)
+            .await
+            .expect("claim"),
         "a finished run is never claimed again"
     );
     let last = runs.last_finished(s).await.expect("last").expect("one");
@@ -51,7 +66,10 @@ pub async fn run(runs: Arc<dyn ReportRuns>) {
 
     // Another day is another run; the latest finished day is the last.
     let next = day.succ_opt().expect("a day");
-    assert!(runs.claim(s, next, c, far, far + lease).await.expect("claim"));
+    assert!(runs
+        .claim(s, next, c, far, far + lease)
+        .await
+        .expect("claim"));
     assert_eq!(
         runs.last_finished(s).await.expect("last").map(|r| r.day),
         Some(day),

@@ -6,6 +6,7 @@ pub(crate) mod codec;
 pub(crate) mod fault;
 mod jobs;
 mod rentals;
+mod report_runs;
 mod sales;
 mod schema;
 mod search;

@@ -65,6 +65,37 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
     }
 }
 
+/// The schedule of sales reports, its next run and its last run's reports.
+async fn scheduled(s: &Services) -> Markup {
+    let Some(schedule) = s.sales.report_schedule() else {
+        return html! {
+            p.muted { "None. With " code { "KCL_REPORT_SCHEDULE=daily 06:00" } ", every day at 06:00 the previous day's report of each store that sold is written by itself." }
+        };
+    };
+    let now = s.sales.now();
+    let next = schedule.next_run(now).with_timezone(&schedule.tz());
+    let last = s.sales.last_scheduled_run().await;
+    html! {
+        p {
+            "Every day at " (schedule.at().format("%H:%M")) " (" (schedule.tz().name()) "), the previous day's report of each store that sold. Next: "
+            time datetime=(next.to_rfc3339()) { (next.format("%Y-%m-%d %H:%M")) } "."
+        }
+        @match last {
+            Ok(Some(run)) => {
+                p { "Last: the reports of " strong { (run.day) } " (" (run.reports.len()) ")" @if run.reports.is_empty() { ": no store sold that day" } "." }
+                @if !run.reports.is_empty() {
+                    ul.scheduled { @for key in &run.reports {
+                        @let name = key.strip_prefix("reports/").unwrap_or(key);
+                        li { a href=(href(&format!("/api/reports/{name}"))) download { (name) } }
+                    } }
+                }
+            }
+            Ok(None) => p.muted { "No run yet." },
+            Err(e) => div.error { p { (e) } },
+        }
+    }
+}
+
 /// `GET /sales`.
 pub(crate) async fn index(
     State(s): State<Services>,
@@ -91,6 +122,7 @@ pub(crate) async fn index(
         None => None,
         Some(sku) => Some((sku.to_owned(), s.sales.stock(sku).await)),
     };
+    let schedule = scheduled(&s).await;
     let (mut lines, mut revenue) = (0u64, 0i64);
     for r in &rows {
         lines += r.lines;
@@ -122,6 +154,8 @@ pub(crate) async fn index(
                 button type="submit" { "Download the report of " (from) " to " (to) }
             }
         }
+        h2 { "Scheduled reports" }
+        (schedule)
         h2 { "Stock" }
         form method="get" action=(href("/sales")) {
             fieldset {

@@ -112,6 +112,20 @@ impl SalesKey {
         ))
     }
 
+    /// The key of a scheduled report of one store and day, the same for every run
+    /// of that day (a retry rewrites it): `reports/daily-{day}-{store}.{extension}`.
+    /// The store must be an identifier, as summaries' store ids are.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use kcl_core::domain::SalesKey;
+    /// let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+    /// assert_eq!(SalesKey::scheduled(day, "S1", "csv").as_str(), "reports/daily-2026-12-05-S1.csv");
+    /// ```
+    pub fn scheduled(day: NaiveDate, store: &str, extension: &str) -> BlobKey {
+        key(format!("{}daily-{day}-{store}.{extension}", Self::REPORTS))
+    }
+
     /// Whether `key` is under [`INCOMING`](Self::INCOMING).
     pub fn is_incoming(key: &str) -> bool {
         key.starts_with(Self::INCOMING)

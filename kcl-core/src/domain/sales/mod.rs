@@ -33,6 +33,7 @@ mod keys;
 mod reader;
 mod report;
 mod row;
+mod schedule;
 
 pub use ingest::{
     DayTotals, GroupBy, IngestPolicy, LoadOutcome, ReportLine, SalesFile, StockChange, StockLevel,
@@ -45,6 +46,7 @@ pub use reader::{
 };
 pub use report::{format_cents, neutralise_cell, write_csv_report, ReportMeta};
 pub use row::{Quantity, RowError, SalesRow};
+pub use schedule::{ReportSchedule, DEFAULT_REPORT_TZ};
 
 use chrono::NaiveDate;
 

@@ -131,8 +131,18 @@ mod tests {
             assert_eq!(s.to_string(), want, "{spec}");
         }
         for bad in [
-            "", "daily", "daily 24:00", "daily 06:60", "daily 06", "daily 6:5", "weekly 06:00",
-            "daily 06:00 extra", "daily -1:00", "daily 006:00", "daily 06:000", "daily +6:00",
+            "",
+            "daily",
+            "daily 24:00",
+            "daily 06:60",
+            "daily 06",
+            "daily 6:5",
+            "weekly 06:00",
+            "daily 06:00 extra",
+            "daily -1:00",
+            "daily 006:00",
+            "daily 06:000",
+            "daily +6:00",
         ] {
             assert!(ReportSchedule::parse(bad, "UTC").is_err(), "{bad:?}");
         }

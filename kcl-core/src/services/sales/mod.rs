@@ -11,6 +11,7 @@ mod curated;
 mod ingest;
 mod queries;
 mod reports;
+mod scheduled;
 mod spool;
 mod stock;
 
@@ -29,6 +30,7 @@ use crate::ports::{
     BlobStore, Clock, CuratedWriter, IdSource, ReportWriter, SalesDays, SalesRepo, Spooler,
 };
 pub use reports::CsvReports;
+pub use scheduled::{ScheduledReports, SCHEDULE_LEASE};
 
 /// Tunables of sales ingestion and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +50,9 @@ pub struct SalesSettings {
     /// (needs a [`CuratedWriter`](crate::ports::CuratedWriter) in
     /// [`Ports::curated`](super::Ports::curated); ignored without one).
     pub curated: bool,
+    /// When the previous day's reports are written by themselves
+    /// ([`SalesService::run_scheduled_reports`]); `None` (the default): never.
+    pub schedule: Option<crate::domain::ReportSchedule>,
 }
 
 impl Default for SalesSettings {
@@ -58,6 +63,7 @@ impl Default for SalesSettings {
             report_errors: 20,
             report_max_lines: 100_000,
             curated: true,
+            schedule: None,
         }
     }
 }
@@ -184,6 +190,7 @@ pub struct SalesService {
     spools: Arc<dyn Spooler>,
     csv: Arc<dyn ReportWriter>,
     pdf: Option<Arc<dyn ReportWriter>>,
+    runs: Arc<dyn crate::ports::ReportRuns>,
     settings: SalesSettings,
 }
 
@@ -204,6 +211,7 @@ impl SalesService {
             spools: p.spools.clone(),
             csv: Arc::new(CsvReports),
             pdf: p.pdf_reports.clone(),
+            runs: p.report_runs.clone(),
             settings,
         }
     }

@@ -48,6 +48,19 @@ impl SalesService {
         store: Option<&str>,
         format: ReportFormat,
     ) -> Result<ReportWritten, ServiceError> {
+        self.write_report_under(from, to, store, format, None).await
+    }
+
+    /// [`write_report`](Self::write_report) under `key` (a scheduled report's
+    /// fixed name), or a new unique key when `None`.
+    pub(super) async fn write_report_under(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        store: Option<&str>,
+        format: ReportFormat,
+        key: Option<BlobKey>,
+    ) -> Result<ReportWritten, ServiceError> {
         if from > to {
             return Err(
                 ValidationError::field("from", "bad-range", "must not be after `to`").into(),
@@ -85,7 +98,7 @@ impl SalesService {
         let count = lines.len();
         let bytes = render(writer.clone(), meta, lines).await?;
         let ext = writer.extension();
-        let key = SalesKey::report(from, to, store, self.ids.new_id(), ext);
+        let key = key.unwrap_or_else(|| SalesKey::report(from, to, store, self.ids.new_id(), ext));
         self.reports
             .put(&key, bytes, writer.media_type())
             .await

@@ -411,3 +411,166 @@ async fn a_live_load_reports_and_stores_what_a_spooled_load_does() {
         );
     }
 }
+
+/// Scheduled reports: the due day's report of each store that sold, in CSV and PDF,
+/// under fixed names; once per schedule and day, also between two services (two
+/// servers) on the same stores; the next day's once its time has come.
+#[tokio::test]
+async fn scheduled_reports_run_once_per_day() {
+    use chrono::TimeZone;
+    let backend = MemoryBackend::new();
+    let clock = Arc::new(crate::ports::ManualClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 5, 59, 0)
+            .unwrap(),
+    ));
+    let mut ports = backend.ports();
+    ports.clock = clock.clone();
+    ports.pdf_reports = Some(Arc::new(FakePdf));
+    let mut settings = crate::services::Settings::default();
+    settings.sales.schedule =
+        Some(crate::domain::ReportSchedule::parse("daily 06:00", "UTC").unwrap());
+    let s = Services::with_settings(ports.clone(), &settings);
+    let other = Services::with_settings(ports, &settings);
+    assert_eq!(
+        ingest(&s, "sales/incoming/f.csv").await.status,
+        IngestStatus::Loaded
+    );
+
+    // 05:59 on the 22nd: the 20th's reports are due (the 21st's at 06:00).
+    let (a, b) = tokio::join!(
+        s.sales.run_scheduled_reports(),
+        other.sales.run_scheduled_reports()
+    );
+    let runs: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(runs.len(), 1, "one of two servers runs the day: {runs:?}");
+    let run = &runs[0];
+    assert_eq!(run.day, day(20));
+    let keys: Vec<&str> = run.reports.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "reports/daily-2026-11-20-S1.csv",
+            "reports/daily-2026-11-20-S1.pdf",
+            "reports/daily-2026-11-20-S2.csv",
+            "reports/daily-2026-11-20-S2.pdf"
+        ]
+    );
+    let csv = s.sales.report(keys[0]).await.unwrap();
+    let text = String::from_utf8(csv.data.to_vec()).unwrap();
+    assert!(text.contains("2026-11-20,S1,A"), "{text}");
+    assert!(
+        !text.contains("S2") && !text.contains("2026-11-21"),
+        "{text}"
+    );
+    assert!(s.sales.run_scheduled_reports().await.unwrap().is_none());
+    let last = other.sales.last_scheduled_run().await.unwrap().unwrap();
+    assert_eq!((last.day, last.reports.len()), (day(20), 4));
+
+    // 06:00: the 21st's, S1 only.
+    clock.advance(chrono::Duration::minutes(1));
+    let run = s.sales.run_scheduled_reports().await.unwrap().expect("due");
+    assert_eq!(run.day, day(21));
+    assert_eq!(run.reports.len(), 2);
+    assert_eq!(run.reports[0].key, "reports/daily-2026-11-21-S1.csv");
+    assert!(other.sales.run_scheduled_reports().await.unwrap().is_none());
+    // A day without sales: a run without reports.
+    clock.advance(chrono::Duration::days(2));
+    let run = s.sales.run_scheduled_reports().await.unwrap().expect("due");
+    assert_eq!((run.day, run.reports.len()), (day(23), 0));
+    // Without a schedule: nothing.
+    assert!(MemoryBackend::new()
+        .services()
+        .sales
+        .run_scheduled_reports()
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// A run that fails (the reports store is down) stays unfinished; once its lease
+/// ends, the next call writes the same reports under the same names.
+#[tokio::test]
+async fn a_failed_scheduled_run_is_taken_over_after_its_lease() {
+    use chrono::TimeZone;
+    let backend = MemoryBackend::new();
+    let clock = Arc::new(crate::ports::ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 11, 21, 7, 0, 0).unwrap(),
+    ));
+    let reports = Arc::new(Flaky::default());
+    let mut ports = backend.ports();
+    ports.clock = clock.clone();
+    ports.reports = Some(reports.clone());
+    let mut settings = crate::services::Settings::default();
+    settings.sales.schedule =
+        Some(crate::domain::ReportSchedule::parse("daily 06:00", "UTC").unwrap());
+    let s = Services::with_settings(ports, &settings);
+    assert_eq!(
+        ingest(&s, "sales/incoming/f.csv").await.status,
+        IngestStatus::Loaded
+    );
+    reports
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = s.sales.run_scheduled_reports().await.unwrap_err();
+    assert_eq!(err.code(), "unavailable", "{err}");
+    reports
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        s.sales.run_scheduled_reports().await.unwrap().is_none(),
+        "the failed run's lease still holds"
+    );
+    clock.advance(chrono::Duration::from_std(crate::services::SCHEDULE_LEASE).unwrap());
+    let run = s
+        .sales
+        .run_scheduled_reports()
+        .await
+        .unwrap()
+        .expect("taken over");
+    assert_eq!(run.day, day(20));
+    assert_eq!(run.reports[0].key, "reports/daily-2026-11-20-S1.csv");
+    let last = s.sales.last_scheduled_run().await.unwrap().unwrap();
+    assert_eq!(last.attempts, 2);
+}
+
+/// A reports store that refuses writes while `down`.
+#[derive(Default)]
+struct Flaky {
+    inner: crate::memory::MemoryBlobStore,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl crate::ports::BlobStore for Flaky {
+    async fn put(
+        &self,
+        key: &BlobKey,
+        data: Bytes,
+        content_type: &str,
+    ) -> Result<crate::ports::BlobMeta, crate::ports::BlobStoreError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(crate::ports::BlobStoreError::Unavailable("down".into()));
+        }
+        self.inner.put(key, data, content_type).await
+    }
+    async fn get(&self, key: &BlobKey) -> Result<crate::ports::Blob, crate::ports::BlobStoreError> {
+        self.inner.get(key).await
+    }
+    async fn head(
+        &self,
+        key: &BlobKey,
+    ) -> Result<crate::ports::BlobMeta, crate::ports::BlobStoreError> {
+        self.inner.head(key).await
+    }
+    async fn delete(&self, key: &BlobKey) -> Result<(), crate::ports::BlobStoreError> {
+        self.inner.delete(key).await
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::ports::BlobMeta>, crate::ports::BlobStoreError> {
+        self.inner.list(prefix, limit).await
+    }
+}
