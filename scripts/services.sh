@@ -25,6 +25,8 @@
 # replica) and a hot standby of it on 54336, made with pg_basebackup and streaming
 # its WAL. Sets KCL_TEST_POSTGRES_PRIMARY_URL and KCL_TEST_POSTGRES_REPLICA_URL (no
 # database: tests create theirs on the primary and see it appear on the standby).
+# DuckDB: installs DuckDB from PyPI into a virtualenv under $KCL_SERVICES_DIR and sets
+# KCL_TEST_DUCKDB_PYTHON to its Python (the curated-copies query test).
 # KCL_SERVICES_PRIVATE=1 always starts private servers.
 set -euo pipefail
 dir="${KCL_SERVICES_DIR:-$HOME/.cache/kcl-services}"
@@ -265,8 +267,23 @@ stop_moto() {
   fi
 }
 
+# DuckDB (PyPI) in a virtualenv of its own, for the test that queries the curated
+# Parquet copies as docs/sales.md shows (tests/curated_query.rs). Nothing to start:
+# it prints the Python that has it.
+duckdb_version="2.0.1"
+
+start_duckdb() {
+  local venv="$dir/duckdb-venv"
+  if ! "$venv/bin/python" -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$duckdb_version')" 2>/dev/null; then
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv" >&2 || { apt_install python3-venv; python3 -m venv "$venv" >&2; }
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "duckdb==$duckdb_version" >&2
+  fi
+  echo "export KCL_TEST_DUCKDB_PYTHON='$venv/bin/python'"
+}
+
 case "${1:-}" in
-  start) start_postgres; start_redis; start_tls; start_postgres_replicas; start_moto ;;
+  start) start_postgres; start_redis; start_tls; start_postgres_replicas; start_moto; start_duckdb ;;
   stop) stop_postgres; stop_redis; stop_postgres_tls; stop_redis_tls; stop_postgres_replicas; stop_moto ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

@@ -25,7 +25,8 @@ pub async fn thumbnail_lambda_from_env() -> Result<(), BoxError> {
 
 /// Sales-file ingestion, invoked by S3 `ObjectCreated` notifications on KCL's bucket
 /// (filter on the prefix `sales/incoming/`, or `{prefix}/sales/incoming/` with
-/// `KCL_BLOBS=s3://bucket/prefix`): each created file is validated and loaded; the
+/// `KCL_BLOBS=s3://bucket/prefix`), or on a bucket of their own
+/// (`KCL_SALES_INCOMING=s3://bucket[/prefix]`): each created file is validated and loaded; the
 /// invocation fails (so Lambda retries the event) only when a retry may help, such as
 /// the database or S3 being unavailable. Files are spooled to `KCL_SPOOL_DIR`
 /// (default `/tmp`), which needs about twice a file's size. Per-file outcomes go to
@@ -34,7 +35,12 @@ pub async fn ingest_lambda_from_env() -> Result<(), BoxError> {
     crate::lambda::install_emf_metrics("KCL");
     let config = Config::from_env()?;
     let kcl = Kcl::open(&config).await?;
-    crate::lambda::run_s3_ingest_handler(kcl.services.sales.clone(), kcl.blobs.clone()).await?;
+    crate::lambda::run_s3_ingest_handler_from(
+        kcl.services.sales.clone(),
+        kcl.blobs.clone(),
+        kcl.sales_incoming.clone(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -78,6 +78,9 @@ pub struct Kcl {
     pub ocr_tasks: Arc<dyn TaskQueue>,
     /// Processing statuses by object key.
     pub status: Arc<dyn StatusStore>,
+    /// Where sales files arrive apart from [`blobs`](Self::blobs)
+    /// (`KCL_SALES_INCOMING`), for the ingest function.
+    pub sales_incoming: Option<Arc<dyn BlobStore>>,
     #[cfg(feature = "local")]
     sqlite: Option<kcl_local::SqliteStore>,
     #[cfg(feature = "aws")]
@@ -436,6 +439,10 @@ impl Kcl {
             Some(BlobsConfig::Memory) => Some(Arc::new(MemoryBlobStore::default())),
             Some(BlobsConfig::S3(url)) => Some(cloud.s3("KCL_REPORTS", url).await?),
         };
+        let sales_incoming = match &config.sales_incoming {
+            None => None,
+            Some(url) => Some(cloud.s3("KCL_SALES_INCOMING", url).await?),
+        };
         if let QueueKind::Sqs(name) = &config.queue {
             relational.tasks = Some(cloud.sqs(name).await?);
             // OCR tasks have their own queue, needed only where OCR is built in.
@@ -479,6 +486,7 @@ impl Kcl {
             ocr,
             &config.settings,
         );
+        kcl.sales_incoming = sales_incoming;
         // Spool files a crash left behind (a load in progress keeps touching its own).
         let removed = kcl.services.sales.clean_spool(SPOOL_LEFTOVER_AGE).await;
         if removed > 0 {
@@ -583,6 +591,7 @@ impl Kcl {
             tasks,
             ocr_tasks,
             status: r.status,
+            sales_incoming: None,
             #[cfg(feature = "local")]
             sqlite: r.sqlite,
             #[cfg(feature = "aws")]

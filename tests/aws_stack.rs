@@ -117,6 +117,11 @@ fn variables(lines: &[&str]) -> BTreeMap<String, String> {
 /// `!Sub ["...", {...}]`.
 fn map_value(v: &str) -> String {
     let v = v.trim();
+    // `!If [Condition, value, !Ref AWS::NoValue]`: the value set when it holds.
+    let v = match v.strip_prefix("!If [") {
+        Some(rest) => rest.split_once(", ").map_or(rest, |(_, value)| value),
+        None => v,
+    };
     let v = v.strip_prefix("!Sub ").unwrap_or(v);
     let v = v.strip_prefix('[').unwrap_or(v);
     match v.strip_prefix('"') {
@@ -140,6 +145,8 @@ fn substitute(value: &str, template: &str) -> String {
             "Queue" | "Q" | "QueueName" => "kcl-tasks".to_owned(),
             "Table" | "T" => "kcl-audit".to_owned(),
             "Worker" => "off".to_owned(),
+            "SalesIncomingBucket" => "kcl-sales-data".to_owned(),
+            "SalesIncomingPrefix" => "incoming".to_owned(),
             "AWS::Region" => "eu-west-1".to_owned(),
             other => parameter_default(template, other)
                 .unwrap_or_else(|| panic!("no stand-in for ${{{other}}} in {value:?}")),

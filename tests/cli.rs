@@ -349,13 +349,21 @@ fn the_worker_writes_scheduled_reports() {
         ("KCL_REPORT_SCHEDULE", "daily 00:00"),
         ("KCL_REPORT_TZ", "UTC"),
     ];
+    // Stopped (SIGTERM, then SIGKILL) when dropped, so a failed assertion leaves
+    // no worker behind.
+    struct Worker(std::process::Child);
+    impl Drop for Worker {
+        fn drop(&mut self) {
+            kcl_proc::stop(&mut self.0);
+        }
+    }
     let spawn = || {
         let mut cmd = kcl_proc::kcl_command();
         cmd.envs(scheduled.iter().copied())
             .arg("worker")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        cmd.spawn().expect("the worker starts")
+        Worker(cmd.spawn().expect("the worker starts"))
     };
     let reports = dir.path().join("blobs/objects/reports");
     let want: Vec<String> = ["loja-01", "loja-02"]
@@ -374,7 +382,7 @@ fn the_worker_writes_scheduled_reports() {
         names.sort();
         names
     };
-    let mut first = spawn();
+    let first = spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while listed() != want && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -387,11 +395,11 @@ fn the_worker_writes_scheduled_reports() {
         .unwrap()
         .modified()
         .unwrap();
-    kcl_proc::stop(&mut first);
+    drop(first);
     // Another worker (a restart, or a second machine): the day is done.
-    let mut second = spawn();
+    let second = spawn();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    kcl_proc::stop(&mut second);
+    drop(second);
     assert_eq!(listed(), want);
     let again = std::fs::metadata(reports.join(&want[0]))
         .unwrap()

@@ -857,6 +857,20 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
     assert!(row.contains("165.20"), "{row}");
     let total = ui.wait_text("tfoot tr", "Total", QUICK).await;
     assert!(total.contains('3') && total.contains("165.20"), "{total}");
+    // The charts: the day's point says its revenue, the bars their stores'.
+    let day = ui
+        .find("svg.chart[aria-labelledby^='chart-day'] desc")
+        .await;
+    let said = day.prop("textContent").await.unwrap().unwrap_or_default();
+    assert!(said.contains("165.20"), "{said}");
+    let bars = ui
+        .find("svg.chart[aria-labelledby^='chart-store'] desc")
+        .await;
+    let said = bars.prop("textContent").await.unwrap().unwrap_or_default();
+    assert!(
+        said.contains("loja-01: 125.30") && said.contains("loja-02"),
+        "{said}"
+    );
     // Grouped by store.
     ui.find("select[name=group_by]")
         .await

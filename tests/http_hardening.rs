@@ -414,6 +414,11 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
             .find(|h| h.starts_with("/ui/static/app.css?v="))
             .unwrap_or_else(|| panic!("{path}: no style sheet"));
         assets.insert((css.to_string(), "text/css"));
+        let pico = links
+            .iter()
+            .find(|h| h.starts_with("/ui/static/pico.css?v="))
+            .unwrap_or_else(|| panic!("{path}: no Pico style sheet"));
+        assets.insert((pico.to_string(), "text/css"));
         let js = attribute_values(&page, "src")
             .into_iter()
             .find(|s| s.starts_with("/ui/static/app.js?v="));
@@ -425,7 +430,7 @@ async fn pages_carry_a_strict_csp_and_inline_nothing() {
     }
     assert_eq!(
         assets.len(),
-        2,
+        3,
         "every page links the same files: {assets:?}"
     );
     for (url, content_type) in &assets {

@@ -614,3 +614,105 @@ async fn report_handler_writes_yesterdays_reports_once() {
     kcl.close().await;
     db.drop_now().await;
 }
+
+/// Sales files that arrive in a bucket of their own (`KCL_SALES_INCOMING`, the
+/// supermarket design's `supermarket-sales-data`): the ingest handler loads an object
+/// created under its prefix, whatever its key, recorded under that key; an object of
+/// the same bucket outside the prefix is skipped, naming why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_ingest_handler_reads_a_bucket_of_its_own() {
+    use kcl::lambda::handle_s3_ingest_event_from;
+    let Some([endpoint, admin_url]) =
+        services::vars([services::AWS_ENDPOINT, services::POSTGRES_URL])
+    else {
+        return;
+    };
+    aws_env(&endpoint);
+    let db = TestDatabase::create_on(&admin_url).await;
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let incoming_bucket = format!("kcl-sales-data-{tag}");
+    let dir = tempfile::tempdir().unwrap();
+    let vars: HashMap<String, String> = [
+        ("KCL_DATABASE_URL", db.url()),
+        ("KCL_BLOBS", &format!("s3://kcl-media-{tag}")),
+        (
+            "KCL_SALES_INCOMING",
+            &format!("s3://{incoming_bucket}/incoming"),
+        ),
+        ("KCL_AUDIT", &format!("dynamodb://kcl-incoming-{tag}")),
+        ("KCL_AUTO_PROVISION", "1"),
+        ("KCL_DATA_DIR", &dir.path().display().to_string()),
+        ("KCL_SPOOL_DIR", &dir.path().display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let incoming = kcl.sales_incoming.clone().expect("the incoming bucket");
+    incoming
+        .put(
+            &BlobKey::parse("2026-11/loja 1.csv").unwrap(),
+            Bytes::from_static(SALES_CSV.as_bytes()),
+            "text/csv",
+        )
+        .await
+        .unwrap();
+    let event = |key: &str| {
+        LambdaEvent::new(
+            json!({"Records": [{
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": incoming_bucket}, "object": {"key": key}}
+            }]}),
+            Context::default(),
+        )
+    };
+    let sales = &kcl.services.sales;
+    let done = handle_s3_ingest_event_from(
+        sales,
+        kcl.blobs.as_ref(),
+        Some(incoming.as_ref()),
+        event("incoming/2026-11/loja+1.csv"),
+    )
+    .await
+    .expect("ingested");
+    let r = &done.records[0];
+    assert_eq!(r.status, RecordStatus::Loaded, "{r:?}");
+    assert_eq!(
+        (r.bucket.as_str(), r.key.as_str()),
+        (incoming_bucket.as_str(), "incoming/2026-11/loja 1.csv")
+    );
+    assert_eq!((r.rows_loaded, r.rows_rejected), (3, 1));
+    let file = sales
+        .history("incoming/2026-11/loja 1.csv", 10)
+        .await
+        .unwrap();
+    assert_eq!(file.len(), 1, "recorded under the object's key");
+    let outside = handle_s3_ingest_event_from(
+        sales,
+        kcl.blobs.as_ref(),
+        Some(incoming.as_ref()),
+        event("elsewhere/x.csv"),
+    )
+    .await
+    .expect("handled");
+    let r = &outside.records[0];
+    assert_eq!(r.status, RecordStatus::Skipped, "{r:?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("not in KCL's blob store"),
+        "{r:?}"
+    );
+    // Without the incoming store, the same event is not KCL's.
+    let without = handle_s3_ingest_event(
+        sales,
+        kcl.blobs.as_ref(),
+        event("incoming/2026-11/loja+1.csv"),
+    )
+    .await
+    .expect("handled");
+    assert_eq!(without.records[0].status, RecordStatus::Skipped);
+    kcl.close().await;
+    db.drop_now().await;
+}

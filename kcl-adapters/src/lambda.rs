@@ -325,11 +325,23 @@ pub async fn run_s3_ingest_handler(
     sales: Arc<SalesService>,
     blobs: Arc<dyn BlobStore>,
 ) -> Result<(), lambda_runtime::Error> {
+    run_s3_ingest_handler_from(sales, blobs, None).await
+}
+
+/// [`run_s3_ingest_handler`] with the bucket of its own where sales files arrive
+/// (`KCL_SALES_INCOMING`; see [`handle_s3_ingest_event_from`]).
+pub async fn run_s3_ingest_handler_from(
+    sales: Arc<SalesService>,
+    blobs: Arc<dyn BlobStore>,
+    incoming: Option<Arc<dyn BlobStore>>,
+) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| {
-            let (sales, blobs) = (sales.clone(), blobs.clone());
+            let (sales, blobs, incoming) = (sales.clone(), blobs.clone(), incoming.clone());
             async move {
-                let result = handle_s3_ingest_event(&sales, blobs.as_ref(), event).await;
+                let result =
+                    handle_s3_ingest_event_from(&sales, blobs.as_ref(), incoming.as_deref(), event)
+                        .await;
                 flush_emf_metrics(std::io::stdout());
                 result
             }
@@ -365,6 +377,19 @@ pub async fn handle_s3_ingest_event(
     blobs: &dyn BlobStore,
     event: LambdaEvent<Value>,
 ) -> Result<S3IngestSummary, S3IngestError> {
+    handle_s3_ingest_event_from(sales, blobs, None, event).await
+}
+
+/// [`handle_s3_ingest_event`] for a deployment whose sales files arrive in a bucket
+/// of their own (`KCL_SALES_INCOMING`, opened as `incoming`): an object created
+/// under that bucket and prefix is ingested from there, whatever its key, and
+/// recorded under its key; events of KCL's own blob store keep the rules above.
+pub async fn handle_s3_ingest_event_from(
+    sales: &SalesService,
+    blobs: &dyn BlobStore,
+    incoming: Option<&dyn BlobStore>,
+    event: LambdaEvent<Value>,
+) -> Result<S3IngestSummary, S3IngestError> {
     let request_id = event.context.request_id.as_str();
     let records = match S3Notification::read(&event.payload) {
         Ok(Some(S3Notification::TestEvent)) => {
@@ -377,7 +402,7 @@ pub async fn handle_s3_ingest_event(
     let mut summary = S3IngestSummary::default();
     for (i, record) in records.iter().enumerate() {
         let started = std::time::Instant::now();
-        let done = ingest_record(sales, blobs, record).await;
+        let done = ingest_record(sales, blobs, incoming, record).await;
         crate::emf::record_task(
             "sales",
             match &done {
@@ -425,6 +450,7 @@ pub async fn handle_s3_ingest_event(
 async fn ingest_record(
     sales: &SalesService,
     blobs: &dyn BlobStore,
+    incoming: Option<&dyn BlobStore>,
     record: &Value,
 ) -> Result<IngestedRecord, S3IngestError> {
     let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -462,6 +488,16 @@ async fn ingest_record(
     if object_key.ends_with('/') {
         return skipped(bucket, object_key, "a folder, not a file".into());
     }
+    // The bucket of its own (KCL_SALES_INCOMING): every object under its prefix is
+    // a sales file, recorded under its key.
+    if let Some(store) = incoming {
+        if let Some(key) = store.key_of(bucket, object_key) {
+            let done = sales
+                .ingest_object(store, &key, object_key, IngestOptions::default())
+                .await;
+            return outcome(done, bucket, object_key);
+        }
+    }
     let Some(key) = blobs.key_of(bucket, object_key) else {
         let probe = format!("{SALES_INCOMING}x.csv");
         let (want_bucket, want_key) =
@@ -476,14 +512,24 @@ async fn ingest_record(
     if !SalesKey::is_incoming(key.as_str()) {
         return skipped(bucket, object_key, format!("not under {SALES_INCOMING}"));
     }
-    match sales.ingest_blob(&key, IngestOptions::default()).await {
+    let done = sales.ingest_blob(&key, IngestOptions::default()).await;
+    outcome(done, bucket, object_key)
+}
+
+/// A record's outcome from its ingestion's.
+fn outcome(
+    done: Result<IngestReport, ServiceError>,
+    bucket: &str,
+    object_key: &str,
+) -> Result<IngestedRecord, S3IngestError> {
+    match done {
         Ok(report) => Ok(IngestedRecord::from_report(bucket, object_key, report)),
         Err(
             e @ (ServiceError::Unavailable(_)
             | ServiceError::Internal(_)
             | ServiceError::Conflict { .. }),
         ) => Err(S3IngestError::Retry {
-            key: key.as_str().to_owned(),
+            key: object_key.to_owned(),
             source: e,
         }),
         Err(ServiceError::NotFound {

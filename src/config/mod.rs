@@ -22,6 +22,7 @@
 //! | `KCL_REPORTS` | `KCL_BLOBS` | where sales reports are written: `file://PATH`, `s3://bucket[/prefix]` (a separate bucket on AWS) or `memory://` |
 //! | `KCL_SALES_PARQUET` | `on` | `on` writes each loaded sales file as Parquet under `sales/curated/`; `off` skips it |
 //! | `KCL_SALES_MAX_BYTES` | `2147483648` (2 GiB) | the largest sales file accepted |
+//! | `KCL_SALES_INCOMING` | none (`sales/incoming/` in `KCL_BLOBS`) | `s3://bucket[/prefix]`: a bucket of its own where sales files arrive; the ingest function loads the objects created there (feature `aws`; see `docs/sales.md`) |
 //! | `KCL_REPORT_SCHEDULE` | none (`off`) | `daily HH:MM`: every day at that local time, the previous day's sales report of each store that sold (CSV, and PDF with the `pdf` feature) is written to `KCL_REPORTS` as `reports/daily-{day}-{store}.{csv,pdf}`, once per day however many servers and workers run (see `docs/sales.md`) |
 //! | `KCL_REPORT_TZ` | `America/Sao_Paulo` | the IANA time zone of `KCL_REPORT_SCHEDULE` (and of the day reported on) |
 //! | `KCL_SPOOL_DIR` | the system's temporary folder | where sales files are spooled while they are ingested (needs about twice the file's size free) |
@@ -249,6 +250,10 @@ pub struct Config {
     pub settings: kcl_core::services::Settings,
     /// Where sales reports are written; `None` is [`blobs`](Self::blobs).
     pub reports: Option<BlobsConfig>,
+    /// The bucket (`s3://bucket[/prefix]`) where sales files arrive for the ingest
+    /// function, apart from the blob store (`KCL_SALES_INCOMING`); `None`: under
+    /// `sales/incoming/` in [`blobs`](Self::blobs).
+    pub sales_incoming: Option<String>,
     /// Authentication of the HTTP host.
     pub auth: AuthConfig,
     /// Requests the HTTP host handles at once.
@@ -295,6 +300,7 @@ impl std::fmt::Debug for Config {
             .field("worker_addr", &self.worker_addr)
             .field("settings", &self.settings)
             .field("reports", &self.reports)
+            .field("sales_incoming", &self.sales_incoming)
             .field("auth", &self.auth)
             .field("max_in_flight", &self.max_in_flight)
             .field("max_uploads", &self.max_uploads)
@@ -353,6 +359,7 @@ impl Config {
             status_table,
             auto_provision,
             reports,
+            sales_incoming,
         } = storage::read(&v)?;
         let processing::Processing {
             in_process_worker,
@@ -380,6 +387,7 @@ impl Config {
             max_in_flight,
             max_uploads,
             reports,
+            sales_incoming,
             cache_url,
             cache_ca_file,
             audit_table,

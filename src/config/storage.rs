@@ -1,7 +1,7 @@
 //! Where data lives: the data folder, database, blobs, queue, cache, DynamoDB
 //! tables and reports (`KCL_DATA_DIR`, `KCL_DATABASE_URL`, `KCL_BLOBS`,
 //! `KCL_QUEUE`, `KCL_CACHE_URL`, `KCL_CACHE_CA_FILE`, `KCL_AUDIT`, `KCL_STATUS`,
-//! `KCL_AUTO_PROVISION`, `KCL_REPORTS`).
+//! `KCL_AUTO_PROVISION`, `KCL_REPORTS`, `KCL_SALES_INCOMING`).
 
 use std::path::PathBuf;
 
@@ -23,6 +23,7 @@ pub(super) struct Storage {
     pub(super) status_table: Option<String>,
     pub(super) auto_provision: bool,
     pub(super) reports: Option<BlobsConfig>,
+    pub(super) sales_incoming: Option<String>,
 }
 
 pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
@@ -102,6 +103,25 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
             ..e
         })?),
     };
+    let sales_incoming = match v.get("KCL_SALES_INCOMING") {
+        None => None,
+        Some(url)
+            if url
+                .strip_prefix("s3://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')) =>
+        {
+            Some(url)
+        }
+        Some(url) => {
+            return Err(ConfigError {
+                variable: "KCL_SALES_INCOMING",
+                value: url,
+                reason: "must be s3://bucket[/prefix]: the bucket (and key prefix) where \
+                         sales files arrive for the ingest function"
+                    .into(),
+            })
+        }
+    };
     Ok(Storage {
         data_dir,
         database,
@@ -117,6 +137,7 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Storage, ConfigError> {
         status_table,
         auto_provision,
         reports,
+        sales_incoming,
     })
 }
 

@@ -381,3 +381,28 @@ fn report_schedules_and_their_zone() {
         assert!(e.reason.contains(says), "{e}");
     }
 }
+
+#[test]
+fn sales_incoming_is_an_s3_bucket() {
+    let c = Config::from_vars(&vars(&[])).unwrap();
+    assert_eq!(c.sales_incoming, None);
+    let c = Config::from_vars(&vars(&[(
+        "KCL_SALES_INCOMING",
+        "s3://supermarket-sales-data/incoming",
+    )]))
+    .unwrap();
+    assert_eq!(
+        c.sales_incoming.as_deref(),
+        Some("s3://supermarket-sales-data/incoming")
+    );
+    for bad in [
+        "file://./incoming",
+        "s3://",
+        "s3:///incoming",
+        "supermarket-sales-data",
+    ] {
+        let e = Config::from_vars(&vars(&[("KCL_SALES_INCOMING", bad)])).unwrap_err();
+        assert_eq!(e.variable, "KCL_SALES_INCOMING", "{bad}");
+        assert!(e.reason.contains("s3://bucket"), "{e}");
+    }
+}

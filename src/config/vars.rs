@@ -185,6 +185,7 @@ pub(super) fn known_variable(name: &str) -> &'static str {
         "KCL_JOB_MAX_IMAGES",
         "KCL_JOB_RETENTION_SECS",
         "KCL_REPORTS",
+        "KCL_SALES_INCOMING",
         "KCL_SALES_PARQUET",
         "KCL_SALES_MAX_BYTES",
         "KCL_SPOOL_DIR",

@@ -1,5 +1,10 @@
-//! The pages' style sheet and script, served as files so that the pages' Content
+//! The pages' style sheets and script, served as files so that the pages' Content
 //! Security Policy can forbid every inline style and script (`'unsafe-inline'`).
+//!
+//! The base style is Pico CSS (classless, v2.1.1, MIT: `assets/PICO-LICENSE.md`),
+//! vendored from the npm registry (`@picocss/pico`, `css/pico.classless.min.css`)
+//! and served by KCL itself: nothing is fetched from elsewhere at run time. KCL's
+//! own sheet comes after it.
 //!
 //! Pages link them as `/ui/static/app.css?v=<hash of the content>`: a request with the
 //! current hash may be cached for a year (the next build's content has another
@@ -19,12 +24,25 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src
 style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
 base-uri 'none'";
 
-/// The style sheet of every page.
-const APP_CSS: &str = "body{font-family:system-ui,sans-serif;max-width:70rem;margin:1rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:top}
-form.inline{display:inline}fieldset{margin:1rem 0}label{display:block;margin:.3rem 0}label.inline{display:inline}
-input,textarea,select{font:inherit}
-.error{background:#fee;border:1px solid #c00;padding:.5rem}.muted{color:#666}nav a{margin-right:1rem}
+/// Pico CSS, classless (see the module's documentation).
+const PICO_CSS: &str = include_str!("../../../assets/pico.classless.min.css");
+
+/// KCL's style sheet, after Pico's. Pico draws its form icons (a select's chevron,
+/// a checkbox's tick, valid and invalid marks) as `data:` images, which the pages'
+/// policy (`img-src 'self'`) refuses: they are turned off here, so no page asks for
+/// one.
+const APP_CSS: &str = ":root{--pico-icon-checkbox:none!important;--pico-icon-chevron:none!important;--pico-icon-close:none!important;--pico-icon-date:none!important;--pico-icon-invalid:none!important;--pico-icon-loading:none!important;--pico-icon-minus:none!important;--pico-icon-search:none!important;--pico-icon-time:none!important;--pico-icon-valid:none!important;--pico-font-size:100%}
+body>main,body{max-width:72rem;margin:0 auto;padding:.5rem 1rem}
+nav{display:flex;flex-wrap:wrap;justify-content:flex-start;gap:.3rem 1.2rem;align-items:center;padding:.5rem 0;border-bottom:1px solid var(--pico-muted-border-color)}
+nav form.inline{margin:0}nav button{padding:.2rem .6rem;margin:0;width:auto}
+h1{margin-top:1rem}
+table{width:100%}td,th{vertical-align:top}
+form.inline{display:inline}label.inline{display:inline}
+fieldset{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:end}fieldset label{flex:1 1 12rem}
+fieldset button,fieldset [type=submit],form.inline [type=submit]{width:auto}
+:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
+.error{background:#fde8e8;border:1px solid #c00;border-radius:.3rem;padding:.5rem 1rem;color:#600}.muted{color:var(--pico-muted-color)}
+@media (max-width:40rem){fieldset label{flex-basis:100%}table{font-size:.9rem;display:block;overflow-x:auto}}
 img.thumb{vertical-align:middle;margin-right:.5em}
 pre.text{white-space:pre-wrap;background:#f6f6f6;padding:.5rem}
 code,.path{font-family:ui-monospace,monospace}
@@ -34,6 +52,10 @@ code,.path{font-family:ui-monospace,monospace}
 .m-get{color:#036}.m-post{color:#060}.m-put{color:#840}.m-patch{color:#640}.m-delete{color:#a00}
 .desc{white-space:pre-line}.op h4{margin:.6rem 0 .2rem;font-size:.95rem}
 .lock{font-size:.85rem;color:#555}td.st{font-weight:bold;width:4rem}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;color:#666;padding:.3rem 0}
+figure{margin:1rem 0}figcaption{color:#666;font-size:.9rem}svg.chart{display:block;max-width:48rem;height:auto}
+svg.chart .grid{stroke:#e3e3e3}svg.chart .axis,svg.chart .value{font-size:11px;fill:#555}
+svg.chart .line{stroke:#0b5cad;stroke-width:2}svg.chart .point,svg.chart .bar{fill:#0b5cad}
 ";
 
 /// The script of every page: "Back" links go back in the history, and a page whose
@@ -79,6 +101,7 @@ fn asset(body: &'static str, content_type: &'static str) -> Asset {
 }
 
 static CSS: LazyLock<Asset> = LazyLock::new(|| asset(APP_CSS, "text/css; charset=utf-8"));
+static PICO: LazyLock<Asset> = LazyLock::new(|| asset(PICO_CSS, "text/css; charset=utf-8"));
 static JS: LazyLock<Asset> = LazyLock::new(|| asset(APP_JS, "text/javascript; charset=utf-8"));
 
 /// The style sheet's URL, with its version.
@@ -86,14 +109,20 @@ pub(crate) fn css_url() -> String {
     crate::http::access::href(&format!("/ui/static/app.css?v={}", CSS.version))
 }
 
+/// Pico's style sheet's URL, with its version.
+pub(crate) fn pico_url() -> String {
+    crate::http::access::href(&format!("/ui/static/pico.css?v={}", PICO.version))
+}
+
 /// The script's URL, with its version.
 pub(crate) fn js_url() -> String {
     crate::http::access::href(&format!("/ui/static/app.js?v={}", JS.version))
 }
 
-/// `GET /ui/static/{name}`: `app.css` or `app.js`.
+/// `GET /ui/static/{name}`: `pico.css`, `app.css` or `app.js`.
 pub(crate) async fn serve(Path(name): Path<String>, RawQuery(query): RawQuery) -> Response {
     let a: &Asset = match name.as_str() {
+        "pico.css" => &PICO,
         "app.css" => &CSS,
         "app.js" => &JS,
         _ => {

@@ -49,6 +49,7 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (title) " · KCL" }
+                    link rel="stylesheet" href=(assets::pico_url());
                     link rel="stylesheet" href=(assets::css_url());
                     @if script != Script::None {
                         script src=(assets::js_url()) defer {}

@@ -4,6 +4,7 @@
 //! copies, see a book's history, search the audit log.
 
 mod audit;
+mod charts;
 mod forms;
 mod jobs;
 mod pages;

@@ -96,6 +96,68 @@ async fn scheduled(s: &Services) -> Markup {
     }
 }
 
+/// The longest period charted day by day.
+const CHART_DAYS: i64 = 366;
+/// The most stores in the bar chart.
+const CHART_STORES: usize = 20;
+
+/// The period's revenue by day (a line) and by store (bars), from `rows` when the
+/// page is grouped that way, else from their own summaries.
+async fn charts(
+    s: &Services,
+    query: &SummaryQuery,
+    rows: &[kcl_core::domain::SummaryRow],
+) -> Result<Markup, kcl_core::ServiceError> {
+    let (Some(from), Some(to)) = (query.from, query.to) else {
+        return Ok(html! {});
+    };
+    let grouped = |g: GroupBy| {
+        let mut q = query.clone();
+        q.group_by = g;
+        q
+    };
+    let by_day = match query.group_by {
+        GroupBy::Day => rows.to_vec(),
+        _ => s.sales.summary(&grouped(GroupBy::Day)).await?,
+    };
+    let by_store = match query.group_by {
+        GroupBy::Store => rows.to_vec(),
+        _ => s.sales.summary(&grouped(GroupBy::Store)).await?,
+    };
+    let days = (to - from).num_days() + 1;
+    let line = if (1..=CHART_DAYS).contains(&days) {
+        let revenue: std::collections::HashMap<&str, i64> = by_day
+            .iter()
+            .map(|r| (r.key.as_str(), r.revenue_cents))
+            .collect();
+        let points: Vec<(NaiveDate, i64)> = from
+            .iter_days()
+            .take(days as usize)
+            .map(|d| (d, revenue.get(d.to_string().as_str()).copied().unwrap_or(0)))
+            .collect();
+        Some(super::charts::revenue_by_day(
+            &format!("Revenue by day, {from} to {to}"),
+            &points,
+        ))
+    } else {
+        None
+    };
+    let stores: Vec<(String, i64)> = by_store
+        .into_iter()
+        .map(|r| (r.key, r.revenue_cents))
+        .collect();
+    Ok(html! {
+        @if let Some(line) = line {
+            figure { (line) figcaption { "Revenue by day (the table below has the figures)." } }
+        } @else {
+            p.muted { "Choose a period of at most " (CHART_DAYS) " days to chart it day by day." }
+        }
+        @if stores.len() > 1 {
+            figure { (super::charts::revenue_by_store(&format!("Revenue by store, {from} to {to}"), &stores, CHART_STORES)) figcaption { "Revenue by store." } }
+        }
+    })
+}
+
 /// `GET /sales`.
 pub(crate) async fn index(
     State(s): State<Services>,
@@ -118,6 +180,7 @@ pub(crate) async fn index(
         group_by,
     };
     let rows = or_page!(s.sales.summary(&query).await);
+    let charts = or_page!(charts(&s, &query, &rows).await);
     let stock = match q.sku.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(sku) => Some((sku.to_owned(), s.sales.stock(sku).await)),
@@ -130,16 +193,18 @@ pub(crate) async fn index(
     }
     let body = html! {
         (forms(from, to, &q))
+        (charts)
         table {
-            thead { tr { th { "Group" } th { "Lines" } th { "Quantity" } th { "Revenue" } } }
+            caption { "By " (group_by.as_str()) ", " (from) " to " (to) }
+            thead { tr { th { "Group" } th.num { "Lines" } th.num { "Quantity" } th.num { "Revenue" } } }
             tbody {
                 @for r in &rows {
-                    tr { td { (r.key) } td { (r.lines) } td { (r.quantity) } td { (format_cents(r.revenue_cents)) } }
+                    tr { td { (r.key) } td.num { (r.lines) } td.num { (r.quantity) } td.num { (format_cents(r.revenue_cents)) } }
                 }
                 @if rows.is_empty() { tr { td colspan="4" class="muted" { "No sales in this period." } } }
             }
             @if !rows.is_empty() {
-                tfoot { tr { th { "Total" } th { (lines) } th {} th { (format_cents(revenue)) } } }
+                tfoot { tr { th { "Total" } th.num { (lines) } th {} th.num { (format_cents(revenue)) } } }
             }
         }
         h2 { "Report" }

@@ -121,6 +121,20 @@ impl GroupBy {
             _ => None,
         }
     }
+
+    /// `day`, `store` or `sku`.
+    ///
+    /// ```
+    /// use kcl_core::domain::GroupBy;
+    /// assert_eq!(GroupBy::parse(GroupBy::Store.as_str()), Some(GroupBy::Store));
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Store => "store",
+            Self::Sku => "sku",
+        }
+    }
 }
 
 /// A sales query: filters (all optional, dates inclusive) and a grouping.

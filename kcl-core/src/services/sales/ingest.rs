@@ -32,7 +32,23 @@ impl SalesService {
         key: &BlobKey,
         opts: IngestOptions,
     ) -> Result<IngestReport, ServiceError> {
-        let meta = self.blobs.head(key).await.map_err(ServiceError::from)?;
+        self.ingest_object(self.blobs.as_ref(), key, key.as_str(), opts)
+            .await
+    }
+
+    /// Ingests the sales file `key` of `store` (a bucket of its own where files
+    /// arrive, `KCL_SALES_INCOMING`), recorded under `name` (the object's key as
+    /// the bucket names it): copies it to a spool file, then
+    /// [`ingest_path`](Self::ingest_path). A name loaded before is a correction, as
+    /// always.
+    pub async fn ingest_object(
+        &self,
+        store: &dyn crate::ports::BlobStore,
+        key: &BlobKey,
+        name: &str,
+        opts: IngestOptions,
+    ) -> Result<IngestReport, ServiceError> {
+        let meta = store.head(key).await.map_err(ServiceError::from)?;
         if meta.size > self.settings.max_file_bytes {
             return Err(ServiceError::TooLarge(format!(
                 "{} is {} bytes, over the limit of {}",
@@ -45,11 +61,11 @@ impl SalesService {
             .spool_dir()
             .join(format!("kcl-sales-{}-incoming.csv", Uuid::new_v4()));
         let _cleanup = RemoveOnDrop(tmp.clone());
-        self.blobs
+        store
             .get_to_file(key, &tmp)
             .await
             .map_err(ServiceError::from)?;
-        self.ingest_path(key.as_str(), &tmp, opts).await
+        self.ingest_path(name, &tmp, opts).await
     }
 
     /// Ingests a sales file from a local path, recorded under `name` (its object key
