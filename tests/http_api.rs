@@ -501,6 +501,35 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.text.contains("must be a whole number"));
+    // The form comes back as typed, the bad field marked and explained.
+    assert!(
+        bad.text
+            .contains(r#"name="isbn" required maxlength="32" value="1""#),
+        "{}",
+        bad.text
+    );
+    assert!(bad.text.contains(r#"name="year" type="number" required value="x" aria-invalid="true" aria-describedby="year-error""#), "{}", bad.text);
+    assert!(
+        bad.text.contains(
+            r#"<small class="field-error" id="year-error">must be a whole number</small>"#
+        ),
+        "{}",
+        bad.text
+    );
+    let checks = app
+        .send(form("/ui/books", "title=Another&author=Ana&isbn=9780306406157&category=Poesia&year=1990&price=1&copies=1&summary=kept%20text"))
+        .await;
+    assert_eq!(
+        checks.status,
+        StatusCode::CONFLICT,
+        "a taken ISBN: {}",
+        checks.text
+    );
+    assert!(
+        checks.text.contains(r#"value="Another""#) && checks.text.contains(">kept text</textarea>"),
+        "{}",
+        checks.text
+    );
 
     let edit = app.send(form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.text);

@@ -41,6 +41,7 @@ form.inline{display:inline}label.inline{display:inline}
 fieldset{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:end}fieldset label{flex:1 1 12rem}
 fieldset button,fieldset [type=submit],form.inline [type=submit]{width:auto}
 :focus-visible{outline:3px solid #0b5cad;outline-offset:2px}
+small.field-error{display:block;color:#a00;margin-top:-.5rem;margin-bottom:.5rem}
 .error{background:#fde8e8;border:1px solid #c00;border-radius:.3rem;padding:.5rem 1rem;color:#600}.muted{color:var(--pico-muted-color)}
 @media (max-width:40rem){fieldset label{flex-basis:100%}table{font-size:.9rem;display:block;overflow-x:auto}}
 img.thumb{vertical-align:middle;margin-right:.5em}

@@ -2,36 +2,57 @@ use crate::http::access::href;
 use std::str::FromStr;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use kcl_core::domain::{BookDraft, BookId, RentalId, ValidationError};
 use kcl_core::{ServiceError, Services};
+use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiForm, ApiPath};
-use crate::http::page::{or_page, OrPage};
+use crate::http::page::{layout, or_page, OrPage};
 
-#[derive(Debug, Deserialize)]
+/// A book form as posted (every field as typed), and the values a form shows.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct BookForm {
     #[serde(default)]
-    version: String,
+    pub(super) version: String,
     #[serde(default)]
-    title: String,
+    pub(super) title: String,
     #[serde(default)]
-    author: String,
+    pub(super) author: String,
     #[serde(default)]
-    isbn: String,
+    pub(super) isbn: String,
     #[serde(default)]
-    category: String,
+    pub(super) category: String,
     #[serde(default)]
-    year: String,
+    pub(super) year: String,
     #[serde(default)]
-    price: String,
+    pub(super) price: String,
     #[serde(default)]
-    copies: String,
+    pub(super) copies: String,
     #[serde(default)]
-    summary: String,
+    pub(super) summary: String,
+}
+
+/// A refused book form, shown again as the user filled it in, with what is wrong
+/// (the problem's status: 422 for invalid fields, 409 for a taken ISBN or a stale
+/// version...). Nothing typed is lost.
+fn refused(e: ServiceError, title: &str, action: &str, form: &BookForm, submit: &str) -> Response {
+    let p = crate::http::problem::Problem::from(e);
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = html! {
+        div.error role="alert" {
+            p { strong { (p.detail) } }
+            @if !p.errors.is_empty() {
+                ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
+            }
+        }
+        (super::pages::book_form(action, form, &p.errors, submit))
+    };
+    (status, layout(title, body)).into_response()
 }
 
 /// The text of the form's `field` parsed as a `T`, or its `code` and `message` as a
@@ -74,9 +95,14 @@ pub(crate) async fn create_book(
     State(s): State<Services>,
     OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let draft = or_page!(f.draft());
-    let book = or_page!(s.catalog.create(draft).await);
-    Redirect::to(&href(&format!("/books/{}", book.id))).into_response()
+    let created = match f.draft() {
+        Ok(draft) => s.catalog.create(draft).await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(book) => Redirect::to(&href(&format!("/books/{}", book.id))).into_response(),
+        Err(e) => refused(e, "Add a book", "/ui/books", &f, "Add"),
+    }
 }
 
 pub(crate) async fn update_book(
@@ -84,14 +110,29 @@ pub(crate) async fn update_book(
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
-    let draft = or_page!(f.draft());
     let version = or_page!(number("version", &f.version));
-    let book = or_page!(
-        s.catalog
-            .update(BookId(id), draft, version.max(0) as u64)
-            .await
-    );
-    Redirect::to(&href(&format!("/books/{}", book.id))).into_response()
+    let updated = match f.draft() {
+        Ok(draft) => {
+            s.catalog
+                .update(BookId(id), draft, version.max(0) as u64)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match updated {
+        Ok(book) => Redirect::to(&href(&format!("/books/{}", book.id))).into_response(),
+        // A book that is gone has no form to go back to.
+        Err(e @ ServiceError::NotFound { .. }) => {
+            crate::http::page::error_page(crate::http::problem::Problem::from(e))
+        }
+        Err(e) => refused(
+            e,
+            &format!("Edit {}", f.title),
+            &format!("/ui/books/{id}"),
+            &f,
+            "Save",
+        ),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -95,7 +95,7 @@ pub(crate) async fn index(
         }
         @if let Some(n) = next { p { a href=(n) { "Next page →" } } }
         h2 { "Add a book" }
-        (book_form("/ui/books", None, "Add"))
+        (book_form("/ui/books", &book_values(None), &[], "Add"))
     };
     layout("Catalog", body).into_response()
 }
@@ -126,18 +126,61 @@ fn book_row(b: &Book) -> Markup {
     }
 }
 
-pub(crate) fn book_form(action: &str, book: Option<&Book>, submit: &str) -> Markup {
+/// A book form's values: a new book's defaults, a stored book's fields, or what
+/// the user typed (kept when the server refuses it).
+pub(crate) fn book_values(book: Option<&Book>) -> super::forms::BookForm {
+    match book {
+        None => super::forms::BookForm {
+            category: "General".into(),
+            price: "0.00".into(),
+            copies: "1".into(),
+            ..Default::default()
+        },
+        Some(b) => super::forms::BookForm {
+            version: b.version.to_string(),
+            title: b.title.clone(),
+            author: b.author.clone(),
+            isbn: b.isbn.as_str().to_owned(),
+            category: b.category.clone(),
+            year: b.year.to_string(),
+            price: b.price.to_string(),
+            copies: b.copies.to_string(),
+            summary: b.summary.clone(),
+        },
+    }
+}
+
+/// The book form with `values`; each field of `errors` is marked invalid
+/// (`aria-invalid`) and its message shown under it (`aria-describedby`).
+pub(crate) fn book_form(
+    action: &str,
+    values: &super::forms::BookForm,
+    errors: &[kcl_core::domain::FieldError],
+    submit: &str,
+) -> Markup {
+    let error = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    };
+    let invalid = |field: &str| error(field).map(|_| "true");
+    let described = |field: &str| error(field).map(|_| format!("{field}-error"));
+    let message = |field: &str| {
+        html! { @if let Some(m) = error(field) { small.field-error id=(format!("{field}-error")) { (m) } } }
+    };
+    let v = values;
     html! {
         form method="post" action=(access::form_action(action)) {
-            @if let Some(b) = book { input type="hidden" name="version" value=(b.version); }
-            label { "Title " input name="title" required maxlength="300" value=[book.map(|b| &b.title)]; }
-            label { "Author " input name="author" required maxlength="200" value=[book.map(|b| &b.author)]; }
-            label { "ISBN " input name="isbn" required maxlength="32" value=[book.map(|b| b.isbn.as_str())]; }
-            label { "Category " input name="category" required maxlength="80" value=(book.map_or("General", |b| b.category.as_str())); }
-            label { "Year " input name="year" type="number" required value=[book.map(|b| b.year)]; }
-            label { "Price " input name="price" inputmode="decimal" value=(book.map_or("0.00".to_owned(), |b| b.price.to_string())); }
-            label { "Copies " input name="copies" type="number" min="0" value=(book.map_or(1, |b| b.copies)); }
-            label { "Summary " br; textarea name="summary" rows="4" cols="60" maxlength="5000" { (book.map_or("", |b| b.summary.as_str())) } }
+            @if !v.version.is_empty() { input type="hidden" name="version" value=(v.version); }
+            label { "Title " input name="title" required maxlength="300" value=(v.title) aria-invalid=[invalid("title")] aria-describedby=[described("title")]; (message("title")) }
+            label { "Author " input name="author" required maxlength="200" value=(v.author) aria-invalid=[invalid("author")] aria-describedby=[described("author")]; (message("author")) }
+            label { "ISBN " input name="isbn" required maxlength="32" value=(v.isbn) aria-invalid=[invalid("isbn")] aria-describedby=[described("isbn")]; (message("isbn")) }
+            label { "Category " input name="category" required maxlength="80" value=(v.category) aria-invalid=[invalid("category")] aria-describedby=[described("category")]; (message("category")) }
+            label { "Year " input name="year" type="number" required value=(v.year) aria-invalid=[invalid("year")] aria-describedby=[described("year")]; (message("year")) }
+            label { "Price " input name="price" inputmode="decimal" value=(v.price) aria-invalid=[invalid("price")] aria-describedby=[described("price")]; (message("price")) }
+            label { "Copies " input name="copies" type="number" min="0" value=(v.copies) aria-invalid=[invalid("copies")] aria-describedby=[described("copies")]; (message("copies")) }
+            label { "Summary " br; textarea name="summary" rows="4" cols="60" maxlength="5000" aria-invalid=[invalid("summary")] aria-describedby=[described("summary")] { (v.summary) } (message("summary")) }
             button type="submit" { (submit) }
         }
     }
@@ -212,7 +255,7 @@ pub(crate) async fn book(
         h2 { "Rentals" }
         (rentals_table(&rentals, today, false, "No rentals yet."))
         h2 { "Edit" }
-        (book_form(&format!("/ui/books/{}", book.id), Some(&book), "Save"))
+        (book_form(&format!("/ui/books/{}", book.id), &book_values(Some(&book)), &[], "Save"))
         form method="post" action=(access::form_action(&format!("/ui/books/{}/delete", book.id))) {
             input type="hidden" name="version" value=(book.version);
             fieldset { legend { "Delete" } button type="submit" { "Delete this book" } }
