@@ -63,10 +63,11 @@ impl DynamoTable {
         &self.name
     }
 
-    /// Checks that the table exists, is reachable and has the expected key.
-    pub async fn check(&self) -> Result<(), AwsError> {
-        let out = self
-            .client
+    /// The table's description (`DescribeTable`).
+    async fn describe(
+        &self,
+    ) -> Result<aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput, AwsError> {
+        self.client
             .describe_table()
             .table_name(&self.name)
             .send()
@@ -77,7 +78,12 @@ impl DynamoTable {
                     self.name,
                     sdk::describe(&e)
                 ))
-            })?;
+            })
+    }
+
+    /// Checks that the table exists, is reachable and has the expected key.
+    pub async fn check(&self) -> Result<(), AwsError> {
+        let out = self.describe().await?;
         let keys: Vec<(String, String)> = out
             .table()
             .map(|t| t.key_schema())
@@ -108,19 +114,7 @@ impl DynamoTable {
     /// projected), which audit searches query; the audit log's table needs it, a
     /// table holding only statuses does not.
     pub async fn check_audit_index(&self) -> Result<(), AwsError> {
-        let out = self
-            .client
-            .describe_table()
-            .table_name(&self.name)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::Unreachable(format!(
-                    "DynamoDB table {}: {}",
-                    self.name,
-                    sdk::describe(&e)
-                ))
-            })?;
+        let out = self.describe().await?;
         let index = out.table().and_then(|t| {
             t.global_secondary_indexes()
                 .iter()

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 
-use super::journal::MAX_HISTORY;
+use super::journal::check_history_limit;
 use super::{Ports, ServiceError};
 use crate::domain::{
     AuditEvent, AuditPosition, AuditQuery, Cursor, EntityRef, Page, ValidationError,
@@ -59,14 +59,7 @@ impl AuditService {
         mut query: AuditQuery,
         cursor: Option<&str>,
     ) -> Result<Page<AuditEvent>, ServiceError> {
-        if !(1..=MAX_HISTORY).contains(&query.limit) {
-            return Err(ValidationError::field(
-                "limit",
-                "out-of-range",
-                "must be between 1 and 1000",
-            )
-            .into());
-        }
+        check_history_limit(query.limit)?;
         if let (Some(from), Some(until)) = (query.from, query.until) {
             if from >= until {
                 return Err(
@@ -97,14 +90,7 @@ impl AuditService {
         entity: &EntityRef,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, ServiceError> {
-        if !(1..=MAX_HISTORY).contains(&limit) {
-            return Err(ValidationError::field(
-                "limit",
-                "out-of-range",
-                "must be between 1 and 1000",
-            )
-            .into());
-        }
+        check_history_limit(limit)?;
         Ok(self.audit.history(entity, limit).await?)
     }
 }

@@ -159,14 +159,7 @@ impl Journal {
         entity: &EntityRef,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, ServiceError> {
-        if !(1..=MAX_HISTORY).contains(&limit) {
-            return Err(ValidationError::field(
-                "limit",
-                "out-of-range",
-                "must be between 1 and 1000",
-            )
-            .into());
-        }
+        check_history_limit(limit)?;
         Ok(self.audit.history(entity, limit).await?)
     }
 
@@ -174,6 +167,19 @@ impl Journal {
     /// [`crate::services::CatalogService::relay_audit`]).
     pub(crate) async fn relay(&self) -> u64 {
         relay_audit(self.outbox.as_ref(), self.audit.as_ref()).await
+    }
+}
+
+/// `Ok` for a limit of audit events, 1 to [`MAX_HISTORY`].
+pub(crate) fn check_history_limit(limit: u32) -> Result<(), ValidationError> {
+    if (1..=MAX_HISTORY).contains(&limit) {
+        Ok(())
+    } else {
+        Err(ValidationError::field(
+            "limit",
+            "out-of-range",
+            "must be between 1 and 1000",
+        ))
     }
 }
 
