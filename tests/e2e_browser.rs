@@ -735,7 +735,48 @@ async fn catalog_and_cover(ui: &Ui, files: &Path) -> String {
     )
     .await;
     ui.shot("catalog").await;
+    on_a_phone(ui).await;
     book
+}
+
+/// The catalog on a phone's width (390 CSS pixels): nothing wider than the screen
+/// but the table, which scrolls within itself; then back to the desktop size.
+async fn on_a_phone(ui: &Ui) {
+    let size = |ui: &Ui| {
+        let c = ui.c.clone();
+        async move {
+            let v = c
+                .execute("return [window.innerWidth, window.outerWidth];", vec![])
+                .await
+                .unwrap();
+            (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+        }
+    };
+    let (w, h) = ui.c.get_window_size().await.unwrap();
+    let (inner, outer) = size(ui).await;
+    let chrome = outer.saturating_sub(inner);
+    ui.c.set_window_size((390 + chrome) as u32, h as u32)
+        .await
+        .unwrap();
+    ui.go("/").await;
+    ui.wait_text("h1", "Catalog", QUICK).await;
+    let wide = ui
+        .c
+        .execute(
+            "return [...document.querySelectorAll('body > *')]\
+             .filter(e => e.tagName !== 'TABLE' && e.getBoundingClientRect().right > window.innerWidth + 1)\
+             .map(e => e.tagName);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wide,
+        serde_json::json!([]),
+        "nothing but tables wider than a phone"
+    );
+    ui.shot("phone").await;
+    ui.c.set_window_size(w as u32, h as u32).await.unwrap();
 }
 
 /// Rents both copies on the book page, returns one, and sees each in the rentals
