@@ -533,6 +533,20 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
 
     let edit = app.send(form(&format!("/ui/books/{id}"), "version=1&title=Edited&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.text);
+    // The same form again (version 1, now stale): refused, and shown again with the
+    // typed values on the current version, so that saving once more goes through.
+    let stale = app.send(form(&format!("/ui/books/{id}"), "version=1&title=Stale%20edit&author=Ana&isbn=9780306406157&category=Poesia&year=2001&price=10&copies=2&summary=s")).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert!(
+        stale.text.contains(r#"name="version" value="2""#),
+        "{}",
+        stale.text
+    );
+    assert!(
+        stale.text.contains(r#"value="Stale edit""#),
+        "{}",
+        stale.text
+    );
     let rent = app
         .send(form(
             &format!("/ui/books/{id}/rent"),

@@ -564,9 +564,9 @@ pub struct ScheduledRunSummary {
 /// Handles an invocation of the report function (EventBridge Scheduler, or any
 /// caller: the payload is not read): writes the reports the schedule has due, unless
 /// another process did or holds the day
-/// ([`SalesService::run_scheduled_reports`]). An error fails the invocation, so the
-/// scheduler's retry policy tries again (after the failed run's lease, the retry
-/// takes the day over).
+/// ([`SalesService::run_scheduled_reports`]). An error fails the invocation (the
+/// failed run gave its day back: Lambda's own retries of an asynchronous
+/// invocation, or the schedule's next invocation, write it).
 pub async fn handle_scheduled_reports(
     sales: &SalesService,
     event: LambdaEvent<Value>,

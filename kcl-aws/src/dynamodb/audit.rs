@@ -37,8 +37,9 @@ fn partition(entity: &EntityRef) -> String {
     format!("audit#{}#{}", entity.kind.as_str(), entity.id)
 }
 
-fn action_partition(action: AuditAction) -> String {
-    format!("audit-action#{}", action.as_str())
+/// The index partition of an action's events about one kind of entity.
+fn action_partition(action: AuditAction, kind: EntityKind) -> String {
+    format!("audit-action#{}#{}", action.as_str(), kind.as_str())
 }
 
 /// The index's sort key: newest first is descending order.
@@ -97,7 +98,10 @@ impl AuditLog for DynamoAuditLog {
             .item("pk", s(partition(&event.entity)))
             .item("sk", s(sk))
             .item("event_id", s(event.event_id.to_string()))
-            .item("action_pk", s(action_partition(event.action)))
+            .item(
+                "action_pk",
+                s(action_partition(event.action, event.entity.kind)),
+            )
             .item("action_sk", s(action_sort(&AuditPosition::of(event))))
             .item("action", s(action))
             .item("entity_type", s(event.entity.kind.as_str()))
@@ -172,13 +176,26 @@ impl AuditLog for DynamoAuditLog {
         if query.limit == 0 {
             return Ok(Vec::new());
         }
-        // One index partition per action: the action's, or every action's, whose
-        // newest events are merged.
+        // One index partition per action and kind of entity: those the query names
+        // (every action's, every kind's when it names none), whose newest events
+        // are merged. No filter: every item read is an answer.
         let actions = match query.action {
             Some(a) => vec![a],
             None => AuditAction::ALL.to_vec(),
         };
-        let pages = actions.into_iter().map(|a| self.search_action(a, query));
+        let kinds = match query.entity_type {
+            Some(k) => vec![k],
+            None => EntityKind::ALL.to_vec(),
+        };
+        if let (Some(from), Some(p)) = (query.from, query.before) {
+            if p.occurred_at < from {
+                return Ok(Vec::new());
+            }
+        }
+        let pages = actions
+            .iter()
+            .flat_map(|a| kinds.iter().map(move |k| (*a, *k)))
+            .map(|(a, k)| self.search_partition(action_partition(a, k), query));
         let mut out: Vec<AuditEvent> = futures::future::try_join_all(pages)
             .await?
             .into_iter()
@@ -191,12 +208,11 @@ impl AuditLog for DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// The newest `query.limit` events of `action` that `query` asks for: one
-    /// `Query` of the index, newest first, page after page while a filter on the
-    /// entity type leaves a page short.
-    async fn search_action(
+    /// The newest `query.limit` events of one index partition within `query`'s
+    /// window: one `Query` of the index, newest first (more only past 1 MB).
+    async fn search_partition(
         &self,
-        action: AuditAction,
+        partition: String,
         query: &AuditQuery,
     ) -> Result<Vec<AuditEvent>, AuditLogError> {
         // Upper bound, exclusive: the window's end (no key equals a bare time: keys
@@ -209,6 +225,13 @@ impl DynamoAuditLog {
         .flatten()
         .min();
         let lower = query.from.map(sort_time);
+        if let (Some(lo), Some(hi)) = (&lower, &upper) {
+            // An empty window (a cursor before `from`): DynamoDB refuses BETWEEN
+            // with its bounds the wrong way round.
+            if lo >= hi {
+                return Ok(Vec::new());
+            }
+        }
         let mut condition = "action_pk = :pk".to_owned();
         match (&lower, &upper) {
             // BETWEEN is inclusive: the upper key itself is dropped below.
@@ -228,7 +251,7 @@ impl DynamoAuditLog {
                 .table_name(&self.table.name)
                 .index_name(AUDIT_INDEX)
                 .key_condition_expression(condition.as_str())
-                .expression_attribute_values(":pk", s(action_partition(action)))
+                .expression_attribute_values(":pk", s(partition.clone()))
                 .scan_index_forward(false)
                 .limit((want + 1 - out.len()).min(1000) as i32)
                 .set_exclusive_start_key(start.take());
@@ -237,11 +260,6 @@ impl DynamoAuditLog {
             }
             if let Some(hi) = &upper {
                 request = request.expression_attribute_values(":hi", s(hi.clone()));
-            }
-            if let Some(kind) = query.entity_type {
-                request = request
-                    .filter_expression("entity_type = :kind")
-                    .expression_attribute_values(":kind", s(kind.as_str()));
             }
             let page = request
                 .send()

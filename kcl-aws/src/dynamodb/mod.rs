@@ -145,6 +145,17 @@ impl DynamoTable {
                 self.name
             )));
         }
+        let status = index
+            .index_status()
+            .map(|s| s.as_str())
+            .unwrap_or("unknown");
+        if status != "ACTIVE" {
+            return Err(AwsError::Unreachable(format!(
+                "DynamoDB table {}: index {AUDIT_INDEX} is {status}, not ACTIVE yet \
+                 (DynamoDB is building it): start again once it is",
+                self.name
+            )));
+        }
         Ok(())
     }
 

@@ -77,6 +77,30 @@ impl ReportRuns for PgStore {
         .await
     }
 
+    async fn release(
+        &self,
+        schedule: &str,
+        day: NaiveDate,
+        holder: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ReportRunsError> {
+        check_schedule_name(schedule)?;
+        TX.retry(|| async {
+            let done = sqlx::query(
+                "UPDATE report_runs SET lease_until = $1 \
+                 WHERE schedule = $2 AND day = $3 AND holder = $4 AND done_at IS NULL",
+            )
+            .bind(micros(now))
+            .bind(schedule)
+            .bind(day)
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
+            Ok::<_, TxError<ReportRunsError>>(done.rows_affected() == 1)
+        })
+        .await
+    }
+
     async fn last_finished(&self, schedule: &str) -> Result<Option<ReportRun>, ReportRunsError> {
         check_schedule_name(schedule)?;
         let row = sqlx::query(

@@ -35,6 +35,14 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
+    /// Every kind, in declaration order.
+    ///
+    /// ```
+    /// use kcl_core::domain::EntityKind;
+    /// assert!(EntityKind::ALL.iter().all(|k| EntityKind::parse(k.as_str()).ok() == Some(*k)));
+    /// ```
+    pub const ALL: &'static [EntityKind] = &[Self::Book, Self::Job, Self::SalesFile, Self::Stock];
+
     /// The stable name (`book`).
     pub fn as_str(self) -> &'static str {
         match self {

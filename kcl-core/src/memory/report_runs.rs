@@ -74,6 +74,24 @@ impl ReportRuns for MemoryReportRuns {
         }
     }
 
+    async fn release(
+        &self,
+        schedule: &str,
+        day: NaiveDate,
+        holder: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ReportRunsError> {
+        check_schedule_name(schedule)?;
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        match runs.get_mut(&(schedule.to_owned(), day)) {
+            Some(run) if run.holder == holder && run.done.is_none() => {
+                run.lease_until = now;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     async fn last_finished(&self, schedule: &str) -> Result<Option<ReportRun>, ReportRunsError> {
         check_schedule_name(schedule)?;
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());

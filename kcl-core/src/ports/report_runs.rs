@@ -44,9 +44,10 @@ pub const MAX_SCHEDULE_NAME: usize = 64;
 ///
 /// A process [`claim`](Self::claim)s the day's run before doing its work; a claim
 /// succeeds when the run is not finished and nobody holds an unexpired lease on it.
-/// The holder then [`finish`](Self::finish)es it. A holder that dies leaves its
-/// lease to expire; the next claim after that takes the run over (its work writes
-/// the same deterministic results again). The persistent adapters keep the records
+/// The holder then [`finish`](Self::finish)es it, or, when its work failed,
+/// [`release`](Self::release)s it for the next claim. A holder that dies leaves
+/// its lease to expire; the next claim after that takes the run over (its work
+/// writes the same deterministic results again). The persistent adapters keep the records
 /// in the deployment's database.
 ///
 /// ```
@@ -89,6 +90,16 @@ pub trait ReportRuns: Send + Sync {
         holder: Uuid,
         at: DateTime<Utc>,
         reports: &[String],
+    ) -> Result<bool, ReportRunsError>;
+
+    /// Gives the run back (its work failed) if `holder` still holds it, so that the
+    /// next claim takes it at once instead of after the lease. True when it did.
+    async fn release(
+        &self,
+        schedule: &str,
+        day: NaiveDate,
+        holder: Uuid,
+        now: DateTime<Utc>,
     ) -> Result<bool, ReportRunsError>;
 
     /// The finished run of `schedule` with the latest day, if any.

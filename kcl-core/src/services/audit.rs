@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, Utc};
 
 use super::journal::check_history_limit;
 use super::{Ports, ServiceError};
@@ -108,6 +108,7 @@ impl AuditService {
 /// let until = audit_bound("to", "2026-12-07", true).unwrap();
 /// assert_eq!(until.to_rfc3339(), "2026-12-08T00:00:00+00:00");
 /// assert!(audit_bound("to", "last week", true).is_err());
+/// assert!(audit_bound("to", "+10000-01-01T00:00:00Z", true).is_err());
 /// ```
 pub fn audit_bound(field: &str, value: &str, to: bool) -> Result<DateTime<Utc>, ValidationError> {
     let bad = || {
@@ -120,22 +121,32 @@ pub fn audit_bound(field: &str, value: &str, to: bool) -> Result<DateTime<Utc>, 
     if value.len() > 64 {
         return Err(bad());
     }
-    if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+    let bound = if let Ok(day) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
         let day = if to {
             day.succ_opt().ok_or_else(bad)?
         } else {
             day
         };
-        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    let t = DateTime::parse_from_rfc3339(value)
-        .map_err(|_| bad())?
-        .with_timezone(&Utc)
-        .trunc_subsecs(6);
-    if to {
-        t.checked_add_signed(chrono::Duration::microseconds(1))
-            .ok_or_else(bad)
+        day.and_time(chrono::NaiveTime::MIN).and_utc()
     } else {
-        Ok(t)
+        let t = DateTime::parse_from_rfc3339(value)
+            .map_err(|_| bad())?
+            .with_timezone(&Utc)
+            .trunc_subsecs(6);
+        if to {
+            t.checked_add_signed(chrono::Duration::microseconds(1))
+                .ok_or_else(bad)?
+        } else {
+            t
+        }
+    };
+    // Every backend orders times as fixed-width text or integers within these years.
+    if !(0..=9999).contains(&bound.year()) {
+        return Err(ValidationError::field(
+            field,
+            "bad-time",
+            "must be before the year 10000",
+        ));
     }
+    Ok(bound)
 }

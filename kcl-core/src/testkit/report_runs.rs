@@ -86,6 +86,30 @@ pub async fn run(runs: Arc<dyn ReportRuns>) {
         "schedules are apart"
     );
 
+    // A failed run is given back: the next claim takes it at once; only its holder
+    // gives it back, and a finished run is never given back.
+    let failed = NaiveDate::from_ymd_opt(2026, 12, 10).expect("a day");
+    assert!(runs
+        .claim(s, failed, a, now, now + lease)
+        .await
+        .expect("claim"));
+    assert!(
+        !runs.release(s, failed, b, now).await.expect("release"),
+        "not b's"
+    );
+    assert!(runs.release(s, failed, a, now).await.expect("release"));
+    assert!(
+        runs.claim(s, failed, b, now, now + lease)
+            .await
+            .expect("claim"),
+        "taken at once after a release"
+    );
+    assert!(runs.finish(s, failed, b, now, &[]).await.expect("finish"));
+    assert!(
+        !runs.release(s, failed, b, now).await.expect("release"),
+        "finished"
+    );
+
     // Many processes at once: exactly one holds the run.
     let race_day = NaiveDate::from_ymd_opt(2026, 12, 20).expect("a day");
     let claims = (0..20).map(|_| {

@@ -67,7 +67,7 @@ pub(super) fn revenue_by_day(title: &str, days: &[(NaiveDate, i64)]) -> Markup {
             best.0,
             format_cents(best.1)
         ),
-        _ => "No sales in this period.".to_owned(),
+        _ => "No revenue in this period.".to_owned(),
     };
     // About six date labels, whatever the number of days.
     let every = days.len().div_ceil(6).max(1);
@@ -76,8 +76,8 @@ pub(super) fn revenue_by_day(title: &str, days: &[(NaiveDate, i64)]) -> Markup {
             viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" preserveAspectRatio="xMidYMid meet" {
             title id="chart-day-title" { (title) }
             desc id="chart-day-desc" { (desc) }
-            @for step in 0..=4 {
-                @let v = top * step / 4;
+            @for step in 0..=4i128 {
+                @let v = i64::try_from(i128::from(top) * step / 4).unwrap_or(top);
                 line.grid x1=(LEFT) x2=(WIDTH - RIGHT) y1=(format!("{:.1}", y(v))) y2=(format!("{:.1}", y(v))) {}
                 text.axis x=(LEFT - 6.0) y=(format!("{:.1}", y(v) + 4.0)) text-anchor="end" { (format_cents(v)) }
             }
@@ -173,7 +173,7 @@ mod tests {
         assert!(svg.contains("2026-11-03: 165.20"), "{svg}");
         assert!(!svg.contains("NaN") && !svg.contains("style="), "{svg}");
         let one = revenue_by_day("Revenue", &[(d(1), 0)]).into_string();
-        assert!(one.contains("No sales in this period."));
+        assert!(one.contains("No revenue in this period."));
         assert!(!one.contains("NaN"), "{one}");
     }
 

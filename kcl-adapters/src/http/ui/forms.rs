@@ -125,6 +125,26 @@ pub(crate) async fn update_book(
         Err(e @ ServiceError::NotFound { .. }) => {
             crate::http::page::error_page(crate::http::problem::Problem::from(e))
         }
+        // Changed by someone else since the form was shown: the user's values on
+        // the current version, so that saving again (after a look) goes through.
+        Err(
+            e @ ServiceError::Conflict {
+                code: "version-conflict",
+                ..
+            },
+        ) => {
+            let mut f = f.clone();
+            if let Ok(current) = s.catalog.get(BookId(id)).await {
+                f.version = current.version.to_string();
+            }
+            refused(
+                e,
+                &format!("Edit {}", f.title),
+                &format!("/ui/books/{id}"),
+                &f,
+                "Save anyway",
+            )
+        }
         Err(e) => refused(
             e,
             &format!("Edit {}", f.title),

@@ -88,7 +88,8 @@ impl ReportSchedule {
     }
 
     /// When the next day's reports fall due after `now` (UTC). On a day whose
-    /// clocks skip that local time, the first instant after the gap.
+    /// clocks skip that local time, the end of the gap (when [`due_day`](Self::due_day)
+    /// moves on).
     pub fn next_run(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let local = now.with_timezone(&self.tz);
         let mut day = local.date_naive();
@@ -96,15 +97,15 @@ impl ReportSchedule {
             day = day.succ_opt().unwrap_or(day);
         }
         let wanted = day.and_time(self.at);
-        match self.tz.from_local_datetime(&wanted).earliest() {
-            Some(t) => t.with_timezone(&Utc),
-            // A time in a gap (daylight saving): the hour after it exists.
-            None => self
-                .tz
-                .from_local_datetime(&(wanted + chrono::Duration::hours(1)))
-                .earliest()
-                .map_or(now, |t| t.with_timezone(&Utc)),
-        }
+        // A time in a gap (daylight saving) does not exist: the first minute after
+        // it does (gaps are at most a few hours).
+        (0..=24 * 60)
+            .find_map(|m| {
+                self.tz
+                    .from_local_datetime(&(wanted + chrono::Duration::minutes(m)))
+                    .earliest()
+            })
+            .map_or(now, |t| t.with_timezone(&Utc))
     }
 }
 
@@ -162,11 +163,15 @@ mod tests {
         let ny = ReportSchedule::parse("daily 06:00", "America/New_York").unwrap();
         assert_eq!(ny.next_run(t(6, 12, 0)), t(7, 11, 0));
         assert_eq!(ny.due_day(t(6, 10, 59)), day(4));
-        // A local time that does not exist (clocks go forward at 02:00 on
-        // 8 March 2026 in New York): the run is an hour later.
+        // A local time that does not exist (clocks go from 02:00 to 03:00 on
+        // 8 March 2026 in New York): the run is at the end of the gap, 03:00 EDT,
+        // when the day falls due.
         let gap = ReportSchedule::parse("daily 02:30", "America/New_York").unwrap();
         let before = Utc.with_ymd_and_hms(2026, 3, 7, 12, 0, 0).unwrap();
         let next = gap.next_run(before);
-        assert_eq!(next, Utc.with_ymd_and_hms(2026, 3, 8, 7, 30, 0).unwrap());
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap());
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        assert_eq!(gap.due_day(next - chrono::Duration::seconds(1)), day(6));
+        assert_eq!(gap.due_day(next), day(7));
     }
 }

@@ -10,10 +10,11 @@ use crate::domain::{GroupBy, ReportSchedule, SalesKey, SummaryQuery};
 use crate::ports::ReportRun;
 use crate::services::ServiceError;
 
-/// How long a process holds a day's run before another may take it over (it died,
-/// or is that slow): a retry then writes the same reports again, under the same
-/// names.
-pub const SCHEDULE_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+/// How long a process holds a day's run before another may take it over (it died
+/// without finishing): longer than a run takes (the report function's timeout is
+/// 15 minutes). A run that fails gives the day back at once. A take-over writes the
+/// same reports again, under the same names.
+pub const SCHEDULE_LEASE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// What a scheduled run wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,6 +76,43 @@ impl SalesService {
         {
             return Ok(None);
         }
+        let written = self.write_day_reports(day).await;
+        let reports = match written {
+            Ok(r) => r,
+            Err(e) => {
+                // The next ask (a minute later in a worker, the next invocation on
+                // AWS) takes the day at once.
+                if let Err(released) = self
+                    .runs
+                    .release(&name, day, holder, self.clock.now())
+                    .await
+                {
+                    tracing::warn!(error = %released, "scheduled reports: the failed run could not be given back; it is taken over when its lease ends");
+                }
+                return Err(e);
+            }
+        };
+        let keys: Vec<String> = reports.iter().map(|r| r.key.clone()).collect();
+        let finished = self
+            .runs
+            .finish(&name, day, holder, self.clock.now(), &keys)
+            .await
+            .map_err(ServiceError::from)?;
+        if !finished {
+            // Another process took the run over after this one's lease ended: it
+            // writes the same reports; this one's copies are as good.
+            tracing::warn!(schedule = %name, %day, "scheduled reports: the run was taken over");
+        }
+        tracing::info!(schedule = %name, %day, reports = keys.len(), "scheduled reports written");
+        Ok(Some(ScheduledReports {
+            schedule: name,
+            day,
+            reports,
+        }))
+    }
+
+    /// Writes `day`'s report of each store that sold that day.
+    async fn write_day_reports(&self, day: NaiveDate) -> Result<Vec<ReportWritten>, ServiceError> {
         let stores = self
             .summary(&SummaryQuery {
                 from: Some(day),
@@ -102,23 +140,7 @@ impl SalesService {
                 );
             }
         }
-        let keys: Vec<String> = reports.iter().map(|r| r.key.clone()).collect();
-        let finished = self
-            .runs
-            .finish(&name, day, holder, self.clock.now(), &keys)
-            .await
-            .map_err(ServiceError::from)?;
-        if !finished {
-            // Another process took the run over after this one's lease ended: it
-            // writes the same reports; this one's copies are as good.
-            tracing::warn!(schedule = %name, %day, "scheduled reports: the run was taken over");
-        }
-        tracing::info!(schedule = %name, %day, reports = keys.len(), "scheduled reports written");
-        Ok(Some(ScheduledReports {
-            schedule: name,
-            day,
-            reports,
-        }))
+        Ok(reports)
     }
 
     /// The schedule's latest finished run (`None`: no schedule, or no run yet).
