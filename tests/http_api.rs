@@ -547,6 +547,31 @@ async fn web_ui_creates_edits_rents_returns_and_deletes(app: &TestApp) {
         "{}",
         stale.text
     );
+    // A refused rental (a date that is not one): the form again, as typed.
+    let bad_rent = app
+        .send(form(
+            &format!("/ui/books/{id}/rent"),
+            "renter=Capitu&due_date=31%2F12%2F2099",
+        ))
+        .await;
+    assert_eq!(
+        bad_rent.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_rent.text
+    );
+    assert!(
+        bad_rent.text.contains(r#"value="Capitu""#),
+        "{}",
+        bad_rent.text
+    );
+    assert!(
+        bad_rent
+            .text
+            .contains(r#"value="31/12/2099" aria-invalid="true""#),
+        "{}",
+        bad_rent.text
+    );
     let rent = app
         .send(form(
             &format!("/ui/books/{id}/rent"),

@@ -192,16 +192,34 @@ pub(crate) async fn rent(
     OrPage(ApiForm(f)): OrPage<ApiForm<RentForm>>,
 ) -> Response {
     let due = match f.due_date.trim() {
-        "" => None,
-        d => Some(or_page!(parse::<NaiveDate>(
-            "due_date",
-            d,
-            "bad-date",
-            "must be a date like 2026-12-31",
-        ))),
+        "" => Ok(None),
+        d => parse::<NaiveDate>("due_date", d, "bad-date", "must be a date like 2026-12-31")
+            .map(Some),
     };
-    or_page!(s.rentals.rent(BookId(id), &f.renter, due).await);
-    Redirect::to(&href(&format!("/books/{id}"))).into_response()
+    let rented = match due {
+        Ok(due) => s.rentals.rent(BookId(id), &f.renter, due).await,
+        Err(e) => Err(e),
+    };
+    match rented {
+        Ok(_) => Redirect::to(&href(&format!("/books/{id}"))).into_response(),
+        // No such book: no form to go back to.
+        Err(e @ ServiceError::NotFound { .. }) => {
+            crate::http::page::error_page(crate::http::problem::Problem::from(e))
+        }
+        // Refused (a bad renter or date, no copy left): the form again, as typed.
+        Err(e) => {
+            let p = crate::http::problem::Problem::from(e);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let body = html! {
+                div.error role="alert" {
+                    p { strong { (p.detail) } }
+                }
+                (super::pages::rent_form(BookId(id), &f.renter, &f.due_date, &p.errors))
+                p { a href=(href(&format!("/books/{id}"))) { "← The book" } }
+            };
+            (status, layout("Rent a copy", body)).into_response()
+        }
+    }
 }
 
 pub(crate) async fn return_rental(

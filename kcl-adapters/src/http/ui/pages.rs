@@ -126,6 +126,35 @@ fn book_row(b: &Book) -> Markup {
     }
 }
 
+/// The form that rents a copy of book `id`, with `renter` and `due_date` as typed;
+/// each field of `errors` is marked invalid and explained under it.
+pub(crate) fn rent_form(
+    id: BookId,
+    renter: &str,
+    due_date: &str,
+    errors: &[kcl_core::domain::FieldError],
+) -> Markup {
+    let error = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    };
+    html! {
+        form method="post" action=(access::form_action(&format!("/ui/books/{id}/rent"))) {
+            fieldset { legend { "Rent a copy" }
+                label { "Renter " input name="renter" required maxlength="100" value=(renter)
+                    aria-invalid=[error("renter").map(|_| "true")] aria-describedby=[error("renter").map(|_| "renter-error")];
+                    @if let Some(m) = error("renter") { small.field-error id="renter-error" { (m) } } }
+                label { "Due date (optional) " input name="due_date" type="date" value=(due_date)
+                    aria-invalid=[error("due_date").map(|_| "true")] aria-describedby=[error("due_date").map(|_| "due_date-error")];
+                    @if let Some(m) = error("due_date") { small.field-error id="due_date-error" { (m) } } }
+                button type="submit" { "Rent" }
+            }
+        }
+    }
+}
+
 /// A book form's values: a new book's defaults, a stored book's fields, or what
 /// the user typed (kept when the server refuses it).
 pub(crate) fn book_values(book: Option<&Book>) -> super::forms::BookForm {
@@ -244,13 +273,7 @@ pub(crate) async fn book(
             }
         }
         @if book.available() > 0 {
-            form method="post" action=(access::form_action(&format!("/ui/books/{}/rent", book.id))) {
-                fieldset { legend { "Rent a copy" }
-                    label { "Renter " input name="renter" required maxlength="100"; }
-                    label { "Due date (optional) " input name="due_date" type="date"; }
-                    button type="submit" { "Rent" }
-                }
-            }
+            (rent_form(book.id, "", "", &[]))
         }
         h2 { "Rentals" }
         (rentals_table(&rentals, today, false, "No rentals yet."))
