@@ -208,10 +208,7 @@ impl DynamoTable {
         }
         for _ in 0..120 {
             let active = self
-                .client
-                .describe_table()
-                .table_name(&self.name)
-                .send()
+                .describe()
                 .await
                 .ok()
                 .and_then(|o| o.table().and_then(|t| t.table_status().cloned()))
@@ -260,13 +257,7 @@ impl DynamoTable {
                 ))
             })?;
         for _ in 0..600 {
-            let out = self
-                .client
-                .describe_table()
-                .table_name(&self.name)
-                .send()
-                .await
-                .ok();
+            let out = self.describe().await.ok();
             let active = out
                 .as_ref()
                 .and_then(|o| o.table())

@@ -79,16 +79,23 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
     )
 }
 
-/// A problem shown as a page, with its status code.
-pub(crate) fn error_page(p: Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = html! {
+/// A problem as the pages show it: its detail, then each invalid field.
+pub(crate) fn problem_box(p: &Problem) -> Markup {
+    html! {
         div.error role="alert" {
             p { strong { (p.detail) } }
             @if !p.errors.is_empty() {
                 ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
             }
         }
+    }
+}
+
+/// A problem shown as a page, with its status code.
+pub(crate) fn error_page(p: Problem) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = html! {
+        (problem_box(&p))
         p { a href=(href("/")) data-back { "Back" } " · " a href=(href("/")) { "Catalog" } }
     };
     (status, page("Something is not right", body, Script::Links)).into_response()

@@ -115,10 +115,7 @@ pub(crate) async fn index(
             status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             html! {
                 (filters(&q))
-                div.error role="alert" {
-                    p { strong { (p.detail) } }
-                    ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
-                }
+                (crate::http::page::problem_box(&p))
             }
         }
         Ok(page) => html! {

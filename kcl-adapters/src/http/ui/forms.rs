@@ -44,12 +44,7 @@ fn refused(e: ServiceError, title: &str, action: &str, form: &BookForm, submit: 
     let p = crate::http::problem::Problem::from(e);
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = html! {
-        div.error role="alert" {
-            p { strong { (p.detail) } }
-            @if !p.errors.is_empty() {
-                ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
-            }
-        }
+        (crate::http::page::problem_box(&p))
         (super::pages::book_form(action, form, &p.errors, submit))
     };
     (status, layout(title, body)).into_response()
