@@ -1,6 +1,7 @@
 //! Sales files end to end over HTTP, in-process: upload (raw and multipart),
 //! lenient and strict policies, duplicates, corrections, stock, summaries, daily
-//! totals, Parquet copies, rejected rows and reports; on the in-memory, SQLite and
+//! totals, Parquet copies, rejected rows and reports, a point-of-sale export read
+//! through a column mapping, a date order and a tax rate; on the in-memory, SQLite and
 //! PostgreSQL profiles (PostgreSQL: `KCL_TEST_POSTGRES_URL`; skipped when unset
 //! unless `KCL_TEST_REQUIRE_ALL=1`).
 #![cfg(all(feature = "http", feature = "local", feature = "sales-formats"))]
@@ -148,8 +149,10 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     assert_eq!(
         r.body["rows"],
         json!([
-            {"key": "789", "lines": 1, "quantity": "3.000", "revenue": "3703.50", "revenue_cents": 370350},
-            {"key": "790", "lines": 1, "quantity": "1.500", "revenue": "6.00", "revenue_cents": 600},
+            {"key": "789", "lines": 1, "quantity": "3.000", "revenue": "3703.50", "revenue_cents": 370350,
+             "tax": "0.00", "tax_cents": 0, "revenue_before_tax": "3703.50", "revenue_before_tax_cents": 370350},
+            {"key": "790", "lines": 1, "quantity": "1.500", "revenue": "6.00", "revenue_cents": 600,
+             "tax": "0.00", "tax_cents": 0, "revenue_before_tax": "6.00", "revenue_before_tax_cents": 600},
         ])
     );
     let r = app.get("/api/sales/summary?group_by=day").await;
@@ -160,7 +163,8 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
     assert_eq!(
         r.body["days"],
-        json!([{"key": "2026-11-20", "lines": 2, "quantity": "4.500", "revenue": "3709.50", "revenue_cents": 370950}]),
+        json!([{"key": "2026-11-20", "lines": 2, "quantity": "4.500", "revenue": "3709.50", "revenue_cents": 370950,
+                "tax": "0.00", "tax_cents": 0, "revenue_before_tax": "3709.50", "revenue_before_tax_cents": 370950}]),
         "daily totals follow the correction"
     );
     for bad in [
@@ -385,6 +389,144 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
     );
 }
 
+/// A public supermarket export's shape (synthetic rows): its own headers,
+/// month-first dates, totals with 5 % tax at four decimals, columns KCL has no use
+/// for.
+const EXPORT: &str = "Invoice ID,Branch,City,Customer type,Gender,Product line,Unit price,Quantity,Tax 5%,Total,Date,Time,Payment,cogs,gross margin percentage,gross income,Rating\n\
+750-67-8428,A,Yangon,Member,Female,Health and beauty,74.69,7,26.1415,548.9715,1/5/2019,13:08,Ewallet,522.83,4.761904762,26.1415,9.1\n\
+226-31-3081,C,Naypyitaw,Normal,Female,Electronic accessories,15.28,5,3.82,80.22,3/8/2019,10:29,Cash,76.4,4.761904762,3.82,9.6\n\
+631-41-3108,A,Yangon,Normal,Male,Home and lifestyle,46.33,7,16.2155,340.5255,3/3/2019,13:23,Credit card,324.31,4.761904762,16.2155,7.4\n\
+123-19-1176,A,Yangon,Member,Male,Health and beauty,58.22,8,23.288,489.048,1/27/2019,20:33,Ewallet,465.76,4.761904762,23.288,8.4\n";
+
+const EXPORT_COLUMNS: &str =
+    "store_id:Branch,sku:Product line,product_name:Product line,sale_date:Date,receipt_id:Invoice ID";
+
+/// A point-of-sale export with its own column names, date order and tax: refused
+/// as it is (missing columns), refused when its dates read both ways, loaded with a
+/// mapping, a date order and its tax rate; revenue before and after tax.
+async fn real_export(app: &TestApp) {
+    let summary = "/api/sales/summary?from=2019-01-01&to=2019-12-31&group_by=store";
+    let r = upload(app, "name=export.csv", EXPORT).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.body);
+    assert_eq!(r.body["code"], "missing-column");
+    // A bad mapping, order or rate: 422 naming the field, nothing read.
+    for (query, field, code) in [
+        ("columns=shop:Branch", "columns", "bad-columns"),
+        ("date_order=dym", "date_order", "bad-date-order"),
+        ("tax_rate=150", "tax_rate", "bad-tax-rate"),
+    ] {
+        let r = upload(app, &format!("name=export.csv&{query}"), EXPORT).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {:#}",
+            r.body
+        );
+        assert_eq!(r.body["errors"][0]["field"], field, "{query}: {:#}", r.body);
+        assert_eq!(r.body["errors"][0]["code"], code, "{query}: {:#}", r.body);
+    }
+    // A mapping without a date order, on dates that read both ways: refused whole.
+    let columns = EXPORT_COLUMNS.replace(' ', "%20");
+    let r = upload(
+        app,
+        &format!("name=export.csv&columns={columns}&tax_rate=5"),
+        EXPORT,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.body);
+    assert_eq!(r.body["code"], "ambiguous-date-order", "{:#}", r.body);
+    assert_eq!(
+        app.get(summary).await.body["rows"],
+        json!([]),
+        "nothing loaded"
+    );
+
+    // Mapped, month first, 5 % tax: every row loads.
+    let r = upload(
+        app,
+        &format!("name=export.csv&columns={columns}&date_order=mdy&tax_rate=5"),
+        EXPORT,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(
+        (
+            r.body["rows_loaded"].as_u64(),
+            r.body["rows_rejected"].as_u64()
+        ),
+        (Some(4), Some(0))
+    );
+    assert_eq!(r.body["date_order"], "mdy");
+    assert!(
+        r.body["ignored_columns"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("City")),
+        "{:#}",
+        r.body
+    );
+    let rows = app.get(summary).await.body["rows"].clone();
+    assert_eq!(rows[0]["key"], "A");
+    assert_eq!(
+        (
+            &rows[0]["revenue"],
+            &rows[0]["tax"],
+            &rows[0]["revenue_before_tax"]
+        ),
+        (&json!("1378.55"), &json!("65.65"), &json!("1312.90")),
+        "{rows:#}"
+    );
+    assert_eq!(
+        (&rows[1]["key"], &rows[1]["revenue_before_tax"]),
+        (&json!("C"), &json!("76.40"))
+    );
+    let r = app
+        .get("/api/sales/daily?store=A&from=2019-01-01&to=2019-01-31")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(r.body["days"][0]["key"], "2019-01-05", "{:#}", r.body);
+    assert_eq!(r.body["days"][0]["tax"], "26.14", "{:#}", r.body);
+    assert_eq!(stock(app, "Health-and-beauty").await, "-15.000");
+
+    // The report carries tax and revenue before tax.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/reports",
+            Some(json!({"from": "2019-01-01", "to": "2019-12-31", "store": "A", "format": "csv"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    let text = String::from_utf8(app.get(r.body["url"].as_str().unwrap()).await.bytes).unwrap();
+    assert!(
+        text.starts_with(
+            "date,store_id,sku,product_name,lines,quantity,revenue,tax,revenue_before_tax"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "2019-01-05,A,Health-and-beauty,Health and beauty,1,7.000,548.97,26.14,522.83"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("total,,,,3,22.000,1378.55,65.65,1312.90\n"),
+        "{text}"
+    );
+
+    // The same as a multipart form, as the page sends it: a duplicate of the content.
+    let (content_type, body) = multipart::Form::default()
+        .field("columns", EXPORT_COLUMNS)
+        .field("date_order", "mdy")
+        .field("tax_rate", "5")
+        .file("file", "export-again.csv", "text/csv", EXPORT.as_bytes())
+        .finish();
+    let r = app.post("/api/sales/files", &content_type, body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(r.body["status"], "duplicate");
+}
+
 async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
     let app = TestApp::new(router(kcl.services.clone()));
@@ -395,6 +537,7 @@ async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {
 async fn memory() {
     let (kcl, app, _dir) = TestApp::open(false, &[]).await;
     scenario(&app, &kcl).await;
+    real_export(&app).await;
 }
 
 /// A multipart body whose `field` goes on for `megabytes` MiB, produced lazily (the
@@ -452,6 +595,7 @@ async fn sqlite() {
     ]))
     .await;
     scenario(&app, &kcl).await;
+    real_export(&app).await;
     // Reports went to their own store (KCL_REPORTS), not to the blobs.
     assert!(
         std::fs::read_dir(reports.join("objects/reports"))
@@ -481,6 +625,7 @@ async fn postgres() {
     ]))
     .await;
     scenario(&app, &kcl).await;
+    real_export(&app).await;
     kcl.close().await;
     db.drop_now().await;
 }

@@ -276,6 +276,7 @@ async fn dynamodb_sales_days_kit() {
         lines,
         quantity: Quantity::from_thousandths(i64::from(i) * 1500),
         revenue_cents: i64::from(i) * 199,
+        tax_cents: 0,
     };
     let mut batch: Vec<DayTotals> = (0..400).map(|i| total(i, 1 + u64::from(i))).collect();
     batch.push(total(7, 70));

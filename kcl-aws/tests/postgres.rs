@@ -519,6 +519,7 @@ fn sales_row(sku: &str, day: u32, q: i64, line: u64) -> kcl_core::domain::SalesR
         quantity: kcl_core::domain::Quantity::from_thousandths(q),
         unit_price: kcl_core::domain::Money::from_cents(100).unwrap(),
         total: None,
+        tax_cents: 0,
         line,
     }
 }

@@ -71,7 +71,8 @@ impl CuratedWriter for ParquetWriter {
 /// loads; an existing file of the same name is replaced. Columns: `file_id` (Utf8),
 /// `line` (Int64), `store_id` (Utf8), `sale_date` (Date32), `receipt_id` (Utf8,
 /// nullable), `sku` (Utf8), `product_name` (Utf8, nullable), `quantity`
-/// (Decimal128(18, 3)), `unit_price` and `revenue` (Decimal128(18, 2)); Snappy
+/// (Decimal128(18, 3)), `unit_price`, `revenue` (tax included) and `tax`
+/// (Decimal128(18, 2)); Snappy
 /// compression.
 ///
 /// Two passes over the spool: the first counts each partition's rows; in the
@@ -106,6 +107,7 @@ impl CuratedWriter for ParquetWriter {
 ///         quantity: Quantity::from_thousandths(1500),
 ///         unit_price: Money::from_cents(200).unwrap(),
 ///         total: None,
+///         tax_cents: 0,
 ///         line: 2,
 ///     }).unwrap();
 /// }
@@ -286,6 +288,7 @@ fn schema() -> SchemaRef {
         Field::new("quantity", DataType::Decimal128(18, 3), false),
         Field::new("unit_price", DataType::Decimal128(18, 2), false),
         Field::new("revenue", DataType::Decimal128(18, 2), false),
+        Field::new("tax", DataType::Decimal128(18, 2), false),
     ]))
 }
 
@@ -369,6 +372,7 @@ struct Batch {
     quantity: Decimal128Builder,
     unit_price: Decimal128Builder,
     revenue: Decimal128Builder,
+    tax: Decimal128Builder,
     rows: usize,
     text_bytes: usize,
 }
@@ -391,6 +395,7 @@ impl Batch {
             quantity: decimal(3)?,
             unit_price: decimal(2)?,
             revenue: decimal(2)?,
+            tax: decimal(2)?,
             rows: 0,
             text_bytes: 0,
         })
@@ -407,6 +412,7 @@ impl Batch {
         let quantity = decimal(row, "quantity", row.quantity)?;
         let unit_price = decimal(row, "unit_price", row.unit_price_cents)?;
         let revenue = decimal(row, "revenue", row.revenue_cents)?;
+        let tax = decimal(row, "tax", row.tax_cents)?;
 
         let mut id = uuid::Uuid::encode_buffer();
         let id = row.file_id.hyphenated().encode_lower(&mut id);
@@ -420,6 +426,7 @@ impl Batch {
         self.quantity.append_value(quantity);
         self.unit_price.append_value(unit_price);
         self.revenue.append_value(revenue);
+        self.tax.append_value(tax);
         self.rows += 1;
         self.text_bytes += id.len()
             + row.store_id.len()
@@ -442,6 +449,7 @@ impl Batch {
             Arc::new(self.quantity.finish()),
             Arc::new(self.unit_price.finish()),
             Arc::new(self.revenue.finish()),
+            Arc::new(self.tax.finish()),
         ];
         self.rows = 0;
         self.text_bytes = 0;
@@ -500,6 +508,7 @@ mod tests {
             quantity: Quantity::from_thousandths(1_250),
             unit_price: Money::from_cents(399).unwrap(),
             total: None,
+            tax_cents: 0,
             line,
         }
     }
@@ -541,6 +550,7 @@ mod tests {
                 quantity: Quantity::from_thousandths(2_500),
                 unit_price: Money::from_cents(123_456).unwrap(),
                 total: Some(Money::from_cents(308_640).unwrap()),
+                tax_cents: 0,
                 ..row("S1", day(24), line)
             })
             .unwrap();
@@ -610,6 +620,7 @@ mod tests {
                 ("quantity", DataType::Decimal128(18, 3), false),
                 ("unit_price", DataType::Decimal128(18, 2), false),
                 ("revenue", DataType::Decimal128(18, 2), false),
+                ("tax", DataType::Decimal128(18, 2), false),
             ]
         );
 
@@ -741,6 +752,7 @@ mod tests {
         spool
             .push(&SalesRow {
                 total: Some(Money::from_cents(99_000_000_000).unwrap()),
+                tax_cents: 0,
                 quantity: Quantity::from_thousandths(i64::MAX),
                 ..row("S2", day(23), 3)
             })

@@ -128,7 +128,14 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
     let head = heading(meta);
     let first_top = PAGE_H - MARGIN - TITLE_SIZE - META_H * head.len() as f32 - 10.0;
     let other_top = PAGE_H - MARGIN - META_SIZE - 10.0;
-    let plan = paginate(lines.len(), capacity(first_top), capacity(other_top), meta);
+    let taxed = lines.iter().any(|l| l.tax_cents != 0);
+    let plan = paginate(
+        lines.len(),
+        capacity(first_top),
+        capacity(other_top),
+        meta,
+        taxed,
+    );
     let title = format!("Sales report {} to {}", meta.from, meta.to);
     let footer_left = win_ansi(&format!(
         "{title}, generated {}",
@@ -276,8 +283,8 @@ fn capacity(top: f32) -> usize {
 
 /// Splits `n` lines over pages, the totals after the last line (on a page of
 /// their own when the last one is full).
-fn paginate(n: usize, first: usize, other: usize, meta: &ReportMeta) -> Vec<PagePlan> {
-    let total_rows = TOTAL_ROWS + usize::from(meta.truncated);
+fn paginate(n: usize, first: usize, other: usize, meta: &ReportMeta, taxed: bool) -> Vec<PagePlan> {
+    let total_rows = TOTAL_ROWS + usize::from(meta.truncated) + usize::from(taxed);
     let mut pages = Vec::new();
     let mut next = 0;
     loop {
@@ -306,11 +313,12 @@ fn table_header(c: &mut Content, top: f32) {
 }
 
 fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
-    let (mut n, mut q, mut r) = (0u128, 0i128, 0i128);
+    let (mut n, mut q, mut r, mut t) = (0u128, 0i128, 0i128, 0i128);
     for l in lines {
         n += u128::from(l.lines);
         q += i128::from(l.quantity.thousandths());
         r += i128::from(l.revenue_cents);
+        t += i128::from(l.tax_cents);
     }
     let rule = y + ROW_H - 2.0;
     c.set_line_width(0.75);
@@ -321,10 +329,22 @@ fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
     cell(c, &COLUMNS[LINES], y, &n.to_string());
     cell(c, &COLUMNS[LINES + 1], y, &decimal(q, 3));
     cell(c, &COLUMNS[LINES + 2], y, &decimal(r, 2));
+    let mut below = y - ROW_H;
+    if t != 0 {
+        let note = format!(
+            "Revenue includes tax of {}; before tax: {}.",
+            decimal(t, 2),
+            decimal(r - t, 2)
+        );
+        let mut bytes = win_ansi(&note);
+        truncate(&mut bytes, RIGHT - MARGIN, TEXT_SIZE);
+        text(c, MARGIN, below, TEXT_SIZE, &bytes);
+        below -= ROW_H;
+    }
     if meta.truncated {
         let mut bytes = win_ansi(truncation_note());
         truncate(&mut bytes, RIGHT - MARGIN, TEXT_SIZE);
-        text(c, MARGIN, y - ROW_H, TEXT_SIZE, &bytes);
+        text(c, MARGIN, below, TEXT_SIZE, &bytes);
     }
 }
 
@@ -496,6 +516,7 @@ mod tests {
             lines: u64::from(i) + 1,
             quantity: Quantity::from_thousandths(1_500),
             revenue_cents: 1_234,
+            tax_cents: 0,
         }
     }
 
@@ -566,7 +587,7 @@ mod tests {
         let m = meta(false);
         let head = heading(&m);
         let first = capacity(PAGE_H - MARGIN - TITLE_SIZE - META_H * head.len() as f32 - 10.0);
-        let plan = paginate(first, first, 70, &m);
+        let plan = paginate(first, first, 70, &m, false);
         assert_eq!(plan.len(), 2);
         assert_eq!(plan[0].rows, 0..first);
         assert!(!plan[0].totals);
@@ -600,12 +621,14 @@ mod tests {
             lines: u64::MAX,
             quantity: Quantity::from_thousandths(i64::MIN),
             revenue_cents: i64::MAX,
+            tax_cents: 0,
             ..line(9, None)
         });
         lines.push(ReportLine {
             lines: u64::MAX,
             quantity: Quantity::from_thousandths(i64::MIN),
             revenue_cents: i64::MAX,
+            tax_cents: 0,
             ..line(10, None)
         });
         let mut m = meta(true);

@@ -32,6 +32,7 @@ use uuid::Uuid;
 ///     quantity: Quantity::from_thousandths(1500),
 ///     unit_price: Money::from_cents(200).unwrap(),
 ///     total: None,
+///     tax_cents: 0,
 ///     line: 2,
 /// }).unwrap();
 /// let spool = writer.finish().unwrap();
@@ -116,6 +117,7 @@ impl SpoolWriter for CsvSpoolWriter {
         self.field(row.quantity.thousandths())?;
         self.field(row.unit_price.cents())?;
         self.field(row.revenue_cents())?;
+        self.field(row.tax_cents)?;
         self.out.write_record(None::<&[u8]>)?;
         self.rows += 1;
         Ok(())
@@ -201,6 +203,7 @@ mod tests {
                 quantity: Quantity::from_thousandths(q),
                 unit_price: Money::from_cents(cents).unwrap(),
                 total: None,
+                tax_cents: 0,
                 line,
             };
         vec![

@@ -146,6 +146,7 @@ async fn a_sales_load_that_fails_midway_leaves_nothing() {
                     quantity: Quantity::from_thousandths(1000),
                     unit_price: Money::from_cents(100).unwrap(),
                     total: None,
+                    tax_cents: 0,
                     line,
                 })
                 .expect("spool row");

@@ -9,7 +9,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Error;
-use crate::domain::IngestPolicy;
+use crate::domain::{DateOrder, IngestPolicy, SalesFormat};
 use crate::services::{IngestOptions, IngestReport, IngestStatus};
 use crate::{Config, Kcl};
 
@@ -25,6 +25,16 @@ pub struct IngestArgs {
     /// `lenient` (load the valid rows) or `strict` (any bad row refuses the file).
     #[arg(long, default_value = "lenient", value_parser = parse_policy)]
     pub policy: IngestPolicy,
+    /// Which of your headers holds each of KCL's columns, for files that name them
+    /// otherwise: `store_id:Branch,sku:Product line,sale_date:Date`.
+    #[arg(long, value_name = "MAPPING")]
+    pub columns: Option<String>,
+    /// The order of dates written with slashes: `dmy` (the default), `mdy` or `ymd`.
+    #[arg(long, value_name = "ORDER")]
+    pub date_order: Option<String>,
+    /// The tax rate, in percent, that the files' `total` column includes (`5`).
+    #[arg(long, value_name = "PERCENT")]
+    pub tax_rate: Option<String>,
     /// Print each report as one JSON line instead of text.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +63,13 @@ async fn load_all(kcl: &Kcl, args: &IngestArgs) -> Result<usize, Error> {
         "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     )?
     .progress_chars("=> ");
+    let format = SalesFormat::parse(
+        args.columns.as_deref(),
+        args.date_order.as_deref(),
+        args.tax_rate.as_deref(),
+    )
+    .map_err(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))?;
+    let format = (!format.is_default()).then_some(format);
     let mut rejected = 0;
     for path in &args.files {
         let name = path.display().to_string();
@@ -65,6 +82,7 @@ async fn load_all(kcl: &Kcl, args: &IngestArgs) -> Result<usize, Error> {
         let opts = IngestOptions {
             policy: args.policy,
             progress: Some(Arc::new(move |n| progress.set_position(n))),
+            format: format.clone(),
         };
         let started = Instant::now();
         let report = kcl.services.sales.ingest_path(&name, path, opts).await;
@@ -102,6 +120,12 @@ fn print(report: &IngestReport, seconds: f64) {
     }
     if let Some(f) = &report.file_error {
         println!("  refused: {} ({})", f.message, f.code);
+    }
+    if let Some(order) = report.date_order.filter(|o| *o != DateOrder::Dmy) {
+        println!("  dates read as {order}");
+    }
+    if !report.ignored_columns.is_empty() {
+        println!("  columns ignored: {}", report.ignored_columns.join(", "));
     }
     for e in &report.errors {
         println!("  line {}: {} [{}]", e.line, e.message, e.code);

@@ -1,14 +1,14 @@
 //! How tasks and uploads are processed: the worker, OCR, and the services' tunables
 //! (`KCL_WORKER`, `KCL_WORKER_CONCURRENCY`, `KCL_WORKER_ADDR`, `KCL_OCR_LANG`,
 //! `KCL_OCR_PSM`, `KCL_THUMB_*`, `KCL_JOB_*`, `KCL_SALES_*`, `KCL_SPOOL_DIR`,
-//! `KCL_REPORT_SCHEDULE`, `KCL_REPORT_TZ`,
+//! `KCL_REPORT_SCHEDULE`, `KCL_REPORT_TZ`, `KCL_SALES_PROFILES`,
 //! `KCL_LIST_CACHE_TTL_SECS`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use kcl_core::domain::ReportSchedule;
+use kcl_core::domain::{ReportSchedule, SalesProfileSpec, SalesProfiles};
 use kcl_core::services::Settings;
 
 use super::vars::Vars;
@@ -117,6 +117,9 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
             settings.sales.schedule = Some(schedule);
         }
     }
+    if let Some(path) = v.get("KCL_SALES_PROFILES") {
+        settings.sales.profiles = sales_profiles(&path)?;
+    }
     if let Some(secs) = v.get("KCL_LIST_CACHE_TTL_SECS") {
         let secs: u64 = secs
             .parse()
@@ -130,4 +133,33 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
         settings.list_cache_ttl = Duration::from_secs(secs);
     }
     Ok(settings)
+}
+
+/// The largest `KCL_SALES_PROFILES` file read.
+const MAX_PROFILES_BYTES: u64 = 1 << 20;
+
+/// Reads the named formats of `KCL_SALES_PROFILES`: a TOML file of
+/// `[profiles.NAME]` tables (`prefix`, `columns`, `date_order`, `tax_rate`).
+fn sales_profiles(path: &str) -> Result<SalesProfiles, ConfigError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        profiles: std::collections::BTreeMap<String, SalesProfileSpec>,
+    }
+    let fail = |reason: String| ConfigError {
+        variable: "KCL_SALES_PROFILES",
+        value: path.to_owned(),
+        reason,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| fail(format!("cannot read the file: {e}")))?
+        .len();
+    if size > MAX_PROFILES_BYTES {
+        return Err(fail(format!("the file is over {MAX_PROFILES_BYTES} bytes")));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let file: File = toml::from_str(&text).map_err(|e| fail(format!("not valid TOML: {e}")))?;
+    SalesProfiles::new(file.profiles).map_err(|e| fail(e.message))
 }

@@ -13,7 +13,7 @@ use crate::sdk;
 
 /// The [`SalesDays`] on a [`DynamoTable`]: one item per store and day,
 /// `pk = SALESDAY#{store_id}`, `sk = {YYYY-MM-DD}`, with the totals as numbers
-/// (`lines`, `quantity` in thousandths, `revenue` in cents). A store's days are one
+/// (`lines`, `quantity` in thousandths, `revenue` and `tax` in cents). A store's days are one
 /// partition sorted by date, so a period is one `Query` with `sk BETWEEN`.
 ///
 /// Writes are absolute values (`BatchWriteItem`, 25 items a request, unprocessed
@@ -115,6 +115,11 @@ fn decode_day(store: &str, item: &Item) -> Result<DayTotals, String> {
         lines: number(item, "lines")?,
         quantity: Quantity::from_thousandths(number(item, "quantity")?),
         revenue_cents: number(item, "revenue")?,
+        // Days written before tax was kept have no `tax`: none.
+        tax_cents: match item.get("tax") {
+            None => 0,
+            Some(_) => number(item, "tax")?,
+        },
     })
 }
 
@@ -163,6 +168,7 @@ impl SalesDays for DynamoSalesDays {
                                 AttributeValue::N(d.quantity.thousandths().to_string()),
                             )
                             .item("revenue", AttributeValue::N(d.revenue_cents.to_string()))
+                            .item("tax", AttributeValue::N(d.tax_cents.to_string()))
                             .build()
                             .map_err(build)?,
                     )

@@ -58,18 +58,19 @@ async fn apply_lines(
 ) -> Result<(), SalesRepoError> {
     let rows = sqlx::query(
         "WITH g AS (SELECT sku, store_id, sale_date, SUM(quantity) AS q, COUNT(*) AS n, \
-         SUM(revenue) AS r FROM sales_lines \
+         SUM(revenue) AS r, SUM(tax) AS t FROM sales_lines \
          WHERE file_id = $1 GROUP BY GROUPING SETS ((sku), (store_id, sale_date))), \
          stock AS (INSERT INTO sales_stock (sku, quantity, updated_at) \
          SELECT sku, $2 * q, $3 FROM g WHERE sku IS NOT NULL ORDER BY sku \
          ON CONFLICT (sku) DO UPDATE SET quantity = sales_stock.quantity + EXCLUDED.quantity, \
          updated_at = EXCLUDED.updated_at), \
-         sums AS (INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue) \
-         SELECT store_id, sale_date, -$2 * n, -$2 * q, -$2 * r FROM g WHERE store_id IS NOT NULL \
+         sums AS (INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue, tax) \
+         SELECT store_id, sale_date, -$2 * n, -$2 * q, -$2 * r, -$2 * t FROM g WHERE store_id IS NOT NULL \
          ORDER BY store_id, sale_date \
          ON CONFLICT (store_id, sale_date) DO UPDATE SET lines = sales_day_sums.lines + EXCLUDED.lines, \
          quantity = sales_day_sums.quantity + EXCLUDED.quantity, \
-         revenue = sales_day_sums.revenue + EXCLUDED.revenue) \
+         revenue = sales_day_sums.revenue + EXCLUDED.revenue, \
+         tax = sales_day_sums.tax + EXCLUDED.tax) \
          SELECT store_id, sale_date FROM g WHERE store_id IS NOT NULL",
     )
     .bind(file)
@@ -115,7 +116,8 @@ async fn apply_sums(
     sums.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut stores = Vec::with_capacity(sums.len());
     let mut dates = Vec::with_capacity(sums.len());
-    let (mut lines, mut quantity, mut revenue) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut lines, mut quantity, mut revenue, mut tax) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ((store, date), s) in sums {
         days.insert(StoreDay {
             store_id: store.clone(),
@@ -126,19 +128,22 @@ async fn apply_sums(
         lines.push(s.lines);
         quantity.push(s.quantity);
         revenue.push(s.revenue);
+        tax.push(s.tax);
     }
     sqlx::query(
-        "INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue) \
-         SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) \
+        "INSERT INTO sales_day_sums (store_id, sale_date, lines, quantity, revenue, tax) \
+         SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+         $6::BIGINT[]) \
          ON CONFLICT (store_id, sale_date) DO UPDATE SET lines = sales_day_sums.lines + EXCLUDED.lines, \
          quantity = sales_day_sums.quantity + EXCLUDED.quantity, \
-         revenue = sales_day_sums.revenue + EXCLUDED.revenue",
+         revenue = sales_day_sums.revenue + EXCLUDED.revenue, tax = sales_day_sums.tax + EXCLUDED.tax",
     )
     .bind(&stores)
     .bind(&dates)
     .bind(&lines)
     .bind(&quantity)
     .bind(&revenue)
+    .bind(&tax)
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
@@ -184,6 +189,7 @@ fn spool_line(r: &SpooledRow) -> Line<'_> {
         quantity: r.quantity,
         unit_price: r.unit_price_cents,
         revenue: r.revenue_cents,
+        tax: r.tax_cents,
     }
 }
 
@@ -198,6 +204,7 @@ fn sales_line(r: &SalesRow) -> Line<'_> {
         quantity: r.quantity.thousandths(),
         unit_price: r.unit_price.cents(),
         revenue: r.revenue_cents(),
+        tax: r.tax_cents,
     }
 }
 
@@ -453,7 +460,7 @@ impl SalesRepo for PgStore {
         let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
         let rows = sqlx::query(
             "SELECT k.ord, COALESCE(s.lines, 0) AS n, COALESCE(s.quantity, 0) AS q, \
-             COALESCE(s.revenue, 0) AS r \
+             COALESCE(s.revenue, 0) AS r, COALESCE(s.tax, 0) AS t \
              FROM UNNEST($1::TEXT[], $2::DATE[]) WITH ORDINALITY AS k (store_id, sale_date, ord) \
              LEFT JOIN sales_day_sums s ON s.store_id = k.store_id AND s.sale_date = k.sale_date \
              ORDER BY k.ord",
@@ -472,6 +479,7 @@ impl SalesRepo for PgStore {
                     lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
                     revenue_cents: r.try_get("r").map_err(db_error)?,
+                    tax_cents: r.try_get("t").map_err(db_error)?,
                 })
             })
             .collect()
@@ -484,7 +492,8 @@ impl SalesRepo for PgStore {
             GroupBy::Sku => "sku",
         };
         let mut b: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-            "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r \
+            "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r, \
+             SUM(tax)::BIGINT AS t \
              FROM sales_lines WHERE TRUE"
         ));
         if let Some(f) = q.from {
@@ -512,6 +521,7 @@ impl SalesRepo for PgStore {
                     lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
                     revenue_cents: r.try_get("r").map_err(db_error)?,
+                    tax_cents: r.try_get("t").map_err(db_error)?,
                 })
             })
             .collect()
@@ -526,7 +536,8 @@ impl SalesRepo for PgStore {
     ) -> Result<Vec<ReportLine>, SalesRepoError> {
         let rows = sqlx::query(
             "SELECT sale_date, store_id, sku, MAX(product_name COLLATE \"C\") AS name, COUNT(*) AS n, \
-             SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r FROM sales_lines \
+             SUM(quantity)::BIGINT AS q, SUM(revenue)::BIGINT AS r, SUM(tax)::BIGINT AS t \
+             FROM sales_lines \
              WHERE sale_date >= $1 AND sale_date <= $2 AND ($3::TEXT IS NULL OR store_id = $3) \
              GROUP BY sale_date, store_id, sku \
              ORDER BY sale_date, store_id COLLATE \"C\", sku COLLATE \"C\" LIMIT $4",
@@ -548,6 +559,7 @@ impl SalesRepo for PgStore {
                     lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
                     revenue_cents: r.try_get("r").map_err(db_error)?,
+                    tax_cents: r.try_get("t").map_err(db_error)?,
                 })
             })
             .collect()
@@ -635,17 +647,20 @@ impl SalesDays for PgStore {
                 .collect();
             let qty: Vec<i64> = kept.iter().map(|d| d.quantity.thousandths()).collect();
             let revenue: Vec<i64> = kept.iter().map(|d| d.revenue_cents).collect();
+            let tax: Vec<i64> = kept.iter().map(|d| d.tax_cents).collect();
             sqlx::query(
-                "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue) \
-                 SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[]) \
-                 ON CONFLICT (store_id, sale_date) DO UPDATE SET \
-                 lines = EXCLUDED.lines, quantity = EXCLUDED.quantity, revenue = EXCLUDED.revenue",
+                "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue, tax) \
+                 SELECT * FROM UNNEST($1::TEXT[], $2::DATE[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+                 $6::BIGINT[]) ON CONFLICT (store_id, sale_date) DO UPDATE SET \
+                 lines = EXCLUDED.lines, quantity = EXCLUDED.quantity, revenue = EXCLUDED.revenue, \
+                 tax = EXCLUDED.tax",
             )
             .bind(&stores)
             .bind(&dates)
             .bind(&lines)
             .bind(&qty)
             .bind(&revenue)
+            .bind(&tax)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -660,7 +675,7 @@ impl SalesDays for PgStore {
         to: NaiveDate,
     ) -> Result<Vec<DayTotals>, SalesRepoError> {
         let rows = sqlx::query(
-            "SELECT sale_date, lines, quantity, revenue FROM sales_daily \
+            "SELECT sale_date, lines, quantity, revenue, tax FROM sales_daily \
              WHERE store_id = $1 AND sale_date >= $2 AND sale_date <= $3 ORDER BY sale_date",
         )
         .bind(store)
@@ -677,6 +692,7 @@ impl SalesDays for PgStore {
                     lines: unsigned(r.try_get::<i64, _>("lines").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("quantity").map_err(db_error)?),
                     revenue_cents: r.try_get("revenue").map_err(db_error)?,
+                    tax_cents: r.try_get("tax").map_err(db_error)?,
                 })
             })
             .collect()

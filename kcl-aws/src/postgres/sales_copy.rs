@@ -29,14 +29,16 @@ pub(super) struct Line<'a> {
     pub(super) quantity: i64,
     pub(super) unit_price: i64,
     pub(super) revenue: i64,
+    pub(super) tax: i64,
 }
 
-/// Lines, quantity and revenue of one store and day.
+/// Lines, quantity, revenue and tax of one store and day.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct DaySum {
     pub(super) lines: i64,
     pub(super) quantity: i64,
     pub(super) revenue: i64,
+    pub(super) tax: i64,
 }
 
 impl DaySum {
@@ -44,6 +46,7 @@ impl DaySum {
         self.lines = self.lines.checked_add(other.lines)?;
         self.quantity = self.quantity.checked_add(other.quantity)?;
         self.revenue = self.revenue.checked_add(other.revenue)?;
+        self.tax = self.tax.checked_add(other.tax)?;
         Some(())
     }
 }
@@ -121,7 +124,7 @@ impl CopyEncoder {
     pub(super) fn push(&mut self, r: &Line<'_>) -> Result<(), std::num::TryFromIntError> {
         let line = i64::try_from(r.line)?;
         let b = &mut self.buf;
-        b.extend_from_slice(&10i16.to_be_bytes());
+        b.extend_from_slice(&11i16.to_be_bytes());
         b.extend_from_slice(&16i32.to_be_bytes());
         b.extend_from_slice(&self.file_id);
         int8(b, line);
@@ -136,6 +139,7 @@ impl CopyEncoder {
         int8(b, r.quantity);
         int8(b, r.unit_price);
         int8(b, r.revenue);
+        int8(b, r.tax);
         self.rows += 1;
         self.sum(r);
         Ok(())
@@ -158,6 +162,7 @@ impl CopyEncoder {
             lines: 1,
             quantity: r.quantity,
             revenue: r.revenue,
+            tax: r.tax,
         };
         match &mut self.day {
             Some(((store, date), sum)) if store == r.store_id && *date == r.sale_date => {
@@ -216,6 +221,7 @@ mod tests {
             quantity: q,
             unit_price: 100,
             revenue: q / 10,
+            tax: 0,
         }
     }
 
@@ -269,7 +275,8 @@ mod tests {
             DaySum {
                 lines: 3,
                 quantity: 1510,
-                revenue: 151
+                revenue: 151,
+                tax: 0,
             }
         );
         assert_eq!(sums.days[&("S2".to_owned(), d)].lines, 1);

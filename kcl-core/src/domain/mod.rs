@@ -39,10 +39,11 @@ pub use sales::{
     SummaryQuery, SummaryRow, DEFAULT_REPORT_TZ,
 };
 pub use sales::{
-    validate, DetectedEncoding, EncodingPolicy, Quantity, RowError, RowResult, SalesFileError,
-    SalesReader, SalesRow, SalesValidation, ValidateOptions, MAX_DUPLICATE_KEYS, MAX_ID_CHARS,
-    MAX_KEPT_ERRORS, MAX_PRODUCT_NAME_CHARS, MAX_QUANTITY_THOUSANDTHS, MAX_RAW_CHARS,
-    MAX_RECEIPT_CHARS, MAX_RECORD_BYTES, MIN_SALE_DATE,
+    validate, ColumnMapping, DateOrder, DetectedEncoding, EncodingPolicy, Quantity, RowError,
+    RowResult, SalesFileError, SalesFormat, SalesFormatError, SalesProfile, SalesProfileSpec,
+    SalesProfiles, SalesReader, SalesRow, SalesValidation, TaxRate, TaxRateSpec, ValidateOptions,
+    MAX_DUPLICATE_KEYS, MAX_ID_CHARS, MAX_KEPT_ERRORS, MAX_PRODUCT_NAME_CHARS,
+    MAX_QUANTITY_THOUSANDTHS, MAX_RAW_CHARS, MAX_RECEIPT_CHARS, MAX_RECORD_BYTES, MIN_SALE_DATE,
 };
 // The row spool moved beside the port that takes it (`crate::ports::RowSpool`);
 // these names stay for the adapters written against them.

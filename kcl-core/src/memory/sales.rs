@@ -117,6 +117,7 @@ impl SalesRepo for MemorySales {
                         lines: 0,
                         quantity: Quantity::from_thousandths(0),
                         revenue_cents: 0,
+                        tax_cents: 0,
                     },
                 )
             })
@@ -130,6 +131,7 @@ impl SalesRepo for MemorySales {
                 t.lines += 1;
                 t.quantity = Quantity::from_thousandths(t.quantity.thousandths() + r.quantity);
                 t.revenue_cents += r.revenue_cents;
+                t.tax_cents += r.tax_cents;
             }
         }
         Ok(days.iter().map(|d| totals[d].clone()).collect())
@@ -155,10 +157,12 @@ impl SalesRepo for MemorySales {
                 lines: 0,
                 quantity: Quantity::from_thousandths(0),
                 revenue_cents: 0,
+                tax_cents: 0,
             });
             g.lines += 1;
             g.quantity = Quantity::from_thousandths(g.quantity.thousandths() + r.quantity);
             g.revenue_cents += r.revenue_cents;
+            g.tax_cents += r.tax_cents;
         }
         Ok(groups.into_values().collect())
     }
@@ -188,10 +192,12 @@ impl SalesRepo for MemorySales {
                     lines: 0,
                     quantity: Quantity::from_thousandths(0),
                     revenue_cents: 0,
+                    tax_cents: 0,
                 });
             g.lines += 1;
             g.quantity = Quantity::from_thousandths(g.quantity.thousandths() + r.quantity);
             g.revenue_cents += r.revenue_cents;
+            g.tax_cents += r.tax_cents;
             // The greatest name seen, as the SQL adapters' MAX().
             if r.product_name.is_some() && r.product_name > g.product_name {
                 g.product_name = r.product_name.clone();

@@ -77,6 +77,7 @@ impl RowSpool for MemorySpool {
                 r.quantity.to_string(),
                 r.unit_price_cents.to_string(),
                 r.revenue_cents.to_string(),
+                r.tax_cents.to_string(),
             ])?;
         }
         let bytes = out.into_inner().map_err(|e| e.into_error())?;

@@ -20,7 +20,7 @@ use crate::domain::{Money, Quantity, SalesRow};
 
 /// The columns of a spool's CSV form ([`RowSpool::csv`]), in order: a loader's
 /// column list.
-pub const SPOOL_COLUMNS: [&str; 10] = [
+pub const SPOOL_COLUMNS: [&str; 11] = [
     "file_id",
     "line",
     "store_id",
@@ -31,6 +31,7 @@ pub const SPOOL_COLUMNS: [&str; 10] = [
     "quantity",
     "unit_price",
     "revenue",
+    "tax",
 ];
 
 /// Makes the spools of loads.
@@ -51,6 +52,7 @@ pub const SPOOL_COLUMNS: [&str; 10] = [
 ///     quantity: Quantity::from_thousandths(1500),
 ///     unit_price: Money::from_cents(200).unwrap(),
 ///     total: None,
+///     tax_cents: 0,
 ///     line: 2,
 /// }).unwrap();
 /// let spool = writer.finish().unwrap();
@@ -96,7 +98,7 @@ pub trait RowSpool: Send + Sync + fmt::Debug {
     /// The rows as CSV without a header, one line per row, in the order of
     /// [`SPOOL_COLUMNS`]: `file_id, line, store_id, sale_date (ISO), receipt_id
     /// (empty = NULL), sku, product_name (empty = NULL), quantity (thousandths),
-    /// unit_price (cents), revenue (cents)`; what PostgreSQL's `COPY ... FORMAT csv`
+    /// unit_price (cents), revenue (cents, tax included), tax (cents)`; what PostgreSQL's `COPY ... FORMAT csv`
     /// takes as it is.
     fn csv(&self) -> io::Result<Box<dyn io::Read + Send>>;
 }
@@ -186,8 +188,12 @@ pub struct SpooledRow {
     pub quantity: i64,
     /// The unit price in cents.
     pub unit_price_cents: i64,
-    /// What the line earned, in cents: the file's total, or quantity × unit price.
+    /// What the line earned, in cents, tax included: the file's total, or quantity ×
+    /// unit price (plus the file's tax rate).
     pub revenue_cents: i64,
+    /// The tax `revenue_cents` includes, in cents (0 unless the file was read with
+    /// a tax rate).
+    pub tax_cents: i64,
 }
 
 impl SpooledRow {
@@ -205,6 +211,7 @@ impl SpooledRow {
             quantity: row.quantity.thousandths(),
             unit_price_cents: row.unit_price.cents(),
             revenue_cents: row.revenue_cents(),
+            tax_cents: row.tax_cents,
         }
     }
 

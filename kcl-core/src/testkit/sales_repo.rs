@@ -27,6 +27,7 @@ fn row(store: &str, date: NaiveDate, sku: &str, q: i64, price: i64, line: u64) -
         quantity: Quantity::from_thousandths(q),
         unit_price: Money::from_cents(price).expect("valid price"),
         total: None,
+        tax_cents: 0,
         line,
     }
 }
@@ -167,14 +168,16 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
                 date: day(20),
                 lines: 2,
                 quantity: Quantity::from_thousandths(3500),
-                revenue_cents: 300 + 1500
+                revenue_cents: 300 + 1500,
+                tax_cents: 0,
             },
             DayTotals {
                 store_id: s2.clone(),
                 date: day(22),
                 lines: 0,
                 quantity: Quantity::from_thousandths(0),
-                revenue_cents: 0
+                revenue_cents: 0,
+                tax_cents: 0,
             },
         ],
         "totals in the order asked"
@@ -413,6 +416,7 @@ pub async fn run_days(days: &dyn SalesDays) {
         lines,
         quantity: Quantity::from_thousandths(lines as i64 * 1000),
         revenue_cents: lines as i64 * 250,
+        tax_cents: lines as i64 * 25,
     };
     let other = DayTotals {
         store_id: format!("{p}-S2"),

@@ -79,7 +79,7 @@ fn stock_of(row: &SqliteRow) -> Result<StockLevel, SalesRepoError> {
 fn push_rows(rows: &[SpooledRow]) -> QueryBuilder<Sqlite> {
     let mut q = QueryBuilder::new(
         "INSERT INTO sales_lines (file_id, line, store_id, sale_date, receipt_id, sku, \
-         product_name, quantity, unit_price, revenue) ",
+         product_name, quantity, unit_price, revenue, tax) ",
     );
     q.push_values(rows, |mut b, r| {
         b.push_bind(r.file_id.to_string())
@@ -91,7 +91,8 @@ fn push_rows(rows: &[SpooledRow]) -> QueryBuilder<Sqlite> {
             .push_bind(r.product_name.as_deref())
             .push_bind(r.quantity)
             .push_bind(r.unit_price_cents)
-            .push_bind(r.revenue_cents);
+            .push_bind(r.revenue_cents)
+            .push_bind(r.tax_cents);
     });
     q
 }
@@ -235,7 +236,7 @@ impl SalesRepo for SqliteStore {
         for d in days {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q, \
-                     COALESCE(SUM(revenue), 0) AS r \
+                     COALESCE(SUM(revenue), 0) AS r, COALESCE(SUM(tax), 0) AS t \
                      FROM sales_lines WHERE sale_date = ? AND store_id = ? AND {CURRENT}"
             )))
             .bind(date_text(d.date))
@@ -249,6 +250,7 @@ impl SalesRepo for SqliteStore {
                 lines: unsigned(row.try_get::<i64, _>("n").map_err(db_error)?)?,
                 quantity: Quantity::from_thousandths(row.try_get("q").map_err(db_error)?),
                 revenue_cents: row.try_get("r").map_err(db_error)?,
+                tax_cents: row.try_get("t").map_err(db_error)?,
             });
         }
         Ok(out)
@@ -261,8 +263,8 @@ impl SalesRepo for SqliteStore {
             GroupBy::Sku => "sku",
         };
         let mut b: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity) AS q, SUM(revenue) AS r \
-             FROM sales_lines WHERE {CURRENT}"
+            "SELECT {key} AS k, COUNT(*) AS n, SUM(quantity) AS q, SUM(revenue) AS r, \
+             SUM(tax) AS t FROM sales_lines WHERE {CURRENT}"
         ));
         if let Some(f) = q.from {
             b.push(" AND sale_date >= ").push_bind(date_text(f));
@@ -285,6 +287,7 @@ impl SalesRepo for SqliteStore {
                     lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
                     revenue_cents: r.try_get("r").map_err(db_error)?,
+                    tax_cents: r.try_get("t").map_err(db_error)?,
                 })
             })
             .collect()
@@ -299,7 +302,7 @@ impl SalesRepo for SqliteStore {
     ) -> Result<Vec<ReportLine>, SalesRepoError> {
         let sql = format!(
             "SELECT sale_date, store_id, sku, MAX(product_name) AS name, COUNT(*) AS n, \
-             SUM(quantity) AS q, SUM(revenue) AS r FROM sales_lines \
+             SUM(quantity) AS q, SUM(revenue) AS r, SUM(tax) AS t FROM sales_lines \
              WHERE sale_date >= ?1 AND sale_date <= ?2 AND (?3 IS NULL OR store_id = ?3) \
              AND {CURRENT} \
              GROUP BY sale_date, store_id, sku ORDER BY sale_date, store_id, sku LIMIT ?4"
@@ -322,6 +325,7 @@ impl SalesRepo for SqliteStore {
                     lines: unsigned(r.try_get::<i64, _>("n").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("q").map_err(db_error)?),
                     revenue_cents: r.try_get("r").map_err(db_error)?,
+                    tax_cents: r.try_get("t").map_err(db_error)?,
                 })
             })
             .collect()
@@ -555,15 +559,17 @@ impl SalesDays for SqliteStore {
                     .map_err(db_error)?;
             } else {
                 sqlx::query(
-                    "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue) \
-                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (store_id, sale_date) DO UPDATE SET \
-                     lines = excluded.lines, quantity = excluded.quantity, revenue = excluded.revenue",
+                    "INSERT INTO sales_daily (store_id, sale_date, lines, quantity, revenue, tax) \
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (store_id, sale_date) DO UPDATE SET \
+                     lines = excluded.lines, quantity = excluded.quantity, revenue = excluded.revenue, \
+                     tax = excluded.tax",
                 )
                 .bind(&d.store_id)
                 .bind(date_text(d.date))
                 .bind(i64::try_from(d.lines).unwrap_or(i64::MAX))
                 .bind(d.quantity.thousandths())
                 .bind(d.revenue_cents)
+                .bind(d.tax_cents)
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
@@ -579,7 +585,7 @@ impl SalesDays for SqliteStore {
         to: NaiveDate,
     ) -> Result<Vec<DayTotals>, SalesRepoError> {
         let rows = sqlx::query(
-            "SELECT sale_date, lines, quantity, revenue FROM sales_daily \
+            "SELECT sale_date, lines, quantity, revenue, tax FROM sales_daily \
              WHERE store_id = ? AND sale_date >= ? AND sale_date <= ? ORDER BY sale_date",
         )
         .bind(store)
@@ -596,6 +602,7 @@ impl SalesDays for SqliteStore {
                     lines: unsigned(r.try_get::<i64, _>("lines").map_err(db_error)?)?,
                     quantity: Quantity::from_thousandths(r.try_get("quantity").map_err(db_error)?),
                     revenue_cents: r.try_get("revenue").map_err(db_error)?,
+                    tax_cents: r.try_get("tax").map_err(db_error)?,
                 })
             })
             .collect()

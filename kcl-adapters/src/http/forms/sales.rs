@@ -8,7 +8,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use futures::StreamExt;
-use kcl_core::domain::IngestPolicy;
+use kcl_core::domain::{IngestPolicy, SalesFormat};
 use kcl_core::services::{IngestOptions, IngestReport, ReportFormat};
 use kcl_core::{ServiceError, Services};
 use serde::Deserialize;
@@ -85,6 +85,16 @@ pub(crate) struct UploadQuery {
     /// `strict` or `lenient` (default).
     #[param(example = "lenient")]
     policy: Option<String>,
+    /// Which of the file's headers holds each of KCL's columns, for a file that
+    /// names them otherwise (`docs/sales.md`).
+    #[param(example = "store_id:Branch,sku:Product line,product_name:Product line,sale_date:Date")]
+    columns: Option<String>,
+    /// The order of dates written with slashes: `dmy` (default), `mdy` or `ymd`.
+    #[param(example = "mdy")]
+    date_order: Option<String>,
+    /// The tax rate, in percent, that the file's `total` column includes.
+    #[param(example = "5")]
+    tax_rate: Option<String>,
 }
 
 fn policy(s: Option<&str>) -> Result<IngestPolicy, Box<Problem>> {
@@ -100,17 +110,19 @@ fn policy(s: Option<&str>) -> Result<IngestPolicy, Box<Problem>> {
     }
 }
 
-/// A sales file received over HTTP: its name, policy and spooled bytes.
+/// A sales file received over HTTP: its name, policy, format and spooled bytes.
 pub(crate) struct ReceivedFile {
     pub(crate) name: String,
     pub(crate) policy: IngestPolicy,
+    pub(crate) format: Option<SalesFormat>,
     _upload: Upload,
     pub(crate) path: PathBuf,
 }
 
 /// Reads a sales upload: a raw body (`?name=` required) or a multipart form with a
-/// `file` field (its file name is the default name) and optional `name` and
-/// `policy` fields; streamed to a spool file, never held in memory.
+/// `file` field (its file name is the default name) and optional `name`, `policy`,
+/// `columns`, `date_order` and `tax_rate` fields (over the query's); streamed to a
+/// spool file, never held in memory.
 pub(crate) async fn receive_file(
     s: &Services,
     q: UploadQuery,
@@ -126,6 +138,7 @@ pub(crate) async fn receive_file(
         .join(format!("kcl-sales-upload-{}.csv", uuid::Uuid::new_v4()));
     let upload = Upload(path.clone());
     let (mut name, mut pol) = (q.name, q.policy);
+    let (mut columns, mut date_order, mut tax_rate) = (q.columns, q.date_order, q.tax_rate);
     if super::is_multipart(&req) {
         let mut form = super::multipart(req).await?;
         let mut got_file = false;
@@ -149,6 +162,11 @@ pub(crate) async fn receive_file(
                     }
                 }
                 Some("policy") => pol = Some(crate::http::extract::text_field(field).await?),
+                Some("columns") => columns = Some(crate::http::extract::text_field(field).await?),
+                Some("date_order") => {
+                    date_order = Some(crate::http::extract::text_field(field).await?)
+                }
+                Some("tax_rate") => tax_rate = Some(crate::http::extract::text_field(field).await?),
                 _ => {}
             }
         }
@@ -169,9 +187,20 @@ pub(crate) async fn receive_file(
             "name the file: `?name=` (or a multipart `file` with a file name)",
         )
     })?;
+    let format = SalesFormat::parse(
+        columns.as_deref(),
+        date_order.as_deref(),
+        tax_rate.as_deref(),
+    )
+    .map_err(|e| {
+        Problem::from(ServiceError::Invalid(
+            kcl_core::domain::ValidationError::field(e.field, e.code, e.message),
+        ))
+    })?;
     Ok(ReceivedFile {
         name,
         policy: policy(pol.as_deref()).map_err(|p| *p)?,
+        format: (!format.is_default()).then_some(format),
         _upload: upload,
         path,
     })
@@ -190,6 +219,7 @@ pub(crate) async fn ingest_received(
         let opts = IngestOptions {
             policy: file.policy,
             progress: None,
+            format: file.format,
         };
         sales.ingest_path(&file.name, &file.path, opts).await
     })

@@ -43,8 +43,33 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
                         option value="strict" { "strict: any bad row refuses the file" }
                     }
                 }
-                button type="submit" { "Load" }
             }
+            details {
+                summary { "Your file's own format (columns, dates, tax)" }
+                fieldset {
+                    label { "Columns "
+                        input name="columns" type="text" maxlength="2000"
+                            placeholder="store_id:Branch,sku:Product line,sale_date:Date"
+                            aria-describedby="columns-help";
+                    }
+                    small #columns-help { "Which of your headers holds each column KCL needs: "
+                        code { "store_id" } ", " code { "sale_date" } ", " code { "sku" } ", "
+                        code { "quantity" } ", " code { "unit_price" } " (and optionally "
+                        code { "receipt_id" } ", " code { "product_name" } ", " code { "total" }
+                        "). Other columns are ignored." }
+                    label { "Date order "
+                        select name="date_order" {
+                            option value="" selected { "day/month/year (default)" }
+                            option value="mdy" { "month/day/year" }
+                            option value="ymd" { "year/month/day" }
+                        }
+                    }
+                    label { "Tax included in the total (%) "
+                        input name="tax_rate" type="text" inputmode="decimal" maxlength="8" placeholder="5";
+                    }
+                }
+            }
+            button type="submit" { "Load" }
         }
         h2 { "Summary" }
         form method="get" action=(href("/sales")) {
@@ -188,25 +213,37 @@ pub(crate) async fn index(
         Some(sku) => Some((sku.to_owned(), s.sales.stock(sku).await)),
     };
     let schedule = scheduled(&s).await;
-    let (mut lines, mut revenue) = (0u64, 0i64);
+    let (mut lines, mut revenue, mut tax) = (0u64, 0i64, 0i64);
     for r in &rows {
         lines += r.lines;
         revenue += r.revenue_cents;
+        tax += r.tax_cents;
     }
+    // Before-tax columns only when some revenue includes tax.
+    let taxed = rows.iter().any(|r| r.tax_cents != 0);
     let body = html! {
         (forms(from, to, &q))
         (charts)
         table {
             caption { "By " (group_by.as_str()) ", " (from) " to " (to) }
-            thead { tr { th { "Group" } th.num { "Lines" } th.num { "Quantity" } th.num { "Revenue" } } }
+            thead { tr {
+                th { "Group" } th.num { "Lines" } th.num { "Quantity" } th.num { "Revenue" }
+                @if taxed { th.num { "Tax" } th.num { "Before tax" } }
+            } }
             tbody {
                 @for r in &rows {
-                    tr { td { (r.key) } td.num { (r.lines) } td.num { (r.quantity) } td.num { (format_cents(r.revenue_cents)) } }
+                    tr {
+                        td { (r.key) } td.num { (r.lines) } td.num { (r.quantity) } td.num { (format_cents(r.revenue_cents)) }
+                        @if taxed { td.num { (format_cents(r.tax_cents)) } td.num { (format_cents(r.revenue_cents - r.tax_cents)) } }
+                    }
                 }
                 @if rows.is_empty() { tr { td colspan="4" class="muted" { "No sales in this period." } } }
             }
             @if !rows.is_empty() {
-                tfoot { tr { th { "Total" } th.num { (lines) } th {} th.num { (format_cents(revenue)) } } }
+                tfoot { tr {
+                    th { "Total" } th.num { (lines) } th {} th.num { (format_cents(revenue)) }
+                    @if taxed { th.num { (format_cents(tax)) } th.num { (format_cents(revenue - tax)) } }
+                } }
             }
         }
         h2 { "Report" }
@@ -263,6 +300,11 @@ fn report_page(report: &IngestReport) -> Response {
                 tr { th { "SHA-256" } td { code { (report.sha256) } } }
                 @if let Some(k) = &report.rejected_key { tr { th { "Rejected rows" } td { code { (k) } } } }
                 tr { th { "Parquet copies" } td { (report.curated_keys.len()) } }
+                @if let Some(order) = report.date_order { tr { th { "Dates read as" } td { (order) } } }
+                @if let Some(p) = &report.profile { tr { th { "Format profile" } td { (p) } } }
+                @if !report.ignored_columns.is_empty() {
+                    tr { th { "Columns ignored" } td { (report.ignored_columns.join(", ")) } }
+                }
             }
         }
         @if !report.errors.is_empty() {

@@ -2,6 +2,8 @@
 
 use chrono::NaiveDate;
 
+use super::format::DateOrder;
+
 /// Why a decimal did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NumError {
@@ -110,15 +112,11 @@ pub(crate) fn parse_decimal(
     Ok(if negative { -value } else { value })
 }
 
-/// Parses `2026-11-23` or `23/11/2026` (day and month may have one digit).
-/// `Err(true)` when the shape is right but the day does not exist (`31/02/2026`).
-pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, bool> {
-    fn num(s: &str, min: usize, max: usize) -> Option<u32> {
-        if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    }
+/// Parses an ISO date (`2026-11-23`) or a date with slashes in `order`
+/// (`23/11/2026` day first, `11/23/2026` month first, `2026/11/23` year first; day
+/// and month may have one digit). `Err(true)` when the shape is right but the day
+/// does not exist (`31/02/2026`).
+pub(crate) fn parse_date_in(s: &str, order: DateOrder) -> Result<NaiveDate, bool> {
     let s = s.trim();
     let (y, m, d) = if s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-' {
         match (num(&s[..4], 4, 4), num(&s[5..7], 2, 2), num(&s[8..], 2, 2)) {
@@ -127,16 +125,43 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, bool> {
         }
     } else {
         let mut parts = s.split('/');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(d), Some(m), Some(y), None) => match (num(d, 1, 2), num(m, 1, 2), num(y, 4, 4)) {
-                (Some(d), Some(m), Some(y)) => (y, m, d),
-                _ => return Err(false),
-            },
+        let (Some(a), Some(b), Some(c), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(false);
+        };
+        let got = match order {
+            DateOrder::Dmy => (num(c, 4, 4), num(b, 1, 2), num(a, 1, 2)),
+            DateOrder::Mdy => (num(c, 4, 4), num(a, 1, 2), num(b, 1, 2)),
+            DateOrder::Ymd => (num(a, 4, 4), num(b, 1, 2), num(c, 1, 2)),
+        };
+        match got {
+            (Some(y), Some(m), Some(d)) => (y, m, d),
             _ => return Err(false),
         }
     };
     let y = i32::try_from(y).map_err(|_| false)?;
     NaiveDate::from_ymd_opt(y, m, d).ok_or(true)
+}
+
+/// The first two numbers of a `a/b/yyyy` date (one or two digits each), to tell
+/// whether it reads both day first and month first.
+pub(crate) fn slashed_day_month(s: &str) -> Option<(u32, u32)> {
+    let mut parts = s.trim().split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(b), Some(c), None) => {
+            num(c, 4, 4)?;
+            Some((num(a, 1, 2)?, num(b, 1, 2)?))
+        }
+        _ => None,
+    }
+}
+
+fn num(s: &str, min: usize, max: usize) -> Option<u32> {
+    if s.len() < min || s.len() > max || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 /// 1..=`max` characters of `A-Z a-z 0-9 _ - .`.
@@ -196,6 +221,28 @@ mod tests {
             parse_decimal("101", 2, true, 10_000),
             Err(NumError::TooLarge)
         );
+    }
+
+    fn parse_date(s: &str) -> Result<NaiveDate, bool> {
+        parse_date_in(s, DateOrder::Dmy)
+    }
+
+    #[test]
+    fn date_orders() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(parse_date_in("1/5/2019", DateOrder::Mdy), Ok(d(2019, 1, 5)));
+        assert_eq!(parse_date_in("1/5/2019", DateOrder::Dmy), Ok(d(2019, 5, 1)));
+        assert_eq!(parse_date_in("2019/1/5", DateOrder::Ymd), Ok(d(2019, 1, 5)));
+        assert_eq!(
+            parse_date_in("2019-01-05", DateOrder::Mdy),
+            Ok(d(2019, 1, 5))
+        );
+        assert_eq!(parse_date_in("13/1/2019", DateOrder::Mdy), Err(true));
+        assert_eq!(parse_date_in("2019/1/5", DateOrder::Dmy), Err(false));
+        assert_eq!(parse_date_in("1/5/2019", DateOrder::Ymd), Err(false));
+        assert_eq!(slashed_day_month("1/13/2019"), Some((1, 13)));
+        assert_eq!(slashed_day_month("2019-01-13"), None);
+        assert_eq!(slashed_day_month("1/13/19"), None);
     }
 
     #[test]

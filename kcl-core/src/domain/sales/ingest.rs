@@ -93,8 +93,12 @@ pub struct DayTotals {
     pub lines: u64,
     /// Quantity sold, in thousandths.
     pub quantity: Quantity,
-    /// Revenue in cents.
+    /// Revenue in cents, tax included.
     pub revenue_cents: i64,
+    /// The tax the revenue includes, in cents (from files read with a tax rate);
+    /// revenue before tax is `revenue_cents - tax_cents`.
+    #[serde(default)]
+    pub tax_cents: i64,
 }
 
 /// How [`SummaryQuery`] groups rows.
@@ -162,8 +166,12 @@ pub struct SummaryRow {
     pub lines: u64,
     /// Quantity sold.
     pub quantity: Quantity,
-    /// Revenue in cents.
+    /// Revenue in cents, tax included.
     pub revenue_cents: i64,
+    /// The tax the revenue includes, in cents (from files read with a tax rate);
+    /// revenue before tax is `revenue_cents - tax_cents`.
+    #[serde(default)]
+    pub tax_cents: i64,
 }
 
 /// One line of a sales report: a store's sales of one SKU on one day.
@@ -181,8 +189,12 @@ pub struct ReportLine {
     pub lines: u64,
     /// Quantity sold.
     pub quantity: Quantity,
-    /// Revenue in cents.
+    /// Revenue in cents, tax included.
     pub revenue_cents: i64,
+    /// The tax the revenue includes, in cents (from files read with a tax rate);
+    /// revenue before tax is `revenue_cents - tax_cents`.
+    #[serde(default)]
+    pub tax_cents: i64,
 }
 
 /// A SKU's stock on hand, in thousandths; negative when more was sold than was

@@ -27,6 +27,7 @@
 //! reports) must neutralise cells starting with `=`, `+`, `-` or `@`.
 
 mod fields;
+mod format;
 mod guard;
 mod ingest;
 mod keys;
@@ -35,6 +36,10 @@ mod report;
 mod row;
 mod schedule;
 
+pub use format::{
+    ColumnMapping, DateOrder, SalesFormat, SalesFormatError, SalesProfile, SalesProfileSpec,
+    SalesProfiles, TaxRate, TaxRateSpec,
+};
 pub use ingest::{
     DayTotals, GroupBy, IngestPolicy, LoadOutcome, ReportLine, SalesFile, StockChange, StockLevel,
     StoreDay, SummaryQuery, SummaryRow,

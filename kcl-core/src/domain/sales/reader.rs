@@ -9,7 +9,8 @@ use std::io::{self, Chain, Cursor, Read};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{is_identifier, parse_date, parse_decimal, NumError};
+use super::fields::{is_identifier, parse_date_in, parse_decimal, slashed_day_month, NumError};
+use super::format::{DateOrder, SalesFormat, TaxRate};
 use super::guard::{Guard, GuardFault};
 use super::row::line_cents;
 use super::{
@@ -36,8 +37,27 @@ pub enum SalesFileError {
     #[error("unsupported encoding {0}: save the file as UTF-8 (or Windows-1252)")]
     UnsupportedEncoding(&'static str),
     /// Required columns are missing from the header.
-    #[error("missing required column(s): {}", .0.join(", "))]
+    #[error("missing required column(s): {}; if your file names them otherwise, map its headers to them (a column mapping, docs/sales.md)", .0.join(", "))]
     MissingColumns(Vec<&'static str>),
+    /// A column mapping names a header the file does not have.
+    #[error(
+        "the column mapping reads {column} from `{header}`, but the header has no such column"
+    )]
+    MappedColumnMissing {
+        /// The canonical column.
+        column: &'static str,
+        /// The header the mapping names, as given.
+        header: String,
+    },
+    /// Under a column mapping without a date order, a date reads both day first and
+    /// month first before any date decided the order; nothing is loaded.
+    #[error("line {line}: the date {value} reads both as day/month and month/day; say which order the file uses (date_order dmy or mdy)")]
+    AmbiguousDateOrder {
+        /// The line of the date.
+        line: u64,
+        /// The date as written.
+        value: String,
+    },
     /// Two header cells name the same column (possibly through an alias).
     #[error("column {column} appears twice in the header (`{first}` and `{second}`)")]
     DuplicateColumn {
@@ -75,7 +95,8 @@ impl SalesFileError {
             Self::NoRows => "no-rows",
             Self::NotText => "not-text",
             Self::UnsupportedEncoding(_) => "unsupported-encoding",
-            Self::MissingColumns(_) => "missing-column",
+            Self::MissingColumns(_) | Self::MappedColumnMissing { .. } => "missing-column",
+            Self::AmbiguousDateOrder { .. } => "ambiguous-date-order",
             Self::DuplicateColumn { .. } => "duplicate-column",
             Self::RecordTooLong { .. } => "record-too-long",
             Self::UnbalancedQuote { .. } => "unbalanced-quote",
@@ -121,6 +142,8 @@ pub struct ValidateOptions {
     pub max_duplicate_keys: usize,
     /// What to do with bytes that are not UTF-8.
     pub encoding: EncodingPolicy,
+    /// The file's column mapping, date order and tax rate (KCL's own by default).
+    pub format: SalesFormat,
 }
 
 impl ValidateOptions {
@@ -132,6 +155,7 @@ impl ValidateOptions {
             max_errors: MAX_KEPT_ERRORS,
             max_duplicate_keys: MAX_DUPLICATE_KEYS,
             encoding: EncodingPolicy::Auto,
+            format: SalesFormat::default(),
         }
     }
 }
@@ -155,6 +179,10 @@ pub struct SalesValidation {
     pub encoding: DetectedEncoding,
     /// Header cells that name no known column and were ignored, as written.
     pub ignored_columns: Vec<String>,
+    /// The order slashed dates were read in: the one given, the one a mapped
+    /// file's dates showed, or `dmy`; `None` when no slashed date was read under a
+    /// mapping without an order.
+    pub date_order: Option<DateOrder>,
     /// The earliest and latest sale dates among valid rows.
     pub date_range: Option<(NaiveDate, NaiveDate)>,
     /// False when more distinct keys than `max_duplicate_keys` appeared: past the
@@ -165,7 +193,7 @@ pub struct SalesValidation {
 
 /// The columns of the format, in canonical order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(super) enum Col {
     StoreId,
     SaleDate,
     ReceiptId,
@@ -176,7 +204,7 @@ enum Col {
     Total,
 }
 
-const COLS: [Col; 8] = [
+pub(super) const COLS: [Col; 8] = [
     Col::StoreId,
     Col::SaleDate,
     Col::ReceiptId,
@@ -188,7 +216,7 @@ const COLS: [Col; 8] = [
 ];
 
 impl Col {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Col::StoreId => "store_id",
             Col::SaleDate => "sale_date",
@@ -219,13 +247,30 @@ impl Col {
     }
 
     fn from_header(cell: &str) -> Option<Col> {
-        let norm: String = crate::domain::fold(cell.trim())
-            .chars()
-            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-            .collect();
+        let norm = normal_header(cell);
         COLS.into_iter()
             .find(|c| c.name() == norm || c.alias() == norm)
     }
+
+    /// A column by its canonical name or alias, exactly.
+    pub(super) fn from_name(name: &str) -> Option<Col> {
+        COLS.into_iter()
+            .find(|c| c.name() == name || c.alias() == name)
+    }
+}
+
+/// A header cell as compared: folded (case, accents), blanks and hyphens as `_`.
+fn normal_header(cell: &str) -> String {
+    crate::domain::fold(cell.trim())
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == '-' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 type Source<R> = Guard<Chain<Cursor<Vec<u8>>, R>>;
@@ -266,6 +311,8 @@ pub struct SalesReader<R: Read> {
     finished: bool,
     /// The start line of the current record.
     line: u64,
+    /// A file error met while checking a row (an ambiguous date order), returned next.
+    fatal: Option<SalesFileError>,
 }
 
 impl<R: Read> fmt::Debug for SalesReader<R> {
@@ -350,6 +397,8 @@ impl<R: Read> SalesReader<R> {
         let mut positions = [None; 8];
         let mut names: [Option<String>; 8] = Default::default();
         let mut ignored = Vec::new();
+        let mapping = &options.format.columns;
+        let mapped: [Option<String>; 8] = COLS.map(|c| mapping.of(c).map(normal_header));
         for (i, raw) in record.iter().enumerate() {
             let cell = match std::str::from_utf8(raw) {
                 Ok(s) => Cow::Borrowed(s),
@@ -358,22 +407,45 @@ impl<R: Read> SalesReader<R> {
                     encoding_rs::WINDOWS_1252.decode_without_bom_handling(raw).0
                 }
             };
-            match Col::from_header(&cell) {
-                Some(col) => {
-                    let k = col as usize;
-                    if let Some(first) = &names[k] {
-                        return Err(SalesFileError::DuplicateColumn {
-                            column: col.name(),
-                            first: first.clone(),
-                            second: cell.trim().to_owned(),
-                        });
-                    }
-                    positions[k] = Some(i);
-                    names[k] = Some(cell.trim().to_owned());
+            // The mapping first (one header may feed several columns), then KCL's
+            // own names for the columns the mapping leaves alone.
+            let norm = normal_header(&cell);
+            let mut cols: Vec<Col> = COLS
+                .into_iter()
+                .filter(|c| mapped[*c as usize].as_deref() == Some(norm.as_str()))
+                .collect();
+            if cols.is_empty() {
+                if let Some(col) = Col::from_header(&cell).filter(|c| mapping.of(*c).is_none()) {
+                    cols.push(col);
                 }
-                None if cell.trim().is_empty() => {}
-                None => ignored.push(cell.trim().chars().take(MAX_ID_CHARS * 2).collect()),
             }
+            if cols.is_empty() {
+                if !cell.trim().is_empty() {
+                    ignored.push(cell.trim().chars().take(MAX_ID_CHARS * 2).collect());
+                }
+                continue;
+            }
+            for col in cols {
+                let k = col as usize;
+                if let Some(first) = &names[k] {
+                    return Err(SalesFileError::DuplicateColumn {
+                        column: col.name(),
+                        first: first.clone(),
+                        second: cell.trim().to_owned(),
+                    });
+                }
+                positions[k] = Some(i);
+                names[k] = Some(cell.trim().to_owned());
+            }
+        }
+        if let Some(col) = COLS
+            .into_iter()
+            .find(|c| mapping.of(*c).is_some() && positions[*c as usize].is_none())
+        {
+            return Err(SalesFileError::MappedColumnMissing {
+                column: col.name(),
+                header: mapping.of(col).unwrap_or_default().to_owned(),
+            });
         }
         let missing: Vec<&'static str> = COLS
             .into_iter()
@@ -383,6 +455,11 @@ impl<R: Read> SalesReader<R> {
         if !missing.is_empty() {
             return Err(SalesFileError::MissingColumns(missing));
         }
+        let date_order = match options.format.date_order {
+            Some(order) => Some(order),
+            None if mapping.is_empty() => Some(DateOrder::Dmy),
+            None => None,
+        };
         Ok(Self {
             header_len: record.len(),
             csv,
@@ -399,12 +476,14 @@ impl<R: Read> SalesReader<R> {
                 delimiter: char::from(delimiter),
                 encoding,
                 ignored_columns: ignored,
+                date_order,
                 date_range: None,
                 duplicate_check_complete: true,
             },
             options,
             finished: false,
             line: 1,
+            fatal: None,
         })
     }
 
@@ -483,7 +562,9 @@ impl<R: Read> SalesReader<R> {
                 return Err(self.row_error(Some(col), "missing", "is required".to_owned()));
             }
         }
-        let store_id = v(Col::StoreId);
+        let mapped = |c: Col| self.options.format.columns.of(c).is_some();
+        let store_id = mapped_identifier(v(Col::StoreId), mapped(Col::StoreId));
+        let store_id = store_id.as_ref();
         if !is_identifier(store_id, MAX_ID_CHARS) {
             return Err(self.row_error(
                 Some(Col::StoreId),
@@ -491,7 +572,33 @@ impl<R: Read> SalesReader<R> {
                 format!("must be 1 to {MAX_ID_CHARS} characters among A-Z a-z 0-9 _ - ."),
             ));
         }
-        let sale_date = match parse_date(v(Col::SaleDate)) {
+        let order = match self.summary.date_order {
+            Some(order) => order,
+            None => match slashed_day_month(v(Col::SaleDate)) {
+                Some((a, b)) if a > 12 && b <= 12 => {
+                    self.summary.date_order = Some(DateOrder::Dmy);
+                    DateOrder::Dmy
+                }
+                Some((a, b)) if b > 12 && a <= 12 => {
+                    self.summary.date_order = Some(DateOrder::Mdy);
+                    DateOrder::Mdy
+                }
+                Some((a, b)) if a != b && a <= 12 && b <= 12 && a > 0 && b > 0 => {
+                    self.fatal = Some(SalesFileError::AmbiguousDateOrder {
+                        line,
+                        value: v(Col::SaleDate).chars().take(32).collect(),
+                    });
+                    return Err(self.row_error(
+                        Some(Col::SaleDate),
+                        "ambiguous-date-order",
+                        "reads both as day/month and month/day".to_owned(),
+                    ));
+                }
+                // ISO, or the same either way, or not a date: nothing decided yet.
+                _ => DateOrder::Dmy,
+            },
+        };
+        let sale_date = match parse_date_in(v(Col::SaleDate), order) {
             Ok(d) if d > self.options.today => {
                 return Err(self.row_error(
                     Some(Col::SaleDate),
@@ -511,7 +618,12 @@ impl<R: Read> SalesReader<R> {
                 let message = if calendar {
                     format!("{} is not a day of the calendar", v(Col::SaleDate))
                 } else {
-                    "must be a date such as 2026-11-23 or 23/11/2026".to_owned()
+                    match order {
+                        DateOrder::Dmy => "must be a date such as 2026-11-23 or 23/11/2026",
+                        DateOrder::Mdy => "must be a date such as 2026-11-23 or 11/23/2026",
+                        DateOrder::Ymd => "must be a date such as 2026-11-23 or 2026/11/23",
+                    }
+                    .to_owned()
                 };
                 return Err(self.row_error(Some(Col::SaleDate), "bad-date", message));
             }
@@ -524,7 +636,8 @@ impl<R: Read> SalesReader<R> {
                 format!("is longer than {MAX_RECEIPT_CHARS} characters"),
             ));
         }
-        let sku = v(Col::Sku);
+        let sku = mapped_identifier(v(Col::Sku), mapped(Col::Sku));
+        let sku = sku.as_ref();
         if !is_identifier(sku, MAX_ID_CHARS) {
             return Err(self.row_error(
                 Some(Col::Sku),
@@ -552,23 +665,10 @@ impl<R: Read> SalesReader<R> {
             Err(e) => return Err(self.number_error(Col::Quantity, e, 3)),
         };
         let unit_price = self.money(Col::UnitPrice, v(Col::UnitPrice))?;
-        let total = match v(Col::Total) {
-            "" => None,
-            t => Some(self.money(Col::Total, t)?),
+        let (total, tax_cents) = match self.options.format.tax_rate {
+            None => (self.plain_total(v(Col::Total), quantity, unit_price)?, 0),
+            Some(rate) => self.taxed_total(v(Col::Total), quantity, unit_price, rate)?,
         };
-        if let Some(t) = total {
-            let exact = i128::from(quantity.0) * i128::from(unit_price.cents());
-            if (i128::from(t.cents()) * 1000 - exact).abs() > 1000 {
-                return Err(self.row_error(
-                    Some(Col::Total),
-                    "total-mismatch",
-                    format!(
-                        "{t} differs from quantity x unit price ({quantity} x {unit_price} = {}) by more than one cent",
-                        Money::from_cents(line_cents(quantity, unit_price)).unwrap_or(Money::ZERO)
-                    ),
-                ));
-            }
-        }
         if !receipt.is_empty() {
             let key = self.hasher.hash_one((store_id, receipt, sku));
             if self.seen.contains(&key) {
@@ -595,8 +695,82 @@ impl<R: Read> SalesReader<R> {
             quantity,
             unit_price,
             total,
+            tax_cents,
             line,
         })
+    }
+
+    /// A `total` without tax: quantity x unit price within one cent.
+    fn plain_total(
+        &self,
+        given: &str,
+        quantity: Quantity,
+        unit_price: Money,
+    ) -> Result<Option<Money>, RowError> {
+        if given.is_empty() {
+            return Ok(None);
+        }
+        let t = self.money(Col::Total, given)?;
+        let exact = i128::from(quantity.0) * i128::from(unit_price.cents());
+        if (i128::from(t.cents()) * 1000 - exact).abs() > 1000 {
+            return Err(self.row_error(
+                Some(Col::Total),
+                "total-mismatch",
+                format!(
+                    "{t} differs from quantity x unit price ({quantity} x {unit_price} = {}) by more than one cent",
+                    Money::from_cents(line_cents(quantity, unit_price)).unwrap_or(Money::ZERO)
+                ),
+            ));
+        }
+        Ok(Some(t))
+    }
+
+    /// A `total` that includes `rate`: quantity x unit price x (1 + rate) within one
+    /// cent, up to four decimals (rounded half up to the cent); computed when not
+    /// given. Returns the total and the tax in cents.
+    fn taxed_total(
+        &self,
+        given: &str,
+        quantity: Quantity,
+        unit_price: Money,
+        rate: TaxRate,
+    ) -> Result<(Option<Money>, i64), RowError> {
+        let base = line_cents(quantity, unit_price);
+        // In ten-millionths of a cent: thousandths x cents x (10,000 + basis points).
+        let exact = i128::from(quantity.0)
+            * i128::from(unit_price.cents())
+            * i128::from(10_000 + rate.basis_points());
+        let computed =
+            i64::try_from((exact + 5_000_000).div_euclid(10_000_000)).unwrap_or(i64::MAX);
+        if given.is_empty() {
+            return Ok((None, computed - base));
+        }
+        // Ten-thousandths of the currency (hundredths of a cent).
+        let t4 = match parse_decimal(given, 4, false, MAX_CENTS * 100) {
+            Ok(c) if c < 0 => {
+                return Err(self.row_error(
+                    Some(Col::Total),
+                    "negative",
+                    "must not be negative".to_owned(),
+                ))
+            }
+            Ok(c) => c,
+            Err(e) => return Err(self.number_error(Col::Total, e, 4)),
+        };
+        if (i128::from(t4) * 100_000 - exact).abs() > 10_000_000 {
+            return Err(self.row_error(
+                Some(Col::Total),
+                "total-mismatch",
+                format!(
+                    "{given} differs from quantity x unit price plus {rate} tax ({quantity} x {unit_price} + {rate} = {}) by more than one cent",
+                    Money::from_cents(computed).unwrap_or(Money::ZERO)
+                ),
+            ));
+        }
+        let cents = (t4 + 50).div_euclid(100);
+        let total = Money::from_cents(cents)
+            .map_err(|_| self.number_error(Col::Total, NumError::TooLarge, 4))?;
+        Ok((Some(total), cents - base))
     }
 
     fn money(&self, col: Col, s: &str) -> Result<Money, RowError> {
@@ -664,6 +838,10 @@ impl<R: Read> Iterator for SalesReader<R> {
         }
         self.summary.rows_total += 1;
         let result = self.check();
+        if let Some(fatal) = self.fatal.take() {
+            self.finished = true;
+            return Some(Err(fatal));
+        }
         match &result {
             Ok(row) => {
                 self.summary.rows_valid += 1;
@@ -681,6 +859,15 @@ impl<R: Read> Iterator for SalesReader<R> {
             }
         }
         Some(Ok(result))
+    }
+}
+
+/// A store id or SKU read from a mapped column: blanks inside become `-`.
+fn mapped_identifier(value: &str, mapped: bool) -> Cow<'_, str> {
+    if mapped && value.contains(char::is_whitespace) {
+        Cow::Owned(value.split_whitespace().collect::<Vec<_>>().join("-"))
+    } else {
+        Cow::Borrowed(value)
     }
 }
 

@@ -79,7 +79,9 @@ pub fn neutralise_cell(value: &str) -> Cow<'_, str> {
 
 /// Writes a CSV report: a header, one row per line, and a total row. Text cells
 /// (store, SKU, product name) are [neutralised](neutralise_cell); numbers are
-/// written with `.` decimals.
+/// written with `.` decimals. `revenue` includes tax; `tax` and
+/// `revenue_before_tax` follow it (the tax is 0 unless the files were read with a
+/// tax rate).
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};
@@ -90,12 +92,13 @@ pub fn neutralise_cell(value: &str) -> Cow<'_, str> {
 ///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false };
 /// let lines = [ReportLine { date: day, store_id: "S1".into(), sku: "789".into(),
 ///     product_name: Some("=cmd|' /C calc'!A0".into()), lines: 2,
-///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050 }];
+///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050, tax_cents: 50 }];
 /// let mut out = Vec::new();
 /// write_csv_report(&meta, &lines, &mut out).unwrap();
 /// let text = String::from_utf8(out).unwrap();
-/// assert!(text.contains("2026-11-23,S1,789,'=cmd|' /C calc'!A0,2,3.000,10.50"));
-/// assert!(text.ends_with("total,,,,2,3.000,10.50\n"));
+/// assert!(text.starts_with("date,store_id,sku,product_name,lines,quantity,revenue,tax,revenue_before_tax\n"));
+/// assert!(text.contains("2026-11-23,S1,789,'=cmd|' /C calc'!A0,2,3.000,10.50,0.50,10.00"));
+/// assert!(text.ends_with("total,,,,2,3.000,10.50,0.50,10.00\n"));
 /// ```
 pub fn write_csv_report<W: Write>(
     meta: &ReportMeta,
@@ -112,12 +115,15 @@ pub fn write_csv_report<W: Write>(
         "lines",
         "quantity",
         "revenue",
+        "tax",
+        "revenue_before_tax",
     ])?;
-    let (mut n, mut q, mut r) = (0u64, 0i64, 0i64);
+    let (mut n, mut q, mut r, mut t) = (0u64, 0i64, 0i64, 0i64);
     for l in lines {
         n += l.lines;
         q += l.quantity.thousandths();
         r += l.revenue_cents;
+        t += l.tax_cents;
         w.write_record([
             l.date.format("%Y-%m-%d").to_string().as_str(),
             &neutralise_cell(&l.store_id),
@@ -126,6 +132,8 @@ pub fn write_csv_report<W: Write>(
             &l.lines.to_string(),
             &l.quantity.to_string(),
             &format_cents(l.revenue_cents),
+            &format_cents(l.tax_cents),
+            &format_cents(l.revenue_cents - l.tax_cents),
         ])?;
     }
     w.write_record([
@@ -136,6 +144,8 @@ pub fn write_csv_report<W: Write>(
         &n.to_string(),
         &Quantity::from_thousandths(q).to_string(),
         &format_cents(r),
+        &format_cents(t),
+        &format_cents(r - t),
     ])?;
     w.flush()?;
     Ok(())

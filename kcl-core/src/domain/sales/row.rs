@@ -57,20 +57,23 @@ pub struct SalesRow {
     pub quantity: Quantity,
     /// The price of one unit (`unit_price` / `preco_unitario`).
     pub unit_price: Money,
-    /// The line total as given (`total`), when given; checked against
-    /// quantity x unit price within one cent.
+    /// The line total as given (`total`), when given, rounded to the cent; checked
+    /// against quantity x unit price (plus the file's tax rate) within one cent.
     pub total: Option<Money>,
+    /// The tax the line's revenue includes, in cents: 0 unless the file was read
+    /// with a tax rate ([`SalesFormat`](super::SalesFormat)).
+    pub tax_cents: i64,
     /// The line of the file where the record starts (the header is line 1).
     pub line: u64,
 }
 
 impl SalesRow {
-    /// The line's revenue in cents: `total` when given, else quantity x unit price
-    /// rounded half up to the cent.
+    /// The line's revenue in cents, tax included: `total` when given, else quantity
+    /// x unit price rounded half up to the cent, plus the tax.
     pub fn revenue_cents(&self) -> i64 {
         match self.total {
             Some(t) => t.cents(),
-            None => line_cents(self.quantity, self.unit_price),
+            None => line_cents(self.quantity, self.unit_price).saturating_add(self.tax_cents),
         }
     }
 }

@@ -508,3 +508,206 @@ fn reader_errors_surface_as_io() {
     assert!(matches!(e, SalesFileError::Io(_)), "{e:?}");
     assert_eq!(e.code(), "io");
 }
+
+/// The shape of a public supermarket export: its own headers, month-first dates,
+/// totals with 5 % tax at four decimals, columns KCL does not use.
+const EXPORT: &str = "Invoice ID,Branch,City,Customer type,Gender,Product line,Unit price,Quantity,Tax 5%,Total,Date,Time,Payment,cogs,gross margin percentage,gross income,Rating\n\
+750-67-8428,A,Yangon,Member,Female,Health and beauty,74.69,7,26.1415,548.9715,1/5/2019,13:08,Ewallet,522.83,4.761904762,26.1415,9.1\n\
+226-31-3081,C,Naypyitaw,Normal,Female,Electronic accessories,15.28,5,3.82,80.22,3/8/2019,10:29,Cash,76.4,4.761904762,3.82,9.6\n\
+631-41-3108,A,Yangon,Normal,Male,Home and lifestyle,46.33,7,16.2155,340.5255,3/3/2019,13:23,Credit card,324.31,4.761904762,16.2155,7.4\n\
+123-19-1176,A,Yangon,Member,Male,Health and beauty,58.22,8,23.288,489.048,1/27/2019,20:33,Ewallet,465.76,4.761904762,23.288,8.4\n";
+
+const EXPORT_MAPPING: &str =
+    "store_id:Branch,sku:Product line,product_name:Product line,sale_date:Date,receipt_id:Invoice ID";
+
+fn export_opts(date_order: Option<&str>, tax: Option<&str>) -> ValidateOptions {
+    let mut o = opts();
+    o.format = SalesFormat::parse(Some(EXPORT_MAPPING), date_order, tax).unwrap();
+    o
+}
+
+#[test]
+fn an_export_is_refused_without_a_mapping_and_named_columns_in_the_message() {
+    let e = run(EXPORT.as_bytes()).unwrap_err();
+    assert_eq!(e.code(), "missing-column");
+    assert!(e.to_string().contains("store_id, sale_date, sku"), "{e}");
+    assert!(e.to_string().contains("column mapping"), "{e}");
+}
+
+#[test]
+fn an_export_loads_with_a_mapping_a_date_order_and_its_tax_rate() {
+    let mut reader =
+        SalesReader::new(EXPORT.as_bytes(), export_opts(Some("mdy"), Some("5"))).unwrap();
+    let rows: Vec<SalesRow> = (&mut reader).map(|r| r.unwrap().unwrap()).collect();
+    let s = reader.into_summary();
+    assert_eq!((s.rows_total, s.rows_valid), (4, 4), "{:?}", s.errors);
+    assert_eq!(s.date_order, Some(DateOrder::Mdy));
+    assert!(
+        s.ignored_columns.contains(&"City".to_owned()),
+        "{:?}",
+        s.ignored_columns
+    );
+    assert!(s.ignored_columns.contains(&"Tax 5%".to_owned()));
+    let r = &rows[0];
+    assert_eq!(r.store_id, "A");
+    assert_eq!(r.sku, "Health-and-beauty");
+    assert_eq!(r.product_name.as_deref(), Some("Health and beauty"));
+    assert_eq!(r.receipt_id.as_deref(), Some("750-67-8428"));
+    assert_eq!(r.sale_date, NaiveDate::from_ymd_opt(2019, 1, 5).unwrap());
+    // 548.9715 rounds to 548.97; 7 x 74.69 = 522.83 before tax.
+    assert_eq!(r.revenue_cents(), 54_897);
+    assert_eq!(r.tax_cents, 2_614);
+    assert_eq!(
+        rows[3].sale_date,
+        NaiveDate::from_ymd_opt(2019, 1, 27).unwrap()
+    );
+    assert_eq!(rows[3].revenue_cents(), 48_905); // 489.048
+}
+
+#[test]
+fn without_the_tax_rate_a_taxed_total_is_a_mismatch() {
+    let s = validate(EXPORT.as_bytes(), export_opts(Some("mdy"), None)).unwrap();
+    assert_eq!(s.rows_valid, 0);
+    assert!(
+        s.errors
+            .iter()
+            .all(|e| e.code == "too-many-decimals" || e.code == "total-mismatch"),
+        "{:?}",
+        s.errors
+    );
+    let wrong = validate(EXPORT.as_bytes(), export_opts(Some("mdy"), Some("7"))).unwrap();
+    assert_eq!(wrong.rows_valid, 0);
+    assert_eq!(wrong.errors[0].code, "total-mismatch");
+    assert!(
+        wrong.errors[0].message.contains("7%"),
+        "{}",
+        wrong.errors[0].message
+    );
+}
+
+#[test]
+fn a_tax_rate_without_a_total_computes_the_tax() {
+    let mut o = opts();
+    o.format = SalesFormat::parse(None, None, Some("10")).unwrap();
+    let csv = "store_id,sale_date,sku,quantity,unit_price\nS1,23/11/2026,A,3,3.33\n";
+    let mut r = SalesReader::new(csv.as_bytes(), o).unwrap();
+    let row = r.next().unwrap().unwrap().unwrap();
+    // 9.99 before tax, 0.999 tax rounds to 1.00.
+    assert_eq!((row.revenue_cents(), row.tax_cents), (1_099, 100));
+}
+
+#[test]
+fn a_mapping_without_a_date_order_is_refused_on_a_date_that_reads_both_ways() {
+    let e = validate(EXPORT.as_bytes(), export_opts(None, Some("5"))).unwrap_err();
+    assert_eq!(e.code(), "ambiguous-date-order");
+    assert!(
+        e.to_string().contains("line 2") && e.to_string().contains("1/5/2019"),
+        "{e}"
+    );
+    // A date that reads one way only, first, decides the order for the rest.
+    let decided = EXPORT.replacen("1/5/2019", "1/25/2019", 1);
+    let s = validate(decided.as_bytes(), export_opts(None, Some("5"))).unwrap();
+    assert_eq!((s.rows_valid, s.date_order), (4, Some(DateOrder::Mdy)));
+}
+
+#[test]
+fn a_date_order_alone_reads_kcl_files_month_first() {
+    let mut o = opts();
+    o.format = SalesFormat::parse(None, Some("mdy"), None).unwrap();
+    let csv =
+        "store_id,sale_date,sku,quantity,unit_price\nS1,11/23/2026,A,1,1\nS1,23/11/2026,A,1,1\n";
+    let s = validate(csv.as_bytes(), o).unwrap();
+    assert_eq!((s.rows_valid, s.rows_rejected), (1, 1));
+    assert_eq!(s.errors[0].code, "bad-date");
+    assert!(
+        s.errors[0].message.contains("23/11/2026 is not a day"),
+        "{}",
+        s.errors[0].message
+    );
+    // Without one, today's files keep reading day first.
+    assert_eq!(
+        run(b"store_id,sale_date,sku,quantity,unit_price\nS1,1/5/2019,A,1,1\n")
+            .unwrap()
+            .date_range
+            .unwrap()
+            .0,
+        NaiveDate::from_ymd_opt(2019, 5, 1).unwrap()
+    );
+}
+
+#[test]
+fn a_mapping_naming_a_header_the_file_lacks_is_a_file_error() {
+    let mut o = opts();
+    o.format = SalesFormat::parse(Some("store_id:Loja Nome"), None, None).unwrap();
+    let e = validate(format!("{HEAD}S1,2026-11-23,,A,,1,1,\n").as_bytes(), o).unwrap_err();
+    assert_eq!(e.code(), "missing-column");
+    assert!(e.to_string().contains("`Loja Nome`"), "{e}");
+}
+
+#[test]
+fn a_mapped_column_wins_over_kcl_name_and_two_headers_for_one_column_are_refused() {
+    // `store_id` is mapped to `Branch`: the file's own `store_id` column is ignored.
+    let mut o = opts();
+    o.format = SalesFormat::parse(Some("store_id:Branch"), None, None).unwrap();
+    let csv = "store_id,Branch,sale_date,sku,quantity,unit_price\nX,B1,2026-11-23,A,1,1\n";
+    let mut r = SalesReader::new(csv.as_bytes(), o.clone()).unwrap();
+    assert_eq!(r.next().unwrap().unwrap().unwrap().store_id, "B1");
+    assert_eq!(r.summary().ignored_columns, vec!["store_id".to_owned()]);
+    let twice = "Branch,branch,sale_date,sku,quantity,unit_price\nB1,B2,2026-11-23,A,1,1\n";
+    let e = validate(twice.as_bytes(), o).unwrap_err();
+    assert_eq!(e.code(), "duplicate-column");
+}
+
+#[test]
+fn bad_formats_are_refused_with_their_field() {
+    for (c, d, t, field, code) in [
+        (Some("shop:Branch"), None, None, "columns", "bad-columns"),
+        (Some("store_id"), None, None, "columns", "bad-columns"),
+        (
+            Some("store_id:A,store_id:B"),
+            None,
+            None,
+            "columns",
+            "bad-columns",
+        ),
+        (Some("store_id:"), None, None, "columns", "bad-columns"),
+        (None, Some("y-m-d"), None, "date_order", "bad-date-order"),
+        (None, None, Some("-5"), "tax_rate", "bad-tax-rate"),
+        (None, None, Some("five"), "tax_rate", "bad-tax-rate"),
+        (None, None, Some("100.001"), "tax_rate", "bad-tax-rate"),
+    ] {
+        let e = SalesFormat::parse(c, d, t).unwrap_err();
+        assert_eq!((e.field, e.code), (field, code), "{c:?} {d:?} {t:?}");
+    }
+    assert_eq!(TaxRate::parse("100").unwrap().basis_points(), 10_000);
+    assert_eq!(TaxRate::parse("0").unwrap().to_string(), "0%");
+}
+
+#[test]
+fn profiles_pick_the_longest_prefix_and_refuse_bad_entries() {
+    use std::collections::BTreeMap;
+    let spec = |prefix: &str, order: Option<&str>| SalesProfileSpec {
+        prefix: prefix.into(),
+        columns: BTreeMap::from([("store_id".to_owned(), "Branch".to_owned())]),
+        date_order: order.map(str::to_owned),
+        tax_rate: Some(TaxRateSpec::Number(5.0)),
+    };
+    let p = SalesProfiles::new(BTreeMap::from([
+        ("all".to_owned(), spec("sales/incoming/", None)),
+        ("us".to_owned(), spec("sales/incoming/us/", Some("mdy"))),
+    ]))
+    .unwrap();
+    assert_eq!(p.for_key("sales/incoming/us/jan.csv").unwrap().name, "us");
+    assert_eq!(p.for_key("sales/incoming/br/jan.csv").unwrap().name, "all");
+    assert!(p.for_key("other/jan.csv").is_none());
+    let e = SalesProfiles::new(BTreeMap::from([("x".to_owned(), spec("a/", Some("dym")))]))
+        .unwrap_err();
+    assert_eq!(e.code, "bad-profile");
+    assert!(e.message.contains("profile `x`"), "{}", e.message);
+    let e = SalesProfiles::new(BTreeMap::from([
+        ("x".to_owned(), spec("a/", None)),
+        ("y".to_owned(), spec("a/", None)),
+    ]))
+    .unwrap_err();
+    assert!(e.message.contains("same prefix"), "{}", e.message);
+}

@@ -65,7 +65,17 @@ impl SalesService {
             .get_to_file(key, &tmp)
             .await
             .map_err(ServiceError::from)?;
-        self.ingest_path(name, &tmp, opts).await
+        let mut opts = opts;
+        let mut profile = None;
+        if opts.format.is_none() {
+            if let Some(p) = self.settings.profiles.for_key(name) {
+                opts.format = Some(p.format.clone());
+                profile = Some(p.name.clone());
+            }
+        }
+        let mut report = self.ingest_path(name, &tmp, opts).await?;
+        report.profile = profile;
+        Ok(report)
     }
 
     /// Ingests a sales file from a local path, recorded under `name` (its object key
@@ -364,6 +374,11 @@ impl SalesService {
             curated_keys: Vec::new(),
             days_updated: 0,
             warnings: Vec::new(),
+            profile: None,
+            date_order: summary.and_then(|s| s.date_order),
+            ignored_columns: summary
+                .map(|s| s.ignored_columns.clone())
+                .unwrap_or_default(),
         }
     }
 

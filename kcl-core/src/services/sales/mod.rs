@@ -53,6 +53,10 @@ pub struct SalesSettings {
     /// When the previous day's reports are written by themselves
     /// ([`SalesService::run_scheduled_reports`]); `None` (the default): never.
     pub schedule: Option<crate::domain::ReportSchedule>,
+    /// Named formats of files that arrive as objects, chosen by key prefix
+    /// (`KCL_SALES_PROFILES`): [`SalesService::ingest_object`] reads a file with its
+    /// profile's format unless [`IngestOptions::format`] names one.
+    pub profiles: crate::domain::SalesProfiles,
 }
 
 impl Default for SalesSettings {
@@ -64,6 +68,7 @@ impl Default for SalesSettings {
             report_max_lines: 100_000,
             curated: true,
             schedule: None,
+            profiles: crate::domain::SalesProfiles::default(),
         }
     }
 }
@@ -131,6 +136,13 @@ pub struct IngestReport {
     /// Follow-up steps that failed after the rows were committed (daily totals,
     /// Parquet, rejected rows); ingesting the same file again repeats them.
     pub warnings: Vec<String>,
+    /// The profile whose format read the file (`KCL_SALES_PROFILES`), if one did.
+    pub profile: Option<String>,
+    /// The order slashed dates were read in (`None` when none was read under a
+    /// mapping without an order).
+    pub date_order: Option<crate::domain::DateOrder>,
+    /// Header cells that name no column of the format (or of the mapping), ignored.
+    pub ignored_columns: Vec<String>,
 }
 
 /// How to ingest a file.
@@ -140,12 +152,16 @@ pub struct IngestOptions {
     pub policy: IngestPolicy,
     /// Called with the bytes read so far, about every 256 KiB (a progress bar).
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// How to read the file (column mapping, date order, tax rate); `None`: KCL's
+    /// own format, or for an object its profile's ([`SalesSettings::profiles`]).
+    pub format: Option<crate::domain::SalesFormat>,
 }
 
 impl std::fmt::Debug for IngestOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IngestOptions")
             .field("policy", &self.policy)
+            .field("format", &self.format)
             .finish_non_exhaustive()
     }
 }

@@ -329,7 +329,11 @@ pub(super) fn scan(
     let mut days_complete = true;
     let mut file_error = None;
     let mut summary = None;
-    match SalesReader::new(&mut src, ValidateOptions::new(today)) {
+    let mut options = ValidateOptions::new(today);
+    if let Some(format) = &opts.format {
+        options.format = format.clone();
+    }
+    match SalesReader::new(&mut src, options) {
         Err(e) => {
             file_error = Some(FileProblem {
                 code: e.code().into(),

@@ -362,6 +362,7 @@ async fn a_live_load_reports_and_stores_what_a_spooled_load_does() {
         let opts = || IngestOptions {
             policy,
             progress: None,
+            format: None,
         };
         let want = a.sales.ingest_path(name, &path, opts()).await.unwrap();
         let got = b.sales.ingest_path(name, &path, opts()).await.unwrap();

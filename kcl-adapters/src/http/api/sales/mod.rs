@@ -28,6 +28,12 @@ pub(crate) struct SalesFileForm {
     name: Option<String>,
     /// `strict` or `lenient` (default).
     policy: Option<String>,
+    /// A column mapping, `store_id:Branch,sku:Product line,...` (`docs/sales.md`).
+    columns: Option<String>,
+    /// `dmy` (default), `mdy` or `ymd`.
+    date_order: Option<String>,
+    /// The tax rate, in percent, that `total` includes.
+    tax_rate: Option<String>,
 }
 
 /// A refused sales upload: a problem document, with the ingest `report` when the
@@ -91,7 +97,7 @@ pub(crate) fn report_response(report: &IngestReport) -> Response {
         (status = 200, description = "A duplicate: the same content was loaded before, nothing changed", body = IngestReport),
         (status = 400, description = "A bad query (`bad-query`), a multipart body that cannot be read (`bad-multipart`) or a body that breaks off (`bad-body`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over the size limit, 2 GiB by default (`too-large`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No name (`missing-name`), no file (`missing-file`), a bad policy (`bad-policy`), or a refused file (its code, with the `report`)",
+        (status = 422, description = "No name (`missing-name`), no file (`missing-file`), a bad policy (`bad-policy`), a bad column mapping, date order or tax rate (`bad-columns`, `bad-date-order`, `bad-tax-rate`), or a refused file (its code, with the `report`: `missing-column`, `ambiguous-date-order`...)",
             body = SalesProblem, content_type = "application/problem+json"),
     )
 )]

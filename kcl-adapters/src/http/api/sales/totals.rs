@@ -41,22 +41,42 @@ pub(crate) struct Totals {
     lines: u64,
     /// Quantity sold, exact decimal text.
     quantity: String,
-    /// Revenue, decimal text (`"12.50"`).
+    /// Revenue, tax included, decimal text (`"12.50"`).
     revenue: String,
-    /// Revenue in cents.
+    /// Revenue in cents, tax included.
     revenue_cents: i64,
+    /// The tax the revenue includes, decimal text (`"0.00"` unless files were read
+    /// with a tax rate).
+    tax: String,
+    /// The tax in cents.
+    tax_cents: i64,
+    /// Revenue before tax, decimal text.
+    revenue_before_tax: String,
+    /// Revenue before tax in cents.
+    revenue_before_tax_cents: i64,
 }
 
 impl Totals {
-    /// Totals as the API shows them: the quantity as exact decimal text, revenue in
-    /// cents and as money text.
-    fn new(key: String, lines: u64, quantity: impl std::fmt::Display, revenue_cents: i64) -> Self {
+    /// Totals as the API shows them: the quantity as exact decimal text, revenue
+    /// (with and before tax) and tax in cents and as money text.
+    fn new(
+        key: String,
+        lines: u64,
+        quantity: impl std::fmt::Display,
+        revenue_cents: i64,
+        tax_cents: i64,
+    ) -> Self {
+        let before = revenue_cents.saturating_sub(tax_cents);
         Self {
             key,
             lines,
             quantity: quantity.to_string(),
             revenue: format_cents(revenue_cents),
             revenue_cents,
+            tax: format_cents(tax_cents),
+            tax_cents,
+            revenue_before_tax: format_cents(before),
+            revenue_before_tax_cents: before,
         }
     }
 }
@@ -113,7 +133,7 @@ pub(crate) async fn summary(
         .summary(&query)
         .await?
         .into_iter()
-        .map(|r| Totals::new(r.key, r.lines, r.quantity, r.revenue_cents))
+        .map(|r| Totals::new(r.key, r.lines, r.quantity, r.revenue_cents, r.tax_cents))
         .collect();
     Ok(Json(SalesSummary { group_by, rows }).into_response())
 }
@@ -168,7 +188,7 @@ pub(crate) async fn daily(
         .into_iter()
         .map(|d| {
             let day = d.date.format("%Y-%m-%d").to_string();
-            Totals::new(day, d.lines, d.quantity, d.revenue_cents)
+            Totals::new(day, d.lines, d.quantity, d.revenue_cents, d.tax_cents)
         })
         .collect();
     Ok(Json(SalesDaily {
