@@ -455,3 +455,51 @@ async fn migrate_puts_the_tables_in_the_configured_schema() {
     );
     store.close().await;
 }
+
+/// `kcl ingest` on a point-of-sale export: refused as it is (its columns are not
+/// KCL's), refused with a bad `--tax-rate` before anything is read, loaded with
+/// `--columns`, `--date-order` and `--tax-rate`, the report saying how dates were
+/// read and which columns were ignored.
+#[test]
+fn ingest_reads_an_export_through_a_column_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let csv = dir.path().join("export.csv");
+    std::fs::write(
+        &csv,
+        "Invoice ID,Branch,City,Product line,Unit price,Quantity,Tax 5%,Total,Date\n\
+         750-67-8428,A,Yangon,Health and beauty,74.69,7,26.1415,548.9715,1/5/2019\n\
+         226-31-3081,C,Naypyitaw,Electronic accessories,15.28,5,3.82,80.22,3/8/2019\n",
+    )
+    .unwrap();
+    let file = csv.to_str().unwrap();
+    let vars = [("KCL_DATA_DIR", data)];
+    let out = kcl(&["ingest", file], &vars);
+    assert!(!out.status.success(), "refused without a mapping");
+    assert!(stdout(&out).contains("missing-column"), "{}", stdout(&out));
+    let columns = "store_id:Branch,sku:Product line,sale_date:Date,receipt_id:Invoice ID";
+    let out = kcl(
+        &["ingest", "--columns", columns, "--tax-rate", "cinco", file],
+        &vars,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--tax-rate"), "{}", stderr(&out));
+    let out = kcl(
+        &[
+            "ingest",
+            "--columns",
+            columns,
+            "--date-order",
+            "mdy",
+            "--tax-rate",
+            "5",
+            file,
+        ],
+        &vars,
+    );
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("2 loaded, 0 rejected"), "{text}");
+    assert!(text.contains("dates read as mdy"), "{text}");
+    assert!(text.contains("columns ignored: City, Tax 5%"), "{text}");
+}

@@ -716,3 +716,102 @@ async fn s3_ingest_handler_reads_a_bucket_of_its_own() {
     kcl.close().await;
     db.drop_now().await;
 }
+
+/// A point-of-sale export dropped under a prefix that `KCL_SALES_PROFILES` names is
+/// read with that profile's columns, date order and tax rate by the S3 trigger;
+/// the daily totals it leaves in DynamoDB keep the tax. A file outside the prefix
+/// is read as KCL's own format (and refused: its columns are not KCL's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_ingest_handler_reads_exports_through_their_profile() {
+    let Some([endpoint, admin_url]) =
+        services::vars([services::AWS_ENDPOINT, services::POSTGRES_URL])
+    else {
+        return;
+    };
+    aws_env(&endpoint);
+    let db = TestDatabase::create_on(&admin_url).await;
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("profiles.toml");
+    std::fs::write(
+        &profiles,
+        r#"
+[profiles.branch-exports]
+prefix = "sales/incoming/branches/"
+date_order = "mdy"
+tax_rate = 5
+
+[profiles.branch-exports.columns]
+store_id = "Branch"
+sku = "Product line"
+product_name = "Product line"
+sale_date = "Date"
+receipt_id = "Invoice ID"
+"#,
+    )
+    .unwrap();
+    let bucket = format!("kcl-media-{tag}");
+    let vars: HashMap<String, String> = [
+        ("KCL_DATABASE_URL", db.url()),
+        ("KCL_BLOBS", &format!("s3://{bucket}")),
+        ("KCL_AUDIT", &format!("dynamodb://kcl-profiles-{tag}")),
+        ("KCL_AUTO_PROVISION", "1"),
+        ("KCL_DATA_DIR", &dir.path().display().to_string()),
+        ("KCL_SALES_PROFILES", &profiles.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
+    let export = "Invoice ID,Branch,City,Product line,Unit price,Quantity,Tax 5%,Total,Date,Time\n\
+        750-67-8428,A,Yangon,Health and beauty,74.69,7,26.1415,548.9715,1/5/2019,13:08\n\
+        123-19-1176,A,Yangon,Health and beauty,58.22,8,23.288,489.048,1/5/2019,20:33\n";
+    for key in ["sales/incoming/branches/jan.csv", "sales/incoming/jan.csv"] {
+        kcl.blobs
+            .put(
+                &BlobKey::parse(key).unwrap(),
+                Bytes::from_static(export.as_bytes()),
+                "text/csv",
+            )
+            .await
+            .unwrap();
+    }
+    let event = |key: &str| {
+        LambdaEvent::new(
+            json!({"Records": [{
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key}}
+            }]}),
+            Context::default(),
+        )
+    };
+    let sales = &kcl.services.sales;
+    let done = handle_s3_ingest_event(
+        sales,
+        kcl.blobs.as_ref(),
+        event("sales/incoming/branches/jan.csv"),
+    )
+    .await
+    .expect("ingested");
+    let r = &done.records[0];
+    assert_eq!(r.status, RecordStatus::Loaded, "{r:?}");
+    assert_eq!((r.rows_loaded, r.rows_rejected), (2, 0), "{r:?}");
+    assert_eq!(r.profile.as_deref(), Some("branch-exports"));
+    let day = NaiveDate::from_ymd_opt(2019, 1, 5).unwrap();
+    let days = sales.daily("A", day, day).await.unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    // 548.97 + 489.05, of which 26.14 + 23.29 tax.
+    assert_eq!((days[0].revenue_cents, days[0].tax_cents), (103_802, 4_943));
+    let outside =
+        handle_s3_ingest_event(sales, kcl.blobs.as_ref(), event("sales/incoming/jan.csv"))
+            .await
+            .expect("handled");
+    let r = &outside.records[0];
+    assert_eq!(r.status, RecordStatus::Rejected, "{r:?}");
+    assert_eq!(
+        (r.file_error.as_deref(), r.profile.as_deref()),
+        (Some("missing-column"), None)
+    );
+    kcl.close().await;
+    db.drop_now().await;
+}

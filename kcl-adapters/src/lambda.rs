@@ -231,6 +231,9 @@ pub struct IngestedRecord {
     /// Parquet copies); ingesting the same file again repeats them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The `KCL_SALES_PROFILES` profile whose format read the file, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 impl IngestedRecord {
@@ -247,6 +250,7 @@ impl IngestedRecord {
             file_error: None,
             reason,
             warnings: Vec::new(),
+            profile: None,
         }
     }
 
@@ -268,6 +272,7 @@ impl IngestedRecord {
             replaced: report.replaced,
             file_error,
             warnings: report.warnings,
+            profile: report.profile,
             ..Self::new(bucket, key, status, reason)
         }
     }

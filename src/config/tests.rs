@@ -349,6 +349,55 @@ fn a_database_schema_is_a_plain_postgres_name() {
 }
 
 #[test]
+fn sales_profiles_are_read_from_a_toml_file_and_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profiles.toml");
+    let with = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        Config::from_vars(&vars(&[("KCL_SALES_PROFILES", path.to_str().unwrap())]))
+    };
+    let c = with(
+        "[profiles.us]\nprefix = \"sales/incoming/us/\"\ndate_order = \"mdy\"\ntax_rate = \"7,5\"\n\
+         columns = { store_id = \"Branch\", sku = \"Product line\" }\n",
+    )
+    .unwrap();
+    let p = c
+        .settings
+        .sales
+        .profiles
+        .for_key("sales/incoming/us/a.csv")
+        .expect("the profile");
+    assert_eq!(p.format.tax_rate.unwrap().basis_points(), 750);
+    assert_eq!(p.format.columns.source("sku"), Some("Product line"));
+    for (text, says) in [
+        (
+            "[profiles.us]\nprefix = \"a/\"\ndate_order = \"dym\"\n",
+            "profile `us`: date_order",
+        ),
+        (
+            "[profiles.us]\nprefix = \"a/\"\ncolumns = { shop = \"Branch\" }\n",
+            "`shop` is not a column",
+        ),
+        (
+            "[profiles.us]\nprefix = \"a/\"\ntax_rate = 120\n",
+            "tax_rate",
+        ),
+        ("[profiles.us]\nprefx = \"a/\"\n", "not valid TOML"),
+        ("[profiles.us\n", "not valid TOML"),
+    ] {
+        let e = with(text).unwrap_err();
+        assert_eq!(e.variable, "KCL_SALES_PROFILES", "{e}");
+        assert!(e.reason.contains(says), "{text}: {e}");
+    }
+    let e = Config::from_vars(&vars(&[(
+        "KCL_SALES_PROFILES",
+        "/nonexistent/profiles.toml",
+    )]))
+    .unwrap_err();
+    assert!(e.reason.contains("cannot read"), "{e}");
+}
+
+#[test]
 fn report_schedules_and_their_zone() {
     let c = Config::from_vars(&vars(&[])).unwrap();
     assert_eq!(c.settings.sales.schedule, None, "no schedule by default");

@@ -404,6 +404,62 @@ pub async fn run(repo: Arc<dyn SalesRepo>) {
         .await
         .unwrap();
     assert_eq!(t[0].lines, 1, "one version's rows only");
+
+    taxes(repo.as_ref(), &p).await;
+}
+
+/// The tax a file's revenue includes is summed in day totals, summaries and
+/// report lines, and goes with its file when a correction replaces it.
+async fn taxes(repo: &dyn SalesRepo, p: &str) {
+    let store = format!("{p}-TX");
+    let sku = format!("{p}-T");
+    let name = format!("sales/incoming/{p}/taxed.csv");
+    let taxed = |line: u64, tax: i64| SalesRow {
+        tax_cents: tax,
+        ..row(&store, day(24), &sku, 2000, 500, line)
+    };
+    // 2 x 5.00 = 10.00 before tax on each line, plus 0.50 and 0.75 of tax.
+    let rows = [taxed(2, 50), taxed(3, 75)];
+    let f = file(&name, &format!("{p}-tax-1"), 2);
+    let sp = spool(f.id, &rows);
+    repo.load(&f, &*sp, &crate::testkit::fixtures::event())
+        .await
+        .expect("a taxed load");
+    let the_day = [StoreDay {
+        store_id: store.clone(),
+        date: day(24),
+    }];
+    let totals = repo.day_totals(&the_day).await.expect("day totals");
+    assert_eq!(
+        (totals[0].revenue_cents, totals[0].tax_cents),
+        (2125, 125),
+        "revenue includes the tax"
+    );
+    let summary = repo
+        .summary(&SummaryQuery {
+            store: Some(store.clone()),
+            group_by: GroupBy::Store,
+            ..SummaryQuery::default()
+        })
+        .await
+        .expect("summary");
+    assert_eq!(
+        (summary[0].revenue_cents, summary[0].tax_cents),
+        (2125, 125)
+    );
+    let lines = repo
+        .report_lines(day(24), day(24), Some(&store), 10)
+        .await
+        .expect("report lines");
+    assert_eq!((lines[0].revenue_cents, lines[0].tax_cents), (2125, 125));
+    // A correction without tax takes the tax away with the old version.
+    let f2 = file(&name, &format!("{p}-tax-2"), 1);
+    let sp = spool(f2.id, &[taxed(2, 0)]);
+    repo.load(&f2, &*sp, &crate::testkit::fixtures::event())
+        .await
+        .expect("a correction");
+    let totals = repo.day_totals(&the_day).await.expect("day totals");
+    assert_eq!((totals[0].revenue_cents, totals[0].tax_cents), (1000, 0));
 }
 
 /// Runs every [`SalesDays`] case.
