@@ -527,6 +527,158 @@ async fn real_export(app: &TestApp) {
     assert_eq!(r.body["status"], "duplicate");
 }
 
+/// `POST /api/sales` with an idempotency key (none when `key` is empty).
+async fn record(app: &TestApp, key: &str, body: Value) -> Reply {
+    let mut req =
+        axum::http::Request::post("/api/sales").header("content-type", "application/json");
+    if !key.is_empty() {
+        req = req.header("idempotency-key", key);
+    }
+    app.send(req.body(Body::from(body.to_string())).unwrap())
+        .await
+}
+
+/// Single sales over HTTP: recorded at once and once per key, refused whole on a
+/// bad line, and replaced by a file of their store-day (nothing counted twice).
+async fn single_sales(app: &TestApp) {
+    let line = |sku: &str, q: Value| json!({"store_id": "S7", "sale_date": "2026-11-25", "sku": sku, "quantity": q, "unit_price": 2.5});
+    let r = record(
+        app,
+        "till-1-0001",
+        json!({"sales": [line("Q1", json!(2)), line("Q2", json!("1,5"))]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(r.body["name"], "sales/single/S7/2026-11-25/till-1-0001");
+    assert_eq!(stock(app, "Q1").await, "-2.000");
+    let daily = "/api/sales/daily?store=S7&from=2026-11-25&to=2026-11-25";
+    let days = app.get(daily).await.body["days"].clone();
+    assert_eq!(
+        (&days[0]["lines"], &days[0]["revenue"]),
+        (&json!(2), &json!("8.75")),
+        "{days:#}"
+    );
+    // A retry: 200, nothing changes.
+    let r = record(
+        app,
+        "till-1-0001",
+        json!({"sales": [line("Q1", json!(2)), line("Q2", json!("1,5"))]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["status"]),
+        (StatusCode::OK, &json!("duplicate")),
+        "{:#}",
+        r.body
+    );
+    assert_eq!(stock(app, "Q1").await, "-2.000");
+    // Refused, nothing stored.
+    for (key, body, status, field, code) in [
+        (
+            "till-1-0001",
+            json!({"sales": [line("Q1", json!(3))]}),
+            422,
+            "Idempotency-Key",
+            "idempotency-key-reused",
+        ),
+        (
+            "till-1-0002",
+            json!({"sales": [line("Q1", json!(1)), {"store_id": "S7", "sale_date": "2026-11-31", "sku": "Q1", "quantity": 1, "unit_price": 1}]}),
+            422,
+            "sales[1].sale_date",
+            "bad-date",
+        ),
+        (
+            "till-1-0003",
+            json!({"sales": [{"store_id": "S7", "sale_date": "2099-01-01", "sku": "Q1", "quantity": 1, "unit_price": 1}]}),
+            422,
+            "sales[0].sale_date",
+            "future-date",
+        ),
+        (
+            "till-1-0004",
+            json!({"sales": []}),
+            422,
+            "sales",
+            "bad-batch",
+        ),
+        (
+            "bad key!",
+            json!({"sales": [line("Q1", json!(1))]}),
+            422,
+            "Idempotency-Key",
+            "bad-idempotency-key",
+        ),
+    ] {
+        let r = record(app, key, body).await;
+        assert_eq!(r.status.as_u16(), status, "{key}: {:#}", r.body);
+        assert_eq!(
+            (&r.body["errors"][0]["field"], &r.body["errors"][0]["code"]),
+            (&json!(field), &json!(code)),
+            "{key}: {:#}",
+            r.body
+        );
+    }
+    let r = record(app, "", json!({"sales": [line("Q1", json!(1))]})).await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::BAD_REQUEST, &json!("missing-idempotency-key"))
+    );
+    let r = record(
+        app,
+        "till-1-0005",
+        json!({"sales": [line("Q1", json!(1))], "extra": 1}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:#}", r.body);
+    assert_eq!(
+        stock(app, "Q1").await,
+        "-2.000",
+        "no refused batch moved stock"
+    );
+    let r = upload(
+        app,
+        "name=sales/single/S7/2026-11-25/x",
+        "store_id,sale_date,sku,quantity,unit_price\nS7,2026-11-25,Q1,1,1\n",
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a file may not take their names"
+    );
+
+    // The store-day's file replaces them: its own sales only.
+    let r = upload(
+        app,
+        "name=s7-2026-11-25.csv",
+        "store_id,sale_date,sku,quantity,unit_price\nS7,2026-11-25,Q1,5,1.00\n",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    assert_eq!(r.body["single_sales_replaced"], 1, "{:#}", r.body);
+    assert_eq!(stock(app, "Q1").await, "-5.000");
+    assert_eq!(stock(app, "Q2").await, "0.000");
+    let days = app.get(daily).await.body["days"].clone();
+    assert_eq!(
+        (&days[0]["lines"], &days[0]["revenue"]),
+        (&json!(1), &json!("5.00")),
+        "{days:#}"
+    );
+    let r = record(
+        app,
+        "till-1-0001",
+        json!({"sales": [line("Q1", json!(2)), line("Q2", json!("1,5"))]}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (StatusCode::CONFLICT, &json!("sales-replaced")),
+        "{:#}",
+        r.body
+    );
+}
+
 async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {
     let kcl = Kcl::open(&Config::from_vars(&vars).unwrap()).await.unwrap();
     let app = TestApp::new(router(kcl.services.clone()));
@@ -538,6 +690,7 @@ async fn memory() {
     let (kcl, app, _dir) = TestApp::open(false, &[]).await;
     scenario(&app, &kcl).await;
     real_export(&app).await;
+    single_sales(&app).await;
 }
 
 /// A multipart body whose `field` goes on for `megabytes` MiB, produced lazily (the
@@ -596,6 +749,7 @@ async fn sqlite() {
     .await;
     scenario(&app, &kcl).await;
     real_export(&app).await;
+    single_sales(&app).await;
     // Reports went to their own store (KCL_REPORTS), not to the blobs.
     assert!(
         std::fs::read_dir(reports.join("objects/reports"))
@@ -626,6 +780,7 @@ async fn postgres() {
     .await;
     scenario(&app, &kcl).await;
     real_export(&app).await;
+    single_sales(&app).await;
     kcl.close().await;
     db.drop_now().await;
 }

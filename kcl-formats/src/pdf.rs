@@ -55,7 +55,7 @@ impl ReportWriter for PdfReports {
 ///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false };
 /// let lines = [ReportLine { date: day, store_id: "S1".into(), sku: "789".into(),
 ///     product_name: Some("Café (500 g)".into()), lines: 2,
-///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050 }];
+///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050, tax_cents: 0 }];
 /// let pdf = write_pdf_report(&meta, &lines);
 /// assert!(pdf.starts_with(b"%PDF-"));
 /// assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));

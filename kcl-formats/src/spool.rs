@@ -38,7 +38,7 @@ use uuid::Uuid;
 /// let spool = writer.finish().unwrap();
 /// let mut csv = String::new();
 /// spool.csv().unwrap().read_to_string(&mut csv).unwrap();
-/// assert_eq!(csv, "00000000-0000-0000-0000-000000000000,2,S1,2026-11-23,,789,\"=1+1, \"\"quoted\"\"\",1500,200,300\n");
+/// assert_eq!(csv, "00000000-0000-0000-0000-000000000000,2,S1,2026-11-23,,789,\"=1+1, \"\"quoted\"\"\",1500,200,300,0\n");
 /// let rows: Vec<_> = spool.read().unwrap().collect::<Result<_, _>>().unwrap();
 /// assert_eq!(rows[0].revenue_cents, 300);
 /// drop(spool);

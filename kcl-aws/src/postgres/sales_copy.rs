@@ -231,7 +231,7 @@ mod tests {
         e.push(&line("S1", 1, "A", 1500)).unwrap();
         let (bytes, _) = e.finish();
         let mut want = HEADER.to_vec();
-        want.extend_from_slice(&10i16.to_be_bytes());
+        want.extend_from_slice(&11i16.to_be_bytes());
         want.extend_from_slice(&16i32.to_be_bytes());
         want.extend_from_slice(Uuid::from_u128(1).as_bytes());
         want.extend_from_slice(&8i32.to_be_bytes());
@@ -246,7 +246,7 @@ mod tests {
         want.extend_from_slice(b"A");
         want.extend_from_slice(&5i32.to_be_bytes());
         want.extend_from_slice("Café".as_bytes());
-        for v in [1500i64, 100, 150] {
+        for v in [1500i64, 100, 150, 0] {
             want.extend_from_slice(&8i32.to_be_bytes());
             want.extend_from_slice(&v.to_be_bytes());
         }

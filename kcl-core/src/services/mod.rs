@@ -27,7 +27,8 @@ pub use jobs::{JobList, JobService, JobSettings, JobView};
 pub use rentals::{ListRentals, RentalService};
 pub use sales::{
     file_stem, parse_quantity, CsvReports, FileProblem, IngestOptions, IngestReport, IngestStatus,
-    ReportFormat, ReportWritten, SalesService, SalesSettings, ScheduledReports, SCHEDULE_LEASE,
+    ReportFormat, ReportWritten, SaleLine, SalesService, SalesSettings, ScheduledReports,
+    MAX_IDEMPOTENCY_KEY_CHARS, MAX_SALE_LINES, SCHEDULE_LEASE, SINGLE_SALES_PREFIX,
 };
 
 use crate::ports::EndedSessions;

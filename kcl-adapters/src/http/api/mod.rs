@@ -62,6 +62,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .post("/api/rentals/{id}/return", staff, rentals::return_rental)
         .get("/api/audit", admin, audit::list)
         .upload("/api/sales/files", admin, BodyLimit::Handler, sales::upload)
+        .post("/api/sales", staff, sales::single::record)
         .get("/api/sales/summary", admin, sales::totals::summary)
         .get("/api/sales/daily", admin, sales::totals::daily)
         .get("/api/stock/{sku}", admin, sales::stock::stock)

@@ -80,6 +80,7 @@ fn public(method: &Method, path: &str) -> bool {
         api::rentals::return_rental,
         api::audit::list,
         api::sales::upload,
+        api::sales::single::record,
         api::sales::totals::summary,
         api::sales::totals::daily,
         api::sales::stock::stock,

@@ -32,6 +32,7 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .get("/audit", admin, audit::index)
         .upload("/ui/sales", admin, BodyLimit::Handler, sales::upload)
         .post("/ui/sales/report", admin, sales::report)
+        .post("/ui/sales/single", staff, sales::record_sale)
         .upload("/ui/books/{id}/cover", staff, cover, forms::upload_cover)
         .get("/", Access::Read, pages::index)
         .get("/rentals", Access::Read, pages::rentals)

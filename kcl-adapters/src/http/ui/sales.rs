@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, NaiveDate};
 use kcl_core::domain::{format_cents, GroupBy, SummaryQuery};
-use kcl_core::services::{IngestReport, IngestStatus};
+use kcl_core::services::{IngestReport, IngestStatus, SaleLine};
 use kcl_core::Services;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -70,6 +70,19 @@ fn forms(from: NaiveDate, to: NaiveDate, q: &SalesQuery) -> Markup {
                 }
             }
             button type="submit" { "Load" }
+        }
+        h2 { "Record a sale" }
+        form method="post" action=(crate::http::access::form_action("/ui/sales/single")) {
+            // A key of its own per page: submitting twice records the sale once.
+            input type="hidden" name="key" value=(uuid::Uuid::new_v4());
+            fieldset {
+                label { "Store " input name="store_id" required maxlength="32"; }
+                label { "Day " input name="sale_date" type="date" required value=(to); }
+                label { "SKU " input name="sku" required maxlength="32"; }
+                label { "Quantity " input name="quantity" required inputmode="decimal" maxlength="16"; }
+                label { "Unit price " input name="unit_price" required inputmode="decimal" maxlength="16"; }
+            }
+            button type="submit" { "Record" }
         }
         h2 { "Summary" }
         form method="get" action=(href("/sales")) {
@@ -331,6 +344,33 @@ fn report_page(report: &IngestReport) -> Response {
 pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response {
     let file = or_page!(receive_file(&s, UploadQuery::default(), req).await);
     report_page(&or_page!(ingest_received(&s, file).await))
+}
+
+/// The "Record a sale" form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SaleForm {
+    key: String,
+    store_id: String,
+    sale_date: String,
+    sku: String,
+    quantity: String,
+    unit_price: String,
+}
+
+/// `POST /ui/sales/single`: records one sale (once per form: its key) and shows
+/// its report.
+pub(crate) async fn record_sale(
+    State(s): State<Services>,
+    OrPage(ApiForm(f)): OrPage<ApiForm<SaleForm>>,
+) -> Response {
+    let line = SaleLine::new(
+        &f.store_id,
+        &f.sale_date,
+        &f.sku,
+        &f.quantity,
+        &f.unit_price,
+    );
+    report_page(&or_page!(s.sales.record_sales(&f.key, &[line]).await))
 }
 
 #[derive(Debug, Deserialize)]

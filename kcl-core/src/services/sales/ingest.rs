@@ -48,6 +48,18 @@ impl SalesService {
         name: &str,
         opts: IngestOptions,
     ) -> Result<IngestReport, ServiceError> {
+        reserved(name)?;
+        self.load_object(store, key, name, opts).await
+    }
+
+    /// [`ingest_object`](Self::ingest_object) under any name (single sales' too).
+    pub(super) async fn load_object(
+        &self,
+        store: &dyn crate::ports::BlobStore,
+        key: &BlobKey,
+        name: &str,
+        opts: IngestOptions,
+    ) -> Result<IngestReport, ServiceError> {
         let meta = store.head(key).await.map_err(ServiceError::from)?;
         if meta.size > self.settings.max_file_bytes {
             return Err(ServiceError::TooLarge(format!(
@@ -73,7 +85,7 @@ impl SalesService {
                 profile = Some(p.name.clone());
             }
         }
-        let mut report = self.ingest_path(name, &tmp, opts).await?;
+        let mut report = self.ingest_file(name, &tmp, opts).await?;
         report.profile = profile;
         Ok(report)
     }
@@ -116,7 +128,21 @@ impl SalesService {
         path: &Path,
         opts: IngestOptions,
     ) -> Result<IngestReport, ServiceError> {
+        reserved(name)?;
+        self.ingest_file(name, path, opts).await
+    }
+
+    /// [`ingest_path`](Self::ingest_path) under any name (single sales' too).
+    async fn ingest_file(
+        &self,
+        name: &str,
+        path: &Path,
+        opts: IngestOptions,
+    ) -> Result<IngestReport, ServiceError> {
         check_name(name)?;
+        // Single sales ([`record_sales`](Self::record_sales)) are replaced by a file
+        // of their store-day, and have no curated copies: the file has.
+        let single = name.starts_with(super::SINGLE_SALES_PREFIX);
         let file_id = self.ids.new_id();
         let now = self.clock.now();
         let policy = opts.policy;
@@ -199,9 +225,15 @@ impl SalesService {
                 // Repeat the follow-up steps: they are idempotent, and this is how a
                 // crash between the commit and them is repaired.
                 if scan.days_complete {
-                    let days: Vec<StoreDay> = scan.days.iter().cloned().collect();
+                    let mut days: Vec<StoreDay> = scan.days.iter().cloned().collect();
+                    if !single {
+                        let replaced = self.replace_single_sales(&days, &mut report).await;
+                        days.extend(replaced);
+                        days.sort();
+                        days.dedup();
+                    }
                     self.refresh_days(&days, &mut report).await;
-                    if self.curated_missing(&of.name, &days).await {
+                    if !single && self.curated_missing(&of.name, &days).await {
                         self.write_curated(&of.name, spool, &[], &mut report).await;
                     }
                 }
@@ -219,6 +251,13 @@ impl SalesService {
                 metrics::counter!("kcl_ingest_rows_total", "outcome" => "rejected")
                     .increment(report.rows_rejected);
                 report.replaced = replaced.as_ref().map(|r| r.id);
+                let mut days = days;
+                if !single {
+                    let mine: Vec<StoreDay> = scan.days.iter().cloned().collect();
+                    days.extend(self.replace_single_sales(&mine, &mut report).await);
+                    days.sort();
+                    days.dedup();
+                }
                 self.refresh_days(&days, &mut report).await;
                 let gone: Vec<StoreDay> = days
                     .iter()
@@ -226,7 +265,9 @@ impl SalesService {
                     .cloned()
                     .collect();
                 let totals = started.elapsed();
-                self.write_curated(name, spool, &gone, &mut report).await;
+                if !single {
+                    self.write_curated(name, spool, &gone, &mut report).await;
+                }
                 tracing::info!(
                     name,
                     rows,
@@ -379,6 +420,7 @@ impl SalesService {
             ignored_columns: summary
                 .map(|s| s.ignored_columns.clone())
                 .unwrap_or_default(),
+            single_sales_replaced: 0,
         }
     }
 
@@ -433,7 +475,11 @@ impl SalesService {
     }
 
     /// The `ingested` audit event of a load.
-    fn ingested_event(&self, file: &SalesFile, rows_rejected: u64) -> crate::domain::AuditEvent {
+    pub(super) fn ingested_event(
+        &self,
+        file: &SalesFile,
+        rows_rejected: u64,
+    ) -> crate::domain::AuditEvent {
         self.journal.event(
             AuditAction::Ingested,
             EntityRef {
@@ -514,4 +560,22 @@ impl SalesService {
             report.days_updated += chunk.len();
         }
     }
+}
+
+/// Names under `sales/single/` are single sales' ([`SalesService::record_sales`]):
+/// a file may not take one.
+fn reserved(name: &str) -> Result<(), ServiceError> {
+    if name.starts_with(super::SINGLE_SALES_PREFIX) {
+        return Err(ServiceError::Invalid(
+            crate::domain::ValidationError::field(
+                "name",
+                "bad-name",
+                format!(
+                    "names under {} are kept for single sales",
+                    super::SINGLE_SALES_PREFIX
+                ),
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ mod ingest;
 mod queries;
 mod reports;
 mod scheduled;
+mod single;
 mod spool;
 mod stock;
 
@@ -31,6 +32,7 @@ use crate::ports::{
 };
 pub use reports::CsvReports;
 pub use scheduled::{ScheduledReports, SCHEDULE_LEASE};
+pub use single::{SaleLine, MAX_IDEMPOTENCY_KEY_CHARS, MAX_SALE_LINES, SINGLE_SALES_PREFIX};
 
 /// Tunables of sales ingestion and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +145,9 @@ pub struct IngestReport {
     pub date_order: Option<crate::domain::DateOrder>,
     /// Header cells that name no column of the format (or of the mapping), ignored.
     pub ignored_columns: Vec<String>,
+    /// Batches of single sales ([`SalesService::record_sales`]) of the file's
+    /// store-days that this ingest replaced.
+    pub single_sales_replaced: u64,
 }
 
 /// How to ingest a file.

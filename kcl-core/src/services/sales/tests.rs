@@ -13,7 +13,7 @@ use crate::ports::{
     BlobKey, CuratedError, CuratedPart, CuratedWriter, ErrorKind, PortError, ReportError,
     ReportWriter,
 };
-use crate::services::{IngestOptions, IngestStatus, ReportFormat, Services};
+use crate::services::{IngestOptions, IngestStatus, ReportFormat, ServiceError, Services};
 
 const FILE: &str = "store_id,sale_date,sku,quantity,unit_price\n\
                     S1,2026-11-20,A,1,2.00\nS2,2026-11-20,B,2,1.00\nS1,2026-11-21,A,1,2.00\n";
@@ -569,4 +569,138 @@ impl crate::ports::BlobStore for Flaky {
     ) -> Result<Vec<crate::ports::BlobMeta>, crate::ports::BlobStoreError> {
         self.inner.list(prefix, limit).await
     }
+}
+
+/// Single sales: recorded once per key, refused whole on a bad line, and replaced
+/// by a file of their store-day so nothing is counted twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_sales_are_idempotent_and_a_file_of_their_day_replaces_them() {
+    use crate::services::SaleLine;
+    let backend = MemoryBackend::new();
+    let s = backend.services();
+    let sale = |sku: &str, q: &str| SaleLine::new("S1", "2026-11-20", sku, q, "2.00");
+    let first = s
+        .sales
+        .record_sales("k-1", &[sale("A", "3")])
+        .await
+        .unwrap();
+    assert_eq!(first.status, IngestStatus::Loaded);
+    assert_eq!(first.name, "sales/single/S1/2026-11-20/k-1");
+    assert!(
+        first.curated_keys.is_empty(),
+        "no Parquet copy of single sales"
+    );
+    s.sales
+        .record_sales("k-2", &[sale("A", "1"), sale("B", "1")])
+        .await
+        .unwrap();
+    let again = s
+        .sales
+        .record_sales("k-1", &[sale("A", "3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.status, again.duplicate_of),
+        (IngestStatus::Duplicate, first.file_id)
+    );
+    let stock = |sku: &'static str| {
+        let s = s.clone();
+        async move { s.sales.stock(sku).await.unwrap().quantity.to_string() }
+    };
+    assert_eq!(stock("A").await, "-4.000", "the retry counted once");
+    let totals = s.sales.daily("S1", day(20), day(20)).await.unwrap();
+    assert_eq!((totals[0].lines, totals[0].revenue_cents), (3, 1000));
+
+    // Refusals: nothing is stored.
+    let e = s
+        .sales
+        .record_sales("k-1", &[sale("A", "4")])
+        .await
+        .unwrap_err();
+    let ServiceError::Invalid(v) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (v.errors[0].field.as_str(), v.errors[0].code),
+        ("Idempotency-Key", "idempotency-key-reused")
+    );
+    let bad = [
+        sale("A", "1"),
+        SaleLine::new("S1", "31/02/2026", "A", "1", "2.00"),
+    ];
+    let ServiceError::Invalid(v) = s.sales.record_sales("k-3", &bad).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(
+        (v.errors[0].field.as_str(), v.errors[0].code),
+        ("sales[1].sale_date", "bad-date")
+    );
+    let mixed = [
+        sale("A", "1"),
+        SaleLine::new("S2", "2026-11-20", "A", "1", "2.00"),
+    ];
+    let ServiceError::Invalid(v) = s.sales.record_sales("k-4", &mixed).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(v.errors[0].code, "mixed-store-day");
+    for key in ["", "a b", &"k".repeat(65)] {
+        assert!(
+            s.sales.record_sales(key, &[sale("A", "1")]).await.is_err(),
+            "{key:?}"
+        );
+    }
+    assert!(s.sales.record_sales("k-5", &[]).await.is_err());
+    assert_eq!(stock("A").await, "-4.000", "no refused batch moved stock");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.csv");
+    std::fs::write(&path, FILE).unwrap();
+    let e = s
+        .sales
+        .ingest_path(
+            "sales/single/S1/2026-11-20/x",
+            &path,
+            IngestOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        "validation-failed",
+        "a file may not take a single sales' name"
+    );
+
+    // The day's file: S1 on the 20th sold 1 A; the single sales of that day go.
+    let file = ingest(&s, "sales/incoming/day.csv").await;
+    assert_eq!(file.single_sales_replaced, 2, "{file:?}");
+    assert_eq!(
+        stock("A").await,
+        "-2.000",
+        "the file's two A only (S1 and the 21st)"
+    );
+    assert_eq!(stock("B").await, "-2.000", "S2's B only");
+    let totals = s.sales.daily("S1", day(20), day(20)).await.unwrap();
+    assert_eq!((totals[0].lines, totals[0].revenue_cents), (1, 200));
+    let left = crate::ports::BlobStore::list(backend.blobs.as_ref(), "sales/single/", 10);
+    assert!(
+        left.await.unwrap().is_empty(),
+        "the batches' objects are gone"
+    );
+    let e = s
+        .sales
+        .record_sales("k-1", &[sale("A", "3")])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "sales-replaced");
+    // Sales after the file count on top of it; the file again replaces them.
+    s.sales
+        .record_sales("k-6", &[sale("A", "1")])
+        .await
+        .unwrap();
+    assert_eq!(stock("A").await, "-3.000");
+    let again = ingest(&s, "sales/incoming/day.csv").await;
+    assert_eq!(
+        (again.status, again.single_sales_replaced),
+        (IngestStatus::Duplicate, 1)
+    );
+    assert_eq!(stock("A").await, "-2.000");
 }

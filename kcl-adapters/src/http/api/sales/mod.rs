@@ -1,6 +1,7 @@
 //! Sales: file uploads (ingest) here; totals, stock and reports in the submodules.
 
 pub(crate) mod reports;
+pub(crate) mod single;
 pub(crate) mod stock;
 pub(crate) mod totals;
 
