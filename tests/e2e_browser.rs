@@ -999,7 +999,48 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
         row.contains("889.50") && row.contains("42.36") && row.contains("847.14"),
         "{row}"
     );
+    ui.c.execute(
+        "document.querySelector('table caption').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     ui.shot("sales-tax").await;
+
+    // A single sale from the form; sent again (the browser's back, then the same
+    // form), it is recorded once.
+    ui.go("/sales").await;
+    ui.fill(
+        "form[action^='/ui/sales/single?csrf='] input[name=store_id]",
+        "BR-B",
+    )
+    .await;
+    ui.fill(
+        "form[action^='/ui/sales/single?csrf='] input[name=sku]",
+        "RT-1",
+    )
+    .await;
+    ui.fill(
+        "form[action^='/ui/sales/single?csrf='] input[name=quantity]",
+        "2",
+    )
+    .await;
+    ui.fill(
+        "form[action^='/ui/sales/single?csrf='] input[name=unit_price]",
+        "3,50",
+    )
+    .await;
+    ui.click("form[action^='/ui/sales/single?csrf='] button[type=submit]")
+        .await;
+    ui.wait_text("p", "Loaded. 1 of 1 rows.", QUICK).await;
+    ui.c.back().await.unwrap();
+    ui.wait_text("h1", "Sales", QUICK).await;
+    ui.click("form[action^='/ui/sales/single?csrf='] button[type=submit]")
+        .await;
+    ui.wait_text("p", "Already loaded", QUICK).await;
+    ui.go("/sales?group_by=store").await;
+    let row = ui.wait_text("tbody tr", "BR-B", QUICK).await;
+    assert!(row.contains("7.00"), "{row}");
 }
 
 /// The audit page: every rental of the session's book, newest first, and the sales

@@ -57,6 +57,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-al
 figure{margin:1rem 0}figcaption{color:#666;font-size:.9rem}svg.chart{display:block;max-width:48rem;height:auto}
 svg.chart .grid{stroke:#e3e3e3}svg.chart .axis,svg.chart .value{font-size:11px;fill:#555}
 svg.chart .line{stroke:#0b5cad;stroke-width:2}svg.chart .point,svg.chart .bar{fill:#0b5cad}
+details>summary{cursor:pointer;color:var(--pico-primary)}details>summary::after{display:none}details>summary::before{content:\"\\25B8  \"}details[open]>summary::before{content:\"\\25BE  \"}
 ";
 
 /// The script of every page: "Back" links go back in the history, and a page whose
