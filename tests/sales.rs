@@ -619,6 +619,24 @@ async fn single_sales(app: &TestApp) {
             r.body
         );
     }
+    // JSON numbers read as the numbers they are: 4.99 is 4.99, 1.234 has a third
+    // decimal (not a thousands separator).
+    let s8 = |price: Value| json!({"sales": [{"store_id": "S8", "sale_date": "2026-11-25", "sku": "Q3", "quantity": 2, "unit_price": price, "total": 9.98}]});
+    let r = record(app, "till-2-0001", s8(json!(4.99))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    let days = app
+        .get("/api/sales/daily?store=S8&from=2026-11-25&to=2026-11-25")
+        .await
+        .body["days"]
+        .clone();
+    assert_eq!(days[0]["revenue"], "9.98", "{days:#}");
+    let r = record(app, "till-2-0002", s8(json!(1.234))).await;
+    assert_eq!(
+        (&r.body["errors"][0]["field"], &r.body["errors"][0]["code"]),
+        (&json!("sales[0].unit_price"), &json!("too-many-decimals")),
+        "{:#}",
+        r.body
+    );
     let r = record(app, "", json!({"sales": [line("Q1", json!(1))]})).await;
     assert_eq!(
         (r.status, &r.body["code"]),

@@ -22,7 +22,7 @@ type Attempt<T> = Result<T, TxError<BookRepoError>>;
 macro_rules! book_columns {
     () => {
         "id, isbn, title, author, category, year, price_cents, copies, rented, summary, \
-         version, created_at, updated_at, cover_key, thumb_key"
+         version, created_at, updated_at, cover_key, thumb_key, times_rented"
     };
 }
 
@@ -177,6 +177,7 @@ fn book_from_row(row: &PgRow) -> Result<Book, BookRepoError> {
         price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
         copies: unsigned(get_int("copies")?)?,
         rented: unsigned(get_int("rented")?)?,
+        times_rented: unsigned(get_int("times_rented")?)?,
         summary: get_text("summary")?,
         version: unsigned(get_int("version")?)?,
         created_at: time(get_int("created_at")?)?,
@@ -475,6 +476,24 @@ impl BookRepo for PgStore {
         };
         Self::fetch_listing(pool, list_query(query, plan)).await
     }
+
+    async fn count(&self, f: &BookFilter, cap: u32) -> Result<u64, BookRepoError> {
+        let unmatchable = [&f.category, &f.author]
+            .into_iter()
+            .flatten()
+            .any(|t| !storable(t));
+        if cap == 0 || unmatchable {
+            return Ok(0);
+        }
+        let pool = self.reader().await;
+        let (n,): (i64,) = count_query(f, cap)
+            .build_query_as()
+            .persistent(false)
+            .fetch_one(pool)
+            .await
+            .map_err(db_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 impl PgStore {
@@ -600,6 +619,7 @@ fn sort_column(key: SortKey) -> &'static str {
         SortKey::Year => "year",
         SortKey::Price => "price_cents",
         SortKey::CreatedAt => "created_at",
+        SortKey::Rentals => "times_rented",
     }
 }
 
@@ -625,6 +645,16 @@ fn push_filter(sql: &mut QueryBuilder<Postgres>, f: &BookFilter) {
             .push_bind(search::tsquery(terms))
             .push("::tsquery");
     }
+}
+
+/// `SELECT count(*)` of the books passing `f`, counting no further than `cap`.
+fn count_query(f: &BookFilter, cap: u32) -> QueryBuilder<Postgres> {
+    let mut sql = QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM books WHERE TRUE");
+    push_filter(&mut sql, f);
+    sql.push(" LIMIT ")
+        .push_bind(i64::from(cap))
+        .push(") AS passing");
+    sql
 }
 
 /// The listing's SQL, or `None` when the page is known to be empty.

@@ -76,12 +76,14 @@ impl PgStore {
         // The conditional increment is the check: no copy free, no row changed. The
         // row lock it takes makes concurrent renters of the book (from any server)
         // wait for this transaction, then re-check `rented < copies`.
-        let took =
-            sqlx::query("UPDATE books SET rented = rented + 1 WHERE id = $1 AND rented < copies")
-                .bind(rental.book_id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let took = sqlx::query(
+            "UPDATE books SET rented = rented + 1, times_rented = times_rented + 1 \
+                 WHERE id = $1 AND rented < copies",
+        )
+        .bind(rental.book_id.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if took == 0 {
             return Err(rent_refusal(&mut tx, rental).await);
         }

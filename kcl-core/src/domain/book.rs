@@ -70,6 +70,10 @@ pub struct Book {
     pub copies: u32,
     /// Copies currently rented (maintained by the rental repository).
     pub rented: u32,
+    /// Rentals of the book ever made (maintained by the rental repository; what
+    /// `sort=-rentals` orders by).
+    #[serde(default)]
+    pub times_rented: u64,
     /// Free-text summary (may be empty).
     pub summary: String,
     /// Optimistic-concurrency version: 1 at creation, +1 on every update.
@@ -117,6 +121,7 @@ impl Book {
             price: draft.price,
             copies: draft.copies,
             rented: 0,
+            times_rented: 0,
             summary: draft.summary,
             version: 1,
             created_at: now,

@@ -27,8 +27,8 @@ pub use jobs::{ItemId, ItemResult, ItemStatus, Job, JobId, JobItem, OcrTask, Sta
 pub use media::{BadMessage, CoverKey, TaskMessage, ThumbnailTask};
 pub use money::Money;
 pub use query::{
-    BookFilter, BookKeys, BookQuery, BookSort, Cursor, CursorValue, KeysetStart, Page, RentalQuery,
-    SortKey, SortOrder,
+    BookFilter, BookKeys, BookQuery, BookSort, Cursor, CursorValue, KeysetStart, Page, PageCount,
+    RentalQuery, SortKey, SortOrder,
 };
 pub use rental::{Rental, RentalId, RentalStatus, RentalStatusFilter, Renter};
 pub use s3_event::{ObjectCreated, S3Notification, S3Record};

@@ -23,6 +23,8 @@ pub enum SortKey {
     Price,
     /// Creation time.
     CreatedAt,
+    /// Rentals ever made ([`Book::times_rented`]); `-rentals` is most rented first.
+    Rentals,
 }
 
 /// Ascending or descending.
@@ -73,10 +75,11 @@ impl FromStr for BookSort {
                 "year" => SortKey::Year,
                 "price" => SortKey::Price,
                 "created_at" => SortKey::CreatedAt,
+                "rentals" => SortKey::Rentals,
                 _ => return Err(ValidationError::field(
                     "sort",
                     "unknown-sort",
-                    "must be title, author, year, price or created_at, with an optional leading -",
+                    "must be title, author, year, price, created_at or rentals, with an optional leading -",
                 )),
             };
         Ok(Self { key, order })
@@ -94,6 +97,7 @@ impl std::fmt::Display for BookSort {
             SortKey::Year => "year",
             SortKey::Price => "price",
             SortKey::CreatedAt => "created_at",
+            SortKey::Rentals => "rentals",
         })
     }
 }
@@ -102,7 +106,7 @@ impl std::fmt::Display for BookSort {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum CursorValue {
-    /// Integer keys (year, price in cents, creation time in microseconds).
+    /// Integer keys (year, price in cents, creation time in microseconds, rentals).
     Int(i64),
     /// Text keys (folded title or author).
     Text(String),
@@ -149,6 +153,9 @@ impl BookSort {
             (SortKey::Year, _) => CursorValue::Int(book.year as i64),
             (SortKey::Price, _) => CursorValue::Int(book.price.cents()),
             (SortKey::CreatedAt, _) => CursorValue::Int(book.created_at.timestamp_micros()),
+            (SortKey::Rentals, _) => {
+                CursorValue::Int(i64::try_from(book.times_rented).unwrap_or(i64::MAX))
+            }
         }
     }
 }
@@ -275,13 +282,47 @@ impl RentalQuery {
     }
 }
 
-/// One page of a listing, with the opaque cursor of the next page.
+/// One page of a listing, with the opaque cursors of the next and previous pages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The items.
     pub items: Vec<T>,
     /// Pass it back as `cursor` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
+    /// Pass it back as `before` for the previous page; `None` on the first page
+    /// (and in listings that only page forward).
+    #[serde(default)]
+    pub prev_cursor: Option<String>,
+    /// The position of the first item in the whole listing (0 for the first page),
+    /// when known: "21-40 of ...".
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// How many items the whole listing has, counted up to a cap, when asked for.
+    #[serde(default)]
+    pub count: Option<PageCount>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items` followed by the page at `next_cursor`.
+    pub fn forward(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Self {
+            items,
+            next_cursor,
+            prev_cursor: None,
+            offset: None,
+            count: None,
+        }
+    }
+}
+
+/// A listing's size, counted no further than a cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageCount {
+    /// The items counted (at most the cap).
+    pub value: u64,
+    /// True when there may be more than `value` (the count stopped at its cap).
+    pub capped: bool,
 }
 
 /// An opaque pagination cursor: base64url of a small JSON document.

@@ -52,6 +52,7 @@ impl MemoryCatalog {
         }
         let mut b = book.clone();
         b.rented = 0;
+        b.times_rented = 0;
         b.cover = None;
         s.isbns.insert(b.isbn.clone(), b.id);
         s.keys.insert(b.id, BookKeys::of(&b));
@@ -126,6 +127,7 @@ impl BookRepo for MemoryCatalog {
         let old_isbn = current.isbn.clone();
         let mut next = book.clone();
         next.rented = current.rented;
+        next.times_rented = current.times_rented;
         next.cover = current.cover.clone();
         next.version = expected_version + 1;
         next.created_at = current.created_at;
@@ -240,6 +242,7 @@ fn sort_value<'a>(key: SortKey, b: &Book, k: &'a BookKeys) -> SortValue<'a> {
         SortKey::Year => SortValue::Int(i64::from(b.year)),
         SortKey::Price => SortValue::Int(b.price.cents()),
         SortKey::CreatedAt => SortValue::Int(b.created_at.timestamp_micros()),
+        SortKey::Rentals => SortValue::Int(i64::try_from(b.times_rented).unwrap_or(i64::MAX)),
     }
 }
 
@@ -266,6 +269,7 @@ impl RentalRepo for MemoryCatalog {
             return Err(RentalRepoError::NoCopyAvailable(rental.book_id));
         }
         book.rented += 1;
+        book.times_rented += 1;
         let mut r = rental.clone();
         r.returned_at = None;
         s.rentals.insert(r.id, r);

@@ -122,6 +122,23 @@ pub trait BookRepo: Send + Sync {
     /// Lists books (see [`BookQuery`] for the contract).
     async fn list(&self, query: &BookQuery) -> Result<Vec<Book>, BookRepoError>;
 
+    /// How many books pass `filter`, counting no further than `cap` (the answer is
+    /// at most `cap`): "1-20 of 1,000+" without counting a whole dense search. The
+    /// default lists up to `cap` books; stores override it with a count.
+    async fn count(
+        &self,
+        filter: &crate::domain::BookFilter,
+        cap: u32,
+    ) -> Result<u64, BookRepoError> {
+        let query = BookQuery {
+            filter: filter.clone(),
+            sort: crate::domain::BookSort::default(),
+            after: None,
+            limit: cap,
+        };
+        Ok(self.list(&query).await?.len() as u64)
+    }
+
     /// Sets (or, with `None`, clears) a book's cover, atomically and without
     /// changing its version. With `if_original`, only when the stored cover's original
     /// is that key (a worker linking the thumbnail of the upload it processed must not

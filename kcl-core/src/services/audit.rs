@@ -80,7 +80,7 @@ impl AuditService {
         } else {
             None
         };
-        Ok(Page { items, next_cursor })
+        Ok(Page::forward(items, next_cursor))
     }
 
     /// The history of any entity, oldest first (at most `limit` events, 1 to 1000);

@@ -9,7 +9,8 @@ use super::journal::{renew_generation, Journal, Touched};
 use super::{Ports, ServiceError};
 use crate::domain::{
     fold, AuditAction, AuditEvent, Book, BookDraft, BookFilter, BookId, BookQuery, BookSort,
-    Cursor, CursorValue, EntityRef, ImportRow, Page, SearchTerms, ValidationError,
+    Cursor, CursorValue, EntityRef, ImportRow, Page, PageCount, SearchTerms, SortOrder,
+    ValidationError,
 };
 use crate::ports::{BookRepo, Cache, Clock, IdSource};
 
@@ -34,6 +35,11 @@ pub struct ListBooks {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// The `prev_cursor` of the next page: the page before it (instead of `cursor`).
+    pub before: Option<String>,
+    /// Count the whole listing too, up to [`CatalogService::COUNT_CAP`]
+    /// ([`Page::count`]).
+    pub with_count: bool,
 }
 
 /// Books stored per transaction by [`CatalogService::import`].
@@ -67,6 +73,21 @@ struct BookCursor {
     s: String,
     v: CursorValue,
     id: Uuid,
+    /// The book's position in the listing (0-based), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<u64>,
+}
+
+/// How a page is taken: forward from a cursor (or the start), or backward before
+/// one; where it starts; whether the listing is counted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Paging {
+    /// The query's order is the listing's reversed (a `before` page).
+    backward: bool,
+    /// The position of the cursor's book, when known.
+    at: Option<u64>,
+    /// Count the listing too.
+    count: bool,
 }
 
 /// The catalog: books with optimistic concurrency, listing, search and history.
@@ -105,6 +126,8 @@ impl CatalogService {
     pub const MAX_LIMIT: u32 = 100;
     /// The page size when none is asked for.
     pub const DEFAULT_LIMIT: u32 = 20;
+    /// How far [`ListBooks::with_count`] counts: past it, "1,000+".
+    pub const COUNT_CAP: u32 = 1000;
 
     pub(crate) fn new(p: &Ports, settings: &super::Settings) -> Self {
         Self {
@@ -338,7 +361,7 @@ impl CatalogService {
     ///
     /// Concurrent misses of one listing in this process run one query, not one each.
     pub async fn list_shared(&self, ask: ListBooks) -> Result<Arc<Page<Book>>, ServiceError> {
-        let query = self.parse_list(&ask)?;
+        let (query, paging) = self.parse_listing(&ask)?;
         if self.list_cache_ttl.is_zero() {
             // Nothing is cached; the generation is only read for where a replica
             // must stand.
@@ -346,10 +369,12 @@ impl CatalogService {
                 true => self.generation().await,
                 false => String::new(),
             };
-            return Ok(Arc::new(self.list_uncached(&query, &generation).await?));
+            return Ok(Arc::new(
+                self.list_uncached(&query, paging, &generation).await?,
+            ));
         }
         let generation = self.generation().await;
-        let canonical = format!("{query:?}");
+        let canonical = format!("{query:?} {paging:?}");
         let key = format!(
             "kcl:books:{}:{generation}:{:016x}",
             env!("CARGO_PKG_VERSION"),
@@ -358,7 +383,8 @@ impl CatalogService {
         let loaded = std::sync::atomic::AtomicBool::new(false);
         let load = async {
             loaded.store(true, std::sync::atomic::Ordering::Relaxed);
-            self.load_page(&key, &query, &canonical, &generation).await
+            self.load_page(&key, &query, paging, &canonical, &generation)
+                .await
         };
         let cached = self
             .pages
@@ -372,7 +398,9 @@ impl CatalogService {
             return Ok(cached.page.clone());
         }
         // Two queries with one hash (never seen; possible): answer uncached.
-        Ok(Arc::new(self.list_uncached(&query, &generation).await?))
+        Ok(Arc::new(
+            self.list_uncached(&query, paging, &generation).await?,
+        ))
     }
 
     /// A page from the shared cache, or from the repository (then stored there).
@@ -380,6 +408,7 @@ impl CatalogService {
         &self,
         key: &str,
         query: &BookQuery,
+        paging: Paging,
         canonical: &str,
         generation: &str,
     ) -> Result<Arc<CachedPage>, ServiceError> {
@@ -397,7 +426,7 @@ impl CatalogService {
         cache_metric("list", "miss");
         let cached = CachedPage {
             query: canonical.to_owned(),
-            page: Arc::new(self.list_uncached(query, generation).await?),
+            page: Arc::new(self.list_uncached(query, paging, generation).await?),
         };
         if let Ok(json) = serde_json::to_vec(&cached) {
             if let Err(e) = self
@@ -427,31 +456,86 @@ impl CatalogService {
     async fn list_uncached(
         &self,
         query: &BookQuery,
+        paging: Paging,
         generation: &str,
     ) -> Result<Page<Book>, ServiceError> {
         let limit = query.limit;
         let mut repo_query = query.clone();
         repo_query.limit = limit + 1;
         let position = self.journal.read_position(generation).await;
-        let mut items =
-            crate::context::with_read_position(position, self.books.list(&repo_query)).await?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|b| {
-                Cursor::encode(&BookCursor {
-                    s: query.sort.to_string(),
-                    v: query.sort.value_of(b),
-                    id: b.id.0,
-                })
-            })
-        } else {
-            None
+        let count = async {
+            if !paging.count {
+                return Ok(None);
+            }
+            let cap = Self::COUNT_CAP;
+            let n = crate::context::with_read_position(
+                position,
+                self.books.count(&query.filter, cap + 1),
+            )
+            .await?;
+            Ok::<_, ServiceError>(Some(PageCount {
+                value: n.min(u64::from(cap)),
+                capped: n > u64::from(cap),
+            }))
         };
-        Ok(Page { items, next_cursor })
+        let (items, count) = tokio::join!(
+            crate::context::with_read_position(position, self.books.list(&repo_query)),
+            count
+        );
+        let (mut items, count) = (items?, count?);
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        // The listing's own order (a `before` page was read backward).
+        let sort = if paging.backward {
+            items.reverse();
+            reversed(query.sort)
+        } else {
+            query.sort
+        };
+        let n = items.len() as u64;
+        let offset = match (paging.backward, paging.at) {
+            (false, None) if query.after.is_none() => Some(0),
+            (false, at) => at.map(|p| p + 1),
+            (true, at) => at.map(|p| p.saturating_sub(n)),
+        };
+        let cursor = |b: &Book, p: Option<u64>| {
+            Cursor::encode(&BookCursor {
+                s: sort.to_string(),
+                v: sort.value_of(b),
+                id: b.id.0,
+                p,
+            })
+        };
+        // Forward: more after when the repository had more; something before when
+        // the page starts after a cursor. Backward: the cursor's book is after; more
+        // before when the repository had more.
+        let (has_next, has_prev) = if paging.backward {
+            (true, more)
+        } else {
+            (more, query.after.is_some())
+        };
+        let next_cursor = has_next
+            .then(|| items.last().map(|b| cursor(b, offset.map(|o| o + n - 1))))
+            .flatten();
+        let prev_cursor = has_prev
+            .then(|| items.first().map(|b| cursor(b, offset)))
+            .flatten();
+        Ok(Page {
+            items,
+            next_cursor,
+            prev_cursor,
+            offset,
+            count,
+        })
     }
 
-    /// Turns a caller's listing into a repository query, validating every part.
+    /// Turns a caller's listing into a repository query, validating every part (a
+    /// `before` page is the query of the listing's reversed order).
     pub fn parse_list(&self, ask: &ListBooks) -> Result<BookQuery, ServiceError> {
+        self.parse_listing(ask).map(|(q, _)| q)
+    }
+
+    fn parse_listing(&self, ask: &ListBooks) -> Result<(BookQuery, Paging), ServiceError> {
         let mut errors = Vec::new();
         let mut check = |r: Result<(), ValidationError>| {
             if let Err(e) = r {
@@ -512,33 +596,64 @@ impl CatalogService {
             }
         };
         let mut after = None;
-        if let Some(c) = ask.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let mut paging = Paging {
+            count: ask.with_count,
+            ..Paging::default()
+        };
+        let cursor = ask.cursor.as_deref().filter(|c| !c.is_empty());
+        let before = ask.before.as_deref().filter(|c| !c.is_empty());
+        if cursor.is_some() && before.is_some() {
+            check(Err(ValidationError::field(
+                "before",
+                "bad-cursor",
+                "give `cursor` (the next page) or `before` (the previous page), not both",
+            )));
+        }
+        for (field, c, backward) in [("cursor", cursor, false), ("before", before, true)] {
+            let Some(c) = c else { continue };
             match Cursor::decode::<BookCursor>(c) {
-                Ok(bc) if bc.s == sort.to_string() => after = Some((bc.v, BookId(bc.id))),
+                Ok(bc) if bc.s == sort.to_string() => {
+                    after = Some((bc.v, BookId(bc.id)));
+                    paging.backward = backward;
+                    paging.at = bc.p;
+                }
                 Ok(_) => check(Err(ValidationError::field(
-                    "cursor",
+                    field,
                     "bad-cursor",
                     "was made for another sort order",
                 ))),
-                Err(e) => check(Err(e)),
+                Err(mut e) => {
+                    for f in &mut e.errors {
+                        f.field = field.to_owned();
+                    }
+                    check(Err(e))
+                }
             }
         }
+        let sort = if paging.backward {
+            reversed(sort)
+        } else {
+            sort
+        };
         if !errors.is_empty() {
             return Err(ValidationError { errors }.into());
         }
-        Ok(BookQuery {
-            filter: BookFilter {
-                search,
-                category,
-                author,
-                year_from: ask.year_from,
-                year_to: ask.year_to,
-                available_only: ask.available_only,
+        Ok((
+            BookQuery {
+                filter: BookFilter {
+                    search,
+                    category,
+                    author,
+                    year_from: ask.year_from,
+                    year_to: ask.year_to,
+                    available_only: ask.available_only,
+                },
+                sort,
+                after,
+                limit,
             },
-            sort,
-            after,
-            limit,
-        })
+            paging,
+        ))
     }
 
     /// A book's history, oldest first (at most `limit` events, 1..=1000).
@@ -587,4 +702,15 @@ fn stable_hash(s: &str) -> u64 {
 fn cache_metric(cache: &'static str, result: &'static str) {
     metrics::counter!("kcl_cache_requests_total", "cache" => cache, "result" => result)
         .increment(1);
+}
+
+/// The same key in the other order.
+fn reversed(sort: BookSort) -> BookSort {
+    BookSort {
+        key: sort.key,
+        order: match sort.order {
+            SortOrder::Asc => SortOrder::Desc,
+            SortOrder::Desc => SortOrder::Asc,
+        },
+    }
 }

@@ -211,6 +211,6 @@ impl RentalService {
         } else {
             None
         };
-        Ok(Page { items, next_cursor })
+        Ok(Page::forward(items, next_cursor))
     }
 }

@@ -164,6 +164,7 @@ impl Reopening {
     pub async fn assert_kept<S: BookRepo + RentalRepo>(&self, store: &S) {
         let mut expected = self.book.clone();
         expected.rented = 1;
+        expected.times_rented = 1;
         assert_eq!(
             BookRepo::get(store, self.book.id).await.expect("get"),
             expected

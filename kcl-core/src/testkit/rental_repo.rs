@@ -6,7 +6,10 @@ use chrono::Duration;
 use uuid::Uuid;
 
 use super::fixtures::book;
-use crate::domain::{BookId, Rental, RentalId, RentalQuery, RentalStatusFilter, Renter};
+use crate::domain::{
+    fold, BookFilter, BookId, BookQuery, BookSort, Rental, RentalId, RentalQuery,
+    RentalStatusFilter, Renter, SortKey, SortOrder,
+};
 use crate::ports::{BookRepo, BookRepoError, Clock, RentalRepo, RentalRepoError, SystemClock};
 
 /// Runs every rental case. `books` and `rentals` must share one store.
@@ -14,6 +17,7 @@ pub async fn run(books: Arc<dyn BookRepo>, rentals: Arc<dyn RentalRepo>) {
     rent_and_return(books.as_ref(), rentals.as_ref()).await;
     rented_books_are_protected(books.as_ref(), rentals.as_ref()).await;
     list_filters_and_pages(books.as_ref(), rentals.as_ref()).await;
+    most_rented_order_and_counts(books.as_ref(), rentals.as_ref()).await;
     concurrent_rentals_never_overbook(books.as_ref(), &[rentals.clone(), rentals], 5, 1, 40).await;
 }
 
@@ -315,4 +319,69 @@ pub async fn concurrent_rentals_never_overbook(
         "active rentals never exceed copies"
     );
     stored
+}
+
+/// Each rental counts once for good (a return does not take it back): `-rentals`
+/// lists the most rented first, ties by id, in pages; counts stop at their cap.
+pub async fn most_rented_order_and_counts(books: &dyn BookRepo, rentals: &dyn RentalRepo) {
+    let cat = format!("Rank {}", Uuid::new_v4().simple());
+    let titles = ["Once", "Thrice", "Never", "Twice"];
+    let mut ids = Vec::new();
+    for (t, n) in titles.iter().zip([1, 3, 0, 2]) {
+        let b = book(t, "X", &cat, 2000, 100, 1);
+        books
+            .insert(&b, &crate::testkit::fixtures::event())
+            .await
+            .expect("insert");
+        for _ in 0..n {
+            // One copy: rent, return, rent again.
+            let r = rental(b.id, "ana", 0, 14);
+            rentals
+                .rent(&r, &crate::testkit::fixtures::event())
+                .await
+                .expect("rent");
+            rentals
+                .return_rental(r.id, SystemClock.now(), &crate::testkit::fixtures::event())
+                .await
+                .expect("return");
+        }
+        ids.push(b.id);
+    }
+    assert_eq!(books.get(ids[1]).await.expect("book").times_rented, 3);
+    let filter = BookFilter {
+        category: Some(fold(&cat)),
+        ..Default::default()
+    };
+    let most = BookSort {
+        key: SortKey::Rentals,
+        order: SortOrder::Desc,
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = books
+            .list(&BookQuery {
+                filter: filter.clone(),
+                sort: most,
+                after: after.clone(),
+                limit: 3,
+            })
+            .await
+            .expect("list by rentals");
+        let Some(last) = page.last() else { break };
+        after = Some((most.value_of(last), last.id));
+        seen.extend(page.iter().map(|b| b.title.clone()));
+    }
+    assert_eq!(
+        seen,
+        ["Thrice", "Twice", "Once", "Never"],
+        "most rented first"
+    );
+    assert_eq!(books.count(&filter, 1000).await.expect("count"), 4);
+    assert_eq!(books.count(&filter, 2).await.expect("capped count"), 2);
+    let none = BookFilter {
+        year_from: Some(3000),
+        ..filter.clone()
+    };
+    assert_eq!(books.count(&none, 1000).await.expect("count"), 0);
 }

@@ -21,7 +21,7 @@ type Attempt<T> = Result<T, TxError<BookRepoError>>;
 macro_rules! book_columns {
     () => {
         "id, isbn, title, author, category, year, price_cents, copies, rented, summary, \
-         version, created_at, updated_at, cover_key, thumb_key"
+         version, created_at, updated_at, cover_key, thumb_key, times_rented"
     };
 }
 
@@ -98,6 +98,7 @@ struct StoredBook(
     i64,
     Option<String>,
     Option<String>,
+    i64,
 );
 
 impl StoredBook {
@@ -121,6 +122,7 @@ impl StoredBook {
             int("updated_at")?,
             opt("cover_key")?,
             opt("thumb_key")?,
+            int("times_rented")?,
         ))
     }
 
@@ -141,6 +143,7 @@ impl StoredBook {
             updated_at,
             cover_key,
             thumb_key,
+            times_rented,
         ) = self;
         Ok(Book {
             id: BookId(uuid(&id)?),
@@ -152,6 +155,7 @@ impl StoredBook {
             price: Money::from_cents(price).map_err(|_| corrupt(format!("price {price}")))?,
             copies: unsigned(copies)?,
             rented: unsigned(rented)?,
+            times_rented: unsigned(times_rented)?,
             summary,
             version: unsigned(version)?,
             created_at: time(created_at)?,
@@ -479,6 +483,40 @@ impl BookRepo for SqliteStore {
         }
         self.fetch_listing(list_query(query, plan, None)).await
     }
+
+    async fn count(&self, f: &BookFilter, cap: u32) -> Result<u64, BookRepoError> {
+        // A search drives the count from its matches (stopping at the cap), each
+        // tested against the other filters; otherwise the filters' indexes do.
+        let mut sql = match &f.search {
+            Some(terms) => {
+                let mut sql = QueryBuilder::<Sqlite>::new(
+                    "SELECT count(*) FROM (SELECT 1 FROM books_fts \
+                     JOIN books ON books.row_id = books_fts.rowid WHERE books_fts MATCH ",
+                );
+                sql.push_bind(search::match_expression(terms));
+                let others = BookFilter {
+                    search: None,
+                    ..f.clone()
+                };
+                push_filter(&mut sql, &others, ListPlan::FromFilters, "");
+                sql
+            }
+            None => {
+                let mut sql = QueryBuilder::<Sqlite>::new(
+                    "SELECT count(*) FROM (SELECT 1 FROM books WHERE 1 = 1",
+                );
+                push_filter(&mut sql, f, ListPlan::FromFilters, "");
+                sql
+            }
+        };
+        sql.push(" LIMIT ").push_bind(i64::from(cap)).push(")");
+        let (n,): (i64,) = sql
+            .build_query_as()
+            .fetch_one(&self.db.read)
+            .await
+            .map_err(db_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 impl SqliteStore {
@@ -670,7 +708,7 @@ impl SqliteStore {
             SortKey::Title | SortKey::Author => {
                 CursorValue::Text(row.try_get("walk_key").map_err(db_error)?)
             }
-            SortKey::Year | SortKey::Price | SortKey::CreatedAt => {
+            SortKey::Year | SortKey::Price | SortKey::CreatedAt | SortKey::Rentals => {
                 CursorValue::Int(row.try_get("walk_key").map_err(db_error)?)
             }
         };
@@ -689,6 +727,7 @@ fn sort_column(key: SortKey) -> &'static str {
         SortKey::Year => "year",
         SortKey::Price => "price_cents",
         SortKey::CreatedAt => "created_at",
+        SortKey::Rentals => "times_rented",
     }
 }
 

@@ -88,7 +88,7 @@ impl SqliteStore {
         let mut tx = self.db.begin().await?;
         // The conditional increment is the check: no copy free, no row changed.
         let took =
-            sqlx::query("UPDATE books SET rented = rented + 1 WHERE id = ? AND rented < copies")
+            sqlx::query("UPDATE books SET rented = rented + 1, times_rented = times_rented + 1 WHERE id = ? AND rented < copies")
                 .bind(rental.book_id.to_string())
                 .execute(&mut *tx)
                 .await?

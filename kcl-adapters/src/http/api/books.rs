@@ -5,11 +5,11 @@ use axum::Json;
 use kcl_core::domain::{parse_book_import, BookId};
 use kcl_core::services::{ImportOutcome, ListBooks};
 use kcl_core::Services;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::dto::{BookIn, BookOut, PageOut};
+use super::dto::{BookIn, BookOut};
 use super::located;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, JsonBodyProblems};
 use crate::http::problem::{ApiError, Problem};
@@ -32,8 +32,8 @@ pub(crate) struct ListQuery {
     year_to: Option<i32>,
     /// `true`: only books with a copy available.
     available: Option<bool>,
-    /// `title` (default), `author`, `year`, `price` or `created_at`; `-` first for
-    /// descending.
+    /// `title` (default), `author`, `year`, `price`, `created_at` or `rentals` (rentals
+    /// ever made: `-rentals` is most rented first); `-` first for descending.
     #[param(example = "-year")]
     sort: Option<String>,
     /// Books per page, 1 to 100 (default 20).
@@ -41,6 +41,10 @@ pub(crate) struct ListQuery {
     limit: Option<u32>,
     /// The `next_cursor` of the previous page (same sort).
     cursor: Option<String>,
+    /// The `prev_cursor` of the next page (same sort): the page before it.
+    before: Option<String>,
+    /// `true`: count the listing too, up to 1,000 (`count`).
+    count: Option<bool>,
 }
 
 impl From<ListQuery> for ListBooks {
@@ -55,8 +59,30 @@ impl From<ListQuery> for ListBooks {
             sort: q.sort,
             limit: q.limit,
             cursor: q.cursor,
+            before: q.before,
+            with_count: q.count.unwrap_or(false),
         }
     }
+}
+
+/// A page of books, with the cursors of the pages after and before it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct BookPageOut<'a> {
+    /// The books of this page.
+    items: Vec<BookOut<'a>>,
+    /// Pass it as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+    /// Pass it as `before` for the previous page; `null` on the first.
+    #[schema(required = true)]
+    prev_cursor: Option<String>,
+    /// The position of the first book in the listing (0 on the first page), when
+    /// known.
+    #[schema(required = true)]
+    offset: Option<u64>,
+    /// The listing's size up to 1,000 (`capped`: 1,000 or more), with `count=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<kcl_core::domain::PageCount>,
 }
 
 /// Lists books: filters, sort and keyset pagination.
@@ -67,7 +93,7 @@ impl From<ListQuery> for ListBooks {
     operation_id = "list_books",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of books", body = PageOut<BookOut>),
+        (status = 200, description = "A page of books", body = BookPageOut),
         (status = 400, description = "An unknown query parameter or a value of the wrong type (`bad-query`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad sort, limit, cursor or search (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
     )
@@ -78,9 +104,12 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     // A shared page: a cached listing is serialized straight from the cache.
     let page = s.catalog.list_shared(q.into()).await?;
-    Ok(Json(PageOut {
+    Ok(Json(BookPageOut {
         items: page.items.iter().map(BookOut::from).collect(),
         next_cursor: page.next_cursor.clone(),
+        prev_cursor: page.prev_cursor.clone(),
+        offset: page.offset,
+        count: page.count,
     })
     .into_response())
 }

@@ -90,10 +90,7 @@ pub(crate) async fn read(s: &Services, q: AuditParams) -> Result<Page<AuditEvent
             EntityKind::SalesFile => s.sales.history(&id, limit).await?,
             _ => s.audit.history(&EntityRef { kind, id }, limit).await?,
         };
-        return Ok(Page {
-            items,
-            next_cursor: None,
-        });
+        return Ok(Page::forward(items, None));
     }
     let mut query = AuditQuery::new(limit);
     query.entity_type = kind;

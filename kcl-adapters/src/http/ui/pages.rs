@@ -27,6 +27,8 @@ pub(crate) struct IndexQuery {
     sort: String,
     #[serde(default)]
     cursor: String,
+    #[serde(default)]
+    before: String,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -45,22 +47,39 @@ pub(crate) async fn index(
         available_only: q.available == "on" || q.available == "true",
         sort: opt(&q.sort),
         cursor: opt(&q.cursor),
+        before: opt(&q.before),
         limit: Some(25),
+        with_count: true,
         ..Default::default()
     };
     let page = or_page!(s.catalog.list(ask).await);
-    let next = page.next_cursor.map(|c| {
+    let link = |name: &str, c: &String| {
         let mut ser = form_urlencoded(&[
             ("q", &q.q),
             ("category", &q.category),
             ("author", &q.author),
             ("available", &q.available),
             ("sort", &q.sort),
-            ("cursor", &c),
+            (name, c),
         ]);
         ser.insert(0, '?');
         ser
-    });
+    };
+    let next = page.next_cursor.as_ref().map(|c| link("cursor", c));
+    let prev = page.prev_cursor.as_ref().map(|c| link("before", c));
+    // "1-25 of 1,000+": where this page is, and how many there are, up to a cap.
+    let plus = |c: kcl_core::domain::PageCount| if c.capped { "+" } else { "" };
+    let shown = match (page.offset, page.count, page.items.len() as u64) {
+        (_, _, 0) | (_, None, _) => None,
+        (Some(o), Some(c), n) => Some(format!(
+            "{}-{} of {}{}",
+            thousands(o + 1),
+            thousands(o + n),
+            thousands(c.value),
+            plus(c)
+        )),
+        (None, Some(c), n) => Some(format!("{n} of {}{}", thousands(c.value), plus(c))),
+    };
     let sorts = [
         ("title", "Title"),
         ("-title", "Title (Z-A)"),
@@ -69,6 +88,7 @@ pub(crate) async fn index(
         ("year", "Oldest year"),
         ("price", "Cheapest"),
         ("-created_at", "Recently added"),
+        ("-rentals", "Most rented"),
     ];
     let body = html! {
         form method="get" action=(href("/")) {
@@ -93,7 +113,13 @@ pub(crate) async fn index(
                 @if page.items.is_empty() { tr { td colspan="7" class="muted" { "No books match." } } }
             }
         }
-        @if let Some(n) = next { p { a href=(n) { "Next page →" } } }
+        @if shown.is_some() || prev.is_some() || next.is_some() {
+            p.pages {
+                @if let Some(p) = &prev { a href=(p) rel="prev" { "← Previous page" } " " }
+                @if let Some(s) = &shown { span.muted { (s) } " " }
+                @if let Some(n) = &next { a href=(n) rel="next" { "Next page →" } }
+            }
+        }
         h2 { "Add a book" }
         (book_form("/ui/books", &book_values(None), &[], "Add"))
     };
@@ -400,4 +426,17 @@ pub(crate) async fn rentals(
         }
     };
     layout("Rentals", body).into_response()
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

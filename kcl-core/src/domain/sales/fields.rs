@@ -104,7 +104,10 @@ pub(crate) fn parse_decimal(
     let mut value = units;
     for i in 0..scale as usize {
         let d = frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
-        value = value * 10 + d;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(NumError::TooLarge)?;
     }
     if value > max_units {
         return Err(NumError::TooLarge);
@@ -217,6 +220,11 @@ mod tests {
             assert_eq!(p(bad), Err(NumError::Format), "{bad:?}");
         }
         assert_eq!(p("9999999999999999"), Err(NumError::TooLarge));
+        assert_eq!(
+            parse_decimal("999999999999999", 4, false, i64::MAX),
+            Err(NumError::TooLarge),
+            "no overflow past the digits"
+        );
         assert_eq!(
             parse_decimal("101", 2, true, 10_000),
             Err(NumError::TooLarge)

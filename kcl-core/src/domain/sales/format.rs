@@ -214,10 +214,10 @@ impl fmt::Display for ColumnMapping {
 ///   become `-` (`Health and beauty` → `Health-and-beauty`): point-of-sale exports
 ///   often use names as codes. Columns the file has beyond the mapped ones are
 ///   listed in the summary's `ignored_columns`, never errors.
-/// - Without a date order, dates read day first, except when a mapping is given:
-///   then the first date whose day and month cannot be swapped decides the order,
-///   and a file whose date reads both ways before that is refused
-///   (`ambiguous-date-order`).
+/// - Without a date order, dates read day first, except when the mapping names
+///   the `sale_date` column: then the first date whose day and month cannot be
+///   swapped decides the order, and a file whose date reads both ways before that
+///   is refused (`ambiguous-date-order`).
 /// - With a tax rate, a row's `total` must equal quantity × unit price plus the
 ///   rate within one cent, and may carry up to four decimals (rounded half up to
 ///   the cent); the row's tax is `total` minus quantity × unit price.

@@ -455,9 +455,11 @@ impl<R: Read> SalesReader<R> {
         if !missing.is_empty() {
             return Err(SalesFileError::MissingColumns(missing));
         }
+        // Inferred only when the dates come from a mapped column (an export's own):
+        // a file whose `sale_date` is KCL's keeps KCL's day-first default.
         let date_order = match options.format.date_order {
             Some(order) => Some(order),
-            None if mapping.is_empty() => Some(DateOrder::Dmy),
+            None if mapping.of(Col::SaleDate).is_none() => Some(DateOrder::Dmy),
             None => None,
         };
         Ok(Self {
@@ -575,11 +577,11 @@ impl<R: Read> SalesReader<R> {
         let order = match self.summary.date_order {
             Some(order) => order,
             None => match slashed_day_month(v(Col::SaleDate)) {
-                Some((a, b)) if a > 12 && b <= 12 => {
+                Some((a, b)) if a > 12 && (1..=12).contains(&b) => {
                     self.summary.date_order = Some(DateOrder::Dmy);
                     DateOrder::Dmy
                 }
-                Some((a, b)) if b > 12 && a <= 12 => {
+                Some((a, b)) if b > 12 && (1..=12).contains(&a) => {
                     self.summary.date_order = Some(DateOrder::Mdy);
                     DateOrder::Mdy
                 }
@@ -770,7 +772,8 @@ impl<R: Read> SalesReader<R> {
         let cents = (t4 + 50).div_euclid(100);
         let total = Money::from_cents(cents)
             .map_err(|_| self.number_error(Col::Total, NumError::TooLarge, 4))?;
-        Ok((Some(total), cents - base))
+        // Within the cent of tolerance a total may round under the base: no tax then.
+        Ok((Some(total), (cents - base).clamp(0, cents)))
     }
 
     fn money(&self, col: Col, s: &str) -> Result<Money, RowError> {

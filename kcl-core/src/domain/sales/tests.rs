@@ -711,3 +711,17 @@ fn profiles_pick_the_longest_prefix_and_refuse_bad_entries() {
     .unwrap_err();
     assert!(e.message.contains("same prefix"), "{}", e.message);
 }
+
+#[test]
+fn a_mapping_without_sale_date_keeps_day_first_dates() {
+    let mut o = opts();
+    o.format = SalesFormat::parse(Some("store_id:Filial"), None, None).unwrap();
+    let csv = "Filial;data;codigo;quantidade;preco_unitario\nF1;05/01/2026;A;1;1\n";
+    let s = validate(csv.as_bytes(), o).unwrap();
+    assert_eq!(s.rows_valid, 1, "{:?}", s.errors);
+    assert_eq!(
+        s.date_range.unwrap().0,
+        NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()
+    );
+    assert_eq!(s.date_order, Some(DateOrder::Dmy));
+}

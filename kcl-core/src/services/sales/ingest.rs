@@ -227,7 +227,9 @@ impl SalesService {
                 if scan.days_complete {
                     let mut days: Vec<StoreDay> = scan.days.iter().cloned().collect();
                     if !single {
-                        let replaced = self.replace_single_sales(&days, &mut report).await;
+                        let replaced = self
+                            .replace_single_sales(&days, of.loaded_at, &mut report)
+                            .await;
                         days.extend(replaced);
                         days.sort();
                         days.dedup();
@@ -252,9 +254,14 @@ impl SalesService {
                     .increment(report.rows_rejected);
                 report.replaced = replaced.as_ref().map(|r| r.id);
                 let mut days = days;
-                if !single {
+                if !single && !scan.days_complete {
+                    report.warnings.push(
+                        "the file covers too many store-days to replace their single sales"
+                            .to_owned(),
+                    );
+                } else if !single {
                     let mine: Vec<StoreDay> = scan.days.iter().cloned().collect();
-                    days.extend(self.replace_single_sales(&mine, &mut report).await);
+                    days.extend(self.replace_single_sales(&mine, now, &mut report).await);
                     days.sort();
                     days.dedup();
                 }

@@ -49,13 +49,13 @@ pub struct SaleLine {
     /// The product name, if any.
     #[serde(default, deserialize_with = "some_text")]
     pub product_name: Option<String>,
-    /// The quantity (up to 3 decimals).
+    /// The quantity (up to 3 decimals), text or a JSON number.
     #[serde(deserialize_with = "text")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "2"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value, example = 2))]
     pub quantity: String,
-    /// The price of one unit (up to 2 decimals).
+    /// The price of one unit (up to 2 decimals), text or a JSON number.
     #[serde(deserialize_with = "text")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "4.99"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value, example = "4.99"))]
     pub unit_price: String,
     /// The line's total, if given: quantity x unit price within one cent.
     #[serde(default, deserialize_with = "some_text")]
@@ -82,17 +82,17 @@ impl SaleLine {
     }
 }
 
-/// A JSON string as it is, a number as decimal text that the file rules read the
-/// same way (`1.5` → `1.50`: a trailing zero, so `1.234` is never read as 1,234).
+/// A JSON string as it is, a number as decimal text that the file rules read as
+/// the number: `1.234` gets a trailing zero (`1.2340`), so a price never reads it
+/// as 1,234 (a file's thousands separator) but refuses its third decimal.
 fn number_text(v: TextOrNumber) -> String {
     match v {
         TextOrNumber::Text(s) => s,
         TextOrNumber::Number(n) => {
             let s = n.to_string();
-            if s.contains('.') {
-                s + "0"
-            } else {
-                s
+            match s.split_once('.') {
+                Some((_, frac)) if frac.len() == 3 => s + "0",
+                _ => s,
             }
         }
     }
@@ -257,6 +257,13 @@ impl SalesService {
                 ))
             }
         };
+        if day.store_id.trim_matches('.').is_empty() {
+            return Err(invalid(
+                "sales[0].store_id".into(),
+                "bad-format",
+                "must hold a character other than `.`",
+            ));
+        }
         let name = format!("{SINGLE_SALES_PREFIX}{}/{}/{key}", day.store_id, day.date);
         let sha = hex::encode(Sha256::digest(&csv));
         if let Some(current) = self
@@ -292,24 +299,28 @@ impl SalesService {
             progress: None,
             format: Some(SalesFormat::default()),
         };
+        // A batch that fails to load leaves its object (a retry writes it again; a
+        // file of its day skips a batch never loaded): removing it here could race
+        // a retry whose load is committing.
         let report = self
             .load_object(self.blobs.as_ref(), &blob, &name, opts)
-            .await;
-        if !matches!(&report, Ok(r) if r.status != super::IngestStatus::Rejected) {
-            // Nothing was loaded: the object goes too (a retry puts it back).
-            let _ = self.blobs.delete(&blob).await;
+            .await?;
+        if report.sha256 != sha {
+            // Another request with this key and other lines wrote the object first.
+            return Err(reused());
         }
-        report
+        Ok(report)
     }
 
-    /// Takes out the single sales of these store-days (a file for them was loaded):
-    /// each batch is replaced by an empty version of its name, in one transaction
-    /// that gives its stock back, and its object is removed. Returns the store-days
-    /// whose totals changed; failures are warnings (ingesting the file again
-    /// repeats this).
+    /// Takes out the single sales of these store-days recorded at or before
+    /// `loaded_at` (a file for them was loaded then): each batch is replaced by an
+    /// empty version of its name, in one transaction that gives its stock back, and
+    /// its object is removed. Returns the store-days whose totals changed; failures
+    /// are warnings (ingesting the file again repeats this).
     pub(super) async fn replace_single_sales(
         &self,
         days: &[StoreDay],
+        loaded_at: chrono::DateTime<chrono::Utc>,
         report: &mut IngestReport,
     ) -> Vec<StoreDay> {
         let mut changed = BTreeSet::new();
@@ -324,12 +335,19 @@ impl SalesService {
                     continue;
                 }
             };
+            if batches.len() >= MAX_BATCHES_PER_DAY {
+                report.warnings.push(format!(
+                    "{prefix} holds {MAX_BATCHES_PER_DAY} or more batches of single sales: \
+                     ingest the file again to replace the rest"
+                ));
+            }
             for batch in batches {
-                match self.replace_batch(&batch.key).await {
-                    Ok(days) => {
+                match self.replace_batch(&batch.key, loaded_at).await {
+                    Ok(Some(days)) => {
                         report.single_sales_replaced += 1;
                         changed.extend(days);
                     }
+                    Ok(None) => {}
                     Err(e) => report.warnings.push(format!(
                         "single sales {} not replaced: {e}",
                         batch.key.as_str()
@@ -340,45 +358,54 @@ impl SalesService {
         changed.into_iter().collect()
     }
 
-    async fn replace_batch(&self, key: &BlobKey) -> Result<Vec<StoreDay>, ServiceError> {
+    /// Replaces one batch loaded at or before `loaded_at`; `None` when there was
+    /// none to replace (never loaded, or loaded after the file).
+    async fn replace_batch(
+        &self,
+        key: &BlobKey,
+        loaded_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Vec<StoreDay>>, ServiceError> {
         let name = key.as_str();
-        let mut days = Vec::new();
-        match self
+        let current = match self
             .repo
             .current_file(name)
             .await
             .map_err(ServiceError::from)?
         {
-            Some(current) if !current.sha256.starts_with(REPLACED) => {
-                let file = SalesFile {
-                    id: self.ids.new_id(),
-                    name: name.to_owned(),
-                    sha256: format!("{REPLACED}{}", current.sha256),
-                    rows: 0,
-                    loaded_at: self.clock.now(),
-                };
-                let spools = self.spools.clone();
-                let id = file.id;
-                let empty: Arc<dyn RowSpool> =
-                    tokio::task::spawn_blocking(move || spools.create(id)?.finish())
-                        .await
-                        .map_err(|e| ServiceError::Internal(Box::new(e)))?
-                        .map_err(super::io_error)?;
-                let event = self.ingested_event(&file, 0);
-                if let LoadOutcome::Loaded { days: d, .. } = self
-                    .repo
-                    .load(&file, empty.as_ref(), &event)
+            // Never loaded, or still loading: its object stays for that load.
+            None => return Ok(None),
+            // Recorded after the file: it counts on top of it.
+            Some(c) if c.loaded_at > loaded_at => return Ok(None),
+            Some(c) => c,
+        };
+        let mut days = Vec::new();
+        if !current.sha256.starts_with(REPLACED) {
+            let file = SalesFile {
+                id: self.ids.new_id(),
+                name: name.to_owned(),
+                sha256: format!("{REPLACED}{}", current.sha256),
+                rows: 0,
+                loaded_at: self.clock.now(),
+            };
+            let spools = self.spools.clone();
+            let id = file.id;
+            let empty: Arc<dyn RowSpool> =
+                tokio::task::spawn_blocking(move || spools.create(id)?.finish())
                     .await
-                    .map_err(ServiceError::from)?
-                {
-                    days = d;
-                }
+                    .map_err(|e| ServiceError::Internal(Box::new(e)))?
+                    .map_err(super::io_error)?;
+            let event = self.ingested_event(&file, 0);
+            if let LoadOutcome::Loaded { days: d, .. } = self
+                .repo
+                .load(&file, empty.as_ref(), &event)
+                .await
+                .map_err(ServiceError::from)?
+            {
+                days = d;
             }
-            // Already replaced, or never loaded: only the object is left.
-            _ => {}
         }
         self.blobs.delete(key).await.map_err(ServiceError::from)?;
-        Ok(days)
+        Ok(Some(days))
     }
 }
 

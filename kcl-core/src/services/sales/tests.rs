@@ -691,7 +691,8 @@ async fn single_sales_are_idempotent_and_a_file_of_their_day_replaces_them() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), "sales-replaced");
-    // Sales after the file count on top of it; the file again replaces them.
+    // Sales after the file count on top of it: the same file again (a repeated
+    // event) leaves them; a corrected file replaces them.
     s.sales
         .record_sales("k-6", &[sale("A", "1")])
         .await
@@ -700,7 +701,23 @@ async fn single_sales_are_idempotent_and_a_file_of_their_day_replaces_them() {
     let again = ingest(&s, "sales/incoming/day.csv").await;
     assert_eq!(
         (again.status, again.single_sales_replaced),
-        (IngestStatus::Duplicate, 1)
+        (IngestStatus::Duplicate, 0)
+    );
+    assert_eq!(stock("A").await, "-3.000");
+    let corrected = dir.path().join("corrected.csv");
+    std::fs::write(&corrected, format!("{FILE}S1,2026-11-20,C,1,1.00\n")).unwrap();
+    let report = s
+        .sales
+        .ingest_path(
+            "sales/incoming/day.csv",
+            &corrected,
+            IngestOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.status, report.single_sales_replaced),
+        (IngestStatus::Loaded, 1)
     );
     assert_eq!(stock("A").await, "-2.000");
 }

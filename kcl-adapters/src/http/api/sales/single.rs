@@ -43,7 +43,7 @@ pub(crate) struct SalesBody {
         (status = 400, description = "No `Idempotency-Key` header (`missing-idempotency-key`), or the body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         JsonBodyProblems,
         (status = 409, description = "Recorded under this key, then replaced by a file for that store and day (`sales-replaced`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad line (`errors[].field` = `sales[i].column`, the file rules' codes such as `bad-date`), a bad key (`bad-idempotency-key`), a key used for other lines (`idempotency-key-reused`), lines of several stores or days (`mixed-store-day`), or no or too many lines (`bad-batch`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad line (`errors[].field` = `sales[i].column`, the file rules' codes such as `bad-date`), a bad key (`bad-idempotency-key`), a key used for other lines (`idempotency-key-reused`), lines of several stores or days (`mixed-store-day`), or no or too many lines (`bad-batch`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn record(
