@@ -734,6 +734,8 @@ async fn catalog_and_cover(ui: &Ui, files: &Path) -> String {
         QUICK,
     )
     .await;
+    // Where the page is in the listing, and how many books there are.
+    ui.wait_text("p.pages", "1-1 of 1", QUICK).await;
     ui.shot("catalog").await;
     on_a_phone(ui).await;
     book

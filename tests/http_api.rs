@@ -283,6 +283,61 @@ async fn listing_filters_sorts_and_pages(app: &TestApp) {
         s.body["items"][0]["title"], "Livro 0",
         "year filter narrows the search"
     );
+
+    // Back a page, where the pages are, how many there are.
+    let r3 = app
+        .get(&format!(
+            "/api/books?category=ROMANCE&sort=-year&limit=1&count=true&before={}",
+            r2.body["prev_cursor"]
+                .as_str()
+                .expect("a page before the second")
+        ))
+        .await;
+    assert_eq!(r3.status, StatusCode::OK, "{:#}", r3.body);
+    assert_eq!(r3.body["items"], r.body["items"], "the first page again");
+    assert_eq!(
+        (&r3.body["offset"], &r3.body["prev_cursor"]),
+        (&json!(0), &Value::Null)
+    );
+    assert_eq!(r3.body["count"], json!({"value": 2, "capped": false}));
+    assert_eq!(r2.body["offset"], 1);
+    assert!(r.body.get("count").is_none(), "counted only when asked");
+
+    // The most rented first: Livro 1 twice, Livro 2 once, Livro 0 never.
+    let ids: Vec<String> = {
+        let all = app.get("/api/books?q=livro&sort=title").await;
+        all.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for id in [&ids[1], &ids[1], &ids[2]] {
+        let r = app
+            .call(
+                Method::POST,
+                "/api/rentals",
+                Some(json!({"book_id": id, "renter": "ana"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+        let rental = r.body["id"].as_str().unwrap().to_owned();
+        let back = app
+            .call(Method::POST, &format!("/api/rentals/{rental}/return"), None)
+            .await;
+        assert_eq!(back.status, StatusCode::OK, "{:#}", back.body);
+    }
+    let most = app.get("/api/books?q=livro&sort=-rentals").await;
+    let titles: Vec<&str> = most.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Livro 1", "Livro 2", "Livro 0"], "{:#}", most.body);
+    let bad = app.get("/api/books?sort=-rentals&cursor=x&before=y").await;
+    assert_problem(&bad, 422, "validation-failed");
 }
 
 async fn bad_input_gets_4xx_problems_never_500(app: &TestApp) {
