@@ -354,6 +354,37 @@ async fn scenario(app: &TestApp, kcl: &Kcl) {
         "{text}"
     );
     assert!(!text.contains(",=cmd"), "no live formula: {text}");
+
+    // The same in pt-BR: what a Brazilian spreadsheet opens as it is, read back by
+    // Python's csv module set the pt-BR way (`;`, decimal commas, dd/mm/aaaa, BOM).
+    let r = app
+        .call(
+            Method::POST,
+            "/api/reports",
+            Some(json!({"from": "2026-11-01", "to": "2026-11-30", "format": "csv", "locale": "pt-BR"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
+    let bytes = app.get(r.body["url"].as_str().unwrap()).await.bytes;
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 byte order mark"
+    );
+    let read_back = python_reads_pt_br_csv(&bytes);
+    assert!(read_back.starts_with("data 4 "), "{read_back}");
+    let bad = app
+        .call(
+            Method::POST,
+            "/api/reports",
+            Some(json!({"from": "2026-11-01", "to": "2026-11-30", "locale": "fr"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        bad.body["errors"][0]["code"], "bad-locale",
+        "{:#}",
+        bad.body
+    );
     let r = app
         .call(
             Method::POST,
@@ -695,6 +726,37 @@ async fn single_sales(app: &TestApp) {
         "{:#}",
         r.body
     );
+}
+
+/// Reads a pt-BR CSV report with Python's csv module as a Brazilian user's script
+/// would (`utf-8-sig`, `;`, `,` decimals, dd/mm/aaaa): checks that the lines add up
+/// to the total row; prints the first header, the line count and the total.
+fn python_reads_pt_br_csv(bytes: &[u8]) -> String {
+    use std::io::Write as _;
+    const SCRIPT: &str = "import csv, io, sys, datetime\n\
+from decimal import Decimal\n\
+rows = list(csv.reader(io.StringIO(sys.stdin.buffer.read().decode('utf-8-sig')), delimiter=';'))\n\
+head, body, total = rows[0], rows[1:-1], rows[-1]\n\
+num = lambda s: Decimal(s.replace(',', '.'))\n\
+assert sum(num(r[6]) for r in body) == num(total[6]), (body, total)\n\
+assert sum(num(r[5]) for r in body) == num(total[5]), (body, total)\n\
+[datetime.datetime.strptime(r[0], '%d/%m/%Y') for r in body]\n\
+print(head[0], len(body), total[6])\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 (the machine's CPython) runs");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 async fn open(vars: HashMap<String, String>) -> (Kcl, TestApp) {

@@ -8,7 +8,7 @@ use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use unicode_normalization::UnicodeNormalization;
 
 use bytes::Bytes;
-use kcl_core::domain::{format_cents, ReportLine, ReportMeta};
+use kcl_core::domain::{ReportLine, ReportMeta};
 use kcl_core::ports::{ReportError, ReportWriter};
 
 /// The PDF [`ReportWriter`]: [`write_pdf_report`] behind the port.
@@ -47,12 +47,13 @@ impl ReportWriter for PdfReports {
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};
-/// use kcl_core::domain::{Quantity, ReportLine, ReportMeta};
+/// use kcl_core::domain::{Locale, Quantity, ReportLine, ReportMeta};
 /// use kcl_formats::pdf::write_pdf_report;
 ///
 /// let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
 /// let meta = ReportMeta { from: day, to: day, store: Some("S1".into()),
-///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false };
+///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false,
+///     locale: Locale::En };
 /// let lines = [ReportLine { date: day, store_id: "S1".into(), sku: "789".into(),
 ///     product_name: Some("Café (500 g)".into()), lines: 2,
 ///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050, tax_cents: 0 }];
@@ -210,13 +211,13 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
                 band(&mut c, y - 3.0, ROW_H, 0.95);
             }
             let cells = [
-                line.date.format("%Y-%m-%d").to_string(),
+                meta.locale.date(line.date),
                 line.store_id.clone(),
                 line.sku.clone(),
                 line.product_name.clone().unwrap_or_default(),
                 line.lines.to_string(),
-                line.quantity.to_string(),
-                format_cents(line.revenue_cents),
+                meta.locale.quantity(line.quantity.thousandths()),
+                meta.locale.amount(line.revenue_cents),
             ];
             for (column, value) in COLUMNS.iter().zip(&cells) {
                 cell(&mut c, column, y, value);
@@ -327,14 +328,14 @@ fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
     c.stroke();
     cell(c, &COLUMNS[DATE], y, "Total");
     cell(c, &COLUMNS[LINES], y, &n.to_string());
-    cell(c, &COLUMNS[LINES + 1], y, &decimal(q, 3));
-    cell(c, &COLUMNS[LINES + 2], y, &decimal(r, 2));
+    cell(c, &COLUMNS[LINES + 1], y, &meta.locale.decimal(q, 3, false));
+    cell(c, &COLUMNS[LINES + 2], y, &meta.locale.decimal(r, 2, true));
     let mut below = y - ROW_H;
     if t != 0 {
         let note = format!(
             "Revenue includes tax of {}; before tax: {}.",
-            decimal(t, 2),
-            decimal(r - t, 2)
+            meta.locale.decimal(t, 2, true),
+            meta.locale.decimal(r - t, 2, true)
         );
         let mut bytes = win_ansi(&note);
         truncate(&mut bytes, RIGHT - MARGIN, TEXT_SIZE);
@@ -346,19 +347,6 @@ fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
         truncate(&mut bytes, RIGHT - MARGIN, TEXT_SIZE);
         text(c, MARGIN, below, TEXT_SIZE, &bytes);
     }
-}
-
-/// A fixed-point number: `value` in units of 10^-scale.
-fn decimal(value: i128, scale: u32) -> String {
-    let unit = 10u128.pow(scale);
-    let a = value.unsigned_abs();
-    let sign = if value < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:0width$}",
-        a / unit,
-        a % unit,
-        width = scale as usize
-    )
 }
 
 fn band(c: &mut Content, y: f32, height: f32, gray: f32) {
@@ -504,6 +492,7 @@ mod tests {
             store: None,
             generated_at: Utc.with_ymd_and_hms(2026, 12, 1, 8, 30, 0).unwrap(),
             truncated,
+            locale: kcl_core::domain::Locale::En,
         }
     }
 
@@ -643,7 +632,10 @@ mod tests {
         assert!(!text.contains("\u{0}"));
         // Totals wider than i64 are printed exactly.
         assert!(text.contains("(36893488147419103258)"), "lines total");
-        assert!(text.contains("(184467440737095602.52)"), "revenue total");
+        assert!(
+            text.contains("(184,467,440,737,095,602.52)"),
+            "revenue total"
+        );
     }
 
     #[test]
@@ -669,7 +661,5 @@ mod tests {
         let mut short = b"Arroz".to_vec();
         truncate(&mut short, COLUMNS[3].width, TEXT_SIZE);
         assert_eq!(short, b"Arroz");
-        assert_eq!(decimal(-1_234, 3), "-1.234");
-        assert_eq!(decimal(5, 2), "0.05");
     }
 }

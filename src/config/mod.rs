@@ -23,6 +23,7 @@
 //! | `KCL_SALES_PARQUET` | `on` | `on` writes each loaded sales file as Parquet under `sales/curated/`; `off` skips it |
 //! | `KCL_SALES_MAX_BYTES` | `2147483648` (2 GiB) | the largest sales file accepted |
 //! | `KCL_SALES_INCOMING` | none (`sales/incoming/` in `KCL_BLOBS`) | `s3://bucket[/prefix]`: a bucket of its own where sales files arrive; the ingest function loads the objects created there (feature `aws`; see `docs/sales.md`) |
+//! | `KCL_LOCALE` | `en` | `en` or `pt-BR`: how sales reports write numbers and dates unless a request names a `locale` (scheduled reports included); a pt-BR CSV report has `;` between cells, `,` decimals, dd/mm/aaaa and a UTF-8 byte order mark. The web UI's text is English for now |
 //! | `KCL_SALES_PROFILES` | none | the path of a TOML file of named formats for sales files that arrive as objects (`sales/incoming/`, `KCL_SALES_INCOMING`), chosen by key prefix: `[profiles.NAME]` with `prefix`, `columns` (KCL column = your header), `date_order` (`dmy`, `mdy`, `ymd`) and `tax_rate` (percent); see `docs/sales.md` |
 //! | `KCL_REPORT_SCHEDULE` | none (`off`) | `daily HH:MM`: every day at that local time, the previous day's sales report of each store that sold (CSV, and PDF with the `pdf` feature) is written to `KCL_REPORTS` as `reports/daily-{day}-{store}.{csv,pdf}`, once per day however many servers and workers run (see `docs/sales.md`) |
 //! | `KCL_REPORT_TZ` | `America/Sao_Paulo` | the IANA time zone of `KCL_REPORT_SCHEDULE` (and of the day reported on) |

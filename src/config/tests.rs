@@ -398,6 +398,19 @@ fn sales_profiles_are_read_from_a_toml_file_and_refused_naming_the_variable() {
 }
 
 #[test]
+fn the_locale_is_en_pt_br_or_a_start_error() {
+    use kcl_core::domain::Locale;
+    assert_eq!(
+        Config::from_vars(&vars(&[])).unwrap().settings.sales.locale,
+        Locale::En
+    );
+    let c = Config::from_vars(&vars(&[("KCL_LOCALE", "pt-BR")])).unwrap();
+    assert_eq!(c.settings.sales.locale, Locale::PtBr);
+    let e = Config::from_vars(&vars(&[("KCL_LOCALE", "klingon")])).unwrap_err();
+    assert_eq!(e.variable, "KCL_LOCALE", "{e}");
+}
+
+#[test]
 fn report_schedules_and_their_zone() {
     let c = Config::from_vars(&vars(&[])).unwrap();
     assert_eq!(c.settings.sales.schedule, None, "no schedule by default");

@@ -244,6 +244,7 @@ pub(crate) async fn make_report(
     to: &str,
     store: Option<&str>,
     format: Option<&str>,
+    locale: Option<&str>,
 ) -> Result<kcl_core::services::ReportWritten, Problem> {
     let format = match format.unwrap_or("csv") {
         "csv" | "" => ReportFormat::Csv,
@@ -258,9 +259,24 @@ pub(crate) async fn make_report(
             )))
         }
     };
+    let locale = match locale.map(str::trim).filter(|l| !l.is_empty()) {
+        None => s.sales.settings().locale,
+        Some(l) => kcl_core::domain::Locale::parse(l).ok_or_else(|| {
+            Problem::from(ServiceError::Invalid(
+                kcl_core::domain::ValidationError::field(
+                    "locale",
+                    "bad-locale",
+                    "must be en or pt-BR",
+                ),
+            ))
+        })?,
+    };
     let (from, to) = (date("from", from)?, date("to", to)?);
     let store = store.filter(|s| !s.is_empty());
-    let mut written = s.sales.write_report(from, to, store, format).await?;
+    let mut written = s
+        .sales
+        .write_report_in(from, to, store, format, locale)
+        .await?;
     if written.url.is_none() {
         written.url = Some(crate::http::access::href(&format!("/api/{}", written.key)));
     }

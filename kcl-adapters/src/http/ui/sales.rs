@@ -268,6 +268,13 @@ pub(crate) async fn index(
                 label { "Format "
                     select name="format" { option value="csv" { "CSV" } option value="pdf" { "PDF" } }
                 }
+                label { "Numbers and dates "
+                    select name="locale" {
+                        option value="" { "as configured" }
+                        option value="en" { "English (1,234.56; 2026-11-23)" }
+                        option value="pt-BR" { "Português (1.234,56; 23/11/2026)" }
+                    }
+                }
                 button type="submit" { "Download the report of " (from) " to " (to) }
             }
         }
@@ -381,6 +388,8 @@ pub(crate) struct ReportForm {
     store: String,
     #[serde(default)]
     format: String,
+    #[serde(default)]
+    locale: String,
 }
 
 /// `POST /ui/sales/report`: writes the report and sends the browser to it.
@@ -388,7 +397,17 @@ pub(crate) async fn report(
     State(s): State<Services>,
     OrPage(ApiForm(f)): OrPage<ApiForm<ReportForm>>,
 ) -> Response {
-    let written = or_page!(make_report(&s, &f.from, &f.to, Some(&f.store), Some(&f.format)).await);
+    let written = or_page!(
+        make_report(
+            &s,
+            &f.from,
+            &f.to,
+            Some(&f.store),
+            Some(&f.format),
+            Some(&f.locale)
+        )
+        .await
+    );
     match written.url.as_deref() {
         Some(url) => Redirect::to(url).into_response(),
         None => Redirect::to(&href("/sales")).into_response(),

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::{Quantity, ReportLine};
+use super::ReportLine;
 use crate::domain::Money;
 
 /// What a report covers, printed at its top.
@@ -23,6 +23,9 @@ pub struct ReportMeta {
     pub generated_at: DateTime<Utc>,
     /// True when the period had more lines than the report holds.
     pub truncated: bool,
+    /// How numbers and dates are written (and, in a CSV report, its delimiter).
+    #[serde(default)]
+    pub locale: crate::domain::Locale,
 }
 
 /// Neutralises a spreadsheet formula: a cell starting with `=`, `+`, `-`, `@`
@@ -78,18 +81,21 @@ pub fn neutralise_cell(value: &str) -> Cow<'_, str> {
 }
 
 /// Writes a CSV report: a header, one row per line, and a total row. Text cells
-/// (store, SKU, product name) are [neutralised](neutralise_cell); numbers are
-/// written with `.` decimals. `revenue` includes tax; `tax` and
+/// (store, SKU, product name) are [neutralised](neutralise_cell). In English
+/// (`meta.locale`), `,` between cells, `.` decimals, ISO dates; in pt-BR, what a
+/// Brazilian spreadsheet opens as it is: a UTF-8 byte order mark, `;` between
+/// cells, `,` decimals (never grouped), dd/mm/aaaa and Portuguese headers. `revenue` includes tax; `tax` and
 /// `revenue_before_tax` follow it (the tax is 0 unless the files were read with a
 /// tax rate).
 ///
 /// ```
 /// use chrono::{NaiveDate, TimeZone, Utc};
-/// use kcl_core::domain::{write_csv_report, Quantity, ReportLine, ReportMeta};
+/// use kcl_core::domain::{write_csv_report, Locale, Quantity, ReportLine, ReportMeta};
 ///
 /// let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-/// let meta = ReportMeta { from: day, to: day, store: None,
-///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false };
+/// let mut meta = ReportMeta { from: day, to: day, store: None,
+///     generated_at: Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap(), truncated: false,
+///     locale: Locale::En };
 /// let lines = [ReportLine { date: day, store_id: "S1".into(), sku: "789".into(),
 ///     product_name: Some("=cmd|' /C calc'!A0".into()), lines: 2,
 ///     quantity: Quantity::from_thousandths(3000), revenue_cents: 1050, tax_cents: 50 }];
@@ -99,25 +105,56 @@ pub fn neutralise_cell(value: &str) -> Cow<'_, str> {
 /// assert!(text.starts_with("date,store_id,sku,product_name,lines,quantity,revenue,tax,revenue_before_tax\n"));
 /// assert!(text.contains("2026-11-23,S1,789,'=cmd|' /C calc'!A0,2,3.000,10.50,0.50,10.00"));
 /// assert!(text.ends_with("total,,,,2,3.000,10.50,0.50,10.00\n"));
+///
+/// // pt-BR: a byte order mark, `;`, decimal commas, dd/mm/aaaa, Portuguese headers.
+/// meta.locale = Locale::PtBr;
+/// let mut out = Vec::new();
+/// write_csv_report(&meta, &lines, &mut out).unwrap();
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.starts_with("\u{feff}data;loja;codigo;produto;linhas;quantidade;receita;imposto;receita_sem_imposto\n"));
+/// assert!(text.contains("23/11/2026;S1;789;'=cmd|' /C calc'!A0;2;3,000;10,50;0,50;10,00\n"));
 /// ```
 pub fn write_csv_report<W: Write>(
     meta: &ReportMeta,
     lines: &[ReportLine],
     out: W,
 ) -> io::Result<()> {
-    let _ = meta;
-    let mut w = csv::WriterBuilder::new().from_writer(out);
-    w.write_record([
-        "date",
-        "store_id",
-        "sku",
-        "product_name",
-        "lines",
-        "quantity",
-        "revenue",
-        "tax",
-        "revenue_before_tax",
-    ])?;
+    let locale = meta.locale;
+    let pt = locale == crate::domain::Locale::PtBr;
+    let mut out = out;
+    if pt {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(if pt { b';' } else { b',' })
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    w.write_record(if pt {
+        [
+            "data",
+            "loja",
+            "codigo",
+            "produto",
+            "linhas",
+            "quantidade",
+            "receita",
+            "imposto",
+            "receita_sem_imposto",
+        ]
+    } else {
+        [
+            "date",
+            "store_id",
+            "sku",
+            "product_name",
+            "lines",
+            "quantity",
+            "revenue",
+            "tax",
+            "revenue_before_tax",
+        ]
+    })?;
+    let amount = |c: i64| locale.plain_amount(c);
     let (mut n, mut q, mut r, mut t) = (0u64, 0i64, 0i64, 0i64);
     for l in lines {
         n += l.lines;
@@ -125,15 +162,15 @@ pub fn write_csv_report<W: Write>(
         r += l.revenue_cents;
         t += l.tax_cents;
         w.write_record([
-            l.date.format("%Y-%m-%d").to_string().as_str(),
+            locale.date(l.date).as_str(),
             &neutralise_cell(&l.store_id),
             &neutralise_cell(&l.sku),
             &neutralise_cell(l.product_name.as_deref().unwrap_or("")),
             &l.lines.to_string(),
-            &l.quantity.to_string(),
-            &format_cents(l.revenue_cents),
-            &format_cents(l.tax_cents),
-            &format_cents(l.revenue_cents - l.tax_cents),
+            &locale.quantity(l.quantity.thousandths()),
+            &amount(l.revenue_cents),
+            &amount(l.tax_cents),
+            &amount(l.revenue_cents - l.tax_cents),
         ])?;
     }
     w.write_record([
@@ -142,10 +179,10 @@ pub fn write_csv_report<W: Write>(
         "",
         "",
         &n.to_string(),
-        &Quantity::from_thousandths(q).to_string(),
-        &format_cents(r),
-        &format_cents(t),
-        &format_cents(r - t),
+        &locale.quantity(q),
+        &amount(r),
+        &amount(t),
+        &amount(r - t),
     ])?;
     w.flush()?;
     Ok(())

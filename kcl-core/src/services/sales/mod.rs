@@ -59,6 +59,9 @@ pub struct SalesSettings {
     /// (`KCL_SALES_PROFILES`): [`SalesService::ingest_object`] reads a file with its
     /// profile's format unless [`IngestOptions::format`] names one.
     pub profiles: crate::domain::SalesProfiles,
+    /// How reports write numbers and dates unless asked otherwise, scheduled
+    /// reports included (`KCL_LOCALE`).
+    pub locale: crate::domain::Locale,
 }
 
 impl Default for SalesSettings {
@@ -71,6 +74,7 @@ impl Default for SalesSettings {
             curated: true,
             schedule: None,
             profiles: crate::domain::SalesProfiles::default(),
+            locale: crate::domain::Locale::default(),
         }
     }
 }

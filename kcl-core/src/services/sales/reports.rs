@@ -7,7 +7,7 @@ use bytes::Bytes;
 use chrono::NaiveDate;
 
 use super::{check_id, ReportFormat, ReportWritten, SalesService};
-use crate::domain::{write_csv_report, ReportLine, ReportMeta, SalesKey, ValidationError};
+use crate::domain::{write_csv_report, Locale, ReportLine, ReportMeta, SalesKey, ValidationError};
 use crate::ports::{BlobKey, ReportError, ReportWriter};
 use crate::services::ServiceError;
 
@@ -48,7 +48,24 @@ impl SalesService {
         store: Option<&str>,
         format: ReportFormat,
     ) -> Result<ReportWritten, ServiceError> {
-        self.write_report_under(from, to, store, format, None).await
+        let locale = self.settings.locale;
+        self.write_report_under(from, to, store, format, locale, None)
+            .await
+    }
+
+    /// [`write_report`](Self::write_report) in `locale` (its numbers and dates; a
+    /// pt-BR CSV is what a Brazilian spreadsheet opens as it is) instead of
+    /// [`SalesSettings::locale`](super::SalesSettings::locale).
+    pub async fn write_report_in(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        store: Option<&str>,
+        format: ReportFormat,
+        locale: Locale,
+    ) -> Result<ReportWritten, ServiceError> {
+        self.write_report_under(from, to, store, format, locale, None)
+            .await
     }
 
     /// [`write_report`](Self::write_report) under `key` (a scheduled report's
@@ -59,6 +76,7 @@ impl SalesService {
         to: NaiveDate,
         store: Option<&str>,
         format: ReportFormat,
+        locale: Locale,
         key: Option<BlobKey>,
     ) -> Result<ReportWritten, ServiceError> {
         if from > to {
@@ -94,6 +112,7 @@ impl SalesService {
             store: store.map(str::to_owned),
             generated_at: self.clock.now(),
             truncated,
+            locale,
         };
         let count = lines.len();
         let bytes = render(writer.clone(), meta, lines).await?;

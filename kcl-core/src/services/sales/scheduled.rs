@@ -135,8 +135,15 @@ impl SalesService {
                 };
                 let key = SalesKey::scheduled(day, &store.key, ext);
                 reports.push(
-                    self.write_report_under(day, day, Some(&store.key), format, Some(key))
-                        .await?,
+                    self.write_report_under(
+                        day,
+                        day,
+                        Some(&store.key),
+                        format,
+                        self.settings.locale,
+                        Some(key),
+                    )
+                    .await?,
                 );
             }
         }

@@ -27,6 +27,11 @@ pub(crate) struct ReportRequest {
     store: Option<String>,
     /// `csv` (default) or `pdf`.
     format: Option<String>,
+    /// `en` or `pt-BR` (default `KCL_LOCALE`, else `en`): how numbers and dates are
+    /// written; a pt-BR CSV has `;` between cells, `,` decimals, dd/mm/aaaa and a
+    /// UTF-8 byte order mark, as a Brazilian spreadsheet opens it.
+    #[schema(example = "pt-BR")]
+    locale: Option<String>,
 }
 
 /// `POST /api/reports` `{from, to, store?, format: "csv"|"pdf"}` → 201 with the
@@ -43,7 +48,7 @@ pub(crate) struct ReportRequest {
             headers(("Location" = String, description = "The download URL"))),
         (status = 400, description = "The body is not JSON (`bad-json`)", body = Problem, content_type = "application/problem+json"),
         JsonBodyProblems,
-        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad date, range, store or format (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "JSON of the wrong shape (`bad-json-data`), a bad date, range, store, format or locale (`validation-failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "PDF reports are not in this build (`not-enabled`), or a dependency is down (`unavailable`)", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = String, description = "`5`"))),
     )
@@ -52,7 +57,15 @@ pub(crate) async fn create_report(
     State(s): State<Services>,
     ApiJson(r): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
-    let written = make_report(&s, &r.from, &r.to, r.store.as_deref(), r.format.as_deref()).await?;
+    let written = make_report(
+        &s,
+        &r.from,
+        &r.to,
+        r.store.as_deref(),
+        r.format.as_deref(),
+        r.locale.as_deref(),
+    )
+    .await?;
     Ok(located(
         StatusCode::CREATED,
         &written,
