@@ -604,6 +604,7 @@ async fn flow(ui: &Ui, files: &Path, downloads: &Path) {
     let book = catalog_and_cover(ui, files).await;
     ui.no_csp_violations("the catalog and a cover").await;
     rent_and_return(ui, &book).await;
+    most_rented_pages(ui).await;
     ocr(ui).await;
     ui.no_csp_violations("rentals and OCR").await;
     sales(ui, files, downloads).await;
@@ -825,6 +826,37 @@ async fn rent_and_return(ui: &Ui, book: &str) {
     ui.click_x("//tr[td[normalize-space()='Capitu']]//a[normalize-space()='book']")
         .await;
     ui.wait_at(book).await;
+}
+
+/// A second book: "Most rented" puts the rented one first, and pages of one book
+/// go forward and back, saying where they are.
+async fn most_rented_pages(ui: &Ui) {
+    ui.go("/").await;
+    for (field, value) in [
+        ("title", "Memórias Póstumas"),
+        ("author", "Machado de Assis"),
+        ("isbn", "9780306406157"),
+        ("category", "Novel"),
+        ("year", "1881"),
+        ("price", "29.90"),
+        ("copies", "1"),
+    ] {
+        ui.fill(&format!("{NEW_BOOK_FORM} input[name={field}]"), value)
+            .await;
+    }
+    ui.click(&format!("{NEW_BOOK_FORM} button[type=submit]"))
+        .await;
+    ui.wait_at("/books/").await;
+    assert_eq!(ui.heading().await, "Memórias Póstumas");
+    ui.go("/?sort=-rentals&limit=1").await;
+    ui.wait_text("tbody tr", "Dom Casmurro", QUICK).await;
+    ui.wait_text("p.pages", "1-1 of 2", QUICK).await;
+    ui.click_x("//a[normalize-space()='Next page →']").await;
+    ui.wait_text("tbody tr", "Memórias Póstumas", QUICK).await;
+    ui.wait_text("p.pages", "2-2 of 2", QUICK).await;
+    ui.click_x("//a[normalize-space()='← Previous page']").await;
+    ui.wait_text("tbody tr", "Dom Casmurro", QUICK).await;
+    ui.wait_text("p.pages", "1-1 of 2", QUICK).await;
 }
 
 /// An image of printed text uploaded as an OCR job; the job page reloads itself

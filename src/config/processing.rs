@@ -118,11 +118,12 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
         }
     }
     if let Some(l) = v.get("KCL_LOCALE") {
-        settings.sales.locale = kcl_core::domain::Locale::parse(&l).ok_or_else(|| ConfigError {
-            variable: "KCL_LOCALE",
-            value: l.clone(),
-            reason: "must be en or pt-BR".into(),
-        })?;
+        settings.sales.locale =
+            kcl_core::domain::Locale::parse_exact(&l).ok_or_else(|| ConfigError {
+                variable: "KCL_LOCALE",
+                value: l.clone(),
+                reason: "must be en or pt-BR".into(),
+            })?;
     }
     if let Some(path) = v.get("KCL_SALES_PROFILES") {
         settings.sales.profiles = sales_profiles(&path)?;

@@ -38,8 +38,18 @@ impl Locale {
     /// Every locale, in the order they are offered.
     pub const ALL: [Locale; 2] = [Locale::En, Locale::PtBr];
 
-    /// Parses `en` or `pt-BR` (any case, `_` for `-`; `pt` is `pt-BR`, `en-US` and
-    /// the like are `en`).
+    /// Parses exactly `en` or `pt-BR` (any case, `_` for `-`): a setting or a
+    /// request's `locale`.
+    pub fn parse_exact(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "en" => Some(Self::En),
+            "pt-br" => Some(Self::PtBr),
+            _ => None,
+        }
+    }
+
+    /// Parses a language tag leniently, for negotiation: `pt` and any `pt-*` are
+    /// `pt-BR`, `en-US` and the like are `en`.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim().to_ascii_lowercase().replace('_', "-");
         let lang = s.split('-').next().unwrap_or_default();
@@ -66,9 +76,17 @@ impl Locale {
             let mut fields = part.split(';');
             let tag = fields.next().unwrap_or_default();
             let q = fields
-                .find_map(|f| f.trim().strip_prefix("q="))
+                .find_map(|f| {
+                    let (name, value) = f.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
                 .map_or(1000, |q| {
-                    (q.trim().parse::<f32>().unwrap_or(0.0).clamp(0.0, 1.0) * 1000.0) as u16
+                    let q = q.trim().parse::<f32>().unwrap_or(0.0);
+                    if q.is_nan() {
+                        0
+                    } else {
+                        (q.clamp(0.0, 1.0) * 1000.0) as u16
+                    }
                 });
             if q == 0 {
                 continue;
@@ -112,8 +130,10 @@ impl Locale {
         }
     }
 
-    /// `value` in units of `10^-scale`, with this locale's separators.
+    /// `value` in units of `10^-scale` (a scale of at most 18), with this locale's
+    /// separators.
     pub fn decimal(self, value: i128, scale: u32, grouped: bool) -> String {
+        let scale = scale.min(18);
         let (group, point) = self.separators();
         let sign = if value < 0 { "-" } else { "" };
         let a = value.unsigned_abs();
@@ -170,6 +190,14 @@ mod tests {
         );
         assert_eq!(Locale::negotiate("en;q=0.4, pt;q=0.6"), Some(Locale::PtBr));
         assert_eq!(Locale::negotiate("pt;q=0, en"), Some(Locale::En));
+        assert_eq!(Locale::negotiate("pt;Q=0, en"), Some(Locale::En));
+        assert_eq!(
+            Locale::negotiate("en;q = 0.2, pt ; q = 0.5"),
+            Some(Locale::PtBr)
+        );
+        assert_eq!(Locale::negotiate("pt;q=NaN, en;q=0.1"), Some(Locale::En));
+        assert_eq!(Locale::parse_exact("pt-PT"), None);
+        assert_eq!(Locale::parse_exact("PT_br"), Some(Locale::PtBr));
         assert_eq!(Locale::negotiate("*"), None);
         assert_eq!(Locale::negotiate(""), None);
         assert_eq!(Locale::parse("es"), None);

@@ -483,6 +483,19 @@ impl CatalogService {
             count
         );
         let (mut items, count) = (items?, count?);
+        if paging.backward && items.is_empty() {
+            // Nothing before the cursor any more (those books went): the first page.
+            let first = BookQuery {
+                sort: reversed(query.sort),
+                after: None,
+                ..repo_query.clone()
+            };
+            let first = crate::context::with_read_position(position, self.books.list(&first));
+            items = first.await?;
+            let more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            return Ok(self.page_of(items, reversed(query.sort), Some(0), more, false, count));
+        }
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         // The listing's own order (a `before` page was read backward).
@@ -495,16 +508,10 @@ impl CatalogService {
         let n = items.len() as u64;
         let offset = match (paging.backward, paging.at) {
             (false, None) if query.after.is_none() => Some(0),
-            (false, at) => at.map(|p| p + 1),
+            (false, at) => at.map(|p| p.saturating_add(1)),
+            // Nothing more before: this page is the first, whatever the cursor said.
+            (true, _) if !more => Some(0),
             (true, at) => at.map(|p| p.saturating_sub(n)),
-        };
-        let cursor = |b: &Book, p: Option<u64>| {
-            Cursor::encode(&BookCursor {
-                s: sort.to_string(),
-                v: sort.value_of(b),
-                id: b.id.0,
-                p,
-            })
         };
         // Forward: more after when the repository had more; something before when
         // the page starts after a cursor. Backward: the cursor's book is after; more
@@ -514,19 +521,46 @@ impl CatalogService {
         } else {
             (more, query.after.is_some())
         };
+        Ok(self.page_of(items, sort, offset, has_next, has_prev, count))
+    }
+
+    /// A page of `items` in the listing's `sort`, starting at `offset`, with the
+    /// cursors of the pages after and before it when there are some.
+    fn page_of(
+        &self,
+        items: Vec<Book>,
+        sort: BookSort,
+        offset: Option<u64>,
+        has_next: bool,
+        has_prev: bool,
+        count: Option<PageCount>,
+    ) -> Page<Book> {
+        let n = items.len() as u64;
+        let cursor = |b: &Book, p: Option<u64>| {
+            Cursor::encode(&BookCursor {
+                s: sort.to_string(),
+                v: sort.value_of(b),
+                id: b.id.0,
+                p,
+            })
+        };
         let next_cursor = has_next
-            .then(|| items.last().map(|b| cursor(b, offset.map(|o| o + n - 1))))
+            .then(|| {
+                items
+                    .last()
+                    .map(|b| cursor(b, offset.map(|o| o.saturating_add(n.saturating_sub(1)))))
+            })
             .flatten();
         let prev_cursor = has_prev
             .then(|| items.first().map(|b| cursor(b, offset)))
             .flatten();
-        Ok(Page {
+        Page {
             items,
             next_cursor,
             prev_cursor,
             offset,
             count,
-        })
+        }
     }
 
     /// Turns a caller's listing into a repository query, validating every part (a
@@ -615,7 +649,8 @@ impl CatalogService {
                 Ok(bc) if bc.s == sort.to_string() => {
                     after = Some((bc.v, BookId(bc.id)));
                     paging.backward = backward;
-                    paging.at = bc.p;
+                    // A position past any listing's length was not made here.
+                    paging.at = bc.p.filter(|p| *p <= u64::from(u32::MAX));
                 }
                 Ok(_) => check(Err(ValidationError::field(
                     field,

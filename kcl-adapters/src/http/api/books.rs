@@ -80,7 +80,7 @@ pub(crate) struct BookPageOut<'a> {
     /// known.
     #[schema(required = true)]
     offset: Option<u64>,
-    /// The listing's size up to 1,000 (`capped`: 1,000 or more), with `count=true`.
+    /// The listing's size up to 1,000 (`capped`: more than 1,000), with `count=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<kcl_core::domain::PageCount>,
 }

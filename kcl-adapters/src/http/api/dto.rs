@@ -32,6 +32,8 @@ pub(crate) struct BookOut<'a> {
     copies: u32,
     /// Copies not rented out.
     available: u32,
+    /// Rentals ever made (what `sort=-rentals` orders by).
+    times_rented: u64,
     /// Summary.
     summary: &'a str,
     /// The version, from 1; send it back with `PUT`.
@@ -79,6 +81,7 @@ impl<'a> From<&'a Book> for BookOut<'a> {
             price: b.price,
             copies: b.copies,
             available: b.available(),
+            times_rented: b.times_rented,
             summary: &b.summary,
             version: b.version,
             created_at: b.created_at,

@@ -261,7 +261,7 @@ pub(crate) async fn make_report(
     };
     let locale = match locale.map(str::trim).filter(|l| !l.is_empty()) {
         None => s.sales.settings().locale,
-        Some(l) => kcl_core::domain::Locale::parse(l).ok_or_else(|| {
+        Some(l) => kcl_core::domain::Locale::parse_exact(l).ok_or_else(|| {
             Problem::from(ServiceError::Invalid(
                 kcl_core::domain::ValidationError::field(
                     "locale",

@@ -29,6 +29,9 @@ pub(crate) struct IndexQuery {
     cursor: String,
     #[serde(default)]
     before: String,
+    /// Books per page, 1 to 100 (25 by default).
+    #[serde(default)]
+    limit: Option<u32>,
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -48,11 +51,14 @@ pub(crate) async fn index(
         sort: opt(&q.sort),
         cursor: opt(&q.cursor),
         before: opt(&q.before),
-        limit: Some(25),
-        with_count: true,
+        limit: Some(q.limit.unwrap_or(25)),
+        // A search shows where its page is, not how many match: counting a dense
+        // search's matches would cost more than listing its page.
+        with_count: q.q.trim().is_empty(),
         ..Default::default()
     };
     let page = or_page!(s.catalog.list(ask).await);
+    let limit = q.limit.map(|l| l.to_string()).unwrap_or_default();
     let link = |name: &str, c: &String| {
         let mut ser = form_urlencoded(&[
             ("q", &q.q),
@@ -60,6 +66,7 @@ pub(crate) async fn index(
             ("author", &q.author),
             ("available", &q.available),
             ("sort", &q.sort),
+            ("limit", &limit),
             (name, c),
         ]);
         ser.insert(0, '?');
@@ -73,8 +80,8 @@ pub(crate) async fn index(
         (_, _, 0) | (_, None, _) => None,
         (Some(o), Some(c), n) => Some(format!(
             "{}-{} of {}{}",
-            thousands(o + 1),
-            thousands(o + n),
+            thousands(o.saturating_add(1)),
+            thousands(o.saturating_add(n)),
             thousands(c.value),
             plus(c)
         )),

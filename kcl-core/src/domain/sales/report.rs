@@ -154,13 +154,14 @@ pub fn write_csv_report<W: Write>(
             "revenue_before_tax",
         ]
     })?;
-    let amount = |c: i64| locale.plain_amount(c);
-    let (mut n, mut q, mut r, mut t) = (0u64, 0i64, 0i64, 0i64);
+    let amount = |c: i128| locale.decimal(c, 2, false);
+    // Sums in i128: a period's totals may pass what one line's i64 holds.
+    let (mut n, mut q, mut r, mut t) = (0u128, 0i128, 0i128, 0i128);
     for l in lines {
-        n += l.lines;
-        q += l.quantity.thousandths();
-        r += l.revenue_cents;
-        t += l.tax_cents;
+        n += u128::from(l.lines);
+        q += i128::from(l.quantity.thousandths());
+        r += i128::from(l.revenue_cents);
+        t += i128::from(l.tax_cents);
         w.write_record([
             locale.date(l.date).as_str(),
             &neutralise_cell(&l.store_id),
@@ -168,9 +169,9 @@ pub fn write_csv_report<W: Write>(
             &neutralise_cell(l.product_name.as_deref().unwrap_or("")),
             &l.lines.to_string(),
             &locale.quantity(l.quantity.thousandths()),
-            &amount(l.revenue_cents),
-            &amount(l.tax_cents),
-            &amount(l.revenue_cents - l.tax_cents),
+            &amount(i128::from(l.revenue_cents)),
+            &amount(i128::from(l.tax_cents)),
+            &amount(i128::from(l.revenue_cents) - i128::from(l.tax_cents)),
         ])?;
     }
     w.write_record([
@@ -179,7 +180,7 @@ pub fn write_csv_report<W: Write>(
         "",
         "",
         &n.to_string(),
-        &locale.quantity(q),
+        &locale.decimal(q, 3, false),
         &amount(r),
         &amount(t),
         &amount(r - t),
