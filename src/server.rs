@@ -79,6 +79,7 @@ fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<tokio::ne
 pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
     use crate::http::metrics::{MetricsExport, MetricsToken};
     let mut options = HttpOptions::default()
+        .currency(config.currency)
         .max_in_flight(config.max_in_flight)
         .max_uploads(config.max_uploads)
         .metrics(if config.metrics {
@@ -89,6 +90,9 @@ pub fn http_options(config: &Config) -> Result<HttpOptions, String> {
         .trusted_proxies(crate::http::TrustedProxies::new(
             config.trusted_proxies.iter().copied(),
         ));
+    if let Some(locale) = config.locale {
+        options = options.locale(locale);
+    }
     if let Some(token) = &config.metrics_token {
         options = options.metrics_token(
             MetricsToken::new(token).map_err(|e| format!("KCL_METRICS_TOKEN: {e}"))?,

@@ -608,6 +608,8 @@ async fn flow(ui: &Ui, files: &Path, downloads: &Path) {
     ocr(ui).await;
     ui.no_csp_violations("rentals and OCR").await;
     sales(ui, files, downloads).await;
+    languages(ui).await;
+    ui.no_csp_violations("switching languages").await;
     audit(ui).await;
     ui.go("/api/docs").await;
     ui.wait_text("h1", "API", QUICK).await;
@@ -943,7 +945,7 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
         .await;
     let said = bars.prop("textContent").await.unwrap().unwrap_or_default();
     assert!(
-        said.contains("loja-01: 125.30") && said.contains("loja-02"),
+        said.contains("loja-01: R$125.30") && said.contains("loja-02"),
         "{said}"
     );
     // Grouped by store.
@@ -1075,6 +1077,46 @@ async fn sales(ui: &Ui, files: &Path, downloads: &Path) {
     ui.go("/sales?group_by=store").await;
     let row = ui.wait_text("tbody tr", "BR-B", QUICK).await;
     assert!(row.contains("7.00"), "{row}");
+}
+
+/// The language link: the sales page, then the catalog, in Brazilian Portuguese
+/// (amounts in reais, dates as dd/mm/aaaa), kept across pages by its cookie whatever
+/// the browser's own language; then back to English by the same link.
+async fn languages(ui: &Ui) {
+    ui.go("/sales?group_by=store").await;
+    ui.wait_text("h1", "Sales", QUICK).await;
+    ui.wait_js(
+        "document.documentElement.lang === 'en'",
+        "the page says it is in English",
+        QUICK,
+    )
+    .await;
+    ui.click("nav a[hreflang='pt-BR']").await;
+    ui.wait_text("h1", "Vendas", QUICK).await;
+    // Back on the page it was on.
+    assert_eq!(ui.at().await, "/sales?group_by=store");
+    ui.wait_js(
+        "document.documentElement.lang === 'pt-BR'",
+        "the page says it is in Portuguese",
+        QUICK,
+    )
+    .await;
+    let row = ui.wait_text("tbody tr", "loja-01", QUICK).await;
+    assert!(row.contains("R$ 125,30"), "{row}");
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%d/%m/%Y")
+        .to_string();
+    ui.wait_text("caption", &today, QUICK).await;
+    ui.shot("sales-pt-BR").await;
+    ui.click_x("//nav/a[normalize-space()='Catálogo']").await;
+    ui.wait_text("h1", "Catálogo", QUICK).await;
+    ui.wait_text("h2", "Adicionar um livro", QUICK).await;
+    ui.wait_text("thead", "Preço", QUICK).await;
+    ui.shot("catalog-pt-BR").await;
+    ui.click("nav a[hreflang='en']").await;
+    ui.wait_text("h1", "Catalog", QUICK).await;
+    ui.wait_text("h2", "Add a book", QUICK).await;
 }
 
 /// The audit page: every rental of the session's book, newest first, and the sales

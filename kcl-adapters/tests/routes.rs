@@ -78,6 +78,7 @@ const EXPECTED: &[(&str, &str, Access, bool)] = &[
     ("POST", "/ui/books/{id}/rent", S, false),
     ("POST", "/ui/rentals/{id}/return", S, false),
     ("GET", "/ui/static/{name}", P, false),
+    ("GET", "/ui/lang/{locale}", P, false),
     ("GET", "/metrics", P, false),
     ("GET", "/login", Access::Open, false),
     ("POST", "/login", Access::Open, false),

@@ -8,7 +8,7 @@ use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use unicode_normalization::UnicodeNormalization;
 
 use bytes::Bytes;
-use kcl_core::domain::{ReportLine, ReportMeta};
+use kcl_core::domain::{Locale, ReportLine, ReportMeta};
 use kcl_core::ports::{ReportError, ReportWriter};
 
 /// The PDF [`ReportWriter`]: [`write_pdf_report`] behind the port.
@@ -92,13 +92,14 @@ enum Align {
 }
 
 struct Column {
-    title: &'static str,
+    /// Its title's index in [`Words::columns`].
+    title: usize,
     x: f32,
     width: f32,
     align: Align,
 }
 
-const fn col(title: &'static str, x: f32, end: f32, align: Align) -> Column {
+const fn col(title: usize, x: f32, end: f32, align: Align) -> Column {
     Column {
         title,
         x,
@@ -110,14 +111,93 @@ const fn col(title: &'static str, x: f32, end: f32, align: Align) -> Column {
 const DATE: usize = 0;
 const LINES: usize = 4;
 const COLUMNS: [Column; 7] = [
-    col("Date", MARGIN, 92.0, Align::Left),
-    col("Store", 96.0, 154.0, Align::Left),
-    col("SKU", 158.0, 224.0, Align::Left),
-    col("Product", 228.0, 388.0, Align::Left),
-    col("Lines", 392.0, 428.0, Align::Right),
-    col("Quantity", 432.0, 484.0, Align::Right),
-    col("Revenue", 488.0, RIGHT, Align::Right),
+    col(0, MARGIN, 92.0, Align::Left),
+    col(1, 96.0, 154.0, Align::Left),
+    col(2, 158.0, 224.0, Align::Left),
+    col(3, 228.0, 388.0, Align::Left),
+    col(4, 392.0, 428.0, Align::Right),
+    col(5, 432.0, 484.0, Align::Right),
+    col(6, 488.0, RIGHT, Align::Right),
 ];
+
+/// The report's own words, in its locale (numbers and dates follow the locale
+/// through [`Locale`]'s formatting).
+struct Words {
+    title: &'static str,
+    /// `{title} {from} to {to}`: the words before and between the two days.
+    from: &'static str,
+    to: &'static str,
+    continued: &'static str,
+    period: &'static str,
+    store: &'static str,
+    all_stores: &'static str,
+    generated: &'static str,
+    generated_lower: &'static str,
+    truncated: &'static str,
+    no_sales: &'static str,
+    /// `Page {n} of {pages}`.
+    page: &'static str,
+    of: &'static str,
+    total: &'static str,
+    /// `Revenue includes tax of {tax}; before tax: {before}.`
+    tax: &'static str,
+    before_tax: &'static str,
+    columns: [&'static str; 7],
+}
+
+const EN: Words = Words {
+    title: "Sales report",
+    from: "",
+    to: "to",
+    continued: "(continued)",
+    period: "Period",
+    store: "Store",
+    all_stores: "all stores",
+    generated: "Generated",
+    generated_lower: "generated",
+    truncated: "Note: the period has more lines than the report holds; only the lines listed are counted in the totals.",
+    no_sales: "No sales in this period.",
+    page: "Page",
+    of: "of",
+    total: "Total",
+    tax: "Revenue includes tax of",
+    before_tax: "before tax",
+    columns: ["Date", "Store", "SKU", "Product", "Lines", "Quantity", "Revenue"],
+};
+
+const PT_BR: Words = Words {
+    title: "Relatório de vendas",
+    from: "de",
+    to: "a",
+    continued: "(continuação)",
+    period: "Período",
+    store: "Loja",
+    all_stores: "todas as lojas",
+    generated: "Gerado em",
+    generated_lower: "gerado em",
+    truncated: "Observação: o período tem mais linhas do que o relatório comporta; só as linhas listadas entram nos totais.",
+    no_sales: "Nenhuma venda neste período.",
+    page: "Página",
+    of: "de",
+    total: "Total",
+    tax: "A receita inclui impostos de",
+    before_tax: "sem impostos",
+    columns: ["Data", "Loja", "SKU", "Produto", "Linhas", "Quantidade", "Receita"],
+};
+
+fn words(locale: Locale) -> &'static Words {
+    match locale {
+        Locale::PtBr => &PT_BR,
+        _ => &EN,
+    }
+}
+
+/// `2026-11-23 14:05 UTC` / `23/11/2026 14:05 UTC` (with `:SS` when `seconds`).
+fn moment(meta: &ReportMeta, seconds: bool) -> String {
+    let at = meta.generated_at;
+    let time = at.format(if seconds { "%H:%M:%S" } else { "%H:%M" });
+    format!("{} {time} UTC", meta.locale.date(at.date_naive()))
+}
 
 /// What one page shows.
 struct PagePlan {
@@ -137,10 +217,23 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
         meta,
         taxed,
     );
-    let title = format!("Sales report {} to {}", meta.from, meta.to);
+    let w = words(meta.locale);
+    let title = [
+        w.title,
+        w.from,
+        &meta.locale.date(meta.from),
+        w.to,
+        &meta.locale.date(meta.to),
+    ]
+    .iter()
+    .filter(|s| !s.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
     let footer_left = win_ansi(&format!(
-        "{title}, generated {}",
-        meta.generated_at.format("%Y-%m-%d %H:%M UTC")
+        "{title}, {} {}",
+        w.generated_lower,
+        moment(meta, false)
     ));
 
     let catalog = Ref::new(1);
@@ -181,7 +274,7 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
                 MARGIN,
                 PAGE_H - MARGIN - TITLE_SIZE,
                 TITLE_SIZE,
-                b"Sales report",
+                &win_ansi(w.title),
             );
             let mut y = PAGE_H - MARGIN - TITLE_SIZE;
             for line in &head {
@@ -192,7 +285,7 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
             }
             first_top
         } else {
-            let mut bytes = win_ansi(&format!("{title} (continued)"));
+            let mut bytes = win_ansi(&format!("{title} {}", w.continued));
             truncate(&mut bytes, RIGHT - MARGIN, META_SIZE);
             text(
                 &mut c,
@@ -203,7 +296,7 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
             );
             other_top
         };
-        table_header(&mut c, top);
+        table_header(&mut c, top, w);
         let mut row = 0;
         for line in lines.get(page.rows.clone()).unwrap_or(&[]) {
             let y = row_baseline(top, row);
@@ -215,7 +308,8 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
                 line.store_id.clone(),
                 line.sku.clone(),
                 line.product_name.clone().unwrap_or_default(),
-                line.lines.to_string(),
+                meta.locale
+                    .integer(i64::try_from(line.lines).unwrap_or(i64::MAX)),
                 meta.locale.quantity(line.quantity.thousandths()),
                 meta.locale.amount(line.revenue_cents),
             ];
@@ -226,7 +320,7 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
         }
         if i == 0 && lines.is_empty() {
             let y = row_baseline(top, 0);
-            text(&mut c, MARGIN, y, TEXT_SIZE, b"No sales in this period.");
+            text(&mut c, MARGIN, y, TEXT_SIZE, &win_ansi(w.no_sales));
             row += 1;
         }
         if page.totals {
@@ -236,7 +330,7 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
         let mut left = footer_left.clone();
         truncate(&mut left, RIGHT - MARGIN - 80.0, FOOTER_SIZE);
         text(&mut c, MARGIN, y, FOOTER_SIZE, &left);
-        let right = format!("Page {} of {}", i + 1, plan.len()).into_bytes();
+        let right = win_ansi(&format!("{} {} {} {}", w.page, i + 1, w.of, plan.len()));
         let x = RIGHT - width(&right, FOOTER_SIZE);
         text(&mut c, x, y, FOOTER_SIZE, &right);
 
@@ -254,22 +348,26 @@ fn render(meta: &ReportMeta, lines: &[ReportLine]) -> Vec<u8> {
 
 /// The lines under the title.
 fn heading(meta: &ReportMeta) -> Vec<String> {
+    let w = words(meta.locale);
     let mut head = vec![
-        format!("Period: {} to {}", meta.from, meta.to),
-        format!("Store: {}", meta.store.as_deref().unwrap_or("all stores")),
         format!(
-            "Generated: {}",
-            meta.generated_at.format("%Y-%m-%d %H:%M:%S UTC")
+            "{}: {} {} {}",
+            w.period,
+            meta.locale.date(meta.from),
+            w.to,
+            meta.locale.date(meta.to)
         ),
+        format!(
+            "{}: {}",
+            w.store,
+            meta.store.as_deref().unwrap_or(w.all_stores)
+        ),
+        format!("{}: {}", w.generated, moment(meta, true)),
     ];
     if meta.truncated {
-        head.push(truncation_note().to_owned());
+        head.push(w.truncated.to_owned());
     }
     head
-}
-
-fn truncation_note() -> &'static str {
-    "Note: the period has more lines than the report holds; only the lines listed are counted in the totals."
 }
 
 /// Table rows that fit below a table starting at `top`.
@@ -306,10 +404,10 @@ fn row_baseline(top: f32, row: usize) -> f32 {
     top - HEADER_H - (row as f32 + 1.0) * ROW_H + 3.0
 }
 
-fn table_header(c: &mut Content, top: f32) {
+fn table_header(c: &mut Content, top: f32, w: &Words) {
     band(c, top - HEADER_H, HEADER_H, 0.85);
     for column in &COLUMNS {
-        cell(c, column, top - HEADER_H + 5.0, column.title);
+        cell(c, column, top - HEADER_H + 5.0, w.columns[column.title]);
     }
 }
 
@@ -326,15 +424,25 @@ fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
     c.move_to(MARGIN, rule);
     c.line_to(RIGHT, rule);
     c.stroke();
-    cell(c, &COLUMNS[DATE], y, "Total");
-    cell(c, &COLUMNS[LINES], y, &n.to_string());
+    let w = words(meta.locale);
+    cell(c, &COLUMNS[DATE], y, w.total);
+    cell(
+        c,
+        &COLUMNS[LINES],
+        y,
+        &meta
+            .locale
+            .decimal(n.min(i128::MAX as u128) as i128, 0, true),
+    );
     cell(c, &COLUMNS[LINES + 1], y, &meta.locale.decimal(q, 3, false));
     cell(c, &COLUMNS[LINES + 2], y, &meta.locale.decimal(r, 2, true));
     let mut below = y - ROW_H;
     if t != 0 {
         let note = format!(
-            "Revenue includes tax of {}; before tax: {}.",
+            "{} {}; {}: {}.",
+            w.tax,
             meta.locale.decimal(t, 2, true),
+            w.before_tax,
             meta.locale.decimal(r - t, 2, true)
         );
         let mut bytes = win_ansi(&note);
@@ -343,7 +451,7 @@ fn totals(c: &mut Content, meta: &ReportMeta, lines: &[ReportLine], y: f32) {
         below -= ROW_H;
     }
     if meta.truncated {
-        let mut bytes = win_ansi(truncation_note());
+        let mut bytes = win_ansi(w.truncated);
         truncate(&mut bytes, RIGHT - MARGIN, TEXT_SIZE);
         text(c, MARGIN, below, TEXT_SIZE, &bytes);
     }
@@ -555,6 +663,55 @@ mod tests {
         assert!(!text.contains("Note: "));
     }
 
+    /// `s` in WinAnsi as the hex string the PDF holds it in.
+    fn hex(s: &str) -> String {
+        let bytes: String = win_ansi(s).iter().map(|b| format!("{b:02X}")).collect();
+        format!("<{bytes}>")
+    }
+
+    #[test]
+    fn a_pt_br_report_has_portuguese_titles_and_brazilian_dates() {
+        let mut m = meta(true);
+        m.locale = Locale::PtBr;
+        let mut lines: Vec<_> = (0..3).map(|i| line(i, None)).collect();
+        lines[0].tax_cents = 100;
+        let pdf = write_pdf_report(&m, &lines);
+        well_formed(&pdf);
+        let text = String::from_utf8_lossy(&pdf);
+        for words in [
+            "(Data)",
+            "(Loja)",
+            "(Produto)",
+            "(Linhas)",
+            "(Quantidade)",
+            "(Receita)",
+            "(Total)",
+        ] {
+            assert!(text.contains(words), "{words}");
+        }
+        assert!(text.contains(&hex("Relatório de vendas")), "{text}");
+        assert!(text.contains(&hex("Página 1 de 1")), "{text}");
+        assert!(
+            text.contains(&hex("Período: 01/11/2026 a 30/11/2026")),
+            "{text}"
+        );
+        assert!(text.contains("(Loja: todas as lojas)"), "{text}");
+        assert!(
+            text.contains("(4,500)") && text.contains("(37,02)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(A receita inclui impostos de 1,00; sem impostos: 36,02.)"),
+            "{text}"
+        );
+        let note = hex("Observação: o período tem mais linhas");
+        assert!(text.contains(note.trim_end_matches('>')), "{text}");
+        assert!(
+            !text.contains("Sales report") && !text.contains("(Page "),
+            "{text}"
+        );
+    }
+
     #[test]
     fn many_lines_take_several_pages_with_the_header_repeated() {
         let lines: Vec<_> = (0..200).map(|i| line(i, Some("Arroz"))).collect();
@@ -631,7 +788,7 @@ mod tests {
         assert!(text.contains("\\)"));
         assert!(!text.contains("\u{0}"));
         // Totals wider than i64 are printed exactly.
-        assert!(text.contains("(36893488147419103258)"), "lines total");
+        assert!(text.contains("(36,893,488,147,419,103,258)"), "lines total");
         assert!(
             text.contains("(184,467,440,737,095,602.52)"),
             "revenue total"

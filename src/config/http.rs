@@ -1,6 +1,7 @@
 //! The HTTP host: address, limits, logs, proxies and metrics (`KCL_HTTP_ADDR`,
 //! `KCL_HTTP_BACKLOG`, `KCL_HTTP_MAX_IN_FLIGHT`, `KCL_HTTP_MAX_UPLOADS`, `KCL_LOG_FORMAT`,
-//! `KCL_TRUSTED_PROXIES`, `KCL_METRICS`, `KCL_METRICS_TOKEN`).
+//! `KCL_TRUSTED_PROXIES`, `KCL_METRICS`, `KCL_METRICS_TOKEN`), and the language and
+//! currency of what KCL shows and writes (`KCL_LOCALE`, `KCL_CURRENCY`).
 
 use std::net::SocketAddr;
 
@@ -20,6 +21,8 @@ pub(super) struct Http {
     pub(super) trusted_proxies: Vec<ipnet::IpNet>,
     pub(super) metrics: bool,
     pub(super) metrics_token: Option<String>,
+    pub(super) locale: Option<kcl_core::domain::Locale>,
+    pub(super) currency: kcl_core::domain::Currency,
 }
 
 pub(super) fn read(v: &Vars<'_>) -> Result<Http, ConfigError> {
@@ -56,7 +59,27 @@ pub(super) fn read(v: &Vars<'_>) -> Result<Http, ConfigError> {
             reason: "must be 16 or more visible ASCII characters (no spaces)".into(),
         });
     }
+    let locale = match v.get("KCL_LOCALE") {
+        None => None,
+        Some(l) => Some(
+            kcl_core::domain::Locale::parse_exact(&l).ok_or_else(|| ConfigError {
+                variable: "KCL_LOCALE",
+                value: l.clone(),
+                reason: "must be en or pt-BR".into(),
+            })?,
+        ),
+    };
+    let currency = match v.get("KCL_CURRENCY") {
+        None => kcl_core::domain::Currency::default(),
+        Some(c) => kcl_core::domain::Currency::parse(&c).ok_or_else(|| ConfigError {
+            variable: "KCL_CURRENCY",
+            value: c.clone(),
+            reason: "must be an ISO 4217 code of three letters, such as BRL, USD or EUR".into(),
+        })?,
+    };
     Ok(Http {
+        locale,
+        currency,
         http_addr,
         http_backlog,
         max_in_flight,

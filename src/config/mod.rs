@@ -23,7 +23,8 @@
 //! | `KCL_SALES_PARQUET` | `on` | `on` writes each loaded sales file as Parquet under `sales/curated/`; `off` skips it |
 //! | `KCL_SALES_MAX_BYTES` | `2147483648` (2 GiB) | the largest sales file accepted |
 //! | `KCL_SALES_INCOMING` | none (`sales/incoming/` in `KCL_BLOBS`) | `s3://bucket[/prefix]`: a bucket of its own where sales files arrive; the ingest function loads the objects created there (feature `aws`; see `docs/sales.md`) |
-//! | `KCL_LOCALE` | `en` | `en` or `pt-BR`: how sales reports write numbers and dates unless a request names a `locale` (scheduled reports included); a pt-BR CSV report has `;` between cells, `,` decimals, dd/mm/aaaa and a UTF-8 byte order mark. The web UI's text is English for now |
+//! | `KCL_LOCALE` | none: the browser's `Accept-Language` for the UI (English when it names neither), `en` for reports | `en` or `pt-BR`: the language of the web UI and of problem titles (a visitor's own choice, the UI's language link, comes first), and how sales reports write numbers and dates unless a request names a `locale` (scheduled reports included); a pt-BR CSV report has `;` between cells, `,` decimals, dd/mm/aaaa and a UTF-8 byte order mark |
+//! | `KCL_CURRENCY` | `BRL` | the ISO 4217 code the UI writes amounts in: `R$ 1.234,56` in pt-BR, `R$1,234.56` in en (`USD`: `US$`/`$`, `EUR`: `€`, `GBP`: `£`, any other: its code). Amounts are never converted |
 //! | `KCL_SALES_PROFILES` | none | the path of a TOML file of named formats for sales files that arrive as objects (`sales/incoming/`, `KCL_SALES_INCOMING`), chosen by key prefix: `[profiles.NAME]` with `prefix`, `columns` (KCL column = your header), `date_order` (`dmy`, `mdy`, `ymd`) and `tax_rate` (percent); see `docs/sales.md` |
 //! | `KCL_REPORT_SCHEDULE` | none (`off`) | `daily HH:MM`: every day at that local time, the previous day's sales report of each store that sold (CSV, and PDF with the `pdf` feature) is written to `KCL_REPORTS` as `reports/daily-{day}-{store}.{csv,pdf}`, once per day however many servers and workers run (see `docs/sales.md`) |
 //! | `KCL_REPORT_TZ` | `America/Sao_Paulo` | the IANA time zone of `KCL_REPORT_SCHEDULE` (and of the day reported on) |
@@ -250,6 +251,12 @@ pub struct Config {
     pub worker_addr: Option<SocketAddr>,
     /// Service tunables.
     pub settings: kcl_core::services::Settings,
+    /// `KCL_LOCALE`: the language of the web UI and problem titles, and how
+    /// reports write numbers and dates; `None`: the browser's `Accept-Language`
+    /// for the UI, English for reports.
+    pub locale: Option<kcl_core::domain::Locale>,
+    /// `KCL_CURRENCY`: how the UI writes amounts (default BRL, `R$`).
+    pub currency: kcl_core::domain::Currency,
     /// Where sales reports are written; `None` is [`blobs`](Self::blobs).
     pub reports: Option<BlobsConfig>,
     /// The bucket (`s3://bucket[/prefix]`) where sales files arrive for the ingest
@@ -309,6 +316,8 @@ impl std::fmt::Debug for Config {
             .field("metrics", &self.metrics)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("locale", &self.locale)
+            .field("currency", &self.currency)
             .finish()
     }
 }
@@ -369,7 +378,7 @@ impl Config {
             worker_addr,
             ocr_language,
             ocr_page_segmentation,
-            settings,
+            mut settings,
         } = processing::read(&v)?;
         let http::Http {
             http_addr,
@@ -379,9 +388,15 @@ impl Config {
             trusted_proxies,
             metrics,
             metrics_token,
+            locale,
+            currency,
         } = http::read(&v)?;
+        // Scheduled reports, and reports whose request names no locale.
+        settings.sales.locale = locale.unwrap_or_default();
         let auth = auth::read(&v)?;
         Ok(Self {
+            locale,
+            currency,
             metrics,
             metrics_token,
             trusted_proxies,

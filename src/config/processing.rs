@@ -1,7 +1,7 @@
 //! How tasks and uploads are processed: the worker, OCR, and the services' tunables
 //! (`KCL_WORKER`, `KCL_WORKER_CONCURRENCY`, `KCL_WORKER_ADDR`, `KCL_OCR_LANG`,
 //! `KCL_OCR_PSM`, `KCL_THUMB_*`, `KCL_JOB_*`, `KCL_SALES_*`, `KCL_SPOOL_DIR`,
-//! `KCL_REPORT_SCHEDULE`, `KCL_REPORT_TZ`, `KCL_SALES_PROFILES`, `KCL_LOCALE`,
+//! `KCL_REPORT_SCHEDULE`, `KCL_REPORT_TZ`, `KCL_SALES_PROFILES`,
 //! `KCL_LIST_CACHE_TTL_SECS`).
 
 use std::net::SocketAddr;
@@ -116,14 +116,6 @@ fn settings(v: &Vars<'_>) -> Result<Settings, ConfigError> {
             })?;
             settings.sales.schedule = Some(schedule);
         }
-    }
-    if let Some(l) = v.get("KCL_LOCALE") {
-        settings.sales.locale =
-            kcl_core::domain::Locale::parse_exact(&l).ok_or_else(|| ConfigError {
-                variable: "KCL_LOCALE",
-                value: l.clone(),
-                reason: "must be en or pt-BR".into(),
-            })?;
     }
     if let Some(path) = v.get("KCL_SALES_PROFILES") {
         settings.sales.profiles = sales_profiles(&path)?;

@@ -404,10 +404,27 @@ fn the_locale_is_en_pt_br_or_a_start_error() {
         Config::from_vars(&vars(&[])).unwrap().settings.sales.locale,
         Locale::En
     );
+    assert_eq!(Config::from_vars(&vars(&[])).unwrap().locale, None);
     let c = Config::from_vars(&vars(&[("KCL_LOCALE", "pt-BR")])).unwrap();
     assert_eq!(c.settings.sales.locale, Locale::PtBr);
+    assert_eq!(c.locale, Some(Locale::PtBr));
     let e = Config::from_vars(&vars(&[("KCL_LOCALE", "klingon")])).unwrap_err();
     assert_eq!(e.variable, "KCL_LOCALE", "{e}");
+}
+
+#[test]
+fn the_currency_is_an_iso_code_or_a_start_error() {
+    use kcl_core::domain::Currency;
+    assert_eq!(
+        Config::from_vars(&vars(&[])).unwrap().currency,
+        Currency::BRL
+    );
+    let c = Config::from_vars(&vars(&[("KCL_CURRENCY", "eur")])).unwrap();
+    assert_eq!(c.currency.code(), "EUR");
+    for bad in ["euro", "R$", "12A"] {
+        let e = Config::from_vars(&vars(&[("KCL_CURRENCY", bad)])).unwrap_err();
+        assert_eq!(e.variable, "KCL_CURRENCY", "{bad}: {e}");
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@ mod consistency;
 mod etag;
 mod extract;
 mod forms;
+mod i18n;
 mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -40,6 +41,7 @@ use axum::http::Method;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::MethodRouter;
 use axum::Router;
+use kcl_core::domain::{Currency, Locale};
 use kcl_core::Services;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -113,6 +115,12 @@ pub struct HttpOptions {
     /// has no fallback, so it merges into an app that has its own (axum refuses to
     /// merge two routers that both have one); unrouted requests are the app's.
     pub fallbacks: bool,
+    /// The language of the pages and of problem titles for every visitor (default
+    /// none: each browser's `Accept-Language`, English when it names no language
+    /// KCL has). A visitor's own choice, the pages' language link, comes first.
+    pub locale: Option<Locale>,
+    /// The currency the pages show amounts in (default [`Currency::BRL`]).
+    pub currency: Currency,
 }
 
 /// A base path [`HttpOptions::base_path`] refuses.
@@ -134,6 +142,8 @@ impl Default for HttpOptions {
             ui: true,
             base_path: None,
             fallbacks: true,
+            locale: None,
+            currency: Currency::default(),
         }
     }
 }
@@ -213,6 +223,28 @@ impl HttpOptions {
         Ok(self)
     }
 
+    /// Shows the pages and problem titles in `locale` (see [`locale`](Self::locale)).
+    ///
+    /// ```
+    /// use kcl_adapters::http::HttpOptions;
+    /// use kcl_core::domain::{Currency, Locale};
+    ///
+    /// let options = HttpOptions::default()
+    ///     .locale(Locale::PtBr)
+    ///     .currency(Currency::parse("USD").unwrap());
+    /// assert_eq!(options.locale, Some(Locale::PtBr));
+    /// ```
+    pub fn locale(mut self, locale: Locale) -> Self {
+        self.locale = Some(locale);
+        self
+    }
+
+    /// Shows amounts in `currency` (see [`currency`](Self::currency)).
+    pub fn currency(mut self, currency: Currency) -> Self {
+        self.currency = currency;
+        self
+    }
+
     /// Answers unrouted requests or leaves them to the app the router is merged
     /// into (see [`fallbacks`](Self::fallbacks)).
     pub fn fallbacks(mut self, fallbacks: bool) -> Self {
@@ -285,6 +317,14 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
     app.layer(from_fn(scope_request_id))
         .layer(from_fn(consistency::read_your_writes))
         .layer(CatchPanicLayer::custom(problem::panic_response))
+        // Outside the panic handler, so that its problem is in the request's language.
+        .layer(from_fn_with_state(
+            i18n::LangSettings {
+                locale: options.locale,
+                currency: options.currency,
+            },
+            i18n::scope,
+        ))
         // Inside the request's span, so that it can record `client_ip` there.
         .layer(from_fn_with_state(
             Arc::new(options.trusted_proxies),

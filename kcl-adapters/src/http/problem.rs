@@ -49,8 +49,10 @@ impl Problem {
 }
 
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // The title in the request's language; `code` and `type` stay the same in all.
+        self.title = super::i18n::problem_title(status);
         let retry = status == StatusCode::SERVICE_UNAVAILABLE;
         let mut res = (status, axum::Json(self)).into_response();
         res.headers_mut().insert(

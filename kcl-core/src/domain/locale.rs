@@ -155,6 +155,101 @@ impl Locale {
     }
 }
 
+impl Locale {
+    /// An amount in cents in `currency`, the way this locale writes money:
+    /// `R$1,234.56` in English, `R$ 1.234,56` in Brazilian Portuguese.
+    ///
+    /// ```
+    /// use kcl_core::domain::{Currency, Locale};
+    ///
+    /// assert_eq!(Locale::PtBr.money(123_456, Currency::BRL), "R$ 1.234,56");
+    /// assert_eq!(Locale::En.money(123_456, Currency::BRL), "R$1,234.56");
+    /// assert_eq!(Locale::En.money(-500, Currency::parse("usd").unwrap()), "-$5.00");
+    /// assert_eq!(Locale::PtBr.money(500, Currency::parse("CHF").unwrap()), "CHF 5,00");
+    /// ```
+    pub fn money(self, cents: i64, currency: Currency) -> String {
+        let amount = self.decimal(i128::from(cents).abs(), 2, true);
+        let sign = if cents < 0 { "-" } else { "" };
+        let symbol = currency.symbol(self);
+        // A symbol such as `$` sits against the number in English; a code such as
+        // `CHF`, and every symbol in Portuguese, is set apart by a space.
+        let gap = if self == Self::PtBr || symbol.chars().all(|c| c.is_ascii_uppercase()) {
+            " "
+        } else {
+            ""
+        };
+        format!("{sign}{symbol}{gap}{amount}")
+    }
+
+    /// A whole number with thousands grouped: `1,234,567` / `1.234.567`.
+    pub fn integer(self, n: i64) -> String {
+        self.decimal(i128::from(n), 0, true)
+    }
+}
+
+/// The currency amounts are shown in: an ISO 4217 code such as `BRL` (the
+/// default), `USD` or `EUR` (`KCL_CURRENCY`). KCL keeps amounts in cents and never
+/// converts them; the currency only says how they are written.
+///
+/// ```
+/// use kcl_core::domain::Currency;
+///
+/// assert_eq!(Currency::default(), Currency::BRL);
+/// assert_eq!(Currency::parse(" eur ").unwrap().code(), "EUR");
+/// assert!(Currency::parse("euro").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// The Brazilian real (`R$`), the default.
+    pub const BRL: Currency = Currency(*b"BRL");
+
+    /// Three ASCII letters, any case, surrounding spaces ignored; `None` otherwise.
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.trim().as_bytes();
+        match b {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_alphabetic()) => Some(Self([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => None,
+        }
+    }
+
+    /// The ISO 4217 code: `BRL`.
+    pub fn code(&self) -> &str {
+        // Built from ASCII letters only.
+        std::str::from_utf8(&self.0).unwrap_or("BRL")
+    }
+
+    /// How `locale` writes this currency: `R$`; `US$` in Portuguese and `$` in
+    /// English; `€`, `£`; the code for any other.
+    pub fn symbol(&self, locale: Locale) -> &str {
+        match (&self.0, locale) {
+            (b"BRL", _) => "R$",
+            (b"USD", Locale::PtBr) => "US$",
+            (b"USD", _) => "$",
+            (b"EUR", _) => "€",
+            (b"GBP", _) => "£",
+            _ => self.code(),
+        }
+    }
+}
+
+impl Default for Currency {
+    fn default() -> Self {
+        Self::BRL
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 impl fmt::Display for Locale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -180,6 +275,24 @@ mod tests {
         assert_eq!(Locale::PtBr.amount(5), "0,05");
         assert_eq!(Locale::PtBr.amount(i64::MIN), "-92.233.720.368.547.758,08");
         assert_eq!(Locale::En.quantity(-1_500), "-1.500");
+    }
+
+    #[test]
+    fn money_per_locale() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(Locale::En.money(0, Currency::BRL), "R$0.00");
+        assert_eq!(Locale::PtBr.money(-123_456, Currency::BRL), "-R$ 1.234,56");
+        assert_eq!(Locale::En.money(100_000_000, eur), "€1,000,000.00");
+        assert_eq!(
+            Locale::PtBr.money(5, Currency::parse("usd").unwrap()),
+            "US$ 0,05"
+        );
+        assert_eq!(
+            Locale::En.money(i64::MIN, Currency::BRL),
+            "-R$92,233,720,368,547,758.08"
+        );
+        assert_eq!(Locale::PtBr.integer(1_234_567), "1.234.567");
+        assert!(Currency::parse("R$").is_none() && Currency::parse("ÉUR").is_none());
     }
 
     #[test]

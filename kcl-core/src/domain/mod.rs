@@ -49,6 +49,6 @@ pub use sales::{
 // The row spool moved beside the port that takes it (`crate::ports::RowSpool`);
 // these names stay for the adapters written against them.
 pub use crate::ports::{RowSpool, SpooledRow};
-pub use locale::Locale;
+pub use locale::{Currency, Locale};
 pub use search::{encode_word, fold, words, SearchTerms};
 pub use validation::{FieldError, ValidationError};

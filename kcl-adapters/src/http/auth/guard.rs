@@ -11,7 +11,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{login, Access, Authenticator, Role};
+use super::{Access, Authenticator, Role};
 use crate::http::access::{with_viewer, Viewer};
 use crate::http::page::error_page;
 use crate::http::problem::Problem;
@@ -31,7 +31,10 @@ fn unauthenticated(req: &Request, path: &str, why: &str) -> Response {
         );
         res
     } else {
-        let target = format!("/login?next={}", login::encode(&return_to(req)));
+        let target = format!(
+            "/login?next={}",
+            crate::http::page::url_encode(&return_to(req))
+        );
         Redirect::to(&href(&target)).into_response()
     }
 }

@@ -13,6 +13,7 @@ use super::{Access, Authenticator, Role, User};
 use crate::http::access::{form_action, viewer};
 use crate::http::client_addr;
 use crate::http::extract::{ApiForm, ApiJson, ApiQuery, JsonBodyProblems};
+use crate::http::i18n::tr;
 use crate::http::page::{layout, or_page};
 use crate::http::problem::Problem;
 use crate::http::routes::Routes;
@@ -47,7 +48,7 @@ pub(crate) struct NextQuery {
 /// `/\t/evil.example` would take them to `//evil.example`, another site: a path
 /// with any control character, white space or backslash is refused whole, as is
 /// one starting `//`. (A CR/LF would also make an invalid `Location` header.)
-fn safe_next(next: Option<&str>) -> &str {
+pub(crate) fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -67,23 +68,23 @@ fn form(next: &str, error: Option<&str>) -> Response {
         @if let Some(e) = error { div.error role="alert" { p { strong { (e) } } } }
         form method="post" action=(href("/login")) {
             input type="hidden" name="next" value=(next);
-            label { "Name " input name="username" autocomplete="username" required maxlength="64" autofocus; }
-            label { "Password " input name="password" type="password" autocomplete="current-password" required maxlength="1024"; }
-            button type="submit" { "Log in" }
+            label { (tr!("login-name")) " " input name="username" autocomplete="username" required maxlength="64" autofocus; }
+            label { (tr!("login-password")) " " input name="password" type="password" autocomplete="current-password" required maxlength="1024"; }
+            button type="submit" { (tr!("login-submit")) }
         }
     };
-    layout("Log in", body).into_response()
+    layout(&tr!("login-title"), body).into_response()
 }
 
 async fn login_page(q: Result<ApiQuery<NextQuery>, Problem>) -> Response {
     let next = q.ok().and_then(|ApiQuery(q)| q.next);
     if let Some(v) = viewer() {
         let body = html! {
-            p { "You are logged in as " strong { (v.name) } "." }
-            p { a href=(href(safe_next(next.as_deref()))) { "Go on" } }
-            form method="post" action=(form_action("/logout")) { button type="submit" { "Log out" } }
+            p { (tr!("login-logged-in-as")) " " strong { (v.name) } "." }
+            p { a href=(href(safe_next(next.as_deref()))) { (tr!("login-go-on")) } }
+            form method="post" action=(form_action("/logout")) { button type="submit" { (tr!("login-log-out")) } }
         };
-        return layout("Log in", body).into_response();
+        return layout(&tr!("login-title"), body).into_response();
     }
     form(safe_next(next.as_deref()), None)
 }
@@ -175,22 +176,19 @@ async fn login(Extension(auth): Extension<Arc<Authenticator>>, req: Request) -> 
             res
         }
         Err(Refused::Wrong) => {
-            let mut res = form(&next, Some("Wrong name or password."));
+            let mut res = form(&next, Some(tr!("login-wrong").as_str()));
             *res.status_mut() = StatusCode::UNAUTHORIZED;
             res
         }
         Err(Refused::Throttled(wait)) => {
-            let mut res = form(
-                &next,
-                Some("Too many failed attempts; wait a few minutes and try again."),
-            );
+            let mut res = form(&next, Some(tr!("login-throttled").as_str()));
             *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             res
         }
         Err(Refused::Busy) => {
-            let mut res = form(&next, Some("The server is busy; try again in a moment."));
+            let mut res = form(&next, Some(tr!("login-busy").as_str()));
             *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(1));
@@ -275,14 +273,14 @@ pub(crate) async fn token(
         Err(Refused::Wrong) => Problem::new(
             StatusCode::UNAUTHORIZED,
             "bad-credentials",
-            "wrong name or password",
+            tr!("login-problem-wrong"),
         )
         .into_response(),
         Err(Refused::Throttled(wait)) => {
             let mut res = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-attempts",
-                "too many failed attempts; retry later",
+                tr!("login-problem-throttled"),
             )
             .into_response();
             res.headers_mut()
@@ -293,7 +291,7 @@ pub(crate) async fn token(
             let mut res = Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
-                "too many logins at once; retry in a second",
+                tr!("login-problem-busy"),
             )
             .into_response();
             res.headers_mut()
@@ -301,20 +299,6 @@ pub(crate) async fn token(
             res
         }
     }
-}
-
-/// Percent-encodes a path for a `next=` query value.
-pub(super) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

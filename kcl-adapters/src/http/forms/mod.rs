@@ -55,13 +55,38 @@ pub(crate) async fn upload_cover(
 /// Creates the OCR job of the request's form (see [`read_job_form`]), in a task of
 /// its own: a timeout or a client hanging up cannot cut the commit in half.
 pub(crate) async fn create_job(s: &Services, req: Request) -> Result<JobView, Problem> {
+    create_job_keeping(s, req).await.0
+}
+
+/// [`create_job`], with the job's name as the form sent it (empty when it sent
+/// none): the page shows it again when the job is refused.
+pub(crate) async fn create_job_keeping(
+    s: &Services,
+    req: Request,
+) -> (Result<JobView, Problem>, String) {
     let set = *s.jobs.settings();
-    let (name, images) = read_job_form(req, set.max_images, set.max_total_bytes).await?;
+    let mut typed = None;
+    let read = read_job_form(req, set.max_images, set.max_total_bytes, &mut typed).await;
+    let shown = typed.clone().unwrap_or_default();
+    let images = match read {
+        Ok(images) => images,
+        Err(p) => return (Err(p), shown),
+    };
+    let Some(name) = typed else {
+        let p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing-name",
+            "the form has no `name` field",
+        );
+        return (Err(p), shown);
+    };
     let jobs = s.jobs.clone();
-    let job = kcl_core::context::spawn(async move { jobs.create(&name, images).await })
-        .await
-        .map_err(|e| ServiceError::Internal(Box::new(e)))??;
-    Ok(job)
+    let created =
+        match kcl_core::context::spawn(async move { jobs.create(&name, images).await }).await {
+            Ok(done) => done.map_err(Problem::from),
+            Err(e) => Err(ServiceError::Internal(Box::new(e)).into()),
+        };
+    (created, shown)
 }
 
 /// The image of an upload: the multipart field `file`, or the whole body.
@@ -135,11 +160,14 @@ pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) ->
 }
 
 /// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
+/// The images of an OCR job's form; its `name` field goes to `name` as soon as
+/// it is read.
 async fn read_job_form(
     req: Request,
     max_images: usize,
     max_bytes: u64,
-) -> Result<(String, Vec<Bytes>), Problem> {
+    name: &mut Option<String>,
+) -> Result<Vec<Bytes>, Problem> {
     let too_large = |what: String| Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", what);
     if declared_over(&req, max_bytes) {
         return Err(too_large(format!(
@@ -147,7 +175,7 @@ async fn read_job_form(
         )));
     }
     let mut form = multipart(req).await?;
-    let (mut name, mut images, mut total) = (None, Vec::new(), 0u64);
+    let (mut images, mut total) = (Vec::new(), 0u64);
     loop {
         let read_error = |e: axum::extract::multipart::MultipartError| {
             multipart_problem(e.status(), e.body_text(), max_bytes)
@@ -155,7 +183,7 @@ async fn read_job_form(
         let field = form.next_field().await.map_err(read_error)?;
         let Some(field) = field else { break };
         match field.name() {
-            Some("name") => name = Some(crate::http::extract::text_field(field).await?),
+            Some("name") => *name = Some(crate::http::extract::text_field(field).await?),
             Some("images") => {
                 if images.len() == max_images {
                     return Err(too_large(format!(
@@ -172,12 +200,5 @@ async fn read_job_form(
             _ => {} // other fields are ignored, like a browser's submit button
         }
     }
-    let name = name.ok_or_else(|| {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "missing-name",
-            "the form has no `name` field",
-        )
-    })?;
-    Ok((name, images))
+    Ok(images)
 }

@@ -128,6 +128,41 @@ pub(crate) async fn receive_file(
     q: UploadQuery,
     req: Request,
 ) -> Result<ReceivedFile, Problem> {
+    receive_file_keeping(s, q, req).await.0
+}
+
+/// The text fields of a sales upload as they were sent (the page shows them
+/// again when the upload is refused).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UploadFields {
+    pub(crate) policy: Option<String>,
+    pub(crate) columns: Option<String>,
+    pub(crate) date_order: Option<String>,
+    pub(crate) tax_rate: Option<String>,
+}
+
+/// [`receive_file`], with the text fields read before it finished or failed.
+pub(crate) async fn receive_file_keeping(
+    s: &Services,
+    q: UploadQuery,
+    req: Request,
+) -> (Result<ReceivedFile, Problem>, UploadFields) {
+    let mut typed = UploadFields {
+        policy: q.policy.clone(),
+        columns: q.columns.clone(),
+        date_order: q.date_order.clone(),
+        tax_rate: q.tax_rate.clone(),
+    };
+    let received = receive_into(s, q, req, &mut typed).await;
+    (received, typed)
+}
+
+async fn receive_into(
+    s: &Services,
+    q: UploadQuery,
+    req: Request,
+    typed: &mut UploadFields,
+) -> Result<ReceivedFile, Problem> {
     let max = s.sales.settings().max_file_bytes;
     if super::declared_over(&req, max) {
         return Err(too_large(max));
@@ -137,8 +172,7 @@ pub(crate) async fn receive_file(
         .spool_dir()
         .join(format!("kcl-sales-upload-{}.csv", uuid::Uuid::new_v4()));
     let upload = Upload(path.clone());
-    let (mut name, mut pol) = (q.name, q.policy);
-    let (mut columns, mut date_order, mut tax_rate) = (q.columns, q.date_order, q.tax_rate);
+    let mut name = q.name;
     if super::is_multipart(&req) {
         let mut form = super::multipart(req).await?;
         let mut got_file = false;
@@ -161,12 +195,18 @@ pub(crate) async fn receive_file(
                         name = Some(v);
                     }
                 }
-                Some("policy") => pol = Some(crate::http::extract::text_field(field).await?),
-                Some("columns") => columns = Some(crate::http::extract::text_field(field).await?),
-                Some("date_order") => {
-                    date_order = Some(crate::http::extract::text_field(field).await?)
+                Some("policy") => {
+                    typed.policy = Some(crate::http::extract::text_field(field).await?)
                 }
-                Some("tax_rate") => tax_rate = Some(crate::http::extract::text_field(field).await?),
+                Some("columns") => {
+                    typed.columns = Some(crate::http::extract::text_field(field).await?)
+                }
+                Some("date_order") => {
+                    typed.date_order = Some(crate::http::extract::text_field(field).await?)
+                }
+                Some("tax_rate") => {
+                    typed.tax_rate = Some(crate::http::extract::text_field(field).await?)
+                }
                 _ => {}
             }
         }
@@ -188,9 +228,9 @@ pub(crate) async fn receive_file(
         )
     })?;
     let format = SalesFormat::parse(
-        columns.as_deref(),
-        date_order.as_deref(),
-        tax_rate.as_deref(),
+        typed.columns.as_deref(),
+        typed.date_order.as_deref(),
+        typed.tax_rate.as_deref(),
     )
     .map_err(|e| {
         Problem::from(ServiceError::Invalid(
@@ -199,7 +239,7 @@ pub(crate) async fn receive_file(
     })?;
     Ok(ReceivedFile {
         name,
-        policy: policy(pol.as_deref()).map_err(|p| *p)?,
+        policy: policy(typed.policy.as_deref()).map_err(|p| *p)?,
         format: (!format.is_default()).then_some(format),
         _upload: upload,
         path,

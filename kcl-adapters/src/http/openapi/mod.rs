@@ -254,10 +254,32 @@ pub(crate) async fn json() -> Response {
     responses((status = 200, description = "The documentation page", content_type = "text/html", body = String))
 )]
 pub(crate) async fn docs() -> Html<String> {
-    static PAGE: OnceLock<String> = OnceLock::new();
-    let page = PAGE.get_or_init(|| {
-        let doc = serde_json::from_slice(document()).unwrap_or_default();
-        page::page(&doc, &openapi()).0
-    });
-    Html(page.clone())
+    // The documentation, made once per language and base path; the page around it
+    // (the navigation, the visitor's name and their form tokens) per request.
+    type Made = std::collections::HashMap<(kcl_core::domain::Locale, String), (String, String)>;
+    static MADE: OnceLock<std::sync::Mutex<Made>> = OnceLock::new();
+    let key = (super::i18n::locale(), super::access::href("/"));
+    let made = MADE.get_or_init(Default::default);
+    let cached = made
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .cloned();
+    let (title, body) = match cached {
+        Some(done) => done,
+        None => {
+            let doc = serde_json::from_slice(document()).unwrap_or_default();
+            let (title, body) = page::page(&doc, &openapi());
+            let done = (title, body.into_string());
+            let mut made = made
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Languages times base paths: a handful; bounded all the same.
+            if made.len() < 64 {
+                made.insert(key, done.clone());
+            }
+            done
+        }
+    };
+    super::page::layout(&title, maud::PreEscaped(body))
 }

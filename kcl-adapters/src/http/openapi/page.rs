@@ -4,29 +4,28 @@
 
 use std::collections::HashMap;
 
-use axum::response::Html;
 use maud::{html, Markup};
 use serde_json::Value;
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{OpenApi, RefOr};
 
-use crate::http::page::layout;
+use crate::http::i18n::tr;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// The page for an OpenAPI document: `doc` is the document as a client reads it,
+/// The title and body of the page for an OpenAPI document: `doc` is the document as a client reads it,
 /// `typed` the same document, for the order its schemas declare their properties
 /// in (a JSON map here is sorted).
-pub(crate) fn page(doc: &Value, typed: &OpenApi) -> Html<String> {
+pub(crate) fn page(doc: &Value, typed: &OpenApi) -> (String, Markup) {
     let order = property_order(typed);
     let title = doc["info"]["title"].as_str().unwrap_or("API");
     let version = doc["info"]["version"].as_str().unwrap_or("");
     let tags = tag_names(doc);
     let body = html! {
-        p.muted { "OpenAPI " (doc["openapi"].as_str().unwrap_or("")) " · version " (version)
-            " · the document: " a href=(crate::http::access::href("/api/openapi.json")) { "/api/openapi.json" } }
+        p.muted { "OpenAPI " (doc["openapi"].as_str().unwrap_or("")) " · " (tr!("docs-version", version = version))
+            " · " (tr!("docs-document")) " " a href=(crate::http::access::href("/api/openapi.json")) { "/api/openapi.json" } }
         @if let Some(d) = doc["info"]["description"].as_str() { p.desc { (text(d)) } }
-        h2 { "Operations" }
+        h2 { (tr!("docs-operations")) }
         ul {
             @for tag in &tags {
                 li { a href={ "#tag-" (tag) } { (tag) } ": "
@@ -46,14 +45,14 @@ pub(crate) fn page(doc: &Value, typed: &OpenApi) -> Html<String> {
                 }
             }
         }
-        h2 id="schemas" { "Schemas" }
+        h2 id="schemas" { (tr!("docs-schemas")) }
         @if let Some(schemas) = doc["components"]["schemas"].as_object() {
             @for (name, schema) in schemas {
                 (schema_section(name, schema, order.get(name).map_or(&[][..], Vec::as_slice)))
             }
         }
     };
-    layout(&format!("{title} API"), body)
+    (tr!("docs-title", title = title), body)
 }
 
 /// The tags, in the document's order, then any only operations name.
@@ -107,17 +106,17 @@ fn anchor(method: &str, path: &str, op: &Value) -> String {
     }
 }
 
-fn security(op: &Value) -> &'static str {
+fn security(op: &Value) -> String {
     match op["security"].as_array() {
-        None => "no authentication",
+        None => tr!("docs-security-none"),
         Some(reqs)
             if reqs
                 .iter()
                 .any(|r| r.as_object().is_some_and(|o| o.is_empty())) =>
         {
-            "bearer token optional (reads may be public)"
+            tr!("docs-security-optional")
         }
-        Some(_) => "bearer token required",
+        Some(_) => tr!("docs-security-required"),
     }
 }
 
@@ -130,18 +129,18 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
             }
             @if let Some(s) = op["summary"].as_str() { p { (text(s)) } }
             @if let Some(d) = op["description"].as_str() { p.desc { (text(d)) } }
-            p.lock { "Security: " (security(op)) }
+            p.lock { (tr!("docs-security")) " " (security(op)) }
             @if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
-                h4 { "Parameters" }
+                h4 { (tr!("docs-parameters")) }
                 table {
-                    tr { th { "name" } th { "in" } th { "type" } th { "" } }
+                    tr { th { (tr!("docs-param-name")) } th { (tr!("docs-param-in")) } th { (tr!("docs-param-type")) } th { "" } }
                     @for p in params {
                         tr {
                             td { code { (p["name"].as_str().unwrap_or("")) } }
                             td { (p["in"].as_str().unwrap_or("")) }
                             td { (type_of(&p["schema"])) }
                             td {
-                                @if p["required"] == true { strong { "required. " } }
+                                @if p["required"] == true { strong { (tr!("docs-required")) } " " }
                                 (text(p["description"].as_str().unwrap_or("")))
                             }
                         }
@@ -149,11 +148,11 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
                 }
             }
             @if let Some(body) = op["requestBody"].as_object() {
-                h4 { "Request body" @if body.get("required") == Some(&Value::Bool(true)) { " (required)" } }
+                h4 { (tr!("docs-request-body")) @if body.get("required") == Some(&Value::Bool(true)) { " (" (tr!("docs-body-required")) ")" } }
                 @if let Some(d) = body.get("description").and_then(Value::as_str) { p { (text(d)) } }
                 (contents(body.get("content").unwrap_or(&Value::Null)))
             }
-            h4 { "Responses" }
+            h4 { (tr!("docs-responses")) }
             table {
                 @if let Some(responses) = op["responses"].as_object() {
                     @for (status, res) in responses {
@@ -163,7 +162,7 @@ fn operation(method: &str, path: &str, op: &Value) -> Markup {
                                 (text(res["description"].as_str().unwrap_or("")))
                                 @if let Some(headers) = res["headers"].as_object() {
                                     br;
-                                    span.muted { "Headers: "
+                                    span.muted { (tr!("docs-headers")) " "
                                         @for (i, (name, _)) in headers.iter().enumerate() {
                                             @if i > 0 { ", " }
                                             code { (name) }
@@ -214,14 +213,14 @@ fn type_of(s: &Value) -> Markup {
     };
     html! {
         @if types.is_empty() && s["enum"].is_null() {
-            "any"
+            (tr!("docs-type-any"))
         }
         @for (i, t) in types.iter().enumerate() {
             @if i > 0 { " | " }
             @if *t == "array" {
-                "array of " (type_of(&s["items"]))
+                (tr!("docs-type-array-of")) " " (type_of(&s["items"]))
             } @else if *t == "object" && s["properties"].is_object() {
-                "object {"
+                (tr!("docs-type-object")) " {"
                 @for (i, (name, _)) in s["properties"].as_object().into_iter().flatten().enumerate() {
                     @if i > 0 { ", " }
                     code { (name) }
@@ -233,7 +232,7 @@ fn type_of(s: &Value) -> Markup {
         }
         @if let Some(f) = s["format"].as_str() { " (" (f) ")" }
         @if let Some(values) = s["enum"].as_array() {
-            " one of: "
+            " " (tr!("docs-type-one-of")) " "
             @for (i, v) in values.iter().enumerate() {
                 @if i > 0 { ", " }
                 code { (v) }
@@ -286,11 +285,11 @@ fn schema_section(name: &str, schema: &Value, order: &[String]) -> Markup {
             h3 { (name) }
             @if let Some(d) = schema["description"].as_str() { p.desc { (text(d)) } }
             @if schema["properties"].is_null() && schema["allOf"].is_null() {
-                p { "Type: " (type_of(schema)) }
+                p { (tr!("docs-type")) " " (type_of(schema)) }
             }
             @for part in &parts {
                 @if let Some(r) = part["$ref"].as_str() {
-                    p { "With every field of " (type_of(&serde_json::json!({ "$ref": r }))) "." }
+                    p { (tr!("docs-with-every-field-of")) " " (type_of(&serde_json::json!({ "$ref": r }))) "." }
                 }
                 @if let Some(props) = part["properties"].as_object() {
                     table {
@@ -299,7 +298,7 @@ fn schema_section(name: &str, schema: &Value, order: &[String]) -> Markup {
                                 td { code { (prop) } }
                                 td { (type_of(p)) }
                                 td {
-                                    @if required(part, prop) { strong { "required. " } }
+                                    @if required(part, prop) { strong { (tr!("docs-required")) } " " }
                                     (text(description(p)))
                                 }
                             }

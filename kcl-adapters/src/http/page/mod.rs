@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 use super::access;
+use super::i18n::{self, tr};
 use super::problem::Problem;
 
 /// A page: the nav, the title, `body`; no script.
@@ -41,10 +42,12 @@ enum Script {
 
 fn page(title: &str, body: Markup, script: Script) -> Html<String> {
     let live = script == Script::Live;
+    let locale = i18n::locale();
+    let here = i18n::here();
     Html(
         html! {
             (DOCTYPE)
-            html lang="en" {
+            html lang=(locale.as_str()) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -57,20 +60,29 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
                 }
                 body data-live[live] {
                     nav {
-                        a href=(href("/")) { "Catalog" } a href=(href("/rentals")) { "Rentals" } a href=(href("/jobs")) { "OCR jobs" } a href=(href("/sales")) { "Sales" } a href=(href("/audit")) { "Audit" } a href=(href("/api/docs")) { "API" }
+                        a href=(href("/")) { (tr!("nav-catalog")) } a href=(href("/rentals")) { (tr!("nav-rentals")) } a href=(href("/jobs")) { (tr!("nav-jobs")) } a href=(href("/sales")) { (tr!("nav-sales")) } a href=(href("/audit")) { (tr!("nav-audit")) } a href=(href("/api/docs")) { (tr!("nav-api")) }
                         @if let Some(v) = access::viewer() {
-                            span.muted { (v.name) " (" (v.role.map_or("no role", |r| r.as_str())) ") " }
+                            span.muted { (v.name) " (" (v.role.map_or_else(|| tr!("nav-no-role"), |r| r.as_str().to_owned())) ") " }
                             @if v.csrf.is_some() {
-                                form.inline method="post" action=(access::form_action("/logout")) { button type="submit" { "Log out" } }
+                                form.inline method="post" action=(access::form_action("/logout")) { button type="submit" { (tr!("nav-log-out")) } }
                             }
                         } @else if access::enabled() {
-                            a href=(href("/login")) { "Log in" }
+                            a href=(href("/login")) { (tr!("nav-log-in")) }
+                        }
+                        // The other languages, each named in itself.
+                        span.lang aria-label=(tr!("lang-switch-label")) {
+                            @for other in kcl_core::domain::Locale::ALL.into_iter().filter(|l| *l != locale) {
+                                a href=(href(&format!("/ui/lang/{other}?back={}", url_encode(&here))))
+                                    hreflang=(other.as_str()) lang=(other.as_str()) rel="alternate" {
+                                    (i18n::message_in(other, &format!("lang-switch-{other}"), &[]))
+                                }
+                            }
                         }
                     }
                     h1 { (title) }
                     (body)
                     @if live {
-                        p.muted.live { "This page updates itself while work is running. " a href="" { "Reload" } }
+                        p.muted.live { (tr!("live-note")) " " a href="" { (tr!("live-reload")) } }
                     }
                 }
             }
@@ -79,13 +91,27 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
     )
 }
 
+/// `s` percent-encoded for a query value (letters, digits, `-_.~/` kept).
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// A problem as the pages show it: its detail, then each invalid field.
 pub(crate) fn problem_box(p: &Problem) -> Markup {
     html! {
         div.error role="alert" {
             p { strong { (p.detail) } }
             @if !p.errors.is_empty() {
-                ul { @for e in &p.errors { li { (e.field) ": " (e.message) } } }
+                ul { @for e in &p.errors { li { (e.field) ": " (i18n::field_message(e)) } } }
             }
         }
     }
@@ -96,9 +122,9 @@ pub(crate) fn error_page(p: Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = html! {
         (problem_box(&p))
-        p { a href=(href("/")) data-back { "Back" } " · " a href=(href("/")) { "Catalog" } }
+        p { a href=(href("/")) data-back { (tr!("back")) } " · " a href=(href("/")) { (tr!("back-to-catalog")) } }
     };
-    (status, page("Something is not right", body, Script::Links)).into_response()
+    (status, page(&tr!("error-title"), body, Script::Links)).into_response()
 }
 
 /// The extractor `E`, whose problem (a bad query, path or form) is shown as an
@@ -151,7 +177,7 @@ pub(crate) async fn same_origin(req: Request, next: Next) -> Response {
         return error_page(Problem::new(
             StatusCode::FORBIDDEN,
             "cross-site-form",
-            "this form was posted from another site",
+            tr!("cross-site-form"),
         ));
     }
     next.run(req).await

@@ -11,6 +11,7 @@ use maud::{html, Markup};
 
 use crate::http::extract::ApiQuery;
 use crate::http::forms::audit::{read, AuditParams};
+use crate::http::i18n::{self, tr};
 use crate::http::page::{layout, OrPage};
 use crate::http::problem::Problem;
 
@@ -24,31 +25,63 @@ const KINDS: [EntityKind; 4] = [
 /// The longest data shown in a row; the API has the whole event.
 const DATA_SHOWN: usize = 240;
 
+/// An action as the pages show it, in the request's language (its stable name,
+/// kept in queries and form values, when the catalogue has no label for it).
+pub(crate) fn action_label(a: AuditAction) -> String {
+    match a {
+        AuditAction::Created => tr!("audit-action-created"),
+        AuditAction::Updated => tr!("audit-action-updated"),
+        AuditAction::Deleted => tr!("audit-action-deleted"),
+        AuditAction::Rented => tr!("audit-action-rented"),
+        AuditAction::Returned => tr!("audit-action-returned"),
+        AuditAction::CoverUploaded => tr!("audit-action-cover-uploaded"),
+        AuditAction::ThumbnailCreated => tr!("audit-action-thumbnail-created"),
+        AuditAction::Ingested => tr!("audit-action-ingested"),
+        AuditAction::ItemProcessing => tr!("audit-action-item-processing"),
+        AuditAction::ItemDone => tr!("audit-action-item-done"),
+        AuditAction::ItemError => tr!("audit-action-item-error"),
+        AuditAction::ItemExpired => tr!("audit-action-item-expired"),
+        _ => a.as_str().to_owned(),
+    }
+}
+
+/// A kind of entity as the pages show it, in the request's language (its stable
+/// name when the catalogue has no label for it).
+fn kind_label(k: EntityKind) -> String {
+    match k {
+        EntityKind::Book => tr!("audit-entity-book"),
+        EntityKind::Job => tr!("audit-entity-job"),
+        EntityKind::SalesFile => tr!("audit-entity-sales-file"),
+        EntityKind::Stock => tr!("audit-entity-stock"),
+        _ => k.as_str().to_owned(),
+    }
+}
+
 fn filters(q: &AuditParams) -> Markup {
     let action = q.action.clone().unwrap_or_default();
     let kind = q.entity_type.clone().unwrap_or_default();
     html! {
         form method="get" action=(href("/audit")) {
             fieldset {
-                label { "Action "
+                label { (tr!("audit-filter-action")) " "
                     select name="action" {
-                        option value="" selected[action.is_empty()] { "any" }
+                        option value="" selected[action.is_empty()] { (tr!("audit-filter-any")) }
                         @for a in AuditAction::ALL {
-                            option value=(a.as_str()) selected[a.as_str() == action] { (a.as_str()) }
+                            option value=(a.as_str()) selected[a.as_str() == action] { (action_label(*a)) }
                         }
                     }
                 }
-                label { "Entity "
+                label { (tr!("audit-filter-entity")) " "
                     select name="entity_type" {
-                        option value="" selected[kind.is_empty()] { "any" }
+                        option value="" selected[kind.is_empty()] { (tr!("audit-filter-any")) }
                         @for k in KINDS {
-                            option value=(k.as_str()) selected[k.as_str() == kind] { (k.as_str()) }
+                            option value=(k.as_str()) selected[k.as_str() == kind] { (kind_label(k)) }
                         }
                     }
                 }
-                label { "From " input name="from" type="date" value=(q.from.clone().unwrap_or_default()); }
-                label { "To " input name="to" type="date" value=(q.to.clone().unwrap_or_default()); }
-                button type="submit" { "Show" }
+                label { (tr!("audit-filter-from")) " " input name="from" type="date" value=(q.from.clone().unwrap_or_default()); }
+                label { (tr!("audit-filter-to")) " " input name="to" type="date" value=(q.to.clone().unwrap_or_default()); }
+                button type="submit" { (tr!("audit-filter-submit")) }
             }
         }
     }
@@ -94,7 +127,7 @@ fn next_link(q: &AuditParams, cursor: &str) -> String {
     let query: Vec<String> = pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", super::pages::encode(v)))
+        .map(|(k, v)| format!("{k}={}", crate::http::page::url_encode(v)))
         .collect();
     href(&format!("/audit?{}", query.join("&")))
 }
@@ -121,25 +154,25 @@ pub(crate) async fn index(
         Ok(page) => html! {
             (filters(&q))
             table {
-                thead { tr { th { "When (UTC)" } th { "Action" } th { "Entity" } th { "Id" } th { "Data" } } }
+                thead { tr { th { (tr!("audit-col-when")) } th { (tr!("audit-col-action")) } th { (tr!("audit-col-entity")) } th { (tr!("audit-col-id")) } th { (tr!("audit-col-data")) } } }
                 tbody {
                     @for e in &page.items {
                         tr {
-                            td { (e.occurred_at.format("%Y-%m-%d %H:%M:%S")) }
-                            td { (e.action.as_str()) }
-                            td { (e.entity.kind.as_str()) }
+                            td { time datetime=(e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) { (i18n::date_time_seconds(e.occurred_at)) } }
+                            td { (action_label(e.action)) }
+                            td { (kind_label(e.entity.kind)) }
                             td { (entity_link(e)) }
                             td { code { (data(e)) } }
                         }
                     }
-                    @if page.items.is_empty() { tr { td colspan="5" class="muted" { "No events match." } } }
+                    @if page.items.is_empty() { tr { td colspan="5" class="muted" { (tr!("audit-none")) } } }
                 }
             }
             p.muted {
-                @if !first_page { a href=(next_link(&q, "")) { "← Newest" } " " }
-                @if let Some(c) = &page.next_cursor { a href=(next_link(&q, c)) rel="next" { "Older events →" } }
+                @if !first_page { a href=(next_link(&q, "")) { (tr!("audit-newest")) } " " }
+                @if let Some(c) = &page.next_cursor { a href=(next_link(&q, c)) rel="next" { (tr!("audit-older")) } }
             }
         },
     };
-    (status, layout("Audit log", body)).into_response()
+    (status, layout(&tr!("audit-title"), body)).into_response()
 }

@@ -5,8 +5,10 @@
 //! beside a table of the same figures.
 
 use chrono::NaiveDate;
-use kcl_core::domain::format_cents;
+use kcl_core::domain::Locale;
 use maud::{html, Markup};
+
+use crate::http::i18n::{self, tr};
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
@@ -57,20 +59,25 @@ pub(super) fn revenue_by_day(title: &str, days: &[(NaiveDate, i64)]) -> Markup {
     let total: i64 = days.iter().map(|d| d.1).sum();
     let best = days.iter().max_by_key(|d| d.1);
     let desc = match (days.first(), days.last(), best) {
-        (Some(first), Some(last), Some(best)) if total > 0 => format!(
-            "{} {} from {} to {}: {} in all; the best day, {}, sold {}.",
-            days.len(),
-            if days.len() == 1 { "day" } else { "days" },
-            first.0,
-            last.0,
-            format_cents(total),
-            best.0,
-            format_cents(best.1)
+        (Some(first), Some(last), Some(best)) if total > 0 => tr!(
+            "chart-day-desc",
+            n = days.len(),
+            count = i18n::count(days.len() as u64),
+            from = i18n::date(first.0),
+            to = i18n::date(last.0),
+            total = i18n::money(total),
+            best = i18n::date(best.0),
+            best_amount = i18n::money(best.1),
         ),
-        _ => "No revenue in this period.".to_owned(),
+        _ => tr!("chart-day-empty"),
     };
     // About six date labels, whatever the number of days.
     let every = days.len().div_ceil(6).max(1);
+    // The date labels, short: the month and day in the locale's order.
+    let short_day = match i18n::locale() {
+        Locale::PtBr => "%d/%m",
+        _ => "%m-%d",
+    };
     html! {
         svg.chart role="img" aria-labelledby="chart-day-title chart-day-desc"
             viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" preserveAspectRatio="xMidYMid meet" {
@@ -79,11 +86,11 @@ pub(super) fn revenue_by_day(title: &str, days: &[(NaiveDate, i64)]) -> Markup {
             @for step in 0..=4i128 {
                 @let v = i64::try_from(i128::from(top) * step / 4).unwrap_or(top);
                 line.grid x1=(LEFT) x2=(WIDTH - RIGHT) y1=(format!("{:.1}", y(v))) y2=(format!("{:.1}", y(v))) {}
-                text.axis x=(LEFT - 6.0) y=(format!("{:.1}", y(v) + 4.0)) text-anchor="end" { (format_cents(v)) }
+                text.axis x=(LEFT - 6.0) y=(format!("{:.1}", y(v) + 4.0)) text-anchor="end" { (i18n::amount(v)) }
             }
             @for (i, (day, _)) in days.iter().enumerate() {
                 @if i % every == 0 || i + 1 == days.len() {
-                    text.axis x=(format!("{:.1}", x(i))) y=(HEIGHT - BOTTOM + 18.0) text-anchor="middle" { (day.format("%m-%d")) }
+                    text.axis x=(format!("{:.1}", x(i))) y=(HEIGHT - BOTTOM + 18.0) text-anchor="middle" { (day.format(short_day)) }
                 }
             }
             @if days.len() > 1 {
@@ -91,7 +98,7 @@ pub(super) fn revenue_by_day(title: &str, days: &[(NaiveDate, i64)]) -> Markup {
             }
             @for (i, (day, cents)) in days.iter().enumerate() {
                 circle.point cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*cents))) r="3" {
-                    title { (day) ": " (format_cents(*cents)) }
+                    title { (i18n::date(*day)) ": " (i18n::money(*cents)) }
                 }
             }
         }
@@ -111,14 +118,19 @@ pub(super) fn revenue_by_store(title: &str, stores: &[(String, i64)], limit: usi
     let left = 120.0;
     let plot_w = WIDTH - left - 110.0;
     let desc = if shown.is_empty() {
-        "No sales in this period.".to_owned()
+        tr!("chart-store-empty")
     } else {
         let mut d: Vec<String> = shown
             .iter()
-            .map(|(s, c)| format!("{s}: {}", format_cents(*c)))
+            .map(|(s, c)| format!("{s}: {}", i18n::money(*c)))
             .collect();
         if sorted.len() > shown.len() {
-            d.push(format!("and {} more stores", sorted.len() - shown.len()));
+            let more = sorted.len() - shown.len();
+            d.push(tr!(
+                "chart-store-more",
+                n = more,
+                count = i18n::count(more as u64)
+            ));
         }
         d.join("; ") + "."
     };
@@ -132,9 +144,9 @@ pub(super) fn revenue_by_store(title: &str, stores: &[(String, i64)], limit: usi
                 @let w = plot_w * (*cents).max(0) as f64 / top as f64;
                 text.axis x=(left - 8.0) y=(format!("{:.1}", y + bar_h * 0.7)) text-anchor="end" { (store) }
                 rect.bar x=(left) y=(format!("{y:.1}")) width=(format!("{:.1}", w.max(1.0))) height=(bar_h) {
-                    title { (store) ": " (format_cents(*cents)) }
+                    title { (store) ": " (i18n::money(*cents)) }
                 }
-                text.value x=(format!("{:.1}", left + w.max(1.0) + 6.0)) y=(format!("{:.1}", y + bar_h * 0.7)) { (format_cents(*cents)) }
+                text.value x=(format!("{:.1}", left + w.max(1.0) + 6.0)) y=(format!("{:.1}", y + bar_h * 0.7)) { (i18n::money(*cents)) }
             }
         }
     }
@@ -167,10 +179,19 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
         assert!(svg.contains("<polyline"), "{svg}");
         assert!(
-            svg.contains("3 days from 2026-11-01 to 2026-11-03: 175.20 in all"),
+            svg.contains("3 days from 2026-11-01 to 2026-11-03: R$175.20 in all"),
             "{svg}"
         );
-        assert!(svg.contains("2026-11-03: 165.20"), "{svg}");
+        assert!(
+            svg.contains("the best day, 2026-11-03, sold R$165.20."),
+            "{svg}"
+        );
+        assert!(svg.contains("2026-11-03: R$165.20"), "{svg}");
+        // The axis: amounts without the currency; the days as month-day.
+        assert!(
+            svg.contains(">200.00</text>") && svg.contains(">11-03</text>"),
+            "{svg}"
+        );
         assert!(!svg.contains("NaN") && !svg.contains("style="), "{svg}");
         let one = revenue_by_day("Revenue", &[(d(1), 0)]).into_string();
         assert!(one.contains("No revenue in this period."));
@@ -188,6 +209,6 @@ mod tests {
         assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
         assert!(svg.find("&lt;b&gt;") < svg.find("loja-02"), "{svg}");
         assert!(!svg.contains("<b>"), "escaped: {svg}");
-        assert!(svg.contains("and 1 more stores"), "{svg}");
+        assert!(svg.contains("and 1 more store."), "{svg}");
     }
 }

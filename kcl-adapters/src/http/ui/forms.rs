@@ -12,6 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiForm, ApiPath};
+use crate::http::i18n::tr;
 use crate::http::page::{layout, or_page, OrPage};
 
 /// A book form as posted (every field as typed), and the values a form shows.
@@ -64,7 +65,7 @@ fn parse<T: FromStr>(
 }
 
 fn number(field: &str, v: &str) -> Result<i64, ServiceError> {
-    parse(field, v, "bad-number", "must be a whole number")
+    parse(field, v, "bad-number", &tr!("form-bad-number"))
 }
 
 impl BookForm {
@@ -96,7 +97,13 @@ pub(crate) async fn create_book(
     };
     match created {
         Ok(book) => Redirect::to(&href(&format!("/books/{}", book.id))).into_response(),
-        Err(e) => refused(e, "Add a book", "/ui/books", &f, "Add"),
+        Err(e) => refused(
+            e,
+            &tr!("catalog-add-heading"),
+            "/ui/books",
+            &f,
+            &tr!("catalog-add"),
+        ),
     }
 }
 
@@ -134,18 +141,18 @@ pub(crate) async fn update_book(
             }
             refused(
                 e,
-                &format!("Edit {}", f.title),
+                &tr!("book-edit-title", title = f.title.as_str()),
                 &format!("/ui/books/{id}"),
                 &f,
-                "Save anyway",
+                &tr!("book-save-anyway"),
             )
         }
         Err(e) => refused(
             e,
-            &format!("Edit {}", f.title),
+            &tr!("book-edit-title", title = f.title.as_str()),
             &format!("/ui/books/{id}"),
             &f,
-            "Save",
+            &tr!("book-save"),
         ),
     }
 }
@@ -167,7 +174,7 @@ pub(crate) async fn delete_book(
         "version",
         &f.version,
         "bad-number",
-        "the form has no valid version: reload the page",
+        &tr!("form-bad-version"),
     ));
     or_page!(s.catalog.delete(BookId(id), Some(version)).await);
     Redirect::to(&href("/")).into_response()
@@ -188,8 +195,7 @@ pub(crate) async fn rent(
 ) -> Response {
     let due = match f.due_date.trim() {
         "" => Ok(None),
-        d => parse::<NaiveDate>("due_date", d, "bad-date", "must be a date like 2026-12-31")
-            .map(Some),
+        d => parse::<NaiveDate>("due_date", d, "bad-date", &tr!("form-bad-date")).map(Some),
     };
     let rented = match due {
         Ok(due) => s.rentals.rent(BookId(id), &f.renter, due).await,
@@ -210,9 +216,9 @@ pub(crate) async fn rent(
                     p { strong { (p.detail) } }
                 }
                 (super::pages::rent_form(BookId(id), &f.renter, &f.due_date, &p.errors))
-                p { a href=(href(&format!("/books/{id}"))) { "← The book" } }
+                p { a href=(href(&format!("/books/{id}"))) { (tr!("book-back")) } }
             };
-            (status, layout("Rent a copy", body)).into_response()
+            (status, layout(&tr!("rent-legend"), body)).into_response()
         }
     }
 }

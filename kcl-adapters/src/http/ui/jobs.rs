@@ -2,14 +2,16 @@
 
 use crate::http::access::href;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kcl_core::domain::{AuditAction, ItemStatus, JobId};
 use kcl_core::Services;
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::i18n::{self, tr};
 use crate::http::page::{layout, or_page, OrPage};
 
 #[derive(Debug, Deserialize)]
@@ -18,8 +20,15 @@ pub(crate) struct PageQuery {
     page: Option<u64>,
 }
 
-fn badge(s: ItemStatus) -> &'static str {
-    s.as_str()
+/// A status as the pages show it, in the request's language.
+fn badge(s: ItemStatus) -> String {
+    match s {
+        ItemStatus::Pending => tr!("jobs-status-pending"),
+        ItemStatus::Processing => tr!("jobs-status-processing"),
+        ItemStatus::Done => tr!("jobs-status-done"),
+        ItemStatus::Error => tr!("jobs-status-error"),
+        ItemStatus::Expired => tr!("jobs-status-expired"),
+    }
 }
 
 /// `GET /jobs`.
@@ -32,39 +41,34 @@ pub(crate) async fn index(
     let more = list.page * u64::from(list.per_page) < list.total;
     let body = html! {
         @match &engine {
-            Some(e) => p.muted { "Engine: " (e) },
-            None => div.error { p { "OCR is not enabled in this build (cargo feature `tesseract`); jobs cannot be created." } },
+            Some(e) => p.muted { (tr!("jobs-engine", engine = e.as_str())) },
+            None => div.error { p { (tr!("jobs-no-engine")) } },
         }
         table {
-            thead { tr { th { "Name" } th { "Status" } th { "Images" } th { "Done" } th { "Errors" } th { "Created (UTC)" } } }
+            thead { tr { th { (tr!("jobs-col-name")) } th { (tr!("jobs-col-status")) } th { (tr!("jobs-col-images")) } th { (tr!("jobs-col-done")) } th { (tr!("jobs-col-errors")) } th { (tr!("jobs-col-created")) } } }
             tbody {
                 @for j in &list.items {
                     tr {
                         td { a href=(href(&format!("/jobs/{}", j.job.id))) { (j.job.name) } }
                         td { (badge(j.status)) }
-                        td { (j.counts.total()) }
-                        td { (j.counts.done) }
-                        td { (j.counts.error + j.counts.expired) }
-                        td { (j.job.created_at.format("%Y-%m-%d %H:%M:%S")) }
+                        td { (i18n::count(j.counts.total())) }
+                        td { (i18n::count(j.counts.done)) }
+                        td { (i18n::count(j.counts.error + j.counts.expired)) }
+                        td { time datetime=(j.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) { (i18n::date_time(j.job.created_at)) } }
                     }
                 }
-                @if list.items.is_empty() { tr { td colspan="6" class="muted" { "No jobs yet." } } }
+                @if list.items.is_empty() { tr { td colspan="6" class="muted" { (tr!("jobs-none")) } } }
             }
         }
-        p.muted { (list.total) " jobs" @if more { " · " a href=(href(&format!("/jobs?page={}", list.page + 1))) { "Next page →" } } }
-        h2 { "New job" }
-        form method="post" action=(crate::http::access::form_action("/ui/jobs")) enctype="multipart/form-data" {
-            fieldset {
-                label { "Name " input name="name" required maxlength="200"; }
-                label { "Images " input name="images" type="file" multiple required accept="image/jpeg,image/png,image/webp,image/gif"; }
-                button type="submit" { "Read the text" }
-            }
-        }
+        p.muted { (tr!("jobs-total", count = i18n::count(list.total), n = list.total as i64)) @if more { " · " a href=(href(&format!("/jobs?page={}", list.page + 1))) { (tr!("next-page")) } } }
+        h2 { (tr!("jobs-new")) }
+        (job_form(""))
     };
+    let title = tr!("jobs-title");
     if list.items.iter().all(|j| j.status.is_final()) {
-        layout("OCR jobs", body).into_response()
+        layout(&title, body).into_response()
     } else {
-        crate::http::page::live_layout("OCR jobs", body).into_response()
+        crate::http::page::live_layout(&title, body).into_response()
     }
 }
 
@@ -80,44 +84,52 @@ pub(crate) async fn job(
         view.items
             .iter()
             .position(|i| serde_json::json!(i.id) == *item)
-            .map_or_else(|| "an image".to_owned(), |n| format!("image {}", n + 1))
+            .map_or_else(
+                || tr!("jobs-an-image"),
+                |n| tr!("jobs-image-n", n = i18n::count(n as u64 + 1)),
+            )
     };
+    let total = view.counts.total();
     let body = html! {
-        p { "Status " strong { (badge(view.status)) } " · " (view.counts.total()) @if view.counts.total() == 1 { " image" } @else { " images" } " · created "
-            (view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) }
+        p { (tr!("jobs-status")) " " strong { (badge(view.status)) } " · "
+            (tr!("jobs-images", count = i18n::count(total), n = total as i64)) " · "
+            (tr!("jobs-created")) " "
+            time datetime=(view.job.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) { (i18n::date_time(view.job.created_at)) } }
         @for (n, item) in view.items.iter().enumerate() {
-            h2 { "Image " (n + 1) " · " (badge(item.status)) }
+            h2 { (tr!("jobs-image-heading", n = i18n::count(n as u64 + 1))) " · " (badge(item.status)) }
             @if let Some(text) = &item.text {
                 pre.text { (text) }
-                @if let Some(c) = item.confidence { p.muted { "confidence " (format!("{c:.0}")) } }
+                @if let Some(c) = item.confidence { p.muted { (tr!("jobs-confidence", value = format!("{c:.0}"))) } }
             }
             @if let Some(err) = &item.error { div.error { p { (err) } } }
-            @if item.duplicate_of.is_some() { p.muted { "same image as an earlier one: read once" } }
+            @if item.duplicate_of.is_some() { p.muted { (tr!("jobs-duplicate")) } }
         }
         @if !history.is_empty() {
-            h2 { "Processing log" }
+            h2 { (tr!("jobs-log")) }
             ol.log { @for e in &history {
                 li {
-                    (e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) " — "
+                    time datetime=(e.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) { (i18n::date_time_seconds(e.occurred_at)) } " — "
                     @match e.action {
-                        AuditAction::ItemProcessing => { (image(&e.data["item"])) ": processing" }
+                        AuditAction::ItemProcessing => { (tr!("jobs-log-processing", image = image(&e.data["item"]))) }
                         AuditAction::ItemDone => {
-                            (image(&e.data["item"])) ": done"
-                            @if let Some(c) = e.data["confidence"].as_f64() { ", confidence " (format!("{c:.0}")) }
-                            @if let Some(t) = e.data["seconds"].as_f64() { ", " (format!("{t:.2}")) " s" }
+                            (tr!("jobs-log-done", image = image(&e.data["item"])))
+                            @if let Some(c) = e.data["confidence"].as_f64() { ", " (tr!("jobs-log-confidence", value = format!("{c:.0}"))) }
+                            @if let Some(t) = e.data["seconds"].as_f64() {
+                                ", " (tr!("jobs-log-seconds", seconds = i18n::locale().decimal((t * 100.0).round() as i128, 2, true)))
+                            }
                         }
                         AuditAction::ItemError => {
-                            (image(&e.data["item"])) ": error"
+                            (tr!("jobs-log-error", image = image(&e.data["item"])))
                             @if let Some(r) = e.data["reason"].as_str() { " (" (r) ")" }
                         }
-                        AuditAction::ItemExpired => { (image(&e.data["item"])) ": expired" }
-                        other => { "job " (other.as_str()) }
+                        AuditAction::ItemExpired => { (tr!("jobs-log-expired", image = image(&e.data["item"]))) }
+                        other => { (tr!("jobs-log-job", action = super::audit::action_label(other))) }
                     }
                 }
             } }
         }
         form method="post" action=(crate::http::access::form_action(&format!("/ui/jobs/{}/delete", view.job.id))) {
-            fieldset { legend { "Delete" } button type="submit" { "Delete this job and its images" } }
+            fieldset { legend { (tr!("jobs-delete")) } button type="submit" { (tr!("jobs-delete-submit")) } }
         }
     };
     if view.status.is_final() {
@@ -127,10 +139,34 @@ pub(crate) async fn job(
     }
 }
 
-/// `POST /ui/jobs` (the upload form).
+/// The new-job form, its name as typed (the images must be chosen again: a page
+/// cannot choose files for its user).
+fn job_form(name: &str) -> Markup {
+    html! {
+        form method="post" action=(crate::http::access::form_action("/ui/jobs")) enctype="multipart/form-data" {
+            fieldset {
+                label { (tr!("jobs-new-name")) " " input name="name" required maxlength="200" value=(name); }
+                label { (tr!("jobs-new-images")) " " input name="images" type="file" multiple required accept="image/jpeg,image/png,image/webp,image/gif"; }
+                button type="submit" { (tr!("jobs-new-submit")) }
+            }
+        }
+    }
+}
+
+/// `POST /ui/jobs` (the upload form); refused, the form again with its name.
 pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
-    let job = or_page!(crate::http::forms::create_job(&s, req).await);
-    Redirect::to(&href(&format!("/jobs/{}", job.job.id))).into_response()
+    match crate::http::forms::create_job_keeping(&s, req).await {
+        (Ok(job), _) => Redirect::to(&href(&format!("/jobs/{}", job.job.id))).into_response(),
+        (Err(p), name) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let body = html! {
+                (crate::http::page::problem_box(&p))
+                (job_form(&name))
+                p { a href=(href("/jobs")) { (tr!("jobs-back")) } }
+            };
+            (status, layout(&tr!("jobs-new"), body)).into_response()
+        }
+    }
 }
 
 /// `POST /ui/jobs/{id}/delete`.

@@ -43,6 +43,12 @@ pub(crate) fn routes(upload_limit: u64, jobs_limit: u64) -> Routes {
         .post("/ui/books/{id}/rent", staff, forms::rent)
         .post("/ui/rentals/{id}/return", staff, forms::return_rental)
         .same_origin()
-        // The pages' style sheet and script: the login page needs them too.
+        // The pages' style sheet and script, and the language link: the login page
+        // needs them too.
         .get("/ui/static/{name}", Access::Public, assets::serve)
+        .get(
+            "/ui/lang/{locale}",
+            Access::Public,
+            crate::http::i18n::switch,
+        )
 }

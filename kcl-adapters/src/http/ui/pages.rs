@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::http::access;
 use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::i18n::{self, tr};
 use crate::http::page::{error_page, layout, live_layout, or_page, OrPage};
 
 #[derive(Debug, Deserialize, Default)]
@@ -78,59 +79,65 @@ pub(crate) async fn index(
     let plus = |c: kcl_core::domain::PageCount| if c.capped { "+" } else { "" };
     let shown = match (page.offset, page.count, page.items.len() as u64) {
         (_, _, 0) | (_, None, _) => None,
-        (Some(o), Some(c), n) => Some(format!(
-            "{}-{} of {}{}",
-            thousands(o.saturating_add(1)),
-            thousands(o.saturating_add(n)),
-            thousands(c.value),
-            plus(c)
+        (Some(o), Some(c), n) => Some(tr!(
+            "catalog-shown-range",
+            from = i18n::count(o.saturating_add(1)),
+            to = i18n::count(o.saturating_add(n)),
+            count = format!("{}{}", i18n::count(c.value), plus(c)),
         )),
-        (None, Some(c), n) => Some(format!("{n} of {}{}", thousands(c.value), plus(c))),
+        (None, Some(c), n) => Some(tr!(
+            "catalog-shown",
+            shown = i18n::count(n),
+            count = format!("{}{}", i18n::count(c.value), plus(c)),
+        )),
     };
     let sorts = [
-        ("title", "Title"),
-        ("-title", "Title (Z-A)"),
-        ("author", "Author"),
-        ("-year", "Newest year"),
-        ("year", "Oldest year"),
-        ("price", "Cheapest"),
-        ("-created_at", "Recently added"),
-        ("-rentals", "Most rented"),
+        ("title", tr!("catalog-sort-title")),
+        ("-title", tr!("catalog-sort-title-desc")),
+        ("author", tr!("catalog-sort-author")),
+        ("-year", tr!("catalog-sort-newest-year")),
+        ("year", tr!("catalog-sort-oldest-year")),
+        ("price", tr!("catalog-sort-cheapest")),
+        ("-created_at", tr!("catalog-sort-recent")),
+        ("-rentals", tr!("catalog-sort-most-rented")),
     ];
     let body = html! {
         form method="get" action=(href("/")) {
-            input type="search" name="q" value=(q.q) placeholder="Search title, author, summary" aria-label="Search";
+            input type="search" name="q" value=(q.q) placeholder=(tr!("catalog-search-placeholder")) aria-label=(tr!("catalog-search"));
             " "
-            input name="category" value=(q.category) placeholder="Category" aria-label="Category";
+            input name="category" value=(q.category) placeholder=(tr!("catalog-category")) aria-label=(tr!("catalog-category"));
             " "
-            input name="author" value=(q.author) placeholder="Author" aria-label="Author";
+            input name="author" value=(q.author) placeholder=(tr!("catalog-author")) aria-label=(tr!("catalog-author"));
             " "
-            label.inline { input type="checkbox" name="available" checked[q.available == "on"]; " available only" }
+            label.inline { input type="checkbox" name="available" checked[q.available == "on"]; " " (tr!("catalog-available-only")) }
             " "
-            select name="sort" aria-label="Sort" {
-                @for (v, label) in sorts { option value=(v) selected[q.sort == v] { (label) } }
+            select name="sort" aria-label=(tr!("catalog-sort")) {
+                @for (v, label) in &sorts { option value=(v) selected[q.sort == *v] { (label) } }
             }
             " "
-            button type="submit" { "Search" }
+            button type="submit" { (tr!("catalog-search")) }
         }
         table {
-            thead { tr { th { "Title" } th { "Author" } th { "Category" } th { "Year" } th { "Price" } th { "Available" } th {} } }
+            thead { tr {
+                th { (tr!("catalog-col-title")) } th { (tr!("catalog-col-author")) } th { (tr!("catalog-col-category")) }
+                th { (tr!("catalog-col-year")) } th.num { (tr!("catalog-col-price")) } th.num { (tr!("catalog-col-available")) } th {}
+            } }
             tbody {
                 @for b in &page.items { (book_row(b)) }
-                @if page.items.is_empty() { tr { td colspan="7" class="muted" { "No books match." } } }
+                @if page.items.is_empty() { tr { td colspan="7" class="muted" { (tr!("catalog-none")) } } }
             }
         }
         @if shown.is_some() || prev.is_some() || next.is_some() {
             p.pages {
-                @if let Some(p) = &prev { a href=(p) rel="prev" { "← Previous page" } " " }
+                @if let Some(p) = &prev { a href=(p) rel="prev" { (tr!("previous-page")) } " " }
                 @if let Some(s) = &shown { span.muted { (s) } " " }
-                @if let Some(n) = &next { a href=(n) rel="next" { "Next page →" } }
+                @if let Some(n) = &next { a href=(n) rel="next" { (tr!("next-page")) } }
             }
         }
-        h2 { "Add a book" }
-        (book_form("/ui/books", &book_values(None), &[], "Add"))
+        h2 { (tr!("catalog-add-heading")) }
+        (book_form("/ui/books", &book_values(None), &[], &tr!("catalog-add")))
     };
-    layout("Catalog", body).into_response()
+    layout(&tr!("catalog-title"), body).into_response()
 }
 
 fn book_row(b: &Book) -> Markup {
@@ -145,13 +152,13 @@ fn book_row(b: &Book) -> Markup {
             td { (b.author) }
             td { (b.category) }
             td { (b.year) }
-            td { (b.price) }
-            td { (b.available()) " / " (b.copies) }
+            td.num { (i18n::money(b.price.cents())) }
+            td.num { (i18n::number(b.available())) " / " (i18n::number(b.copies)) }
             td {
                 @if b.available() > 0 {
                     form.inline method="post" action=(access::form_action(&format!("/ui/books/{}/rent", b.id))) {
-                        input name="renter" placeholder="Renter" required aria-label="Renter" size="10";
-                        " " button type="submit" { "Rent" }
+                        input name="renter" placeholder=(tr!("catalog-renter")) required aria-label=(tr!("catalog-renter")) size="10";
+                        " " button type="submit" { (tr!("catalog-rent")) }
                     }
                 }
             }
@@ -171,18 +178,18 @@ pub(crate) fn rent_form(
         errors
             .iter()
             .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+            .map(i18n::field_message)
     };
     html! {
         form method="post" action=(access::form_action(&format!("/ui/books/{id}/rent"))) {
-            fieldset { legend { "Rent a copy" }
-                label { "Renter " input name="renter" required maxlength="100" value=(renter)
+            fieldset { legend { (tr!("rent-legend")) }
+                label { (tr!("rent-renter")) " " input name="renter" required maxlength="100" value=(renter)
                     aria-invalid=[error("renter").map(|_| "true")] aria-describedby=[error("renter").map(|_| "renter-error")];
                     @if let Some(m) = error("renter") { small.field-error id="renter-error" { (m) } } }
-                label { "Due date (optional) " input name="due_date" type="date" value=(due_date)
+                label { (tr!("rent-due")) " " input name="due_date" type="date" value=(due_date)
                     aria-invalid=[error("due_date").map(|_| "true")] aria-describedby=[error("due_date").map(|_| "due_date-error")];
                     @if let Some(m) = error("due_date") { small.field-error id="due_date-error" { (m) } } }
-                button type="submit" { "Rent" }
+                button type="submit" { (tr!("rent-submit")) }
             }
         }
     }
@@ -193,7 +200,7 @@ pub(crate) fn rent_form(
 pub(crate) fn book_values(book: Option<&Book>) -> super::forms::BookForm {
     match book {
         None => super::forms::BookForm {
-            category: "General".into(),
+            category: tr!("form-default-category"),
             price: "0.00".into(),
             copies: "1".into(),
             ..Default::default()
@@ -224,7 +231,7 @@ pub(crate) fn book_form(
         errors
             .iter()
             .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+            .map(i18n::field_message)
     };
     let invalid = |field: &str| error(field).map(|_| "true");
     let described = |field: &str| error(field).map(|_| format!("{field}-error"));
@@ -235,14 +242,14 @@ pub(crate) fn book_form(
     html! {
         form method="post" action=(access::form_action(action)) {
             @if !v.version.is_empty() { input type="hidden" name="version" value=(v.version); }
-            label { "Title " input name="title" required maxlength="300" value=(v.title) aria-invalid=[invalid("title")] aria-describedby=[described("title")]; (message("title")) }
-            label { "Author " input name="author" required maxlength="200" value=(v.author) aria-invalid=[invalid("author")] aria-describedby=[described("author")]; (message("author")) }
-            label { "ISBN " input name="isbn" required maxlength="32" value=(v.isbn) aria-invalid=[invalid("isbn")] aria-describedby=[described("isbn")]; (message("isbn")) }
-            label { "Category " input name="category" required maxlength="80" value=(v.category) aria-invalid=[invalid("category")] aria-describedby=[described("category")]; (message("category")) }
-            label { "Year " input name="year" type="number" required value=(v.year) aria-invalid=[invalid("year")] aria-describedby=[described("year")]; (message("year")) }
-            label { "Price " input name="price" inputmode="decimal" value=(v.price) aria-invalid=[invalid("price")] aria-describedby=[described("price")]; (message("price")) }
-            label { "Copies " input name="copies" type="number" min="0" value=(v.copies) aria-invalid=[invalid("copies")] aria-describedby=[described("copies")]; (message("copies")) }
-            label { "Summary " br; textarea name="summary" rows="4" cols="60" maxlength="5000" aria-invalid=[invalid("summary")] aria-describedby=[described("summary")] { (v.summary) } (message("summary")) }
+            label { (tr!("form-title")) " " input name="title" required maxlength="300" value=(v.title) aria-invalid=[invalid("title")] aria-describedby=[described("title")]; (message("title")) }
+            label { (tr!("form-author")) " " input name="author" required maxlength="200" value=(v.author) aria-invalid=[invalid("author")] aria-describedby=[described("author")]; (message("author")) }
+            label { (tr!("form-isbn")) " " input name="isbn" required maxlength="32" value=(v.isbn) aria-invalid=[invalid("isbn")] aria-describedby=[described("isbn")]; (message("isbn")) }
+            label { (tr!("form-category")) " " input name="category" required maxlength="80" value=(v.category) aria-invalid=[invalid("category")] aria-describedby=[described("category")]; (message("category")) }
+            label { (tr!("form-year")) " " input name="year" type="number" required value=(v.year) aria-invalid=[invalid("year")] aria-describedby=[described("year")]; (message("year")) }
+            label { (tr!("form-price")) " " input name="price" inputmode="decimal" value=(v.price) aria-invalid=[invalid("price")] aria-describedby=[described("price")]; (message("price")) }
+            label { (tr!("form-copies")) " " input name="copies" type="number" min="0" value=(v.copies) aria-invalid=[invalid("copies")] aria-describedby=[described("copies")]; (message("copies")) }
+            label { (tr!("form-summary")) br; textarea name="summary" rows="4" cols="60" maxlength="5000" aria-invalid=[invalid("summary")] aria-describedby=[described("summary")] { (v.summary) } (message("summary")) }
             button type="submit" { (submit) }
         }
     }
@@ -277,46 +284,54 @@ pub(crate) async fn book(
         .as_ref()
         .is_some_and(|st| !st.status.is_final());
     let body = html! {
-        p { "by " strong { (book.author) } " · " (book.category) " · " (book.year) " · ISBN " (book.isbn) }
-        p { "Price " (book.price) " · " (book.available()) " of " (book.copies) " copies available · version " (book.version) }
+        p { (tr!("book-by")) " " strong { (book.author) } " · " (book.category) " · " (book.year) " · " (tr!("book-isbn")) " " (book.isbn) }
+        p {
+            (tr!("book-price")) " " (i18n::money(book.price.cents())) " · "
+            (tr!("book-copies-available", available = i18n::number(book.available()), copies = i18n::number(book.copies)))
+            " · " (tr!("book-version", version = book.version.to_string()))
+        }
         @if !book.summary.is_empty() { p { (book.summary) } }
         @match &book.cover {
             Some(c) if c.thumbnail.is_some() => {
                 p { a href=(href(&format!("/api/books/{}/cover", book.id))) {
-                    img src=(href(&format!("/api/books/{}/cover/thumb", book.id))) alt={ "Cover of " (book.title) };
+                    img src=(href(&format!("/api/books/{}/cover/thumb", book.id))) alt=(tr!("book-cover-alt", title = book.title.as_str()));
                 } }
             }
             Some(c) => {
                 @match &cover_status {
                     Some(st) if st.status == kcl_core::ports::ProcessingState::Error => {
-                        div.error role="alert" { p { "The cover could not be turned into a thumbnail: " (st.message) } }
+                        div.error role="alert" { p { (tr!("book-thumbnail-failed")) " " (st.message) } }
                     }
                     _ => {
-                        p.muted.cover-pending { "Cover uploaded; its thumbnail is being made ("
-                            a href=(crate::http::forms::status_url(&c.original)) { "status" } ")." }
+                        p.muted.cover-pending {
+                            (maud::PreEscaped(tr!(
+                                "book-cover-pending",
+                                status = maud::html! { a href=(crate::http::forms::status_url(&c.original)) { (tr!("book-cover-status")) } }.into_string(),
+                            )))
+                        }
                     }
                 }
             }
-            None => { p.muted { "No cover yet." } }
+            None => { p.muted { (tr!("book-no-cover")) } }
         }
         form method="post" action=(access::form_action(&format!("/ui/books/{}/cover", book.id))) enctype="multipart/form-data" {
-            fieldset { legend { "Cover image" }
-                label { "JPEG, PNG, WebP or GIF " input name="file" type="file" accept="image/jpeg,image/png,image/webp,image/gif" required; }
-                button type="submit" { "Upload" }
+            fieldset { legend { (tr!("book-cover-legend")) }
+                label { (tr!("book-cover-file")) " " input name="file" type="file" accept="image/jpeg,image/png,image/webp,image/gif" required; }
+                button type="submit" { (tr!("book-cover-upload")) }
             }
         }
         @if book.available() > 0 {
             (rent_form(book.id, "", "", &[]))
         }
-        h2 { "Rentals" }
-        (rentals_table(&rentals, today, false, "No rentals yet."))
-        h2 { "Edit" }
-        (book_form(&format!("/ui/books/{}", book.id), &book_values(Some(&book)), &[], "Save"))
+        h2 { (tr!("book-rentals")) }
+        (rentals_table(&rentals, today, false, &tr!("book-no-rentals")))
+        h2 { (tr!("book-edit")) }
+        (book_form(&format!("/ui/books/{}", book.id), &book_values(Some(&book)), &[], &tr!("book-save")))
         form method="post" action=(access::form_action(&format!("/ui/books/{}/delete", book.id))) {
             input type="hidden" name="version" value=(book.version);
-            fieldset { legend { "Delete" } button type="submit" { "Delete this book" } }
+            fieldset { legend { (tr!("book-delete-legend")) } button type="submit" { (tr!("book-delete")) } }
         }
-        h2 { "History" }
+        h2 { (tr!("book-history")) }
         (history_list(&history))
     };
     if pending {
@@ -338,19 +353,19 @@ fn rentals_table(
         @if rentals.is_empty() { p.muted { (empty) } } @else {
             table {
                 thead { tr {
-                    @if with_book { th { "Book" } }
-                    th { "Renter" } th { "Rented" } th { "Due" } th { "Status" } th {}
+                    @if with_book { th { (tr!("rentals-col-book")) } }
+                    th { (tr!("rentals-col-renter")) } th { (tr!("rentals-col-rented")) } th { (tr!("rentals-col-due")) } th { (tr!("rentals-col-status")) } th {}
                 } }
                 tbody { @for r in rentals {
                     tr {
-                        @if with_book { td { a href=(href(&format!("/books/{}", r.book_id))) { "book" } } }
+                        @if with_book { td { a href=(href(&format!("/books/{}", r.book_id))) { (tr!("rentals-book-link")) } } }
                         td { (r.renter) }
-                        td { (r.rented_at.format("%Y-%m-%d %H:%M UTC")) }
-                        td { (r.due_date) }
-                        td { (format!("{:?}", r.status(today)).to_lowercase()) }
+                        td { time datetime=(r.rented_at.to_rfc3339()) { (i18n::date_time(r.rented_at)) } }
+                        td { time datetime=(r.due_date) { (i18n::date(r.due_date)) } }
+                        td { (rental_status(r.status(today))) }
                         td { @if r.returned_at.is_none() {
                             form.inline method="post" action=(access::form_action(&format!("/ui/rentals/{}/return", r.id))) {
-                                button type="submit" { "Return" }
+                                button type="submit" { (tr!("rentals-return")) }
                             }
                         } }
                     }
@@ -360,10 +375,19 @@ fn rentals_table(
     }
 }
 
+/// A rental's status in the request's language.
+fn rental_status(status: kcl_core::domain::RentalStatus) -> String {
+    match status {
+        kcl_core::domain::RentalStatus::Active => tr!("rental-status-active"),
+        kcl_core::domain::RentalStatus::Overdue => tr!("rental-status-overdue"),
+        kcl_core::domain::RentalStatus::Returned => tr!("rental-status-returned"),
+    }
+}
+
 fn history_list(events: &[AuditEvent]) -> Markup {
     html! {
         ol { @for e in events {
-            li { (e.occurred_at.to_rfc3339()) " — " (e.action.as_str()) }
+            li { time datetime=(e.occurred_at.to_rfc3339()) { (i18n::date_time_seconds(e.occurred_at)) } " — " (super::audit::action_label(e.action)) }
         } }
     }
 }
@@ -372,22 +396,9 @@ fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .map(|(k, v)| format!("{k}={}", crate::http::page::url_encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-pub(super) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -422,28 +433,15 @@ pub(crate) async fn rentals(
     let today = s.rentals.today();
     let body = html! {
         p {
-            @for (v, label) in [("overdue", "Overdue"), ("active", "Out"), ("returned", "Returned")] {
+            @for (v, label) in [("overdue", tr!("rentals-overdue")), ("active", tr!("rentals-active")), ("returned", tr!("rentals-returned"))] {
                 @if v == status { strong { (label) } } @else { a href=(href(&format!("/rentals?status={}", v))) { (label) } }
                 " "
             }
         }
-        (rentals_table(&page.items, today, true, "No rentals here."))
+        (rentals_table(&page.items, today, true, &tr!("rentals-none")))
         @if let Some(c) = &page.next_cursor {
-            p { a href=(href(&format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)])))) { "Next page →" } }
+            p { a href=(href(&format!("/rentals?{}", form_urlencoded(&[("status", &status), ("cursor", c)])))) { (tr!("next-page")) } }
         }
     };
-    layout("Rentals", body).into_response()
-}
-
-/// `1234567` as `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    layout(&tr!("rentals-title"), body).into_response()
 }
