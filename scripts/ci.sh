@@ -55,6 +55,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 # Chromium and its WebDriver for the browser tests (tests/e2e_browser.rs).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+# Chromium's own words in other languages: the browser test's pt-BR browser.
+[ -e /usr/lib/chromium/locales/pt-BR.pak ] || missing+=(chromium-l10n)
 # HAProxy, the real reverse proxy in front of KCL in tests/trusted_proxies.rs.
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 [ ${#missing[@]} = 0 ] || apt_install "${missing[@]}"

@@ -33,7 +33,7 @@ catalog-rent = Rent
 book-by = by
 book-isbn = ISBN
 book-price = Price
-book-copies-available = { $available } of { $copies } available
+book-copies-available = { $available } of { $copies } copies available
 book-version = version { $version }
 book-cover-alt = Cover of { $title }
 book-thumbnail-failed = The cover could not be turned into a thumbnail:
@@ -84,7 +84,7 @@ rentals-col-due = Due
 rentals-col-status = Status
 rentals-book-link = book
 rentals-return = Return
-rental-status-active = out
+rental-status-active = active
 rental-status-overdue = overdue
 rental-status-returned = returned
 

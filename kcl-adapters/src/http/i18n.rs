@@ -399,10 +399,19 @@ mod tests {
                     stack.push(path);
                     continue;
                 }
+                // This file's docs and tests name ids that are not uses.
+                if path.ends_with("http/i18n.rs") {
+                    continue;
+                }
                 let text = std::fs::read_to_string(&path).unwrap();
-                for piece in text.split("tr!(").skip(1) {
-                    // `tr!("id"` or `tr!(\n    "id"`; a macro's own `$id` is not a use.
-                    let Some(quoted) = piece.trim_start().strip_prefix('"') else {
+                for (at, _) in text.match_indices("tr!(") {
+                    // `tr!(` itself, not the end of `include_str!(`.
+                    let before = text[..at].chars().next_back();
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    // `tr!("id"` or `tr!(\n    "id"`.
+                    let Some(quoted) = text[at + 4..].trim_start().strip_prefix('"') else {
                         continue;
                     };
                     let id = quoted.split('"').next().unwrap_or_default();

@@ -53,7 +53,7 @@ code,.path{font-family:ui-monospace,monospace}
 .m-get{color:#036}.m-post{color:#060}.m-put{color:#840}.m-patch{color:#640}.m-delete{color:#a00}
 .desc{white-space:pre-line}.op h4{margin:.6rem 0 .2rem;font-size:.95rem}
 .lock{font-size:.85rem;color:#555}td.st{font-weight:bold;width:4rem}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;color:#666;padding:.3rem 0}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}caption{text-align:left;color:#666;padding:.3rem 0}
 figure{margin:1rem 0}figcaption{color:#666;font-size:.9rem}svg.chart{display:block;max-width:48rem;height:auto}
 svg.chart .grid{stroke:#e3e3e3}svg.chart .axis,svg.chart .value{font-size:11px;fill:#555}
 svg.chart .line{stroke:#0b5cad;stroke-width:2}svg.chart .point,svg.chart .bar{fill:#0b5cad}

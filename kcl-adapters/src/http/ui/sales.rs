@@ -407,8 +407,9 @@ pub(crate) async fn index(
                     select name="locale" {
                         option value="" { (tr!("sales-report-locale-default")) }
                         // Each language named in itself, with how it writes numbers and dates.
-                        option value="en" { (tr!("lang-switch-en")) " (1,234.56; 2026-11-23)" }
-                        option value="pt-BR" { (tr!("lang-switch-pt-BR")) " (1.234,56; 23/11/2026)" }
+                        // The page's own language first.
+                        option value="en" selected[i18n::locale() == kcl_core::domain::Locale::En] { (tr!("lang-switch-en")) " (1,234.56; 2026-11-23)" }
+                        option value="pt-BR" selected[i18n::locale() == kcl_core::domain::Locale::PtBr] { (tr!("lang-switch-pt-BR")) " (1.234,56; 23/11/2026)" }
                     }
                 }
                 button type="submit" {
