@@ -57,3 +57,24 @@ kcl_binary() {
     KCL_BIN="$CARGO_TARGET_DIR/release/kcl"
   fi
 }
+
+# ocr_bench_setup [DEBIAN PACKAGES...]: installs what the OCR benchmarks need
+# (Debian's tesseract-ocr, tesseract-ocr-eng and the set's fonts, plus the packages
+# named) and Pillow in a virtual environment under ~/.cache; sets VENV.
+ocr_bench_setup() {
+  local need=("$@")
+  command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+  [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
+  [ -e /usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf ] || need+=(fonts-urw-base35)
+  if [ ${#need[@]} -gt 0 ]; then
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
+  fi
+  VENV="$HOME/.cache/kcl-bench-venv"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import PIL' 2>/dev/null; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pillow>=10,<12'
+  fi
+}

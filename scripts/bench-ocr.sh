@@ -26,21 +26,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kcl-target}"
 WORK="${KCL_BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$WORK"
 
-need=()
-command -v tesseract >/dev/null || need+=(tesseract-ocr tesseract-ocr-eng)
-[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
-[ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
-[ -e /usr/share/fonts/opentype/urw-base35/NimbusSans-Regular.otf ] || need+=(fonts-urw-base35)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}"
-fi
-VENV="$HOME/.cache/kcl-bench-venv"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import PIL' 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'pillow>=10,<12'
-fi
+source scripts/bench-common.sh
+ocr_bench_setup
 
 if [ -n "$DENSE" ]; then
   SET="$WORK/ocr-dense"

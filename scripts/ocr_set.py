@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the OCR benchmark set: images of English text with a known truth.
 
-    python3 scripts/ocr_set.py OUT_DIR [--count 30] [--seed 5] [--dense]
+    python3 scripts/ocr_set.py OUT_DIR [--count 30] [--seed 5] [--dense] [--portuguese]
 
 Writes OUT_DIR/NN.png or NN.jpg and the truth in OUT_DIR/NN.txt (lines joined by
 newlines). The same seed and fonts give the same texts, sizes and effects (the noise
@@ -19,6 +19,9 @@ as JPEG quality 70, the rest PNG.
 26-44 px capped so the lines fit, small print 15-20 px as above; one image in three
 tilted by 2-4 degrees either way, the rest by up to +-1 degree; otherwise the same
 effects. Without `--dense` the set is the one of the first runs, image for image.
+
+`--portuguese`: the same images of Brazilian Portuguese sentences, with their accents
+(ç, ã, õ, á, é, ê, í, ó, ú), for what `KCL_OCR_LANG=eng+por` costs and buys.
 """
 
 import argparse
@@ -81,12 +84,51 @@ The total for the month was 18,450 units across all stores.
 """.strip().splitlines()
 
 
+# Brazilian Portuguese sentences (written for this set), for `--portuguese`.
+SENTENCES_PT = """
+A biblioteca abre às nove e fecha às seis nos dias úteis.
+Devolva os livros emprestados antes do fim do mês, por favor.
+Cada aluguel é registrado com a data da retirada e a data de devolução.
+O atraso não custa nada, mas o próximo aluguel espera a devolução.
+A loja vendeu quarenta e dois cadernos e dezenove canetas na terça.
+O estoque é conferido toda manhã com as notas de entrega.
+Recibos com mais de dois anos ficam guardados no porão.
+As miniaturas são geradas das capas quando um livro é cadastrado.
+O relatório trimestral lista as vendas por loja, produto e dia.
+Pedidos feitos depois das quatro da tarde saem na manhã seguinte.
+Nosso depósito no norte guarda peças de reposição dos modelos antigos.
+A nota fiscal 2317 foi paga integralmente em três de março.
+A reunião mudou para a sala 12 no segundo andar.
+Traga um documento com foto para retirar um exemplar reservado.
+As novidades da semana incluem três romances e um livro de receitas.
+A impressora do primeiro andar está sem tinta outra vez.
+A temperatura do almoxarifado deve ficar abaixo de 25 graus.
+Os clientes podem pagar com cartão, transferência ou em dinheiro.
+A van de entregas sai do depósito às sete e meia.
+Dúvidas sobre a sua conta podem ser enviadas ao balcão de atendimento.
+O reembolso integral é possível em até trinta dias após a compra.
+A sala de leitura é silenciosa; os celulares devem ficar desligados.
+As etiquetas das prateleiras foram reimpressas depois da mudança do acervo.
+Cada item tem um código de barras e uma descrição curta.
+O inventário anual acontece na primeira semana de janeiro.
+Cartões perdidos podem ser substituídos por uma pequena taxa no balcão.
+O horário de funcionamento muda durante as férias de verão.
+Crianças com menos de doze anos devem estar acompanhadas de um adulto.
+Doações de livros em bom estado são sempre bem-vindas.
+O total do mês foi de 18.450 unidades em todas as lojas, com promoção de pão e feijão.
+""".strip().splitlines()
+
+
+PORTUGUESE = False
+
+
 def lines_for(rng, font, count, width=WIDTH):
     """`count` lines of text that fit in the image width with `font`."""
-    words = " ".join(rng.sample(SENTENCES, len(SENTENCES))).split()
+    sentences = SENTENCES_PT if PORTUGUESE else SENTENCES
+    words = " ".join(rng.sample(sentences, len(sentences))).split()
     # Eight lines of small print need more than the shuffled sentences once.
     while len(words) < count * 25:
-        words += " ".join(rng.sample(SENTENCES, len(SENTENCES))).split()
+        words += " ".join(rng.sample(sentences, len(sentences))).split()
     lines, line = [], []
     limit = width - 90
     for word in words:
@@ -196,7 +238,11 @@ def main():
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--dense", action="store_true",
                         help="1200x400, 1 to 8 lines, some tilted by 2-4 degrees")
+    parser.add_argument("--portuguese", action="store_true",
+                        help="Brazilian Portuguese sentences instead of English ones")
     args = parser.parse_args()
+    global PORTUGUESE
+    PORTUGUESE = args.portuguese
     if args.count is None:
         args.count = 40 if args.dense else 30
 

@@ -129,7 +129,7 @@ async fn problem_titles_follow_the_language_and_codes_do_not() {
     )
     .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert!(page.text.contains("Algo não está certo"), "{}", page.text);
+    assert!(page.text.contains("Algo deu errado"), "{}", page.text);
 }
 
 #[tokio::test]

@@ -147,6 +147,39 @@ async fn a_refused_sale_keeps_what_was_typed_and_its_key() {
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text);
     assert!(again.text.contains("Already loaded"), "{}", again.text);
+
+    // The same key with other lines (the browser's back, a changed quantity): the
+    // key is what is refused, so the form comes back with a new one, and sending
+    // it records the sale.
+    let changed = form.replace("quantity=two", "quantity=3");
+    let r = app
+        .post(
+            "/ui/sales/single",
+            "application/x-www-form-urlencoded",
+            changed,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("value=\"3\""), "{}", r.text);
+    assert!(!r.text.contains("value=\"form-key-1\""), "{}", r.text);
+    let key = r
+        .text
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's key")
+        .to_owned();
+    let resent = format!(
+        "key={key}&store_id=BR-7&sale_date=2026-11-02&sku=RT-1&quantity=3&unit_price=3%2C50"
+    );
+    let r = app
+        .post(
+            "/ui/sales/single",
+            "application/x-www-form-urlencoded",
+            resent,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
 #[tokio::test]

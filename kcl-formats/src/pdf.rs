@@ -173,7 +173,7 @@ const PT_BR: Words = Words {
     period: "Período",
     store: "Loja",
     all_stores: "todas as lojas",
-    generated: "Gerado em",
+    generated: "Gerado",
     generated_lower: "gerado em",
     truncated: "Observação: o período tem mais linhas do que o relatório comporta; só as linhas listadas entram nos totais.",
     no_sales: "Nenhuma venda neste período.",

@@ -62,7 +62,6 @@ form-year = Year
 form-price = Price
 form-copies = Copies
 form-summary = Summary
-form-default-category = General
 form-bad-number = must be a whole number
 form-bad-date = must be a date like 2026-12-31
 form-bad-version = the form has no valid version: reload the page

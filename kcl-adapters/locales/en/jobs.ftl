@@ -9,7 +9,7 @@ jobs-col-status = Status
 jobs-col-images = Images
 jobs-col-done = Done
 jobs-col-errors = Errors
-jobs-col-created = Created (UTC)
+jobs-col-created = Created
 jobs-none = No jobs yet.
 jobs-total = { $n ->
     [one] { $count } job
@@ -62,7 +62,7 @@ audit-filter-any = any
 audit-filter-from = From
 audit-filter-to = To
 audit-filter-submit = Show
-audit-col-when = When (UTC)
+audit-col-when = When
 audit-col-action = Action
 audit-col-entity = Entity
 audit-col-id = Id

@@ -9,7 +9,7 @@ jobs-col-status = Situação
 jobs-col-images = Imagens
 jobs-col-done = Lidas
 jobs-col-errors = Erros
-jobs-col-created = Criado em (UTC)
+jobs-col-created = Criado em
 jobs-none = Nenhum trabalho ainda.
 jobs-total = { $n ->
     [0] { $count } trabalhos
@@ -64,7 +64,7 @@ audit-filter-any = qualquer
 audit-filter-from = De
 audit-filter-to = Até
 audit-filter-submit = Mostrar
-audit-col-when = Quando (UTC)
+audit-col-when = Quando
 audit-col-action = Ação
 audit-col-entity = Entidade
 audit-col-id = Id

@@ -16,7 +16,7 @@
 use std::sync::{Arc, LazyLock};
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use fluent_bundle::concurrent::FluentBundle;
@@ -261,7 +261,13 @@ pub(crate) async fn scope(
     let lang = Lang {
         locale: choose(req.headers(), &settings),
         currency: settings.currency,
-        here: Arc::from(req.uri().path_and_query().map_or("/", |p| p.as_str())),
+        // A page answering a form's POST (a refused form) has no address of its
+        // own to come back to: its language link goes to the catalog.
+        here: if matches!(*req.method(), Method::GET | Method::HEAD) {
+            Arc::from(req.uri().path_and_query().map_or("/", |p| p.as_str()))
+        } else {
+            Arc::from("/")
+        },
     };
     let locale = lang.locale;
     let mut res = LANG.scope(lang, next.run(req)).await;

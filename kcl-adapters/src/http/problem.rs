@@ -20,7 +20,9 @@ pub struct Problem {
     /// A URI naming the problem type (`/problems/{code}`).
     #[serde(rename = "type")]
     pub type_uri: String,
-    /// A short summary of the problem type.
+    /// A short summary of the problem type: the HTTP status's reason phrase, in
+    /// the request's language when the response is sent (`Bad Request`,
+    /// `Requisição inválida`; `docs/http.md`). Programs read `code`.
     pub title: String,
     /// The HTTP status.
     pub status: u16,

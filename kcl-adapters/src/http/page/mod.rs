@@ -91,6 +91,21 @@ fn page(title: &str, body: Markup, script: Script) -> Html<String> {
     )
 }
 
+/// Where an element (a `code`, a `strong`, a `time`) goes in a message: passed as
+/// the value of the message's argument, then replaced by [`with_elements`].
+pub(crate) const SLOT: &str = "\u{E000}";
+
+/// A message whose arguments at [`SLOT`] are `elements` (in the order the
+/// message has them), the text around them escaped as usual.
+pub(crate) fn with_elements(text: &str, elements: &[Markup]) -> Markup {
+    let mut pieces = text.split(SLOT);
+    let first = pieces.next().unwrap_or_default();
+    html! {
+        (first)
+        @for (element, piece) in elements.iter().zip(pieces) { (element) (piece) }
+    }
+}
+
 /// `s` percent-encoded for a query value (letters, digits, `-_.~/` kept).
 pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

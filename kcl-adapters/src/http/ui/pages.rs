@@ -200,7 +200,8 @@ pub(crate) fn rent_form(
 pub(crate) fn book_values(book: Option<&Book>) -> super::forms::BookForm {
     match book {
         None => super::forms::BookForm {
-            category: tr!("form-default-category"),
+            // Stored data, the same whatever the visitor's language.
+            category: "General".into(),
             price: "0.00".into(),
             copies: "1".into(),
             ..Default::default()
@@ -304,10 +305,10 @@ pub(crate) async fn book(
                     }
                     _ => {
                         p.muted.cover-pending {
-                            (maud::PreEscaped(tr!(
-                                "book-cover-pending",
-                                status = maud::html! { a href=(crate::http::forms::status_url(&c.original)) { (tr!("book-cover-status")) } }.into_string(),
-                            )))
+                            (crate::http::page::with_elements(
+                                &tr!("book-cover-pending", status = crate::http::page::SLOT),
+                                &[html! { a href=(crate::http::forms::status_url(&c.original)) { (tr!("book-cover-status")) } }],
+                            ))
                         }
                     }
                 }

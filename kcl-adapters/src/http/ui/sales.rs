@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::forms::sales::{ingest_received, make_report, receive_file_keeping, UploadQuery};
 use crate::http::i18n::{self, tr};
-use crate::http::page::{layout, or_page, problem_box, OrPage};
+use crate::http::page::{layout, or_page, problem_box, with_elements, OrPage, SLOT};
 use crate::http::problem::Problem;
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,18 +31,11 @@ fn parse_date(v: Option<&str>) -> Option<NaiveDate> {
     v.and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
 }
 
-/// Where an element (a `code`, a `strong`, a `time`) goes in a message: passed as
-/// the value of the message's argument, then replaced by [`with_elements`].
-const SLOT: &str = "\u{E000}";
-
-/// A message whose arguments at [`SLOT`] are `elements` (in the order the
-/// message has them), the text around them escaped as usual.
-fn with_elements(text: &str, elements: &[Markup]) -> Markup {
-    let mut pieces = text.split(SLOT);
-    let first = pieces.next().unwrap_or_default();
-    html! {
-        (first)
-        @for (element, piece) in elements.iter().zip(pieces) { (element) (piece) }
+/// A summary row's key as shown: a day in the page's language, else as it is.
+fn group_key(g: GroupBy, key: &str) -> Markup {
+    match (g, NaiveDate::parse_from_str(key, "%Y-%m-%d")) {
+        (GroupBy::Day, Ok(day)) => html! { time datetime=(key) { (i18n::date(day)) } },
+        _ => html! { (key) },
     }
 }
 
@@ -381,7 +374,7 @@ pub(crate) async fn index(
             tbody {
                 @for r in &rows {
                     tr {
-                        td { (r.key) } td.num { (i18n::count(r.lines)) } td.num { (i18n::quantity(r.quantity.thousandths())) } td.num { (i18n::money(r.revenue_cents)) }
+                        td { (group_key(group_by, &r.key)) } td.num { (i18n::count(r.lines)) } td.num { (i18n::quantity(r.quantity.thousandths())) } td.num { (i18n::money(r.revenue_cents)) }
                         @if taxed { td.num { (i18n::money(r.tax_cents)) } td.num { (i18n::money(r.revenue_cents - r.tax_cents)) } }
                     }
                 }
@@ -596,7 +589,11 @@ pub(crate) async fn record_sale(
             let p = Problem::from(e);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
             let mut again = SaleForm { ..f };
-            if matches!(p.code.as_str(), "idempotency-key-reused" | "sales-replaced") {
+            let key_refused = p.code == "sales-replaced"
+                || p.errors
+                    .iter()
+                    .any(|e| matches!(e.code, "idempotency-key-reused" | "bad-idempotency-key"));
+            if key_refused {
                 again.key = uuid::Uuid::new_v4().to_string();
             }
             let body = html! {
