@@ -136,8 +136,8 @@ async fn problem_titles_follow_the_language_and_codes_do_not() {
 async fn the_language_link_keeps_the_choice_over_the_browser_and_the_setting() {
     // The server says English; a visitor chooses Portuguese.
     let app = app(HttpOptions::default().locale(Locale::En));
-    let browser = (header::ACCEPT_LANGUAGE, "pt-BR");
-    assert_eq!(lang(&get(&app, "/rentals", &[browser.clone()]).await), "en");
+    let browser = [(header::ACCEPT_LANGUAGE, "pt-BR")];
+    assert_eq!(lang(&get(&app, "/rentals", &browser).await), "en");
 
     let chose = app
         .get("/ui/lang/pt-BR?back=/rentals%3Fstatus%3Dreturned")
