@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Uncached listing and search latency at several catalog sizes, for BENCHMARKS.md:
-# for each size the catalog is grown (by `kcl seed`, the bulk import) and five
+# for each size the catalog is grown (by `kcl seed`, the bulk import) and six
 # requests are run by wrk at 64 connections with the listing cache off
 # (KCL_LIST_CACHE_TTL_SECS=0), beside /health/live in the same run:
-#   plain list, a dense search (`amor caminho`: about 25 % of the books), a selective
-#   search (`12345`: a handful), a filtered listing, and page 50 by cursor.
+#   plain list, a dense search (`amor caminho`: about 25 % of the books) without and
+#   with its count (`count=true`), a selective search (`12345`: a handful), a
+#   filtered listing, and page 50 by cursor.
 #
 #   scripts/bench-search.sh [sizes="10000 100000 1000000"] [seconds=10]
 #   KCL_BENCH_DATABASE_URL=postgres://.../db scripts/bench-search.sh ...   # PostgreSQL
@@ -70,6 +71,8 @@ for size in $sizes; do
   run "$size" "GET /health/live (reference)" "/health/live"
   run "$size" "plain list" "/api/books?limit=20"
   run "$size" "dense search (amor caminho)" "/api/books?q=amor%20caminho&limit=20"
+  # The same, counted (`count=true`: up to 1,000 matches, the API's "1-20 of 1,000+").
+  run "$size" "dense search, counted" "/api/books?q=amor%20caminho&limit=20&count=true"
   run "$size" "selective search (12345)" "/api/books?q=12345&limit=20"
   run "$size" "filtered (poesia, available, -year)" "/api/books?category=poesia&available=true&sort=-year&limit=20"
   run "$size" "page 50 by cursor" "/api/books?limit=20&cursor=$cursor"

@@ -56,7 +56,7 @@ const CATEGORIES: &[&str] = &[
 
 /// Books handed to the catalog's bulk import at once (it stores them in
 /// transactions of [`crate::services::IMPORT_BATCH`]).
-const CHUNK: u64 = 10_000;
+const CHUNK: u64 = 100_000;
 
 /// Fill the configured store with synthetic books (benchmarks, demos): book `k` has
 /// the synthetic ISBN `k`, so seeding the same numbers twice skips them.

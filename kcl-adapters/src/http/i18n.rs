@@ -232,14 +232,7 @@ pub(crate) struct LangSettings {
 /// The locale a request asks for: its `kcl_lang` cookie, else the server's
 /// setting, else its `Accept-Language`, else English.
 fn choose(headers: &HeaderMap, settings: &LangSettings) -> Locale {
-    let chosen = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == LANG_COOKIE)
-        .and_then(|(_, v)| Locale::parse_exact(v));
+    let chosen = super::extract::cookie(headers, LANG_COOKIE).and_then(Locale::parse_exact);
     chosen
         .or(settings.locale)
         .or_else(|| {

@@ -97,6 +97,16 @@ pub trait BookRepo: Send + Sync {
     async fn insert_batch(&self, books: &[(Book, AuditEvent)])
         -> Result<Vec<usize>, BookRepoError>;
 
+    /// Puts the search index back in shape after a bulk import (called once at the
+    /// end of [`CatalogService::import`](crate::services::CatalogService::import)).
+    /// Stores whose index needs nothing leave the default, which does nothing. The
+    /// embedded store merges its full-text index into one segment: each batch
+    /// leaves one of its own, and every search term is looked up in each (100,000
+    /// books seeded in batches: a dense search's page 3.7 ms, 0.25 ms merged).
+    async fn compact_search(&self) -> Result<(), BookRepoError> {
+        Ok(())
+    }
+
     /// Reads a book.
     async fn get(&self, id: BookId) -> Result<Book, BookRepoError>;
 

@@ -242,6 +242,13 @@ impl CatalogService {
             }
             self.journal.retire(Touched::Catalog).await;
         }
+        if outcome.created > 0 {
+            // The books are in; an index left as the batches wrote it only costs
+            // searches time, so a failure here is logged, not the import's.
+            if let Err(e) = self.books.compact_search().await {
+                tracing::warn!(error = %e, "compacting the search index after an import");
+            }
+        }
         self.journal.committed(Touched::Catalog).await;
         Ok(outcome)
     }

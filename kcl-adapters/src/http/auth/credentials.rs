@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -91,22 +91,11 @@ impl Authenticator {
     /// The session cookie's claims, when it is signed by this deployment and has not
     /// expired (whether it was logged out is [`Self::ended`]'s question).
     pub(super) fn session_claims(&self, headers: &HeaderMap) -> Option<SessionClaims> {
-        let value = cookie_value(headers, SESSION_COOKIE)?;
+        let value = crate::http::extract::cookie(headers, SESSION_COOKIE)?;
         jsonwebtoken::decode::<SessionClaims>(value, &self.session_dec, &self.session_validation)
             .ok()
             .map(|d| d.claims)
     }
-}
-
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
 }
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
