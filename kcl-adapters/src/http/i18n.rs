@@ -13,7 +13,7 @@
 //! Numbers passed as numbers choose plural forms (`[one]`, `*[other]`); numbers
 //! shown are formatted first ([`number`], [`money`], [`date`]) and passed as text.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -153,8 +153,9 @@ pub(crate) use tr;
 struct Lang {
     locale: Locale,
     currency: Currency,
-    /// The request's path and query (under the router), for the language link.
-    here: Arc<str>,
+    /// The request's path and query (under the router), for the language link;
+    /// `None` for a method other than GET and HEAD.
+    here: Option<axum::http::uri::PathAndQuery>,
 }
 
 tokio::task_local! {
@@ -167,10 +168,13 @@ pub(crate) fn locale() -> Locale {
 }
 
 /// The request's path and query under the router (`/books/1?x=y`), for links
-/// that come back to it; `/` outside a request.
-pub(crate) fn here() -> Arc<str> {
-    LANG.try_with(|l| l.here.clone())
-        .unwrap_or_else(|_| Arc::from("/"))
+/// that come back to it; `/` outside a request, and for a page answering a form's
+/// POST (a refused form), which has no address of its own to come back to.
+pub(crate) fn here() -> String {
+    LANG.try_with(|l| l.here.as_ref().map(|p| p.as_str().to_owned()))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "/".to_owned())
 }
 
 /// An amount in cents in the request's locale and the server's currency:
@@ -254,13 +258,11 @@ pub(crate) async fn scope(
     let lang = Lang {
         locale: choose(req.headers(), &settings),
         currency: settings.currency,
-        // A page answering a form's POST (a refused form) has no address of its
-        // own to come back to: its language link goes to the catalog.
-        here: if matches!(*req.method(), Method::GET | Method::HEAD) {
-            Arc::from(req.uri().path_and_query().map_or("/", |p| p.as_str()))
-        } else {
-            Arc::from("/")
-        },
+        // Cloning the URI's own bytes counts a reference; nothing is copied on
+        // requests that never show a page.
+        here: matches!(*req.method(), Method::GET | Method::HEAD)
+            .then(|| req.uri().path_and_query().cloned())
+            .flatten(),
     };
     let locale = lang.locale;
     let mut res = LANG.scope(lang, next.run(req)).await;

@@ -132,9 +132,21 @@ pub(crate) fn problem_box(p: &Problem) -> Markup {
     }
 }
 
+/// The status a page answers `p` with.
+pub(crate) fn status_of(p: &Problem) -> StatusCode {
+    StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// A refused form's page, with the problem's status: what is wrong, then `form`
+/// (the form again as the user filled it in, and what follows it).
+pub(crate) fn refused(p: &Problem, title: &str, form: Markup) -> Response {
+    let body = html! { (problem_box(p)) (form) };
+    (status_of(p), layout(title, body)).into_response()
+}
+
 /// A problem shown as a page, with its status code.
 pub(crate) fn error_page(p: Problem) -> Response {
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(&p);
     let body = html! {
         (problem_box(&p))
         p { a href=(href("/")) data-back { (tr!("back")) } " · " a href=(href("/")) { (tr!("back-to-catalog")) } }

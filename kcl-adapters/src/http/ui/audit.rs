@@ -145,7 +145,7 @@ pub(crate) async fn index(
     let body = match read(&s, q.clone()).await {
         Err(e) => {
             let p = Problem::from(e);
-            status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            status = crate::http::page::status_of(&p);
             html! {
                 (filters(&q))
                 (crate::http::page::problem_box(&p))

@@ -2,7 +2,6 @@ use crate::http::access::href;
 use std::str::FromStr;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use kcl_core::domain::{BookDraft, BookId, RentalId, ValidationError};
@@ -43,12 +42,8 @@ pub(crate) struct BookForm {
 /// version...). Nothing typed is lost.
 fn refused(e: ServiceError, title: &str, action: &str, form: &BookForm, submit: &str) -> Response {
     let p = crate::http::problem::Problem::from(e);
-    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = html! {
-        (crate::http::page::problem_box(&p))
-        (super::pages::book_form(action, form, &p.errors, submit))
-    };
-    (status, layout(title, body)).into_response()
+    let form = super::pages::book_form(action, form, &p.errors, submit);
+    crate::http::page::refused(&p, title, form)
 }
 
 /// The text of the form's `field` parsed as a `T`, or its `code` and `message` as a
@@ -210,7 +205,7 @@ pub(crate) async fn rent(
         // Refused (a bad renter or date, no copy left): the form again, as typed.
         Err(e) => {
             let p = crate::http::problem::Problem::from(e);
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = crate::http::page::status_of(&p);
             let body = html! {
                 div.error role="alert" {
                     p { strong { (p.detail) } }

@@ -2,7 +2,6 @@
 
 use crate::http::access::href;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kcl_core::domain::{AuditAction, ItemStatus, JobId};
 use kcl_core::Services;
@@ -158,13 +157,11 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response 
     match crate::http::forms::create_job_keeping(&s, req).await {
         (Ok(job), _) => Redirect::to(&href(&format!("/jobs/{}", job.job.id))).into_response(),
         (Err(p), name) => {
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let body = html! {
-                (crate::http::page::problem_box(&p))
+            let form = html! {
                 (job_form(&name))
                 p { a href=(href("/jobs")) { (tr!("jobs-back")) } }
             };
-            (status, layout(&tr!("jobs-new"), body)).into_response()
+            crate::http::page::refused(&p, &tr!("jobs-new"), form)
         }
     }
 }

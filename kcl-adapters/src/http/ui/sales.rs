@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::forms::sales::{ingest_received, make_report, receive_file_keeping, UploadQuery};
 use crate::http::i18n::{self, tr};
-use crate::http::page::{layout, or_page, problem_box, with_elements, OrPage, SLOT};
+use crate::http::page::{layout, or_page, refused, with_elements, OrPage, SLOT};
 use crate::http::problem::Problem;
 
 #[derive(Debug, Default, Deserialize)]
@@ -534,13 +534,11 @@ pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response 
         // Refused before a report (a bad format, no file, too large): the form
         // again, as it was filled in.
         Err(p) => {
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let body = html! {
-                (problem_box(&p))
+            let form = html! {
                 (upload_form(&typed))
                 p { a href=(href("/sales")) { (tr!("sales-back")) } }
             };
-            (status, layout(&tr!("sales-file-title"), body)).into_response()
+            refused(&p, &tr!("sales-file-title"), form)
         }
     }
 }
@@ -587,8 +585,7 @@ pub(crate) async fn record_sale(
         // the key itself is what was refused.
         Err(e) => {
             let p = Problem::from(e);
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let mut again = SaleForm { ..f };
+            let mut again = f;
             let key_refused = p.code == "sales-replaced"
                 || p.errors
                     .iter()
@@ -596,12 +593,11 @@ pub(crate) async fn record_sale(
             if key_refused {
                 again.key = uuid::Uuid::new_v4().to_string();
             }
-            let body = html! {
-                (problem_box(&p))
+            let form = html! {
                 (sale_form(&again, &p.errors))
                 p { a href=(href("/sales")) { (tr!("sales-back")) } }
             };
-            (status, layout(&tr!("sales-record-heading"), body)).into_response()
+            refused(&p, &tr!("sales-record-heading"), form)
         }
     }
 }
