@@ -159,9 +159,8 @@ pub(crate) fn multipart_problem(status: StatusCode, text: String, limit: u64) ->
     }
 }
 
-/// The `name` and `images` fields of a job form (`images` repeated, as in the seed).
-/// The images of an OCR job's form; its `name` field goes to `name` as soon as
-/// it is read.
+/// The `images` of a job form (repeated, as in the seed); its `name` field goes
+/// to `name` as soon as it is read, so a refused form can show it again.
 async fn read_job_form(
     req: Request,
     max_images: usize,

@@ -147,19 +147,28 @@ pub(crate) async fn receive_file_keeping(
     q: UploadQuery,
     req: Request,
 ) -> (Result<ReceivedFile, Problem>, UploadFields) {
+    let UploadQuery {
+        name,
+        policy,
+        columns,
+        date_order,
+        tax_rate,
+    } = q;
     let mut typed = UploadFields {
-        policy: q.policy.clone(),
-        columns: q.columns.clone(),
-        date_order: q.date_order.clone(),
-        tax_rate: q.tax_rate.clone(),
+        policy,
+        columns,
+        date_order,
+        tax_rate,
     };
-    let received = receive_into(s, q, req, &mut typed).await;
+    let received = receive_into(s, name, req, &mut typed).await;
     (received, typed)
 }
 
+/// Reads the upload of `req` (the query's `name`, and its other fields already in
+/// `typed`), the form's fields going to `typed` as they are read.
 async fn receive_into(
     s: &Services,
-    q: UploadQuery,
+    name: Option<String>,
     req: Request,
     typed: &mut UploadFields,
 ) -> Result<ReceivedFile, Problem> {
@@ -172,7 +181,7 @@ async fn receive_into(
         .spool_dir()
         .join(format!("kcl-sales-upload-{}.csv", uuid::Uuid::new_v4()));
     let upload = Upload(path.clone());
-    let mut name = q.name;
+    let mut name = name;
     if super::is_multipart(&req) {
         let mut form = super::multipart(req).await?;
         let mut got_file = false;
