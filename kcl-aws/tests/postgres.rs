@@ -338,6 +338,95 @@ async fn two_servers_race_on_updates_and_isbns() {
     db.drop_now().await;
 }
 
+/// Listings by sort order alone are kept prepared on their connection; searches and
+/// filters by value are planned for their values each time. A pooled connection the
+/// server ended while it sat idle is replaced before use, not handed to a caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_listings_are_prepared_and_idle_connections_are_checked() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = PgStore::connect_with(db.options(), PgStore::pool_options().max_connections(1))
+        .await
+        .expect("store");
+    for n in 0..3 {
+        store
+            .insert(&plain_book(n, 1), &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("insert");
+    }
+    let query = |filter: BookFilter| BookQuery {
+        filter,
+        sort: "title".parse().expect("sort"),
+        after: None,
+        limit: 2,
+    };
+    let plain = query(BookFilter::default());
+    let available = query(BookFilter {
+        available_only: true,
+        ..Default::default()
+    });
+    let searched = query(BookFilter {
+        search: SearchTerms::parse("book").expect("terms"),
+        ..Default::default()
+    });
+    let by_category = query(BookFilter {
+        category: Some("x".into()),
+        ..Default::default()
+    });
+    for q in [&plain, &available, &searched, &by_category] {
+        BookRepo::list(&store, q).await.expect("list");
+    }
+    // One connection: the pool's statements are this one's.
+    let prepared: Vec<(String,)> = sqlx::query_as("SELECT statement FROM pg_prepared_statements")
+        .fetch_all(store.pool())
+        .await
+        .expect("prepared statements");
+    let listings: Vec<&str> = prepared
+        .iter()
+        .map(|(s,)| s.as_str())
+        .filter(|s| s.starts_with("SELECT") && s.contains("FROM books") && s.contains("ORDER BY"))
+        .collect();
+    assert_eq!(
+        listings.len(),
+        2,
+        "plain and available-only listings: {listings:?}"
+    );
+    assert!(
+        listings
+            .iter()
+            .all(|s| s.contains("LIMIT 2") && !s.contains("search") && !s.contains("category_key")),
+        "{listings:?}"
+    );
+    let page = BookRepo::list(&store, &plain)
+        .await
+        .expect("prepared again");
+    assert_eq!(page.len(), 2);
+
+    // The server ends the pool's connection while it is idle.
+    let (pid,): (i32,) = sqlx::query_as("SELECT pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .expect("pid");
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(&db.options())
+        .await
+        .expect("admin");
+    let (ended,): (bool,) = sqlx::query_as("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(ended);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let page = BookRepo::list(&store, &plain)
+        .await
+        .expect("a new connection replaces the ended one");
+    assert_eq!(page.len(), 2);
+    let _ = sqlx::Connection::close(admin).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_fails_once_the_store_is_closed() {
     let Some(db) = TestDatabase::create().await else {

@@ -71,6 +71,60 @@ async fn the_probe_fails_once_the_store_is_closed() {
     kcl_core::testkit::health_probe::fails_once_closed(&probe, &store, store.close()).await;
 }
 
+/// Listings keep read connections between uses; closing the store hands them back,
+/// so closing ends (the pool's close waits for every connection), and a listing
+/// after it is an error, not a wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_ends_while_listings_keep_connections() {
+    use kcl_core::domain::{BookFilter, BookQuery};
+    use kcl_core::ports::BookRepo;
+    use std::time::Duration;
+
+    let store = SqliteStore::in_memory().await.expect("open");
+    let now = Clock::now(&SystemClock);
+    for n in 0..30 {
+        store
+            .insert(
+                &plain_book(n, 1, now),
+                &kcl_core::testkit::fixtures::event(),
+            )
+            .await
+            .expect("insert");
+    }
+    let query = BookQuery {
+        filter: BookFilter::default(),
+        sort: "title".parse().expect("sort"),
+        after: None,
+        limit: 20,
+    };
+    // More listings at once than connections are kept, and again: each kept
+    // connection serves several.
+    for _ in 0..3 {
+        let mut listings = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (store, query) = (store.clone(), query.clone());
+            listings.spawn(async move { store.list(&query).await });
+        }
+        for page in listings.join_all().await {
+            assert_eq!(page.expect("list").len(), 20);
+        }
+    }
+    // One listing still running while the store closes.
+    let running = tokio::spawn({
+        let store = store.clone();
+        let query = query.clone();
+        async move { store.list(&query).await }
+    });
+    tokio::time::timeout(Duration::from_secs(10), store.close())
+        .await
+        .expect("the store closes with listings' connections kept");
+    let _ = running.await;
+    let after = tokio::time::timeout(Duration::from_secs(10), store.list(&query))
+        .await
+        .expect("a listing after closing answers at once");
+    assert!(after.is_err(), "{after:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_a_bad_path_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");

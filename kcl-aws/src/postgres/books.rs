@@ -466,7 +466,8 @@ impl BookRepo for PgStore {
             // index) and sorting them costs less than the planner's walk of the sort
             // index, which its guess at a prefix's matches would choose for a rare
             // term and read the whole table with.
-            let page = Self::fetch_listing(pool, list_query(query, ListPlan::DenseWalk)).await?;
+            let walk = list_query(query, ListPlan::DenseWalk);
+            let page = Self::fetch_listing(pool, walk, Planning::PerValues).await?;
             if page.len() >= query.limit as usize {
                 return Ok(page);
             }
@@ -474,7 +475,7 @@ impl BookRepo for PgStore {
         } else {
             self.list_plan(pool, f).await?
         };
-        Self::fetch_listing(pool, list_query(query, plan)).await
+        Self::fetch_listing(pool, list_query(query, plan), Planning::of(f)).await
     }
 
     async fn count(&self, f: &BookFilter, cap: u32) -> Result<u64, BookRepoError> {
@@ -498,21 +499,53 @@ impl BookRepo for PgStore {
 
 impl PgStore {
     /// The books `sql` lists; none when there is no query (the page is known to be
-    /// empty). Planned for its values each time (see `list_plan`).
+    /// empty).
     async fn fetch_listing(
         pool: &PgPool,
         sql: Option<QueryBuilder<Postgres>>,
+        planning: Planning,
     ) -> Result<Vec<Book>, BookRepoError> {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
         let rows = sql
             .build()
-            .persistent(false)
+            .persistent(planning == Planning::Prepared)
             .fetch_all(pool)
             .await
             .map_err(db_error)?;
         rows.iter().map(book_from_row).collect()
+    }
+}
+
+/// Whether a listing's statement is kept prepared on its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planning {
+    /// An unnamed statement, parsed and planned for its values on every run: a
+    /// search or a filter by column values, where a generic plan (which PostgreSQL
+    /// caches after five runs of a prepared statement when it looks no dearer) could
+    /// suit one value and read the whole table for another (see `list_plan`).
+    PerValues,
+    /// Prepared once per connection (sqlx's statement cache) and then bound and run
+    /// in one round trip: a listing by sort order alone, with or without a cursor
+    /// and availability, whose plan is the sort index's whatever the values (the
+    /// page size is written into the SQL, not bound, for the same reason).
+    Prepared,
+}
+
+impl Planning {
+    /// How a listing filtered by `f` is run.
+    fn of(f: &BookFilter) -> Self {
+        let by_values = f.search.is_some()
+            || f.category.is_some()
+            || f.author.is_some()
+            || f.year_from.is_some()
+            || f.year_to.is_some();
+        if by_values {
+            Self::PerValues
+        } else {
+            Self::Prepared
+        }
     }
 }
 
@@ -716,13 +749,16 @@ fn list_query(query: &BookQuery, plan: ListPlan) -> Option<QueryBuilder<Postgres
         sql.push(format!(") SELECT {BOOK_COLUMNS} FROM passing"));
     }
     if let (ListPlan::DenseWalk, Some(terms)) = (plan, &f.search) {
-        sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
-            .push_bind(DENSE_WALK)
-            .push(") AS walked WHERE search @@ ")
-            .push_bind(search::tsquery(terms))
-            .push("::tsquery");
+        sql.push(format!(
+            " ORDER BY {column} {dir}, id {dir} LIMIT {DENSE_WALK}) AS walked WHERE search @@ "
+        ))
+        .push_bind(search::tsquery(terms))
+        .push("::tsquery");
     }
-    sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
-        .push_bind(i64::from(query.limit));
+    // Written, not bound: a prepared listing's cached plan then knows its size.
+    sql.push(format!(
+        " ORDER BY {column} {dir}, id {dir} LIMIT {}",
+        query.limit
+    ));
     Some(sql)
 }

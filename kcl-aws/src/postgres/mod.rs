@@ -33,6 +33,9 @@ pub use queue::PgQueue;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections per store (per process).
 const MAX_CONNECTIONS: u32 = 10;
+/// A pooled connection idle this long is pinged before use (see
+/// [`PgStore::pool_options`]); one in steady use is not.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Books, rentals and the audit log in one PostgreSQL database.
 ///
@@ -116,10 +119,26 @@ impl PgStore {
 
     /// The pool settings [`connect`](Self::connect) uses, to adjust and pass to
     /// [`connect_with`](Self::connect_with).
+    ///
+    /// A connection that sat idle in the pool for a second or more is pinged before
+    /// it is handed out, and dropped when the ping fails (a server restart, an idle
+    /// timeout on a proxy); one in steady use is not, where sqlx's default pings
+    /// before every use: a round trip to the server as dear as a small query. sqlx
+    /// still pings each connection as it returns to the pool, so a connection a
+    /// failure broke is closed there.
     pub fn pool_options() -> PgPoolOptions {
         PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
     }
 
     /// Connects with explicit connection and pool settings (KCL's session settings,

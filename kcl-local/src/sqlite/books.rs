@@ -536,7 +536,8 @@ impl SqliteStore {
     /// The page comes back as one JSON text (see [`list_query`]): sqlx hands each
     /// row from its connection's thread to the caller on its own, copying every
     /// value, which cost more than the query itself; one value a page costs one
-    /// hand-off.
+    /// hand-off. The query runs on a connection kept for listings (the `listers`
+    /// module), which skips the pool's test of each returned connection.
     async fn fetch_listing(
         &self,
         sql: Option<QueryBuilder<Sqlite>>,
@@ -544,11 +545,14 @@ impl SqliteStore {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
+        let mut conn = self.db.listers.get(&self.db.read).await.map_err(db_error)?;
         let (json,): (String,) = sql
             .build_query_as()
-            .fetch_one(&self.db.read)
+            .fetch_one(&mut *conn)
             .await
             .map_err(db_error)?;
+        conn.done();
+        drop(conn);
         let books: Vec<StoredBook> = serde_json::from_str(&json)
             .map_err(|e| corrupt(format!("a listing's JSON page: {e}")))?;
         books.into_iter().map(StoredBook::into_book).collect()

@@ -5,6 +5,7 @@ mod books;
 pub(crate) mod codec;
 pub(crate) mod fault;
 mod jobs;
+mod listers;
 mod rentals;
 mod report_runs;
 mod sales;
@@ -49,8 +50,10 @@ const LIST_PLAN_TTL: Duration = Duration::from_secs(10);
 /// The file is in WAL mode (`synchronous=NORMAL`, `busy_timeout` 5 s, foreign keys
 /// on). Writes go through a single connection, each in one `BEGIN IMMEDIATE`
 /// transaction, and are retried briefly when another process holds the lock; reads
-/// use a pool of [`READERS`](Self::READERS) connections. Cheap to clone: clones share
-/// the connections.
+/// use a pool of [`READERS`](Self::READERS) connections, of which listings keep up to
+/// half between uses (sqlx tests a connection each time it goes back to its pool, a
+/// cost as large as a listing's query). Cheap to clone: clones share the
+/// connections.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(crate) db: Arc<Db>,
@@ -60,6 +63,8 @@ pub struct SqliteStore {
 pub(crate) struct Db {
     /// Reads: several connections.
     pub(crate) read: SqlitePool,
+    /// Read connections kept for listings (see the `listers` module).
+    pub(crate) listers: listers::Listers,
     /// Writes: one connection, so writers in this process queue instead of spinning
     /// on the file lock.
     pub(crate) write: SqlitePool,
@@ -184,7 +189,7 @@ impl SqliteStore {
             .connect_with(base)
             .await
             .map_err(open_error)?;
-        let store = Self::with_pools(write, read, keep);
+        let store = Self::with_pools(write, read, listers::HELD, keep);
         // Sales lines a crashed load left (see the `sales` module): gone at start.
         if let Err(e) = store.clear_unpublished(false).await {
             tracing::warn!(error = %e, "sales lines of a crashed load left for the next load");
@@ -219,16 +224,18 @@ impl SqliteStore {
     /// # }
     /// ```
     pub fn from_pools(write: SqlitePool, read: SqlitePool) -> Self {
-        Self::with_pools(write, read, None)
+        Self::with_pools(write, read, 0, None)
     }
 
     fn with_pools(
         write: SqlitePool,
         read: SqlitePool,
+        held: u32,
         keep: Option<Arc<dyn std::any::Any + Send + Sync>>,
     ) -> Self {
         Self {
             db: Arc::new(Db {
+                listers: listers::Listers::new(&read, held),
                 read,
                 write,
                 queue_signals: Mutex::default(),
@@ -305,6 +312,7 @@ impl SqliteStore {
 
     /// Closes every connection (of every clone). Later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.db.listers.close();
         self.db.read.close().await;
         self.db.write.close().await;
     }
