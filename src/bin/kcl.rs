@@ -9,6 +9,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a request allocates and frees hundreds of small
+/// values on Tokio's worker threads, where glibc's allocator contends for its arena
+/// locks (BENCHMARKS.md, "Uncached listings against `/health/live`"). A host that
+/// embeds KCL chooses its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before anything else: Tesseract's OpenMP runtime reads it at load (a no-op
     // without the `tesseract` feature).
