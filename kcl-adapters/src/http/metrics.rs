@@ -16,7 +16,7 @@
 //! | `kcl_cache_requests_total` | `cache` (`book`, `list`), `result` (`hit`, `miss`) | catalog cache |
 //! | `kcl_build_info` | `version` | always `1`: the running build's version |
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -225,7 +225,7 @@ pub(crate) async fn require_token(
 
 /// `GET /metrics`, from `handle`, or (`None`) from the recorder
 /// [`prometheus`] installed.
-pub(crate) async fn render(s: Services, handle: Option<PrometheusHandle>) -> Response {
+pub(crate) async fn render(s: Arc<Services>, handle: Option<PrometheusHandle>) -> Response {
     let Some(handle) = handle.or_else(|| prometheus().cloned()) else {
         return crate::http::problem::Problem::new(
             StatusCode::NOT_FOUND,

@@ -292,7 +292,7 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
         },
         auth: authenticator,
     };
-    let unrouted = |h: MethodRouter<Services>| gate.wrap(None, routes::Load::Request, h, true);
+    let unrouted = |h: MethodRouter<Arc<Services>>| gate.wrap(None, routes::Load::Request, h, true);
     let mut app = table
         .into_router(|rule, endpoint| gate.wrap(Some(rule.access), rule.load, endpoint, false));
     if options.fallbacks {
@@ -302,7 +302,7 @@ pub fn router_with(services: Services, options: HttpOptions) -> Router {
             .method_not_allowed_fallback(unrouted(axum::routing::any(problem::method_not_allowed)));
     }
     let mut app = app
-        .with_state(services)
+        .with_state(Arc::new(services))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     if let Some(base) = options.base_path.clone() {
         app = app.layer(from_fn(
@@ -424,9 +424,9 @@ impl Gate {
         &self,
         access: Option<Access>,
         load: routes::Load,
-        endpoint: MethodRouter<Services>,
+        endpoint: MethodRouter<Arc<Services>>,
         unrouted: bool,
-    ) -> MethodRouter<Services> {
+    ) -> MethodRouter<Arc<Services>> {
         let endpoint = around(endpoint, from_fn(etag::etag), unrouted);
         let endpoint = around(
             endpoint,
@@ -450,7 +450,11 @@ impl Gate {
 }
 
 /// `endpoint` wrapped in `layer`: its methods only, or (`all`) its fallback too.
-fn around<L>(endpoint: MethodRouter<Services>, layer: L, all: bool) -> MethodRouter<Services>
+fn around<L>(
+    endpoint: MethodRouter<Arc<Services>>,
+    layer: L,
+    all: bool,
+) -> MethodRouter<Arc<Services>>
 where
     L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
     L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
@@ -489,7 +493,7 @@ pub fn worker_router(
     }
     app.fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
-        .with_state(services)
+        .with_state(Arc::new(services))
         .layer(from_fn_with_state(REQUEST_TIMEOUT, limits::deadline))
         .layer(CatchPanicLayer::custom(problem::panic_response))
 }
@@ -499,9 +503,9 @@ pub fn worker_router(
 fn metrics_route(
     handle: Option<metrics::PrometheusHandle>,
     token: Option<metrics::MetricsToken>,
-) -> axum::routing::MethodRouter<Services> {
+) -> axum::routing::MethodRouter<Arc<Services>> {
     let route = axum::routing::get(
-        move |axum::extract::State(s): axum::extract::State<Services>| {
+        move |axum::extract::State(s): axum::extract::State<Arc<Services>>| {
             metrics::render(s, handle.clone())
         },
     );

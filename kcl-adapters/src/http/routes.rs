@@ -16,6 +16,7 @@ use axum::middleware::from_fn;
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use kcl_core::Services;
+use std::sync::Arc;
 
 use super::access::Access;
 use super::page::same_origin;
@@ -77,7 +78,7 @@ struct Entry {
     path: &'static str,
     method: Method,
     rule: Rule,
-    endpoint: MethodRouter<Services>,
+    endpoint: MethodRouter<Arc<Services>>,
 }
 
 /// Routes being registered, each with its rule.
@@ -92,7 +93,7 @@ macro_rules! method {
         #[doc = concat!("`", stringify!($method), " path`, for callers `access` allows.")]
         pub(crate) fn $name<H, T>(self, path: &'static str, access: impl Into<Access>, h: H) -> Self
         where
-            H: Handler<T, Services>,
+            H: Handler<T, Arc<Services>>,
             T: 'static,
         {
             self.endpoint(
@@ -128,7 +129,7 @@ impl Routes {
         h: H,
     ) -> Self
     where
-        H: Handler<T, Services>,
+        H: Handler<T, Arc<Services>>,
         T: 'static,
     {
         let body = match limit {
@@ -143,7 +144,7 @@ impl Routes {
     /// or [`Load::Liveness`]).
     pub(crate) fn health<H, T>(self, path: &'static str, load: Load, h: H) -> Self
     where
-        H: Handler<T, Services>,
+        H: Handler<T, Arc<Services>>,
         T: 'static,
     {
         let endpoint = axum::routing::get(h);
@@ -157,7 +158,7 @@ impl Routes {
         method: Method,
         access: Access,
         load: Load,
-        endpoint: MethodRouter<Services>,
+        endpoint: MethodRouter<Arc<Services>>,
     ) -> Self {
         self.entries.push(Entry {
             path,
@@ -200,8 +201,8 @@ impl Routes {
     /// The axum router: each route wrapped by `guard` in the checks of its rule.
     pub(crate) fn into_router(
         self,
-        guard: impl Fn(Rule, MethodRouter<Services>) -> MethodRouter<Services>,
-    ) -> Router<Services> {
+        guard: impl Fn(Rule, MethodRouter<Arc<Services>>) -> MethodRouter<Arc<Services>>,
+    ) -> Router<Arc<Services>> {
         self.entries.into_iter().fold(Router::new(), |app, e| {
             app.route(e.path, guard(e.rule, e.endpoint))
         })

@@ -3,6 +3,7 @@ use axum::Json;
 use kcl_core::domain::AuditEvent;
 use kcl_core::Services;
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::http::extract::ApiQuery;
@@ -37,7 +38,7 @@ pub(crate) struct AuditOut {
     )
 )]
 pub(crate) async fn list(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditOut>, ApiError> {
     let page = read(&s, q).await?;

@@ -6,6 +6,7 @@ use kcl_core::domain::{parse_book_import, BookId};
 use kcl_core::services::{ImportOutcome, ListBooks};
 use kcl_core::Services;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -99,7 +100,7 @@ pub(crate) struct BookPageOut<'a> {
     )
 )]
 pub(crate) async fn list(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     // A shared page: a cached listing is serialized straight from the cache.
@@ -131,7 +132,7 @@ pub(crate) async fn list(
     )
 )]
 pub(crate) async fn create(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiJson(body): ApiJson<BookIn>,
 ) -> Result<Response, ApiError> {
     let draft = body.into_new().map_err(kcl_core::ServiceError::from)?;
@@ -169,7 +170,10 @@ pub(crate) const IMPORT_BODY_LIMIT: usize = 64 * 1024 * 1024;
         (status = 422, description = "A bad header or rows (`validation-failed`, with `errors`: `field` is `file`, `header` or `line N: column`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub(crate) async fn import(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn import(
+    State(s): State<Arc<Services>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let csv = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -264,7 +268,7 @@ impl From<ImportOutcome> for ImportOutcomeOut {
     )
 )]
 pub(crate) async fn get(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     let book = s.catalog.get(BookId(id)).await?;
@@ -289,7 +293,7 @@ pub(crate) async fn get(
     )
 )]
 pub(crate) async fn update(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<BookIn>,
 ) -> Result<Response, ApiError> {
@@ -324,7 +328,7 @@ pub(crate) struct DeleteQuery {
     )
 )]
 pub(crate) async fn delete(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode, ApiError> {

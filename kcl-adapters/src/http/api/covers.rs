@@ -9,6 +9,7 @@ use kcl_core::ports::ProcessingStatus;
 use kcl_core::services::CoverImage;
 use kcl_core::Services;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -72,7 +73,7 @@ pub(crate) struct CoverForm {
     )
 )]
 pub(crate) async fn upload(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -111,14 +112,14 @@ pub(crate) struct StatusQuery {
     )
 )]
 pub(crate) async fn status(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.covers.status(&q.key).await?).into_response())
 }
 
 /// `GET /api/books/{id}/cover` and `/cover/thumb`.
-async fn image(s: Services, id: Uuid, thumbnail: bool) -> Result<Response, ApiError> {
+async fn image(s: Arc<Services>, id: Uuid, thumbnail: bool) -> Result<Response, ApiError> {
     match s.covers.image(BookId(id), thumbnail).await? {
         CoverImage::Redirect(url) => Ok(Redirect::temporary(&url).into_response()),
         CoverImage::Bytes(blob) => {
@@ -145,7 +146,7 @@ async fn image(s: Services, id: Uuid, thumbnail: bool) -> Result<Response, ApiEr
     )
 )]
 pub(crate) async fn cover(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     image(s, id, false).await
@@ -168,7 +169,7 @@ pub(crate) async fn cover(
     )
 )]
 pub(crate) async fn thumbnail(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     image(s, id, true).await

@@ -4,6 +4,7 @@ use axum::Json;
 use kcl_core::ports::HealthReport;
 use kcl_core::Services;
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::http::problem::Problem;
@@ -31,7 +32,7 @@ pub(crate) struct Readiness {
             content((Readiness = "application/json"), (Problem = "application/problem+json"))),
     )
 )]
-pub(crate) async fn ready(State(s): State<Services>) -> (StatusCode, Json<Readiness>) {
+pub(crate) async fn ready(State(s): State<Arc<Services>>) -> (StatusCode, Json<Readiness>) {
     let (ok, checks) = s.health.check().await;
     let status = if ok {
         StatusCode::OK

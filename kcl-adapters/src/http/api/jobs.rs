@@ -8,6 +8,7 @@ use kcl_core::domain::JobId;
 use kcl_core::services::{JobList, JobView};
 use kcl_core::Services;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -46,7 +47,10 @@ pub(crate) struct JobForm {
             headers(("Retry-After" = String, description = "`5`"))),
     )
 )]
-pub(crate) async fn create(State(s): State<Services>, req: Request) -> Result<Response, ApiError> {
+pub(crate) async fn create(
+    State(s): State<Arc<Services>>,
+    req: Request,
+) -> Result<Response, ApiError> {
     let job = create_job(&s, req).await?;
     let location = crate::http::access::href(&format!("/api/jobs/{}", job.job.id));
     Ok(located(StatusCode::CREATED, job, Some(&location)))
@@ -80,7 +84,7 @@ pub(crate) struct ListQuery {
     )
 )]
 pub(crate) async fn list(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.jobs.list(q.page, q.per_page).await?).into_response())
@@ -101,7 +105,7 @@ pub(crate) async fn list(
     )
 )]
 pub(crate) async fn get(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.jobs.get(JobId(id)).await?).into_response())
@@ -134,7 +138,7 @@ pub(crate) struct Rename {
     )
 )]
 pub(crate) async fn rename(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<Rename>,
 ) -> Result<Response, ApiError> {
@@ -156,7 +160,7 @@ pub(crate) async fn rename(
     )
 )]
 pub(crate) async fn delete(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Response, ApiError> {
     s.jobs.delete(JobId(id)).await?;

@@ -7,6 +7,7 @@ use kcl_core::domain::{BookId, RentalId};
 use kcl_core::services::ListRentals;
 use kcl_core::Services;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -46,7 +47,7 @@ pub(crate) struct RentIn {
     )
 )]
 pub(crate) async fn create(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiJson(body): ApiJson<RentIn>,
 ) -> Result<Response, ApiError> {
     let r = s
@@ -75,7 +76,7 @@ pub(crate) async fn create(
     )
 )]
 pub(crate) async fn get(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RentalOut>, ApiError> {
     let r = s.rentals.get(RentalId(id)).await?;
@@ -96,7 +97,7 @@ pub(crate) async fn get(
     )
 )]
 pub(crate) async fn return_rental(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RentalOut>, ApiError> {
     let r = s.rentals.return_rental(RentalId(id)).await?;
@@ -136,7 +137,7 @@ pub(crate) struct ListQuery {
     )
 )]
 pub(crate) async fn list(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<PageOut<RentalOut>>, ApiError> {
     let page = s

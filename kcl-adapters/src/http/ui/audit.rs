@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use kcl_core::domain::{AuditAction, AuditEvent, EntityKind};
 use kcl_core::Services;
 use maud::{html, Markup};
+use std::sync::Arc;
 
 use crate::http::extract::ApiQuery;
 use crate::http::forms::audit::{read, AuditParams};
@@ -134,7 +135,7 @@ fn next_link(q: &AuditParams, cursor: &str) -> String {
 
 /// `GET /audit`.
 pub(crate) async fn index(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiQuery(mut q)): OrPage<ApiQuery<AuditParams>>,
 ) -> Response {
     // The page searches; one entity's history is on its own page.

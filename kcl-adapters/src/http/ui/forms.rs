@@ -1,5 +1,6 @@
 use crate::http::access::href;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -83,7 +84,7 @@ impl BookForm {
 }
 
 pub(crate) async fn create_book(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
     let created = match f.draft() {
@@ -103,7 +104,7 @@ pub(crate) async fn create_book(
 }
 
 pub(crate) async fn update_book(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<BookForm>>,
 ) -> Response {
@@ -159,7 +160,7 @@ pub(crate) struct DeleteForm {
 }
 
 pub(crate) async fn delete_book(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<DeleteForm>>,
 ) -> Response {
@@ -184,7 +185,7 @@ pub(crate) struct RentForm {
 }
 
 pub(crate) async fn rent(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<RentForm>>,
 ) -> Response {
@@ -219,7 +220,7 @@ pub(crate) async fn rent(
 }
 
 pub(crate) async fn return_rental(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     let r = or_page!(s.rentals.return_rental(RentalId(id)).await);
@@ -227,7 +228,7 @@ pub(crate) async fn return_rental(
 }
 
 pub(crate) async fn upload_cover(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
     req: axum::extract::Request,
 ) -> Response {

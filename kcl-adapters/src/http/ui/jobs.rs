@@ -7,6 +7,7 @@ use kcl_core::domain::{AuditAction, ItemStatus, JobId};
 use kcl_core::Services;
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::http::extract::{ApiPath, ApiQuery};
@@ -32,7 +33,7 @@ fn badge(s: ItemStatus) -> String {
 
 /// `GET /jobs`.
 pub(crate) async fn index(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiQuery(q)): OrPage<ApiQuery<PageQuery>>,
 ) -> Response {
     let list = or_page!(s.jobs.list(q.page, Some(20)).await);
@@ -73,7 +74,7 @@ pub(crate) async fn index(
 
 /// `GET /jobs/{id}`.
 pub(crate) async fn job(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     let view = or_page!(s.jobs.get(JobId(id)).await);
@@ -153,7 +154,7 @@ fn job_form(name: &str) -> Markup {
 }
 
 /// `POST /ui/jobs` (the upload form); refused, the form again with its name.
-pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response {
+pub(crate) async fn create(State(s): State<Arc<Services>>, req: Request) -> Response {
     match crate::http::forms::create_job_keeping(&s, req).await {
         (Ok(job), _) => Redirect::to(&href(&format!("/jobs/{}", job.job.id))).into_response(),
         (Err(p), name) => {
@@ -168,7 +169,7 @@ pub(crate) async fn create(State(s): State<Services>, req: Request) -> Response 
 
 /// `POST /ui/jobs/{id}/delete`.
 pub(crate) async fn delete(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     or_page!(s.jobs.delete(JobId(id)).await);

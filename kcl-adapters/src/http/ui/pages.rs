@@ -1,5 +1,6 @@
 use crate::http::access::href;
 use axum::extract::State;
+use std::sync::Arc;
 
 use axum::response::{IntoResponse, Response};
 use kcl_core::domain::{AuditEvent, Book, BookId, Rental};
@@ -41,7 +42,7 @@ fn opt(s: &str) -> Option<String> {
 }
 
 pub(crate) async fn index(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiQuery(q)): OrPage<ApiQuery<IndexQuery>>,
 ) -> Response {
     let ask = ListBooks {
@@ -257,7 +258,7 @@ pub(crate) fn book_form(
 }
 
 pub(crate) async fn book(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiPath(id)): OrPage<ApiPath<Uuid>>,
 ) -> Response {
     let id = BookId(id);
@@ -413,7 +414,7 @@ pub(crate) struct RentalsQuery {
 /// `GET /rentals?status=overdue|active|returned`: rentals, newest first, with a
 /// return button on the ones still out. Overdue by default.
 pub(crate) async fn rentals(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiQuery(q)): OrPage<ApiQuery<RentalsQuery>>,
 ) -> Response {
     let status = if q.status.is_empty() {

@@ -11,6 +11,7 @@ use kcl_core::services::{IngestReport, IngestStatus, SaleLine};
 use kcl_core::Services;
 use maud::{html, Markup};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use crate::http::extract::{ApiForm, ApiQuery};
 use crate::http::forms::sales::{ingest_received, make_report, receive_file_keeping, UploadQuery};
@@ -321,7 +322,7 @@ async fn charts(
 
 /// `GET /sales`.
 pub(crate) async fn index(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiQuery(q)): OrPage<ApiQuery<SalesQuery>>,
 ) -> Response {
     let today = s.sales.now().date_naive();
@@ -523,7 +524,7 @@ fn report_page(report: &IngestReport, typed: Option<&UploadFields>) -> Response 
 }
 
 /// `POST /ui/sales` (the upload form).
-pub(crate) async fn upload(State(s): State<Services>, req: Request) -> Response {
+pub(crate) async fn upload(State(s): State<Arc<Services>>, req: Request) -> Response {
     let (received, typed) = receive_file_keeping(&s, UploadQuery::default(), req).await;
     let report = match received {
         Ok(file) => ingest_received(&s, file).await.map_err(Problem::from),
@@ -568,7 +569,7 @@ impl SaleForm {
 /// `POST /ui/sales/single`: records one sale (once per form: its key) and shows
 /// its report.
 pub(crate) async fn record_sale(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<SaleForm>>,
 ) -> Response {
     let line = SaleLine::new(
@@ -616,7 +617,7 @@ pub(crate) struct ReportForm {
 
 /// `POST /ui/sales/report`: writes the report and sends the browser to it.
 pub(crate) async fn report(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     OrPage(ApiForm(f)): OrPage<ApiForm<ReportForm>>,
 ) -> Response {
     let written = or_page!(

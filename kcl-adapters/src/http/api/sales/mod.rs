@@ -12,6 +12,7 @@ use axum::Json;
 use kcl_core::services::{IngestReport, IngestStatus};
 use kcl_core::Services;
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::http::extract::ApiQuery;
@@ -103,7 +104,7 @@ pub(crate) fn report_response(report: &IngestReport) -> Response {
     )
 )]
 pub(crate) async fn upload(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(q): ApiQuery<UploadQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {

@@ -6,6 +6,7 @@ use axum::response::Response;
 use kcl_core::services::ReportWritten;
 use kcl_core::Services;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::http::api::covers::Binary;
@@ -54,7 +55,7 @@ pub(crate) struct ReportRequest {
     )
 )]
 pub(crate) async fn create_report(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiJson(r): ApiJson<ReportRequest>,
 ) -> Result<Response, ApiError> {
     let written = make_report(
@@ -91,7 +92,7 @@ pub(crate) async fn create_report(
     )
 )]
 pub(crate) async fn get_report(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let blob = s.sales.report(&format!("reports/{name}")).await?;

@@ -6,6 +6,7 @@ use axum::response::Response;
 use kcl_core::services::SaleLine;
 use kcl_core::Services;
 use serde::Deserialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use super::report_response;
@@ -47,7 +48,7 @@ pub(crate) struct SalesBody {
     )
 )]
 pub(crate) async fn record(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SalesBody>,
 ) -> Result<Response, ApiError> {

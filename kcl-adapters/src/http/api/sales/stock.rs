@@ -7,6 +7,7 @@ use kcl_core::domain::{Quantity, StockChange, StockLevel};
 use kcl_core::services::parse_quantity;
 use kcl_core::{ServiceError, Services};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 use crate::http::extract::{ApiJson, ApiPath, JsonBodyProblems};
@@ -47,7 +48,7 @@ fn stock_json(l: StockLevel) -> Json<Stock> {
     )
 )]
 pub(crate) async fn stock(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(sku): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     Ok(stock_json(s.sales.stock(&sku).await?).into_response())
@@ -106,7 +107,7 @@ fn quantity(v: &serde_json::Value) -> Result<Quantity, ServiceError> {
     )
 )]
 pub(crate) async fn set_stock(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<QuantityBody>,
 ) -> Result<Response, ApiError> {
@@ -130,7 +131,7 @@ pub(crate) async fn set_stock(
     )
 )]
 pub(crate) async fn receive_stock(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiPath(sku): ApiPath<String>,
     ApiJson(body): ApiJson<QuantityBody>,
 ) -> Result<Response, ApiError> {

@@ -6,6 +6,7 @@ use axum::Json;
 use kcl_core::domain::{format_cents, GroupBy, SummaryQuery};
 use kcl_core::{ServiceError, Services};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::extract::ApiQuery;
@@ -105,7 +106,7 @@ pub(crate) struct SalesSummary {
     )
 )]
 pub(crate) async fn summary(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(p): ApiQuery<SummaryParams>,
 ) -> Result<Response, ApiError> {
     let group_by = match p.group_by.as_deref() {
@@ -177,7 +178,7 @@ pub(crate) struct SalesDaily {
     )
 )]
 pub(crate) async fn daily(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     ApiQuery(p): ApiQuery<DailyParams>,
 ) -> Result<Response, ApiError> {
     let (from, to) = (date("from", &p.from)?, date("to", &p.to)?);
