@@ -125,6 +125,33 @@ async fn closing_ends_while_listings_keep_connections() {
     assert!(after.is_err(), "{after:?}");
 }
 
+/// A store whose listings keep connections can outlive its runtime: dropping it
+/// afterwards (no runtime to give connections back on) closes them, no panic.
+#[test]
+fn a_store_dropped_after_its_runtime_ended() {
+    use kcl_core::domain::BookQuery;
+    use kcl_core::ports::BookRepo;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = runtime.block_on(async {
+        let store = SqliteStore::in_memory().await.expect("open");
+        let query = BookQuery {
+            filter: Default::default(),
+            sort: "title".parse().expect("sort"),
+            after: None,
+            limit: 20,
+        };
+        store.list(&query).await.expect("list");
+        store
+    });
+    drop(runtime);
+    drop(store);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_a_bad_path_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -91,6 +91,20 @@ impl Listers {
     }
 }
 
+impl Drop for Listers {
+    /// sqlx gives a dropped pooled connection back to its pool on a Tokio task, and
+    /// panics where there is no runtime: a store dropped outside one (after its
+    /// runtime ended) closes its kept connections instead, giving their places in
+    /// the pool back.
+    fn drop(&mut self) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            for conn in self.lock().0.drain(..) {
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
 /// A connection lent to one listing (dereferences to the connection).
 pub(crate) struct Lister<'a> {
     conn: Option<PoolConnection<Sqlite>>,
