@@ -168,7 +168,7 @@ pub(crate) async fn receive_file_keeping(
 /// `typed`), the form's fields going to `typed` as they are read.
 async fn receive_into(
     s: &Services,
-    name: Option<String>,
+    mut name: Option<String>,
     req: Request,
     typed: &mut UploadFields,
 ) -> Result<ReceivedFile, Problem> {
@@ -181,7 +181,6 @@ async fn receive_into(
         .spool_dir()
         .join(format!("kcl-sales-upload-{}.csv", uuid::Uuid::new_v4()));
     let upload = Upload(path.clone());
-    let mut name = name;
     if super::is_multipart(&req) {
         let mut form = super::multipart(req).await?;
         let mut got_file = false;
