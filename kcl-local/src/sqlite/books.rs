@@ -411,7 +411,9 @@ impl SqliteStore {
 #[async_trait]
 impl BookRepo for SqliteStore {
     async fn insert(&self, book: &Book, event: &AuditEvent) -> Result<(), BookRepoError> {
-        TX.retry(|| self.try_insert(book, event)).await
+        TX.retry(|| self.try_insert(book, event)).await?;
+        self.search_written();
+        Ok(())
     }
 
     async fn insert_batch(
@@ -448,8 +450,11 @@ impl BookRepo for SqliteStore {
         expected_version: u64,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        TX.retry(|| self.try_update(book, expected_version, event))
-            .await
+        let stored = TX
+            .retry(|| self.try_update(book, expected_version, event))
+            .await?;
+        self.search_written();
+        Ok(stored)
     }
 
     async fn delete(
@@ -458,8 +463,11 @@ impl BookRepo for SqliteStore {
         expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<Book, BookRepoError> {
-        TX.retry(|| self.try_delete(id, expected_version, event))
-            .await
+        let deleted = TX
+            .retry(|| self.try_delete(id, expected_version, event))
+            .await?;
+        self.search_written();
+        Ok(deleted)
     }
 
     async fn set_cover<'e>(

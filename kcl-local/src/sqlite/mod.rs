@@ -11,6 +11,7 @@ mod report_runs;
 mod sales;
 mod schema;
 mod search;
+mod search_merge;
 mod sessions;
 mod status;
 
@@ -81,6 +82,9 @@ pub(crate) struct Db {
     pub(crate) list_plans: moka::sync::Cache<String, books::ListPlan>,
     /// See [`SqliteStore::set_audit_outbox`].
     pub(crate) audit_outbox: std::sync::atomic::AtomicBool,
+    /// The full-text index merged after single writes (see the `search_merge`
+    /// module).
+    pub(crate) search_merge: search_merge::SearchMerge,
     /// Set when a relay found the outbox empty with the outbox off: nothing can
     /// enter it then (every write goes to the audit log), so later relays, one
     /// after each write, skip the query. Cleared by every write to the outbox.
@@ -240,6 +244,7 @@ impl SqliteStore {
                 write,
                 queue_signals: Mutex::default(),
                 audit_outbox: std::sync::atomic::AtomicBool::new(false),
+                search_merge: search_merge::SearchMerge::new(),
                 outbox_drained: std::sync::atomic::AtomicBool::new(false),
                 sort_index_threshold: std::sync::atomic::AtomicI64::new(
                     Self::DEFAULT_SORT_INDEX_THRESHOLD,
@@ -312,6 +317,7 @@ impl SqliteStore {
 
     /// Closes every connection (of every clone). Later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.db.search_merge.close();
         self.db.listers.close();
         self.db.read.close().await;
         self.db.write.close().await;
