@@ -427,6 +427,65 @@ async fn plain_listings_are_prepared_and_idle_connections_are_checked() {
     db.drop_now().await;
 }
 
+/// Listings keep connections out of the pool (half of it, here 2 of 4); one the
+/// server ended while it sat kept and idle goes back through the pool's check and
+/// is replaced, and closing the store does not wait for kept connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_keep_connections_and_replace_one_the_server_ended() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let store = PgStore::connect_with(db.options(), PgStore::pool_options().max_connections(4))
+        .await
+        .expect("store");
+    for n in 0..3 {
+        store
+            .insert(&plain_book(n, 1), &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("insert");
+    }
+    let plain = BookQuery {
+        filter: BookFilter::default(),
+        sort: "title".parse().expect("sort"),
+        after: None,
+        limit: 2,
+    };
+    let mut lists = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (store, plain) = (store.clone(), plain.clone());
+        lists.spawn(async move { BookRepo::list(&store, &plain).await });
+    }
+    while let Some(page) = lists.join_next().await {
+        assert_eq!(page.expect("task").expect("list").len(), 2);
+    }
+    // The server ends every connection of this database but the admin's: the
+    // kept ones among them.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(&db.options())
+        .await
+        .expect("admin");
+    let (ended,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("terminate");
+    assert!(ended >= 1, "no connection of the store was open");
+    // Idle for more than a second: handed back to the pool, which pings it first.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for _ in 0..3 {
+        let page = BookRepo::list(&store, &plain)
+            .await
+            .expect("a new connection replaces the ended one");
+        assert_eq!(page.len(), 2);
+    }
+    let _ = sqlx::Connection::close(admin).await;
+    tokio::time::timeout(Duration::from_secs(10), store.close())
+        .await
+        .expect("closing does not wait for kept connections");
+    db.drop_now().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_fails_once_the_store_is_closed() {
     let Some(db) = TestDatabase::create().await else {

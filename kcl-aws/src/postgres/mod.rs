@@ -6,6 +6,7 @@ mod codec;
 mod fault;
 mod health;
 mod jobs;
+mod listers;
 mod queue;
 mod rentals;
 mod replicas;
@@ -69,6 +70,8 @@ pub struct PgStore {
     relay_gate: Arc<tokio::sync::Mutex<()>>,
     /// See [`PgStore::with_read_replica`].
     replicas: Arc<replicas::Replicas>,
+    /// Connections kept for listings on the primary (see the `listers` module).
+    listers: Arc<listers::Listers>,
 }
 
 impl PgStore {
@@ -152,7 +155,7 @@ impl PgStore {
             .connect_with(Self::session_options(options))
             .await
             .map_err(AwsError::PostgresConnect)?;
-        let store = Self::from_pool(pool);
+        let store = Self::with_pool(pool, true);
         store.migrate().await?;
         Ok(store)
     }
@@ -168,7 +171,7 @@ impl PgStore {
             .connect_with(Self::session_options(Self::parse_url(url)?))
             .await
             .map_err(AwsError::PostgresConnect)?;
-        Ok(Self::from_pool(pool))
+        Ok(Self::with_pool(pool, true))
     }
 
     /// A store on a pool of your own, as it is: nothing is migrated or checked (call
@@ -199,7 +202,14 @@ impl PgStore {
     /// # Ok(()) }
     /// ```
     pub fn from_pool(pool: PgPool) -> Self {
+        Self::with_pool(pool, false)
+    }
+
+    /// A store on `pool`; `keep`: whether listings keep connections of it (on a
+    /// pool KCL opened, not on a host's).
+    fn with_pool(pool: PgPool, keep: bool) -> Self {
         Self {
+            listers: Arc::new(listers::Listers::new(&pool, keep)),
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),
@@ -294,6 +304,7 @@ impl PgStore {
 
     /// Closes every connection (of every clone). Later calls fail with `Unavailable`.
     pub async fn close(&self) {
+        self.listers.close();
         self.pool.close().await;
         self.close_replicas().await;
     }

@@ -68,14 +68,48 @@ impl Isbn {
         }
     }
 
-    /// Builds an ISBN-13 from its first 12 digits, computing the check digit.
-    fn from_body12(body: &str) -> Self {
+    /// An ISBN already in its canonical form (13 digits, no separators: what
+    /// [`as_str`](Self::as_str) gives and stores keep), checked like
+    /// [`parse`](Self::parse) checks one but kept as given, without copying: for
+    /// adapters reading stored books.
+    ///
+    /// ```
+    /// use kcl_core::domain::Isbn;
+    /// let isbn = Isbn::from_canonical("9788535910667".to_owned()).unwrap();
+    /// assert_eq!(isbn, Isbn::parse("85-359-1066-2").unwrap());
+    /// assert!(Isbn::from_canonical("978-85-359-1066-7".to_owned()).is_err());
+    /// assert!(Isbn::from_canonical("9788535910660".to_owned()).is_err());
+    /// ```
+    pub fn from_canonical(digits: String) -> Result<Self, ValidationError> {
+        let b = digits.as_bytes();
+        let canonical = b.len() == 13
+            && b.iter().all(u8::is_ascii_digit)
+            && (b.starts_with(b"978") || b.starts_with(b"979"))
+            && Self::check_digit(&b[..12]) == b[12] - b'0';
+        if canonical {
+            Ok(Self(digits))
+        } else {
+            Err(ValidationError::field(
+                "isbn",
+                "bad-format",
+                "a stored ISBN is 13 digits with a matching check digit",
+            ))
+        }
+    }
+
+    /// The ISBN-13 check digit of its first 12 digits (ASCII).
+    fn check_digit(body: &[u8]) -> u8 {
         let sum: u32 = body
-            .bytes()
+            .iter()
             .enumerate()
             .map(|(i, b)| (b - b'0') as u32 * if i % 2 == 0 { 1 } else { 3 })
             .sum();
-        let check = (10 - sum % 10) % 10;
+        ((10 - sum % 10) % 10) as u8
+    }
+
+    /// Builds an ISBN-13 from its first 12 digits, computing the check digit.
+    fn from_body12(body: &str) -> Self {
+        let check = Self::check_digit(body.as_bytes());
         Self(format!("{body}{check}"))
     }
 

@@ -147,7 +147,8 @@ impl StoredBook {
         ) = self;
         Ok(Book {
             id: BookId(uuid(&id)?),
-            isbn: Isbn::parse(&isbn).map_err(|_| corrupt(format!("isbn {isbn:?}")))?,
+            isbn: Isbn::from_canonical(isbn)
+                .map_err(|_| corrupt("an isbn that is not a canonical ISBN-13"))?,
             title,
             author,
             category,
@@ -556,7 +557,7 @@ impl SqliteStore {
         let mut conn = self.db.listers.get(&self.db.read).await.map_err(db_error)?;
         let (json,): (String,) = sql
             .build_query_as()
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut **conn)
             .await
             .map_err(db_error)?;
         conn.done();

@@ -4,19 +4,20 @@
 //! is a round trip to the connection's worker thread, as dear as a small query), and
 //! no pool setting turns that off. An uncached listing is one query, so that ping was
 //! a third of its database work. A listing instead borrows one of at most
-//! [`HELD`] connections taken from the read pool and kept here: it goes back to this
-//! list without a test. A connection to a local file does not go stale; one whose
-//! query failed goes back to the pool, which tests it as usual.
+//! [`HELD`] connections taken from the read pool and kept
+//! ([`Kept`](kcl_core::adapter_support::Kept)): it comes back without a test. A
+//! connection to a local file does not go stale; one whose query failed goes back to
+//! the pool, which tests it as usual.
 //!
 //! The held connections still count in the read pool's size, so the pool keeps at
 //! least `READERS - HELD` connections for every other read. [`Listers::close`]
 //! hands them back before the pool closes (closing waits for every connection).
 
-use std::sync::Mutex;
+use std::time::Duration;
 
+use kcl_core::adapter_support::{Kept, KeptError, Lent};
 use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqlitePool};
-use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{ACQUIRE_TIMEOUT, READERS};
 
@@ -24,70 +25,38 @@ use super::{ACQUIRE_TIMEOUT, READERS};
 pub(crate) const HELD: u32 = READERS / 2;
 
 /// The read connections kept for listings.
-pub(crate) struct Listers {
-    /// One permit per connection a listing may hold.
-    permits: Semaphore,
-    /// Connections not in use, and whether [`close`](Self::close) was called.
-    idle: Mutex<(Vec<PoolConnection<Sqlite>>, bool)>,
-    /// How many connections to keep: none on a host's pool
-    /// ([`SqliteStore::from_pools`](super::SqliteStore::from_pools): a host does not
-    /// expect KCL to keep its connections).
-    held: usize,
-}
+pub(crate) struct Listers(Kept<PoolConnection<Sqlite>>);
+
+/// A connection lent to one listing: call [`Lent::done`] once its query ran.
+pub(crate) type Lister<'a> = Lent<'a, PoolConnection<Sqlite>>;
 
 impl Listers {
     /// Keeps up to `held` connections of `read` (fewer when the pool is small: it
-    /// always keeps one for other reads). `0` lends pooled connections as usual.
+    /// always keeps one for other reads). `0` lends pooled connections as usual
+    /// (a host's pools, [`SqliteStore::from_pools`](super::SqliteStore::from_pools):
+    /// a host does not expect KCL to keep its connections).
     pub(crate) fn new(read: &SqlitePool, held: u32) -> Self {
         let max = read.options().get_max_connections();
         let held = held.min(max.saturating_sub(1)) as usize;
-        Self {
-            permits: Semaphore::new(held),
-            idle: Mutex::new((Vec::with_capacity(held), false)),
-            held,
-        }
+        // A connection to a local file goes stale neither idle nor old.
+        Self(Kept::new(held, Duration::MAX, Duration::MAX))
     }
 
-    /// A connection for one listing: a kept one, or one taken from `read` (and
-    /// kept after use) while fewer than are allowed are. With none allowed, a
-    /// pooled connection as usual.
-    pub(crate) async fn get<'a>(&'a self, read: &SqlitePool) -> Result<Lister<'a>, sqlx::Error> {
-        if self.held == 0 {
-            return Ok(Lister {
-                conn: Some(read.acquire().await?),
-                home: None,
-                done: false,
-            });
-        }
-        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
+    /// A connection for one listing.
+    pub(crate) async fn get(&self, read: &SqlitePool) -> Result<Lister<'_>, sqlx::Error> {
+        self.0
+            .get(ACQUIRE_TIMEOUT, read.acquire())
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        let kept = self.lock().0.pop();
-        let conn = match kept {
-            Some(conn) => conn,
-            None => read.acquire().await?,
-        };
-        Ok(Lister {
-            conn: Some(conn),
-            home: Some((self, permit)),
-            done: false,
-        })
+            .map_err(|e| match e {
+                KeptError::TimedOut => sqlx::Error::PoolTimedOut,
+                KeptError::Acquire(e) => e,
+            })
     }
 
     /// Hands every kept connection back to the pool, and every one in use when its
     /// listing ends: call before closing the pool.
     pub(crate) fn close(&self) {
-        let mut idle = self.lock();
-        idle.1 = true;
-        idle.0.clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<PoolConnection<Sqlite>>, bool)> {
-        // A panic while the lock is held leaves the list as it was: still usable.
-        self.idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0.close();
     }
 }
 
@@ -98,59 +67,9 @@ impl Drop for Listers {
     /// the pool back.
     fn drop(&mut self) {
         if tokio::runtime::Handle::try_current().is_err() {
-            for conn in self.lock().0.drain(..) {
+            for conn in self.0.take_idle() {
                 drop(conn.detach());
             }
         }
-    }
-}
-
-/// A connection lent to one listing (dereferences to the connection).
-pub(crate) struct Lister<'a> {
-    conn: Option<PoolConnection<Sqlite>>,
-    home: Option<(&'a Listers, SemaphorePermit<'a>)>,
-    /// See [`done`](Self::done).
-    done: bool,
-}
-
-impl Lister<'_> {
-    /// Marks the listing's query as run to its end, so the connection is kept.
-    /// A lister dropped without it (the query failed, or the request went away
-    /// while the query ran) gives its connection back to the pool, which tests it
-    /// and waits for whatever the connection was still doing.
-    pub(crate) fn done(&mut self) {
-        self.done = true;
-    }
-}
-
-impl std::ops::Deref for Lister<'_> {
-    type Target = sqlx::SqliteConnection;
-
-    fn deref(&self) -> &Self::Target {
-        self.conn
-            .as_ref()
-            .expect("a lister holds its connection until dropped")
-    }
-}
-
-impl std::ops::DerefMut for Lister<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.conn
-            .as_mut()
-            .expect("a lister holds its connection until dropped")
-    }
-}
-
-impl Drop for Lister<'_> {
-    fn drop(&mut self) {
-        let (Some(conn), Some((home, _permit)), true) = (self.conn.take(), &self.home, self.done)
-        else {
-            return;
-        };
-        let mut idle = home.lock();
-        if !idle.1 {
-            idle.0.push(conn);
-        }
-        // Closed: `conn` goes back to the pool as it drops (after the lock).
     }
 }

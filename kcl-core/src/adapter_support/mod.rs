@@ -18,6 +18,8 @@
 //!   waits for messages (the in-memory and the SQL queues).
 //! - [`check_within`]: a [`HealthProbe::check`](crate::ports::HealthProbe::check)
 //!   with a deadline.
+//! - [`Kept`]: connections taken from a pool once and lent to one kind of query
+//!   after that, so that they skip the pool's test on every return.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -26,6 +28,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+mod kept;
+
+pub use kept::{Kept, KeptError, Lent};
 
 use crate::domain::{BookId, ItemId, JobId, JobItem};
 use crate::ports::{BookRepoError, Delivery, ItemStart, JobRepoError, QueueError, StoreError};
