@@ -13,7 +13,7 @@
 //! at most once per [`interval`](SqliteStore::set_search_merge_interval): FTS5's
 //! `merge` with a negative page count (an `optimize` done in steps), in steps of
 //! [`STEP_PAGES`] pages, each its own write transaction, so a writer waits one step
-//! (16-21 ms at 100,000 books) at most, never the whole merge (0.27-0.35 s).
+//! (16-25 ms at 100,000 books) at most, never the whole merge (0.27-0.39 s).
 //!
 //! The interval also bounds the cost: a merge rewrites the whole index, so the task
 //! waits at least [`DUTY`] times as long as its last merge took before the next.
