@@ -224,6 +224,21 @@ fn plain_book(n: u64, copies: i64) -> Book {
     testkit::reference::plain_book(n, copies, Utc::now())
 }
 
+/// A store on `db` with a pool of `connections`, holding three plain books.
+async fn store_of_three_books(db: &TestDatabase, connections: u32) -> PgStore {
+    let options = PgStore::pool_options().max_connections(connections);
+    let store = PgStore::connect_with(db.options(), options)
+        .await
+        .expect("store");
+    for n in 0..3 {
+        store
+            .insert(&plain_book(n, 1), &kcl_core::testkit::fixtures::event())
+            .await
+            .expect("insert");
+    }
+    store
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn data_survives_reconnecting_and_times_round_trip() {
     let Some(db) = TestDatabase::create().await else {
@@ -346,15 +361,7 @@ async fn plain_listings_are_prepared_and_idle_connections_are_checked() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let store = PgStore::connect_with(db.options(), PgStore::pool_options().max_connections(1))
-        .await
-        .expect("store");
-    for n in 0..3 {
-        store
-            .insert(&plain_book(n, 1), &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("insert");
-    }
+    let store = store_of_three_books(&db, 1).await;
     let query = |filter: BookFilter| BookQuery {
         filter,
         sort: "title".parse().expect("sort"),
@@ -435,15 +442,7 @@ async fn listings_keep_connections_and_replace_one_the_server_ended() {
     let Some(db) = TestDatabase::create().await else {
         return;
     };
-    let store = PgStore::connect_with(db.options(), PgStore::pool_options().max_connections(4))
-        .await
-        .expect("store");
-    for n in 0..3 {
-        store
-            .insert(&plain_book(n, 1), &kcl_core::testkit::fixtures::event())
-            .await
-            .expect("insert");
-    }
+    let store = store_of_three_books(&db, 4).await;
     let plain = BookQuery {
         filter: BookFilter::default(),
         sort: "title".parse().expect("sort"),

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::codec::{micros, storable, time, unsigned};
 use super::fault::{corrupt, db_error, TxError, TX};
-use super::{search, PgStore};
+use super::{listers, search, PgStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
 
@@ -522,7 +522,9 @@ impl PgStore {
         };
         let query = sql.build().persistent(planning == Planning::Prepared);
         let rows = if std::ptr::eq(pool, &self.pool) {
-            let mut conn = self.listers.get(pool).await.map_err(db_error)?;
+            let mut conn = listers::lister(&self.listers, pool)
+                .await
+                .map_err(db_error)?;
             let rows = query.fetch_all(&mut **conn).await.map_err(db_error)?;
             conn.done();
             rows

@@ -209,7 +209,7 @@ impl PgStore {
     /// pool KCL opened, not on a host's).
     fn with_pool(pool: PgPool, keep: bool) -> Self {
         Self {
-            listers: Arc::new(listers::Listers::new(&pool, keep)),
+            listers: Arc::new(listers::listers(&pool, keep)),
             pool,
             sort_index_threshold: Arc::new(AtomicI64::new(Self::DEFAULT_SORT_INDEX_THRESHOLD)),
             audit_outbox: Arc::default(),

@@ -20,17 +20,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Why [`Kept::get`] gave no connection.
-#[derive(Debug, thiserror::Error)]
-pub enum KeptError<E> {
-    /// Every kept connection stayed lent for the whole wait.
-    #[error("no connection for this query became free in time")]
-    TimedOut,
-    /// The pool's own error, taking a new connection.
-    #[error(transparent)]
-    Acquire(E),
-}
-
 /// A connection kept with its times.
 struct Idle<C> {
     conn: C,
@@ -50,12 +39,13 @@ struct Idle<C> {
 /// // Any value stands for a pooled connection here.
 /// let kept: Kept<String> = Kept::new(1, Duration::from_secs(1), Duration::from_secs(60));
 /// let wait = Duration::from_secs(1);
-/// let mut lent = kept.get(wait, async { Ok::<_, ()>("conn".to_owned()) }).await.unwrap();
+/// let pool = || async { Ok::<_, &str>("conn".to_owned()) };
+/// let mut lent = kept.get(wait, pool(), || "timed out").await.unwrap();
 /// lent.push_str(" used");
 /// lent.done();
 /// drop(lent);
 /// // The same connection comes back, without asking the pool.
-/// let again = kept.get(wait, async { Err::<String, ()>(()) }).await.unwrap();
+/// let again = kept.get(wait, async { Err("not asked") }, || "timed out").await.unwrap();
 /// assert_eq!(*again, "conn used");
 /// # }
 /// ```
@@ -70,6 +60,9 @@ pub struct Kept<C> {
     /// A connection taken from the pool this long ago goes back to it when next
     /// asked for.
     max_age: Duration,
+    /// What becomes of kept connections when this is dropped outside a Tokio
+    /// runtime (see [`with_detach`](Self::with_detach)).
+    detach: Option<fn(C)>,
 }
 
 impl<C> Kept<C> {
@@ -82,7 +75,18 @@ impl<C> Kept<C> {
             held,
             max_idle,
             max_age,
+            detach: None,
         }
+    }
+
+    /// `detach` disposes of each kept connection when this is dropped where no Tokio
+    /// runtime runs: sqlx gives a dropped pooled connection back to its pool on a
+    /// Tokio task and panics without a runtime, so an adapter passes
+    /// `|c| drop(c.detach())` (the connection closes, and its place in the pool is
+    /// given back).
+    pub fn with_detach(mut self, detach: fn(C)) -> Self {
+        self.detach = Some(detach);
+        self
     }
 
     /// How many connections may be kept.
@@ -93,20 +97,19 @@ impl<C> Kept<C> {
     /// A connection for one query: a kept one, or one from `acquire` (the pool),
     /// kept after use while fewer than `held` are. When every kept connection is
     /// lent, callers wait for one in turn (first come, first served), at most
-    /// `wait`: at most `held` such queries run at once.
+    /// `wait`, and then get `timed_out()`: at most `held` such queries run at once.
     pub async fn get<E>(
         &self,
         wait: Duration,
         acquire: impl Future<Output = Result<C, E>>,
-    ) -> Result<Lent<'_, C>, KeptError<E>> {
+        timed_out: impl FnOnce() -> E,
+    ) -> Result<Lent<'_, C>, E> {
         if self.held == 0 {
-            let conn = acquire.await.map_err(KeptError::Acquire)?;
-            return Ok(Lent::new(conn, Instant::now(), None));
+            return Ok(Lent::new(acquire.await?, Instant::now(), None));
         }
-        let permit = tokio::time::timeout(wait, self.permits.acquire())
-            .await
-            .map_err(|_| KeptError::TimedOut)?
-            .expect("the semaphore is never closed");
+        let Ok(Ok(permit)) = tokio::time::timeout(wait, self.permits.acquire()).await else {
+            return Err(timed_out());
+        };
         let now = Instant::now();
         let mut stale = Vec::new();
         let found = {
@@ -127,7 +130,7 @@ impl<C> Kept<C> {
         drop(stale);
         let (conn, taken) = match found {
             Some(k) => (k.conn, k.taken),
-            None => (acquire.await.map_err(KeptError::Acquire)?, Instant::now()),
+            None => (acquire.await?, Instant::now()),
         };
         Ok(Lent::new(conn, taken, Some((self, permit))))
     }
@@ -144,15 +147,6 @@ impl<C> Kept<C> {
         drop(idle);
     }
 
-    /// The kept connections, taken out (for an owner dropped where giving them back
-    /// to their pool is not possible: it disposes of them itself).
-    pub fn take_idle(&self) -> Vec<C> {
-        std::mem::take(&mut self.lock().0)
-            .into_iter()
-            .map(|k| k.conn)
-            .collect()
-    }
-
     fn lock(&self) -> MutexGuard<'_, (Vec<Idle<C>>, bool)> {
         // A panic while the lock is held leaves the list as it was: still usable.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
@@ -165,6 +159,18 @@ impl<C> std::fmt::Debug for Kept<C> {
             .field("held", &self.held)
             .field("idle", &self.lock().0.len())
             .finish_non_exhaustive()
+    }
+}
+
+impl<C> Drop for Kept<C> {
+    fn drop(&mut self) {
+        if let Some(detach) = self.detach {
+            if tokio::runtime::Handle::try_current().is_err() {
+                for k in std::mem::take(&mut self.lock().0) {
+                    detach(k.conn);
+                }
+            }
+        }
     }
 }
 
@@ -233,7 +239,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{Kept, KeptError};
+    use super::Kept;
 
     const WAIT: Duration = Duration::from_millis(200);
 
@@ -254,24 +260,21 @@ mod tests {
             let back = back.clone();
             async move { Ok::<_, ()>(Conn(n, back)) }
         };
-        let mut a = kept.get(WAIT, pool(1)).await.unwrap();
+        let mut a = kept.get(WAIT, pool(1), || ()).await.unwrap();
         a.done();
         drop(a);
         assert_eq!(back.load(Ordering::Relaxed), 0);
         // Kept: the pool is not asked again.
-        let b = kept.get(WAIT, pool(2)).await.unwrap();
+        let b = kept.get(WAIT, pool(2), || ()).await.unwrap();
         assert_eq!(b.0, 1);
         // Not done: back to the pool.
         drop(b);
         assert_eq!(back.load(Ordering::Relaxed), 1);
-        let c = kept.get(WAIT, pool(3)).await.unwrap();
+        let c = kept.get(WAIT, pool(3), || ()).await.unwrap();
         assert_eq!(c.0, 3);
         // Both kept ones lent: a third caller waits, then times out.
-        let mut d = kept.get(WAIT, pool(4)).await.unwrap();
-        assert!(matches!(
-            kept.get(WAIT, pool(5)).await,
-            Err(KeptError::TimedOut)
-        ));
+        let mut d = kept.get(WAIT, pool(4), || ()).await.unwrap();
+        assert!(kept.get(WAIT, pool(5), || ()).await.is_err());
         d.done();
         drop(d);
         kept.close();
@@ -302,11 +305,11 @@ mod tests {
             Kept::new(1, Duration::from_secs(600), Duration::from_millis(20)),
         ] {
             let before = back.load(Ordering::Relaxed);
-            let mut a = kept.get(WAIT, pool(1)).await.unwrap();
+            let mut a = kept.get(WAIT, pool(1), || ()).await.unwrap();
             a.done();
             drop(a);
             tokio::time::sleep(Duration::from_millis(40)).await;
-            let b = kept.get(WAIT, pool(2)).await.unwrap();
+            let b = kept.get(WAIT, pool(2), || ()).await.unwrap();
             assert_eq!(b.0, 2, "a fresh connection from the pool");
             assert_eq!(back.load(Ordering::Relaxed), before + 1);
         }
@@ -317,15 +320,18 @@ mod tests {
         let back = Arc::new(AtomicUsize::new(0));
         let kept = Kept::new(0, Duration::from_secs(60), Duration::from_secs(600));
         let mut a = kept
-            .get(WAIT, async { Ok::<_, ()>(Conn(1, back.clone())) })
+            .get(WAIT, async { Ok::<_, &str>(Conn(1, back.clone())) }, || {
+                "timed out"
+            })
             .await
             .unwrap();
         a.done();
         drop(a);
         assert_eq!(back.load(Ordering::Relaxed), 1);
         assert!(matches!(
-            kept.get(WAIT, async { Err::<Conn, _>("down") }).await,
-            Err(KeptError::Acquire("down"))
+            kept.get(WAIT, async { Err::<Conn, _>("down") }, || "timed out")
+                .await,
+            Err("down")
         ));
     }
 }

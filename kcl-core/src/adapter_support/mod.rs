@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 mod kept;
 
-pub use kept::{Kept, KeptError, Lent};
+pub use kept::{Kept, Lent};
 
 use crate::domain::{BookId, ItemId, JobId, JobItem};
 use crate::ports::{BookRepoError, Delivery, ItemStart, JobRepoError, QueueError, StoreError};

@@ -11,9 +11,17 @@ pub fn tag() -> String {
     Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
-/// A random valid ISBN.
+/// A valid ISBN no earlier call in this process returned: consecutive numbers
+/// from a random start. (Independent random draws among a billion collided about
+/// once in 300 runs of a kit that inserts 2,400 books, failing it on a duplicate
+/// ISBN.)
 pub fn random_isbn() -> Isbn {
-    Isbn::synthetic((Uuid::new_v4().as_u128() % 1_000_000_000) as u64)
+    static NEXT: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        std::sync::atomic::AtomicU64::new((Uuid::new_v4().as_u128() % 1_000_000_000) as u64)
+    });
+    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Isbn::synthetic(n % 1_000_000_000)
 }
 
 /// A book with the given fields and a random ISBN, created now.

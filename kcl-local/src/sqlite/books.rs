@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::codec::{micros, time, unsigned, uuid};
 use super::fault::{corrupt, db_error, is_unique_violation, refuse_duplicate, TxError, TX};
-use super::{search, SqliteStore};
+use super::{listers, search, SqliteStore};
 
 type Attempt<T> = Result<T, TxError<BookRepoError>>;
 
@@ -554,7 +554,9 @@ impl SqliteStore {
         let Some(mut sql) = sql else {
             return Ok(Vec::new());
         };
-        let mut conn = self.db.listers.get(&self.db.read).await.map_err(db_error)?;
+        let mut conn = listers::lister(&self.db.listers, &self.db.read)
+            .await
+            .map_err(db_error)?;
         let (json,): (String,) = sql
             .build_query_as()
             .fetch_one(&mut **conn)

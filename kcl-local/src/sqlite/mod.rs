@@ -239,7 +239,7 @@ impl SqliteStore {
     ) -> Self {
         Self {
             db: Arc::new(Db {
-                listers: listers::Listers::new(&read, held),
+                listers: listers::listers(&read, held),
                 read,
                 write,
                 queue_signals: Mutex::default(),
