@@ -136,8 +136,8 @@ impl SqliteStore {
     }
 }
 
-/// Merges the index whenever it was written, once per interval, until the store
-/// closes or goes away.
+/// Merges the index whenever it was written, at most once per interval, until the
+/// store closes or goes away (a timer a minute while nothing is written).
 async fn merge_loop(weak: Weak<Db>) {
     let mut wait = match weak.upgrade() {
         Some(db) => db.search_merge.interval(),
@@ -147,9 +147,10 @@ async fn merge_loop(weak: Weak<Db>) {
         tokio::time::sleep(wait).await;
         let Some(db) = weak.upgrade() else { return };
         if !db.search_merge.dirty.swap(false, Ordering::Relaxed) {
-            // Nothing written for a whole interval: the task ends, and the next
-            // write starts another.
-            return;
+            // Nothing written for a whole interval: wait another. (Ending here
+            // would race a write that saw this task still running and started none.)
+            wait = db.search_merge.interval();
+            continue;
         }
         // The pool, not the store, is held while merging: a store dropped meanwhile
         // closes its connections as usual once the step ends.
