@@ -89,11 +89,6 @@ impl<C> Kept<C> {
         self
     }
 
-    /// How many connections may be kept.
-    pub fn held(&self) -> usize {
-        self.held
-    }
-
     /// A connection for one query: a kept one, or one from `acquire` (the pool),
     /// kept after use while fewer than `held` are. When every kept connection is
     /// lent, callers wait for one in turn (first come, first served), at most
